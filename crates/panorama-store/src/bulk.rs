@@ -1,0 +1,125 @@
+//! Multi-row inserts: the fast path for loading extracts, on both stores.
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
+use crate::{Any, Backend, Result};
+
+/// One bound value. Nulls carry their type: PostgreSQL refuses a NULL typed
+/// as text in a BIGINT column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// An integer (or NULL of an integer column).
+    Int(Option<i64>),
+    /// A float (or NULL).
+    Real(Option<f64>),
+    /// Text (or NULL).
+    Text(Option<String>),
+    /// A flag, stored as 0/1 on both stores (or NULL).
+    Bool(Option<bool>),
+}
+
+impl Value {
+    /// Text from a borrowed string.
+    pub fn text(s: &str) -> Value {
+        Value::Text(Some(s.to_owned()))
+    }
+
+    /// Text, NULL when empty.
+    pub fn text_opt(s: Option<&str>) -> Value {
+        Value::Text(s.filter(|s| !s.is_empty()).map(str::to_owned))
+    }
+}
+
+/// Binds one value onto a query.
+pub fn bind<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    value: &'q Value,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    match value {
+        Value::Int(v) => query.bind(*v),
+        Value::Real(v) => query.bind(*v),
+        Value::Text(v) => query.bind(v.as_deref()),
+        Value::Bool(v) => query.bind(v.map(i64::from)),
+    }
+}
+
+/// A multi-row `INSERT` for one table, split into statements that stay under
+/// the backend's parameter limit.
+#[derive(Debug, Clone)]
+pub struct BulkInsert {
+    backend: Backend,
+    head: String,
+    tail: String,
+    columns: usize,
+}
+
+impl BulkInsert {
+    /// `INSERT INTO table (columns…) VALUES … tail`, where `tail` is e.g. an
+    /// `ON CONFLICT` clause. `table`, `columns` and `tail` are fixed SQL from
+    /// this program, never user input; values are always bound.
+    pub fn new(backend: Backend, table: &str, columns: &[&str], tail: &str) -> Self {
+        BulkInsert {
+            backend,
+            head: format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")),
+            tail: tail.to_owned(),
+            columns: columns.len(),
+        }
+    }
+
+    /// Rows per statement.
+    pub fn rows_per_statement(&self) -> usize {
+        (self.backend.max_params() / self.columns.max(1)).clamp(1, 2_000)
+    }
+
+    fn sql(&self, rows: usize) -> String {
+        let mut sql =
+            String::with_capacity(self.head.len() + rows * self.columns * 7 + self.tail.len());
+        sql.push_str(&self.head);
+        let mut n = 0;
+        for r in 0..rows {
+            if r > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..self.columns {
+                if c > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push_str(&self.backend.placeholder(n));
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(&self.tail);
+        sql
+    }
+
+    /// Inserts `rows` (each exactly as many values as columns) and returns
+    /// the rows affected (inserted or updated).
+    pub async fn execute(&self, conn: &mut AnyConnection, rows: &[Vec<Value>]) -> Result<u64> {
+        let mut affected = 0;
+        let per = self.rows_per_statement();
+        let full_sql = self.sql(per);
+        for chunk in rows.chunks(per) {
+            let partial;
+            let sql = if chunk.len() == per {
+                &full_sql
+            } else {
+                partial = self.sql(chunk.len());
+                &partial
+            };
+            let mut query = sqlx::query(sql);
+            for row in chunk {
+                debug_assert_eq!(row.len(), self.columns);
+                for value in row {
+                    query = bind(query, value);
+                }
+            }
+            affected += query.execute(&mut *conn).await?.rows_affected();
+        }
+        Ok(affected)
+    }
+}

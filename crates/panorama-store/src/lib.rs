@@ -1,0 +1,200 @@
+//! Panorama's storage layer: one API over the embedded store (SQLite in WAL
+//! mode, in a data directory) and the server store (PostgreSQL).
+//!
+//! Both stores run the same numbered migrations (`migrations/sqlite` and its
+//! PostgreSQL twin `migrations/postgres`) and are reached through sqlx's `Any`
+//! driver, so one query string serves both. To keep that true, the schema
+//! uses only types `Any` carries: `BIGINT`/`INTEGER` (i64), `DOUBLE
+//! PRECISION`/`REAL` (f64), `TEXT` (dates as ISO-8601). Flags are 0/1
+//! integers: `Any` cannot decode SQLite's `BOOLEAN`. Aggregates
+//! that PostgreSQL widens to `NUMERIC` (e.g. `SUM(bigint)`) are cast back to
+//! `BIGINT` in the query.
+
+mod bulk;
+mod error;
+pub mod ingest;
+mod location;
+pub mod test_support;
+
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use bulk::{BulkInsert, Value};
+pub use error::{Result, StoreError};
+pub use location::StoreLocation;
+pub use sqlx::{Any, AnyConnection, Row, Transaction};
+
+/// Which engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// The server store.
+    Postgres,
+}
+
+impl Backend {
+    /// The most bind parameters one statement may carry (with headroom).
+    pub fn max_params(self) -> usize {
+        match self {
+            Backend::Sqlite => 32_000,
+            Backend::Postgres => 65_000,
+        }
+    }
+
+    /// The `n`-th (1-based) positional placeholder in this dialect.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => format!("?{n}"),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+}
+
+/// A connected, migrated store. Cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    location: StoreLocation,
+}
+
+static DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Opens (creating if needed) the store at `location` and brings its
+    /// schema up to date.
+    pub async fn open(location: &StoreLocation) -> Result<Store> {
+        let store = Self::connect(location).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(location: &StoreLocation) -> Result<Store> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let (backend, options) = match location {
+            StoreLocation::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                let options = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    });
+                (Backend::Sqlite, options)
+            }
+            StoreLocation::Postgres(_) => (
+                Backend::Postgres,
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30)),
+            ),
+        };
+        let url = location.url();
+        let connect_options: AnyConnectOptions = url.parse().map_err(|e| StoreError::Connect {
+            location: location.to_string(),
+            source: e,
+        })?;
+        let pool =
+            options
+                .connect_with(connect_options)
+                .await
+                .map_err(|e| StoreError::Connect {
+                    location: location.to_string(),
+                    source: e,
+                })?;
+        Ok(Store {
+            pool,
+            backend,
+            location: location.clone(),
+        })
+    }
+
+    /// Applies pending migrations of this store's dialect.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection pool, for queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Where this store lives.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    /// Starts a transaction: everything done through it lands together or not at all.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Number of rows in `table` (a fixed identifier from this crate's schema,
+    /// never user input).
+    pub async fn count(&self, table: &str) -> Result<i64> {
+        if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(StoreError::Invalid(format!("not a table name: {table}")));
+        }
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let n: i64 = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
+        Ok(n)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The current time as the store records it: ISO-8601 UTC to the second.
+pub fn now_utc() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A fingerprint of the PostgreSQL migrations (names and checksums), so a
+/// migrated template database is rebuilt when they change.
+pub fn migration_fingerprint() -> u64 {
+    let migrator = sqlx::migrate!("./migrations/postgres");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in migrator.iter() {
+        for b in m.version.to_le_bytes().iter().chain(m.checksum.iter()) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `panorama` command: parses arguments and dispatches.
+
+fn main() -> std::process::ExitCode {
+    panorama::cli::main()
+}

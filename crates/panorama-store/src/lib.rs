@@ -20,7 +20,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use bulk::{BulkInsert, Value};
 pub use error::{Result, StoreError};
@@ -112,6 +112,10 @@ impl Store {
             location: location.to_string(),
             source: e,
         })?;
+        // Bulk loads run long statements by design; statement logging stays at debug.
+        let connect_options = connect_options
+            .log_slow_statements(tracing::log::LevelFilter::Off, Duration::from_secs(60))
+            .log_statements(tracing::log::LevelFilter::Trace);
         let pool =
             options
                 .connect_with(connect_options)

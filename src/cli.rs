@@ -1,0 +1,293 @@
+//! The `panorama` command line: one binary, one subcommand per job.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use panorama_store::{Store, StoreLocation};
+
+/// The extract date `generate` uses unless told otherwise (fixed, so a seed
+/// always gives the same bank).
+pub const DEFAULT_AS_OF: &str = "2026-10-31";
+
+/// Panorama: one customer, one record; know the customer; campaigns that test and learn.
+#[derive(Debug, Parser)]
+#[command(name = "panorama", version, about)]
+pub struct Cli {
+    /// The store: a SQLite path (a directory or a .db file) or a postgres:// URL.
+    #[arg(long, global = true, env = "PANORAMA_STORE", default_value = "panorama-data")]
+    pub store: String,
+    /// More log output (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a synthetic bank's source-system extracts (deterministic for a seed).
+    Generate {
+        /// Number of customers (people and companies).
+        #[arg(long, default_value_t = 20_000)]
+        customers: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Extract date (YYYY-MM-DD): the last day of balances and transactions.
+        #[arg(long, default_value = DEFAULT_AS_OF)]
+        as_of: NaiveDate,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a folder of extracts described by its manifest.toml into the store.
+    Ingest {
+        /// The extract folder.
+        folder: PathBuf,
+        /// Write the run report (JSON) here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Folder for reject reports (default: `rejects` beside the SQLite store, or ./panorama-rejects).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+    /// Set up a demo bank: generate it, load it into a SQLite store, and say what was done.
+    Quickstart {
+        /// Number of customers.
+        #[arg(long, default_value_t = 20_000)]
+        customers: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Data directory (the store and the demo extract go here).
+        #[arg(long, default_value = "panorama-data")]
+        data_dir: PathBuf,
+    },
+    /// List ingest batches with their counts (the import report).
+    Batches,
+    /// Measure generate and ingest speed on a fresh bank of N customers (prints figures).
+    Bench {
+        /// Number of customers.
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Working folder (default: a temporary folder, removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Only measure generation.
+        #[arg(long)]
+        generate_only: bool,
+    },
+}
+
+/// Entry point: parse, run, report errors with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Generate { customers, seed, as_of, out } => {
+            generate(customers, seed, as_of, &out)?;
+            Ok(())
+        }
+        Command::Ingest { folder, report, rejects } => {
+            let location = StoreLocation::parse(&cli.store)?;
+            let store = Store::open(&location).await.with_context(|| format!("opening the store {location}"))?;
+            let r = ingest(&store, &folder, rejects, report.as_deref()).await?;
+            print_ingest(&r);
+            Ok(())
+        }
+        Command::Quickstart { customers, seed, data_dir } => quickstart(customers, seed, &data_dir).await,
+        Command::Batches => {
+            let location = StoreLocation::parse(&cli.store)?;
+            let store = Store::open(&location).await?;
+            println!("{:>6}  {:<10} {:>12} {:>12} {:>10}  folder", "batch", "status", "read", "landed", "rejected");
+            for b in panorama_store::ingest::batches(&store).await? {
+                println!("{:>6}  {:<10} {:>12} {:>12} {:>10}  {}", b.id, b.status, b.rows_read, b.rows_landed, b.rows_rejected, b.folder);
+                if let Some(e) = b.error {
+                    println!("        error: {e}");
+                }
+            }
+            Ok(())
+        }
+        Command::Bench { customers, dir, generate_only } => bench(customers, dir, generate_only, &cli.store).await,
+    }
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style);
+    }
+    pb
+}
+
+/// Generates a bank and prints what was written.
+pub fn generate(customers: u64, seed: u64, as_of: NaiveDate, out: &Path) -> Result<panorama_synth::Summary> {
+    let started = Instant::now();
+    let pb = bar(customers, "generating {bar:40} {pos}/{len} customers ({per_sec}, eta {eta})");
+    let config = panorama_synth::Config { customers, seed, as_of, out: out.to_path_buf() };
+    let summary = panorama_synth::generate(&config, &|done, _| pb.set_position(done))?;
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!("Generated a bank of {customers} customers (seed {seed}, as of {as_of}) in {}:", out.display());
+    for (file, rows) in &summary.files {
+        println!("  {file:<32} {rows:>12} rows");
+    }
+    let rows = summary.extract_rows();
+    println!(
+        "  {rows} extract rows, {:.1} MB in {secs:.1} s ({:.0} rows/s, {:.0} customers/s)",
+        summary.bytes as f64 / 1e6,
+        rows as f64 / secs.max(1e-9),
+        customers as f64 / secs.max(1e-9)
+    );
+    Ok(summary)
+}
+
+fn default_rejects(store: &Store) -> PathBuf {
+    match store.location() {
+        StoreLocation::Sqlite(path) => path.parent().unwrap_or(Path::new(".")).join("rejects"),
+        StoreLocation::Postgres(_) => PathBuf::from("panorama-rejects"),
+    }
+}
+
+/// Loads an extract folder, with a progress bar per file, and writes the JSON report.
+pub async fn ingest(store: &Store, folder: &Path, rejects: Option<PathBuf>, report: Option<&Path>) -> Result<panorama_ingest::Report> {
+    let options = panorama_ingest::Options { rejects_dir: rejects.unwrap_or_else(|| default_rejects(store)) };
+    let pb = bar(0, "loading {msg:<28} {bar:40} {bytes}/{total_bytes} ({bytes_per_sec})");
+    let progress = |file: &str, done: u64, total: u64| {
+        if pb.length() != Some(total) {
+            pb.set_length(total);
+            pb.set_message(file.to_owned());
+        }
+        pb.set_position(done);
+    };
+    let result = panorama_ingest::ingest(store, folder, &options, &progress).await;
+    pb.finish_and_clear();
+    let r = result.with_context(|| format!("ingest of {} failed; the store is as it was before the run", folder.display()))?;
+    if let Some(path) = report {
+        let json = serde_json::to_string_pretty(&r)?;
+        std::fs::write(path, json).with_context(|| format!("writing the report {}", path.display()))?;
+        println!("Report written to {}", path.display());
+    }
+    Ok(r)
+}
+
+fn print_ingest(r: &panorama_ingest::Report) {
+    println!("Batch {} {} into {}:", r.batch_id, r.status, r.store);
+    println!("  {:<28} {:>11} {:>11} {:>9} {:>11}", "file", "read", "landed", "rejected", "changed");
+    for f in &r.files {
+        println!("  {:<28} {:>11} {:>11} {:>9} {:>11}", f.file, f.read, f.landed, f.rejected, f.changed);
+        if let Some(path) = &f.reject_file {
+            println!("      rejects: {path}");
+        }
+    }
+    println!(
+        "  {} rows read, {} landed, {} rejected, {} changed in {:.1} s ({:.0} rows/s)",
+        r.read, r.landed, r.rejected, r.changed, r.seconds, r.rows_per_second
+    );
+}
+
+async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
+    let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
+    let extract = data_dir.join("extract");
+    println!("Panorama quickstart: a demo bank of {customers} customers in {}", data_dir.display());
+    generate(customers, seed, as_of, &extract)?;
+    let location = StoreLocation::Sqlite(data_dir.join("panorama.db"));
+    let store = Store::open(&location).await.with_context(|| format!("opening the store {location}"))?;
+    let report_path = data_dir.join("ingest-report.json");
+    let r = ingest(&store, &extract, None, Some(&report_path)).await?;
+    print_ingest(&r);
+    println!();
+    println!("Store: {location}");
+    for table in ["org_unit", "product", "source_record", "account", "balance_monthly", "txn"] {
+        println!("  {table:<16} {:>12} rows", store.count(table).await?);
+    }
+    println!("Next: `panorama --store {} batches` lists the import runs.", data_dir.display());
+    Ok(())
+}
+
+async fn bench(customers: u64, dir: Option<PathBuf>, generate_only: bool, store: &str) -> Result<()> {
+    let temp;
+    let dir = match dir {
+        Some(d) => d,
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
+    let extract = dir.join("extract");
+    let started = Instant::now();
+    let summary = generate(customers, 42, as_of, &extract)?;
+    let gen_secs = started.elapsed().as_secs_f64();
+    println!("bench generate: customers={customers} rows={} seconds={gen_secs:.2} rows_per_s={:.0}", summary.extract_rows(), summary.extract_rows() as f64 / gen_secs);
+    if generate_only {
+        return Ok(());
+    }
+    let location = if store == "panorama-data" { StoreLocation::Sqlite(dir.join("bench.db")) } else { StoreLocation::parse(store)? };
+    let store = Store::open(&location).await?;
+    let r = ingest(&store, &extract, Some(dir.join("rejects")), None).await?;
+    print_ingest(&r);
+    println!(
+        "bench ingest: store={} rows={} seconds={:.2} rows_per_s={:.0}",
+        if matches!(location, StoreLocation::Sqlite(_)) { "sqlite" } else { "postgres" },
+        r.read,
+        r.seconds,
+        r.rows_per_second
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn generate_takes_the_documented_arguments() {
+        let cli = Cli::try_parse_from(["panorama", "generate", "--customers", "10", "--seed", "7", "--out", "x"]).unwrap();
+        assert!(matches!(cli.command, Command::Generate { customers: 10, seed: 7, .. }));
+        assert!(Cli::try_parse_from(["panorama", "generate", "--customers", "ten", "--out", "x"]).is_err());
+        assert!(Cli::try_parse_from(["panorama", "generate", "--as-of", "2024-02-30", "--out", "x"]).is_err());
+    }
+}

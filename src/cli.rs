@@ -19,7 +19,12 @@ pub const DEFAULT_AS_OF: &str = "2026-10-31";
 #[command(name = "panorama", version, about)]
 pub struct Cli {
     /// The store: a SQLite path (a directory or a .db file) or a postgres:// URL.
-    #[arg(long, global = true, env = "PANORAMA_STORE", default_value = "panorama-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "PANORAMA_STORE",
+        default_value = "panorama-data"
+    )]
     pub store: String,
     /// More log output (-v: info, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -90,7 +95,10 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -112,38 +120,67 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Generate { customers, seed, as_of, out } => {
+        Command::Generate {
+            customers,
+            seed,
+            as_of,
+            out,
+        } => {
             generate(customers, seed, as_of, &out)?;
             Ok(())
         }
-        Command::Ingest { folder, report, rejects } => {
+        Command::Ingest {
+            folder,
+            report,
+            rejects,
+        } => {
             let location = StoreLocation::parse(&cli.store)?;
-            let store = Store::open(&location).await.with_context(|| format!("opening the store {location}"))?;
+            let store = Store::open(&location)
+                .await
+                .with_context(|| format!("opening the store {location}"))?;
             let r = ingest(&store, &folder, rejects, report.as_deref()).await?;
             print_ingest(&r);
             Ok(())
         }
-        Command::Quickstart { customers, seed, data_dir } => quickstart(customers, seed, &data_dir).await,
+        Command::Quickstart {
+            customers,
+            seed,
+            data_dir,
+        } => quickstart(customers, seed, &data_dir).await,
         Command::Batches => {
             let location = StoreLocation::parse(&cli.store)?;
             let store = Store::open(&location).await?;
-            println!("{:>6}  {:<10} {:>12} {:>12} {:>10}  folder", "batch", "status", "read", "landed", "rejected");
+            println!(
+                "{:>6}  {:<10} {:>12} {:>12} {:>10}  folder",
+                "batch", "status", "read", "landed", "rejected"
+            );
             for b in panorama_store::ingest::batches(&store).await? {
-                println!("{:>6}  {:<10} {:>12} {:>12} {:>10}  {}", b.id, b.status, b.rows_read, b.rows_landed, b.rows_rejected, b.folder);
+                println!(
+                    "{:>6}  {:<10} {:>12} {:>12} {:>10}  {}",
+                    b.id, b.status, b.rows_read, b.rows_landed, b.rows_rejected, b.folder
+                );
                 if let Some(e) = b.error {
                     println!("        error: {e}");
                 }
             }
             Ok(())
         }
-        Command::Bench { customers, dir, generate_only } => bench(customers, dir, generate_only, &cli.store).await,
+        Command::Bench {
+            customers,
+            dir,
+            generate_only,
+        } => bench(customers, dir, generate_only, &cli.store).await,
     }
 }
 
@@ -156,14 +193,30 @@ fn bar(len: u64, template: &str) -> ProgressBar {
 }
 
 /// Generates a bank and prints what was written.
-pub fn generate(customers: u64, seed: u64, as_of: NaiveDate, out: &Path) -> Result<panorama_synth::Summary> {
+pub fn generate(
+    customers: u64,
+    seed: u64,
+    as_of: NaiveDate,
+    out: &Path,
+) -> Result<panorama_synth::Summary> {
     let started = Instant::now();
-    let pb = bar(customers, "generating {bar:40} {pos}/{len} customers ({per_sec}, eta {eta})");
-    let config = panorama_synth::Config { customers, seed, as_of, out: out.to_path_buf() };
+    let pb = bar(
+        customers,
+        "generating {bar:40} {pos}/{len} customers ({per_sec}, eta {eta})",
+    );
+    let config = panorama_synth::Config {
+        customers,
+        seed,
+        as_of,
+        out: out.to_path_buf(),
+    };
     let summary = panorama_synth::generate(&config, &|done, _| pb.set_position(done))?;
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    println!("Generated a bank of {customers} customers (seed {seed}, as of {as_of}) in {}:", out.display());
+    println!(
+        "Generated a bank of {customers} customers (seed {seed}, as of {as_of}) in {}:",
+        out.display()
+    );
     for (file, rows) in &summary.files {
         println!("  {file:<32} {rows:>12} rows");
     }
@@ -185,9 +238,19 @@ fn default_rejects(store: &Store) -> PathBuf {
 }
 
 /// Loads an extract folder, with a progress bar per file, and writes the JSON report.
-pub async fn ingest(store: &Store, folder: &Path, rejects: Option<PathBuf>, report: Option<&Path>) -> Result<panorama_ingest::Report> {
-    let options = panorama_ingest::Options { rejects_dir: rejects.unwrap_or_else(|| default_rejects(store)) };
-    let pb = bar(0, "loading {msg:<28} {bar:40} {bytes}/{total_bytes} ({bytes_per_sec})");
+pub async fn ingest(
+    store: &Store,
+    folder: &Path,
+    rejects: Option<PathBuf>,
+    report: Option<&Path>,
+) -> Result<panorama_ingest::Report> {
+    let options = panorama_ingest::Options {
+        rejects_dir: rejects.unwrap_or_else(|| default_rejects(store)),
+    };
+    let pb = bar(
+        0,
+        "loading {msg:<28} {bar:40} {bytes}/{total_bytes} ({bytes_per_sec})",
+    );
     let progress = |file: &str, done: u64, total: u64| {
         if pb.length() != Some(total) {
             pb.set_length(total);
@@ -197,10 +260,16 @@ pub async fn ingest(store: &Store, folder: &Path, rejects: Option<PathBuf>, repo
     };
     let result = panorama_ingest::ingest(store, folder, &options, &progress).await;
     pb.finish_and_clear();
-    let r = result.with_context(|| format!("ingest of {} failed; the store is as it was before the run", folder.display()))?;
+    let r = result.with_context(|| {
+        format!(
+            "ingest of {} failed; the store is as it was before the run",
+            folder.display()
+        )
+    })?;
     if let Some(path) = report {
         let json = serde_json::to_string_pretty(&r)?;
-        std::fs::write(path, json).with_context(|| format!("writing the report {}", path.display()))?;
+        std::fs::write(path, json)
+            .with_context(|| format!("writing the report {}", path.display()))?;
         println!("Report written to {}", path.display());
     }
     Ok(r)
@@ -208,9 +277,15 @@ pub async fn ingest(store: &Store, folder: &Path, rejects: Option<PathBuf>, repo
 
 fn print_ingest(r: &panorama_ingest::Report) {
     println!("Batch {} {} into {}:", r.batch_id, r.status, r.store);
-    println!("  {:<28} {:>11} {:>11} {:>9} {:>11}", "file", "read", "landed", "rejected", "changed");
+    println!(
+        "  {:<28} {:>11} {:>11} {:>9} {:>11}",
+        "file", "read", "landed", "rejected", "changed"
+    );
     for f in &r.files {
-        println!("  {:<28} {:>11} {:>11} {:>9} {:>11}", f.file, f.read, f.landed, f.rejected, f.changed);
+        println!(
+            "  {:<28} {:>11} {:>11} {:>9} {:>11}",
+            f.file, f.read, f.landed, f.rejected, f.changed
+        );
         if let Some(path) = &f.reject_file {
             println!("      rejects: {path}");
         }
@@ -224,23 +299,43 @@ fn print_ingest(r: &panorama_ingest::Report) {
 async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
     let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
     let extract = data_dir.join("extract");
-    println!("Panorama quickstart: a demo bank of {customers} customers in {}", data_dir.display());
+    println!(
+        "Panorama quickstart: a demo bank of {customers} customers in {}",
+        data_dir.display()
+    );
     generate(customers, seed, as_of, &extract)?;
     let location = StoreLocation::Sqlite(data_dir.join("panorama.db"));
-    let store = Store::open(&location).await.with_context(|| format!("opening the store {location}"))?;
+    let store = Store::open(&location)
+        .await
+        .with_context(|| format!("opening the store {location}"))?;
     let report_path = data_dir.join("ingest-report.json");
     let r = ingest(&store, &extract, None, Some(&report_path)).await?;
     print_ingest(&r);
     println!();
     println!("Store: {location}");
-    for table in ["org_unit", "product", "source_record", "account", "balance_monthly", "txn"] {
+    for table in [
+        "org_unit",
+        "product",
+        "source_record",
+        "account",
+        "balance_monthly",
+        "txn",
+    ] {
         println!("  {table:<16} {:>12} rows", store.count(table).await?);
     }
-    println!("Next: `panorama --store {} batches` lists the import runs.", data_dir.display());
+    println!(
+        "Next: `panorama --store {} batches` lists the import runs.",
+        data_dir.display()
+    );
     Ok(())
 }
 
-async fn bench(customers: u64, dir: Option<PathBuf>, generate_only: bool, store: &str) -> Result<()> {
+async fn bench(
+    customers: u64,
+    dir: Option<PathBuf>,
+    generate_only: bool,
+    store: &str,
+) -> Result<()> {
     let temp;
     let dir = match dir {
         Some(d) => d,
@@ -254,17 +349,29 @@ async fn bench(customers: u64, dir: Option<PathBuf>, generate_only: bool, store:
     let started = Instant::now();
     let summary = generate(customers, 42, as_of, &extract)?;
     let gen_secs = started.elapsed().as_secs_f64();
-    println!("bench generate: customers={customers} rows={} seconds={gen_secs:.2} rows_per_s={:.0}", summary.extract_rows(), summary.extract_rows() as f64 / gen_secs);
+    println!(
+        "bench generate: customers={customers} rows={} seconds={gen_secs:.2} rows_per_s={:.0}",
+        summary.extract_rows(),
+        summary.extract_rows() as f64 / gen_secs
+    );
     if generate_only {
         return Ok(());
     }
-    let location = if store == "panorama-data" { StoreLocation::Sqlite(dir.join("bench.db")) } else { StoreLocation::parse(store)? };
+    let location = if store == "panorama-data" {
+        StoreLocation::Sqlite(dir.join("bench.db"))
+    } else {
+        StoreLocation::parse(store)?
+    };
     let store = Store::open(&location).await?;
     let r = ingest(&store, &extract, Some(dir.join("rejects")), None).await?;
     print_ingest(&r);
     println!(
         "bench ingest: store={} rows={} seconds={:.2} rows_per_s={:.0}",
-        if matches!(location, StoreLocation::Sqlite(_)) { "sqlite" } else { "postgres" },
+        if matches!(location, StoreLocation::Sqlite(_)) {
+            "sqlite"
+        } else {
+            "postgres"
+        },
         r.read,
         r.seconds,
         r.rows_per_second
@@ -285,9 +392,39 @@ mod tests {
 
     #[test]
     fn generate_takes_the_documented_arguments() {
-        let cli = Cli::try_parse_from(["panorama", "generate", "--customers", "10", "--seed", "7", "--out", "x"]).unwrap();
-        assert!(matches!(cli.command, Command::Generate { customers: 10, seed: 7, .. }));
-        assert!(Cli::try_parse_from(["panorama", "generate", "--customers", "ten", "--out", "x"]).is_err());
-        assert!(Cli::try_parse_from(["panorama", "generate", "--as-of", "2024-02-30", "--out", "x"]).is_err());
+        let cli = Cli::try_parse_from([
+            "panorama",
+            "generate",
+            "--customers",
+            "10",
+            "--seed",
+            "7",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Generate {
+                customers: 10,
+                seed: 7,
+                ..
+            }
+        ));
+        assert!(
+            Cli::try_parse_from(["panorama", "generate", "--customers", "ten", "--out", "x"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "panorama",
+                "generate",
+                "--as-of",
+                "2024-02-30",
+                "--out",
+                "x"
+            ])
+            .is_err()
+        );
     }
 }

@@ -120,7 +120,12 @@ pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 /// On success the batch is committed and its report returned. On failure the
 /// transaction is rolled back, the batch is recorded as `failed` with the
 /// error, and the error is returned.
-pub async fn ingest(store: &Store, folder: &Path, options: &Options, progress: Progress<'_>) -> Result<Report, IngestError> {
+pub async fn ingest(
+    store: &Store,
+    folder: &Path,
+    options: &Options,
+    progress: Progress<'_>,
+) -> Result<Report, IngestError> {
     let manifest = Manifest::load(folder)?;
     let started = Instant::now();
     let folder_text = folder.display().to_string();
@@ -141,7 +146,17 @@ pub async fn ingest(store: &Store, folder: &Path, options: &Options, progress: P
         seconds: 0.0,
         rows_per_second: 0.0,
     };
-    let outcome = run(store, folder, &manifest, batch_id, &rejects_dir, &mut report, progress, started).await;
+    let outcome = run(
+        store,
+        folder,
+        &manifest,
+        batch_id,
+        &rejects_dir,
+        &mut report,
+        progress,
+        started,
+    )
+    .await;
     if let Err(e) = outcome {
         let message = error_chain(&e);
         tracing::error!(batch_id, error = %message, "ingest failed; the batch was rolled back");
@@ -149,7 +164,15 @@ pub async fn ingest(store: &Store, folder: &Path, options: &Options, progress: P
         report.status = "failed".into();
         report.error = Some(message.clone());
         let json = serde_json::to_string(&report).ok();
-        q::finish_batch(&mut conn, batch_id, "failed", RowCounts::default(), json.as_deref(), Some(&message)).await?;
+        q::finish_batch(
+            &mut conn,
+            batch_id,
+            "failed",
+            RowCounts::default(),
+            json.as_deref(),
+            Some(&message),
+        )
+        .await?;
         return Err(e);
     }
     Ok(report)
@@ -209,7 +232,8 @@ async fn run(
                         // A key twice in one statement: flush first (PostgreSQL refuses
                         // to upsert one row twice in a statement); the later row wins.
                         if !pending_keys.insert(key.clone()) {
-                            changed += flush(&mut tx, insert.as_ref(), &mut pending, &mut ctx).await?;
+                            changed +=
+                                flush(&mut tx, insert.as_ref(), &mut pending, &mut ctx).await?;
                             pending_keys.clear();
                             pending_keys.insert(key);
                         }
@@ -218,8 +242,20 @@ async fn run(
                     counts.landed += 1;
                 }
                 Err((field, reason)) => {
-                    let column = field.map(|f| reader.column(f).to_owned()).filter(|c| !c.is_empty());
-                    rejects.write(&Reject { line: fields.line, column, reason, raw: fields.values.iter().map(|v| v.as_deref().unwrap_or("")).collect::<Vec<_>>().join(",") })?;
+                    let column = field
+                        .map(|f| reader.column(f).to_owned())
+                        .filter(|c| !c.is_empty());
+                    rejects.write(&Reject {
+                        line: fields.line,
+                        column,
+                        reason,
+                        raw: fields
+                            .values
+                            .iter()
+                            .map(|v| v.as_deref().unwrap_or(""))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    })?;
                 }
             }
             if pending.len() >= 4_096 {
@@ -268,9 +304,21 @@ async fn run(
     }
     report.seconds = started.elapsed().as_secs_f64();
     report.rows_per_second = report.read as f64 / report.seconds.max(1e-9);
-    let totals = RowCounts { read: report.read, landed: report.landed, rejected: report.rejected };
+    let totals = RowCounts {
+        read: report.read,
+        landed: report.landed,
+        rejected: report.rejected,
+    };
     let json = serde_json::to_string(&report).ok();
-    q::finish_batch(&mut tx, batch_id, "committed", totals, json.as_deref(), None).await?;
+    q::finish_batch(
+        &mut tx,
+        batch_id,
+        "committed",
+        totals,
+        json.as_deref(),
+        None,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
@@ -302,23 +350,36 @@ struct RejectWriter {
 impl RejectWriter {
     fn new(dir: &Path, file: &str) -> Self {
         let name = format!("{}.rejects.csv", file.replace(['/', '\\'], "_"));
-        RejectWriter { path: dir.join(name), writer: None, count: 0 }
+        RejectWriter {
+            path: dir.join(name),
+            writer: None,
+            count: 0,
+        }
     }
 
     fn write(&mut self, r: &Reject) -> Result<(), IngestError> {
-        let io = |source: std::io::Error, path: &Path| IngestError::Io { path: path.to_path_buf(), source };
+        let io = |source: std::io::Error, path: &Path| IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         if self.writer.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
             }
             let mut w = csv::Writer::from_path(&self.path).map_err(|e| io(e.into(), &self.path))?;
-            w.write_record(["line", "column", "reason", "raw"]).map_err(|e| io(e.into(), &self.path))?;
+            w.write_record(["line", "column", "reason", "raw"])
+                .map_err(|e| io(e.into(), &self.path))?;
             self.writer = Some(w);
         }
         if let Some(w) = self.writer.as_mut() {
             let line = r.line.to_string();
-            w.write_record([line.as_str(), r.column.as_deref().unwrap_or(""), &r.reason, &r.raw])
-                .map_err(|e| io(e.into(), &self.path))?;
+            w.write_record([
+                line.as_str(),
+                r.column.as_deref().unwrap_or(""),
+                &r.reason,
+                &r.raw,
+            ])
+            .map_err(|e| io(e.into(), &self.path))?;
         }
         self.count += 1;
         Ok(())
@@ -327,7 +388,10 @@ impl RejectWriter {
     fn finish(self) -> Result<Option<String>, IngestError> {
         match self.writer {
             Some(mut w) => {
-                w.flush().map_err(|source| IngestError::Io { path: self.path.clone(), source })?;
+                w.flush().map_err(|source| IngestError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
                 Ok(Some(self.path.display().to_string()))
             }
             None => Ok(None),

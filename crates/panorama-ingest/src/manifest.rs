@@ -80,27 +80,76 @@ impl Kind {
     /// The canonical fields of this kind, with whether each is required.
     pub fn fields(self) -> &'static [(&'static str, bool)] {
         match self {
-            Kind::OrgUnits => &[("code", true), ("name", true), ("name_en", false), ("level", true), ("parent_code", false)],
+            Kind::OrgUnits => &[
+                ("code", true),
+                ("name", true),
+                ("name_en", false),
+                ("level", true),
+                ("parent_code", false),
+            ],
             Kind::Products => &[
-                ("code", true), ("name", true), ("name_en", false), ("class", true), ("system", true),
-                ("term_months", false), ("rate_bp", false),
+                ("code", true),
+                ("name", true),
+                ("name_en", false),
+                ("class", true),
+                ("system", true),
+                ("term_months", false),
+                ("rate_bp", false),
             ],
             Kind::Customers => &[
-                ("source_key", true), ("party_type", true), ("name", true), ("gender", false), ("birth_date", false),
-                ("id_type", false), ("id_no", false), ("credit_code", false), ("mobile", false), ("phone", false),
-                ("email", false), ("address", false), ("postcode", false), ("industry", false), ("occupation", false),
-                ("branch_code", false), ("opened_on", false),
+                ("source_key", true),
+                ("party_type", true),
+                ("name", true),
+                ("gender", false),
+                ("birth_date", false),
+                ("id_type", false),
+                ("id_no", false),
+                ("credit_code", false),
+                ("mobile", false),
+                ("phone", false),
+                ("email", false),
+                ("address", false),
+                ("postcode", false),
+                ("industry", false),
+                ("occupation", false),
+                ("branch_code", false),
+                ("opened_on", false),
             ],
-            Kind::Relationships => &[("from_key", true), ("to_key", true), ("kind", true), ("since", false)],
+            Kind::Relationships => &[
+                ("from_key", true),
+                ("to_key", true),
+                ("kind", true),
+                ("since", false),
+            ],
             Kind::Accounts => &[
-                ("account_no", true), ("customer_key", true), ("product_code", true), ("branch_code", false),
-                ("currency", false), ("opened_on", true), ("matures_on", false), ("closed_on", false), ("status", true),
-                ("credit_limit", false), ("rate_bp", false),
+                ("account_no", true),
+                ("customer_key", true),
+                ("product_code", true),
+                ("branch_code", false),
+                ("currency", false),
+                ("opened_on", true),
+                ("matures_on", false),
+                ("closed_on", false),
+                ("status", true),
+                ("credit_limit", false),
+                ("rate_bp", false),
             ],
-            Kind::Balances => &[("account_no", true), ("month", true), ("avg_balance", true), ("end_balance", true)],
+            Kind::Balances => &[
+                ("account_no", true),
+                ("month", true),
+                ("avg_balance", true),
+                ("end_balance", true),
+            ],
             Kind::Transactions => &[
-                ("txn_ref", true), ("account_no", true), ("booked_at", true), ("amount", true), ("direction", true),
-                ("channel", true), ("mcc", false), ("counterparty_account", false), ("counterparty_name", false),
+                ("txn_ref", true),
+                ("account_no", true),
+                ("booked_at", true),
+                ("amount", true),
+                ("direction", true),
+                ("channel", true),
+                ("mcc", false),
+                ("counterparty_account", false),
+                ("counterparty_name", false),
                 ("balance_after", false),
             ],
         }
@@ -190,9 +239,12 @@ impl Manifest {
     /// Reads and checks `FOLDER/manifest.toml`.
     pub fn load(folder: &Path) -> Result<Manifest, IngestError> {
         let path = folder.join("manifest.toml");
-        let text = std::fs::read_to_string(&path).map_err(|source| IngestError::Io { path: path.clone(), source })?;
-        let manifest: Manifest =
-            toml::from_str(&text).map_err(|e| IngestError::Manifest(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|source| IngestError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let manifest: Manifest = toml::from_str(&text)
+            .map_err(|e| IngestError::Manifest(format!("{}: {e}", path.display())))?;
         manifest.check(folder)?;
         Ok(manifest)
     }
@@ -207,9 +259,13 @@ impl Manifest {
         for f in &self.files {
             let here = format!("file {}", f.path);
             match (&f.system, f.kind.needs_system()) {
-                (None, true) => return bad(format!("{here}: a {} file needs `system`", f.kind.as_str())),
+                (None, true) => {
+                    return bad(format!("{here}: a {} file needs `system`", f.kind.as_str()));
+                }
                 (Some(s), _) if !self.systems.iter().any(|d| &d.code == s) => {
-                    return bad(format!("{here}: system '{s}' is not declared in [[systems]]"));
+                    return bad(format!(
+                        "{here}: system '{s}' is not declared in [[systems]]"
+                    ));
                 }
                 _ => {}
             }
@@ -217,15 +273,29 @@ impl Manifest {
                 return bad(format!("{here}: the delimiter must be one ASCII character"));
             }
             let fields = f.kind.fields();
-            for target in f.columns.values().chain(f.constants.keys()).chain(f.values.keys()) {
+            for target in f
+                .columns
+                .values()
+                .chain(f.constants.keys())
+                .chain(f.values.keys())
+            {
                 if !fields.iter().any(|(name, _)| name == target) {
                     let known: Vec<&str> = fields.iter().map(|f| f.0).collect();
-                    return bad(format!("{here}: '{target}' is not a field of {} (fields: {})", f.kind.as_str(), known.join(", ")));
+                    return bad(format!(
+                        "{here}: '{target}' is not a field of {} (fields: {})",
+                        f.kind.as_str(),
+                        known.join(", ")
+                    ));
                 }
             }
             for (name, required) in fields {
-                if *required && !f.columns.values().any(|t| t == name) && !f.constants.contains_key(*name) {
-                    return bad(format!("{here}: the required field '{name}' is mapped from no column"));
+                if *required
+                    && !f.columns.values().any(|t| t == name)
+                    && !f.constants.contains_key(*name)
+                {
+                    return bad(format!(
+                        "{here}: the required field '{name}' is mapped from no column"
+                    ));
                 }
             }
             if !folder.join(&f.path).is_file() {

@@ -88,9 +88,16 @@ impl<'a> ExtractReader<'a> {
     /// Opens the file and checks its header against the manifest.
     pub fn open(folder: &Path, def: &'a FileDef) -> Result<Self, IngestError> {
         let path = folder.join(&def.path);
-        let file = File::open(&path).map_err(|source| IngestError::Io { path: path.clone(), source })?;
+        let file = File::open(&path).map_err(|source| IngestError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let hashing = Hashing { inner: BufReader::with_capacity(1 << 20, file), hasher: xxhash_rust::xxh3::Xxh3::new(), bytes: 0 };
+        let hashing = Hashing {
+            inner: BufReader::with_capacity(1 << 20, file),
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            bytes: 0,
+        };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(def.delimiter as u8)
             .flexible(true)
@@ -98,19 +105,35 @@ impl<'a> ExtractReader<'a> {
             .from_reader(hashing);
         let header = reader
             .byte_headers()
-            .map_err(|e| IngestError::File { path: path.clone(), reason: format!("cannot read the header: {e}") })?
+            .map_err(|e| IngestError::File {
+                path: path.clone(),
+                reason: format!("cannot read the header: {e}"),
+            })?
             .clone();
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
-            return Err(IngestError::File { path, reason: "the file is empty (no header line)".into() });
+            return Err(IngestError::File {
+                path,
+                reason: "the file is empty (no header line)".into(),
+            });
         }
         let mut names = Vec::with_capacity(header.len());
         for (i, raw) in header.iter().enumerate() {
-            let raw = if i == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
-            let name = decode(raw, def.encoding)
-                .map_err(|reason| IngestError::File { path: path.clone(), reason: format!("header: {reason}") })?;
+            let raw = if i == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            let name = decode(raw, def.encoding).map_err(|reason| IngestError::File {
+                path: path.clone(),
+                reason: format!("header: {reason}"),
+            })?;
             names.push(name.trim().to_owned());
         }
-        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         let fields = def.kind.fields();
         let mut sources = vec![None; fields.len()];
         let mut column_names = vec![String::new(); fields.len()];
@@ -118,7 +141,10 @@ impl<'a> ExtractReader<'a> {
             let Some(&i) = index.get(column.as_str()) else {
                 return Err(IngestError::File {
                     path,
-                    reason: format!("column {column} named in the manifest is not in the header ({})", names.join(",")),
+                    reason: format!(
+                        "column {column} named in the manifest is not in the header ({})",
+                        names.join(",")
+                    ),
                 });
             };
             if let Some(f) = fields.iter().position(|(n, _)| n == target) {
@@ -126,7 +152,10 @@ impl<'a> ExtractReader<'a> {
                 column_names[f] = column.clone();
             }
         }
-        let constants = fields.iter().map(|(n, _)| def.constants.get(*n).cloned()).collect();
+        let constants = fields
+            .iter()
+            .map(|(n, _)| def.constants.get(*n).cloned())
+            .collect();
         let value_maps = fields.iter().map(|(n, _)| def.values.get(*n)).collect();
         Ok(ExtractReader {
             def,
@@ -169,10 +198,18 @@ impl<'a> ExtractReader<'a> {
             Ok(true) => {}
             Err(e) => {
                 if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(IngestError::File { path: self.path.clone(), reason: e.to_string() });
+                    return Err(IngestError::File {
+                        path: self.path.clone(),
+                        reason: e.to_string(),
+                    });
                 }
                 let line = e.position().map_or(0, csv::Position::line);
-                return Ok(Some(Err(Reject { line, column: None, reason: format!("unreadable CSV: {e}"), raw: String::new() })));
+                return Ok(Some(Err(Reject {
+                    line,
+                    column: None,
+                    reason: format!("unreadable CSV: {e}"),
+                    raw: String::new(),
+                })));
             }
         }
         let line = self.record.position().map_or(0, csv::Position::line);
@@ -182,7 +219,10 @@ impl<'a> ExtractReader<'a> {
             return Ok(Some(Err(Reject {
                 line,
                 column: None,
-                reason: format!("expected {} fields as in the header, found {found} (a truncated or malformed line?)", self.header_len),
+                reason: format!(
+                    "expected {} fields as in the header, found {found} (a truncated or malformed line?)",
+                    self.header_len
+                ),
                 raw: raw_fields(&self.record),
             })));
         }
@@ -195,7 +235,12 @@ impl<'a> ExtractReader<'a> {
                         (!t.is_empty()).then(|| t.to_owned())
                     }
                     Err(reason) => {
-                        return Ok(Some(Err(Reject { line, column: Some(self.column_names[f].clone()), reason, raw: raw() })));
+                        return Ok(Some(Err(Reject {
+                            line,
+                            column: Some(self.column_names[f].clone()),
+                            reason,
+                            raw: raw(),
+                        })));
                     }
                 },
                 None => self.constants[f].clone(),
@@ -209,7 +254,10 @@ impl<'a> ExtractReader<'a> {
                         return Ok(Some(Err(Reject {
                             line,
                             column: Some(self.column_names[f].clone()),
-                            reason: format!("'{v}' is not a known code for {field} (known: {})", known.join(", ")),
+                            reason: format!(
+                                "'{v}' is not a known code for {field} (known: {})",
+                                known.join(", ")
+                            ),
                             raw: raw_fields(&self.record),
                         })));
                     }
@@ -223,5 +271,9 @@ impl<'a> ExtractReader<'a> {
 }
 
 fn raw_fields(record: &csv::ByteRecord) -> String {
-    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>().join(",")
+    record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -57,22 +57,46 @@ const ENUM_STATUS: &[&str] = &["active", "dormant", "closed"];
 const ENUM_DIRECTION: &[&str] = &["C", "D"];
 const ENUM_CHANNEL: &[&str] = &["counter", "atm", "mobile", "online", "pos", "batch"];
 const ENUM_LEVEL: &[&str] = &["head_office", "branch", "sub_branch"];
-const ENUM_CLASS: &[&str] = &["deposit", "wealth", "fund", "insurance", "loan", "card", "settlement"];
+const ENUM_CLASS: &[&str] = &[
+    "deposit",
+    "wealth",
+    "fund",
+    "insurance",
+    "loan",
+    "card",
+    "settlement",
+];
 const ENUM_RELATION: &[&str] = &[
-    "spouse", "parent", "child", "sibling", "legal_representative", "executive", "shareholder", "finance_contact",
-    "guarantor", "payroll_employee",
+    "spouse",
+    "parent",
+    "child",
+    "sibling",
+    "legal_representative",
+    "executive",
+    "shareholder",
+    "finance_contact",
+    "guarantor",
+    "payroll_employee",
 ];
 
 fn one_of(value: &str, allowed: &[&str], field: usize) -> Result<(), RowError> {
     if allowed.contains(&value) {
         Ok(())
     } else {
-        Err((Some(field), format!("'{value}' is not one of {} (map it under [files.values])", allowed.join(", "))))
+        Err((
+            Some(field),
+            format!(
+                "'{value}' is not one of {} (map it under [files.values])",
+                allowed.join(", ")
+            ),
+        ))
     }
 }
 
 fn required(f: &Fields, i: usize, name: &str) -> Result<String, RowError> {
-    f.get(i).map(str::to_owned).ok_or_else(|| (Some(i), format!("{name} is required but empty")))
+    f.get(i)
+        .map(str::to_owned)
+        .ok_or_else(|| (Some(i), format!("{name} is required but empty")))
 }
 
 fn date(f: &Fields, i: usize, format: &str) -> Result<Option<String>, RowError> {
@@ -89,14 +113,24 @@ fn month(f: &Fields, i: usize, format: &str) -> Result<String, RowError> {
     // chrono needs a day: read the month as its first day.
     NaiveDate::parse_from_str(&format!("{v}-01"), &format!("{format}-%d"))
         .map(|d| d.format("%Y-%m").to_string())
-        .map_err(|_| (Some(i), format!("'{v}' is not a month in the format {format}")))
+        .map_err(|_| {
+            (
+                Some(i),
+                format!("'{v}' is not a month in the format {format}"),
+            )
+        })
 }
 
 fn datetime(f: &Fields, i: usize, format: &str) -> Result<String, RowError> {
     let v = required(f, i, "timestamp")?;
     NaiveDateTime::parse_from_str(&v, format)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
-        .map_err(|_| (Some(i), format!("'{v}' is not a timestamp in the format {format}")))
+        .map_err(|_| {
+            (
+                Some(i),
+                format!("'{v}' is not a timestamp in the format {format}"),
+            )
+        })
 }
 
 fn amount(f: &Fields, i: usize, unit: AmountUnit) -> Result<Option<i64>, RowError> {
@@ -114,7 +148,10 @@ fn amount(f: &Fields, i: usize, unit: AmountUnit) -> Result<Option<i64>, RowErro
 fn integer(f: &Fields, i: usize) -> Result<Option<i64>, RowError> {
     match f.get(i) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| (Some(i), format!("'{v}' is not a whole number"))),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| (Some(i), format!("'{v}' is not a whole number"))),
     }
 }
 
@@ -145,27 +182,42 @@ impl Context {
     }
 
     /// Loads what a file of `kind` from `system` needs to look up.
-    pub async fn prepare(&mut self, conn: &mut AnyConnection, kind: Kind, system: &str) -> Result<(), IngestError> {
+    pub async fn prepare(
+        &mut self,
+        conn: &mut AnyConnection,
+        kind: Kind,
+        system: &str,
+    ) -> Result<(), IngestError> {
         self.seen.clear();
         match kind {
             Kind::OrgUnits => {
-                let codes: Vec<String> = sqlx_query_strings(conn, "SELECT code FROM org_unit").await?;
+                let codes: Vec<String> =
+                    sqlx_query_strings(conn, "SELECT code FROM org_unit").await?;
                 self.org_units = codes.into_iter().collect();
             }
             Kind::Products => {}
-            Kind::Customers | Kind::Relationships => self.customers = q::source_record_ids(conn, system).await?,
+            Kind::Customers | Kind::Relationships => {
+                self.customers = q::source_record_ids(conn, system).await?
+            }
             Kind::Accounts => {
                 self.customers = q::source_record_ids(conn, system).await?;
                 let codes = sqlx_query_strings(conn, "SELECT code FROM product").await?;
                 self.products = codes.into_iter().collect();
             }
-            Kind::Balances | Kind::Transactions => self.accounts = q::account_ids(conn, system).await?,
+            Kind::Balances | Kind::Transactions => {
+                self.accounts = q::account_ids(conn, system).await?
+            }
         }
         Ok(())
     }
 
     /// After a file: refreshes lookups the next files need.
-    pub async fn finish(&mut self, conn: &mut AnyConnection, kind: Kind, _system: &str) -> Result<(), IngestError> {
+    pub async fn finish(
+        &mut self,
+        conn: &mut AnyConnection,
+        kind: Kind,
+        _system: &str,
+    ) -> Result<(), IngestError> {
         if kind == Kind::OrgUnits {
             fix_org_paths(conn).await?;
         }
@@ -173,7 +225,12 @@ impl Context {
     }
 
     /// Converts one row of `def` (from `system`).
-    pub fn convert(&mut self, def: &FileDef, system: &str, f: &Fields) -> Result<Converted, RowError> {
+    pub fn convert(
+        &mut self,
+        def: &FileDef,
+        system: &str,
+        f: &Fields,
+    ) -> Result<Converted, RowError> {
         match def.kind {
             Kind::OrgUnits => self.org_unit(f),
             Kind::Products => product(f),
@@ -185,9 +242,18 @@ impl Context {
         }
     }
 
-    fn first_time(&mut self, key: &str, line: u64, field: usize, what: &str) -> Result<(), RowError> {
+    fn first_time(
+        &mut self,
+        key: &str,
+        line: u64,
+        field: usize,
+        what: &str,
+    ) -> Result<(), RowError> {
         if let Some(first) = self.seen.get(key) {
-            return Err((Some(field), format!("duplicate {what} '{key}' in this file (first on line {first})")));
+            return Err((
+                Some(field),
+                format!("duplicate {what} '{key}' in this file (first on line {first})"),
+            ));
         }
         self.seen.insert(key.to_owned(), line);
         Ok(())
@@ -201,7 +267,10 @@ impl Context {
         let parent = f.get(4).map(str::to_owned);
         if let Some(p) = &parent {
             if !self.org_units.contains(p) {
-                return Err((Some(4), format!("parent '{p}' is not an org unit listed before this one")));
+                return Err((
+                    Some(4),
+                    format!("parent '{p}' is not an org unit listed before this one"),
+                ));
             }
         } else if level != "head_office" {
             return Err((Some(4), "only the head office has no parent".into()));
@@ -209,28 +278,49 @@ impl Context {
         self.first_time(&code, f.line, 0, "org unit")?;
         self.org_units.insert(code.clone());
         Ok(Converted {
-            values: vec![Value::Text(Some(code)), Value::Text(Some(name)), text(f.get(2)), Value::Text(Some(level)), Value::Text(parent)],
+            values: vec![
+                Value::Text(Some(code)),
+                Value::Text(Some(name)),
+                text(f.get(2)),
+                Value::Text(Some(level)),
+                Value::Text(parent),
+            ],
             flush_key: None,
         })
     }
 
     /// Org units are few and refer to each other: upsert one by one, parents first.
-    pub async fn write_org_units(&mut self, conn: &mut AnyConnection, rows: &[Vec<Value>]) -> Result<i64, IngestError> {
+    pub async fn write_org_units(
+        &mut self,
+        conn: &mut AnyConnection,
+        rows: &[Vec<Value>],
+    ) -> Result<i64, IngestError> {
         let mut changed = 0;
         for row in rows {
-            let [Value::Text(Some(code)), Value::Text(Some(name)), Value::Text(name_en), Value::Text(Some(level)), Value::Text(parent)] =
-                row.as_slice()
+            let [
+                Value::Text(Some(code)),
+                Value::Text(Some(name)),
+                Value::Text(name_en),
+                Value::Text(Some(level)),
+                Value::Text(parent),
+            ] = row.as_slice()
             else {
                 continue;
             };
             let parent_id: Option<i64> = match parent {
-                Some(p) => sqlx::query_scalar("SELECT id FROM org_unit WHERE code = $1").bind(p).fetch_optional(&mut *conn).await.map_err(panorama_store::StoreError::from)?,
+                Some(p) => sqlx::query_scalar("SELECT id FROM org_unit WHERE code = $1")
+                    .bind(p)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(panorama_store::StoreError::from)?,
                 None => None,
             };
             let done = sqlx::query(
                 "INSERT INTO org_unit (code, name, name_en, level, parent_id, path) VALUES ($1, $2, $3, $4, $5, '') \
                  ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, level = excluded.level, \
-                 parent_id = excluded.parent_id",
+                 parent_id = excluded.parent_id WHERE org_unit.name IS DISTINCT FROM excluded.name \
+                 OR org_unit.name_en IS DISTINCT FROM excluded.name_en OR org_unit.level IS DISTINCT FROM excluded.level \
+                 OR org_unit.parent_id IS DISTINCT FROM excluded.parent_id",
             )
             .bind(code)
             .bind(name)
@@ -274,7 +364,10 @@ impl Context {
                 Err(_) => (None, "invalid"),
             },
         };
-        let mobile_std = f.get(8).and_then(|m| Mobile::parse(m).ok()).map(|m| m.to_string());
+        let mobile_std = f
+            .get(8)
+            .and_then(|m| Mobile::parse(m).ok())
+            .map(|m| m.to_string());
         self.first_time(&key, f.line, 0, "customer key")?;
         let row_hash = hash(&f.values);
         let values = vec![
@@ -308,22 +401,40 @@ impl Context {
         // Later files of this batch (accounts) may refer to this key; the id is
         // looked up again from the store before they load.
         self.customers.entry(key.clone()).or_insert(0);
-        Ok(Converted { values, flush_key: Some(key) })
+        Ok(Converted {
+            values,
+            flush_key: Some(key),
+        })
     }
 
-    fn relationship(&mut self, def: &FileDef, system: &str, f: &Fields) -> Result<Converted, RowError> {
+    fn relationship(
+        &mut self,
+        def: &FileDef,
+        system: &str,
+        f: &Fields,
+    ) -> Result<Converted, RowError> {
         let from = required(f, 0, "from_key")?;
         let to = required(f, 1, "to_key")?;
         for (i, k) in [(0, &from), (1, &to)] {
             if !self.customers.contains_key(k.as_str()) {
-                return Err((Some(i), format!("customer key '{k}' is not in {system}'s customer records")));
+                return Err((
+                    Some(i),
+                    format!("customer key '{k}' is not in {system}'s customer records"),
+                ));
             }
         }
         let kind = required(f, 2, "kind")?;
         one_of(&kind, ENUM_RELATION, 2)?;
         let since = date(f, 3, &def.date_format)?;
         Ok(Converted {
-            values: vec![Value::text(system), Value::Text(Some(from)), Value::Text(Some(to)), Value::Text(Some(kind)), Value::Text(since), Value::Int(Some(self.batch_id))],
+            values: vec![
+                Value::text(system),
+                Value::Text(Some(from)),
+                Value::Text(Some(to)),
+                Value::Text(Some(kind)),
+                Value::Text(since),
+                Value::Int(Some(self.batch_id)),
+            ],
             flush_key: None,
         })
     }
@@ -332,18 +443,28 @@ impl Context {
         let no = required(f, 0, "account_no")?;
         let cust = required(f, 1, "customer_key")?;
         let Some(&record_id) = self.customers.get(&cust) else {
-            return Err((Some(1), format!("customer key '{cust}' is not in {system}'s customer records")));
+            return Err((
+                Some(1),
+                format!("customer key '{cust}' is not in {system}'s customer records"),
+            ));
         };
         let product = required(f, 2, "product_code")?;
         if !self.products.contains(&product) {
-            return Err((Some(2), format!("product '{product}' is not in the product catalogue")));
+            return Err((
+                Some(2),
+                format!("product '{product}' is not in the product catalogue"),
+            ));
         }
-        let opened = date(f, 5, &def.date_format)?.ok_or_else(|| (Some(5), "opened_on is required but empty".to_owned()))?;
+        let opened = date(f, 5, &def.date_format)?
+            .ok_or_else(|| (Some(5), "opened_on is required but empty".to_owned()))?;
         let matures = date(f, 6, &def.date_format)?;
         let closed = date(f, 7, &def.date_format)?;
         if let Some(c) = &closed {
             if c < &opened {
-                return Err((Some(7), format!("closed on {c}, before it was opened on {opened}")));
+                return Err((
+                    Some(7),
+                    format!("closed on {c}, before it was opened on {opened}"),
+                ));
             }
         }
         let status = required(f, 8, "status")?;
@@ -376,28 +497,51 @@ impl Context {
     fn balance(&mut self, def: &FileDef, f: &Fields) -> Result<Converted, RowError> {
         let no = required(f, 0, "account_no")?;
         let Some(&account_id) = self.accounts.get(&no) else {
-            return Err((Some(0), format!("account '{no}' is not in this system's accounts")));
+            return Err((
+                Some(0),
+                format!("account '{no}' is not in this system's accounts"),
+            ));
         };
         let month = month(f, 1, &def.month_format)?;
-        let avg = amount(f, 2, def.amount_unit)?.ok_or_else(|| (Some(2), "avg_balance is required but empty".to_owned()))?;
-        let end = amount(f, 3, def.amount_unit)?.ok_or_else(|| (Some(3), "end_balance is required but empty".to_owned()))?;
+        let avg = amount(f, 2, def.amount_unit)?
+            .ok_or_else(|| (Some(2), "avg_balance is required but empty".to_owned()))?;
+        let end = amount(f, 3, def.amount_unit)?
+            .ok_or_else(|| (Some(3), "end_balance is required but empty".to_owned()))?;
         let key = format!("{account_id}/{month}");
         Ok(Converted {
-            values: vec![Value::Int(Some(account_id)), Value::Text(Some(month)), Value::Int(Some(avg)), Value::Int(Some(end)), Value::Int(Some(self.batch_id))],
+            values: vec![
+                Value::Int(Some(account_id)),
+                Value::Text(Some(month)),
+                Value::Int(Some(avg)),
+                Value::Int(Some(end)),
+                Value::Int(Some(self.batch_id)),
+            ],
             flush_key: Some(key),
         })
     }
 
-    fn transaction(&mut self, def: &FileDef, system: &str, f: &Fields) -> Result<Converted, RowError> {
+    fn transaction(
+        &mut self,
+        def: &FileDef,
+        system: &str,
+        f: &Fields,
+    ) -> Result<Converted, RowError> {
         let txn_ref = required(f, 0, "txn_ref")?;
         let no = required(f, 1, "account_no")?;
         let Some(&account_id) = self.accounts.get(&no) else {
-            return Err((Some(1), format!("account '{no}' is not in this system's accounts")));
+            return Err((
+                Some(1),
+                format!("account '{no}' is not in this system's accounts"),
+            ));
         };
         let booked = datetime(f, 2, &def.datetime_format)?;
-        let amount_minor = amount(f, 3, def.amount_unit)?.ok_or_else(|| (Some(3), "amount is required but empty".to_owned()))?;
+        let amount_minor = amount(f, 3, def.amount_unit)?
+            .ok_or_else(|| (Some(3), "amount is required but empty".to_owned()))?;
         if amount_minor < 0 {
-            return Err((Some(3), "amount is negative: give the direction in its own column".into()));
+            return Err((
+                Some(3),
+                "amount is negative: give the direction in its own column".into(),
+            ));
         }
         let direction = required(f, 4, "direction")?;
         one_of(&direction, ENUM_DIRECTION, 4)?;
@@ -444,8 +588,14 @@ fn product(f: &Fields) -> Result<Converted, RowError> {
     })
 }
 
-async fn sqlx_query_strings(conn: &mut AnyConnection, sql: &str) -> Result<Vec<String>, IngestError> {
-    Ok(sqlx::query_scalar(sql).fetch_all(conn).await.map_err(panorama_store::StoreError::from)?)
+async fn sqlx_query_strings(
+    conn: &mut AnyConnection,
+    sql: &str,
+) -> Result<Vec<String>, IngestError> {
+    Ok(sqlx::query_scalar(sql)
+        .fetch_all(conn)
+        .await
+        .map_err(panorama_store::StoreError::from)?)
 }
 
 /// Recomputes every org unit's materialised path from its parent chain.
@@ -469,7 +619,14 @@ async fn fix_org_paths(conn: &mut AnyConnection) -> Result<(), IngestError> {
             cur = parents.get(&p).copied().flatten();
         }
         chain.reverse();
-        let path = format!("/{}/", chain.iter().map(i64::to_string).collect::<Vec<_>>().join("/"));
+        let path = format!(
+            "/{}/",
+            chain
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join("/")
+        );
         sqlx::query("UPDATE org_unit SET path = $1 WHERE id = $2 AND path <> $1")
             .bind(path)
             .bind(id)

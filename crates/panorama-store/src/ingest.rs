@@ -171,7 +171,9 @@ pub fn product_insert(backend: Backend) -> BulkInsert {
         "product",
         PRODUCT_COLUMNS,
         "ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, class = excluded.class, \
-         system = excluded.system, term_months = excluded.term_months, rate_bp = excluded.rate_bp",
+         system = excluded.system, term_months = excluded.term_months, rate_bp = excluded.rate_bp \
+         WHERE (product.name, product.name_en, product.class, product.system, product.term_months, product.rate_bp) \
+         IS DISTINCT FROM (excluded.name, excluded.name_en, excluded.class, excluded.system, excluded.term_months, excluded.rate_bp)",
     )
 }
 

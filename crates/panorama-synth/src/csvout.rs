@@ -47,7 +47,8 @@ impl<'a> Row<'a> {
     /// An integer.
     pub fn i(&mut self, v: i64) -> &mut Self {
         self.sep();
-        self.buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         self
     }
 
@@ -58,7 +59,8 @@ impl<'a> Row<'a> {
             self.buf.push(b'-');
         }
         let abs = minor.unsigned_abs();
-        self.buf.extend_from_slice(itoa::Buffer::new().format(abs / 100).as_bytes());
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(abs / 100).as_bytes());
         self.buf.push(b'.');
         let cents = (abs % 100) as u8;
         self.buf.push(b'0' + cents / 10);
@@ -148,6 +150,9 @@ mod tests {
             .month(d, "")
             .datetime(d.and_hms_opt(8, 5, 0).unwrap(), false)
             .end();
-        assert_eq!(String::from_utf8(buf).unwrap(), "\"a,b\",-7,-1234.05,0.05,2024-03-09,20240309,202403,2024-03-09 08:05:00\n");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "\"a,b\",-7,-1234.05,0.05,2024-03-09,20240309,202403,2024-03-09 08:05:00\n"
+        );
     }
 }

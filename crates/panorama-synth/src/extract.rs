@@ -10,7 +10,9 @@ use rand_pcg::Pcg64Mcg;
 use crate::bank::{PRODUCTS, product};
 use crate::csvout::Row;
 use crate::data::{HOMOPHONES, MCCS};
-use crate::people::{Company, HouseholdRole, Person, World, decide_outcomes, lognormal, month_start, sys};
+use crate::people::{
+    Company, HouseholdRole, Person, World, decide_outcomes, lognormal, month_start, sys,
+};
 
 /// The files a chunk writes, in [`FILES`] order.
 pub mod f {
@@ -40,27 +42,78 @@ pub mod f {
 
 /// File name and header of every chunked file.
 pub const FILES: &[(&str, &str)] = &[
-    ("core_customers.csv", "CUST_NO,CUST_TYPE,CUST_NAME,GENDER,BIRTH_DT,CERT_TYPE,CERT_NO,CREDIT_CODE,MOBILE,TEL,EMAIL,ADDR,POST_CODE,INDUSTRY,OCCUPATION,OPEN_BRANCH,OPEN_DT"),
-    ("core_relationships.csv", "CUST_NO,REL_CUST_NO,REL_TYPE,START_DT"),
-    ("core_accounts.csv", "ACCT_NO,CUST_NO,PROD_CODE,BRANCH,CCY,OPEN_DT,MATURITY_DT,CLOSE_DT,STATUS,RATE_BP"),
+    (
+        "core_customers.csv",
+        "CUST_NO,CUST_TYPE,CUST_NAME,GENDER,BIRTH_DT,CERT_TYPE,CERT_NO,CREDIT_CODE,MOBILE,TEL,EMAIL,ADDR,POST_CODE,INDUSTRY,OCCUPATION,OPEN_BRANCH,OPEN_DT",
+    ),
+    (
+        "core_relationships.csv",
+        "CUST_NO,REL_CUST_NO,REL_TYPE,START_DT",
+    ),
+    (
+        "core_accounts.csv",
+        "ACCT_NO,CUST_NO,PROD_CODE,BRANCH,CCY,OPEN_DT,MATURITY_DT,CLOSE_DT,STATUS,RATE_BP",
+    ),
     ("core_balances.csv", "ACCT_NO,MONTH,AVG_BAL,END_BAL"),
-    ("core_transactions.csv", "TXN_NO,ACCT_NO,TXN_TIME,AMOUNT,DC_FLAG,CHANNEL,MCC,OPP_ACCT,OPP_NAME,BALANCE"),
-    ("card_customers.csv", "CARDHOLDER_ID,NAME,SEX,DOB,ID_NUMBER,MOBILE_PHONE,EMAIL,HOME_ADDRESS,APPLY_DATE"),
-    ("card_accounts.csv", "CARD_NO,CARDHOLDER_ID,PRODUCT,CREDIT_LIMIT_FEN,ISSUE_DATE,CLOSE_DATE,STATUS"),
-    ("card_balances.csv", "CARD_NO,STMT_MONTH,AVG_BALANCE_FEN,STATEMENT_BALANCE_FEN"),
-    ("card_transactions.csv", "AUTH_NO,CARD_NO,TRANS_DATETIME,AMOUNT_FEN,DIRECTION,CHANNEL,MCC,MERCHANT_NAME"),
-    ("loan_customers.csv", "BORROWER_ID,BORROWER_TYPE,BORROWER_NAME,GENDER,BIRTH_DATE,ID_NO,USCC,PHONE,ADDRESS,INDUSTRY,BRANCH,FIRST_LOAN_DATE"),
-    ("loan_accounts.csv", "CONTRACT_NO,BORROWER_ID,PRODUCT_CODE,BRANCH,PRINCIPAL,START_DATE,END_DATE,SETTLE_DATE,STATUS,RATE_BP"),
-    ("loan_balances.csv", "CONTRACT_NO,MONTH,AVG_OUTSTANDING,END_OUTSTANDING"),
-    ("wealth_customers.csv", "INVESTOR_NO,INVESTOR_NAME,GENDER,BIRTHDAY,ID_CARD,MOBILE,EMAIL,ADDRESS,OPEN_DATE"),
-    ("wealth_accounts.csv", "HOLDING_NO,INVESTOR_NO,PRODUCT_CODE,BUY_DATE,MATURITY_DATE,REDEEM_DATE,STATUS"),
-    ("wealth_balances.csv", "HOLDING_NO,MONTH,AVG_VALUE,END_VALUE"),
-    ("echannel_customers.csv", "USER_ID,REAL_NAME,MOBILE,ID_CARD,REGISTER_TIME"),
+    (
+        "core_transactions.csv",
+        "TXN_NO,ACCT_NO,TXN_TIME,AMOUNT,DC_FLAG,CHANNEL,MCC,OPP_ACCT,OPP_NAME,BALANCE",
+    ),
+    (
+        "card_customers.csv",
+        "CARDHOLDER_ID,NAME,SEX,DOB,ID_NUMBER,MOBILE_PHONE,EMAIL,HOME_ADDRESS,APPLY_DATE",
+    ),
+    (
+        "card_accounts.csv",
+        "CARD_NO,CARDHOLDER_ID,PRODUCT,CREDIT_LIMIT_FEN,ISSUE_DATE,CLOSE_DATE,STATUS",
+    ),
+    (
+        "card_balances.csv",
+        "CARD_NO,STMT_MONTH,AVG_BALANCE_FEN,STATEMENT_BALANCE_FEN",
+    ),
+    (
+        "card_transactions.csv",
+        "AUTH_NO,CARD_NO,TRANS_DATETIME,AMOUNT_FEN,DIRECTION,CHANNEL,MCC,MERCHANT_NAME",
+    ),
+    (
+        "loan_customers.csv",
+        "BORROWER_ID,BORROWER_TYPE,BORROWER_NAME,GENDER,BIRTH_DATE,ID_NO,USCC,PHONE,ADDRESS,INDUSTRY,BRANCH,FIRST_LOAN_DATE",
+    ),
+    (
+        "loan_accounts.csv",
+        "CONTRACT_NO,BORROWER_ID,PRODUCT_CODE,BRANCH,PRINCIPAL,START_DATE,END_DATE,SETTLE_DATE,STATUS,RATE_BP",
+    ),
+    (
+        "loan_balances.csv",
+        "CONTRACT_NO,MONTH,AVG_OUTSTANDING,END_OUTSTANDING",
+    ),
+    (
+        "wealth_customers.csv",
+        "INVESTOR_NO,INVESTOR_NAME,GENDER,BIRTHDAY,ID_CARD,MOBILE,EMAIL,ADDRESS,OPEN_DATE",
+    ),
+    (
+        "wealth_accounts.csv",
+        "HOLDING_NO,INVESTOR_NO,PRODUCT_CODE,BUY_DATE,MATURITY_DATE,REDEEM_DATE,STATUS",
+    ),
+    (
+        "wealth_balances.csv",
+        "HOLDING_NO,MONTH,AVG_VALUE,END_VALUE",
+    ),
+    (
+        "echannel_customers.csv",
+        "USER_ID,REAL_NAME,MOBILE,ID_CARD,REGISTER_TIME",
+    ),
     ("truth/records.csv", "system,source_key,party_id"),
-    ("truth/parties.csv", "party_id,party_type,name,id_no,credit_code,mobile,birth_date,household_id"),
+    (
+        "truth/parties.csv",
+        "party_id,party_type,name,id_no,credit_code,mobile,birth_date,household_id",
+    ),
     ("truth/households.csv", "household_id,party_id,role"),
     ("truth/relationships.csv", "from_party_id,to_party_id,kind"),
-    ("truth/propensity.csv", "party_id,p_card_uptake,card_uptake_month,p_churn,churn_month,p_wealth_response"),
+    (
+        "truth/propensity.csv",
+        "party_id,p_card_uptake,card_uptake_month,p_churn,churn_month,p_wealth_response",
+    ),
 ];
 
 /// Rows of one chunk, one buffer per file, and row counts.
@@ -115,11 +168,46 @@ struct Noise {
     addr_abbrev: f64,
 }
 
-const CORE_NOISE: Noise = Noise { name_typo: 0.02, id_missing: 0.01, id_legacy: 0.25, id_swap: 0.005, mobile_old: 0.10, addr_abbrev: 0.2 };
-const CARD_NOISE: Noise = Noise { name_typo: 0.04, id_missing: 0.02, id_legacy: 0.0, id_swap: 0.01, mobile_old: 0.15, addr_abbrev: 0.5 };
-const LOAN_NOISE: Noise = Noise { name_typo: 0.01, id_missing: 0.0, id_legacy: 0.0, id_swap: 0.003, mobile_old: 0.2, addr_abbrev: 0.3 };
-const WEALTH_NOISE: Noise = Noise { name_typo: 0.03, id_missing: 0.01, id_legacy: 0.05, id_swap: 0.01, mobile_old: 0.1, addr_abbrev: 0.4 };
-const ECHANNEL_NOISE: Noise = Noise { name_typo: 0.03, id_missing: 0.7, id_legacy: 0.0, id_swap: 0.01, mobile_old: 0.0, addr_abbrev: 1.0 };
+const CORE_NOISE: Noise = Noise {
+    name_typo: 0.02,
+    id_missing: 0.01,
+    id_legacy: 0.25,
+    id_swap: 0.005,
+    mobile_old: 0.10,
+    addr_abbrev: 0.2,
+};
+const CARD_NOISE: Noise = Noise {
+    name_typo: 0.04,
+    id_missing: 0.02,
+    id_legacy: 0.0,
+    id_swap: 0.01,
+    mobile_old: 0.15,
+    addr_abbrev: 0.5,
+};
+const LOAN_NOISE: Noise = Noise {
+    name_typo: 0.01,
+    id_missing: 0.0,
+    id_legacy: 0.0,
+    id_swap: 0.003,
+    mobile_old: 0.2,
+    addr_abbrev: 0.3,
+};
+const WEALTH_NOISE: Noise = Noise {
+    name_typo: 0.03,
+    id_missing: 0.01,
+    id_legacy: 0.05,
+    id_swap: 0.01,
+    mobile_old: 0.1,
+    addr_abbrev: 0.4,
+};
+const ECHANNEL_NOISE: Noise = Noise {
+    name_typo: 0.03,
+    id_missing: 0.7,
+    id_legacy: 0.0,
+    id_swap: 0.01,
+    mobile_old: 0.0,
+    addr_abbrev: 1.0,
+};
 
 /// A person as one system holds them.
 struct View {
@@ -134,7 +222,12 @@ fn typo(rng: &mut Pcg64Mcg, name: &str) -> String {
     let candidates: Vec<(usize, &[&str])> = chars
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| HOMOPHONES.iter().find(|(k, _)| k == c).map(|(_, v)| (i, *v)))
+        .filter_map(|(i, c)| {
+            HOMOPHONES
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, v)| (i, *v))
+        })
         .collect();
     match candidates.choose(rng) {
         Some((i, alts)) => {
@@ -156,7 +249,10 @@ fn view(rng: &mut Pcg64Mcg, p: &Person, noise: &Noise, as_of_year: i32) -> View 
     }
     let id = if rng.random_bool(noise.id_missing) {
         None
-    } else if p.birth.year() < 1990 && as_of_year - p.birth.year() > 40 && rng.random_bool(noise.id_legacy) {
+    } else if p.birth.year() < 1990
+        && as_of_year - p.birth.year() > 40
+        && rng.random_bool(noise.id_legacy)
+    {
         Some(format!("{}{}", &p.id18[..6], &p.id18[8..17]))
     } else if rng.random_bool(noise.id_swap) {
         let mut b = p.id18.clone().into_bytes();
@@ -168,24 +264,42 @@ fn view(rng: &mut Pcg64Mcg, p: &Person, noise: &Noise, as_of_year: i32) -> View 
     } else {
         Some(p.id18.clone())
     };
-    let mobile = if rng.random_bool(noise.mobile_old) { p.old_mobile.clone() } else { p.mobile.clone() };
+    let mobile = if rng.random_bool(noise.mobile_old) {
+        p.old_mobile.clone()
+    } else {
+        p.mobile.clone()
+    };
     let a = &p.address;
     let address = if rng.random_bool(noise.addr_abbrev) {
         match rng.random_range(0..3) {
             0 => format!("{}{}", a.division.district, a.street_part(true, true)),
-            1 => format!("{}{}{}", a.division.city, a.division.district, a.street_part(false, false)),
+            1 => format!(
+                "{}{}{}",
+                a.division.city,
+                a.division.district,
+                a.street_part(false, false)
+            ),
             _ => format!("{}{}", a.division.district, a.street_part(false, false)),
         }
     } else {
         a.full()
     };
-    View { name, id, mobile, address }
+    View {
+        name,
+        id,
+        mobile,
+        address,
+    }
 }
 
 /// Generates chunk `c` of the bank: parties `[start, end)`.
 pub fn chunk(world: &World, seed: u64, c: u64, start: u64, end: u64) -> ChunkOut {
-    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ (c.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut out = ChunkOut { bufs: vec![Vec::new(); FILES.len()], rows: vec![0; FILES.len()] };
+    let mut rng =
+        Pcg64Mcg::seed_from_u64(seed ^ (c.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut out = ChunkOut {
+        bufs: vec![Vec::new(); FILES.len()],
+        rows: vec![0; FILES.len()],
+    };
     let n = (end - start) as usize;
     let n_companies = ((n as f64) * 0.03).round() as usize;
     let n_people = n - n_companies;
@@ -201,17 +315,33 @@ pub fn chunk(world: &World, seed: u64, c: u64, start: u64, end: u64) -> ChunkOut
             // Resident ids are unique: redraw the birthday on a clash.
             while !used_ids.insert(m.id18.clone()) {
                 m.birth += Duration::days(1);
-                let body = format!("{}{}{}", &m.id18[..6], m.birth.format("%Y%m%d"), &m.id18[14..17]);
-                m.id18 = format!("{body}{}", panorama_domain::resident_id::check_char(body.as_bytes()));
+                let body = format!(
+                    "{}{}{}",
+                    &m.id18[..6],
+                    m.birth.format("%Y%m%d"),
+                    &m.id18[14..17]
+                );
+                m.id18 = format!(
+                    "{body}{}",
+                    panorama_domain::resident_id::check_char(body.as_bytes())
+                );
             }
             people.push(m);
         }
     }
     // Companies, with officers, payroll and suppliers drawn from this chunk.
     let mut companies: Vec<Company> = (0..n_companies)
-        .map(|k| world.company(&mut rng, start + (n_people + k) as u64, (start + (n_people + k) as u64) as u32))
+        .map(|k| {
+            world.company(
+                &mut rng,
+                start + (n_people + k) as u64,
+                (start + (n_people + k) as u64) as u32,
+            )
+        })
         .collect();
-    let adults: Vec<usize> = (0..people.len()).filter(|&i| world.as_of.year() - people[i].birth.year() < 62).collect();
+    let adults: Vec<usize> = (0..people.len())
+        .filter(|&i| world.as_of.year() - people[i].birth.year() < 62)
+        .collect();
     for (k, co) in companies.iter_mut().enumerate() {
         if adults.is_empty() {
             break;
@@ -252,7 +382,14 @@ pub fn chunk(world: &World, seed: u64, c: u64, start: u64, end: u64) -> ChunkOut
         decide_outcomes(&mut rng, p, world.as_of);
     }
 
-    let mut g = Gen { world, rng, out: &mut out, txn_seq: 0, chunk: c, core_accounts: vec![None; companies.len()] };
+    let mut g = Gen {
+        world,
+        rng,
+        out: &mut out,
+        txn_seq: 0,
+        chunk: c,
+        core_accounts: vec![None; companies.len()],
+    };
     // Company accounts first so that salary and supplier flows can name them.
     for (k, co) in companies.iter().enumerate() {
         g.company_records(k, co);
@@ -353,16 +490,27 @@ impl Gen<'_> {
     }
 
     fn truth_record(&mut self, system: &str, key: &str, pid: u64) {
-        self.row(f::TRUTH_RECORDS).s(system).s(key).i(pid as i64).end();
+        self.row(f::TRUTH_RECORDS)
+            .s(system)
+            .s(key)
+            .i(pid as i64)
+            .end();
     }
 
     fn truth_rel(&mut self, from: u64, to: u64, kind: &str) {
-        self.row(f::TRUTH_RELATIONSHIPS).i(from as i64).i(to as i64).s(kind).end();
+        self.row(f::TRUTH_RELATIONSHIPS)
+            .i(from as i64)
+            .i(to as i64)
+            .s(kind)
+            .end();
     }
 
     fn window_start(&self) -> NaiveDate {
         let a = self.world.as_of;
-        NaiveDate::from_ymd_opt(a.year(), a.month(), 1).unwrap_or(a).checked_sub_months(Months::new(23)).unwrap_or(a)
+        NaiveDate::from_ymd_opt(a.year(), a.month(), 1)
+            .unwrap_or(a)
+            .checked_sub_months(Months::new(23))
+            .unwrap_or(a)
     }
 
     fn date_in_month(&mut self, m: usize) -> NaiveDate {
@@ -407,7 +555,8 @@ impl Gen<'_> {
         let mut ends = vec![0; 24];
         for (m, end_slot) in ends.iter_mut().enumerate() {
             let first = month_start(ws, m);
-            let last = first.checked_add_months(Months::new(1)).unwrap_or(first) - Duration::days(1);
+            let last =
+                first.checked_add_months(Months::new(1)).unwrap_or(first) - Duration::days(1);
             if opened > last || closed.is_some_and(|c| c < first) || first > self.world.as_of {
                 continue;
             }
@@ -415,18 +564,28 @@ impl Gen<'_> {
             let base = match shape {
                 Shape::Current => level * self.rng.random_range(0.8..1.2),
                 Shape::Term => level,
-                Shape::Wealth => level * (1.0 + 0.003 * elapsed) * self.rng.random_range(0.99..1.01),
+                Shape::Wealth => {
+                    level * (1.0 + 0.003 * elapsed) * self.rng.random_range(0.99..1.01)
+                }
                 Shape::Loan { months } => level * (1.0 - elapsed / f64::from(months)).max(0.02),
                 Shape::Card => level * self.rng.random_range(0.3..1.5),
             };
             let factor = match decline {
                 Some((from, to)) if m >= from => {
-                    if m >= to { 0.02 } else { 1.0 - 0.9 * ((m - from + 1) as f64 / (to - from + 1) as f64) }
+                    if m >= to {
+                        0.02
+                    } else {
+                        1.0 - 0.9 * ((m - from + 1) as f64 / (to - from + 1) as f64)
+                    }
                 }
                 _ => 1.0,
             };
             let avg = (base * factor * 100.0).round() as i64;
-            let end = if closed.is_some_and(|c| c <= last) { 0 } else { (avg as f64 * self.rng.random_range(0.9..1.1)) as i64 };
+            let end = if closed.is_some_and(|c| c <= last) {
+                0
+            } else {
+                (avg as f64 * self.rng.random_range(0.9..1.1)) as i64
+            };
             *end_slot = end;
             let mut row = self.row(file);
             row.s(acct);
@@ -487,12 +646,29 @@ impl Gen<'_> {
             .s("A")
             .i(20)
             .end();
-        self.balances(f::CORE_BALANCES, &acct, Shape::Current, co.balance, co.since, None, None, false);
+        self.balances(
+            f::CORE_BALANCES,
+            &acct,
+            Shape::Current,
+            co.balance,
+            co.since,
+            None,
+            None,
+            false,
+        );
         self.core_accounts[k] = Some(acct);
         if co.has_loan {
             let lkey = loan_key(co.pid);
-            let name = if self.rng.random_bool(0.5) { co.short_name.clone() } else { co.name.clone() };
-            let uscc = if self.rng.random_bool(0.95) { co.credit_code.clone() } else { String::new() };
+            let name = if self.rng.random_bool(0.5) {
+                co.short_name.clone()
+            } else {
+                co.name.clone()
+            };
+            let uscc = if self.rng.random_bool(0.95) {
+                co.credit_code.clone()
+            } else {
+                String::new()
+            };
             self.row(f::LOAN_CUSTOMERS)
                 .s(&lkey)
                 .s("C")
@@ -524,23 +700,58 @@ impl Gen<'_> {
                 .s("NORMAL")
                 .i(380)
                 .end();
-            self.balances(f::LOAN_BALANCES, &contract, Shape::Loan { months: 12 }, principal as f64 / 100.0, start, None, None, false);
+            self.balances(
+                f::LOAN_BALANCES,
+                &contract,
+                Shape::Loan { months: 12 },
+                principal as f64 / 100.0,
+                start,
+                None,
+                None,
+                false,
+            );
         }
     }
 
     /// Supplier payments between companies and payroll debits.
     fn company_flows(&mut self, k: usize, co: &Company, all: &[Company]) {
-        let Some(acct) = self.core_accounts[k].clone() else { return };
+        let Some(acct) = self.core_accounts[k].clone() else {
+            return;
+        };
         for m in 0..24 {
             for &s in &co.suppliers {
-                let Some(to) = self.core_accounts[s].clone() else { continue };
+                let Some(to) = self.core_accounts[s].clone() else {
+                    continue;
+                };
                 let d = self.date_in_month(m);
                 let t = self.time_in(d);
                 let amount = (co.balance * self.rng.random_range(0.05..0.3) * 100.0) as i64;
                 let r1 = self.txn_ref("T");
-                self.row(f::CORE_TXNS).s(&r1).s(&acct).datetime(t, false).yuan(amount).s("D").s("04").s("").s(&to).s(&all[s].name).s("").end();
+                self.row(f::CORE_TXNS)
+                    .s(&r1)
+                    .s(&acct)
+                    .datetime(t, false)
+                    .yuan(amount)
+                    .s("D")
+                    .s("04")
+                    .s("")
+                    .s(&to)
+                    .s(&all[s].name)
+                    .s("")
+                    .end();
                 let r2 = self.txn_ref("T");
-                self.row(f::CORE_TXNS).s(&r2).s(&to).datetime(t, false).yuan(amount).s("C").s("04").s("").s(&acct).s(&co.name).s("").end();
+                self.row(f::CORE_TXNS)
+                    .s(&r2)
+                    .s(&to)
+                    .datetime(t, false)
+                    .yuan(amount)
+                    .s("C")
+                    .s("04")
+                    .s("")
+                    .s(&acct)
+                    .s(&co.name)
+                    .s("")
+                    .end();
             }
         }
     }
@@ -549,7 +760,11 @@ impl Gen<'_> {
         let as_of_year = self.world.as_of.year();
         let branch = self.world.branches[p.branch].0.clone();
         let gender_code = |g: panorama_domain::Gender, male: &'static str, female: &'static str| {
-            if g == panorama_domain::Gender::Male { male } else { female }
+            if g == panorama_domain::Gender::Male {
+                male
+            } else {
+                female
+            }
         };
         self.row(f::TRUTH_PARTIES)
             .i(p.pid as i64)
@@ -562,11 +777,17 @@ impl Gen<'_> {
             .s(&p.household.map(|h| h.0.to_string()).unwrap_or_default())
             .end();
         if let Some((hid, role)) = p.household {
-            self.row(f::TRUTH_HOUSEHOLDS).i(hid as i64).i(p.pid as i64).s(role.as_str()).end();
+            self.row(f::TRUTH_HOUSEHOLDS)
+                .i(hid as i64)
+                .i(p.pid as i64)
+                .s(role.as_str())
+                .end();
         }
         let ws = self.window_start();
         let churn_date = p.churn_month.map(|m| self.date_in_month(m));
-        let decline = p.churn_month.map(|m| (m.saturating_sub(self.rng.random_range(3..6)), m));
+        let decline = p
+            .churn_month
+            .map(|m| (m.saturating_sub(self.rng.random_range(3..6)), m));
         let card_date = p.card_month.map(|m| self.date_in_month(m));
         self.row(f::TRUTH_PROPENSITY)
             .i(p.pid as i64)
@@ -580,10 +801,23 @@ impl Gen<'_> {
         if p.systems & sys::CORE != 0 {
             let copies = if self.rng.random_bool(0.03) { 2 } else { 1 };
             for copy in 0..copies {
-                let key = if copy == 0 { core_key(p.pid) } else { core_dup_key(p.pid) };
+                let key = if copy == 0 {
+                    core_key(p.pid)
+                } else {
+                    core_dup_key(p.pid)
+                };
                 let v = view(&mut self.rng, p, &CORE_NOISE, as_of_year);
-                let opened = if copy == 0 { p.since } else { p.since + Duration::days(self.rng.random_range(30..900)) }.min(self.world.as_of);
-                let mobile = if copy == 1 && self.rng.random_bool(0.4) { p.old_mobile.clone() } else { v.mobile.clone() };
+                let opened = if copy == 0 {
+                    p.since
+                } else {
+                    p.since + Duration::days(self.rng.random_range(30..900))
+                }
+                .min(self.world.as_of);
+                let mobile = if copy == 1 && self.rng.random_bool(0.4) {
+                    p.old_mobile.clone()
+                } else {
+                    v.mobile.clone()
+                };
                 self.row(f::CORE_CUSTOMERS)
                     .s(&key)
                     .s("1")
@@ -612,7 +846,9 @@ impl Gen<'_> {
         if p.systems & sys::CARD != 0 {
             let key = card_key(p.pid);
             let v = view(&mut self.rng, p, &CARD_NOISE, as_of_year);
-            let apply = card_date.unwrap_or_else(|| (ws - Duration::days(self.rng.random_range(30..2000))).max(p.since));
+            let apply = card_date.unwrap_or_else(|| {
+                (ws - Duration::days(self.rng.random_range(30..2000))).max(p.since)
+            });
             let apply = open_before(apply, p.since, churn_date);
             self.row(f::CARD_CUSTOMERS)
                 .s(&key)
@@ -631,7 +867,8 @@ impl Gen<'_> {
         if p.systems & sys::LOAN != 0 {
             let key = loan_key(p.pid);
             let v = view(&mut self.rng, p, &LOAN_NOISE, as_of_year);
-            let first = (self.world.as_of - Duration::days(self.rng.random_range(30..3000))).max(p.since);
+            let first =
+                (self.world.as_of - Duration::days(self.rng.random_range(30..3000))).max(p.since);
             self.row(f::LOAN_CUSTOMERS)
                 .s(&key)
                 .s("P")
@@ -652,8 +889,13 @@ impl Gen<'_> {
         if p.systems & sys::WEALTH != 0 {
             let key = wealth_key(p.pid);
             let v = view(&mut self.rng, p, &WEALTH_NOISE, as_of_year);
-            let opened = (self.world.as_of - Duration::days(self.rng.random_range(30..2500))).max(p.since);
-            let email = if self.rng.random_bool(0.7) { p.email.as_deref().unwrap_or("") } else { "" };
+            let opened =
+                (self.world.as_of - Duration::days(self.rng.random_range(30..2500))).max(p.since);
+            let email = if self.rng.random_bool(0.7) {
+                p.email.as_deref().unwrap_or("")
+            } else {
+                ""
+            };
             self.row(f::WEALTH_CUSTOMERS)
                 .s(&key)
                 .s(&v.name)
@@ -671,9 +913,16 @@ impl Gen<'_> {
         if p.systems & sys::ECHANNEL != 0 {
             let key = echannel_key(p.pid);
             let v = view(&mut self.rng, p, &ECHANNEL_NOISE, as_of_year);
-            let reg = (self.world.as_of - Duration::days(self.rng.random_range(1..2500))).max(p.since);
+            let reg =
+                (self.world.as_of - Duration::days(self.rng.random_range(1..2500))).max(p.since);
             let t = self.time_in(reg);
-            self.row(f::ECHANNEL_CUSTOMERS).s(&key).s(&v.name).s(&v.mobile).opt(v.id.as_deref()).datetime(t, false).end();
+            self.row(f::ECHANNEL_CUSTOMERS)
+                .s(&key)
+                .s(&v.name)
+                .s(&v.mobile)
+                .opt(v.id.as_deref())
+                .datetime(t, false)
+                .end();
             self.truth_record("echannel", &key, p.pid);
         }
     }
@@ -704,21 +953,39 @@ impl Gen<'_> {
             .s(status(churn))
             .i(10)
             .end();
-        let ends = self.balances(f::CORE_BALANCES, &acct, Shape::Current, current_level, p.since, churn, decline, false);
+        let ends = self.balances(
+            f::CORE_BALANCES,
+            &acct,
+            Shape::Current,
+            current_level,
+            p.since,
+            churn,
+            decline,
+            false,
+        );
         self.current_account_txns(p, &acct, &ends, churn, decline, companies);
         // Term deposits sized by wealth; some mature within days of the extract.
-        let n_terms = ((p.wealth / 60_000.0).sqrt() + self.rng.random_range(-0.6..0.6)).round().clamp(0.0, 3.0) as u64;
+        let n_terms = ((p.wealth / 60_000.0).sqrt() + self.rng.random_range(-0.6..0.6))
+            .round()
+            .clamp(0.0, 3.0) as u64;
         for k in 0..n_terms {
             let code = *["D003", "D006", "D012", "D012", "D024", "D036", "D100"]
                 .choose(&mut self.rng)
                 .unwrap_or(&"D012");
-            let code = if code == "D100" && p.wealth < 300_000.0 { "D036" } else { code };
+            let code = if code == "D100" && p.wealth < 300_000.0 {
+                "D036"
+            } else {
+                code
+            };
             let Some(prod) = product(code) else { continue };
             let term = prod.term_months.unwrap_or(12);
             let days = i64::from(term) * 30;
-            let opened = (self.world.as_of - Duration::days(self.rng.random_range(1..days.max(2)))).max(p.since);
+            let opened = (self.world.as_of - Duration::days(self.rng.random_range(1..days.max(2))))
+                .max(p.since);
             let opened = open_before(opened, p.since, churn);
-            let matures = opened.checked_add_months(Months::new(term)).unwrap_or(opened);
+            let matures = opened
+                .checked_add_months(Months::new(term))
+                .unwrap_or(opened);
             let principal = (p.wealth * 0.5 / n_terms as f64).max(1_000.0).round();
             let no = self.account_no(p.pid, 1 + k, "621785", 13);
             self.row(f::CORE_ACCOUNTS)
@@ -733,7 +1000,16 @@ impl Gen<'_> {
                 .s(status(churn))
                 .i(i64::from(prod.rate_bp.unwrap_or(0)))
                 .end();
-            self.balances(f::CORE_BALANCES, &no, Shape::Term, principal, opened, churn, None, false);
+            self.balances(
+                f::CORE_BALANCES,
+                &no,
+                Shape::Term,
+                principal,
+                opened,
+                churn,
+                None,
+                false,
+            );
         }
     }
 
@@ -747,11 +1023,26 @@ impl Gen<'_> {
         companies: &[Company],
     ) {
         let ws = self.window_start();
-        let rates = [p.atm_rate, p.pos_rate, p.mobile_rate, p.mobile_rate * 0.2, p.counter_rate];
-        let mut events: Vec<(NaiveDateTime, i64, bool, &'static str, Option<&'static str>, Option<(String, String)>)> = Vec::new();
+        let rates = [
+            p.atm_rate,
+            p.pos_rate,
+            p.mobile_rate,
+            p.mobile_rate * 0.2,
+            p.counter_rate,
+        ];
+        let mut events: Vec<(
+            NaiveDateTime,
+            i64,
+            bool,
+            &'static str,
+            Option<&'static str>,
+            Option<(String, String)>,
+        )> = Vec::new();
         for m in 0..24 {
             let first = month_start(ws, m);
-            if first < NaiveDate::from_ymd_opt(p.since.year(), p.since.month(), 1).unwrap_or(p.since) {
+            if first
+                < NaiveDate::from_ymd_opt(p.since.year(), p.since.month(), 1).unwrap_or(p.since)
+            {
                 continue;
             }
             if churn.is_some_and(|c| c < first) || first > self.world.as_of {
@@ -762,21 +1053,44 @@ impl Gen<'_> {
                 if r <= 0.0 {
                     continue;
                 }
-                let count = Poisson::new(r.min(40.0)).map(|d| d.sample(&mut self.rng) as u32).unwrap_or(0);
+                let count = Poisson::new(r.min(40.0))
+                    .map(|d| d.sample(&mut self.rng) as u32)
+                    .unwrap_or(0);
                 for _ in 0..count {
                     let d = self.date_in_month(m);
                     let t = self.time_in(d);
                     let (amount, credit, channel, mcc) = match ch {
-                        0 => (i64::from(self.rng.random_range(1..30u32)) * 10_000, false, "02", None),
+                        0 => (
+                            i64::from(self.rng.random_range(1..30u32)) * 10_000,
+                            false,
+                            "02",
+                            None,
+                        ),
                         1 => {
-                            let (mcc, lo, hi) = *MCCS.choose(&mut self.rng).unwrap_or(&("5411", 20, 600));
-                            (i64::from(self.rng.random_range(lo * 100..hi * 100)), false, "05", Some(mcc))
+                            let (mcc, lo, hi) =
+                                *MCCS.choose(&mut self.rng).unwrap_or(&("5411", 20, 600));
+                            (
+                                i64::from(self.rng.random_range(lo * 100..hi * 100)),
+                                false,
+                                "05",
+                                Some(mcc),
+                            )
                         }
                         2 | 3 => {
                             let credit = self.rng.random_bool(0.35);
-                            (i64::from(self.rng.random_range(5_000..2_000_000u32)), credit, if ch == 2 { "03" } else { "04" }, None)
+                            (
+                                i64::from(self.rng.random_range(5_000..2_000_000u32)),
+                                credit,
+                                if ch == 2 { "03" } else { "04" },
+                                None,
+                            )
                         }
-                        _ => (i64::from(self.rng.random_range(50_000..5_000_000u32)), self.rng.random_bool(0.5), "01", None),
+                        _ => (
+                            i64::from(self.rng.random_range(50_000..5_000_000u32)),
+                            self.rng.random_bool(0.5),
+                            "01",
+                            None,
+                        ),
                     };
                     events.push((t, amount, credit, channel, mcc, None));
                 }
@@ -786,7 +1100,14 @@ impl Gen<'_> {
                     let d = self.date_in_month(m).with_day(10).unwrap_or(first);
                     if d <= self.world.as_of {
                         let t = d.and_hms_opt(2, 0, 0).unwrap_or_default();
-                        events.push((t, i64::from(salary) * 100, true, "06", None, Some((from, companies[k].name.clone()))));
+                        events.push((
+                            t,
+                            i64::from(salary) * 100,
+                            true,
+                            "06",
+                            None,
+                            Some((from, companies[k].name.clone())),
+                        ));
                     }
                 }
             }
@@ -796,7 +1117,10 @@ impl Gen<'_> {
                     let d = self.date_in_month(m);
                     let t = self.time_in(d);
                     let amount = (p.wealth * 0.15 * 100.0) as i64 + 100_000;
-                    let other = format!("6228{:015}", p.pid.wrapping_mul(97_531) % 1_000_000_000_000_000);
+                    let other = format!(
+                        "6228{:015}",
+                        p.pid.wrapping_mul(97_531) % 1_000_000_000_000_000
+                    );
                     events.push((t, amount, false, "03", None, Some((other, p.name()))));
                 }
             }
@@ -810,7 +1134,9 @@ impl Gen<'_> {
                 balance += if *credit { *amount } else { -*amount };
                 balance = balance.max(0);
                 let r = self.txn_ref("T");
-                let (opp_acct, opp_name) = opp.as_ref().map_or(("", ""), |(a, n)| (a.as_str(), n.as_str()));
+                let (opp_acct, opp_name) = opp
+                    .as_ref()
+                    .map_or(("", ""), |(a, n)| (a.as_str(), n.as_str()));
                 self.row(f::CORE_TXNS)
                     .s(&r)
                     .s(acct)
@@ -847,7 +1173,16 @@ impl Gen<'_> {
             .s(if churn.is_some() { "CLOSED" } else { "ACTIVE" })
             .end();
         let spend = (p.pos_rate * 300.0 + 200.0).min(limit as f64 / 100.0);
-        self.balances(f::CARD_BALANCES, &card, Shape::Card, spend, issued, churn, None, true);
+        self.balances(
+            f::CARD_BALANCES,
+            &card,
+            Shape::Card,
+            spend,
+            issued,
+            churn,
+            None,
+            true,
+        );
         let ws = self.window_start();
         for m in 0..24 {
             let first = month_start(ws, m);
@@ -855,7 +1190,9 @@ impl Gen<'_> {
             if last <= issued || churn.is_some_and(|c| c < first) || first > self.world.as_of {
                 continue;
             }
-            let count = Poisson::new(p.pos_rate * 0.8 + 0.3).map(|d| d.sample(&mut self.rng) as u32).unwrap_or(0);
+            let count = Poisson::new(p.pos_rate * 0.8 + 0.3)
+                .map(|d| d.sample(&mut self.rng) as u32)
+                .unwrap_or(0);
             for _ in 0..count {
                 let d = self.date_in_month(m).max(issued);
                 let t = self.time_in(d);
@@ -871,7 +1208,11 @@ impl Gen<'_> {
                     .s("DEBIT")
                     .s(if online { "ONLINE" } else { "POS" })
                     .s(mcc)
-                    .s(if online { "网上商户" } else { "特约商户" })
+                    .s(if online {
+                        "网上商户"
+                    } else {
+                        "特约商户"
+                    })
                     .end();
             }
         }
@@ -887,7 +1228,9 @@ impl Gen<'_> {
             ("L002", 36, lognormal(&mut self.rng, 60_000.0, 0.6))
         };
         let start = first;
-        let end = start.checked_add_months(Months::new(months)).unwrap_or(start);
+        let end = start
+            .checked_add_months(Months::new(months))
+            .unwrap_or(start);
         let settled = (end <= self.world.as_of).then_some(end);
         let contract = self.account_no(p.pid, 9, "LN", 12);
         let principal_minor = (principal * 100.0) as i64;
@@ -900,19 +1243,49 @@ impl Gen<'_> {
             .date(start, "/")
             .date(end, "/")
             .opt_date(settled, "/")
-            .s(if settled.is_some() { "SETTLED" } else { "NORMAL" })
-            .i(i64::from(product(code).and_then(|p| p.rate_bp).unwrap_or(400)))
+            .s(if settled.is_some() {
+                "SETTLED"
+            } else {
+                "NORMAL"
+            })
+            .i(i64::from(
+                product(code).and_then(|p| p.rate_bp).unwrap_or(400),
+            ))
             .end();
-        self.balances(f::LOAN_BALANCES, &contract, Shape::Loan { months }, principal, start, settled, None, false);
+        self.balances(
+            f::LOAN_BALANCES,
+            &contract,
+            Shape::Loan { months },
+            principal,
+            start,
+            settled,
+            None,
+            false,
+        );
     }
 
-    fn wealth_accounts(&mut self, p: &Person, key: &str, opened: NaiveDate, churn: Option<NaiveDate>, decline: Option<(usize, usize)>) {
+    fn wealth_accounts(
+        &mut self,
+        p: &Person,
+        key: &str,
+        opened: NaiveDate,
+        churn: Option<NaiveDate>,
+        decline: Option<(usize, usize)>,
+    ) {
         let n = 1 + (p.wealth / 200_000.0).min(2.0) as u64;
-        let wealth_products: Vec<&str> = PRODUCTS.iter().filter(|q| q.system == "wealth").map(|q| q.code).collect();
+        let wealth_products: Vec<&str> = PRODUCTS
+            .iter()
+            .filter(|q| q.system == "wealth")
+            .map(|q| q.code)
+            .collect();
         for k in 0..n {
-            let code = wealth_products.choose(&mut self.rng).copied().unwrap_or("W002");
+            let code = wealth_products
+                .choose(&mut self.rng)
+                .copied()
+                .unwrap_or("W002");
             let term = product(code).and_then(|q| q.term_months);
-            let buy = (opened + Duration::days(self.rng.random_range(0..400))).min(self.world.as_of);
+            let buy =
+                (opened + Duration::days(self.rng.random_range(0..400))).min(self.world.as_of);
             let buy = open_before(buy, p.since, churn);
             let matures = term.and_then(|t| buy.checked_add_months(Months::new(t)));
             let redeemed = match (matures, churn) {
@@ -928,10 +1301,23 @@ impl Gen<'_> {
                 .date(buy, "-")
                 .opt_date(matures, "-")
                 .opt_date(redeemed, "-")
-                .s(if redeemed.is_some() { "REDEEMED" } else { "HOLDING" })
+                .s(if redeemed.is_some() {
+                    "REDEEMED"
+                } else {
+                    "HOLDING"
+                })
                 .end();
             let amount = (p.wealth * 0.4 / n as f64).max(10_000.0);
-            self.balances(f::WEALTH_BALANCES, &no, Shape::Wealth, amount, buy, redeemed, decline, false);
+            self.balances(
+                f::WEALTH_BALANCES,
+                &no,
+                Shape::Wealth,
+                amount,
+                buy,
+                redeemed,
+                decline,
+                false,
+            );
         }
     }
 
@@ -955,7 +1341,12 @@ impl Gen<'_> {
                 self.truth_rel(member.pid, head.pid, kind);
                 if declared && head.systems & member.systems & sys::CORE != 0 {
                     let since = head.since.max(member.since);
-                    self.row(f::CORE_RELATIONSHIPS).s(&core_key(member.pid)).s(&core_key(head.pid)).s(rel_code(kind)).date(since, "-").end();
+                    self.row(f::CORE_RELATIONSHIPS)
+                        .s(&core_key(member.pid))
+                        .s(&core_key(head.pid))
+                        .s(rel_code(kind))
+                        .date(since, "-")
+                        .end();
                 }
                 j += 1;
             }

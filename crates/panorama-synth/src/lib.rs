@@ -60,12 +60,19 @@ pub struct Summary {
 impl Summary {
     /// Rows of one file.
     pub fn rows(&self, file: &str) -> u64 {
-        self.files.iter().find(|(f, _)| f == file).map_or(0, |(_, n)| *n)
+        self.files
+            .iter()
+            .find(|(f, _)| f == file)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// Rows of all extract files (not truth).
     pub fn extract_rows(&self) -> u64 {
-        self.files.iter().filter(|(f, _)| !f.starts_with("truth/")).map(|(_, n)| n).sum()
+        self.files
+            .iter()
+            .filter(|(f, _)| !f.starts_with("truth/"))
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -87,12 +94,18 @@ pub enum SynthError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
-    move |source| SynthError::Io { path: path.to_path_buf(), source }
+    move |source| SynthError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Generates the bank into `config.out`, calling `progress(done, total)` as
 /// chunks are written.
-pub fn generate(config: &Config, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Summary, SynthError> {
+pub fn generate(
+    config: &Config,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Summary, SynthError> {
     if config.customers == 0 {
         return Err(SynthError::NoCustomers);
     }
@@ -101,10 +114,16 @@ pub fn generate(config: &Config, progress: &(dyn Fn(u64, u64) + Sync)) -> Result
     let units = bank::org_units();
     let world = people::World {
         as_of: config.as_of,
-        branches: units.iter().filter_map(|u| u.district.map(|d| (u.code.clone(), d))).collect(),
+        branches: units
+            .iter()
+            .filter_map(|u| u.district.map(|d| (u.code.clone(), d)))
+            .collect(),
         all_divisions: panorama_domain::division::all(),
     };
-    let mut summary = Summary { files: Vec::new(), bytes: 0 };
+    let mut summary = Summary {
+        files: Vec::new(),
+        bytes: 0,
+    };
     summary.bytes += write_reference(out, &units, &mut summary.files)?;
 
     let mut writers = Vec::with_capacity(FILES.len());
@@ -160,19 +179,37 @@ For measuring identity resolution and models only: Panorama itself never reads t
 - relationships.csv: true relationships (family, company officers, payroll employees, suppliers).\n\
 - propensity.csv: hidden propensities and outcomes: credit-card uptake (month), churn (month), wealth-offer response.\n";
 
-fn write_reference(out: &Path, units: &[OrgUnit], files: &mut Vec<(String, u64)>) -> Result<u64, SynthError> {
+fn write_reference(
+    out: &Path,
+    units: &[OrgUnit],
+    files: &mut Vec<(String, u64)>,
+) -> Result<u64, SynthError> {
     let mut org = String::from("ORG_CODE,ORG_NAME,ORG_NAME_EN,ORG_LEVEL,PARENT_CODE\n");
     for u in units {
-        org.push_str(&format!("{},{},{},{},{}\n", u.code, u.name, u.name_en, u.level, u.parent.as_deref().unwrap_or("")));
+        org.push_str(&format!(
+            "{},{},{},{},{}\n",
+            u.code,
+            u.name,
+            u.name_en,
+            u.level,
+            u.parent.as_deref().unwrap_or("")
+        ));
     }
-    let mut products = String::from("PROD_CODE,PROD_NAME,PROD_NAME_EN,PROD_CLASS,SYSTEM,TERM_MONTHS,RATE_BP\n");
+    let mut products =
+        String::from("PROD_CODE,PROD_NAME,PROD_NAME_EN,PROD_CLASS,SYSTEM,TERM_MONTHS,RATE_BP\n");
     for p in PRODUCTS {
         let term = p.term_months.map(|t| t.to_string()).unwrap_or_default();
         let rate = p.rate_bp.map(|r| r.to_string()).unwrap_or_default();
-        products.push_str(&format!("{},{},{},{},{},{term},{rate}\n", p.code, p.name, p.name_en, p.class, p.system));
+        products.push_str(&format!(
+            "{},{},{},{},{},{term},{rate}\n",
+            p.code, p.name, p.name_en, p.class, p.system
+        ));
     }
     let mut bytes = 0;
-    for (name, text, rows) in [("org_units.csv", &org, units.len()), ("products.csv", &products, PRODUCTS.len())] {
+    for (name, text, rows) in [
+        ("org_units.csv", &org, units.len()),
+        ("products.csv", &products, PRODUCTS.len()),
+    ] {
         let path = out.join(name);
         fs::write(&path, text).map_err(io_err(&path))?;
         bytes += text.len() as u64;

@@ -9,7 +9,10 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_pcg::Pcg64Mcg;
 
-use crate::data::{BRANDS, ESTATES, FEMALE_CHARS, INDUSTRIES, MALE_CHARS, MOBILE_PREFIXES, OCCUPATIONS, ROADS, SURNAMES};
+use crate::data::{
+    BRANDS, ESTATES, FEMALE_CHARS, INDUSTRIES, MALE_CHARS, MOBILE_PREFIXES, OCCUPATIONS, ROADS,
+    SURNAMES,
+};
 
 /// Which systems a party appears in (bit flags).
 pub mod sys {
@@ -47,16 +50,26 @@ pub struct Address {
 impl Address {
     /// The full form: 浙江省杭州市西湖区文三路12号翠苑3幢2单元501室.
     pub fn full(&self) -> String {
-        format!("{}{}", self.division.full_prefix(), self.street_part(false, true))
+        format!(
+            "{}{}",
+            self.division.full_prefix(),
+            self.street_part(false, true)
+        )
     }
 
     /// After the district: road, number, estate, building, unit and room.
     pub fn street_part(&self, dong: bool, with_unit: bool) -> String {
         let b = if dong { "栋" } else { "幢" };
         if with_unit {
-            format!("{}{}号{}{}{}{}单元{}室", self.road, self.number, self.estate, self.building, b, self.unit, self.room)
+            format!(
+                "{}{}号{}{}{}{}单元{}室",
+                self.road, self.number, self.estate, self.building, b, self.unit, self.room
+            )
         } else {
-            format!("{}{}号{}{}{}{}室", self.road, self.number, self.estate, self.building, b, self.room)
+            format!(
+                "{}{}号{}{}{}{}室",
+                self.road, self.number, self.estate, self.building, b, self.room
+            )
         }
     }
 }
@@ -215,7 +228,11 @@ fn pick_surname(rng: &mut Pcg64Mcg) -> &'static str {
 }
 
 fn given_name(rng: &mut Pcg64Mcg, gender: Gender) -> String {
-    let pool = if gender == Gender::Male { MALE_CHARS } else { FEMALE_CHARS };
+    let pool = if gender == Gender::Male {
+        MALE_CHARS
+    } else {
+        FEMALE_CHARS
+    };
     let first = pool.choose(rng).copied().unwrap_or("明");
     if rng.random_bool(0.7) {
         let second = pool.choose(rng).copied().unwrap_or("华");
@@ -238,7 +255,10 @@ pub struct World {
 impl World {
     fn address(&self, rng: &mut Pcg64Mcg, branch: usize) -> Address {
         let road = ROADS.choose(rng).copied().unwrap_or("人民");
-        let dir = ["", "", "东", "西", "南", "北", "中"].choose(rng).copied().unwrap_or("");
+        let dir = ["", "", "东", "西", "南", "北", "中"]
+            .choose(rng)
+            .copied()
+            .unwrap_or("");
         let kind = if rng.random_bool(0.8) { "路" } else { "街" };
         Address {
             division: self.branches[branch].1,
@@ -255,12 +275,18 @@ impl World {
         if rng.random_bool(0.55) {
             // Born in the home city: any district or county of it.
             let prefix = &home.code[..4];
-            let local: Vec<&Division> = self.all_divisions.iter().filter(|d| d.code.starts_with(prefix)).collect();
+            let local: Vec<&Division> = self
+                .all_divisions
+                .iter()
+                .filter(|d| d.code.starts_with(prefix))
+                .collect();
             if let Some(d) = local.choose(rng) {
                 return d.code.clone();
             }
         }
-        self.all_divisions.choose(rng).map_or_else(|| home.code.clone(), |d| d.code.clone())
+        self.all_divisions
+            .choose(rng)
+            .map_or_else(|| home.code.clone(), |d| d.code.clone())
     }
 
     fn mobile(rng: &mut Pcg64Mcg) -> String {
@@ -300,10 +326,18 @@ impl World {
         let digital = sigmoid(2.5 - (age as f64 - 20.0) / 14.0);
         let atm_rate = rate(rng, 0.35 + 1.6 * (1.0 - digital));
         let pos_rate = rate(rng, 1.2);
-        let mobile_rate = if rng.random_bool(digital) { rate(rng, 2.0) } else { 0.0 };
+        let mobile_rate = if rng.random_bool(digital) {
+            rate(rng, 2.0)
+        } else {
+            0.0
+        };
         let counter_rate = rate(rng, 0.05 + 0.5 * (1.0 - digital));
         let z_wealth = (wealth.max(1.0).log10() - 4.3) / 0.6;
-        let p_wealth = sigmoid(-2.6 + 0.9 * z_wealth + if (35..=55).contains(&age) { 0.5 } else { 0.0 } + 0.6 * digital);
+        let p_wealth = sigmoid(
+            -2.6 + 0.9 * z_wealth
+                + if (35..=55).contains(&age) { 0.5 } else { 0.0 }
+                + 0.6 * digital,
+        );
         Person {
             pid,
             surname,
@@ -316,7 +350,11 @@ impl World {
             email,
             address,
             branch,
-            occupation: if age >= 60 { "退休" } else { OCCUPATIONS.choose(rng).copied().unwrap_or("企业职员") },
+            occupation: if age >= 60 {
+                "退休"
+            } else {
+                OCCUPATIONS.choose(rng).copied().unwrap_or("企业职员")
+            },
             since,
             wealth,
             atm_rate,
@@ -344,7 +382,14 @@ impl World {
     }
 
     /// Creates the people of one household (1–4 members sharing an address).
-    pub fn household(&self, rng: &mut Pcg64Mcg, first_pid: u64, hid: u64, seq_base: u32, max: usize) -> Vec<Person> {
+    pub fn household(
+        &self,
+        rng: &mut Pcg64Mcg,
+        first_pid: u64,
+        hid: u64,
+        seq_base: u32,
+        max: usize,
+    ) -> Vec<Person> {
         let size = match rng.random_range(0..100) {
             0..40 => 1,
             40..72 => 2,
@@ -354,26 +399,69 @@ impl World {
         .min(max);
         let branch = rng.random_range(0..self.branches.len());
         let address = self.address(rng, branch);
-        let head_gender = if rng.random_bool(0.55) { Gender::Male } else { Gender::Female };
+        let head_gender = if rng.random_bool(0.55) {
+            Gender::Male
+        } else {
+            Gender::Female
+        };
         let head_age = rng.random_range(24..78);
         let surname = pick_surname(rng);
         let head_birth = self.birth_date(rng, head_age, 0);
-        let mut members = vec![self.person(rng, first_pid, surname, head_gender, head_birth, branch, address.clone(), seq_base)];
+        let mut members = vec![self.person(
+            rng,
+            first_pid,
+            surname,
+            head_gender,
+            head_birth,
+            branch,
+            address.clone(),
+            seq_base,
+        )];
         for k in 1..size {
             let pid = first_pid + k as u64;
             let (role, person) = if k == 1 && head_age >= 24 {
-                let g = if head_gender == Gender::Male { Gender::Female } else { Gender::Male };
+                let g = if head_gender == Gender::Male {
+                    Gender::Female
+                } else {
+                    Gender::Male
+                };
                 let b = self.birth_date(rng, head_age, 4);
                 let spouse_surname = pick_surname(rng);
-                (HouseholdRole::Spouse, self.person(rng, pid, spouse_surname, g, b, branch, address.clone(), seq_base))
+                (
+                    HouseholdRole::Spouse,
+                    self.person(
+                        rng,
+                        pid,
+                        spouse_surname,
+                        g,
+                        b,
+                        branch,
+                        address.clone(),
+                        seq_base,
+                    ),
+                )
             } else if head_age >= 46 && rng.random_bool(0.75) {
-                let g = if rng.random_bool(0.5) { Gender::Male } else { Gender::Female };
+                let g = if rng.random_bool(0.5) {
+                    Gender::Male
+                } else {
+                    Gender::Female
+                };
                 let b = self.birth_date(rng, head_age - 27, 3);
-                (HouseholdRole::Child, self.person(rng, pid, surname, g, b, branch, address.clone(), seq_base))
+                (
+                    HouseholdRole::Child,
+                    self.person(rng, pid, surname, g, b, branch, address.clone(), seq_base),
+                )
             } else {
-                let g = if rng.random_bool(0.5) { Gender::Male } else { Gender::Female };
+                let g = if rng.random_bool(0.5) {
+                    Gender::Male
+                } else {
+                    Gender::Female
+                };
                 let b = self.birth_date(rng, (head_age + 28).min(88), 3);
-                (HouseholdRole::Parent, self.person(rng, pid, surname, g, b, branch, address.clone(), seq_base))
+                (
+                    HouseholdRole::Parent,
+                    self.person(rng, pid, surname, g, b, branch, address.clone(), seq_base),
+                )
             };
             let mut person = person;
             person.household = Some((hid, role));
@@ -389,17 +477,26 @@ impl World {
     pub fn company(&self, rng: &mut Pcg64Mcg, pid: u64, seq: u32) -> Company {
         let branch = rng.random_range(0..self.branches.len());
         let address = self.address(rng, branch);
-        let (industry, word) = INDUSTRIES.choose(rng).copied().unwrap_or(("F 批发和零售业", "贸易"));
+        let (industry, word) = INDUSTRIES
+            .choose(rng)
+            .copied()
+            .unwrap_or(("F 批发和零售业", "贸易"));
         let brand = BRANDS.choose(rng).copied().unwrap_or("华信");
         let brand2 = BRANDS.choose(rng).copied().unwrap_or("恒达");
         let city = address.division.city.trim_end_matches('市');
-        let form = if rng.random_bool(0.8) { "有限公司" } else { "股份有限公司" };
+        let form = if rng.random_bool(0.8) {
+            "有限公司"
+        } else {
+            "股份有限公司"
+        };
         let short_name = format!("{brand}{}{word}{form}", &brand2[..3]);
         let name = format!("{city}{short_name}");
         // Organisation code body: 8 characters, unique per company via `seq`.
         let body = format!("{:08}", (u64::from(seq) * 2_654_435_761) % 100_000_000);
         let first16 = format!("91{}{}", address.division.code, body);
-        let mut credit_code = CreditCode::with_checksums(&first16).map(|c| c.to_string()).unwrap_or(first16);
+        let mut credit_code = CreditCode::with_checksums(&first16)
+            .map(|c| c.to_string())
+            .unwrap_or(first16);
         if rng.random_bool(0.01) {
             // An early code that fails the checksum yet is legally valid.
             credit_code.pop();
@@ -447,7 +544,9 @@ pub fn decide_outcomes(rng: &mut Pcg64Mcg, p: &mut Person, as_of: NaiveDate) {
     }
     // Card uptake in year two: high balances and frequent ATM use raise it.
     let z_balance = (p.wealth.max(1.0).log10() - 4.3) / 0.6;
-    p.p_card = sigmoid(-3.0 + 0.8 * z_balance + 0.45 * p.atm_rate.min(8.0) - 0.02 * (age as f64 - 40.0).abs());
+    p.p_card = sigmoid(
+        -3.0 + 0.8 * z_balance + 0.45 * p.atm_rate.min(8.0) - 0.02 * (age as f64 - 40.0).abs(),
+    );
     if !p.card_at_start && systems & sys::CORE != 0 && rng.random_bool(p.p_card) {
         p.card_month = Some(rng.random_range(12..24));
     }
@@ -457,7 +556,10 @@ pub fn decide_outcomes(rng: &mut Pcg64Mcg, p: &mut Person, as_of: NaiveDate) {
     // Churn: short tenure, few products, young and low-balance customers leave more.
     let tenure_years = (as_of - p.since).num_days() as f64 / 365.0;
     let products = (systems.count_ones()) as f64;
-    p.p_churn = sigmoid(-2.2 - 0.12 * tenure_years - 0.45 * (products - 1.0) + if age < 30 { 0.5 } else { 0.0 } - 0.25 * z_balance);
+    p.p_churn = sigmoid(
+        -2.2 - 0.12 * tenure_years - 0.45 * (products - 1.0) + if age < 30 { 0.5 } else { 0.0 }
+            - 0.25 * z_balance,
+    );
     // Only customers of more than a year can be seen to leave inside the window.
     let tenured = (as_of - p.since).num_days() > 400;
     if tenured && systems & sys::CORE != 0 && p.card_month.is_none() && rng.random_bool(p.p_churn) {
@@ -468,5 +570,7 @@ pub fn decide_outcomes(rng: &mut Pcg64Mcg, p: &mut Person, as_of: NaiveDate) {
 
 /// First day of month `m` of the window.
 pub fn month_start(window_start: NaiveDate, m: usize) -> NaiveDate {
-    window_start.checked_add_months(Months::new(m as u32)).unwrap_or(window_start)
+    window_start
+        .checked_add_months(Months::new(m as u32))
+        .unwrap_or(window_start)
 }

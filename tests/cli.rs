@@ -1,6 +1,8 @@
 //! End-to-end tests of the `panorama` binary: generate → ingest with a JSON
 //! report, quickstart, and clear errors for bad input.
 
+#![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -14,25 +16,60 @@ fn panorama(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
 fn generate_then_ingest_accounts_for_every_row() {
     let dir = tempfile::tempdir().unwrap();
-    let out = panorama(dir.path(), &["generate", "--customers", "400", "--seed", "5", "--out", "bank"]);
+    let out = panorama(
+        dir.path(),
+        &[
+            "generate",
+            "--customers",
+            "400",
+            "--seed",
+            "5",
+            "--out",
+            "bank",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("Generated a bank of 400 customers"));
-    let out = panorama(dir.path(), &["--store", "store", "ingest", "bank", "--report", "report.json"]);
+    let out = panorama(
+        dir.path(),
+        &[
+            "--store",
+            "store",
+            "ingest",
+            "bank",
+            "--report",
+            "report.json",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
     assert_eq!(report["status"], "committed");
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 18);
     for f in files {
-        let (read, landed, rejected) = (f["read"].as_i64().unwrap(), f["landed"].as_i64().unwrap(), f["rejected"].as_i64().unwrap());
+        let (read, landed, rejected) = (
+            f["read"].as_i64().unwrap(),
+            f["landed"].as_i64().unwrap(),
+            f["rejected"].as_i64().unwrap(),
+        );
         assert_eq!(read, landed + rejected, "{f}");
-        let lines = std::fs::read_to_string(dir.path().join("bank").join(f["file"].as_str().unwrap())).unwrap().lines().count() as i64;
+        let lines =
+            std::fs::read_to_string(dir.path().join("bank").join(f["file"].as_str().unwrap()))
+                .unwrap()
+                .lines()
+                .count() as i64;
         assert_eq!(read, lines - 1, "{f}");
         assert!(f.get("reject_file").is_some());
     }
@@ -50,7 +87,11 @@ fn quickstart_sets_up_a_demo_bank() {
     assert!(t.contains("committed"), "{t}");
     assert!(t.contains("source_record"), "{t}");
     assert!(dir.path().join("panorama-data/panorama.db").is_file());
-    assert!(dir.path().join("panorama-data/ingest-report.json").is_file());
+    assert!(
+        dir.path()
+            .join("panorama-data/ingest-report.json")
+            .is_file()
+    );
     // Running it again is safe: same bank, nothing changes.
     let again = panorama(dir.path(), &["quickstart", "--customers", "300"]);
     assert!(again.status.success(), "{}", text(&again));
@@ -62,10 +103,22 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["ingest", "no-such-folder"], "manifest.toml"),
-        (&["--store", "mysql://x/y", "ingest", "."], "not a store location"),
-        (&["generate", "--customers", "0", "--out", "x"], "--customers must be at least 1"),
-        (&["generate", "--as-of", "2026-02-30", "--out", "x"], "invalid value"),
-        (&["--store", "postgres://nobody@127.0.0.1:1/none", "batches"], "cannot connect"),
+        (
+            &["--store", "mysql://x/y", "ingest", "."],
+            "not a store location",
+        ),
+        (
+            &["generate", "--customers", "0", "--out", "x"],
+            "--customers must be at least 1",
+        ),
+        (
+            &["generate", "--as-of", "2026-02-30", "--out", "x"],
+            "invalid value",
+        ),
+        (
+            &["--store", "postgres://nobody@127.0.0.1:1/none", "batches"],
+            "cannot connect",
+        ),
     ];
     for (args, expected) in cases {
         let out = panorama(dir.path(), args);

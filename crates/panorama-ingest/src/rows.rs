@@ -102,8 +102,9 @@ fn required(f: &Fields, i: usize, name: &str) -> Result<String, RowError> {
 fn date(f: &Fields, i: usize, format: &str) -> Result<Option<String>, RowError> {
     match f.get(i) {
         None => Ok(None),
+        // NaiveDate's Display is ISO-8601 and avoids re-parsing a format string.
         Some(v) => parse_date(v, format)
-            .map(|d| Some(d.format("%Y-%m-%d").to_string()))
+            .map(|d| Some(d.to_string()))
             .map_err(|e| (Some(i), e.to_string())),
     }
 }
@@ -124,7 +125,7 @@ fn month(f: &Fields, i: usize, format: &str) -> Result<String, RowError> {
 fn datetime(f: &Fields, i: usize, format: &str) -> Result<String, RowError> {
     let v = required(f, i, "timestamp")?;
     NaiveDateTime::parse_from_str(&v, format)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+        .map(|t| format!("{}T{}", t.date(), t.time()))
         .map_err(|_| {
             (
                 Some(i),
@@ -608,7 +609,7 @@ async fn fix_org_paths(conn: &mut AnyConnection) -> Result<(), IngestError> {
         .iter()
         .map(|r| (r.get::<i64, _>(0), r.get::<Option<i64>, _>(1)))
         .collect();
-    for (&id, _) in &parents {
+    for &id in parents.keys() {
         let mut chain = vec![id];
         let mut cur = parents.get(&id).copied().flatten();
         while let Some(p) = cur {

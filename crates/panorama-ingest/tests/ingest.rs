@@ -2,6 +2,8 @@
 //! re-runs change nothing, broken files give clear rejects, and a failed run
 //! leaves the store as it was.
 
+#![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
+
 use std::fs;
 use std::path::Path;
 

@@ -1,6 +1,8 @@
 //! Integration tests of the storage layer, run against both stores: SQLite
 //! always, PostgreSQL when `DATABASE_URL` is set (as `.ci/run` does).
 
+#![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
+
 use panorama_store::ingest::{self, RowCounts};
 use panorama_store::test_support::{self, TestStore};
 use panorama_store::{Backend, BulkInsert, Row, Value};

@@ -473,6 +473,11 @@ struct Gen<'a> {
     core_accounts: Vec<Option<String>>,
 }
 
+/// A current-account posting before its balance is known: time, amount
+/// (minor units), credit?, channel code, merchant category, counterparty
+/// (account, name).
+type Event = (NaiveDateTime, i64, bool, &'static str, Option<&'static str>, Option<(String, String)>);
+
 /// What an account does over the window, month by month.
 #[derive(Clone, Copy)]
 enum Shape {
@@ -1030,14 +1035,7 @@ impl Gen<'_> {
             p.mobile_rate * 0.2,
             p.counter_rate,
         ];
-        let mut events: Vec<(
-            NaiveDateTime,
-            i64,
-            bool,
-            &'static str,
-            Option<&'static str>,
-            Option<(String, String)>,
-        )> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
         for m in 0..24 {
             let first = month_start(ws, m);
             if first

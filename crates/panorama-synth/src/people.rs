@@ -324,14 +324,14 @@ impl World {
         let age_factor = 0.4 + ((age as f64 - 18.0) / 35.0).clamp(0.0, 1.0);
         let wealth = lognormal(rng, 26_000.0 * age_factor, 1.45);
         let digital = sigmoid(2.5 - (age as f64 - 20.0) / 14.0);
-        let atm_rate = rate(rng, 0.35 + 1.6 * (1.0 - digital));
-        let pos_rate = rate(rng, 1.2);
+        let atm_rate = rate(rng, 0.25 + 1.3 * (1.0 - digital));
+        let pos_rate = rate(rng, 0.7);
         let mobile_rate = if rng.random_bool(digital) {
             rate(rng, 2.0)
         } else {
             0.0
         };
-        let counter_rate = rate(rng, 0.05 + 0.5 * (1.0 - digital));
+        let counter_rate = rate(rng, 0.03 + 0.3 * (1.0 - digital));
         let z_wealth = (wealth.max(1.0).log10() - 4.3) / 0.6;
         let p_wealth = sigmoid(
             -2.6 + 0.9 * z_wealth

@@ -1,6 +1,8 @@
 //! Integration tests of the synthetic bank: deterministic, truthful, noisy
 //! in the ways real extracts are, and with the planted structure models need.
 
+#![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
+
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
@@ -9,25 +11,45 @@ use panorama_domain::ResidentId;
 use panorama_synth::{Config, generate};
 
 fn bank(dir: &Path, customers: u64, seed: u64) -> panorama_synth::Summary {
-    let config = Config { customers, seed, as_of: "2026-10-31".parse().unwrap(), out: dir.to_path_buf() };
+    let config = Config {
+        customers,
+        seed,
+        as_of: "2026-10-31".parse().unwrap(),
+        out: dir.to_path_buf(),
+    };
     generate(&config, &|_, _| {}).unwrap()
 }
 
 fn rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap()).collect()
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .collect()
 }
 
 #[test]
 fn the_same_seed_gives_the_same_bank_byte_for_byte() {
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     bank(a.path(), 5_000, 7);
     bank(b.path(), 5_000, 7);
     bank(c.path(), 5_000, 8);
     for (file, _) in panorama_synth::FILES {
         let x = fs::read(a.path().join(file)).unwrap();
-        assert_eq!(x, fs::read(b.path().join(file)).unwrap(), "{file} differs for the same seed");
+        assert_eq!(
+            x,
+            fs::read(b.path().join(file)).unwrap(),
+            "{file} differs for the same seed"
+        );
     }
-    assert_ne!(fs::read(a.path().join("core_customers.csv")).unwrap(), fs::read(c.path().join("core_customers.csv")).unwrap());
+    assert_ne!(
+        fs::read(a.path().join("core_customers.csv")).unwrap(),
+        fs::read(c.path().join("core_customers.csv")).unwrap()
+    );
 }
 
 #[test]
@@ -43,10 +65,18 @@ fn truth_covers_every_source_record_and_duplicates_are_realistic() {
     let mut bad_check = 0;
     let mut missing = 0;
     let mut parties_by_id: HashMap<String, HashSet<String>> = HashMap::new();
-    for (system, id_col) in [("core", 6), ("card", 4), ("loan", 5), ("wealth", 4), ("echannel", 3)] {
+    for (system, id_col) in [
+        ("core", 6),
+        ("card", 4),
+        ("loan", 5),
+        ("wealth", 4),
+        ("echannel", 3),
+    ] {
         for r in rows(&dir.path().join(format!("{system}_customers.csv"))) {
             records += 1;
-            let party = truth.get(&(system.to_owned(), r[0].to_owned())).unwrap_or_else(|| panic!("{system} {} has no truth", &r[0]));
+            let party = truth
+                .get(&(system.to_owned(), r[0].to_owned()))
+                .unwrap_or_else(|| panic!("{system} {} has no truth", &r[0]));
             let id = &r[id_col];
             match id.len() {
                 0 => missing += 1,
@@ -55,7 +85,10 @@ fn truth_covers_every_source_record_and_duplicates_are_realistic() {
             }
             match ResidentId::parse(id) {
                 Ok(parsed) => {
-                    parties_by_id.entry(parsed.to_string()).or_default().insert(party.clone());
+                    parties_by_id
+                        .entry(parsed.to_string())
+                        .or_default()
+                        .insert(party.clone());
                 }
                 Err(_) if !id.is_empty() => bad_check += 1,
                 Err(_) => {}
@@ -66,10 +99,16 @@ fn truth_covers_every_source_record_and_duplicates_are_realistic() {
     assert_eq!(summary.rows("truth/records.csv") as usize, records);
     // The same person appears in several systems: more records than people.
     let parties = summary.rows("truth/parties.csv") as usize;
-    assert!(records as f64 > parties as f64 * 1.4, "{records} records for {parties} parties");
+    assert!(
+        records as f64 > parties as f64 * 1.4,
+        "{records} records for {parties} parties"
+    );
     // Noise a resolver must handle, at realistic rates.
     assert!(legacy > 20 && legacy < records / 5, "legacy ids: {legacy}");
-    assert!(bad_check > 0 && bad_check < records / 50, "ids failing the check digit: {bad_check}");
+    assert!(
+        bad_check > 0 && bad_check < records / 50,
+        "ids failing the check digit: {bad_check}"
+    );
     assert!(missing > records / 20, "missing ids: {missing}");
     // A valid resident id never belongs to two different people.
     assert!(parties_by_id.values().all(|p| p.len() == 1));
@@ -79,8 +118,10 @@ fn truth_covers_every_source_record_and_duplicates_are_realistic() {
 fn names_vary_across_systems_by_homophones() {
     let dir = tempfile::tempdir().unwrap();
     bank(dir.path(), 6_000, 5);
-    let truth: HashMap<String, String> =
-        rows(&dir.path().join("truth/parties.csv")).into_iter().map(|r| (r[0].to_owned(), r[2].to_owned())).collect();
+    let truth: HashMap<String, String> = rows(&dir.path().join("truth/parties.csv"))
+        .into_iter()
+        .map(|r| (r[0].to_owned(), r[2].to_owned()))
+        .collect();
     let keys: HashMap<(String, String), String> = rows(&dir.path().join("truth/records.csv"))
         .into_iter()
         .map(|r| ((r[0].to_owned(), r[1].to_owned()), r[2].to_owned()))
@@ -92,7 +133,10 @@ fn names_vary_across_systems_by_homophones() {
         total += 1;
         if r[1].trim() != truth[party] {
             differ += 1;
-            assert_eq!(r[1].chars().count(), truth[party].chars().count() + usize::from(r[1].contains('\u{3000}')));
+            assert_eq!(
+                r[1].chars().count(),
+                truth[party].chars().count() + usize::from(r[1].contains('\u{3000}'))
+            );
         }
     }
     let rate = differ as f64 / total as f64;
@@ -111,8 +155,14 @@ fn frequent_atm_users_take_up_cards_more_often() {
         .filter(|r| &r[0] == "core")
         .map(|r| (r[1].to_owned(), r[2].to_owned()))
         .collect();
-    let party_of_account: HashMap<String, String> =
-        rows(&p.join("core_accounts.csv")).into_iter().filter_map(|r| party_of_key.get(&r[1]).map(|party| (r[0].to_owned(), party.clone()))).collect();
+    let party_of_account: HashMap<String, String> = rows(&p.join("core_accounts.csv"))
+        .into_iter()
+        .filter_map(|r| {
+            party_of_key
+                .get(&r[1])
+                .map(|party| (r[0].to_owned(), party.clone()))
+        })
+        .collect();
     let mut atm: HashMap<String, u32> = HashMap::new();
     for r in rows(&p.join("core_transactions.csv")) {
         // Year one of the 24-month window ending 2026-10: 2024-11 .. 2025-10.
@@ -152,7 +202,10 @@ fn frequent_atm_users_take_up_cards_more_often() {
     }
     let (hi_rate, lo_rate) = (hi_take as f64 / hi as f64, lo_take as f64 / lo as f64);
     assert!(hi > 100 && lo > 100, "groups too small: {hi} {lo}");
-    assert!(hi_rate > 2.0 * lo_rate, "uptake with frequent ATM use {hi_rate:.3} vs rare {lo_rate:.3}");
+    assert!(
+        hi_rate > 2.0 * lo_rate,
+        "uptake with frequent ATM use {hi_rate:.3} vs rare {lo_rate:.3}"
+    );
 }
 
 /// Churners' balances fall in the months before they leave; others' do not.
@@ -169,15 +222,25 @@ fn balances_fall_before_churn() {
     let current: HashMap<String, String> = rows(&p.join("core_accounts.csv"))
         .into_iter()
         .filter(|r| &r[2] == "D001")
-        .filter_map(|r| party_of_key.get(&r[1]).map(|party| (r[0].to_owned(), party.clone())))
+        .filter_map(|r| {
+            party_of_key
+                .get(&r[1])
+                .map(|party| (r[0].to_owned(), party.clone()))
+        })
         .collect();
-    let churn: HashMap<String, String> =
-        rows(&p.join("truth/propensity.csv")).into_iter().filter(|r| !r[4].is_empty()).map(|r| (r[0].to_owned(), r[4][..7].to_owned())).collect();
+    let churn: HashMap<String, String> = rows(&p.join("truth/propensity.csv"))
+        .into_iter()
+        .filter(|r| !r[4].is_empty())
+        .map(|r| (r[0].to_owned(), r[4][..7].to_owned()))
+        .collect();
     assert!(churn.len() > 100, "churners: {}", churn.len());
     let mut series: HashMap<String, Vec<(String, f64)>> = HashMap::new();
     for r in rows(&p.join("core_balances.csv")) {
         if let Some(party) = current.get(&r[0]) {
-            series.entry(party.clone()).or_default().push((r[1].to_owned(), r[2].parse().unwrap()));
+            series
+                .entry(party.clone())
+                .or_default()
+                .push((r[1].to_owned(), r[2].parse().unwrap()));
         }
     }
     let mut ratios = Vec::new();
@@ -192,5 +255,8 @@ fn balances_fall_before_churn() {
     }
     ratios.sort_by(f64::total_cmp);
     let median = ratios[ratios.len() / 2];
-    assert!(median < 0.6, "median late/early balance ratio of churners {median:.2}");
+    assert!(
+        median < 0.6,
+        "median late/early balance ratio of churners {median:.2}"
+    );
 }

@@ -476,7 +476,14 @@ struct Gen<'a> {
 /// A current-account posting before its balance is known: time, amount
 /// (minor units), credit?, channel code, merchant category, counterparty
 /// (account, name).
-type Event = (NaiveDateTime, i64, bool, &'static str, Option<&'static str>, Option<(String, String)>);
+type Event = (
+    NaiveDateTime,
+    i64,
+    bool,
+    &'static str,
+    Option<&'static str>,
+    Option<(String, String)>,
+);
 
 /// What an account does over the window, month by month.
 #[derive(Clone, Copy)]

@@ -11,11 +11,7 @@ use panorama_ingest::{IngestError, Options, ingest};
 use panorama_store::test_support::{self, TestStore};
 
 async fn stores(test: &str) -> Vec<TestStore> {
-    let mut out = vec![test_support::sqlite().await.expect("sqlite store")];
-    if let Some(url) = test_support::postgres_url(test) {
-        out.push(test_support::postgres(&url).await.expect("postgres store"));
-    }
-    out
+    test_support::both(test).await.expect("test stores")
 }
 
 fn quiet(_: &str, _: u64, _: u64) {}

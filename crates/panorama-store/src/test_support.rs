@@ -57,6 +57,16 @@ fn replace_database(url: &str, database: &str) -> String {
     }
 }
 
+/// Stores for a test that must pass on both engines: SQLite always, plus
+/// PostgreSQL when `DATABASE_URL` is set (otherwise a SKIPPED line says so).
+pub async fn both(test: &str) -> Result<Vec<TestStore>> {
+    let mut out = vec![sqlite().await?];
+    if let Some(url) = postgres_url(test) {
+        out.push(postgres(&url).await?);
+    }
+    Ok(out)
+}
+
 /// A new PostgreSQL database, cloned from a migrated template, on the server of `server_url`.
 pub async fn postgres(server_url: &str) -> Result<TestStore> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -8,11 +8,7 @@ use panorama_store::test_support::{self, TestStore};
 use panorama_store::{Backend, BulkInsert, Row, Value};
 
 async fn stores(test: &str) -> Vec<TestStore> {
-    let mut out = vec![test_support::sqlite().await.expect("sqlite store")];
-    if let Some(url) = test_support::postgres_url(test) {
-        out.push(test_support::postgres(&url).await.expect("postgres store"));
-    }
-    out
+    test_support::both(test).await.expect("test stores")
 }
 
 #[tokio::test]

@@ -20,6 +20,15 @@ fn bank(dir: &Path, customers: u64, seed: u64) -> panorama_synth::Summary {
     generate(&config, &|_, _| {}).unwrap()
 }
 
+/// Source key → party id for one system, from the truth.
+fn party_of(p: &Path, system: &str) -> HashMap<String, String> {
+    rows(&p.join("truth/records.csv"))
+        .into_iter()
+        .filter(|r| &r[0] == system)
+        .map(|r| (r[1].to_owned(), r[2].to_owned()))
+        .collect()
+}
+
 fn rows(path: &Path) -> Vec<csv::StringRecord> {
     csv::Reader::from_path(path)
         .unwrap()
@@ -150,11 +159,7 @@ fn frequent_atm_users_take_up_cards_more_often() {
     let dir = tempfile::tempdir().unwrap();
     bank(dir.path(), 20_000, 9);
     let p = dir.path();
-    let party_of_key: HashMap<String, String> = rows(&p.join("truth/records.csv"))
-        .into_iter()
-        .filter(|r| &r[0] == "core")
-        .map(|r| (r[1].to_owned(), r[2].to_owned()))
-        .collect();
+    let party_of_key = party_of(p, "core");
     let party_of_account: HashMap<String, String> = rows(&p.join("core_accounts.csv"))
         .into_iter()
         .filter_map(|r| {
@@ -173,11 +178,7 @@ fn frequent_atm_users_take_up_cards_more_often() {
         }
     }
     let truth = rows(&p.join("truth/propensity.csv"));
-    let party_of_card_key: HashMap<String, String> = rows(&p.join("truth/records.csv"))
-        .into_iter()
-        .filter(|r| &r[0] == "card")
-        .map(|r| (r[1].to_owned(), r[2].to_owned()))
-        .collect();
+    let party_of_card_key = party_of(p, "card");
     // Cards issued before the window's second year: those customers cannot take one up.
     let card_at_start: HashSet<String> = rows(&p.join("card_accounts.csv"))
         .into_iter()
@@ -214,11 +215,7 @@ fn balances_fall_before_churn() {
     let dir = tempfile::tempdir().unwrap();
     bank(dir.path(), 10_000, 13);
     let p = dir.path();
-    let party_of_key: HashMap<String, String> = rows(&p.join("truth/records.csv"))
-        .into_iter()
-        .filter(|r| &r[0] == "core")
-        .map(|r| (r[1].to_owned(), r[2].to_owned()))
-        .collect();
+    let party_of_key = party_of(p, "core");
     let current: HashMap<String, String> = rows(&p.join("core_accounts.csv"))
         .into_iter()
         .filter(|r| &r[2] == "D001")

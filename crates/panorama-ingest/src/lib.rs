@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use panorama_store::ingest::{self as q, FileRecord, RowCounts};
-use panorama_store::{AnyConnection, BulkInsert, Store, StoreError, Value};
+use panorama_store::{Any, BulkInsert, Store, StoreError, Transaction, Value};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 pub use manifest::{Kind, Manifest};
 pub use reader::Reject;
@@ -49,6 +50,9 @@ pub enum IngestError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The writer task stopped early (its own error is reported instead when known).
+    #[error("the store writer stopped")]
+    Writer,
 }
 
 /// Options of one run.
@@ -211,29 +215,27 @@ async fn run(
         let mut reader = reader::ExtractReader::open(folder, def)?;
         let system = def.system.clone().unwrap_or_default();
         ctx.prepare(&mut tx, def.kind, &system).await?;
-        let insert = rows::statement(store.backend(), def.kind);
+        let mut sink = Sink::new(tx, rows::statement(store.backend(), def.kind));
         let mut rejects = RejectWriter::new(rejects_dir, &def.path);
         let mut pending: Vec<Vec<Value>> = Vec::with_capacity(4_096);
         let mut pending_keys: HashSet<String> = HashSet::new();
         let mut counts = RowCounts::default();
-        let mut changed = 0i64;
         while let Some(row) = reader.next_row()? {
             counts.read += 1;
-            let fields = match row {
+            let mut fields = match row {
                 Ok(fields) => fields,
                 Err(reject) => {
                     rejects.write(&reject)?;
                     continue;
                 }
             };
-            match ctx.convert(def, &system, &fields) {
+            match ctx.convert(def, &system, &mut fields) {
                 Ok(converted) => {
                     if let Some(key) = converted.flush_key {
                         // A key twice in one statement: flush first (PostgreSQL refuses
                         // to upsert one row twice in a statement); the later row wins.
                         if !pending_keys.insert(key.clone()) {
-                            changed +=
-                                flush(&mut tx, insert.as_ref(), &mut pending, &mut ctx).await?;
+                            sink.send(&mut pending, &mut ctx).await?;
                             pending_keys.clear();
                             pending_keys.insert(key);
                         }
@@ -259,12 +261,14 @@ async fn run(
                 }
             }
             if pending.len() >= 4_096 {
-                changed += flush(&mut tx, insert.as_ref(), &mut pending, &mut ctx).await?;
+                sink.send(&mut pending, &mut ctx).await?;
                 pending_keys.clear();
                 progress(&def.path, reader.bytes_read(), reader.total_bytes());
             }
         }
-        changed += flush(&mut tx, insert.as_ref(), &mut pending, &mut ctx).await?;
+        sink.send(&mut pending, &mut ctx).await?;
+        let (returned, changed) = sink.finish().await?;
+        tx = returned;
         progress(&def.path, reader.total_bytes(), reader.total_bytes());
         ctx.finish(&mut tx, def.kind, &system).await?;
         counts.rejected = rejects.count;
@@ -323,21 +327,86 @@ async fn run(
     Ok(())
 }
 
-async fn flush(
-    conn: &mut AnyConnection,
-    insert: Option<&BulkInsert>,
-    pending: &mut Vec<Vec<Value>>,
-    ctx: &mut rows::Context,
-) -> Result<i64, IngestError> {
-    if pending.is_empty() {
-        return Ok(0);
+/// Where a file's rows go. Bulk kinds go to a writer task that owns the
+/// batch's transaction, so reading and converting the next rows overlaps
+/// with the store writing the previous ones; org units (few, and referring
+/// to each other) are written in place.
+enum Sink {
+    /// Rows written by this task.
+    Direct {
+        tx: Transaction<'static, Any>,
+        changed: i64,
+    },
+    /// Rows handed to a writer task.
+    Pipelined {
+        sender: mpsc::Sender<Vec<Vec<Value>>>,
+        writer: tokio::task::JoinHandle<Result<(Transaction<'static, Any>, i64), IngestError>>,
+    },
+    /// The writer failed; its error was returned.
+    Failed,
+}
+
+impl Sink {
+    fn new(tx: Transaction<'static, Any>, insert: Option<BulkInsert>) -> Sink {
+        let Some(insert) = insert else {
+            return Sink::Direct { tx, changed: 0 };
+        };
+        let (sender, mut receiver) = mpsc::channel::<Vec<Vec<Value>>>(2);
+        let writer = tokio::spawn(async move {
+            let mut tx = tx;
+            let mut changed = 0i64;
+            while let Some(rows) = receiver.recv().await {
+                changed += insert.execute(&mut tx, &rows).await? as i64;
+            }
+            Ok((tx, changed))
+        });
+        Sink::Pipelined { sender, writer }
     }
-    let changed = match insert {
-        Some(insert) => insert.execute(conn, pending).await? as i64,
-        None => ctx.write_org_units(conn, pending).await?,
-    };
-    pending.clear();
-    Ok(changed)
+
+    /// Hands over the pending rows (leaving `pending` empty).
+    async fn send(
+        &mut self,
+        pending: &mut Vec<Vec<Value>>,
+        ctx: &mut rows::Context,
+    ) -> Result<(), IngestError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Sink::Direct { tx, changed } => {
+                *changed += ctx.write_org_units(tx, pending).await?;
+                pending.clear();
+            }
+            Sink::Failed => return Err(IngestError::Writer),
+            Sink::Pipelined { sender, .. } => {
+                let rows = std::mem::replace(pending, Vec::with_capacity(4_096));
+                if sender.send(rows).await.is_err() {
+                    // The writer stopped on an error: report that error.
+                    let failed = std::mem::replace(self, Sink::Failed);
+                    return match failed.finish().await {
+                        Err(e) => Err(e),
+                        Ok(_) => Err(IngestError::Writer),
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the writes and returns the transaction and the rows changed.
+    async fn finish(self) -> Result<(Transaction<'static, Any>, i64), IngestError> {
+        match self {
+            Sink::Direct { tx, changed } => Ok((tx, changed)),
+            Sink::Failed => Err(IngestError::Writer),
+            Sink::Pipelined { sender, writer } => {
+                drop(sender);
+                writer.await.map_err(|e| IngestError::File {
+                    path: PathBuf::from("(writer)"),
+                    reason: e.to_string(),
+                })?
+            }
+        }
+    }
 }
 
 /// Writes a reject report (CSV: line, column, reason, raw) on the first reject.

@@ -2,6 +2,7 @@
 //! code values to Panorama's fields, and reports each row as fields or as a
 //! rejection with its line, column and reason.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -52,6 +53,11 @@ impl Fields {
     pub fn get(&self, i: usize) -> Option<&str> {
         self.values.get(i).and_then(|v| v.as_deref())
     }
+
+    /// Moves the value of field `i` out (for building the stored row without a copy).
+    pub fn take(&mut self, i: usize) -> Option<String> {
+        self.values.get_mut(i).and_then(Option::take)
+    }
 }
 
 /// Reads one file of the manifest.
@@ -72,14 +78,15 @@ pub struct ExtractReader<'a> {
     total_bytes: u64,
 }
 
-fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
+/// Decodes a field; borrows when the bytes are already UTF-8.
+fn decode(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String> {
     match encoding {
-        Encoding::Utf8 => std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| {
+        Encoding::Utf8 => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| {
             "not valid UTF-8 (if the file is GBK-encoded, set encoding = \"gbk\" for it in the manifest)".to_owned()
         }),
         Encoding::Gbk => {
             let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
-            if had_errors { Err("not valid GBK/GB18030 text".to_owned()) } else { Ok(text.into_owned()) }
+            if had_errors { Err("not valid GBK/GB18030 text".to_owned()) } else { Ok(text) }
         }
     }
 }

@@ -230,7 +230,7 @@ impl Context {
         &mut self,
         def: &FileDef,
         system: &str,
-        f: &Fields,
+        f: &mut Fields,
     ) -> Result<Converted, RowError> {
         match def.kind {
             Kind::OrgUnits => self.org_unit(f),
@@ -336,7 +336,12 @@ impl Context {
         Ok(changed)
     }
 
-    fn customer(&mut self, def: &FileDef, system: &str, f: &Fields) -> Result<Converted, RowError> {
+    fn customer(
+        &mut self,
+        def: &FileDef,
+        system: &str,
+        f: &mut Fields,
+    ) -> Result<Converted, RowError> {
         let key = required(f, 0, "source_key")?;
         let party = required(f, 1, "party_type")?;
         one_of(&party, ENUM_PARTY, 1)?;
@@ -371,29 +376,31 @@ impl Context {
             .map(|m| m.to_string());
         self.first_time(&key, f.line, 0, "customer key")?;
         let row_hash = hash(&f.values);
+        let id_type = id_type.map(str::to_owned);
+        let id_no = id_no.map(str::to_owned);
         let values = vec![
             Value::text(system),
             Value::Text(Some(key.clone())),
             Value::Text(Some(party)),
             Value::Text(Some(name)),
-            text(f.get(3)),
+            Value::Text(f.take(3)),
             Value::Text(birth),
-            text(id_type),
-            text(id_no),
+            Value::Text(id_type),
+            Value::Text(id_no),
             Value::Text(id_std),
             Value::text(id_status),
-            text(f.get(7)),
+            Value::Text(f.take(7)),
             Value::Text(cc_std),
             Value::text(cc_status),
-            text(f.get(8)),
+            Value::Text(f.take(8)),
             Value::Text(mobile_std),
-            text(f.get(9)),
-            text(f.get(10)),
-            text(f.get(11)),
-            text(f.get(12)),
-            text(f.get(13)),
-            text(f.get(14)),
-            text(f.get(15)),
+            Value::Text(f.take(9)),
+            Value::Text(f.take(10)),
+            Value::Text(f.take(11)),
+            Value::Text(f.take(12)),
+            Value::Text(f.take(13)),
+            Value::Text(f.take(14)),
+            Value::Text(f.take(15)),
             Value::Text(opened),
             Value::Text(Some(row_hash)),
             Value::Int(Some(self.batch_id)),
@@ -440,7 +447,12 @@ impl Context {
         })
     }
 
-    fn account(&mut self, def: &FileDef, system: &str, f: &Fields) -> Result<Converted, RowError> {
+    fn account(
+        &mut self,
+        def: &FileDef,
+        system: &str,
+        f: &mut Fields,
+    ) -> Result<Converted, RowError> {
         let no = required(f, 0, "account_no")?;
         let cust = required(f, 1, "customer_key")?;
         let Some(&record_id) = self.customers.get(&cust) else {
@@ -525,7 +537,7 @@ impl Context {
         &mut self,
         def: &FileDef,
         system: &str,
-        f: &Fields,
+        f: &mut Fields,
     ) -> Result<Converted, RowError> {
         let txn_ref = required(f, 0, "txn_ref")?;
         let no = required(f, 1, "account_no")?;
@@ -558,9 +570,9 @@ impl Context {
                 Value::Int(Some(amount_minor)),
                 Value::Text(Some(direction)),
                 Value::Text(Some(channel)),
-                text(f.get(6)),
-                text(f.get(7)),
-                text(f.get(8)),
+                Value::Text(f.take(6)),
+                Value::Text(f.take(7)),
+                Value::Text(f.take(8)),
                 Value::Int(balance_after),
                 Value::Int(Some(self.batch_id)),
             ],

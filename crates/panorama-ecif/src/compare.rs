@@ -1,0 +1,144 @@
+//! Comparison levels per field kind. Level 0 is the strongest agreement; the
+//! last level is disagreement; [`NULL`] means a value is missing on a side
+//! (no evidence either way).
+
+use strsim::{damerau_levenshtein, jaro_winkler};
+
+use crate::schema::FieldKind;
+
+/// A missing value on either side.
+pub const NULL: u8 = u8::MAX;
+
+/// A standardised value with what comparing it needs.
+#[derive(Debug, Clone, Default)]
+pub struct Std {
+    /// The standardised value.
+    pub value: String,
+    /// Toneless pinyin, for names with Chinese characters.
+    pub pinyin: Option<String>,
+}
+
+/// Names of the levels of a kind, strongest first.
+pub fn level_names(kind: FieldKind) -> &'static [&'static str] {
+    match kind {
+        FieldKind::Name => &[
+            "exact",
+            "same pinyin",
+            "jaro-winkler >= 0.92",
+            "jaro-winkler >= 0.80",
+            "different",
+        ],
+        FieldKind::Text | FieldKind::Address => &[
+            "exact",
+            "jaro-winkler >= 0.92",
+            "jaro-winkler >= 0.80",
+            "different",
+        ],
+        FieldKind::Code | FieldKind::ResidentId | FieldKind::CreditCode | FieldKind::Mobile => {
+            &["exact", "one edit or transposition", "different"]
+        }
+        FieldKind::Date => &[
+            "exact",
+            "one edit or transposition",
+            "year within 1",
+            "different",
+        ],
+        FieldKind::Exact => &["exact", "different"],
+    }
+}
+
+fn jw_level(a: &str, b: &str, base: u8) -> u8 {
+    let s = jaro_winkler(a, b);
+    if s >= 0.92 {
+        base
+    } else if s >= 0.80 {
+        base + 1
+    } else {
+        base + 2
+    }
+}
+
+/// Compares two standardised values of a kind.
+pub fn compare(kind: FieldKind, a: Option<&Std>, b: Option<&Std>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return NULL;
+    };
+    if a.value == b.value {
+        return 0;
+    }
+    match kind {
+        FieldKind::Name => {
+            if a.pinyin.is_some() && a.pinyin == b.pinyin {
+                1
+            } else {
+                jw_level(&a.value, &b.value, 2)
+            }
+        }
+        FieldKind::Text | FieldKind::Address => jw_level(&a.value, &b.value, 1),
+        FieldKind::Code | FieldKind::ResidentId | FieldKind::CreditCode | FieldKind::Mobile => {
+            if a.value.len() == b.value.len() && damerau_levenshtein(&a.value, &b.value) <= 1 {
+                1
+            } else {
+                2
+            }
+        }
+        FieldKind::Date => {
+            if damerau_levenshtein(&a.value, &b.value) <= 1 {
+                1
+            } else if a.value.len() >= 4 && b.value.len() >= 4 {
+                match (a.value[..4].parse::<i32>(), b.value[..4].parse::<i32>()) {
+                    (Ok(x), Ok(y)) if (x - y).abs() <= 1 => 2,
+                    _ => 3,
+                }
+            } else {
+                3
+            }
+        }
+        FieldKind::Exact => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Std {
+        Std {
+            value: v.into(),
+            pinyin: crate::standardise::name(v).map(|n| crate::standardise::pinyin_key(&n)),
+        }
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(
+            compare(FieldKind::Name, Some(&s("张三")), Some(&s("张叁"))),
+            1
+        );
+        assert_eq!(
+            compare(FieldKind::Name, Some(&s("john")), Some(&s("jon"))),
+            2
+        );
+        assert_eq!(
+            compare(FieldKind::Name, Some(&s("john")), Some(&s("mary"))),
+            4
+        );
+        assert_eq!(
+            compare(FieldKind::Code, Some(&s("12345")), Some(&s("12354"))),
+            1
+        );
+        assert_eq!(
+            compare(FieldKind::Code, Some(&s("12345")), Some(&s("1234"))),
+            2
+        );
+        assert_eq!(
+            compare(FieldKind::Date, Some(&s("19800101")), Some(&s("19810101"))),
+            1
+        );
+        assert_eq!(
+            compare(FieldKind::Date, Some(&s("19800101")), Some(&s("19810512"))),
+            2
+        );
+        assert_eq!(compare(FieldKind::Exact, Some(&s("M")), None), NULL);
+    }
+}

@@ -1,0 +1,166 @@
+//! Reading match inputs (CSV) into a [`Dataset`], and writing the results.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::engine::{Dataset, Outcome};
+use crate::{EcifError, Schema};
+
+fn input_err(path: &Path, reason: impl Into<String>) -> EcifError {
+    EcifError::Input {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads the inputs; record ids must be unique across all of them.
+pub fn read_inputs(schema: &Schema, paths: &[PathBuf]) -> Result<Dataset, EcifError> {
+    let mut ds = Dataset::new(schema.fields.len());
+    let mut seen: HashMap<String, (usize, u64)> = HashMap::new();
+    for (source, path) in paths.iter().enumerate() {
+        let file = fs::File::open(path).map_err(|source| EcifError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(schema.delimiter as u8)
+            .trim(if schema.trim {
+                csv::Trim::All
+            } else {
+                csv::Trim::None
+            })
+            .from_reader(std::io::BufReader::new(file));
+        let header = reader
+            .headers()
+            .map_err(|e| input_err(path, format!("cannot read the header: {e}")))?
+            .clone();
+        if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+            return Err(input_err(path, "the file is empty (no header line)"));
+        }
+        let index = |col: &str| {
+            header
+                .iter()
+                .position(|h| h.trim_start_matches('\u{feff}') == col)
+        };
+        let id_col = index(&schema.id_column).ok_or_else(|| {
+            input_err(
+                path,
+                format!("the id column {} is not in the header", schema.id_column),
+            )
+        })?;
+        let cols: Vec<usize> = schema
+            .fields
+            .iter()
+            .map(|f| {
+                index(&f.column).ok_or_else(|| {
+                    input_err(
+                        path,
+                        format!(
+                            "column {} named in the schema is not in the header",
+                            f.column
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(input_err(path, format!("unreadable row: {e}"))),
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            let id = record.get(id_col).unwrap_or("").to_owned();
+            if id.is_empty() {
+                return Err(input_err(
+                    path,
+                    format!("line {line}: the record id is empty"),
+                ));
+            }
+            if let Some((other, first)) = seen.insert(id.clone(), (source, line)) {
+                return Err(input_err(
+                    path,
+                    format!(
+                        "line {line}: record id {id} already used (input {}, line {first})",
+                        other + 1
+                    ),
+                ));
+            }
+            let raw: Vec<Option<&str>> = cols
+                .iter()
+                .map(|&c| record.get(c).filter(|v| !v.is_empty()))
+                .collect();
+            ds.push(schema, id, source as u16, &raw);
+        }
+    }
+    if ds.is_empty() {
+        return Err(EcifError::Schema("the inputs hold no records".into()));
+    }
+    Ok(ds)
+}
+
+/// Writes `clusters.csv`, `pairs.csv` and `report.json` into `out`: first to
+/// temporary names, then renamed, so a failure leaves no half-written result.
+pub fn write_outputs(
+    out: &Path,
+    schema: &Schema,
+    ds: &Dataset,
+    outcome: &Outcome,
+    extra: &serde_json::Value,
+) -> Result<(), EcifError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EcifError::Io { path, source }
+    };
+    fs::create_dir_all(out).map_err(io(out))?;
+    let mut clusters = Vec::with_capacity(ds.len() * 24);
+    writeln!(clusters, "record_id,cluster_id").map_err(io(out))?;
+    for (r, c) in outcome.cluster.iter().enumerate() {
+        write_csv_field(&mut clusters, &ds.ids[r]);
+        clusters.push(b',');
+        write_csv_field(&mut clusters, &ds.ids[*c as usize]);
+        clusters.push(b'\n');
+    }
+    let mut pairs = Vec::new();
+    writeln!(pairs, "left_id,right_id,match_probability").map_err(io(out))?;
+    for &(i, j, p) in &outcome.pairs {
+        if p >= schema.pair_floor {
+            write_csv_field(&mut pairs, &ds.ids[i as usize]);
+            pairs.push(b',');
+            write_csv_field(&mut pairs, &ds.ids[j as usize]);
+            writeln!(pairs, ",{p:.6}").map_err(io(out))?;
+        }
+    }
+    let mut report = serde_json::to_value(&outcome.report).unwrap_or_default();
+    if let (Some(obj), Some(more)) = (report.as_object_mut(), extra.as_object()) {
+        obj.extend(more.clone());
+    }
+    let report = serde_json::to_vec_pretty(&report).unwrap_or_default();
+    let files = [
+        ("clusters.csv", clusters),
+        ("pairs.csv", pairs),
+        ("report.json", report),
+    ];
+    for (name, bytes) in &files {
+        let tmp = out.join(format!(".{name}.tmp"));
+        fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    }
+    for (name, _) in &files {
+        let (tmp, dest) = (out.join(format!(".{name}.tmp")), out.join(name));
+        fs::rename(&tmp, &dest).map_err(io(&dest))?;
+    }
+    Ok(())
+}
+
+fn write_csv_field(buf: &mut Vec<u8>, v: &str) {
+    if v.contains([',', '"', '\n']) {
+        buf.push(b'"');
+        buf.extend_from_slice(v.replace('"', "\"\"").as_bytes());
+        buf.push(b'"');
+    } else {
+        buf.extend_from_slice(v.as_bytes());
+    }
+}

@@ -1,0 +1,43 @@
+//! ECIF — one customer, one record.
+//!
+//! Identity resolution as plain data-in/data-out stages:
+//! [`standardise`] → block → [`compare`] → score (Fellegi–Sunter, with m and
+//! u learned without labels) → cluster → survive → household. The
+//! [`engine`] runs on any CSV described by a [`schema::Schema`] (the
+//! `panorama match` command); the store-facing resolution builds on it.
+
+pub mod compare;
+pub mod engine;
+pub mod input;
+pub mod schema;
+pub mod standardise;
+
+use std::path::PathBuf;
+
+pub use engine::{Dataset, Outcome, Report, pairwise_scores, run};
+pub use schema::Schema;
+
+/// What can go wrong in ECIF.
+#[derive(Debug, thiserror::Error)]
+pub enum EcifError {
+    /// The schema is unreadable or inconsistent.
+    #[error("schema: {0}")]
+    Schema(String),
+    /// An input file is unusable (no header, missing columns, duplicate ids, malformed rows).
+    #[error("{}: {reason}", path.display())]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An I/O error.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}

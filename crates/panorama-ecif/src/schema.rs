@@ -1,0 +1,178 @@
+//! The match schema (`S.toml`): which column is the record id, what kind of
+//! value each compared column holds, and how to block.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::EcifError;
+
+/// What a column holds; decides standardisation and comparison levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// A person's or company's name (Chinese names also compared by pinyin).
+    Name,
+    /// Free text (street, suburb, company, occupation).
+    Text,
+    /// A Chinese or free-form address (region prefixes optional).
+    Address,
+    /// A code compared digit by digit: account, postcode, social security number, house number.
+    Code,
+    /// A resident id (15/18 digits; compared after the 15→18 upgrade).
+    ResidentId,
+    /// A unified social credit code.
+    CreditCode,
+    /// A mobile number.
+    Mobile,
+    /// A date (any of YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD).
+    Date,
+    /// Equal or not (gender, state).
+    Exact,
+}
+
+/// One compared column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// Column name in the input.
+    pub column: String,
+    /// Kind of value.
+    pub kind: FieldKind,
+    /// Term-frequency adjustment: an exact match on a rare value counts more.
+    #[serde(default)]
+    pub tf: bool,
+}
+
+/// A blocking rule: records that agree on all of these keys are compared.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRule {
+    /// Keys: a column name, optionally with a transform — `col`, `col:first3`
+    /// (first 3 characters), `col:pinyin` (toneless pinyin), `col:year`
+    /// (first 4 characters of a date), `col:last4`.
+    pub keys: Vec<String>,
+}
+
+/// A match schema.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schema {
+    /// The column holding each record's unique id.
+    pub id_column: String,
+    /// Field delimiter (default `,`).
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    /// Trim spaces around fields (Febrl files separate fields by ", ").
+    #[serde(default = "yes")]
+    pub trim: bool,
+    /// Compared columns.
+    pub fields: Vec<FieldDef>,
+    /// Blocking rules (candidate pairs are the union over rules).
+    pub blocking: Vec<BlockRule>,
+    /// Blocks larger than this are skipped (they are too common to be a key).
+    #[serde(default = "default_max_block")]
+    pub max_block: usize,
+    /// Pairs at or above this probability are linked into clusters.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Pairs at or above this probability are written to pairs.csv.
+    #[serde(default = "default_floor")]
+    pub pair_floor: f64,
+}
+
+fn comma() -> char {
+    ','
+}
+fn yes() -> bool {
+    true
+}
+fn default_max_block() -> usize {
+    2_000
+}
+fn default_threshold() -> f64 {
+    0.9
+}
+fn default_floor() -> f64 {
+    0.1
+}
+
+impl Schema {
+    /// Reads a schema file.
+    pub fn load(path: &Path) -> Result<Schema, EcifError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EcifError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let schema: Schema = toml::from_str(&text)
+            .map_err(|e| EcifError::Schema(format!("{}: {e}", path.display())))?;
+        schema.check()?;
+        Ok(schema)
+    }
+
+    /// Checks the schema on its own (columns are checked against each input's header).
+    pub fn check(&self) -> Result<(), EcifError> {
+        if self.fields.is_empty() {
+            return Err(EcifError::Schema("the schema compares no fields".into()));
+        }
+        if self.blocking.is_empty() || self.blocking.iter().any(|b| b.keys.is_empty()) {
+            return Err(EcifError::Schema(
+                "every blocking rule needs at least one key, and one rule is needed".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.threshold) || !(0.0..=1.0).contains(&self.pair_floor) {
+            return Err(EcifError::Schema(
+                "threshold and pair_floor are probabilities between 0 and 1".into(),
+            ));
+        }
+        for rule in &self.blocking {
+            for key in &rule.keys {
+                let (col, transform) = key.split_once(':').unwrap_or((key, ""));
+                if col != self.id_column && !self.fields.iter().any(|f| f.column == col) {
+                    return Err(EcifError::Schema(format!(
+                        "blocking key '{key}': column {col} is not a compared field"
+                    )));
+                }
+                if !transform.is_empty() && parse_transform(transform).is_none() {
+                    return Err(EcifError::Schema(format!(
+                        "blocking key '{key}': unknown transform '{transform}'"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A blocking-key transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// The standardised value.
+    Whole,
+    /// The first n characters.
+    First(usize),
+    /// The last n characters.
+    Last(usize),
+    /// Toneless pinyin.
+    Pinyin,
+    /// The first four characters of a date.
+    Year,
+}
+
+/// Parses `first3`, `last4`, `pinyin`, `year`.
+pub fn parse_transform(t: &str) -> Option<Transform> {
+    match t {
+        "" => Some(Transform::Whole),
+        "pinyin" => Some(Transform::Pinyin),
+        "year" => Some(Transform::Year),
+        _ => {
+            if let Some(n) = t.strip_prefix("first") {
+                n.parse().ok().filter(|n| *n > 0).map(Transform::First)
+            } else if let Some(n) = t.strip_prefix("last") {
+                n.parse().ok().filter(|n| *n > 0).map(Transform::Last)
+            } else {
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Standardisation: the same value written differently by different systems
+//! becomes one string, so that comparison measures real differences.
+
+use panorama_domain::division;
+use panorama_domain::text::{digits_only, half_width};
+use panorama_domain::{CreditCode, Mobile, ResidentId};
+use std::sync::OnceLock;
+
+use pinyin::ToPinyin;
+
+/// Whether a character is a CJK ideograph.
+pub fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
+}
+
+/// A person or company name: full-width folded, lower-cased; spaces removed
+/// inside Chinese names (`张　三` = `张三`), collapsed in Latin ones.
+pub fn name(raw: &str) -> Option<String> {
+    let folded: String = raw
+        .chars()
+        .map(half_width)
+        .flat_map(char::to_lowercase)
+        .collect();
+    let has_han = folded.chars().any(is_han);
+    let out = if has_han {
+        folded
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '.' | '-'))
+            .collect::<String>()
+    } else {
+        folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+/// The toneless pinyin of a name (`张三` and `张叁` both give `zhangsan`);
+/// non-Chinese characters are kept as they are.
+pub fn pinyin_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() * 2);
+    for (c, p) in name.chars().zip(name.to_pinyin()) {
+        match p {
+            Some(p) => out.push_str(p.plain()),
+            None if c.is_alphanumeric() => out.push(c),
+            None => {}
+        }
+    }
+    out
+}
+
+/// A resident id in its 18-character form (15-digit ids upgraded); `None` if it does not parse.
+pub fn resident_id(raw: &str) -> Option<String> {
+    ResidentId::parse(raw).ok().map(|id| id.to_string())
+}
+
+/// An id-like value that may not parse (a mistyped resident id): digits and X only.
+pub fn id_digits(raw: &str) -> Option<String> {
+    let d = digits_only(raw, true);
+    (!d.is_empty()).then_some(d)
+}
+
+/// A credit code, upper-cased; kept even when its checksum fails.
+pub fn credit_code(raw: &str) -> Option<String> {
+    CreditCode::parse(raw).ok().map(|c| c.to_string())
+}
+
+/// A mobile number's 11 digits.
+pub fn mobile(raw: &str) -> Option<String> {
+    Mobile::parse(raw).ok().map(|m| m.to_string())
+}
+
+/// A generic value: trimmed, full-width folded, lower-cased, spaces collapsed.
+pub fn text(raw: &str) -> Option<String> {
+    let folded: String = raw
+        .chars()
+        .map(half_width)
+        .flat_map(char::to_lowercase)
+        .collect();
+    let out = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!out.is_empty()).then_some(out)
+}
+
+/// A date as 8 digits `YYYYMMDD` from `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD`.
+pub fn date(raw: &str) -> Option<String> {
+    let d = digits_only(raw, false);
+    (!d.is_empty()).then_some(d)
+}
+
+/// A Chinese address without the optional province and city prefixes and
+/// with common spelling variants unified, so `浙江省杭州市西湖区文三路12号3栋`
+/// and `西湖区文三路12号3幢` agree. Latin addresses get [`text`].
+pub fn address(raw: &str) -> Option<String> {
+    let t = text(raw)?;
+    if !t.chars().any(is_han) {
+        return Some(t);
+    }
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut s = strip_region_prefixes(&compact).to_owned();
+    for (from, to) in [
+        ("号楼", "幢"),
+        ("栋", "幢"),
+        ("座", "幢"),
+        ("弄", "号"),
+        ("號", "号"),
+    ] {
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
+    }
+    Some(s)
+}
+
+/// Province and city names (with and without 省/市/自治区 suffixes), longest first.
+fn region_names() -> &'static [Vec<String>; 2] {
+    static NAMES: OnceLock<[Vec<String>; 2]> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut provinces: Vec<String> = Vec::new();
+        let mut cities: Vec<String> = Vec::new();
+        for d in division::all() {
+            provinces.push(d.province.clone());
+            if d.city != d.province {
+                cities.push(d.city.clone());
+            }
+        }
+        let short = |names: &mut Vec<String>| {
+            let extra: Vec<String> = names
+                .iter()
+                .filter_map(|n| {
+                    [
+                        "维吾尔自治区",
+                        "壮族自治区",
+                        "回族自治区",
+                        "自治区",
+                        "省",
+                        "市",
+                    ]
+                    .iter()
+                    .find_map(|suffix| n.strip_suffix(suffix))
+                    .filter(|s| s.chars().count() >= 2)
+                    .map(str::to_owned)
+                })
+                .collect();
+            names.extend(extra);
+            names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            names.dedup();
+        };
+        short(&mut provinces);
+        short(&mut cities);
+        [provinces, cities]
+    })
+}
+
+/// Removes a leading province and then a leading city name.
+fn strip_region_prefixes(s: &str) -> &str {
+    let [provinces, cities] = region_names();
+    let mut rest = s;
+    if let Some(p) = provinces.iter().find(|p| rest.starts_with(p.as_str())) {
+        rest = &rest[p.len()..];
+    }
+    if let Some(c) = cities.iter().find(|c| rest.starts_with(c.as_str())) {
+        rest = &rest[c.len()..];
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_width_case_and_spaces() {
+        assert_eq!(name("张　三").as_deref(), Some("张三"));
+        assert_eq!(name("  ＪＯＨＮ   Smith ").as_deref(), Some("john smith"));
+        assert_eq!(name("   "), None);
+    }
+
+    #[test]
+    fn homophones_share_a_pinyin_key() {
+        assert_eq!(pinyin_key("张三"), "zhangsan");
+        assert_eq!(pinyin_key("张叁"), "zhangsan");
+        assert_eq!(pinyin_key("章三"), "zhangsan");
+        assert_ne!(pinyin_key("李四"), pinyin_key("张三"));
+        assert_eq!(pinyin_key("anna"), "anna");
+    }
+
+    #[test]
+    fn ids_and_mobiles() {
+        assert_eq!(
+            resident_id("110105491231002").as_deref(),
+            Some("11010519491231002X")
+        );
+        assert_eq!(resident_id("110105194912310021"), None);
+        assert_eq!(
+            id_digits("110105 19491231 002x").as_deref(),
+            Some("11010519491231002X")
+        );
+        assert_eq!(mobile("+86 138-1234-5678").as_deref(), Some("13812345678"));
+        assert_eq!(date("2024-06-30").as_deref(), Some("20240630"));
+    }
+
+    #[test]
+    fn addresses_drop_optional_prefixes() {
+        let a = address("浙江省杭州市西湖区文三路12号翠苑3幢2单元501室").unwrap();
+        let b = address("杭州市西湖区文三路12号翠苑3栋2单元501室").unwrap();
+        let c = address("西湖区文三路12号翠苑3幢2单元501室").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(address("北京市朝阳区建国路1号").unwrap(), "朝阳区建国路1号");
+        assert_eq!(address(" 12  Main St ").unwrap(), "12 main st");
+    }
+}

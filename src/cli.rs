@@ -5,6 +5,18 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+
+/// Prints a line to standard output; if the reader has gone away (a closed
+/// pipe, as in `panorama … | head`), exits quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -77,6 +89,24 @@ pub enum Command {
     },
     /// List ingest batches with their counts (the import report).
     Batches,
+    /// Match records in any CSV (deduplicate one input, or link several) with a schema.
+    Match {
+        /// The schema: id column, compared fields and their kinds, blocking rules.
+        #[arg(long)]
+        schema: PathBuf,
+        /// An input CSV (repeat for several).
+        #[arg(long = "input", required = true)]
+        inputs: Vec<PathBuf>,
+        /// With several inputs: only pairs across inputs.
+        #[arg(long)]
+        link_only: bool,
+        /// Output folder: clusters.csv, pairs.csv, report.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Optional truth (CSV `record_id,entity_id`): adds pairwise precision, recall and F1 to the report.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
     /// Measure generate and ingest speed on a fresh bank of N customers (prints figures).
     Bench {
         /// Number of customers.
@@ -158,20 +188,36 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
             data_dir,
         } => quickstart(customers, seed, &data_dir).await,
+        Command::Match {
+            schema,
+            inputs,
+            link_only,
+            out,
+            truth,
+        } => match_csv(&schema, &inputs, link_only, &out, truth.as_deref()),
         Command::Batches => {
             let location = StoreLocation::parse(&cli.store)?;
             let store = Store::open(&location).await?;
-            println!(
+            say!(
                 "{:>6}  {:<10} {:>12} {:>12} {:>10}  folder",
-                "batch", "status", "read", "landed", "rejected"
+                "batch",
+                "status",
+                "read",
+                "landed",
+                "rejected"
             );
             for b in panorama_store::ingest::batches(&store).await? {
-                println!(
+                say!(
                     "{:>6}  {:<10} {:>12} {:>12} {:>10}  {}",
-                    b.id, b.status, b.rows_read, b.rows_landed, b.rows_rejected, b.folder
+                    b.id,
+                    b.status,
+                    b.rows_read,
+                    b.rows_landed,
+                    b.rows_rejected,
+                    b.folder
                 );
                 if let Some(e) = b.error {
-                    println!("        error: {e}");
+                    say!("        error: {e}");
                 }
             }
             Ok(())
@@ -213,15 +259,15 @@ pub fn generate(
     let summary = panorama_synth::generate(&config, &|done, _| pb.set_position(done))?;
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "Generated a bank of {customers} customers (seed {seed}, as of {as_of}) in {}:",
         out.display()
     );
     for (file, rows) in &summary.files {
-        println!("  {file:<32} {rows:>12} rows");
+        say!("  {file:<32} {rows:>12} rows");
     }
     let rows = summary.extract_rows();
-    println!(
+    say!(
         "  {rows} extract rows, {:.1} MB in {secs:.1} s ({:.0} rows/s, {:.0} customers/s)",
         summary.bytes as f64 / 1e6,
         rows as f64 / secs.max(1e-9),
@@ -270,36 +316,109 @@ pub async fn ingest(
         let json = serde_json::to_string_pretty(&r)?;
         std::fs::write(path, json)
             .with_context(|| format!("writing the report {}", path.display()))?;
-        println!("Report written to {}", path.display());
+        say!("Report written to {}", path.display());
     }
     Ok(r)
 }
 
 fn print_ingest(r: &panorama_ingest::Report) {
-    println!("Batch {} {} into {}:", r.batch_id, r.status, r.store);
-    println!(
+    say!("Batch {} {} into {}:", r.batch_id, r.status, r.store);
+    say!(
         "  {:<28} {:>11} {:>11} {:>9} {:>11}",
-        "file", "read", "landed", "rejected", "changed"
+        "file",
+        "read",
+        "landed",
+        "rejected",
+        "changed"
     );
     for f in &r.files {
-        println!(
+        say!(
             "  {:<28} {:>11} {:>11} {:>9} {:>11}",
-            f.file, f.read, f.landed, f.rejected, f.changed
+            f.file,
+            f.read,
+            f.landed,
+            f.rejected,
+            f.changed
         );
         if let Some(path) = &f.reject_file {
-            println!("      rejects: {path}");
+            say!("      rejects: {path}");
         }
     }
-    println!(
+    say!(
         "  {} rows read, {} landed, {} rejected, {} changed in {:.1} s ({:.0} rows/s)",
-        r.read, r.landed, r.rejected, r.changed, r.seconds, r.rows_per_second
+        r.read,
+        r.landed,
+        r.rejected,
+        r.changed,
+        r.seconds,
+        r.rows_per_second
     );
+}
+
+fn match_csv(
+    schema: &Path,
+    inputs: &[PathBuf],
+    link_only: bool,
+    out: &Path,
+    truth: Option<&Path>,
+) -> Result<()> {
+    let started = Instant::now();
+    let schema = panorama_ecif::Schema::load(schema)?;
+    let ds = panorama_ecif::input::read_inputs(&schema, inputs)?;
+    let read_secs = started.elapsed().as_secs_f64();
+    let outcome = panorama_ecif::run(&schema, &ds, link_only);
+    let mut extra = serde_json::json!({ "read_seconds": read_secs, "total_seconds": started.elapsed().as_secs_f64() });
+    if let Some(truth) = truth {
+        let mut entity = std::collections::HashMap::new();
+        let mut reader = csv_reader(truth)?;
+        for row in reader.records() {
+            let row = row.with_context(|| format!("reading {}", truth.display()))?;
+            entity.insert(
+                row.get(0).unwrap_or("").to_owned(),
+                row.get(1).unwrap_or("").to_owned(),
+            );
+        }
+        let labels: Vec<String> = ds
+            .ids
+            .iter()
+            .map(|id| {
+                entity
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("unlabelled:{id}"))
+            })
+            .collect();
+        let (p, r, f1) = panorama_ecif::pairwise_scores(&outcome.cluster, &labels);
+        say!("pairwise precision={p:.4} recall={r:.4} f1={f1:.4}");
+        extra["precision"] = p.into();
+        extra["recall"] = r.into();
+        extra["f1"] = f1.into();
+    }
+    panorama_ecif::input::write_outputs(out, &schema, &ds, &outcome, &extra)?;
+    let rep = &outcome.report;
+    say!(
+        "{} records, {} comparisons, {} pairs linked, {} clusters in {:.2} s; results in {}",
+        rep.records,
+        rep.comparisons,
+        rep.linked_pairs,
+        rep.clusters,
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    for (stage, secs) in &rep.seconds {
+        say!("  {stage:<8} {secs:>8.2} s");
+    }
+    Ok(())
+}
+
+fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+    csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))
 }
 
 async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
     let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
     let extract = data_dir.join("extract");
-    println!(
+    say!(
         "Panorama quickstart: a demo bank of {customers} customers in {}",
         data_dir.display()
     );
@@ -311,8 +430,8 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
     let report_path = data_dir.join("ingest-report.json");
     let r = ingest(&store, &extract, None, Some(&report_path)).await?;
     print_ingest(&r);
-    println!();
-    println!("Store: {location}");
+    say!("");
+    say!("Store: {location}");
     for table in [
         "org_unit",
         "product",
@@ -321,9 +440,9 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
         "balance_monthly",
         "txn",
     ] {
-        println!("  {table:<16} {:>12} rows", store.count(table).await?);
+        say!("  {table:<16} {:>12} rows", store.count(table).await?);
     }
-    println!(
+    say!(
         "Next: `panorama --store {} batches` lists the import runs.",
         data_dir.display()
     );
@@ -349,7 +468,7 @@ async fn bench(
     let started = Instant::now();
     let summary = generate(customers, 42, as_of, &extract)?;
     let gen_secs = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "bench generate: customers={customers} rows={} seconds={gen_secs:.2} rows_per_s={:.0}",
         summary.extract_rows(),
         summary.extract_rows() as f64 / gen_secs
@@ -365,7 +484,7 @@ async fn bench(
     let store = Store::open(&location).await?;
     let r = ingest(&store, &extract, Some(dir.join("rejects")), None).await?;
     print_ingest(&r);
-    println!(
+    say!(
         "bench ingest: store={} rows={} seconds={:.2} rows_per_s={:.0}",
         if matches!(location, StoreLocation::Sqlite(_)) {
             "sqlite"

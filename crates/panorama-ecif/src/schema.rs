@@ -91,7 +91,7 @@ fn default_max_block() -> usize {
     2_000
 }
 fn default_threshold() -> f64 {
-    0.9
+    0.99
 }
 fn default_floor() -> f64 {
     0.1

@@ -109,53 +109,85 @@ pub fn address(raw: &str) -> Option<String> {
     Some(s)
 }
 
-/// Province and city names (with and without 省/市/自治区 suffixes), longest first.
-fn region_names() -> &'static [Vec<String>; 2] {
-    static NAMES: OnceLock<[Vec<String>; 2]> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        let mut provinces: Vec<String> = Vec::new();
-        let mut cities: Vec<String> = Vec::new();
+/// Province names (full and short, longest first) with each province's city
+/// names (full and short, longest first), and all full city names.
+struct Regions {
+    provinces: Vec<(String, usize)>,
+    cities_of: Vec<Vec<String>>,
+    full_cities: Vec<String>,
+}
+
+fn shorten(name: &str) -> Option<String> {
+    [
+        "维吾尔自治区",
+        "壮族自治区",
+        "回族自治区",
+        "自治区",
+        "省",
+        "市",
+    ]
+    .iter()
+    .find_map(|suffix| name.strip_suffix(suffix))
+    .filter(|s| s.chars().count() >= 2)
+    .map(str::to_owned)
+}
+
+fn regions() -> &'static Regions {
+    static REGIONS: OnceLock<Regions> = OnceLock::new();
+    REGIONS.get_or_init(|| {
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut cities_of: Vec<Vec<String>> = Vec::new();
+        let mut full_cities = Vec::new();
         for d in division::all() {
-            provinces.push(d.province.clone());
-            if d.city != d.province {
-                cities.push(d.city.clone());
+            let p = *index.entry(d.province.clone()).or_insert_with(|| {
+                cities_of.push(Vec::new());
+                cities_of.len() - 1
+            });
+            if d.city != d.province && !cities_of[p].contains(&d.city) {
+                cities_of[p].push(d.city.clone());
+                full_cities.push(d.city.clone());
+                if let Some(short) = shorten(&d.city) {
+                    cities_of[p].push(short);
+                }
             }
         }
-        let short = |names: &mut Vec<String>| {
-            let extra: Vec<String> = names
-                .iter()
-                .filter_map(|n| {
-                    [
-                        "维吾尔自治区",
-                        "壮族自治区",
-                        "回族自治区",
-                        "自治区",
-                        "省",
-                        "市",
-                    ]
-                    .iter()
-                    .find_map(|suffix| n.strip_suffix(suffix))
-                    .filter(|s| s.chars().count() >= 2)
-                    .map(str::to_owned)
-                })
-                .collect();
-            names.extend(extra);
-            names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-            names.dedup();
-        };
-        short(&mut provinces);
-        short(&mut cities);
-        [provinces, cities]
+        let mut provinces: Vec<(String, usize)> = Vec::new();
+        for (name, &i) in &index {
+            provinces.push((name.clone(), i));
+            if let Some(short) = shorten(name) {
+                provinces.push((short, i));
+            }
+        }
+        provinces.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+        for c in &mut cities_of {
+            c.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        }
+        full_cities.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        Regions {
+            provinces,
+            cities_of,
+            full_cities,
+        }
     })
 }
 
-/// Removes a leading province and then a leading city name.
+/// Removes a leading province and then a leading city of that province (a
+/// short city name only after its province; otherwise only a full city name,
+/// so 北京市朝阳区 keeps 朝阳区 although 朝阳 is also a city in Liaoning).
 fn strip_region_prefixes(s: &str) -> &str {
-    let [provinces, cities] = region_names();
+    let r = regions();
     let mut rest = s;
-    if let Some(p) = provinces.iter().find(|p| rest.starts_with(p.as_str())) {
+    let province = r
+        .provinces
+        .iter()
+        .find(|(p, _)| rest.starts_with(p.as_str()));
+    if let Some((p, _)) = province {
         rest = &rest[p.len()..];
     }
+    let cities: &[String] = match province {
+        Some((_, i)) => &r.cities_of[*i],
+        None => &r.full_cities,
+    };
     if let Some(c) = cities.iter().find(|c| rest.starts_with(c.as_str())) {
         rest = &rest[c.len()..];
     }

@@ -89,6 +89,50 @@ pub enum Command {
     },
     /// List ingest batches with their counts (the import report).
     Batches,
+    /// Resolve source records into golden customers (ECIF): links, merges, households, relationships.
+    Resolve {
+        /// Compare every record, not only new or changed ones.
+        #[arg(long)]
+        full: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The steward's review queue of uncertain matches.
+    Review {
+        /// What to do.
+        #[command(subcommand)]
+        action: ReviewAction,
+    },
+    /// Undo a merge: the absorbed customer gets its id and records back.
+    Unmerge {
+        /// The merge event to undo (see `panorama merges`).
+        event: i64,
+        /// Who is doing it (audited).
+        #[arg(long)]
+        by: String,
+    },
+    /// List merge and unmerge events, newest first.
+    Merges {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the store's resolution against a synthetic bank's truth (pairwise precision, recall, F1).
+    Evaluate {
+        /// The `truth` folder written by `panorama generate`.
+        #[arg(long)]
+        truth: PathBuf,
+    },
+    /// Data-quality report per source system: invalid and missing ids, mobiles, addresses, duplicates.
+    Dq {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Match records in any CSV (deduplicate one input, or link several) with a schema.
     Match {
         /// The schema: id column, compared fields and their kinds, blocking rules.
@@ -118,6 +162,39 @@ pub enum Command {
         /// Only measure generation.
         #[arg(long)]
         generate_only: bool,
+    },
+}
+
+/// Review queue actions.
+#[derive(Debug, Subcommand)]
+pub enum ReviewAction {
+    /// Show pairs side by side with their per-field evidence.
+    List {
+        /// open, accepted or rejected.
+        #[arg(long, default_value = "open")]
+        status: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The two records are the same customer: merge them.
+    Accept {
+        /// Review id.
+        id: i64,
+        /// Who decides (audited).
+        #[arg(long)]
+        by: String,
+    },
+    /// The two records are different customers: never link them.
+    Reject {
+        /// Review id.
+        id: i64,
+        /// Who decides (audited).
+        #[arg(long)]
+        by: String,
     },
 }
 
@@ -188,6 +265,177 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
             data_dir,
         } => quickstart(customers, seed, &data_dir).await,
+        Command::Resolve { full, json } => {
+            let store = open_store(&cli.store).await?;
+            let summary = crate::ecif::run_resolve(&store, full).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_resolve(&summary);
+            }
+            Ok(())
+        }
+        Command::Review { action } => {
+            let store = open_store(&cli.store).await?;
+            match action {
+                ReviewAction::List {
+                    status,
+                    limit,
+                    json,
+                } => {
+                    let rows = panorama_store::ecif::review_queue(&store, &status, limit).await?;
+                    if json {
+                        say!("{}", serde_json::to_string_pretty(&rows)?);
+                    } else {
+                        for r in &rows {
+                            say!(
+                                "review {}  p={:.3}  {}",
+                                r.id,
+                                r.match_probability,
+                                r.evidence.as_deref().unwrap_or("")
+                            );
+                            for side in [
+                                (
+                                    &r.left_system,
+                                    &r.left_key,
+                                    &r.left_name,
+                                    &r.left_id_no,
+                                    &r.left_mobile,
+                                    &r.left_birth_date,
+                                    &r.left_address,
+                                ),
+                                (
+                                    &r.right_system,
+                                    &r.right_key,
+                                    &r.right_name,
+                                    &r.right_id_no,
+                                    &r.right_mobile,
+                                    &r.right_birth_date,
+                                    &r.right_address,
+                                ),
+                            ] {
+                                let opt =
+                                    |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                                say!(
+                                    "  {:<8} {:<12} {:<10} {:<20} {:<12} {:<11} {}",
+                                    side.0,
+                                    side.1,
+                                    side.2,
+                                    opt(side.3),
+                                    opt(side.4),
+                                    opt(side.5),
+                                    opt(side.6)
+                                );
+                            }
+                        }
+                        say!("{} pair(s) {status}", rows.len());
+                    }
+                }
+                ReviewAction::Accept { id, by } => {
+                    say!("{}", crate::ecif::decide(&store, id, true, &by).await?)
+                }
+                ReviewAction::Reject { id, by } => {
+                    say!("{}", crate::ecif::decide(&store, id, false, &by).await?)
+                }
+            }
+            Ok(())
+        }
+        Command::Unmerge { event, by } => {
+            let store = open_store(&cli.store).await?;
+            say!("{}", crate::ecif::unmerge(&store, event, &by).await?);
+            Ok(())
+        }
+        Command::Merges { limit, json } => {
+            let store = open_store(&cli.store).await?;
+            let rows = panorama_store::ecif::merges(&store, limit).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for m in &rows {
+                    let undone = m
+                        .undone_by
+                        .map(|u| format!(" (undone by {u})"))
+                        .unwrap_or_default();
+                    say!(
+                        "{:>6} {} {:<7} {} <- {} by {}{undone}  {}",
+                        m.id,
+                        m.at,
+                        m.kind,
+                        m.surviving_customer_id,
+                        m.absorbed_customer_id,
+                        m.actor,
+                        m.evidence.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Evaluate { truth } => {
+            let store = open_store(&cli.store).await?;
+            let mut party = std::collections::HashMap::new();
+            let path = truth.join("records.csv");
+            let mut reader = csv_reader(&path)?;
+            for row in reader.records() {
+                let row = row.with_context(|| format!("reading {}", path.display()))?;
+                party.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
+            }
+            let resolved = panorama_store::ecif::resolved_keys(&store).await?;
+            let mut clusters = Vec::with_capacity(resolved.len());
+            let mut labels = Vec::with_capacity(resolved.len());
+            for (system, key, customer) in resolved {
+                let label = party
+                    .get(&(system.clone(), key.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| format!("unknown:{system}:{key}"));
+                clusters.push(customer as u32);
+                labels.push(label);
+            }
+            let (p, r, f1) = panorama_ecif::pairwise_scores(&clusters, &labels);
+            let entities: std::collections::HashSet<&String> = labels.iter().collect();
+            let customers: std::collections::HashSet<&u32> = clusters.iter().collect();
+            say!(
+                "records={} customers={} true_parties={} precision={p:.4} recall={r:.4} f1={f1:.4}",
+                labels.len(),
+                customers.len(),
+                entities.len()
+            );
+            Ok(())
+        }
+        Command::Dq { json } => {
+            let store = open_store(&cli.store).await?;
+            let rows = panorama_store::ecif::quality(&store).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                say!(
+                    "{:<10} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
+                    "system",
+                    "records",
+                    "bad id",
+                    "legacy",
+                    "no id",
+                    "no mobile",
+                    "no addr",
+                    "cc flag",
+                    "duplicates"
+                );
+                for r in &rows {
+                    say!(
+                        "{:<10} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
+                        r.system,
+                        r.records,
+                        r.invalid_ids,
+                        r.legacy_ids,
+                        r.missing_ids,
+                        r.missing_mobiles,
+                        r.missing_addresses,
+                        r.credit_code_flags,
+                        r.duplicates
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Match {
             schema,
             inputs,
@@ -355,6 +603,32 @@ fn print_ingest(r: &panorama_ingest::Report) {
     );
 }
 
+async fn open_store(store: &str) -> Result<Store> {
+    let location = StoreLocation::parse(store)?;
+    Store::open(&location)
+        .await
+        .with_context(|| format!("opening the store {location}"))
+}
+
+fn print_resolve(s: &crate::ecif::ResolveSummary) {
+    let c = &s.counts;
+    say!(
+        "Resolved {} source records ({}) into {} customers: {} new, {} merges, {} pairs for review, {} households, {} relationships in {:.1} s",
+        c.records,
+        c.mode,
+        c.customers,
+        c.new_customers,
+        c.merges,
+        c.review_pairs,
+        c.households,
+        c.relationships,
+        s.seconds
+    );
+    for (step, secs) in &s.steps {
+        say!("  {step:<30} {secs:>8.2} s");
+    }
+}
+
 fn match_csv(
     schema: &Path,
     inputs: &[PathBuf],
@@ -430,12 +704,18 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
     let report_path = data_dir.join("ingest-report.json");
     let r = ingest(&store, &extract, None, Some(&report_path)).await?;
     print_ingest(&r);
+    let summary = crate::ecif::run_resolve(&store, false).await?;
+    print_resolve(&summary);
     say!("");
     say!("Store: {location}");
     for table in [
         "org_unit",
         "product",
         "source_record",
+        "customer",
+        "household",
+        "party_relationship",
+        "match_review",
         "account",
         "balance_monthly",
         "txn",

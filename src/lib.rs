@@ -2,3 +2,4 @@
 //! command over the workspace's library crates.
 
 pub mod cli;
+pub mod ecif;

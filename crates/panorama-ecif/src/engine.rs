@@ -130,6 +130,10 @@ pub struct Outcome {
     pub cluster: Vec<u32>,
     /// The report.
     pub report: Report,
+    /// Comparison levels of each pair, `fields` bytes a pair, in `pairs` order.
+    pub patterns: Vec<u8>,
+    /// Fields per pattern.
+    pub fields: usize,
 }
 
 fn block_key(ds: &Dataset, field_of: &[(usize, Transform)], r: usize) -> Option<String> {
@@ -165,6 +169,7 @@ fn candidate_pairs(
     schema: &Schema,
     ds: &Dataset,
     link_only: bool,
+    focus: Option<&[bool]>,
     report: &mut Report,
 ) -> Vec<u64> {
     let mut all: Vec<u64> = Vec::new();
@@ -201,6 +206,11 @@ fn candidate_pairs(
                 for &j in &members[a + 1..] {
                     if link_only && ds.source[i as usize] == ds.source[j as usize] {
                         continue;
+                    }
+                    if let Some(focus) = focus {
+                        if !focus[i as usize] && !focus[j as usize] {
+                            continue;
+                        }
                     }
                     let (lo, hi) = if i < j { (i, j) } else { (j, i) };
                     all.push((u64::from(lo) << 32) | u64::from(hi));
@@ -351,8 +361,19 @@ impl Dsu {
     }
 }
 
-/// Runs the engine.
+/// Runs the engine on every candidate pair.
 pub fn run(schema: &Schema, ds: &Dataset, link_only: bool) -> Outcome {
+    run_focused(schema, ds, link_only, None)
+}
+
+/// Runs the engine; with `focus`, only pairs where at least one side is in
+/// focus are compared (incremental resolution of new or changed records).
+pub fn run_focused(
+    schema: &Schema,
+    ds: &Dataset,
+    link_only: bool,
+    focus: Option<&[bool]>,
+) -> Outcome {
     let mut report = Report {
         records: ds.len(),
         pairs_per_rule: Vec::new(),
@@ -373,7 +394,7 @@ pub fn run(schema: &Schema, ds: &Dataset, link_only: bool) -> Outcome {
             .push((name.to_owned(), clock.elapsed().as_secs_f64()));
         clock = Instant::now();
     };
-    let pairs = candidate_pairs(schema, ds, link_only, &mut report);
+    let pairs = candidate_pairs(schema, ds, link_only, focus, &mut report);
     report.comparisons = pairs.len();
     lap("block", &mut report);
     let nf = schema.fields.len();
@@ -475,6 +496,22 @@ pub fn run(schema: &Schema, ds: &Dataset, link_only: bool) -> Outcome {
         pairs: scored,
         cluster,
         report,
+        patterns,
+        fields: nf,
+    }
+}
+
+impl Outcome {
+    /// The comparison levels of candidate pair (a, b) (empty if not a candidate).
+    pub fn pattern(&self, a: u32, b: u32) -> Vec<u8> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        match self
+            .pairs
+            .binary_search_by(|&(i, j, _)| (i, j).cmp(&(a, b)))
+        {
+            Ok(k) => self.patterns[k * self.fields..(k + 1) * self.fields].to_vec(),
+            Err(_) => Vec::new(),
+        }
     }
 }
 

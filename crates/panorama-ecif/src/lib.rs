@@ -9,6 +9,7 @@
 pub mod compare;
 pub mod engine;
 pub mod input;
+pub mod resolve;
 pub mod schema;
 pub mod standardise;
 

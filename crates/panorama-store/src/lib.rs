@@ -11,6 +11,7 @@
 //! `BIGINT` in the query.
 
 mod bulk;
+pub mod ecif;
 mod error;
 pub mod ingest;
 mod location;
@@ -205,4 +206,9 @@ pub fn migration_fingerprint() -> u64 {
         }
     }
     h
+}
+
+/// Runs a `SELECT COUNT(*)`-style query (fixed SQL from this program) on a connection.
+pub async fn count_query(conn: &mut AnyConnection, sql: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(conn).await?)
 }

@@ -202,7 +202,7 @@ const WEALTH_NOISE: Noise = Noise {
 };
 const ECHANNEL_NOISE: Noise = Noise {
     name_typo: 0.03,
-    id_missing: 0.7,
+    id_missing: 0.2,
     id_legacy: 0.0,
     id_swap: 0.01,
     mobile_old: 0.0,

@@ -1,0 +1,794 @@
+//! Resolution of source records into golden customers — a pure step: records
+//! and the previous cross-references in; clusters with stable customer ids,
+//! merges, survived attributes with provenance, households and review pairs
+//! out. The store-facing orchestration lives in the `panorama resolve` command.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::engine::{Dataset, Outcome, run_focused};
+use crate::schema::{BlockRule, FieldDef, FieldKind, Schema};
+use crate::standardise;
+
+/// One source record as resolution sees it.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRec {
+    /// `source_record.id`.
+    pub id: i64,
+    /// Source system code.
+    pub system: String,
+    /// `person` or `organisation`.
+    pub party_type: String,
+    /// Name as held.
+    pub name: String,
+    /// M/F.
+    pub gender: Option<String>,
+    /// ISO date.
+    pub birth_date: Option<String>,
+    /// Standardised resident id (valid or upgraded only).
+    pub id_no: Option<String>,
+    /// Raw id as held (may fail its check digit).
+    pub id_raw: Option<String>,
+    /// Standardised credit code.
+    pub credit_code: Option<String>,
+    /// Whether the credit code passed its checksum.
+    pub credit_code_ok: bool,
+    /// Standardised mobile.
+    pub mobile: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Address as held.
+    pub address: Option<String>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Batch that last changed the record (recency).
+    pub batch_id: i64,
+    /// Survivorship trust of its system.
+    pub trust: i64,
+}
+
+/// The resolution of one record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// Source record.
+    pub record_id: i64,
+    /// Cluster key: the smallest record id in its cluster.
+    pub cluster: i64,
+    /// Best match probability to another record of its cluster (1 for deterministic links and singletons).
+    pub score: f64,
+    /// `deterministic`, `probabilistic` or `singleton`.
+    pub rule: &'static str,
+}
+
+/// A surviving attribute value with where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Survived {
+    /// The value.
+    pub value: String,
+    /// Source record it came from.
+    pub source_record_id: i64,
+    /// Its system.
+    pub system: String,
+}
+
+/// A golden record before it gets its customer id.
+#[derive(Debug, Clone, Serialize)]
+pub struct Golden {
+    /// Cluster key.
+    pub cluster: i64,
+    /// Member records.
+    pub records: Vec<i64>,
+    /// `person` or `organisation`.
+    pub party_type: String,
+    /// Attribute → survived value.
+    pub attributes: BTreeMap<&'static str, Survived>,
+    /// The existing customer id it keeps, if any.
+    pub customer_id: Option<i64>,
+    /// Other existing customers merged into it.
+    pub absorbs: Vec<i64>,
+}
+
+/// A pair for a steward to decide.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewPair {
+    /// Lower record id.
+    pub left: i64,
+    /// Higher record id.
+    pub right: i64,
+    /// Match probability.
+    pub probability: f64,
+    /// Per-field evidence: field → comparison level name.
+    pub evidence: BTreeMap<String, String>,
+}
+
+/// What resolution produced.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// Per record.
+    pub links: Vec<Link>,
+    /// Per cluster.
+    pub golden: Vec<Golden>,
+    /// Uncertain pairs across clusters.
+    pub review: Vec<ReviewPair>,
+    /// Engine reports (persons, organisations).
+    pub reports: Vec<crate::engine::Report>,
+}
+
+/// Thresholds of resolution.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// Link at or above.
+    pub link: f64,
+    /// Review between this and `link`.
+    pub review: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            link: 0.99,
+            review: 0.5,
+        }
+    }
+}
+
+fn field(column: &str, kind: FieldKind, tf: bool) -> FieldDef {
+    FieldDef {
+        column: column.to_owned(),
+        kind,
+        tf,
+    }
+}
+
+fn rule(keys: &[&str]) -> BlockRule {
+    BlockRule {
+        keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+    }
+}
+
+/// The built-in schema for people.
+pub fn person_schema() -> Schema {
+    Schema {
+        id_column: "id".into(),
+        delimiter: ',',
+        trim: true,
+        fields: vec![
+            field("name", FieldKind::Name, true),
+            field("id_no", FieldKind::ResidentId, false),
+            field("mobile", FieldKind::Mobile, false),
+            field("birth_date", FieldKind::Date, false),
+            field("gender", FieldKind::Exact, false),
+            field("address", FieldKind::Address, false),
+            field("email", FieldKind::Text, false),
+        ],
+        blocking: vec![
+            rule(&["id_no"]),
+            rule(&["mobile"]),
+            rule(&["name:pinyin", "birth_date"]),
+            rule(&["name:pinyin", "address"]),
+            rule(&["birth_date", "address"]),
+            rule(&["email"]),
+        ],
+        max_block: 500,
+        threshold: 0.99,
+        pair_floor: 0.5,
+    }
+}
+
+/// The built-in schema for organisations.
+pub fn organisation_schema() -> Schema {
+    Schema {
+        id_column: "id".into(),
+        delimiter: ',',
+        trim: true,
+        fields: vec![
+            field("name", FieldKind::Name, true),
+            field("credit_code", FieldKind::CreditCode, false),
+            field("address", FieldKind::Address, false),
+            field("industry", FieldKind::Exact, false),
+        ],
+        blocking: vec![
+            rule(&["credit_code"]),
+            rule(&["name:last6"]),
+            rule(&["address"]),
+        ],
+        max_block: 500,
+        threshold: 0.99,
+        pair_floor: 0.5,
+    }
+}
+
+fn person_values(r: &SourceRec) -> [Option<&str>; 7] {
+    [
+        Some(r.name.as_str()),
+        r.id_no.as_deref().or(r.id_raw.as_deref()),
+        r.mobile.as_deref(),
+        r.birth_date.as_deref(),
+        r.gender.as_deref(),
+        r.address.as_deref(),
+        r.email.as_deref(),
+    ]
+}
+
+fn org_values(r: &SourceRec) -> [Option<&str>; 4] {
+    [
+        Some(r.name.as_str()),
+        r.credit_code.as_deref(),
+        r.address.as_deref(),
+        r.industry.as_deref(),
+    ]
+}
+
+struct Dsu(Vec<usize>);
+
+impl Dsu {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.0[hi] = lo;
+        }
+    }
+}
+
+/// A steward's decisions on pairs of records.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions {
+    /// Pairs a steward accepted: always linked.
+    pub accepted: Vec<(i64, i64)>,
+    /// Pairs a steward rejected (or split by an unmerge): never linked directly.
+    pub rejected: HashSet<(i64, i64)>,
+}
+
+/// Resolves `records` given the previous links (`record id → customer id`).
+///
+/// `dirty` marks records that are new or changed since the last run: only
+/// pairs with a dirty side are compared (incremental resolution); records
+/// already linked stay linked unless a steward unmerges them.
+pub fn resolve(
+    records: &[SourceRec],
+    previous: &HashMap<i64, i64>,
+    dirty: &HashSet<i64>,
+    decisions: &Decisions,
+    t: Thresholds,
+) -> Resolution {
+    let mut dsu = Dsu((0..records.len()).collect());
+    let mut best: Vec<(f64, &'static str)> = vec![(1.0, "singleton"); records.len()];
+    let mut review = Vec::new();
+    let mut reports = Vec::new();
+    // Records already linked to one customer stay together.
+    let mut first_of_customer: HashMap<i64, usize> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(c) = previous.get(&r.id) {
+            match first_of_customer.get(c) {
+                Some(&j) => {
+                    dsu.union(i, j);
+                    best[i] = (1.0, "previous");
+                }
+                None => {
+                    first_of_customer.insert(*c, i);
+                }
+            }
+        }
+    }
+    let position: HashMap<i64, usize> =
+        records.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    for (a, b) in &decisions.accepted {
+        if let (Some(&i), Some(&j)) = (position.get(a), position.get(b)) {
+            dsu.union(i, j);
+            best[i] = (1.0, "steward");
+            best[j] = (1.0, "steward");
+        }
+    }
+    for party in ["person", "organisation"] {
+        let index: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i].party_type == party)
+            .collect();
+        if index.len() < 2 {
+            continue;
+        }
+        let schema = if party == "person" {
+            person_schema()
+        } else {
+            organisation_schema()
+        };
+        let mut ds = Dataset::new(schema.fields.len());
+        for &i in &index {
+            let r = &records[i];
+            if party == "person" {
+                ds.push(&schema, r.id.to_string(), 0, &person_values(r));
+            } else {
+                ds.push(&schema, r.id.to_string(), 0, &org_values(r));
+            }
+        }
+        let focus: Option<Vec<bool>> = (!dirty.is_empty() || !previous.is_empty()).then(|| {
+            index
+                .iter()
+                .map(|&i| dirty.contains(&records[i].id) || !previous.contains_key(&records[i].id))
+                .collect()
+        });
+        let outcome: Outcome = run_focused(&schema, &ds, false, focus.as_deref());
+        for &(a, b, p) in &outcome.pairs {
+            let (ia, ib) = (index[a as usize], index[b as usize]);
+            let (ra, rb) = (&records[ia], &records[ib]);
+            let key = if ra.id < rb.id {
+                (ra.id, rb.id)
+            } else {
+                (rb.id, ra.id)
+            };
+            if decisions.rejected.contains(&key) {
+                continue;
+            }
+            // Two valid, different keys are two parties: GB 11643's check digit
+            // catches every single-digit typo, and GB 32100's nearly all.
+            let different_keys = match party {
+                "person" => ra.id_no.is_some() && rb.id_no.is_some() && ra.id_no != rb.id_no,
+                _ => {
+                    ra.credit_code_ok
+                        && rb.credit_code_ok
+                        && ra.credit_code.is_some()
+                        && rb.credit_code.is_some()
+                        && ra.credit_code != rb.credit_code
+                }
+            };
+            if different_keys {
+                continue;
+            }
+            let deterministic = match party {
+                "person" => ra.id_no.is_some() && ra.id_no == rb.id_no,
+                _ => {
+                    ra.credit_code_ok
+                        && rb.credit_code_ok
+                        && ra.credit_code.is_some()
+                        && ra.credit_code == rb.credit_code
+                }
+            };
+            let pattern = outcome.pattern(a, b);
+            // Protection against a bad key: the same id on records whose names and
+            // birth dates both disagree is not trusted; a steward decides.
+            let name_differs = pattern
+                .first()
+                .is_some_and(|&l| l != crate::compare::NULL && l >= 3);
+            let dob_differs = party == "person"
+                && pattern
+                    .get(3)
+                    .is_some_and(|&l| l != crate::compare::NULL && l >= 2);
+            let suspicious_key =
+                deterministic && name_differs && (dob_differs || party == "organisation");
+            let p = if suspicious_key {
+                p.min(t.link - 1e-6).max(t.review)
+            } else if deterministic {
+                1.0
+            } else {
+                p
+            };
+            if p >= t.link {
+                dsu.union(ia, ib);
+                let rule = if deterministic {
+                    "deterministic"
+                } else {
+                    "probabilistic"
+                };
+                for k in [ia, ib] {
+                    if best[k].1 == "singleton"
+                        || (best[k].1 == "probabilistic" && rule == "deterministic")
+                        || p > best[k].0 && best[k].1 == "probabilistic"
+                    {
+                        best[k] = (p, rule);
+                    }
+                }
+            } else if p >= t.review {
+                let evidence = schema
+                    .fields
+                    .iter()
+                    .zip(&pattern)
+                    .map(|(f, &l)| {
+                        let level = if l == crate::compare::NULL {
+                            "missing"
+                        } else {
+                            crate::compare::level_names(f.kind)[l as usize]
+                        };
+                        (f.column.clone(), level.to_owned())
+                    })
+                    .collect();
+                let (left, right) = if ra.id < rb.id {
+                    (ra.id, rb.id)
+                } else {
+                    (rb.id, ra.id)
+                };
+                review.push(ReviewPair {
+                    left,
+                    right,
+                    probability: p,
+                    evidence,
+                });
+            }
+        }
+        reports.push(outcome.report);
+    }
+    // Review only pairs that did not end up in one cluster anyway.
+    review.retain(|p| dsu.find(position[&p.left]) != dsu.find(position[&p.right]));
+    review.sort_by_key(|p| (p.left, p.right));
+    review.dedup_by(|a, b| (a.left, a.right) == (b.left, b.right));
+
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..records.len() {
+        let root = dsu.find(i);
+        members.entry(root).or_default().push(i);
+    }
+    let mut links = Vec::with_capacity(records.len());
+    let mut golden = Vec::with_capacity(members.len());
+    for group in members.values() {
+        let cluster = group
+            .iter()
+            .map(|&i| records[i].id)
+            .min()
+            .unwrap_or_default();
+        for &i in group {
+            let (score, rule) = if group.len() == 1 {
+                (1.0, "singleton")
+            } else {
+                best[i]
+            };
+            links.push(Link {
+                record_id: records[i].id,
+                cluster,
+                score,
+                rule,
+            });
+        }
+        // Stable ids: keep the existing customer holding most of the records
+        // (ties: the older, lower id); the other existing customers merge into it.
+        let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
+        for &i in group {
+            if let Some(c) = previous.get(&records[i].id) {
+                *votes.entry(*c).or_default() += 1;
+            }
+        }
+        let keep = votes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(c, _)| *c);
+        let absorbs = votes.keys().copied().filter(|c| Some(*c) != keep).collect();
+        let group_recs: Vec<&SourceRec> = group.iter().map(|&i| &records[i]).collect();
+        golden.push(Golden {
+            cluster,
+            records: group_recs.iter().map(|r| r.id).collect(),
+            party_type: group_recs[0].party_type.clone(),
+            attributes: survive(&group_recs),
+            customer_id: keep,
+            absorbs,
+        });
+    }
+    Resolution {
+        links,
+        golden,
+        review,
+        reports,
+    }
+}
+
+/// Survivorship: per attribute, the value from the most trusted system, then
+/// the most recent batch, then the most complete value; ids prefer values
+/// that passed their check digit.
+pub fn survive(records: &[&SourceRec]) -> BTreeMap<&'static str, Survived> {
+    type Getter = fn(&SourceRec) -> Option<String>;
+    let attributes: [(&'static str, Getter); 9] = [
+        ("name", |r| {
+            standardise::text(&r.name).map(|_| r.name.trim().to_owned())
+        }),
+        ("gender", |r| r.gender.clone()),
+        ("birth_date", |r| r.birth_date.clone()),
+        ("id_no", |r| r.id_no.clone()),
+        ("credit_code", |r| {
+            r.credit_code
+                .clone()
+                .filter(|_| r.credit_code_ok)
+                .or_else(|| r.credit_code.clone())
+        }),
+        ("mobile", |r| r.mobile.clone()),
+        ("email", |r| r.email.clone()),
+        ("address", |r| r.address.clone()),
+        ("industry", |r| r.industry.clone()),
+    ];
+    let mut out = BTreeMap::new();
+    for (name, get) in attributes {
+        let winner = records
+            .iter()
+            .filter_map(|r| get(r).filter(|v| !v.is_empty()).map(|v| (r, v)))
+            .max_by(|(a, va), (b, vb)| {
+                a.trust
+                    .cmp(&b.trust)
+                    .then(a.batch_id.cmp(&b.batch_id))
+                    .then(va.chars().count().cmp(&vb.chars().count()))
+                    .then(b.id.cmp(&a.id))
+            });
+        if let Some((r, value)) = winner {
+            out.insert(
+                name,
+                Survived {
+                    value,
+                    source_record_id: r.id,
+                    system: r.system.clone(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Households: people sharing a standardised address who share a surname or
+/// are declared relatives. Returns groups of record-cluster keys (≥ 2 members).
+pub fn households(
+    people: &[(i64, String, Option<String>)],
+    declared: &[(i64, i64)],
+) -> Vec<Vec<i64>> {
+    // people: (customer key, name, address)
+    let index: HashMap<i64, usize> = people.iter().enumerate().map(|(i, p)| (p.0, i)).collect();
+    let mut by_address: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (_, _, address)) in people.iter().enumerate() {
+        if let Some(a) = address.as_deref().and_then(standardise::address) {
+            by_address.entry(a).or_default().push(i);
+        }
+    }
+    let related: HashSet<(i64, i64)> = declared
+        .iter()
+        .flat_map(|&(a, b)| [(a, b), (b, a)])
+        .collect();
+    let mut dsu = Dsu((0..people.len()).collect());
+    for group in by_address.values() {
+        if group.len() < 2 || group.len() > 12 {
+            continue;
+        }
+        for (x, &i) in group.iter().enumerate() {
+            for &j in &group[x + 1..] {
+                let same_surname = surname(&people[i].1) == surname(&people[j].1);
+                if same_surname || related.contains(&(people[i].0, people[j].0)) {
+                    dsu.union(i, j);
+                }
+            }
+        }
+    }
+    // Declared relatives at the same address even if the address was written differently.
+    for &(a, b) in declared {
+        if let (Some(&i), Some(&j)) = (index.get(&a), index.get(&b)) {
+            let (ai, aj) = (
+                people[i].2.as_deref().and_then(standardise::address),
+                people[j].2.as_deref().and_then(standardise::address),
+            );
+            if ai.is_some() && ai == aj {
+                dsu.union(i, j);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    for (i, person) in people.iter().enumerate() {
+        let root = dsu.find(i);
+        groups.entry(root).or_default().push(person.0);
+    }
+    groups.into_values().filter(|g| g.len() >= 2).collect()
+}
+
+/// The surname of a Chinese name (two characters for the common compound surnames).
+pub fn surname(name: &str) -> String {
+    let n = standardise::name(name).unwrap_or_default();
+    const COMPOUND: [&str; 10] = [
+        "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐",
+    ];
+    if let Some(c) = COMPOUND.iter().find(|c| n.starts_with(*c)) {
+        return (*c).to_owned();
+    }
+    if n.chars().next().is_some_and(standardise::is_han) {
+        n.chars().take(1).collect()
+    } else {
+        n.split_whitespace().last().unwrap_or("").to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(
+        id: i64,
+        system: &str,
+        name: &str,
+        id_no: Option<&str>,
+        mobile: Option<&str>,
+        dob: &str,
+        trust: i64,
+    ) -> SourceRec {
+        SourceRec {
+            id,
+            system: system.into(),
+            party_type: "person".into(),
+            name: name.into(),
+            birth_date: Some(dob.into()),
+            id_no: id_no.map(Into::into),
+            mobile: mobile.map(Into::into),
+            address: Some("浙江省杭州市西湖区文三路12号".into()),
+            batch_id: 1,
+            trust,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn links_by_id_and_keeps_ids_stable() {
+        let recs = vec![
+            person(
+                1,
+                "core",
+                "张三",
+                Some("11010519491231002X"),
+                Some("13812345678"),
+                "1949-12-31",
+                90,
+            ),
+            person(
+                2,
+                "card",
+                "张叁",
+                Some("11010519491231002X"),
+                None,
+                "1949-12-31",
+                70,
+            ),
+            person(
+                3,
+                "core",
+                "李四",
+                Some("110105198001010012"),
+                Some("13900000000"),
+                "1980-01-01",
+                90,
+            ),
+        ];
+        let r = resolve(
+            &recs,
+            &HashMap::new(),
+            &HashSet::new(),
+            &Decisions::default(),
+            Thresholds::default(),
+        );
+        let c: HashMap<i64, i64> = r.links.iter().map(|l| (l.record_id, l.cluster)).collect();
+        assert_eq!(c[&1], c[&2]);
+        assert_ne!(c[&1], c[&3]);
+        let g = r.golden.iter().find(|g| g.records.contains(&1)).unwrap();
+        assert_eq!(
+            g.attributes["name"].value, "张三",
+            "the core system is trusted more than cards"
+        );
+        assert_eq!(g.attributes["mobile"].source_record_id, 1);
+
+        // Next run: customer 500 holds records 1 and 2, customer 501 holds 3; a new record 4 joins 500.
+        let previous = HashMap::from([(1, 500), (2, 500), (3, 501)]);
+        let mut recs2 = recs.clone();
+        recs2.push(person(
+            4,
+            "wealth",
+            "张三",
+            None,
+            Some("13812345678"),
+            "1949-12-31",
+            75,
+        ));
+        let r2 = resolve(
+            &recs2,
+            &previous,
+            &HashSet::from([4]),
+            &Decisions::default(),
+            Thresholds::default(),
+        );
+        let g = r2.golden.iter().find(|g| g.records.contains(&4)).unwrap();
+        assert_eq!(g.customer_id, Some(500));
+        assert!(g.records.contains(&1));
+        let g3 = r2.golden.iter().find(|g| g.records.contains(&3)).unwrap();
+        assert_eq!(g3.customer_id, Some(501));
+    }
+
+    #[test]
+    fn a_shared_id_on_clearly_different_people_goes_to_review() {
+        let recs = vec![
+            person(
+                1,
+                "core",
+                "王芳",
+                Some("11010519491231002X"),
+                Some("13812345678"),
+                "1949-12-31",
+                90,
+            ),
+            person(
+                2,
+                "card",
+                "刘建国",
+                Some("11010519491231002X"),
+                Some("13700000000"),
+                "1975-06-02",
+                70,
+            ),
+        ];
+        let r = resolve(
+            &recs,
+            &HashMap::new(),
+            &HashSet::new(),
+            &Decisions::default(),
+            Thresholds::default(),
+        );
+        assert_ne!(r.links[0].cluster, r.links[1].cluster);
+        assert_eq!(r.review.len(), 1);
+        assert_eq!(r.review[0].evidence["id_no"], "exact");
+    }
+
+    #[test]
+    fn two_valid_different_ids_never_link() {
+        // Father and son with homophone names at one address, same mobile.
+        let mut a = person(
+            1,
+            "core",
+            "张永",
+            Some("320102200106070015"),
+            Some("13812345678"),
+            "2001-06-07",
+            90,
+        );
+        let mut b = person(
+            2,
+            "core",
+            "张勇",
+            Some("320105197506140013"),
+            Some("13812345678"),
+            "1975-06-14",
+            90,
+        );
+        a.email = Some("x@qq.com".into());
+        b.email = Some("x@qq.com".into());
+        let r = resolve(
+            &[a, b],
+            &HashMap::new(),
+            &HashSet::new(),
+            &Decisions::default(),
+            Thresholds::default(),
+        );
+        assert_ne!(r.links[0].cluster, r.links[1].cluster);
+    }
+
+    #[test]
+    fn households_need_an_address_and_a_surname_or_a_declaration() {
+        let people = vec![
+            (
+                1,
+                "张伟".to_owned(),
+                Some("杭州市西湖区文三路12号3幢501室".to_owned()),
+            ),
+            (
+                2,
+                "张小明".to_owned(),
+                Some("浙江省杭州市西湖区文三路12号3栋501室".to_owned()),
+            ),
+            (
+                3,
+                "李娜".to_owned(),
+                Some("西湖区文三路12号3幢501室".to_owned()),
+            ),
+            (
+                4,
+                "王五".to_owned(),
+                Some("西湖区文三路12号3幢501室".to_owned()),
+            ),
+            (5, "张三".to_owned(), Some("朝阳区建国路1号".to_owned())),
+        ];
+        let h = households(&people, &[(3, 1)]);
+        assert_eq!(h, vec![vec![1, 2, 3]]);
+        assert_eq!(surname("欧阳娜娜"), "欧阳");
+    }
+}

@@ -1,0 +1,365 @@
+//! ECIF over the store: `panorama resolve` and the steward's actions (review
+//! accept/reject, unmerge), gluing the pure resolution in `panorama-ecif` to
+//! the queries in `panorama_store::ecif`, all in one transaction per action.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use panorama_ecif::resolve::{Decisions, SourceRec, Thresholds, households, resolve};
+use panorama_store::Store;
+use panorama_store::ecif::{self as q, CustomerWrite, HouseholdWrite, RunCounts};
+use serde_json::json;
+
+/// What a resolution did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResolveSummary {
+    /// Counts recorded for the run.
+    pub counts: RunCounts,
+    /// Wall time.
+    pub seconds: f64,
+    /// Seconds per step.
+    pub steps: Vec<(String, f64)>,
+}
+
+fn to_source(r: q::RecordRow) -> SourceRec {
+    SourceRec {
+        id: r.id,
+        system: r.system,
+        party_type: r.party_type,
+        name: r.name,
+        gender: r.gender,
+        birth_date: r.birth_date,
+        id_no: r.id_no_std,
+        id_raw: r.id_no,
+        credit_code: r.credit_code_std,
+        credit_code_ok: r.credit_code_status == "valid",
+        mobile: r.mobile_std,
+        email: r.email,
+        address: r.address,
+        industry: r.industry,
+        batch_id: r.batch_id,
+        trust: r.trust,
+    }
+}
+
+/// Resolves the store's source records into customers. Incremental unless
+/// `full`: only new or changed records are compared; previous links stay.
+pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
+    let started = Instant::now();
+    let mut steps = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, steps: &mut Vec<(String, f64)>| {
+        steps.push((name.to_owned(), clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
+    let records: Vec<SourceRec> = q::records(store)
+        .await?
+        .into_iter()
+        .map(to_source)
+        .collect();
+    let previous = q::previous_links(store).await?;
+    let last = q::last_resolved_batch(store).await?;
+    let max_batch = records.iter().map(|r| r.batch_id).max().unwrap_or(0);
+    let dirty: HashSet<i64> = records
+        .iter()
+        .filter(|r| full || !previous.contains_key(&r.id) || r.batch_id > last)
+        .map(|r| r.id)
+        .collect();
+    let mut decisions = Decisions::default();
+    for (l, r, accepted) in q::decisions(store).await? {
+        if accepted {
+            decisions.accepted.push((l, r));
+        } else {
+            decisions.rejected.insert((l.min(r), l.max(r)));
+        }
+    }
+    lap("load", &mut steps);
+    let resolution = tokio::task::block_in_place(|| {
+        resolve(
+            &records,
+            &previous,
+            &dirty,
+            &decisions,
+            Thresholds::default(),
+        )
+    });
+    lap("match", &mut steps);
+
+    let mut tx = store.begin().await?;
+    let link_of: HashMap<i64, &panorama_ecif::resolve::Link> =
+        resolution.links.iter().map(|l| (l.record_id, l)).collect();
+    let mut counts = RunCounts {
+        mode: if full { "full" } else { "incremental" }.into(),
+        max_batch_id: max_batch,
+        records: records.len() as i64,
+        ..Default::default()
+    };
+    let mut customer_of_record: HashMap<i64, i64> = HashMap::with_capacity(records.len());
+    let mut xrefs = Vec::new();
+    let mut persons: Vec<(i64, String, Option<String>)> = Vec::new();
+    for g in &resolution.golden {
+        let changed = g.customer_id.is_none()
+            || !g.absorbs.is_empty()
+            || g.records
+                .iter()
+                .any(|r| dirty.contains(r) || previous.get(r) != g.customer_id.as_ref());
+        let attr = |k: &str| g.attributes.get(k).map(|s| s.value.clone());
+        let id = if changed {
+            let provenance: BTreeMap<&str, serde_json::Value> = g
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        *k,
+                        json!({"source_record_id": v.source_record_id, "system": v.system}),
+                    )
+                })
+                .collect();
+            let write = CustomerWrite {
+                id: g.customer_id,
+                party_type: g.party_type.clone(),
+                name: attr("name").unwrap_or_default(),
+                gender: attr("gender"),
+                birth_date: attr("birth_date"),
+                id_no: attr("id_no"),
+                credit_code: attr("credit_code"),
+                mobile: attr("mobile"),
+                email: attr("email"),
+                address: attr("address"),
+                industry: attr("industry"),
+                provenance: serde_json::to_string(&provenance)?,
+            };
+            let id = q::write_customer(&mut tx, &write).await?;
+            if g.customer_id.is_none() {
+                counts.new_customers += 1;
+            }
+            for absorbed in &g.absorbs {
+                let moved: Vec<i64> = g
+                    .records
+                    .iter()
+                    .copied()
+                    .filter(|r| previous.get(r) == Some(absorbed))
+                    .collect();
+                let evidence = json!({"records": moved, "rule": "resolve", "scores": moved.iter().map(|r| link_of[r].score).collect::<Vec<_>>()});
+                q::record_merge(
+                    &mut tx,
+                    id,
+                    *absorbed,
+                    "system:resolve",
+                    &evidence.to_string(),
+                )
+                .await?;
+                counts.merges += 1;
+            }
+            for r in &g.records {
+                if previous.get(r) != Some(&id) || dirty.contains(r) {
+                    let l = link_of[r];
+                    xrefs.push((
+                        *r,
+                        id,
+                        l.score,
+                        l.rule.to_owned(),
+                        json!({"cluster": l.cluster}).to_string(),
+                    ));
+                }
+            }
+            id
+        } else {
+            g.customer_id.unwrap_or_default()
+        };
+        for r in &g.records {
+            customer_of_record.insert(*r, id);
+        }
+        if g.party_type == "person" {
+            persons.push((id, attr("name").unwrap_or_default(), attr("address")));
+        }
+    }
+    q::write_links(&mut tx, store.backend(), &xrefs).await?;
+    q::link_accounts(&mut tx).await?;
+    let review: Vec<(i64, i64, f64, String)> = resolution
+        .review
+        .iter()
+        .map(|p| {
+            (
+                p.left,
+                p.right,
+                p.probability,
+                serde_json::to_string(&p.evidence).unwrap_or_default(),
+            )
+        })
+        .collect();
+    q::write_review(&mut tx, store.backend(), &review).await?;
+    lap("write customers", &mut steps);
+
+    // Households from survived names and addresses, and declared family ties.
+    let family: Vec<(i64, i64, String)> = q::declared_relationships(store)
+        .await?
+        .into_iter()
+        .filter(|(_, _, k)| matches!(k.as_str(), "spouse" | "parent" | "child" | "sibling"))
+        .filter_map(|(a, b, k)| {
+            Some((
+                *customer_of_record.get(&a)?,
+                *customer_of_record.get(&b)?,
+                k,
+            ))
+        })
+        .collect();
+    let pairs: Vec<(i64, i64)> = family.iter().map(|(a, b, _)| (*a, *b)).collect();
+    let groups = households(&persons, &pairs);
+    let (as_of, aum) = q::customer_aum(&mut tx).await?;
+    let address_of: HashMap<i64, Option<String>> =
+        persons.iter().map(|(id, _, a)| (*id, a.clone())).collect();
+    let writes: Vec<HouseholdWrite> = groups
+        .iter()
+        .map(|members| {
+            // Head: the member with the most assets (ties: the lower id).
+            let head = *members
+                .iter()
+                .max_by_key(|m| (aum.get(m).copied().unwrap_or(0), -**m))
+                .unwrap_or(&members[0]);
+            let role = |m: i64| {
+                if m == head {
+                    return "head".to_owned();
+                }
+                family
+                    .iter()
+                    .find(|(a, b, _)| (*a == m && *b == head) || (*a == head && *b == m))
+                    .map_or_else(
+                        || "member".to_owned(),
+                        |(a, _, k)| {
+                            if *a == m {
+                                k.clone()
+                            } else {
+                                inverse(k).to_owned()
+                            }
+                        },
+                    )
+            };
+            HouseholdWrite {
+                head,
+                members: members.iter().map(|m| (*m, role(*m))).collect(),
+                address: address_of.get(&head).cloned().flatten(),
+                aum_minor: members
+                    .iter()
+                    .map(|m| aum.get(m).copied().unwrap_or(0))
+                    .sum(),
+            }
+        })
+        .collect();
+    q::replace_households(&mut tx, &writes, as_of.as_deref()).await?;
+    counts.households = writes.len() as i64;
+    counts.relationships = q::rebuild_relationships(&mut tx).await?;
+    lap("households and relationships", &mut steps);
+    counts.customers = sqlx_count(
+        &mut tx,
+        "SELECT COUNT(*) FROM customer WHERE status = 'active'",
+    )
+    .await?;
+    counts.review_pairs = sqlx_count(
+        &mut tx,
+        "SELECT COUNT(*) FROM match_review WHERE status = 'open'",
+    )
+    .await?;
+    let report = json!({"engine": resolution.reports, "steps": steps});
+    q::record_run(&mut tx, &counts, &report.to_string()).await?;
+    tx.commit().await.context("committing the resolution")?;
+    lap("commit", &mut steps);
+    Ok(ResolveSummary {
+        counts,
+        seconds: started.elapsed().as_secs_f64(),
+        steps,
+    })
+}
+
+fn inverse(kind: &str) -> &str {
+    match kind {
+        "parent" => "child",
+        "child" => "parent",
+        other => other,
+    }
+}
+
+async fn sqlx_count(conn: &mut panorama_store::AnyConnection, sql: &str) -> Result<i64> {
+    Ok(panorama_store::count_query(conn, sql).await?)
+}
+
+/// A steward accepts or rejects a review pair. Accepting merges the two
+/// customers at once (the one with more records survives).
+pub async fn decide(store: &Store, review_id: i64, accept: bool, actor: &str) -> Result<String> {
+    let mut tx = store.begin().await?;
+    let Some((left, right)) = q::decide_review(&mut tx, review_id, accept, actor).await? else {
+        bail!("review {review_id} is not an open review pair");
+    };
+    let message = if accept {
+        let (Some(a), Some(b)) = (
+            q::customer_of(&mut tx, left).await?,
+            q::customer_of(&mut tx, right).await?,
+        ) else {
+            bail!("records {left} and {right} are not resolved yet: run `panorama resolve` first");
+        };
+        if a == b {
+            format!(
+                "review {review_id} accepted; records {left} and {right} were already one customer"
+            )
+        } else {
+            let (ra, rb) = (
+                q::records_of(&mut tx, a).await?,
+                q::records_of(&mut tx, b).await?,
+            );
+            let (surviving, absorbed, moved) = if ra.len() >= rb.len() {
+                (a, b, rb)
+            } else {
+                (b, a, ra)
+            };
+            q::move_records(&mut tx, &moved, surviving, "steward").await?;
+            let evidence = json!({"records": moved, "rule": "steward", "review": review_id});
+            let event =
+                q::record_merge(&mut tx, surviving, absorbed, actor, &evidence.to_string()).await?;
+            q::link_accounts(&mut tx).await?;
+            format!(
+                "review {review_id} accepted: customer {absorbed} merged into {surviving} (merge event {event})"
+            )
+        }
+    } else {
+        format!("review {review_id} rejected: records {left} and {right} will not be linked")
+    };
+    tx.commit().await?;
+    // Refresh the golden records of the customers involved.
+    run_resolve(store, false).await?;
+    Ok(message)
+}
+
+/// Undoes a merge event.
+pub async fn unmerge(store: &Store, event_id: i64, actor: &str) -> Result<String> {
+    let mut tx = store.begin().await?;
+    let Some(event) = q::merge_event(&mut tx, event_id).await? else {
+        bail!("there is no merge event {event_id}")
+    };
+    if event.kind != "merge" {
+        bail!("event {event_id} is an unmerge, not a merge");
+    }
+    if let Some(u) = event.undone_by {
+        bail!("merge event {event_id} was already undone by event {u}");
+    }
+    let records: Vec<i64> = event
+        .evidence
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+        .and_then(|v| {
+            v["records"]
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+        })
+        .unwrap_or_default();
+    if records.is_empty() {
+        bail!("merge event {event_id} does not list the records it moved");
+    }
+    let id = q::unmerge(&mut tx, &event, &records, actor).await?;
+    tx.commit().await?;
+    run_resolve(store, false).await?;
+    Ok(format!(
+        "merge event {event_id} undone (event {id}): customer {} has its records {:?} again, apart from customer {}",
+        event.absorbed_customer_id, records, event.surviving_customer_id
+    ))
+}

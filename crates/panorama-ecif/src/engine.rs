@@ -240,8 +240,9 @@ fn patterns_of(schema: &Schema, ds: &Dataset, pairs: &[u64]) -> Vec<u8> {
     out
 }
 
-/// u probabilities from random pairs (almost all non-matches), smoothed.
-fn estimate_u(schema: &Schema, ds: &Dataset, seed: u64) -> Vec<Vec<f64>> {
+/// u probabilities from random pairs (almost all non-matches), smoothed, and
+/// the random pairs' comparison patterns (EM uses them as its non-match anchor).
+fn estimate_u(schema: &Schema, ds: &Dataset, seed: u64) -> (Vec<Vec<f64>>, Vec<u8>) {
     let n = ds.len() as u64;
     let samples = 300_000u64.min(n * n.saturating_sub(1) / 2);
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
@@ -259,6 +260,7 @@ fn estimate_u(schema: &Schema, ds: &Dataset, seed: u64) -> Vec<Vec<f64>> {
         .map(|d| vec![1.0; level_names(d.kind).len()])
         .collect();
     let mut drawn = 0;
+    let mut sampled = Vec::with_capacity(samples as usize * schema.fields.len());
     while drawn < samples && n >= 2 {
         let i = (next() % n) as usize;
         let j = (next() % n) as usize;
@@ -268,12 +270,36 @@ fn estimate_u(schema: &Schema, ds: &Dataset, seed: u64) -> Vec<Vec<f64>> {
         drawn += 1;
         for (f, def) in schema.fields.iter().enumerate() {
             let l = compare(def.kind, ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref());
+            sampled.push(l);
             if l != NULL {
                 counts[f][l as usize] += 1.0;
             }
         }
     }
-    counts.into_iter().map(|c| normalise(&c)).collect()
+    (counts.into_iter().map(|c| normalise(&c)).collect(), sampled)
+}
+
+/// The share of matches among the candidate patterns under the learned model
+/// (the prior for scoring candidate pairs).
+fn candidate_prior(
+    patterns: &HashMap<&[u8], u64>,
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    prior: f64,
+) -> f64 {
+    let (mut matched, mut total) = (0.0, 0.0);
+    for (pattern, &count) in patterns {
+        let (mut lm, mut lu) = (prior.ln(), (1.0 - prior).ln());
+        for (f, &l) in pattern.iter().enumerate() {
+            if l != NULL {
+                lm += m[f][l as usize].ln();
+                lu += u[f][l as usize].ln();
+            }
+        }
+        matched += count as f64 / (1.0 + (lu - lm).exp());
+        total += count as f64;
+    }
+    (matched / total.max(1.0)).clamp(1e-6, 1.0 - 1e-6)
 }
 
 fn normalise(v: &[f64]) -> Vec<f64> {
@@ -400,13 +426,20 @@ pub fn run_focused(
     let nf = schema.fields.len();
     let patterns = patterns_of(schema, ds, &pairs);
     lap("compare", &mut report);
-    let u = estimate_u(schema, ds, 42);
+    let (u, sampled) = estimate_u(schema, ds, 42);
     let mut counts: HashMap<&[u8], u64> = HashMap::new();
     for p in patterns.chunks(nf.max(1)) {
         *counts.entry(p).or_default() += 1;
     }
     report.patterns = counts.len();
-    let (m, prior, iterations) = em(schema, &counts, &u);
+    // EM on the candidates plus the random pairs: without the latter, tight
+    // blocking leaves EM almost no non-matches and its prior collapses to 1.
+    let mut mixture = counts.clone();
+    for p in sampled.chunks(nf.max(1)) {
+        *mixture.entry(p).or_default() += 1;
+    }
+    let (m, mixture_prior, iterations) = em(schema, &mixture, &u);
+    let prior = candidate_prior(&counts, &m, &u, mixture_prior);
     report.em_iterations = iterations;
     report.prior = prior;
     lap("learn", &mut report);

@@ -1,0 +1,292 @@
+//! ECIF over the store, on both stores: a generated bank resolves close to its
+//! truth; ids are stable across runs; a later batch joins existing customers;
+//! a steward's accept merges and an unmerge restores the previous customers.
+
+#![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use panorama_ingest::{Options, ingest};
+use panorama_store::test_support::{self, TestStore};
+use panorama_store::{Row, Store};
+
+fn quiet(_: &str, _: u64, _: u64) {}
+
+fn bank(dir: &Path, customers: u64, seed: u64) {
+    let config = panorama_synth::Config {
+        customers,
+        seed,
+        as_of: "2026-10-31".parse().unwrap(),
+        out: dir.to_path_buf(),
+    };
+    panorama_synth::generate(&config, &|_, _| {}).unwrap();
+}
+
+async fn load(store: &Store, dir: &Path) {
+    let options = Options {
+        rejects_dir: dir.join("rejects"),
+    };
+    ingest(store, dir, &options, &quiet).await.unwrap();
+}
+
+/// Pairwise F1 of the store's customers against the truth.
+async fn f1(store: &Store, truth: &Path) -> f64 {
+    let mut party = HashMap::new();
+    let mut reader = csv::Reader::from_path(truth.join("records.csv")).unwrap();
+    for row in reader.records() {
+        let row = row.unwrap();
+        party.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
+    }
+    let resolved = panorama_store::ecif::resolved_keys(store).await.unwrap();
+    let clusters: Vec<u32> = resolved.iter().map(|r| r.2 as u32).collect();
+    let labels: Vec<String> = resolved
+        .iter()
+        .map(|r| party[&(r.0.clone(), r.1.clone())].clone())
+        .collect();
+    panorama_ecif::pairwise_scores(&clusters, &labels).2
+}
+
+async fn customer_of_key(store: &Store) -> HashMap<(String, String), i64> {
+    panorama_store::ecif::resolved_keys(store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, k, c)| ((s, k), c))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_resolves_to_its_truth_with_stable_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    bank(dir.path(), 2_000, 21);
+    for store in test_support::both("a_bank_resolves_to_its_truth_with_stable_ids")
+        .await
+        .unwrap()
+    {
+        load(&store, dir.path()).await;
+        let first = panorama::ecif::run_resolve(&store, false).await.unwrap();
+        let score = f1(&store, &dir.path().join("truth")).await;
+        assert!(score >= 0.99, "F1 {score} on {:?}", store.backend());
+        assert!(
+            first.counts.households > 50 && first.counts.relationships > 100,
+            "{:?}",
+            first.counts
+        );
+        let before = customer_of_key(&store).await;
+        // Every record is linked; every account points at its customer.
+        assert_eq!(
+            before.len() as i64,
+            store.count("source_record").await.unwrap()
+        );
+        let unlinked: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM account WHERE customer_id IS NULL")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(unlinked, 0);
+        // Survived attributes carry their provenance.
+        let provenance: String = sqlx::query_scalar(
+            "SELECT provenance FROM customer WHERE party_type = 'person' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert!(provenance.contains("source_record_id"), "{provenance}");
+        // A second run, full or not, keeps every id.
+        let again = panorama::ecif::run_resolve(&store, true).await.unwrap();
+        assert_eq!(again.counts.new_customers, 0);
+        assert_eq!(customer_of_key(&store).await, before);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systems_onboarded_later_join_existing_customers() {
+    // First only the core and card systems are loaded and resolved; later the
+    // loan, wealth and e-channel systems arrive.
+    let dir = tempfile::tempdir().unwrap();
+    bank(dir.path(), 2_000, 5);
+    let full = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
+    let first: String = full
+        .split("[[files]]")
+        .filter(|block| {
+            !["loan_", "wealth_", "echannel_"]
+                .iter()
+                .any(|s| block.contains(&format!("path = \"{s}")))
+        })
+        .collect::<Vec<_>>()
+        .join("[[files]]");
+    std::fs::write(dir.path().join("manifest.toml"), &first).unwrap();
+    let store = test_support::sqlite().await.unwrap();
+    load(&store, dir.path()).await;
+    panorama::ecif::run_resolve(&store, false).await.unwrap();
+    let before = customer_of_key(&store).await;
+    assert!(
+        before
+            .keys()
+            .all(|(system, _)| system == "core" || system == "card")
+    );
+    std::fs::write(dir.path().join("manifest.toml"), &full).unwrap();
+    load(&store, dir.path()).await;
+    let second = panorama::ecif::run_resolve(&store, false).await.unwrap();
+    assert_eq!(second.counts.mode, "incremental");
+    let after = customer_of_key(&store).await;
+    // Old records keep their customer, unless new evidence merged it into another (recorded).
+    let merged: HashMap<i64, i64> = panorama_store::ecif::merges(&store, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.absorbed_customer_id, m.surviving_customer_id))
+        .collect();
+    for (key, customer) in &before {
+        let now = after[key];
+        assert!(
+            now == *customer || merged.get(customer) == Some(&now),
+            "{key:?}: {customer} -> {now}"
+        );
+    }
+    // New records of known parties joined the existing customers.
+    let truth: HashMap<(String, String), String> =
+        csv::Reader::from_path(dir.path().join("truth/records.csv"))
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap())
+            .map(|r| ((r[0].to_owned(), r[1].to_owned()), r[2].to_owned()))
+            .collect();
+    let old_party: HashMap<&String, i64> =
+        before.iter().map(|(k, c)| (&truth[k], after[k])).collect();
+    let (mut joined, mut candidates) = (0, 0);
+    for (key, customer) in &after {
+        if !before.contains_key(key) {
+            if let Some(old) = old_party.get(&truth[key]) {
+                candidates += 1;
+                joined += usize::from(old == customer);
+            }
+        }
+    }
+    assert!(candidates > 500, "{candidates}");
+    assert!(
+        joined as f64 >= 0.98 * candidates as f64,
+        "{joined} of {candidates} new records joined their existing customer"
+    );
+    assert!(f1(&store, &dir.path().join("truth")).await >= 0.99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_merges_and_unmerge_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    bank(dir.path(), 1_500, 8);
+    for store in test_support::both("accept_merges_and_unmerge_restores")
+        .await
+        .unwrap()
+    {
+        load(&store, dir.path()).await;
+        panorama::ecif::run_resolve(&store, false).await.unwrap();
+        // Queue two records of different customers, as resolution does for an
+        // uncertain pair, so the steward's actions are tested whatever the matcher found.
+        let two: Vec<i64> = sqlx::query_scalar(
+            "SELECT MIN(x.source_record_id) FROM customer_xref x JOIN source_record r ON r.id = x.source_record_id \
+             WHERE r.party_type = 'person' GROUP BY x.customer_id ORDER BY MIN(x.source_record_id) LIMIT 2",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO match_review (left_record_id, right_record_id, match_probability, evidence, status) VALUES ($1, $2, 0.7, $3, 'open')")
+            .bind(two[0])
+            .bind(two[1])
+            .bind(r#"{"name":"same pinyin","mobile":"different"}"#)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let queue = panorama_store::ecif::review_queue(&store, "open", 100)
+            .await
+            .unwrap();
+        assert!(!queue.is_empty());
+        let pair = queue.iter().find(|p| p.left_record_id == two[0]).unwrap();
+        assert!(
+            pair.evidence.as_deref().unwrap_or("").contains("name"),
+            "per-field evidence: {:?}",
+            pair.evidence
+        );
+        let customers = |store: &TestStore, l: i64, r: i64| {
+            let pool = store.pool().clone();
+            async move {
+                let sql = "SELECT customer_id FROM customer_xref WHERE source_record_id = $1";
+                let a: i64 = sqlx::query_scalar(sql)
+                    .bind(l)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                let b: i64 = sqlx::query_scalar(sql)
+                    .bind(r)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                (a, b)
+            }
+        };
+        let (a, b) = customers(&store, pair.left_record_id, pair.right_record_id).await;
+        assert_ne!(a, b);
+        let message = panorama::ecif::decide(&store, pair.id, true, "steward1")
+            .await
+            .unwrap();
+        assert!(message.contains("merged"), "{message}");
+        let (a2, b2) = customers(&store, pair.left_record_id, pair.right_record_id).await;
+        assert_eq!(a2, b2);
+        let absorbed = if a2 == a { b } else { a };
+        let status: String = sqlx::query_scalar("SELECT status FROM customer WHERE id = $1")
+            .bind(absorbed)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(status, "merged");
+        // Undo it: both customers and their ids come back, and they stay apart on the next run.
+        let event = panorama_store::ecif::merges(&store, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(event.actor, "steward1");
+        panorama::ecif::unmerge(&store, event.id, "steward2")
+            .await
+            .unwrap();
+        assert_eq!(
+            customers(&store, pair.left_record_id, pair.right_record_id).await,
+            (a, b)
+        );
+        panorama::ecif::run_resolve(&store, true).await.unwrap();
+        assert_eq!(
+            customers(&store, pair.left_record_id, pair.right_record_id).await,
+            (a, b)
+        );
+        // Both actions are audited; a second unmerge is refused.
+        let audited: Vec<String> =
+            sqlx::query("SELECT action FROM audit_event WHERE actor LIKE 'steward%' ORDER BY id")
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+        assert_eq!(
+            audited,
+            vec!["ecif.review.accept", "ecif.merge", "ecif.unmerge"]
+        );
+        assert!(
+            panorama::ecif::unmerge(&store, event.id, "steward2")
+                .await
+                .is_err()
+        );
+        // Rejecting a pair keeps it apart.
+        if let Some(next) = panorama_store::ecif::review_queue(&store, "open", 1)
+            .await
+            .unwrap()
+            .first()
+        {
+            panorama::ecif::decide(&store, next.id, false, "steward1")
+                .await
+                .unwrap();
+            let (x, y) = customers(&store, next.left_record_id, next.right_record_id).await;
+            assert_ne!(x, y);
+        }
+    }
+}

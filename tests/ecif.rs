@@ -153,8 +153,7 @@ async fn systems_onboarded_later_join_existing_customers() {
             .map(|r| r.unwrap())
             .map(|r| ((r[0].to_owned(), r[1].to_owned()), r[2].to_owned()))
             .collect();
-    let old_party: HashMap<&String, i64> =
-        before.iter().map(|(k, c)| (&truth[k], after[k])).collect();
+    let old_party: HashMap<&String, i64> = before.keys().map(|k| (&truth[k], after[k])).collect();
     let (mut joined, mut candidates) = (0, 0);
     for (key, customer) in &after {
         if !before.contains_key(key) {

@@ -16,6 +16,8 @@ pub struct Std {
     pub value: String,
     /// Toneless pinyin, for names with Chinese characters.
     pub pinyin: Option<String>,
+    /// The value passed its check digit (resident ids, credit codes).
+    pub valid: bool,
 }
 
 /// Names of the levels of a kind, strongest first.
@@ -106,6 +108,7 @@ mod tests {
         Std {
             value: v.into(),
             pinyin: crate::standardise::name(v).map(|n| crate::standardise::pinyin_key(&n)),
+            valid: false,
         }
     }
 

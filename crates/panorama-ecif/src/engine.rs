@@ -61,22 +61,31 @@ impl Dataset {
 
 /// Standardises one raw value of a kind.
 pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
+    let mut valid = false;
     let value = match kind {
         FieldKind::Name => standardise::name(raw)?,
         FieldKind::Text | FieldKind::Exact | FieldKind::Code => standardise::text(raw)?,
         FieldKind::Address => standardise::address(raw)?,
-        FieldKind::ResidentId => {
-            standardise::resident_id(raw).or_else(|| standardise::id_digits(raw))?
-        }
-        FieldKind::CreditCode => {
-            standardise::credit_code(raw).or_else(|| standardise::text(raw))?
-        }
+        FieldKind::ResidentId => match standardise::resident_id(raw) {
+            Some(id) => {
+                valid = true;
+                id
+            }
+            None => standardise::id_digits(raw)?,
+        },
+        FieldKind::CreditCode => match panorama_domain::CreditCode::parse(raw) {
+            Ok(code) => {
+                valid = code.checksum_ok();
+                code.to_string()
+            }
+            Err(_) => standardise::text(raw)?,
+        },
         FieldKind::Mobile => standardise::mobile(raw).or_else(|| standardise::id_digits(raw))?,
         FieldKind::Date => standardise::date(raw)?,
     };
     let pinyin = (kind == FieldKind::Name && value.chars().any(standardise::is_han))
         .then(|| standardise::pinyin_key(&value));
-    Some(Std { value, pinyin })
+    Some(Std { value, pinyin, valid })
 }
 
 /// Learned parameters of one field.
@@ -470,6 +479,7 @@ pub fn run_focused(
         .map(|v| v.iter().map(|x| x.log2()).collect())
         .collect();
     let base = (prior / (1.0 - prior)).log2();
+    let distinct: Vec<usize> = schema.fields.iter().enumerate().filter(|(_, f)| f.distinct).map(|(i, _)| i).collect();
     let scored: Vec<(u32, u32, f64)> = pairs
         .par_iter()
         .zip(patterns.par_chunks(nf.max(1)))
@@ -491,7 +501,12 @@ pub fn run_focused(
                 };
                 w += log_m[f][l as usize] - lu;
             }
-            (i, j, 1.0 / (1.0 + (-w).exp2()))
+            let distinct_keys = distinct.iter().any(|&f| {
+                let (a, b) = (ds.fields[f][i as usize].as_ref(), ds.fields[f][j as usize].as_ref());
+                matches!((a, b), (Some(a), Some(b)) if a.valid && b.valid && a.value != b.value)
+            });
+            let p = if distinct_keys { 0.0 } else { 1.0 / (1.0 + (-w).exp2()) };
+            (i, j, p)
         })
         .collect();
     lap("score", &mut report);

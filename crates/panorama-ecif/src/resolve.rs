@@ -138,6 +138,7 @@ fn field(column: &str, kind: FieldKind, tf: bool) -> FieldDef {
         column: column.to_owned(),
         kind,
         tf,
+        distinct: false,
     }
 }
 

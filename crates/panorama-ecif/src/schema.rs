@@ -42,6 +42,11 @@ pub struct FieldDef {
     /// Term-frequency adjustment: an exact match on a rare value counts more.
     #[serde(default)]
     pub tf: bool,
+    /// For resident ids and credit codes: two *valid* values that differ mean
+    /// two different parties (their check characters catch single typos), so
+    /// such a pair is never linked.
+    #[serde(default)]
+    pub distinct: bool,
 }
 
 /// A blocking rule: records that agree on all of these keys are compared.
@@ -124,6 +129,9 @@ impl Schema {
             return Err(EcifError::Schema(
                 "threshold and pair_floor are probabilities between 0 and 1".into(),
             ));
+        }
+        if let Some(f) = self.fields.iter().find(|f| f.distinct && !matches!(f.kind, FieldKind::ResidentId | FieldKind::CreditCode)) {
+            return Err(EcifError::Schema(format!("field {}: `distinct` applies to resident_id and credit_code fields only", f.column)));
         }
         for rule in &self.blocking {
             for key in &rule.keys {

@@ -161,6 +161,11 @@ pub async fn ingest(
         started,
     )
     .await;
+    if outcome.is_ok() {
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "could not checkpoint the store after the batch");
+        }
+    }
     if let Err(e) = outcome {
         let message = error_chain(&e);
         tracing::error!(batch_id, error = %message, "ingest failed; the batch was rolled back");

@@ -184,6 +184,16 @@ impl Store {
         Ok(n)
     }
 
+    /// After a large write (an ingest), folds SQLite's write-ahead log back
+    /// into the database and truncates it, so later readers do not search a
+    /// log of gigabytes. A no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -1,0 +1,88 @@
+"""Reference run of Splink (DuckDB backend) on the same files as `panorama match`,
+for side-by-side figures. Not part of the product; run from a throwaway venv:
+  python3 -m venv .venv-bench && .venv-bench/bin/pip install splink duckdb pandas pyarrow
+  .venv-bench/bin/python scripts/splink_reference.py febrl FILE TRUTH.csv
+  .venv-bench/bin/python scripts/splink_reference.py bank FILE TRUTH.csv
+Prints wall seconds and pairwise precision/recall/F1 of clusters at 0.99.
+"""
+import sys
+import time
+from collections import defaultdict
+
+import pandas as pd
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+
+def pairwise(cluster_of, entity_of):
+    def within(keys):
+        counts = defaultdict(int)
+        for k in keys:
+            counts[k] += 1
+        return sum(c * (c - 1) // 2 for c in counts.values())
+    ids = list(cluster_of)
+    pred = within(cluster_of[i] for i in ids)
+    act = within(entity_of[i] for i in ids)
+    both = within((cluster_of[i], entity_of[i]) for i in ids)
+    p, r = both / max(pred, 1), both / max(act, 1)
+    return p, r, 2 * p * r / max(p + r, 1e-12)
+
+
+def main():
+    kind, path, truth_path = sys.argv[1:4]
+    started = time.time()
+    if kind == "febrl":
+        df = pd.read_csv(path, dtype=str, skipinitialspace=True).fillna("")
+        df.columns = [c.strip() for c in df.columns]
+        df = df.rename(columns={"rec_id": "record_id"}).replace("", None)
+        comparisons = [
+            cl.JaroWinklerAtThresholds("given_name", [0.92, 0.8]).configure(term_frequency_adjustments=True),
+            cl.JaroWinklerAtThresholds("surname", [0.92, 0.8]).configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("street_number", [1]),
+            cl.JaroWinklerAtThresholds("address_1", [0.92, 0.8]),
+            cl.JaroWinklerAtThresholds("address_2", [0.92, 0.8]),
+            cl.JaroWinklerAtThresholds("suburb", [0.92, 0.8]),
+            cl.DamerauLevenshteinAtThresholds("postcode", [1]),
+            cl.ExactMatch("state"),
+            cl.DamerauLevenshteinAtThresholds("date_of_birth", [1]),
+            cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1]),
+        ]
+        blocking = [block_on("soc_sec_id"), block_on("date_of_birth"), block_on("surname", "postcode"),
+                    block_on("given_name", "suburb"), block_on("address_1", "street_number"), block_on("postcode", "suburb")]
+        train = [block_on("date_of_birth"), block_on("soc_sec_id")]
+        deterministic = [block_on("soc_sec_id")]
+    else:
+        df = pd.read_csv(path, dtype=str).replace("", None)
+        comparisons = [
+            cl.JaroWinklerAtThresholds("name", [0.92, 0.8]).configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("id_no", [1]),
+            cl.DamerauLevenshteinAtThresholds("mobile", [1]),
+            cl.DamerauLevenshteinAtThresholds("birth_date", [1]),
+            cl.ExactMatch("gender"),
+            cl.JaroWinklerAtThresholds("address", [0.92, 0.8]),
+            cl.ExactMatch("email"),
+        ]
+        blocking = [block_on("id_no"), block_on("mobile"), block_on("name", "birth_date"),
+                    block_on("name", "address"), block_on("birth_date", "address")]
+        train = [block_on("id_no"), block_on("name", "birth_date")]
+        deterministic = [block_on("id_no")]
+    settings = SettingsCreator(link_type="dedupe_only", unique_id_column_name="record_id",
+                               comparisons=comparisons, blocking_rules_to_generate_predictions=blocking)
+    db_api = DuckDBAPI()
+    linker = Linker(db_api.register(df), settings)
+    linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.9)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    for rule in train:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    pred = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.99).as_pandas_dataframe()
+    seconds = time.time() - started
+    truth = pd.read_csv(truth_path, dtype=str)
+    entity_of = dict(zip(truth.iloc[:, 0], truth.iloc[:, 1]))
+    cluster_of = dict(zip(clusters["record_id"], clusters["cluster_id"]))
+    p, r, f1 = pairwise(cluster_of, entity_of)
+    print(f"splink {kind}: records={len(df)} seconds={seconds:.1f} precision={p:.4f} recall={r:.4f} f1={f1:.4f}")
+
+
+if __name__ == "__main__":
+    main()

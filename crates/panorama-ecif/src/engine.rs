@@ -85,7 +85,11 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
     };
     let pinyin = (kind == FieldKind::Name && value.chars().any(standardise::is_han))
         .then(|| standardise::pinyin_key(&value));
-    Some(Std { value, pinyin, valid })
+    Some(Std {
+        value,
+        pinyin,
+        valid,
+    })
 }
 
 /// Learned parameters of one field.
@@ -479,7 +483,13 @@ pub fn run_focused(
         .map(|v| v.iter().map(|x| x.log2()).collect())
         .collect();
     let base = (prior / (1.0 - prior)).log2();
-    let distinct: Vec<usize> = schema.fields.iter().enumerate().filter(|(_, f)| f.distinct).map(|(i, _)| i).collect();
+    let distinct: Vec<usize> = schema
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.distinct)
+        .map(|(i, _)| i)
+        .collect();
     let scored: Vec<(u32, u32, f64)> = pairs
         .par_iter()
         .zip(patterns.par_chunks(nf.max(1)))
@@ -502,10 +512,17 @@ pub fn run_focused(
                 w += log_m[f][l as usize] - lu;
             }
             let distinct_keys = distinct.iter().any(|&f| {
-                let (a, b) = (ds.fields[f][i as usize].as_ref(), ds.fields[f][j as usize].as_ref());
+                let (a, b) = (
+                    ds.fields[f][i as usize].as_ref(),
+                    ds.fields[f][j as usize].as_ref(),
+                );
                 matches!((a, b), (Some(a), Some(b)) if a.valid && b.valid && a.value != b.value)
             });
-            let p = if distinct_keys { 0.0 } else { 1.0 / (1.0 + (-w).exp2()) };
+            let p = if distinct_keys {
+                0.0
+            } else {
+                1.0 / (1.0 + (-w).exp2())
+            };
             (i, j, p)
         })
         .collect();

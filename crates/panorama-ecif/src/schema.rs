@@ -130,8 +130,13 @@ impl Schema {
                 "threshold and pair_floor are probabilities between 0 and 1".into(),
             ));
         }
-        if let Some(f) = self.fields.iter().find(|f| f.distinct && !matches!(f.kind, FieldKind::ResidentId | FieldKind::CreditCode)) {
-            return Err(EcifError::Schema(format!("field {}: `distinct` applies to resident_id and credit_code fields only", f.column)));
+        if let Some(f) = self.fields.iter().find(|f| {
+            f.distinct && !matches!(f.kind, FieldKind::ResidentId | FieldKind::CreditCode)
+        }) {
+            return Err(EcifError::Schema(format!(
+                "field {}: `distinct` applies to resident_id and credit_code fields only",
+                f.column
+            )));
         }
         for rule in &self.blocking {
             for key in &rule.keys {

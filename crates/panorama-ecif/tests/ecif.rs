@@ -146,3 +146,43 @@ fn bad_inputs_get_clear_errors() {
         Err(EcifError::Io { .. })
     ));
 }
+
+#[test]
+fn distinct_ids_keep_look_alikes_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Father and son: same (homophone) name, address and mobile; different valid ids.
+    let mut rows = String::from("id,name,id_no,mobile,address\n");
+    rows.push_str("a,张永,320102200106070015,13812345678,南京市江宁区解放北路134号\n");
+    rows.push_str("b,张勇,320105197506140013,13812345678,江苏省南京市江宁区解放北路134号\n");
+    // The same person twice, once with a legacy 15-digit id.
+    rows.push_str("c,李娜,110105194912310021X,13900000000,北京市朝阳区建国路1号\n");
+    rows.push_str("d,李娜,110105491231002,13900000000,朝阳区建国路1号\n");
+    rows.push_str("e,李娜,11010519491231002X,13900000000,朝阳区建国路1号\n");
+    std::fs::write(d.join("in.csv"), rows).unwrap();
+    let schema_text = |distinct: bool| {
+        format!(
+            "id_column = \"id\"\n[[fields]]\ncolumn = \"name\"\nkind = \"name\"\n[[fields]]\ncolumn = \"id_no\"\nkind = \"resident_id\"\ndistinct = {distinct}\n\
+             [[fields]]\ncolumn = \"mobile\"\nkind = \"mobile\"\n[[fields]]\ncolumn = \"address\"\nkind = \"address\"\n\
+             [[blocking]]\nkeys = [\"mobile\"]\n"
+        )
+    };
+    for distinct in [true, false] {
+        std::fs::write(d.join("s.toml"), schema_text(distinct)).unwrap();
+        let schema = Schema::load(&d.join("s.toml")).unwrap();
+        let ds = read_inputs(&schema, &[d.join("in.csv")]).unwrap();
+        let outcome = run(&schema, &ds, false);
+        let cluster = |id: &str| outcome.cluster[ds.ids.iter().position(|x| x == id).unwrap()];
+        assert_eq!(cluster("d"), cluster("e"), "a legacy id is the same id");
+        if distinct {
+            assert_ne!(
+                cluster("a"),
+                cluster("b"),
+                "two valid, different ids are two people"
+            );
+        }
+    }
+    std::fs::write(d.join("bad.toml"), "id_column = \"id\"\n[[fields]]\ncolumn = \"name\"\nkind = \"name\"\ndistinct = true\n[[blocking]]\nkeys = [\"name\"]\n").unwrap();
+    let err = Schema::load(&d.join("bad.toml")).unwrap_err();
+    assert!(err.to_string().contains("distinct"), "{err}");
+}

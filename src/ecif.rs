@@ -96,6 +96,9 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         ..Default::default()
     };
     let mut customer_of_record: HashMap<i64, i64> = HashMap::with_capacity(records.len());
+    // New customers get ids allocated here and are inserted in bulk.
+    let mut next_customer = q::next_id(&mut tx, "customer").await?;
+    let mut new_customers: Vec<(i64, CustomerWrite)> = Vec::new();
     let mut xrefs = Vec::new();
     let mut persons: Vec<(i64, String, Option<String>)> = Vec::new();
     for g in &resolution.golden {
@@ -130,10 +133,16 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
                 industry: attr("industry"),
                 provenance: serde_json::to_string(&provenance)?,
             };
-            let id = q::write_customer(&mut tx, &write).await?;
-            if g.customer_id.is_none() {
-                counts.new_customers += 1;
-            }
+            let id = match g.customer_id {
+                Some(_) => q::write_customer(&mut tx, &write).await?,
+                None => {
+                    let id = next_customer;
+                    next_customer += 1;
+                    new_customers.push((id, write));
+                    counts.new_customers += 1;
+                    id
+                }
+            };
             for absorbed in &g.absorbs {
                 let moved: Vec<i64> = g
                     .records
@@ -175,6 +184,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
             persons.push((id, attr("name").unwrap_or_default(), attr("address")));
         }
     }
+    q::insert_customers(&mut tx, store.backend(), &new_customers).await?;
     q::write_links(&mut tx, store.backend(), &xrefs).await?;
     q::link_accounts(&mut tx).await?;
     let review: Vec<(i64, i64, f64, String)> = resolution
@@ -247,7 +257,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
             }
         })
         .collect();
-    q::replace_households(&mut tx, &writes, as_of.as_deref()).await?;
+    q::replace_households(&mut tx, store.backend(), &writes, as_of.as_deref()).await?;
     counts.households = writes.len() as i64;
     counts.relationships = q::rebuild_relationships(&mut tx).await?;
     lap("households and relationships", &mut steps);

@@ -381,10 +381,11 @@ pub struct HouseholdWrite {
     pub aum_minor: i64,
 }
 
-/// Replaces all households. The household number derives from the head's
-/// customer number, so it is stable while the head is.
+/// Replaces all households, in bulk. The household number is `H` + the
+/// head's customer digits, so it is stable while the head is.
 pub async fn replace_households(
     conn: &mut AnyConnection,
+    backend: Backend,
     households: &[HouseholdWrite],
     as_of: Option<&str>,
 ) -> Result<()> {
@@ -394,29 +395,54 @@ pub async fn replace_households(
     sqlx::query("DELETE FROM household")
         .execute(&mut *conn)
         .await?;
+    let first = next_id(conn, "household").await?;
     let now = now_utc();
-    for h in households {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO household (household_no, head_customer_id, address, created_at, aum_minor, as_of) \
-             SELECT 'H' || substr(customer_no, 2), $1, $2, $3, $4, $5 FROM customer WHERE id = $1 RETURNING id",
-        )
-        .bind(h.head)
-        .bind(h.address.as_deref())
-        .bind(&now)
-        .bind(h.aum_minor)
-        .bind(as_of)
-        .fetch_one(&mut *conn)
-        .await?;
+    let mut homes = Vec::with_capacity(households.len());
+    let mut members = Vec::new();
+    for (k, h) in households.iter().enumerate() {
+        let id = first + k as i64;
+        homes.push(vec![
+            Value::Int(Some(id)),
+            Value::Text(Some(format!("H{:010}", h.head))),
+            Value::Int(Some(h.head)),
+            Value::text_opt(h.address.as_deref()),
+            Value::text(&now),
+            Value::Int(Some(h.aum_minor)),
+            Value::text_opt(as_of),
+        ]);
         for (customer, role) in &h.members {
-            sqlx::query("INSERT INTO household_member (household_id, customer_id, role) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(customer)
-                .bind(role)
-                .execute(&mut *conn)
-                .await?;
+            members.push(vec![
+                Value::Int(Some(id)),
+                Value::Int(Some(*customer)),
+                Value::text(role),
+            ]);
         }
     }
-    Ok(())
+    BulkInsert::new(
+        backend,
+        "household",
+        &[
+            "id",
+            "household_no",
+            "head_customer_id",
+            "address",
+            "created_at",
+            "aum_minor",
+            "as_of",
+        ],
+        "",
+    )
+    .execute(conn, &homes)
+    .await?;
+    BulkInsert::new(
+        backend,
+        "household_member",
+        &["household_id", "customer_id", "role"],
+        "",
+    )
+    .execute(conn, &members)
+    .await?;
+    sync_id_sequence(conn, backend, "household").await
 }
 
 /// Rebuilds party relationships: declared ones (mapped to customers), payroll
@@ -818,4 +844,82 @@ pub async fn resolved_keys(store: &Store) -> Result<Vec<(String, String, i64)>> 
             )
         })
         .collect())
+}
+
+/// The next free id of a table (fixed identifier from this program), for
+/// bulk inserts with ids allocated by the caller inside its transaction.
+pub async fn next_id(conn: &mut AnyConnection, table: &str) -> Result<i64> {
+    let sql = format!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}");
+    let max: i64 = sqlx::query_scalar(&sql).fetch_one(conn).await?;
+    Ok(max + 1)
+}
+
+/// After inserting explicit ids on PostgreSQL, moves the identity sequence past them.
+pub async fn sync_id_sequence(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+) -> Result<()> {
+    if backend == Backend::Postgres {
+        let sql = format!(
+            "SELECT CAST(setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table})) AS BIGINT)"
+        );
+        let _: Option<i64> = sqlx::query_scalar(&sql).fetch_optional(conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts new customers with ids allocated by the caller (`C` + ten digits of the id).
+pub async fn insert_customers(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    customers: &[(i64, CustomerWrite)],
+) -> Result<()> {
+    let insert = BulkInsert::new(
+        backend,
+        "customer",
+        &[
+            "id",
+            "customer_no",
+            "party_type",
+            "name",
+            "gender",
+            "birth_date",
+            "id_no",
+            "credit_code",
+            "mobile",
+            "email",
+            "address",
+            "industry",
+            "provenance",
+            "created_at",
+            "updated_at",
+        ],
+        "",
+    );
+    let now = now_utc();
+    let rows: Vec<Vec<Value>> = customers
+        .iter()
+        .map(|(id, c)| {
+            vec![
+                Value::Int(Some(*id)),
+                Value::Text(Some(format!("C{id:010}"))),
+                Value::text(&c.party_type),
+                Value::text(&c.name),
+                Value::text_opt(c.gender.as_deref()),
+                Value::text_opt(c.birth_date.as_deref()),
+                Value::text_opt(c.id_no.as_deref()),
+                Value::text_opt(c.credit_code.as_deref()),
+                Value::text_opt(c.mobile.as_deref()),
+                Value::text_opt(c.email.as_deref()),
+                Value::text_opt(c.address.as_deref()),
+                Value::text_opt(c.industry.as_deref()),
+                Value::text(&c.provenance),
+                Value::text(&now),
+                Value::text(&now),
+            ]
+        })
+        .collect();
+    insert.execute(conn, &rows).await?;
+    sync_id_sequence(conn, backend, "customer").await
 }

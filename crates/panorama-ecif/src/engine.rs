@@ -292,6 +292,18 @@ fn estimate_u(schema: &Schema, ds: &Dataset, seed: u64) -> (Vec<Vec<f64>>, Vec<u
     (counts.into_iter().map(|c| normalise(&c)).collect(), sampled)
 }
 
+/// P(match | pattern) under the model.
+fn posterior(pattern: &[u8], m: &[Vec<f64>], u: &[Vec<f64>], prior: f64) -> f64 {
+    let (mut lm, mut lu) = (prior.ln(), (1.0 - prior).ln());
+    for (f, &l) in pattern.iter().enumerate() {
+        if l != NULL {
+            lm += m[f][l as usize].ln();
+            lu += u[f][l as usize].ln();
+        }
+    }
+    1.0 / (1.0 + (lu - lm).exp())
+}
+
 /// The share of matches among the candidate patterns under the learned model
 /// (the prior for scoring candidate pairs).
 fn candidate_prior(
@@ -302,14 +314,7 @@ fn candidate_prior(
 ) -> f64 {
     let (mut matched, mut total) = (0.0, 0.0);
     for (pattern, &count) in patterns {
-        let (mut lm, mut lu) = (prior.ln(), (1.0 - prior).ln());
-        for (f, &l) in pattern.iter().enumerate() {
-            if l != NULL {
-                lm += m[f][l as usize].ln();
-                lu += u[f][l as usize].ln();
-            }
-        }
-        matched += count as f64 / (1.0 + (lu - lm).exp());
+        matched += count as f64 * posterior(pattern, m, u, prior);
         total += count as f64;
     }
     (matched / total.max(1.0)).clamp(1e-6, 1.0 - 1e-6)
@@ -344,14 +349,7 @@ fn em(
         let mut m_acc: Vec<Vec<f64>> = m.iter().map(|v| vec![1e-6; v.len()]).collect();
         let (mut matched, mut total) = (0.0, 0.0);
         for (pattern, &count) in patterns {
-            let (mut lm, mut lu) = (prior.ln(), (1.0 - prior).ln());
-            for (f, &l) in pattern.iter().enumerate() {
-                if l != NULL {
-                    lm += m[f][l as usize].ln();
-                    lu += u[f][l as usize].ln();
-                }
-            }
-            let p = 1.0 / (1.0 + (lu - lm).exp());
+            let p = posterior(pattern, &m, u, prior);
             let c = count as f64;
             matched += c * p;
             total += c;

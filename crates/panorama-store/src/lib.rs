@@ -95,7 +95,7 @@ impl Store {
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
                                  PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                             )

@@ -45,6 +45,9 @@ fn to_source(r: q::RecordRow) -> SourceRec {
 
 /// Resolves the store's source records into customers. Incremental unless
 /// `full`: only new or changed records are compared; previous links stay.
+///
+/// The matching runs on this thread via `block_in_place`, so it must be
+/// called from a multi-threaded tokio runtime (the CLI's and the tests' are).
 pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     let started = Instant::now();
     let mut steps = Vec::new();

@@ -275,17 +275,35 @@ async fn accept_merges_and_unmerge_restores() {
                 .await
                 .is_err()
         );
-        // Rejecting a pair keeps it apart.
-        if let Some(next) = panorama_store::ecif::review_queue(&store, "open", 1)
+        // Rejecting a pair keeps it apart, also after a full re-run.
+        let others: Vec<i64> = sqlx::query_scalar(
+            "SELECT MIN(x.source_record_id) FROM customer_xref x JOIN source_record r ON r.id = x.source_record_id \
+             WHERE r.party_type = 'person' GROUP BY x.customer_id ORDER BY MIN(x.source_record_id) LIMIT 2 OFFSET 2",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let review_id: i64 = sqlx::query_scalar(
+            "INSERT INTO match_review (left_record_id, right_record_id, match_probability, evidence, status) \
+             VALUES ($1, $2, 0.6, '{}', 'open') RETURNING id",
+        )
+        .bind(others[0])
+        .bind(others[1])
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let message = panorama::ecif::decide(&store, review_id, false, "steward1")
             .await
-            .unwrap()
-            .first()
-        {
-            panorama::ecif::decide(&store, next.id, false, "steward1")
-                .await
-                .unwrap();
-            let (x, y) = customers(&store, next.left_record_id, next.right_record_id).await;
-            assert_ne!(x, y);
-        }
+            .unwrap();
+        assert!(message.contains("rejected"), "{message}");
+        panorama::ecif::run_resolve(&store, true).await.unwrap();
+        let (x, y) = customers(&store, others[0], others[1]).await;
+        assert_ne!(x, y);
+        let status: String = sqlx::query_scalar("SELECT status FROM match_review WHERE id = $1")
+            .bind(review_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(status, "rejected");
     }
 }

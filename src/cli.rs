@@ -6,17 +6,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-/// Prints a line to standard output; if the reader has gone away (a closed
-/// pipe, as in `panorama … | head`), exits quietly instead of panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
-}
-
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,6 +27,12 @@ pub struct Cli {
         default_value = "panorama-data"
     )]
     pub store: String,
+    /// The analytics directory (Parquet snapshot and features); default: `analytics` beside a SQLite store.
+    #[arg(long, global = true, env = "PANORAMA_ANALYTICS")]
+    pub analytics: Option<PathBuf>,
+    /// The ACRM configuration (tiers, RFM, profitability); default: the embedded one.
+    #[arg(long, global = true, env = "PANORAMA_CONFIG")]
+    pub config: Option<PathBuf>,
     /// More log output (-v: info, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -151,8 +146,78 @@ pub enum Command {
         #[arg(long)]
         truth: Option<PathBuf>,
     },
-    /// Measure generate and ingest speed on a fresh bank of N customers (prints figures).
+    /// Run the analytics batch for an as-of date: snapshot, tiers, features, segments.
+    Batch {
+        /// The as-of date (default: the latest business date in the data).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The feature catalogue: name, type, unit and meaning of every feature.
+    Features {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Segments: count a condition, save, list, members, delete, cluster.
+    Segment {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::acrm::SegmentAction,
+    },
+    /// Value tiers: migration matrix, changes, a customer's history.
+    Tiers {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::acrm::TierAction,
+    },
+    /// Profit contribution: deciles, the Pareto peak, loss-making customers and households.
+    Profit {
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Read-only SQL over features, customer, account, product, balance, txn and catalogue.
+    Sql {
+        /// One SELECT statement.
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::acrm::Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Export features (optionally of a segment condition) to .csv or .parquet.
+    Export {
+        /// Output file (.csv or .parquet).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only customers matching this condition.
+        #[arg(long = "where")]
+        condition: Option<String>,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Benchmarks that print figures.
     Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Generate and ingest speed on a fresh bank of N customers.
+    Ingest {
         /// Number of customers.
         #[arg(long, default_value_t = 100_000)]
         customers: u64,
@@ -162,6 +227,18 @@ pub enum Command {
         /// Only measure generation.
         #[arg(long)]
         generate_only: bool,
+    },
+    /// Feature computation on the analytics snapshot: DataFusion, and DuckDB on the same SQL and files.
+    Features {
+        /// Runs of each engine (the best is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// The as-of date (default: the latest business date in the store).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// A Python with the duckdb package, to run the same SQL on the same files side by side.
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
     },
 }
 
@@ -471,10 +548,65 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench {
-            customers,
-            dir,
-            generate_only,
+            what:
+                BenchWhat::Ingest {
+                    customers,
+                    dir,
+                    generate_only,
+                },
         } => bench(customers, dir, generate_only, &cli.store).await,
+        Command::Bench {
+            what: BenchWhat::Features { runs, as_of, duckdb },
+        } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
+        }
+        Command::Batch { as_of, json } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            crate::acrm::run_batch(&store, &dir, &config, as_of, json).await?;
+            Ok(())
+        }
+        Command::Features { json } => crate::acrm::print_catalogue(json),
+        Command::Segment { action } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            crate::acrm::segment(&store, &dir, &config, action).await
+        }
+        Command::Tiers { action } => {
+            let store = open_store(&cli.store).await?;
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            crate::acrm::tiers(&store, &config, action).await
+        }
+        Command::Profit { as_of } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::acrm::profit(&dir, as_of).await
+        }
+        Command::Sql {
+            query,
+            format,
+            out,
+            as_of,
+        } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::acrm::run_sql(&dir, &query, as_of, format, out.as_deref()).await
+        }
+        Command::Export {
+            out,
+            condition,
+            as_of,
+        } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            crate::acrm::export_features(&store, &dir, &config, as_of, condition.as_deref(), &out).await
+        }
     }
 }
 
@@ -706,6 +838,9 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
     print_ingest(&r);
     let summary = crate::ecif::run_resolve(&store, false).await?;
     print_resolve(&summary);
+    let config = crate::acrm::load_config(None)?;
+    let analytics = data_dir.join("analytics");
+    crate::acrm::run_batch(&store, &analytics, &config, Some(as_of), false).await?;
     say!("");
     say!("Store: {location}");
     for table in [

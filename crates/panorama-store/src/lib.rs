@@ -11,6 +11,7 @@
 //! `BIGINT` in the query.
 
 mod bulk;
+pub mod acrm;
 pub mod ecif;
 mod error;
 pub mod ingest;

@@ -1,0 +1,383 @@
+//! The analytics batch: snapshot → tiers → features → store → segments,
+//! for one explicit as-of date.
+//!
+//! Each stage writes whole files or one transaction, so a crash leaves the
+//! previous good state: the snapshot and feature files are renamed into
+//! place, and the store's features and tier history change together in one
+//! transaction. Rerunning a date reproduces the same results.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::prelude::SessionContext;
+use panorama_store::acrm::{self, FeatureRow, SegmentRow, TierRow};
+use panorama_store::Store;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::{register_features, register_snapshot, session};
+use crate::error::{AnalyticsError, Result};
+use crate::features::{self, TierHistory};
+use crate::features_sql::Dates;
+use crate::segment::{self, Vocabulary};
+use crate::snapshot::{self, SnapshotReport};
+use crate::tiers::month_end;
+
+/// What a batch run did, with its timings.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    /// Run id in `analytics_run`.
+    pub run_id: i64,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+    /// The snapshot stage.
+    pub snapshot: SnapshotReport,
+    /// Customers with features.
+    pub customers: u64,
+    /// Customers per tier on the as-of date.
+    pub tiers: BTreeMap<String, u64>,
+    /// Tier decisions written / deleted in the store.
+    pub tier_rows_written: usize,
+    /// Tier decisions that no longer hold, removed.
+    pub tier_rows_deleted: usize,
+    /// Tier changes decided in the as-of month.
+    pub tier_changes_this_month: usize,
+    /// Saved segments refreshed.
+    pub segments: Vec<SegmentRefresh>,
+    /// Seconds per stage.
+    pub seconds: BTreeMap<String, f64>,
+}
+
+/// One segment's refresh.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentRefresh {
+    /// Segment name.
+    pub name: String,
+    /// Members now.
+    pub members: usize,
+    /// Entered on this date.
+    pub entered: usize,
+    /// Left on this date.
+    pub left: usize,
+}
+
+/// Runs the batch for `as_of` (the latest business date in the store when
+/// `None`).
+pub async fn run(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<BatchReport> {
+    let as_of = match as_of {
+        Some(d) => d,
+        None => {
+            let latest = acrm::latest_business_date(store).await?.ok_or_else(|| {
+                AnalyticsError::Invalid("the store holds no data yet: ingest an extract first".into())
+            })?;
+            NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
+                .map_err(|_| AnalyticsError::Invalid(format!("latest business date '{latest}' is not a date")))?
+        }
+    };
+    let run_id = acrm::begin_run(store, &as_of.to_string()).await?;
+    match stages(store, analytics, config, as_of, run_id).await {
+        Ok(report) => {
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            acrm::finish_run(store, run_id, true, &json).await?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = acrm::finish_run(store, run_id, false, &e.to_string()).await;
+            Err(e)
+        }
+    }
+}
+
+async fn stages(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: NaiveDate,
+    run_id: i64,
+) -> Result<BatchReport> {
+    let mut seconds = BTreeMap::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, seconds: &mut BTreeMap<String, f64>| {
+        seconds.insert(name.to_owned(), clock.elapsed().as_secs_f64());
+        clock = Instant::now();
+    };
+    let snapshot = snapshot::refresh(store, analytics).await?;
+    lap("snapshot", &mut seconds);
+
+    let ctx = session();
+    register_snapshot(&ctx, analytics).await?;
+    let dates = Dates::new(as_of);
+    let history = features::tier_history(&ctx, config, dates).await?;
+    lap("tiers", &mut seconds);
+    let customers = features::compute(&ctx, analytics, config, dates, &history).await?;
+    lap("features", &mut seconds);
+
+    register_features(&ctx, analytics, Some(as_of)).await?;
+    let (rows, tiers) = headline_rows(&ctx).await?;
+    let (upserts, deletes) = tier_diff(store, config, &history, dates).await?;
+    let changes = upserts
+        .iter()
+        .filter(|r| r.previous_tier.is_some() && r.as_of == month_end(dates.month).to_string())
+        .count();
+    let mut tx = store.begin().await?;
+    acrm::replace_features(&mut tx, store.backend(), &as_of.to_string(), &rows).await?;
+    acrm::write_tiers(&mut tx, store.backend(), &upserts, &deletes).await?;
+    tx.commit().await?;
+    lap("store", &mut seconds);
+
+    let vocab = vocabulary(store, config).await?;
+    let mut segments = Vec::new();
+    for seg in acrm::segments(store).await? {
+        if seg.kind == "rule" {
+            segments.push(refresh_segment(store, &ctx, &vocab, &seg, as_of).await?);
+        }
+    }
+    lap("segments", &mut seconds);
+    Ok(BatchReport {
+        run_id,
+        as_of,
+        snapshot,
+        customers,
+        tiers,
+        tier_rows_written: upserts.len(),
+        tier_rows_deleted: deletes.len(),
+        tier_changes_this_month: changes,
+        segments,
+        seconds,
+    })
+}
+
+/// What conditions may name: the product catalogue and the configured codes.
+pub async fn vocabulary(store: &Store, config: &Config) -> Result<Vocabulary> {
+    let products: Vec<String> = sqlx::query_scalar("SELECT code FROM product ORDER BY code")
+        .fetch_all(store.pool())
+        .await?;
+    Ok(Vocabulary::new(config, products))
+}
+
+/// Evaluates a saved rule segment on the features registered in `ctx` and
+/// records who entered and left on `as_of`.
+pub async fn refresh_segment(
+    store: &Store,
+    ctx: &SessionContext,
+    vocab: &Vocabulary,
+    seg: &SegmentRow,
+    as_of: NaiveDate,
+) -> Result<SegmentRefresh> {
+    let filter = segment::compile(&seg.definition, vocab)?;
+    let now: HashSet<i64> = members_of(ctx, filter).await?.into_iter().collect();
+    let mut tx = store.begin().await?;
+    let open: HashSet<i64> = acrm::open_members(&mut tx, seg.id).await?.into_iter().collect();
+    let mut entered: Vec<i64> = now.difference(&open).copied().collect();
+    let mut left: Vec<i64> = open.difference(&now).copied().collect();
+    entered.sort_unstable();
+    left.sort_unstable();
+    acrm::apply_membership(
+        &mut tx,
+        store.backend(),
+        seg.id,
+        &as_of.to_string(),
+        &entered,
+        &left,
+        now.len() as i64,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SegmentRefresh {
+        name: seg.name.clone(),
+        members: now.len(),
+        entered: entered.len(),
+        left: left.len(),
+    })
+}
+
+/// Customer ids of the features rows matching `filter`.
+pub async fn members_of(ctx: &SessionContext, filter: datafusion::logical_expr::Expr) -> Result<Vec<i64>> {
+    let batches = ctx
+        .table("features")
+        .await?
+        .filter(filter)?
+        .select_columns(&["customer_id"])?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        out.extend(ids.iter().flatten());
+    }
+    Ok(out)
+}
+
+/// Counts the features rows matching `filter`.
+pub async fn count(ctx: &SessionContext, filter: datafusion::logical_expr::Expr) -> Result<usize> {
+    Ok(ctx.table("features").await?.filter(filter)?.count().await?)
+}
+
+/// Columns copied into the store's JSON headline for the 360° view.
+const HEADLINE: &[&str] = &[
+    "age",
+    "life_stage",
+    "tenure_months",
+    "aum",
+    "aum_month_avg",
+    "aum_3m_avg",
+    "aum_trend_3m_pct",
+    "loan_balance",
+    "card_balance",
+    "product_count",
+    "products",
+    "recency_days",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_segment",
+    "profit_nii",
+    "profit_fee",
+    "profit_cost",
+    "profit",
+    "tier",
+    "tier_months",
+    "txn_amount_3m",
+    "txn_trend_3m_pct",
+];
+
+async fn headline_rows(ctx: &SessionContext) -> Result<(Vec<FeatureRow>, BTreeMap<String, u64>)> {
+    let cols: Vec<&str> = ["customer_id"].iter().chain(HEADLINE).copied().collect();
+    let batches = ctx.table("features").await?.select_columns(&cols)?.collect().await?;
+    let mut rows = Vec::new();
+    let mut tiers = BTreeMap::new();
+    for b in &batches {
+        let ids = features::int_column(b, "customer_id")?;
+        let mut json: Vec<serde_json::Map<String, serde_json::Value>> = vec![serde_json::Map::new(); b.num_rows()];
+        for name in HEADLINE {
+            let c = b
+                .column_by_name(name)
+                .ok_or_else(|| AnalyticsError::Invalid(format!("feature column {name} is missing")))?;
+            for (i, obj) in json.iter_mut().enumerate() {
+                let v = if c.is_null(i) {
+                    serde_json::Value::Null
+                } else {
+                    match c.data_type() {
+                        DataType::Int64 => c.as_primitive::<Int64Type>().value(i).into(),
+                        DataType::Float64 => {
+                            let f = c.as_primitive::<Float64Type>().value(i);
+                            serde_json::Number::from_f64((f * 10.0).round() / 10.0)
+                                .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                        }
+                        _ => {
+                            let s = datafusion::arrow::compute::cast(&c.slice(i, 1), &DataType::Utf8)?;
+                            s.as_string::<i32>().value(0).to_owned().into()
+                        }
+                    }
+                };
+                obj.insert((*name).to_owned(), v);
+            }
+        }
+        for (i, obj) in json.into_iter().enumerate() {
+            let int = |k: &str| obj.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
+            let tier = obj.get("tier").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            *tiers.entry(tier.clone()).or_insert(0) += 1;
+            rows.push(FeatureRow {
+                customer_id: ids.value(i),
+                aum_minor: int("aum"),
+                aum_avg_minor: int("aum_month_avg"),
+                loan_minor: int("loan_balance"),
+                profit_minor: int("profit"),
+                tier,
+                features: serde_json::Value::Object(obj).to_string(),
+            });
+        }
+    }
+    Ok((rows, tiers))
+}
+
+/// The tier-history rows to upsert and delete so the store holds exactly
+/// the replayed decisions up to the as-of date.
+async fn tier_diff(
+    store: &Store,
+    config: &Config,
+    history: &TierHistory,
+    dates: Dates,
+) -> Result<(Vec<TierRow>, Vec<(i64, String)>)> {
+    let through = month_end(dates.month).to_string();
+    let mut stored = acrm::tier_rows(store, &through).await?;
+    let active: HashSet<i64> = sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
+        .fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .collect();
+    let mut upserts = Vec::new();
+    for (&customer_id, decisions) in history {
+        if !active.contains(&customer_id) {
+            continue;
+        }
+        for d in decisions {
+            let row = TierRow {
+                customer_id,
+                as_of: d.as_of.to_string(),
+                tier: config.tiers[d.tier].code.clone(),
+                previous_tier: d.previous.map(|p| config.tiers[p].code.clone()),
+                reason: d.reason.clone(),
+            };
+            match stored.remove(&(customer_id, row.as_of.clone())) {
+                Some(old) if old == row => {}
+                _ => upserts.push(row),
+            }
+        }
+    }
+    upserts.sort_by(|a, b| (a.customer_id, &a.as_of).cmp(&(b.customer_id, &b.as_of)));
+    let mut deletes: Vec<(i64, String)> = stored
+        .into_keys()
+        .filter(|(c, _)| active.contains(c) || history.contains_key(c))
+        .collect();
+    deletes.sort_unstable();
+    Ok((upserts, deletes))
+}
+
+/// The customers matching `filter` with the chosen numeric features (as
+/// f64; missing values as 0), for clustering and models.
+pub async fn feature_matrix(
+    ctx: &SessionContext,
+    filter: datafusion::logical_expr::Expr,
+    features: &[String],
+) -> Result<(Vec<i64>, Vec<Vec<f64>>)> {
+    let mut cols = vec!["customer_id"];
+    cols.extend(features.iter().map(String::as_str));
+    let batches = ctx
+        .table("features")
+        .await?
+        .filter(filter)?
+        .select_columns(&cols)?
+        .collect()
+        .await?;
+    let mut ids = Vec::new();
+    let mut rows = Vec::new();
+    for b in &batches {
+        let id = b.column(0).as_primitive::<Int64Type>();
+        let values: Vec<_> = (1..b.num_columns())
+            .map(|j| datafusion::arrow::compute::cast(b.column(j), &DataType::Float64))
+            .collect::<std::result::Result<_, _>>()?;
+        for i in 0..b.num_rows() {
+            ids.push(id.value(i));
+            rows.push(
+                values
+                    .iter()
+                    .map(|c| {
+                        let c = c.as_primitive::<Float64Type>();
+                        if c.is_null(i) { 0.0 } else { c.value(i) }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok((ids, rows))
+}

@@ -1,0 +1,290 @@
+//! The ACRM configuration: value tiers, RFM, profitability and life stages.
+//!
+//! The default (`config/acrm.toml`) is embedded; a bank replaces it with
+//! its own file. Amounts are whole yuan in the file and minor units (fen)
+//! in code; rates are basis points a year.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{AnalyticsError, Result};
+
+/// The embedded default configuration.
+pub const DEFAULT_TOML: &str = include_str!("../config/acrm.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Value tiers, highest first.
+    pub tiers: Vec<TierDef>,
+    /// RFM window and named segments.
+    pub rfm: RfmConfig,
+    /// Transfer pricing, fees and costs to serve.
+    pub profit: ProfitConfig,
+    /// Age bounds of the life stages.
+    pub life_stage: LifeStageConfig,
+}
+
+/// One value tier.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TierDef {
+    /// Stable code (`core`, `gold`, …), stored in the tier history.
+    pub code: String,
+    /// Chinese name (核心).
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Monthly average AUM, in whole yuan, that qualifies.
+    pub min_aum_yuan: i64,
+    /// Consecutive months below this tier's threshold before a downgrade.
+    pub downgrade_after: u32,
+}
+
+impl TierDef {
+    /// The threshold in minor units.
+    pub fn min_aum_minor(&self) -> i64 {
+        self.min_aum_yuan.saturating_mul(100)
+    }
+}
+
+/// RFM settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RfmConfig {
+    /// Trailing window, in months, for frequency and monetary value.
+    pub window_months: u32,
+    /// Named segments; the first matching rule wins.
+    pub segments: Vec<RfmSegmentDef>,
+}
+
+/// A named RFM segment: inclusive score ranges.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RfmSegmentDef {
+    /// Stable code.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Recency score range.
+    pub r: [u8; 2],
+    /// Frequency score range.
+    pub f: [u8; 2],
+    /// Monetary score range.
+    pub m: [u8; 2],
+}
+
+/// Profitability settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfitConfig {
+    /// Transfer price credited to term deposits.
+    pub ftp_deposit_bp: i64,
+    /// Transfer price credited to current (settlement) balances.
+    pub ftp_settlement_bp: i64,
+    /// Transfer price charged to loans.
+    pub ftp_loan_bp: i64,
+    /// Fee on wealth-management balances.
+    pub fee_wealth_bp: i64,
+    /// Fee on fund balances.
+    pub fee_fund_bp: i64,
+    /// Fee on insurance balances.
+    pub fee_insurance_bp: i64,
+    /// Interchange earned on card spend.
+    pub card_interchange_bp: i64,
+    /// Monthly cost of keeping one account open, in fen.
+    pub account_cost_fen_month: i64,
+    /// Cost of one transaction by channel, in fen.
+    pub channel_cost_fen: ChannelCost,
+}
+
+/// Cost to serve one transaction, by channel, in fen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelCost {
+    /// Branch counter (柜面).
+    pub counter: i64,
+    /// ATM.
+    pub atm: i64,
+    /// Mobile banking.
+    pub mobile: i64,
+    /// Online banking.
+    pub online: i64,
+    /// Card terminals.
+    pub pos: i64,
+    /// Batch postings (payroll).
+    pub batch: i64,
+}
+
+/// Upper age bounds (inclusive) of the life stages of persons.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifeStageConfig {
+    /// Student.
+    pub student_max_age: i64,
+    /// Young professional.
+    pub young_max_age: i64,
+    /// Family formation.
+    pub family_max_age: i64,
+    /// Mature; older customers are seniors.
+    pub mature_max_age: i64,
+}
+
+impl Config {
+    /// The embedded default.
+    pub fn default_config() -> Config {
+        // The embedded file is checked by a unit test.
+        Self::parse(DEFAULT_TOML, "config/acrm.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|source| AnalyticsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| AnalyticsError::Config {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.check().map_err(|message| AnalyticsError::Config {
+            origin: origin.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.tiers.is_empty() {
+            return Err("at least one tier is needed".into());
+        }
+        for pair in self.tiers.windows(2) {
+            if pair[0].min_aum_yuan <= pair[1].min_aum_yuan {
+                return Err(format!(
+                    "tiers must be listed highest first with falling thresholds: {} ({}) before {} ({})",
+                    pair[0].code, pair[0].min_aum_yuan, pair[1].code, pair[1].min_aum_yuan
+                ));
+            }
+        }
+        if self.tiers.last().map(|t| t.min_aum_yuan) != Some(0) {
+            return Err("the lowest tier must start at 0 so every customer has a tier".into());
+        }
+        let mut codes: Vec<&str> = self.tiers.iter().map(|t| t.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        if codes.len() != self.tiers.len() {
+            return Err("tier codes must be unique".into());
+        }
+        for t in &self.tiers {
+            if t.downgrade_after == 0 {
+                return Err(format!("tier {}: downgrade_after must be at least 1", t.code));
+            }
+            if !is_code(&t.code) {
+                return Err(format!(
+                    "tier code '{}' must be lowercase letters, digits and _",
+                    t.code
+                ));
+            }
+        }
+        if !(1..=120).contains(&self.rfm.window_months) {
+            return Err("rfm.window_months must be between 1 and 120".into());
+        }
+        for s in &self.rfm.segments {
+            for (name, [lo, hi]) in [("r", s.r), ("f", s.f), ("m", s.m)] {
+                if !(1..=5).contains(&lo) || !(1..=5).contains(&hi) || lo > hi {
+                    return Err(format!(
+                        "rfm segment {}: {name} = [{lo}, {hi}] must be a range within 1..5",
+                        s.code
+                    ));
+                }
+            }
+            if !is_code(&s.code) {
+                return Err(format!(
+                    "rfm segment code '{}' must be lowercase letters, digits and _",
+                    s.code
+                ));
+            }
+        }
+        let l = &self.life_stage;
+        if !(l.student_max_age < l.young_max_age
+            && l.young_max_age < l.family_max_age
+            && l.family_max_age < l.mature_max_age)
+        {
+            return Err("life_stage bounds must rise: student < young < family < mature".into());
+        }
+        let p = &self.profit;
+        let c = &p.channel_cost_fen;
+        if [
+            p.ftp_deposit_bp,
+            p.ftp_settlement_bp,
+            p.ftp_loan_bp,
+            p.fee_wealth_bp,
+            p.fee_fund_bp,
+            p.fee_insurance_bp,
+            p.card_interchange_bp,
+        ]
+        .iter()
+        .any(|bp| !(0..=10_000).contains(bp))
+        {
+            return Err("profit rates must be between 0 and 10000 basis points".into());
+        }
+        if [p.account_cost_fen_month, c.counter, c.atm, c.mobile, c.online, c.pos, c.batch]
+            .iter()
+            .any(|f| !(0..=10_000_000).contains(f))
+        {
+            return Err("profit costs must be between 0 and 10000000 fen".into());
+        }
+        Ok(())
+    }
+
+    /// The tier with `code`.
+    pub fn tier(&self, code: &str) -> Option<&TierDef> {
+        self.tiers.iter().find(|t| t.code == code)
+    }
+}
+
+/// Codes end up in SQL text as literals: only `[a-z0-9_]` is allowed.
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_parses() {
+        let c = Config::default_config();
+        assert_eq!(c.tiers.len(), 5);
+        assert_eq!(c.tiers[0].name_zh, "核心");
+        assert_eq!(c.tier("gold").map(|t| t.min_aum_minor()), Some(5_000_000));
+        assert_eq!(c.rfm.window_months, 12);
+    }
+
+    #[test]
+    fn bad_configurations_are_refused_with_a_reason() {
+        let bad = DEFAULT_TOML.replace("min_aum_yuan = 0", "min_aum_yuan = 10");
+        let e = Config::parse(&bad, "x").unwrap_err().to_string();
+        assert!(e.contains("lowest tier must start at 0"), "{e}");
+        let bad = DEFAULT_TOML.replace("r = [4, 5]", "r = [5, 4]");
+        let e = Config::parse(&bad, "x").unwrap_err().to_string();
+        assert!(e.contains("must be a range"), "{e}");
+        let bad = DEFAULT_TOML.replace("code = \"core\"", "code = \"Core'\"");
+        let e = Config::parse(&bad, "x").unwrap_err().to_string();
+        assert!(e.contains("lowercase"), "{e}");
+        let e = Config::parse("tiers = 3", "x").unwrap_err().to_string();
+        assert!(e.contains("x"), "{e}");
+    }
+}

@@ -1,0 +1,688 @@
+//! The ACRM commands: the analytics batch, the feature catalogue, segments,
+//! tiers, profitability, read-only SQL, exports and the feature benchmark.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Subcommand, ValueEnum};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use panorama_analytics::batch::{self, BatchReport};
+use panorama_analytics::catalogue::catalogue;
+use panorama_analytics::cluster::{DEFAULT_FEATURES, KMeansModel, check_features};
+use panorama_analytics::engine::{register_features, session};
+use panorama_analytics::{Config, segment, snapshot, sql};
+use panorama_store::{Store, StoreLocation, acrm};
+
+/// Where the analytics files of a store live: `analytics/` beside a SQLite
+/// store, `./panorama-analytics` for PostgreSQL, unless `--analytics` says.
+pub fn analytics_dir(explicit: Option<&Path>, store: &Store) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    match store.location() {
+        StoreLocation::Sqlite(path) => path.parent().unwrap_or(Path::new(".")).join("analytics"),
+        StoreLocation::Postgres(_) => PathBuf::from("panorama-analytics"),
+    }
+}
+
+/// Loads `--config` or the embedded default.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default_config(),
+    })
+}
+
+/// Runs the batch and prints its report.
+pub async fn run_batch(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    json: bool,
+) -> Result<BatchReport> {
+    let report = batch::run(store, analytics, config, as_of)
+        .await
+        .context("analytics batch")?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_batch(&report, config);
+    }
+    Ok(report)
+}
+
+fn print_batch(r: &BatchReport, config: &Config) {
+    say!("batch {} as of {}: {} customers with features", r.run_id, r.as_of, r.customers);
+    say!(
+        "  snapshot: {} customers, {} accounts; transaction batches exported {} (current {}), balance batches exported {}",
+        r.snapshot.tables.get("customer").copied().unwrap_or(0),
+        r.snapshot.tables.get("account").copied().unwrap_or(0),
+        r.snapshot.txn_batches.len(),
+        r.snapshot.txn_batches_current,
+        r.snapshot.balance_batches.len()
+    );
+    let tiers: Vec<String> = config
+        .tiers
+        .iter()
+        .map(|t| format!("{} {} {}", t.name_zh, t.code, r.tiers.get(&t.code).copied().unwrap_or(0)))
+        .collect();
+    say!("  tiers: {}", tiers.join(" | "));
+    say!(
+        "  tier history: {} decisions written, {} removed, {} changes decided this month",
+        r.tier_rows_written,
+        r.tier_rows_deleted,
+        r.tier_changes_this_month
+    );
+    for s in &r.segments {
+        say!("  segment {}: {} members (+{} / -{})", s.name, s.members, s.entered, s.left);
+    }
+    let secs: Vec<String> = r.seconds.iter().map(|(k, v)| format!("{k} {v:.2}s")).collect();
+    say!("  stages: {}", secs.join(", "));
+}
+
+/// Output formats of tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// Parquet (needs --out).
+    Parquet,
+}
+
+/// Segment actions.
+#[derive(Debug, Subcommand)]
+pub enum SegmentAction {
+    /// Count the customers matching a condition (last line: count=N).
+    Count {
+        /// The condition, e.g. "aum_month_avg >= 500000 and not holds('credit_card')".
+        #[arg(long = "where")]
+        condition: String,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Save a rule segment; it is refreshed in every batch, with entered/left history.
+    Save {
+        /// Unique name.
+        name: String,
+        /// The condition.
+        #[arg(long = "where")]
+        condition: String,
+        /// Who saves it (audited).
+        #[arg(long)]
+        by: String,
+        /// What it is for.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List saved segments.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A segment's members (current, or the whole entered/left history).
+    Members {
+        /// Segment name.
+        name: String,
+        /// Include those who left.
+        #[arg(long)]
+        history: bool,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Delete a segment and its history.
+    Delete {
+        /// Segment name.
+        name: String,
+        /// Who deletes it (audited).
+        #[arg(long)]
+        by: String,
+    },
+    /// Cluster customers with k-means on standardised features and describe each cluster.
+    Cluster {
+        /// Number of clusters.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Comma-separated numeric features (default: a balanced set of value and behaviour).
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
+        /// Only customers matching this condition (default: persons).
+        #[arg(long = "where", default_value = "party_type = 'person'")]
+        condition: String,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Save the clusters as segments NAME-1 … NAME-k.
+        #[arg(long)]
+        save: Option<String>,
+        /// Who saves them (audited; needed with --save).
+        #[arg(long)]
+        by: Option<String>,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+}
+
+/// Tier reports.
+#[derive(Debug, Subcommand)]
+pub enum TierAction {
+    /// Migration matrix: customers by tier on one date against another.
+    Migration {
+        /// From date.
+        #[arg(long)]
+        from: NaiveDate,
+        /// To date.
+        #[arg(long)]
+        to: NaiveDate,
+    },
+    /// Tier changes decided between two dates (the events behind RM alerts).
+    Changes {
+        /// From date (inclusive).
+        #[arg(long)]
+        from: NaiveDate,
+        /// To date (inclusive).
+        #[arg(long)]
+        to: NaiveDate,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// One customer's tier history with the reasons.
+    History {
+        /// Customer number.
+        customer_no: String,
+    },
+}
+
+/// Counts a condition on the features and prints `count=N` last.
+pub async fn segment_count(store: &Store, analytics: &Path, config: &Config, condition: &str, as_of: Option<NaiveDate>) -> Result<()> {
+    let started = Instant::now();
+    let vocab = batch::vocabulary(store, config).await?;
+    let filter = segment::compile(condition, &vocab)?;
+    let ctx = session();
+    let date = register_features(&ctx, analytics, as_of).await?;
+    let n = batch::count(&ctx, filter).await?;
+    say!("features as of {date}; counted in {:.3}s", started.elapsed().as_secs_f64());
+    say!("count={n}");
+    Ok(())
+}
+
+/// Runs a segment action.
+pub async fn segment(store: &Store, analytics: &Path, config: &Config, action: SegmentAction) -> Result<()> {
+    match action {
+        SegmentAction::Count { condition, as_of } => {
+            segment_count(store, analytics, config, &condition, as_of).await
+        }
+        SegmentAction::Save {
+            name,
+            condition,
+            by,
+            description,
+        } => {
+            let vocab = batch::vocabulary(store, config).await?;
+            segment::compile(&condition, &vocab)?;
+            check_name(&name)?;
+            let id = {
+                let mut tx = store.begin().await?;
+                let id = acrm::insert_segment(&mut tx, &name, "rule", &condition, description.as_deref(), &by).await?;
+                tx.commit().await?;
+                id
+            };
+            let ctx = session();
+            let date = register_features(&ctx, analytics, None).await?;
+            let seg = acrm::segment(store, &name)
+                .await?
+                .with_context(|| format!("segment {name} vanished"))?;
+            let r = batch::refresh_segment(store, &ctx, &vocab, &seg, date).await?;
+            say!("saved segment {name} (id {id}): {} members as of {date}", r.members);
+            Ok(())
+        }
+        SegmentAction::List { json } => {
+            let rows = acrm::segments(store).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for s in &rows {
+                    say!(
+                        "{:<24} {:<7} {:>9} members (as of {})  {}",
+                        s.name,
+                        s.kind,
+                        s.member_count.unwrap_or(0),
+                        s.refreshed_on.as_deref().unwrap_or("-"),
+                        if s.kind == "rule" { s.definition.as_str() } else { "k-means cluster" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        SegmentAction::Members { name, history, limit } => {
+            let seg = acrm::segment(store, &name)
+                .await?
+                .with_context(|| format!("no segment named {name}"))?;
+            for m in acrm::members(store, seg.id, history, limit).await? {
+                say!(
+                    "{}\t{}\tentered {}{}",
+                    m.customer_id,
+                    m.customer_no,
+                    m.entered_on,
+                    m.left_on.map(|l| format!("\tleft {l}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        SegmentAction::Delete { name, by } => {
+            let seg = acrm::segment(store, &name)
+                .await?
+                .with_context(|| format!("no segment named {name}"))?;
+            let mut tx = store.begin().await?;
+            acrm::delete_segment(&mut tx, seg.id, &name, &by).await?;
+            tx.commit().await?;
+            say!("deleted segment {name}");
+            Ok(())
+        }
+        SegmentAction::Cluster {
+            k,
+            features,
+            condition,
+            seed,
+            save,
+            by,
+            as_of,
+        } => {
+            let features = if features.is_empty() {
+                DEFAULT_FEATURES.iter().map(|s| (*s).to_owned()).collect()
+            } else {
+                features
+            };
+            if save.is_some() && by.is_none() {
+                bail!("--save needs --by (who saves the segments)");
+            }
+            cluster(store, analytics, config, k, features, &condition, seed, save.zip(by), as_of).await
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control() || c == '\'') {
+        bail!("a segment name is 1-64 characters without quotes or control characters");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn cluster(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    k: usize,
+    features: Vec<String>,
+    condition: &str,
+    seed: u64,
+    save: Option<(String, String)>,
+    as_of: Option<NaiveDate>,
+) -> Result<()> {
+    let log = check_features(&features)?;
+    let vocab = batch::vocabulary(store, config).await?;
+    let filter = segment::compile(condition, &vocab)?;
+    let ctx = session();
+    let date = register_features(&ctx, analytics, as_of).await?;
+    let (ids, rows) = panorama_analytics::batch::feature_matrix(&ctx, filter, &features).await?;
+    let started = Instant::now();
+    let (model, labels) = KMeansModel::fit(features.clone(), log, &rows, k, seed, 100)?;
+    let profile = model.profile(&labels, &rows);
+    say!(
+        "k-means: {} customers as of {date}, k={k}, {} features, {:.2}s",
+        rows.len(),
+        features.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for p in &profile {
+        say!("cluster {} — {} customers ({:.1}%): {}", p.cluster, p.size, p.share_pct, p.description);
+        let means: Vec<String> = features
+            .iter()
+            .zip(&p.means)
+            .zip(&model.log_scale)
+            .map(|((f, m), money)| if *money { format!("{f}={:.0} yuan", m / 100.0) } else { format!("{f}={m:.1}") })
+            .collect();
+        say!("    means: {}", means.join(", "));
+    }
+    if let Some((name, by)) = save {
+        check_name(&name)?;
+        let definition = serde_json::json!({ "condition": condition, "model": model }).to_string();
+        let mut tx = store.begin().await?;
+        for p in &profile {
+            let seg_name = format!("{name}-{}", p.cluster);
+            let id = acrm::insert_segment(&mut tx, &seg_name, "cluster", &definition, Some(&p.description), &by).await?;
+            let members: Vec<i64> = ids
+                .iter()
+                .zip(&labels)
+                .filter(|(_, l)| **l + 1 == p.cluster)
+                .map(|(id, _)| *id)
+                .collect();
+            acrm::apply_membership(&mut tx, store.backend(), id, &date.to_string(), &members, &[], members.len() as i64).await?;
+        }
+        tx.commit().await?;
+        say!("saved {} segments {name}-1 … {name}-{k}", profile.len());
+    }
+    Ok(())
+}
+
+/// Runs a tier report.
+pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result<()> {
+    let label = |code: &str| {
+        config
+            .tier(code)
+            .map_or_else(|| code.to_owned(), |t| format!("{} {}", t.name_zh, t.code))
+    };
+    match action {
+        TierAction::Migration { from, to } => {
+            let cells = acrm::tier_migration(store, &from.to_string(), &to.to_string()).await?;
+            let mut rows: Vec<Option<String>> = config.tiers.iter().map(|t| Some(t.code.clone())).collect();
+            rows.push(None);
+            say!("tier migration {from} → {to} (rows: tier on {from}; columns: tier on {to})");
+            let header: Vec<String> = config.tiers.iter().map(|t| format!("{:>12}", label(&t.code))).collect();
+            say!("{:<16}{} {:>10}", "", header.join(""), "total");
+            for r in &rows {
+                let mut total = 0;
+                let cols: Vec<String> = config
+                    .tiers
+                    .iter()
+                    .map(|t| {
+                        let n = cells
+                            .iter()
+                            .find(|(f, to, _)| f == r && *to == t.code)
+                            .map_or(0, |c| c.2);
+                        total += n;
+                        format!("{n:>12}")
+                    })
+                    .collect();
+                let name = r.as_deref().map_or_else(|| "(new)".to_owned(), label);
+                say!("{name:<16}{} {total:>10}", cols.join(""));
+            }
+            let (mut up, mut down, mut same) = (0, 0, 0);
+            let rank = |c: &str| config.tiers.iter().position(|t| t.code == c);
+            for (f, t, n) in &cells {
+                match (f.as_deref().and_then(rank), rank(t)) {
+                    (Some(a), Some(b)) if b < a => up += n,
+                    (Some(a), Some(b)) if b > a => down += n,
+                    (Some(_), Some(_)) => same += n,
+                    _ => {}
+                }
+            }
+            say!("upgraded={up} downgraded={down} unchanged={same}");
+            Ok(())
+        }
+        TierAction::Changes { from, to, limit } => {
+            for r in acrm::tier_changes(store, &from.to_string(), &to.to_string(), limit).await? {
+                say!(
+                    "{}  customer {}  {} → {}  {}",
+                    r.as_of,
+                    r.customer_id,
+                    r.previous_tier.as_deref().map_or_else(String::new, label),
+                    label(&r.tier),
+                    r.reason
+                );
+            }
+            Ok(())
+        }
+        TierAction::History { customer_no } => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customer WHERE customer_no = $1")
+                .bind(&customer_no)
+                .fetch_optional(store.pool())
+                .await?;
+            let id = id.with_context(|| format!("no customer {customer_no}"))?;
+            for r in acrm::customer_tiers(store, id).await? {
+                say!("{}  {:<14} {}", r.as_of, label(&r.tier), r.reason);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints or writes query results.
+pub fn output(schema: SchemaRef, batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Result<()> {
+    match (format, out) {
+        (Format::Parquet, None) => bail!("--format parquet needs --out FILE"),
+        (Format::Parquet, Some(path)) => {
+            let n = snapshot::write_parquet(path, schema, batches)?;
+            say!("wrote {n} rows to {}", path.display());
+        }
+        (Format::Csv, Some(path)) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file);
+            let mut n = 0;
+            for b in batches {
+                w.write(b)?;
+                n += b.num_rows();
+            }
+            say!("wrote {n} rows to {}", path.display());
+        }
+        (Format::Csv, None) => {
+            let mut buf = Vec::new();
+            {
+                let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+                for b in batches {
+                    w.write(b)?;
+                }
+            }
+            use std::io::Write as _;
+            if std::io::stdout().write_all(&buf).is_err() {
+                std::process::exit(0);
+            }
+        }
+        (Format::Table, _) => {
+            say!("{}", pretty_format_batches(batches)?);
+            say!("({} rows)", batches.iter().map(RecordBatch::num_rows).sum::<usize>());
+        }
+    }
+    Ok(())
+}
+
+/// `panorama sql`.
+pub async fn run_sql(analytics: &Path, text: &str, as_of: Option<NaiveDate>, format: Format, out: Option<&Path>) -> Result<()> {
+    let (ctx, _) = sql::analyst_session(analytics, as_of).await?;
+    let (schema, batches) = sql::query(&ctx, text).await?;
+    output(schema, &batches, format, out)
+}
+
+/// `panorama export features`.
+pub async fn export_features(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    condition: Option<&str>,
+    out: &Path,
+) -> Result<()> {
+    let format = match out.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => Format::Parquet,
+        Some("csv") => Format::Csv,
+        _ => bail!("--out must end in .csv or .parquet"),
+    };
+    let ctx = session();
+    register_features(&ctx, analytics, as_of).await?;
+    let mut df = ctx.table("features").await?;
+    if let Some(c) = condition {
+        let vocab = batch::vocabulary(store, config).await?;
+        df = df.filter(segment::compile(c, &vocab)?)?;
+    }
+    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    output(schema, &batches, format, Some(out))
+}
+
+/// `panorama profit`: the Pareto view of profit contribution.
+pub async fn profit(analytics: &Path, as_of: Option<NaiveDate>) -> Result<()> {
+    let (ctx, date) = sql::analyst_session(analytics, as_of).await?;
+    let text = "WITH ranked AS ( \
+          SELECT profit, ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS rn, COUNT(*) OVER () AS n \
+          FROM features), \
+        total AS (SELECT SUM(profit) AS total FROM features) \
+        SELECT (rn - 1) * 10 / n + 1 AS decile, COUNT(*) AS customers, \
+          SUM(profit) / 100 AS profit_yuan, \
+          CAST(SUM(profit) AS DOUBLE) * 100.0 / CAST(MAX(total.total) AS DOUBLE) AS share_pct, \
+          SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS loss_making \
+        FROM ranked CROSS JOIN total GROUP BY (rn - 1) * 10 / n + 1 ORDER BY decile";
+    let (_, batches) = sql::query(&ctx, text).await?;
+    say!("profit contribution by decile of customers, as of {date} (12 months, yuan)");
+    say!("{}", pretty_format_batches(&batches)?);
+    let text = "WITH ranked AS ( \
+          SELECT profit, SUM(profit) OVER (ORDER BY profit DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running, \
+          ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS rn FROM features), \
+        total AS (SELECT SUM(profit) AS total, COUNT(*) AS n, SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS losers FROM features) \
+        SELECT MAX(total.n) AS customers, MAX(total.total) / 100 AS total_profit_yuan, \
+          MAX(running) * 100 / MAX(total.total) AS peak_share_pct, \
+          MIN(CASE WHEN running = (SELECT MAX(running) FROM ranked) THEN rn END) AS customers_at_peak, \
+          MAX(total.losers) AS loss_making \
+        FROM ranked CROSS JOIN total";
+    let (_, batches) = sql::query(&ctx, text).await?;
+    say!("{}", pretty_format_batches(&batches)?);
+    let text = "SELECT COUNT(*) AS households, SUM(CASE WHEN p < 0 THEN 1 ELSE 0 END) AS loss_making, \
+        SUM(p) / 100 AS profit_yuan FROM (SELECT household_id, SUM(profit) AS p FROM features \
+        WHERE household_id IS NOT NULL GROUP BY household_id) h";
+    let (_, batches) = sql::query(&ctx, text).await?;
+    say!("households:");
+    say!("{}", pretty_format_batches(&batches)?);
+    Ok(())
+}
+
+/// `panorama features`: the catalogue.
+pub fn print_catalogue(json: bool) -> Result<()> {
+    let cat = catalogue();
+    if json {
+        let rows: Vec<serde_json::Value> = cat
+            .iter()
+            .map(|f| serde_json::json!({"name": f.name, "type": f.kind.word(), "unit": f.unit, "meaning": f.meaning, "meaning_zh": f.meaning_zh}))
+            .collect();
+        say!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for f in &cat {
+            say!("{:<24} {:<9} {:<12} {} / {}", f.name, f.kind.word(), f.unit, f.meaning, f.meaning_zh);
+        }
+    }
+    Ok(())
+}
+
+/// Checks that tell two engines' feature tables are the same numbers.
+const BENCH_CHECKS: &str = "SELECT COUNT(*) AS customers, SUM(aum) AS aum, SUM(aum_month_avg) AS aum_month_avg, \
+    SUM(profit) AS profit, SUM(rfm_r) AS rfm_r, SUM(rfm_f) AS rfm_f, SUM(rfm_m) AS rfm_m, \
+    SUM(txn_atm_12m_count) AS atm_12m, SUM(product_count) AS products, SUM(COALESCE(age, 0)) AS age \
+    FROM features";
+
+/// `panorama bench features`: times the feature stage on DataFusion and,
+/// with `--duckdb`, the same SQL on the same Parquet files in DuckDB.
+pub async fn bench_features(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    runs: usize,
+    duckdb: Option<&Path>,
+) -> Result<()> {
+    use panorama_analytics::engine::register_snapshot;
+    use panorama_analytics::features_sql::{Dates, feature_sql};
+    let as_of = match as_of {
+        Some(d) => d,
+        None => acrm::latest_business_date(store)
+            .await?
+            .context("the store holds no data")?
+            .parse()?,
+    };
+    let started = Instant::now();
+    let snap = snapshot::refresh(store, analytics).await?;
+    say!(
+        "bench features: snapshot refreshed in {:.2}s ({} transaction batches exported)",
+        started.elapsed().as_secs_f64(),
+        snap.txn_batches.len()
+    );
+    let dates = Dates::new(as_of);
+    let text = feature_sql(config, dates);
+    let bench_dir = analytics.join("bench");
+    std::fs::create_dir_all(&bench_dir)?;
+    let sql_path = bench_dir.join("features.sql");
+    std::fs::write(&sql_path, &text)?;
+    let ctx = session();
+    register_snapshot(&ctx, analytics).await?;
+    let (_, counts) = sql::query(
+        &ctx,
+        "SELECT (SELECT COUNT(*) FROM customer) AS customers, (SELECT COUNT(*) FROM txn) AS transactions, \
+         (SELECT COUNT(*) FROM balance) AS balances, (SELECT COUNT(*) FROM account) AS accounts",
+    )
+    .await?;
+    say!("data as of {as_of}:");
+    say!("{}", pretty_format_batches(&counts)?);
+    let df_out = bench_dir.join("features-datafusion.parquet");
+    let mut best = f64::INFINITY;
+    for run in 1..=runs.max(1) {
+        let ctx = session();
+        register_snapshot(&ctx, analytics).await?;
+        let t = Instant::now();
+        let df = ctx.sql(&text).await?;
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let n = snapshot::write_parquet(&df_out, schema, &batches)?;
+        let secs = t.elapsed().as_secs_f64();
+        best = best.min(secs);
+        say!("  datafusion run {run}: {n} customers in {secs:.2}s");
+    }
+    say!("bench features: engine=datafusion seconds={best:.2}");
+    let check = |path: &Path| {
+        let path = path.to_path_buf();
+        async move {
+            let ctx = session();
+            ctx.register_parquet("features", &path.display().to_string(), Default::default())
+                .await?;
+            let (_, b) = sql::query(&ctx, BENCH_CHECKS).await?;
+            anyhow::Ok(pretty_format_batches(&b)?.to_string())
+        }
+    };
+    let df_check = check(&df_out).await?;
+    say!("{df_check}");
+    if let Some(python) = duckdb {
+        let duck_out = bench_dir.join("features-duckdb.parquet");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_features.py");
+        let output = std::process::Command::new(python)
+            .arg(&script)
+            .arg("--snapshot")
+            .arg(snapshot::snapshot_dir(analytics))
+            .arg("--sql")
+            .arg(&sql_path)
+            .arg("--out")
+            .arg(&duck_out)
+            .arg("--runs")
+            .arg(runs.max(1).to_string())
+            .output()
+            .with_context(|| format!("running {} {}", python.display(), script.display()))?;
+        if !output.status.success() {
+            bail!("duckdb run failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for line in stdout.lines() {
+            say!("  {line}");
+        }
+        let duck_best: f64 = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("best_seconds="))
+            .and_then(|v| v.trim().parse().ok())
+            .context("the duckdb script printed no best_seconds=")?;
+        say!("bench features: engine=duckdb seconds={duck_best:.2}");
+        let duck_check = check(&duck_out).await?;
+        say!("{duck_check}");
+        say!(
+            "bench features: duckdb/datafusion time ratio = {:.2} (above 1: DataFusion faster); results {}",
+            duck_best / best,
+            if duck_check == df_check { "identical" } else { "DIFFER" }
+        );
+    }
+    Ok(())
+}

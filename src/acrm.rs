@@ -57,7 +57,12 @@ pub async fn run_batch(
 }
 
 fn print_batch(r: &BatchReport, config: &Config) {
-    say!("batch {} as of {}: {} customers with features", r.run_id, r.as_of, r.customers);
+    say!(
+        "batch {} as of {}: {} customers with features",
+        r.run_id,
+        r.as_of,
+        r.customers
+    );
     say!(
         "  snapshot: {} customers, {} accounts; transaction batches exported {} (current {}), balance batches exported {}",
         r.snapshot.tables.get("customer").copied().unwrap_or(0),
@@ -69,7 +74,14 @@ fn print_batch(r: &BatchReport, config: &Config) {
     let tiers: Vec<String> = config
         .tiers
         .iter()
-        .map(|t| format!("{} {} {}", t.name_zh, t.code, r.tiers.get(&t.code).copied().unwrap_or(0)))
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t.name_zh,
+                t.code,
+                r.tiers.get(&t.code).copied().unwrap_or(0)
+            )
+        })
         .collect();
     say!("  tiers: {}", tiers.join(" | "));
     say!(
@@ -79,9 +91,19 @@ fn print_batch(r: &BatchReport, config: &Config) {
         r.tier_changes_this_month
     );
     for s in &r.segments {
-        say!("  segment {}: {} members (+{} / -{})", s.name, s.members, s.entered, s.left);
+        say!(
+            "  segment {}: {} members (+{} / -{})",
+            s.name,
+            s.members,
+            s.entered,
+            s.left
+        );
     }
-    let secs: Vec<String> = r.seconds.iter().map(|(k, v)| format!("{k} {v:.2}s")).collect();
+    let secs: Vec<String> = r
+        .seconds
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2}s"))
+        .collect();
     say!("  stages: {}", secs.join(", "));
 }
 
@@ -205,20 +227,34 @@ pub enum TierAction {
 }
 
 /// Counts a condition on the features and prints `count=N` last.
-pub async fn segment_count(store: &Store, analytics: &Path, config: &Config, condition: &str, as_of: Option<NaiveDate>) -> Result<()> {
+pub async fn segment_count(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    condition: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<()> {
     let started = Instant::now();
     let vocab = batch::vocabulary(store, config).await?;
     let filter = segment::compile(condition, &vocab)?;
     let ctx = session();
     let date = register_features(&ctx, analytics, as_of).await?;
     let n = batch::count(&ctx, filter).await?;
-    say!("features as of {date}; counted in {:.3}s", started.elapsed().as_secs_f64());
+    say!(
+        "features as of {date}; counted in {:.3}s",
+        started.elapsed().as_secs_f64()
+    );
     say!("count={n}");
     Ok(())
 }
 
 /// Runs a segment action.
-pub async fn segment(store: &Store, analytics: &Path, config: &Config, action: SegmentAction) -> Result<()> {
+pub async fn segment(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    action: SegmentAction,
+) -> Result<()> {
     match action {
         SegmentAction::Count { condition, as_of } => {
             segment_count(store, analytics, config, &condition, as_of).await
@@ -234,7 +270,15 @@ pub async fn segment(store: &Store, analytics: &Path, config: &Config, action: S
             check_name(&name)?;
             let id = {
                 let mut tx = store.begin().await?;
-                let id = acrm::insert_segment(&mut tx, &name, "rule", &condition, description.as_deref(), &by).await?;
+                let id = acrm::insert_segment(
+                    &mut tx,
+                    &name,
+                    "rule",
+                    &condition,
+                    description.as_deref(),
+                    &by,
+                )
+                .await?;
                 tx.commit().await?;
                 id
             };
@@ -244,7 +288,10 @@ pub async fn segment(store: &Store, analytics: &Path, config: &Config, action: S
                 .await?
                 .with_context(|| format!("segment {name} vanished"))?;
             let r = batch::refresh_segment(store, &ctx, &vocab, &seg, date).await?;
-            say!("saved segment {name} (id {id}): {} members as of {date}", r.members);
+            say!(
+                "saved segment {name} (id {id}): {} members as of {date}",
+                r.members
+            );
             Ok(())
         }
         SegmentAction::List { json } => {
@@ -259,13 +306,21 @@ pub async fn segment(store: &Store, analytics: &Path, config: &Config, action: S
                         s.kind,
                         s.member_count.unwrap_or(0),
                         s.refreshed_on.as_deref().unwrap_or("-"),
-                        if s.kind == "rule" { s.definition.as_str() } else { "k-means cluster" }
+                        if s.kind == "rule" {
+                            s.definition.as_str()
+                        } else {
+                            "k-means cluster"
+                        }
                     );
                 }
             }
             Ok(())
         }
-        SegmentAction::Members { name, history, limit } => {
+        SegmentAction::Members {
+            name,
+            history,
+            limit,
+        } => {
             let seg = acrm::segment(store, &name)
                 .await?
                 .with_context(|| format!("no segment named {name}"))?;
@@ -307,7 +362,18 @@ pub async fn segment(store: &Store, analytics: &Path, config: &Config, action: S
             if save.is_some() && by.is_none() {
                 bail!("--save needs --by (who saves the segments)");
             }
-            cluster(store, analytics, config, k, features, &condition, seed, save.zip(by), as_of).await
+            cluster(
+                store,
+                analytics,
+                config,
+                k,
+                features,
+                &condition,
+                seed,
+                save.zip(by),
+                as_of,
+            )
+            .await
         }
     }
 }
@@ -347,12 +413,24 @@ async fn cluster(
         started.elapsed().as_secs_f64()
     );
     for p in &profile {
-        say!("cluster {} — {} customers ({:.1}%): {}", p.cluster, p.size, p.share_pct, p.description);
+        say!(
+            "cluster {} — {} customers ({:.1}%): {}",
+            p.cluster,
+            p.size,
+            p.share_pct,
+            p.description
+        );
         let means: Vec<String> = features
             .iter()
             .zip(&p.means)
             .zip(&model.log_scale)
-            .map(|((f, m), money)| if *money { format!("{f}={:.0} yuan", m / 100.0) } else { format!("{f}={m:.1}") })
+            .map(|((f, m), money)| {
+                if *money {
+                    format!("{f}={:.0} yuan", m / 100.0)
+                } else {
+                    format!("{f}={m:.1}")
+                }
+            })
             .collect();
         say!("    means: {}", means.join(", "));
     }
@@ -362,14 +440,31 @@ async fn cluster(
         let mut tx = store.begin().await?;
         for p in &profile {
             let seg_name = format!("{name}-{}", p.cluster);
-            let id = acrm::insert_segment(&mut tx, &seg_name, "cluster", &definition, Some(&p.description), &by).await?;
+            let id = acrm::insert_segment(
+                &mut tx,
+                &seg_name,
+                "cluster",
+                &definition,
+                Some(&p.description),
+                &by,
+            )
+            .await?;
             let members: Vec<i64> = ids
                 .iter()
                 .zip(&labels)
                 .filter(|(_, l)| **l + 1 == p.cluster)
                 .map(|(id, _)| *id)
                 .collect();
-            acrm::apply_membership(&mut tx, store.backend(), id, &date.to_string(), &members, &[], members.len() as i64).await?;
+            acrm::apply_membership(
+                &mut tx,
+                store.backend(),
+                id,
+                &date.to_string(),
+                &members,
+                &[],
+                members.len() as i64,
+            )
+            .await?;
         }
         tx.commit().await?;
         say!("saved {} segments {name}-1 … {name}-{k}", profile.len());
@@ -387,10 +482,16 @@ pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result
     match action {
         TierAction::Migration { from, to } => {
             let cells = acrm::tier_migration(store, &from.to_string(), &to.to_string()).await?;
-            let mut rows: Vec<Option<String>> = config.tiers.iter().map(|t| Some(t.code.clone())).collect();
+            let mut rows: Vec<Option<String>> =
+                config.tiers.iter().map(|t| Some(t.code.clone())).collect();
             rows.push(None);
             say!("tier migration {from} → {to} (rows: tier on {from}; columns: tier on {to})");
-            let header: Vec<String> = config.tiers.iter().map(|t| format!("{:>12}", label(&t.code))).collect();
+            // Codes only in the header: CJK names are double width in a terminal.
+            let header: Vec<String> = config
+                .tiers
+                .iter()
+                .map(|t| format!("{:>12}", t.code))
+                .collect();
             say!("{:<16}{} {:>10}", "", header.join(""), "total");
             for r in &rows {
                 let mut total = 0;
@@ -406,7 +507,7 @@ pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result
                         format!("{n:>12}")
                     })
                     .collect();
-                let name = r.as_deref().map_or_else(|| "(new)".to_owned(), label);
+                let name = r.as_deref().unwrap_or("(new)");
                 say!("{name:<16}{} {total:>10}", cols.join(""));
             }
             let (mut up, mut down, mut same) = (0, 0, 0);
@@ -436,10 +537,11 @@ pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result
             Ok(())
         }
         TierAction::History { customer_no } => {
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customer WHERE customer_no = $1")
-                .bind(&customer_no)
-                .fetch_optional(store.pool())
-                .await?;
+            let id: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM customer WHERE customer_no = $1")
+                    .bind(&customer_no)
+                    .fetch_optional(store.pool())
+                    .await?;
             let id = id.with_context(|| format!("no customer {customer_no}"))?;
             for r in acrm::customer_tiers(store, id).await? {
                 say!("{}  {:<14} {}", r.as_of, label(&r.tier), r.reason);
@@ -450,7 +552,12 @@ pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result
 }
 
 /// Prints or writes query results.
-pub fn output(schema: SchemaRef, batches: &[RecordBatch], format: Format, out: Option<&Path>) -> Result<()> {
+pub fn output(
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    format: Format,
+    out: Option<&Path>,
+) -> Result<()> {
     match (format, out) {
         (Format::Parquet, None) => bail!("--format parquet needs --out FILE"),
         (Format::Parquet, Some(path)) => {
@@ -458,8 +565,11 @@ pub fn output(schema: SchemaRef, batches: &[RecordBatch], format: Format, out: O
             say!("wrote {n} rows to {}", path.display());
         }
         (Format::Csv, Some(path)) => {
-            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file);
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(file);
             let mut n = 0;
             for b in batches {
                 w.write(b)?;
@@ -470,7 +580,9 @@ pub fn output(schema: SchemaRef, batches: &[RecordBatch], format: Format, out: O
         (Format::Csv, None) => {
             let mut buf = Vec::new();
             {
-                let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+                let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut buf);
                 for b in batches {
                     w.write(b)?;
                 }
@@ -482,14 +594,23 @@ pub fn output(schema: SchemaRef, batches: &[RecordBatch], format: Format, out: O
         }
         (Format::Table, _) => {
             say!("{}", pretty_format_batches(batches)?);
-            say!("({} rows)", batches.iter().map(RecordBatch::num_rows).sum::<usize>());
+            say!(
+                "({} rows)",
+                batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+            );
         }
     }
     Ok(())
 }
 
 /// `panorama sql`.
-pub async fn run_sql(analytics: &Path, text: &str, as_of: Option<NaiveDate>, format: Format, out: Option<&Path>) -> Result<()> {
+pub async fn run_sql(
+    analytics: &Path,
+    text: &str,
+    as_of: Option<NaiveDate>,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<()> {
     let (ctx, _) = sql::analyst_session(analytics, as_of).await?;
     let (schema, batches) = sql::query(&ctx, text).await?;
     output(schema, &batches, format, out)
@@ -525,12 +646,12 @@ pub async fn export_features(
 pub async fn profit(analytics: &Path, as_of: Option<NaiveDate>) -> Result<()> {
     let (ctx, date) = sql::analyst_session(analytics, as_of).await?;
     let text = "WITH ranked AS ( \
-          SELECT profit, ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS rn, COUNT(*) OVER () AS n \
-          FROM features), \
-        total AS (SELECT SUM(profit) AS total FROM features) \
+          SELECT profit, CAST(ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS BIGINT) AS rn, \
+          CAST(COUNT(*) OVER () AS BIGINT) AS n FROM features), \
+        total AS (SELECT CAST(SUM(profit) AS DOUBLE) AS total FROM features) \
         SELECT (rn - 1) * 10 / n + 1 AS decile, COUNT(*) AS customers, \
           SUM(profit) / 100 AS profit_yuan, \
-          CAST(SUM(profit) AS DOUBLE) * 100.0 / CAST(MAX(total.total) AS DOUBLE) AS share_pct, \
+          ROUND(CAST(SUM(profit) AS DOUBLE) * 100.0 / MAX(total.total), 1) AS share_pct, \
           SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS loss_making \
         FROM ranked CROSS JOIN total GROUP BY (rn - 1) * 10 / n + 1 ORDER BY decile";
     let (_, batches) = sql::query(&ctx, text).await?;
@@ -538,13 +659,16 @@ pub async fn profit(analytics: &Path, as_of: Option<NaiveDate>) -> Result<()> {
     say!("{}", pretty_format_batches(&batches)?);
     let text = "WITH ranked AS ( \
           SELECT profit, SUM(profit) OVER (ORDER BY profit DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running, \
-          ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS rn FROM features), \
-        total AS (SELECT SUM(profit) AS total, COUNT(*) AS n, SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS losers FROM features) \
-        SELECT MAX(total.n) AS customers, MAX(total.total) / 100 AS total_profit_yuan, \
-          MAX(running) * 100 / MAX(total.total) AS peak_share_pct, \
-          MIN(CASE WHEN running = (SELECT MAX(running) FROM ranked) THEN rn END) AS customers_at_peak, \
+          CAST(ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS BIGINT) AS rn FROM features), \
+        total AS (SELECT CAST(SUM(profit) AS DOUBLE) AS total, COUNT(*) AS n, \
+          SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS losers FROM features), \
+        peak AS (SELECT MAX(running) AS peak FROM ranked) \
+        SELECT MAX(total.n) AS customers, CAST(MAX(total.total) / 100.0 AS BIGINT) AS total_profit_yuan, \
+          ROUND(CAST(MAX(CASE WHEN rn * 5 <= total.n THEN running END) AS DOUBLE) * 100.0 / MAX(total.total), 1) AS top20_share_pct, \
+          ROUND(CAST(MAX(peak.peak) AS DOUBLE) * 100.0 / MAX(total.total), 1) AS peak_share_pct, \
+          MIN(CASE WHEN running = peak.peak THEN rn END) AS customers_at_peak, \
           MAX(total.losers) AS loss_making \
-        FROM ranked CROSS JOIN total";
+        FROM ranked CROSS JOIN total CROSS JOIN peak";
     let (_, batches) = sql::query(&ctx, text).await?;
     say!("{}", pretty_format_batches(&batches)?);
     let text = "SELECT COUNT(*) AS households, SUM(CASE WHEN p < 0 THEN 1 ELSE 0 END) AS loss_making, \
@@ -567,7 +691,14 @@ pub fn print_catalogue(json: bool) -> Result<()> {
         say!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for f in &cat {
-            say!("{:<24} {:<9} {:<12} {} / {}", f.name, f.kind.word(), f.unit, f.meaning, f.meaning_zh);
+            say!(
+                "{:<24} {:<9} {:<12} {} / {}",
+                f.name,
+                f.kind.word(),
+                f.unit,
+                f.meaning,
+                f.meaning_zh
+            );
         }
     }
     Ok(())
@@ -664,7 +795,10 @@ pub async fn bench_features(
             .output()
             .with_context(|| format!("running {} {}", python.display(), script.display()))?;
         if !output.status.success() {
-            bail!("duckdb run failed: {}", String::from_utf8_lossy(&output.stderr));
+            bail!(
+                "duckdb run failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
         for line in stdout.lines() {
@@ -681,7 +815,11 @@ pub async fn bench_features(
         say!(
             "bench features: duckdb/datafusion time ratio = {:.2} (above 1: DataFusion faster); results {}",
             duck_best / best,
-            if duck_check == df_check { "identical" } else { "DIFFER" }
+            if duck_check == df_check {
+                "identical"
+            } else {
+                "DIFFER"
+            }
         );
     }
     Ok(())

@@ -556,7 +556,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
         } => bench(customers, dir, generate_only, &cli.store).await,
         Command::Bench {
-            what: BenchWhat::Features { runs, as_of, duckdb },
+            what:
+                BenchWhat::Features {
+                    runs,
+                    as_of,
+                    duckdb,
+                },
         } => {
             let store = open_store(&cli.store).await?;
             let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
@@ -605,7 +610,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cli.store).await?;
             let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
             let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::acrm::export_features(&store, &dir, &config, as_of, condition.as_deref(), &out).await
+            crate::acrm::export_features(&store, &dir, &config, as_of, condition.as_deref(), &out)
+                .await
         }
     }
 }

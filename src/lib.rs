@@ -12,7 +12,6 @@ macro_rules! say {
     }};
 }
 
-
 pub mod acrm;
 pub mod cli;
 pub mod ecif;

@@ -34,16 +34,19 @@ async fn the_batch_computes_features_tiers_and_segments() {
         let options = Options {
             rejects_dir: dir.path().join("rejects"),
         };
-        ingest(&store, &dir.path().join("bank"), &options, &quiet).await.unwrap();
+        ingest(&store, &dir.path().join("bank"), &options, &quiet)
+            .await
+            .unwrap();
         panorama::ecif::run_resolve(&store, false).await.unwrap();
 
         // No date given: the latest business date in the data (the extract date).
         let first = batch::run(&store, &analytics, &config, None).await.unwrap();
         assert_eq!(first.as_of.to_string(), "2026-10-31");
-        let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customer WHERE status = 'active'")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let active: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM customer WHERE status = 'active'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
         assert_eq!(first.customers as i64, active);
         assert_eq!(first.tiers.values().sum::<u64>() as i64, active);
         assert!(first.tiers.len() >= 3, "{:?}", first.tiers);
@@ -72,9 +75,16 @@ async fn the_batch_computes_features_tiers_and_segments() {
         let expected = batch::count(&ctx, filter).await.unwrap();
         assert!(expected > 0);
         let mut tx = store.begin().await.unwrap();
-        acrm::insert_segment(&mut tx, "affluent-no-card", "rule", condition, None, "analyst1")
-            .await
-            .unwrap();
+        acrm::insert_segment(
+            &mut tx,
+            "affluent-no-card",
+            "rule",
+            condition,
+            None,
+            "analyst1",
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
 
         // Rerun: same results, nothing rewritten; the segment fills.
@@ -82,32 +92,61 @@ async fn the_batch_computes_features_tiers_and_segments() {
         assert_eq!(again.tiers, first.tiers);
         assert_eq!(again.tier_rows_written, 0);
         assert_eq!(again.tier_rows_deleted, 0);
-        assert_eq!(again.snapshot.txn_batches.len(), 0, "transactions are not re-exported");
+        assert_eq!(
+            again.snapshot.txn_batches.len(),
+            0,
+            "transactions are not re-exported"
+        );
         assert_eq!(again.segments[0].members, expected);
         assert_eq!(again.segments[0].entered, expected);
         let third = batch::run(&store, &analytics, &config, None).await.unwrap();
         assert_eq!((third.segments[0].entered, third.segments[0].left), (0, 0));
 
         // An earlier date: the segment's membership moves with the data.
-        let earlier = batch::run(&store, &analytics, &config, Some("2026-04-30".parse().unwrap()))
-            .await
-            .unwrap();
+        let earlier = batch::run(
+            &store,
+            &analytics,
+            &config,
+            Some("2026-04-30".parse().unwrap()),
+        )
+        .await
+        .unwrap();
         assert_eq!(earlier.customers, first.customers);
         let s = &earlier.segments[0];
         assert!(s.entered + s.left > 0, "{s:?}");
-        let seg = acrm::segment(&store, "affluent-no-card").await.unwrap().unwrap();
-        let history = acrm::members(&store, seg.id, true, 1_000_000).await.unwrap();
-        assert!(history.iter().any(|m| m.left_on.as_deref() == Some("2026-04-30")) || s.left == 0);
+        let seg = acrm::segment(&store, "affluent-no-card")
+            .await
+            .unwrap()
+            .unwrap();
+        let history = acrm::members(&store, seg.id, true, 1_000_000)
+            .await
+            .unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|m| m.left_on.as_deref() == Some("2026-04-30"))
+                || s.left == 0
+        );
 
         // The migration matrix between two dates covers every customer with a tier.
-        let cells = acrm::tier_migration(&store, "2026-04-30", "2026-10-31").await.unwrap();
+        let cells = acrm::tier_migration(&store, "2026-04-30", "2026-10-31")
+            .await
+            .unwrap();
         let total: i64 = cells.iter().map(|c| c.2).sum();
         assert_eq!(total, active);
-        assert!(cells.iter().any(|c| c.0.as_deref() != Some(c.1.as_str())), "some customers changed tier");
+        assert!(
+            cells.iter().any(|c| c.0.as_deref() != Some(c.1.as_str())),
+            "some customers changed tier"
+        );
 
         // Analysts' SQL is read-only.
         let (ctx, _) = sql::analyst_session(&analytics, None).await.unwrap();
-        let (_, rows) = sql::query(&ctx, "SELECT tier, COUNT(*) AS n FROM features GROUP BY tier").await.unwrap();
+        let (_, rows) = sql::query(
+            &ctx,
+            "SELECT tier, COUNT(*) AS n FROM features GROUP BY tier",
+        )
+        .await
+        .unwrap();
         assert!(!rows.is_empty());
         for bad in [
             "DROP TABLE features",
@@ -116,13 +155,17 @@ async fn the_batch_computes_features_tiers_and_segments() {
             "COPY features TO '/tmp/x.csv'",
             "SELECT * FROM '/etc/passwd'",
         ] {
-            assert!(sql::query(&ctx, bad).await.is_err(), "{bad} must be refused");
+            assert!(
+                sql::query(&ctx, bad).await.is_err(),
+                "{bad} must be refused"
+            );
         }
         // The store remembers the runs.
-        let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_run WHERE status = 'committed'")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let runs: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM analytics_run WHERE status = 'committed'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
         assert_eq!(runs, 4);
     }
 }

@@ -141,15 +141,36 @@ fn acrm_commands_from_batch_to_segments() {
         assert!(!t.contains("panicked"), "{args:?}: {t}");
         t
     };
-    let out = panorama(dir.path(), &["generate", "--customers", "600", "--seed", "3", "--out", "bank"]);
+    let out = panorama(
+        dir.path(),
+        &[
+            "generate",
+            "--customers",
+            "600",
+            "--seed",
+            "3",
+            "--out",
+            "bank",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
     run(&["ingest", "bank"]);
     run(&["resolve"]);
     let t = run(&["batch", "--as-of", "2026-10-31"]);
-    assert!(t.contains("as of 2026-10-31") && t.contains("核心 core"), "{t}");
-    assert!(dir.path().join("store/analytics/features/as_of=2026-10-31/features.parquet").is_file());
+    assert!(
+        t.contains("as of 2026-10-31") && t.contains("核心 core"),
+        "{t}"
+    );
+    assert!(
+        dir.path()
+            .join("store/analytics/features/as_of=2026-10-31/features.parquet")
+            .is_file()
+    );
     let t = run(&["features"]);
-    assert!(t.contains("aum_month_avg") && t.contains("月日均AUM"), "{t}");
+    assert!(
+        t.contains("aum_month_avg") && t.contains("月日均AUM"),
+        "{t}"
+    );
 
     // The documented example; the count is the last line.
     let t = run(&[
@@ -167,45 +188,98 @@ fn acrm_commands_from_batch_to_segments() {
         .trim_start_matches("count=")
         .parse()
         .unwrap();
-    let some: usize = run(&["segment", "count", "--where", "tier in ('金', 'platinum', 'growth', 'core')"])
-        .lines()
-        .last()
-        .unwrap()
-        .trim_start_matches("count=")
-        .parse()
-        .unwrap();
+    let some: usize = run(&[
+        "segment",
+        "count",
+        "--where",
+        "tier in ('金', 'platinum', 'growth', 'core')",
+    ])
+    .lines()
+    .last()
+    .unwrap()
+    .trim_start_matches("count=")
+    .parse()
+    .unwrap();
     assert!(all > 500 && some > 0 && some < all, "{all} {some}");
 
-    let t = run(&["segment", "save", "gold-plus", "--where", "tier <> 'potential'", "--by", "analyst1"]);
+    let t = run(&[
+        "segment",
+        "save",
+        "gold-plus",
+        "--where",
+        "tier <> 'potential'",
+        "--by",
+        "analyst1",
+    ]);
     assert!(t.contains(&format!("{some} members")), "{t}");
     let t = run(&["segment", "list"]);
     assert!(t.contains("gold-plus"), "{t}");
     let t = run(&["segment", "members", "gold-plus", "--limit", "5"]);
     assert_eq!(t.lines().count(), 5, "{t}");
 
-    let t = run(&["sql", "SELECT tier, COUNT(*) AS n FROM features GROUP BY tier ORDER BY tier"]);
+    let t = run(&[
+        "sql",
+        "SELECT tier, COUNT(*) AS n FROM features GROUP BY tier ORDER BY tier",
+    ]);
     assert!(t.contains("potential"), "{t}");
-    let t = run(&["sql", "--format", "csv", "SELECT name, unit FROM catalogue WHERE name = 'aum'"]);
+    let t = run(&[
+        "sql",
+        "--format",
+        "csv",
+        "SELECT name, unit FROM catalogue WHERE name = 'aum'",
+    ]);
     assert_eq!(t.trim(), "name,unit\naum,fen");
-    run(&["export", "--out", "affluent.parquet", "--where", "aum_month_avg >= 50000"]);
+    run(&[
+        "export",
+        "--out",
+        "affluent.parquet",
+        "--where",
+        "aum_month_avg >= 50000",
+    ]);
     run(&["export", "--out", "all.csv"]);
     let csv = std::fs::read_to_string(dir.path().join("all.csv")).unwrap();
     assert_eq!(csv.lines().count(), all + 1);
     let t = run(&["profit"]);
     assert!(t.contains("decile") && t.contains("loss_making"), "{t}");
-    let t = run(&["tiers", "migration", "--from", "2026-04-30", "--to", "2026-10-31"]);
+    let t = run(&[
+        "tiers",
+        "migration",
+        "--from",
+        "2026-04-30",
+        "--to",
+        "2026-10-31",
+    ]);
     assert!(t.contains("upgraded="), "{t}");
-    let t = run(&["segment", "cluster", "--k", "3", "--save", "k3", "--by", "analyst1"]);
+    let t = run(&[
+        "segment", "cluster", "--k", "3", "--save", "k3", "--by", "analyst1",
+    ]);
     assert!(t.contains("cluster 1") && t.contains(" sd)"), "{t}");
     let t = run(&["segment", "list"]);
     assert!(t.contains("k3-3"), "{t}");
 
     // Mistakes are explained, not panicked over.
     for (args, expected) in [
-        (vec!["segment", "count", "--where", "aum_month_avgg > 1"], "did you mean aum_month_avg"),
-        (vec!["segment", "count", "--where", "age > 'x'"], "is an integer"),
+        (
+            vec!["segment", "count", "--where", "aum_month_avgg > 1"],
+            "did you mean aum_month_avg",
+        ),
+        (
+            vec!["segment", "count", "--where", "age > 'x'"],
+            "is an integer",
+        ),
         (vec!["sql", "DELETE FROM features"], "not supported"),
-        (vec!["segment", "save", "gold-plus", "--where", "age > 1", "--by", "a"], "exists"),
+        (
+            vec![
+                "segment",
+                "save",
+                "gold-plus",
+                "--where",
+                "age > 1",
+                "--by",
+                "a",
+            ],
+            "exists",
+        ),
         (vec!["export", "--out", "x.txt"], ".csv or .parquet"),
         (vec!["batch", "--as-of", "2026-13-01"], "invalid value"),
     ] {

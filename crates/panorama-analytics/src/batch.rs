@@ -14,8 +14,8 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
-use panorama_store::acrm::{self, FeatureRow, SegmentRow, TierRow};
 use panorama_store::Store;
+use panorama_store::acrm::{self, FeatureRow, SegmentRow, TierRow};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -48,8 +48,8 @@ pub struct BatchReport {
     pub tier_changes_this_month: usize,
     /// Saved segments refreshed.
     pub segments: Vec<SegmentRefresh>,
-    /// Seconds per stage.
-    pub seconds: BTreeMap<String, f64>,
+    /// Seconds per stage, in order.
+    pub seconds: Vec<(String, f64)>,
 }
 
 /// One segment's refresh.
@@ -77,10 +77,13 @@ pub async fn run(
         Some(d) => d,
         None => {
             let latest = acrm::latest_business_date(store).await?.ok_or_else(|| {
-                AnalyticsError::Invalid("the store holds no data yet: ingest an extract first".into())
+                AnalyticsError::Invalid(
+                    "the store holds no data yet: ingest an extract first".into(),
+                )
             })?;
-            NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
-                .map_err(|_| AnalyticsError::Invalid(format!("latest business date '{latest}' is not a date")))?
+            NaiveDate::parse_from_str(&latest, "%Y-%m-%d").map_err(|_| {
+                AnalyticsError::Invalid(format!("latest business date '{latest}' is not a date"))
+            })?
         }
     };
     let run_id = acrm::begin_run(store, &as_of.to_string()).await?;
@@ -104,10 +107,10 @@ async fn stages(
     as_of: NaiveDate,
     run_id: i64,
 ) -> Result<BatchReport> {
-    let mut seconds = BTreeMap::new();
+    let mut seconds = Vec::new();
     let mut clock = Instant::now();
-    let mut lap = |name: &str, seconds: &mut BTreeMap<String, f64>| {
-        seconds.insert(name.to_owned(), clock.elapsed().as_secs_f64());
+    let mut lap = |name: &str, seconds: &mut Vec<(String, f64)>| {
+        seconds.push((name.to_owned(), clock.elapsed().as_secs_f64()));
         clock = Instant::now();
     };
     let snapshot = snapshot::refresh(store, analytics).await?;
@@ -176,7 +179,10 @@ pub async fn refresh_segment(
     let filter = segment::compile(&seg.definition, vocab)?;
     let now: HashSet<i64> = members_of(ctx, filter).await?.into_iter().collect();
     let mut tx = store.begin().await?;
-    let open: HashSet<i64> = acrm::open_members(&mut tx, seg.id).await?.into_iter().collect();
+    let open: HashSet<i64> = acrm::open_members(&mut tx, seg.id)
+        .await?
+        .into_iter()
+        .collect();
     let mut entered: Vec<i64> = now.difference(&open).copied().collect();
     let mut left: Vec<i64> = open.difference(&now).copied().collect();
     entered.sort_unstable();
@@ -201,7 +207,10 @@ pub async fn refresh_segment(
 }
 
 /// Customer ids of the features rows matching `filter`.
-pub async fn members_of(ctx: &SessionContext, filter: datafusion::logical_expr::Expr) -> Result<Vec<i64>> {
+pub async fn members_of(
+    ctx: &SessionContext,
+    filter: datafusion::logical_expr::Expr,
+) -> Result<Vec<i64>> {
     let batches = ctx
         .table("features")
         .await?
@@ -252,16 +261,22 @@ const HEADLINE: &[&str] = &[
 
 async fn headline_rows(ctx: &SessionContext) -> Result<(Vec<FeatureRow>, BTreeMap<String, u64>)> {
     let cols: Vec<&str> = ["customer_id"].iter().chain(HEADLINE).copied().collect();
-    let batches = ctx.table("features").await?.select_columns(&cols)?.collect().await?;
+    let batches = ctx
+        .table("features")
+        .await?
+        .select_columns(&cols)?
+        .collect()
+        .await?;
     let mut rows = Vec::new();
     let mut tiers = BTreeMap::new();
     for b in &batches {
         let ids = features::int_column(b, "customer_id")?;
-        let mut json: Vec<serde_json::Map<String, serde_json::Value>> = vec![serde_json::Map::new(); b.num_rows()];
+        let mut json: Vec<serde_json::Map<String, serde_json::Value>> =
+            vec![serde_json::Map::new(); b.num_rows()];
         for name in HEADLINE {
-            let c = b
-                .column_by_name(name)
-                .ok_or_else(|| AnalyticsError::Invalid(format!("feature column {name} is missing")))?;
+            let c = b.column_by_name(name).ok_or_else(|| {
+                AnalyticsError::Invalid(format!("feature column {name} is missing"))
+            })?;
             for (i, obj) in json.iter_mut().enumerate() {
                 let v = if c.is_null(i) {
                     serde_json::Value::Null
@@ -274,7 +289,8 @@ async fn headline_rows(ctx: &SessionContext) -> Result<(Vec<FeatureRow>, BTreeMa
                                 .map_or(serde_json::Value::Null, serde_json::Value::Number)
                         }
                         _ => {
-                            let s = datafusion::arrow::compute::cast(&c.slice(i, 1), &DataType::Utf8)?;
+                            let s =
+                                datafusion::arrow::compute::cast(&c.slice(i, 1), &DataType::Utf8)?;
                             s.as_string::<i32>().value(0).to_owned().into()
                         }
                     }
@@ -284,7 +300,11 @@ async fn headline_rows(ctx: &SessionContext) -> Result<(Vec<FeatureRow>, BTreeMa
         }
         for (i, obj) in json.into_iter().enumerate() {
             let int = |k: &str| obj.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
-            let tier = obj.get("tier").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let tier = obj
+                .get("tier")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
             *tiers.entry(tier.clone()).or_insert(0) += 1;
             rows.push(FeatureRow {
                 customer_id: ids.value(i),
@@ -310,11 +330,12 @@ async fn tier_diff(
 ) -> Result<(Vec<TierRow>, Vec<(i64, String)>)> {
     let through = month_end(dates.month).to_string();
     let mut stored = acrm::tier_rows(store, &through).await?;
-    let active: HashSet<i64> = sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
-        .fetch_all(store.pool())
-        .await?
-        .into_iter()
-        .collect();
+    let active: HashSet<i64> =
+        sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
+            .fetch_all(store.pool())
+            .await?
+            .into_iter()
+            .collect();
     let mut upserts = Vec::new();
     for (&customer_id, decisions) in history {
         if !active.contains(&customer_id) {
@@ -334,10 +355,35 @@ async fn tier_diff(
             }
         }
     }
+    // Customers without any balance still get a tier (the lowest), decided
+    // once, on the first run that sees them.
+    let lowest = config
+        .tiers
+        .last()
+        .map(|t| t.code.clone())
+        .unwrap_or_default();
+    let with_rows: HashSet<i64> = stored.keys().map(|(c, _)| *c).collect();
+    let mut keep: HashSet<i64> = HashSet::new();
+    for &customer_id in &active {
+        if history.contains_key(&customer_id) {
+            continue;
+        }
+        if with_rows.contains(&customer_id) {
+            keep.insert(customer_id);
+        } else {
+            upserts.push(TierRow {
+                customer_id,
+                as_of: through.clone(),
+                tier: lowest.clone(),
+                previous_tier: None,
+                reason: "no balances on record: the entry tier".to_owned(),
+            });
+        }
+    }
     upserts.sort_by(|a, b| (a.customer_id, &a.as_of).cmp(&(b.customer_id, &b.as_of)));
     let mut deletes: Vec<(i64, String)> = stored
         .into_keys()
-        .filter(|(c, _)| active.contains(c) || history.contains_key(c))
+        .filter(|(c, _)| !keep.contains(c) && (active.contains(c) || history.contains_key(c)))
         .collect();
     deletes.sort_unstable();
     Ok((upserts, deletes))

@@ -52,13 +52,19 @@ pub const DEFAULT_FEATURES: &[&str] = &[
 /// Checks that every name is a numeric feature; returns whether each is money.
 pub fn check_features(names: &[String]) -> Result<Vec<bool>> {
     if names.is_empty() {
-        return Err(AnalyticsError::Invalid("choose at least one feature".into()));
+        return Err(AnalyticsError::Invalid(
+            "choose at least one feature".into(),
+        ));
     }
     names
         .iter()
         .map(|n| match feature(n).map(|f| f.kind) {
             Some(FeatureType::Money) => Ok(true),
-            Some(FeatureType::Integer | FeatureType::Float) if n != "customer_id" && n != "household_id" => Ok(false),
+            Some(FeatureType::Integer | FeatureType::Float)
+                if n != "customer_id" && n != "household_id" =>
+            {
+                Ok(false)
+            }
             Some(k) => Err(AnalyticsError::Invalid(format!(
                 "{n} is {} feature; clustering needs numbers",
                 k.word()
@@ -249,10 +255,7 @@ impl KMeansModel {
                     cluster: c + 1,
                     size: sizes[c],
                     share_pct: 100.0 * sizes[c] as f64 / rows.len().max(1) as f64,
-                    means: sums[c]
-                        .iter()
-                        .map(|s| s / sizes[c].max(1) as f64)
-                        .collect(),
+                    means: sums[c].iter().map(|s| s / sizes[c].max(1) as f64).collect(),
                     distinguishing: traits,
                     description,
                 }
@@ -309,7 +312,11 @@ mod tests {
             rows.push(vec![25.0 + j, 1_000_000.0 + j * 1000.0, 80.0 + j]);
             rows.push(vec![60.0 + j, 500_000_000.0 + j * 1000.0, 2.0 + j]);
         }
-        let features = vec!["age".to_owned(), "aum_month_avg".to_owned(), "txn_mobile_12m_count".to_owned()];
+        let features = vec![
+            "age".to_owned(),
+            "aum_month_avg".to_owned(),
+            "txn_mobile_12m_count".to_owned(),
+        ];
         let log = check_features(&features).unwrap();
         assert_eq!(log, [false, true, false]);
         let (model, labels) = KMeansModel::fit(features, log, &rows, 2, 7, 50).unwrap();
@@ -320,10 +327,22 @@ mod tests {
         let profile = model.profile(&labels, &rows);
         assert_eq!(profile.iter().map(|p| p.size).sum::<usize>(), 400);
         let young = &profile[labels[0]];
-        assert!(young.description.contains("age lower"), "{}", young.description);
+        assert!(
+            young.description.contains("age lower"),
+            "{}",
+            young.description
+        );
         assert_eq!(model.assign(&[26.0, 900_000.0, 85.0]), labels[0]);
         // Same seed, same model.
-        let (again, _) = KMeansModel::fit(model.features.clone(), model.log_scale.clone(), &rows, 2, 7, 50).unwrap();
+        let (again, _) = KMeansModel::fit(
+            model.features.clone(),
+            model.log_scale.clone(),
+            &rows,
+            2,
+            7,
+            50,
+        )
+        .unwrap();
         assert_eq!(again, model);
     }
 

@@ -186,7 +186,10 @@ impl Config {
         }
         for t in &self.tiers {
             if t.downgrade_after == 0 {
-                return Err(format!("tier {}: downgrade_after must be at least 1", t.code));
+                return Err(format!(
+                    "tier {}: downgrade_after must be at least 1",
+                    t.code
+                ));
             }
             if !is_code(&t.code) {
                 return Err(format!(
@@ -237,9 +240,17 @@ impl Config {
         {
             return Err("profit rates must be between 0 and 10000 basis points".into());
         }
-        if [p.account_cost_fen_month, c.counter, c.atm, c.mobile, c.online, c.pos, c.batch]
-            .iter()
-            .any(|f| !(0..=10_000_000).contains(f))
+        if [
+            p.account_cost_fen_month,
+            c.counter,
+            c.atm,
+            c.mobile,
+            c.online,
+            c.pos,
+            c.batch,
+        ]
+        .iter()
+        .any(|f| !(0..=10_000_000).contains(f))
         {
             return Err("profit costs must be between 0 and 10000000 fen".into());
         }
@@ -255,8 +266,7 @@ impl Config {
 /// Codes end up in SQL text as literals: only `[a-z0-9_]` is allowed.
 fn is_code(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 

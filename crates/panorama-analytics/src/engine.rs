@@ -107,7 +107,8 @@ pub async fn register_snapshot(ctx: &SessionContext, analytics: &Path) -> Result
             "balance" | "txn" => format!("{}/", dir.join(table).display()),
             _ => dir.join(format!("{table}.parquet")).display().to_string(),
         };
-        let schema = snapshot_schema(table).ok_or_else(|| AnalyticsError::Invalid(format!("no schema for {table}")))?;
+        let schema = snapshot_schema(table)
+            .ok_or_else(|| AnalyticsError::Invalid(format!("no schema for {table}")))?;
         let options = ParquetReadOptions::default().schema(&schema);
         ctx.register_parquet(*table, &path, options).await?;
     }
@@ -139,7 +140,10 @@ pub fn feature_dates(analytics: &Path) -> Vec<NaiveDate> {
 }
 
 /// The features of `as_of`, or of the latest date when `None`.
-pub fn resolve_features(analytics: &Path, as_of: Option<NaiveDate>) -> Result<(NaiveDate, PathBuf)> {
+pub fn resolve_features(
+    analytics: &Path,
+    as_of: Option<NaiveDate>,
+) -> Result<(NaiveDate, PathBuf)> {
     let dates = feature_dates(analytics);
     let date = match as_of {
         Some(d) if dates.contains(&d) => d,
@@ -149,7 +153,11 @@ pub fn resolve_features(analytics: &Path, as_of: Option<NaiveDate>) -> Result<(N
                 if dates.is_empty() {
                     "none (run `panorama batch`)".to_owned()
                 } else {
-                    dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    dates
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             )));
         }
@@ -170,8 +178,12 @@ pub async fn register_features(
     as_of: Option<NaiveDate>,
 ) -> Result<NaiveDate> {
     let (date, path) = resolve_features(analytics, as_of)?;
-    ctx.register_parquet("features", &path.display().to_string(), ParquetReadOptions::default())
-        .await?;
+    ctx.register_parquet(
+        "features",
+        &path.display().to_string(),
+        ParquetReadOptions::default(),
+    )
+    .await?;
     Ok(date)
 }
 

@@ -5,9 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{
-    Array, AsArray, Int64Array, RecordBatch, StringArray,
-};
+use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
 use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
@@ -25,7 +23,11 @@ pub type TierHistory = HashMap<i64, Vec<TierDecision>>;
 
 /// Replays the tier rules for every customer from the monthly average AUM
 /// in the snapshot, through the last month complete on `dates.as_of`.
-pub async fn tier_history(ctx: &SessionContext, config: &Config, dates: Dates) -> Result<TierHistory> {
+pub async fn tier_history(
+    ctx: &SessionContext,
+    config: &Config,
+    dates: Dates,
+) -> Result<TierHistory> {
     let classes = AUM_CLASSES
         .iter()
         .map(|c| format!("'{c}'"))
@@ -135,7 +137,9 @@ pub fn int_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Arr
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-        .ok_or_else(|| AnalyticsError::Invalid(format!("column {name} is missing or not an integer")))
+        .ok_or_else(|| {
+            AnalyticsError::Invalid(format!("column {name} is missing or not an integer"))
+        })
 }
 
 /// Reads a text column by name from a batch (plain or view strings).

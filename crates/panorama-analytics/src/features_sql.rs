@@ -35,13 +35,17 @@ impl Dates {
     }
 
     fn month_minus(&self, n: u32) -> NaiveDate {
-        self.month.checked_sub_months(Months::new(n)).unwrap_or(self.month)
+        self.month
+            .checked_sub_months(Months::new(n))
+            .unwrap_or(self.month)
     }
 
     /// `as_of` minus `n` months: transactions after it and up to `as_of`
     /// are "the last n months".
     pub fn day_minus(&self, n: u32) -> NaiveDate {
-        self.as_of.checked_sub_months(Months::new(n)).unwrap_or(self.as_of)
+        self.as_of
+            .checked_sub_months(Months::new(n))
+            .unwrap_or(self.as_of)
     }
 }
 
@@ -130,7 +134,10 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
         }
     }
     for (cat, _, _) in MERCHANT_CATEGORIES {
-        let _ = write!(out_tx, ",\n  COALESCE(ct.spend_{cat}_12m, 0) AS spend_{cat}_12m");
+        let _ = write!(
+            out_tx,
+            ",\n  COALESCE(ct.spend_{cat}_12m, 0) AS spend_{cat}_12m"
+        );
     }
     let mut class_avg = String::new();
     let mut out_class = String::new();
@@ -337,7 +344,10 @@ ORDER BY customer_id"#,
         ls_young = ls.young_max_age,
         ls_family = ls.family_max_age,
         ls_mature = ls.mature_max_age,
-        class_cols = CLASSES.iter().map(|(c, _)| format!(", avg_{c}")).collect::<String>(),
+        class_cols = CLASSES
+            .iter()
+            .map(|(c, _)| format!(", avg_{c}"))
+            .collect::<String>(),
         tx_cols = column_list(),
     )
 }

@@ -83,7 +83,9 @@ pub fn compile(text: &str, vocab: &Vocabulary) -> Result<Expr, ConditionError> {
         .with_recursion_limit(64)
         .try_with_sql(text)
         .map_err(|e| ConditionError(e.to_string()))?;
-    let ast = parser.parse_expr().map_err(|e| ConditionError(e.to_string()))?;
+    let ast = parser
+        .parse_expr()
+        .map_err(|e| ConditionError(e.to_string()))?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         return err(format!(
@@ -182,7 +184,9 @@ impl Checker<'_> {
         };
         let (name, kind) = self.feature(feature)?;
         if kind == FeatureType::CodeList {
-            return err(format!("{name} is a list of codes: test it with holds('…')"));
+            return err(format!(
+                "{name} is a list of codes: test it with holds('…')"
+            ));
         }
         let value = lit(self.value(&name, kind, literal)?);
         let c = col(name);
@@ -243,14 +247,21 @@ impl Checker<'_> {
         }
     }
 
-    fn value(&self, name: &str, kind: FeatureType, e: &sql::Expr) -> Result<ScalarValue, ConditionError> {
+    fn value(
+        &self,
+        name: &str,
+        kind: FeatureType,
+        e: &sql::Expr,
+    ) -> Result<ScalarValue, ConditionError> {
         let Some(literal) = Self::literal(e) else {
             return err(format!("'{e}' must be a literal value for {name}"));
         };
         match (kind, literal) {
             (FeatureType::Money, Literal::Number(n)) => Money::parse_major(&n)
                 .map(|m| ScalarValue::Int64(Some(m.minor())))
-                .map_err(|e| ConditionError(format!("{name}: '{n}' is not an amount in yuan: {e}"))),
+                .map_err(|e| {
+                    ConditionError(format!("{name}: '{n}' is not an amount in yuan: {e}"))
+                }),
             (FeatureType::Integer, Literal::Number(n)) => n
                 .parse::<i64>()
                 .map(|v| ScalarValue::Int64(Some(v)))
@@ -262,8 +273,9 @@ impl Checker<'_> {
                 .map(|v| ScalarValue::Float64(Some(v)))
                 .ok_or_else(|| ConditionError(format!("{name}: '{n}' is not a number"))),
             (FeatureType::Date, Literal::Text(s)) => {
-                let d = chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                    .map_err(|_| ConditionError(format!("{name}: '{s}' is not a date (YYYY-MM-DD)")))?;
+                let d = chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
+                    ConditionError(format!("{name}: '{s}' is not a date (YYYY-MM-DD)"))
+                })?;
                 Ok(ScalarValue::Date32(Some(crate::snapshot::date32(d))))
             }
             (FeatureType::Text, Literal::Text(s)) => self.text_value(name, &s),
@@ -291,12 +303,23 @@ impl Checker<'_> {
                 {
                     return Ok(ScalarValue::Utf8(Some(code.clone())));
                 }
-                self.vocab.tiers.iter().map(|t| format!("{} ({})", t.0, t.1)).collect()
+                self.vocab
+                    .tiers
+                    .iter()
+                    .map(|t| format!("{} ({})", t.0, t.1))
+                    .collect()
             }
             "rfm_segment" => self.vocab.rfm_segments.clone(),
-            "life_stage" => ["student", "young", "family", "mature", "senior", "organisation"]
-                .map(String::from)
-                .to_vec(),
+            "life_stage" => [
+                "student",
+                "young",
+                "family",
+                "mature",
+                "senior",
+                "organisation",
+            ]
+            .map(String::from)
+            .to_vec(),
             "party_type" => ["person", "organisation"].map(String::from).to_vec(),
             "gender" => ["M", "F"].map(String::from).to_vec(),
             _ => return Ok(ScalarValue::Utf8(Some(s.to_owned()))),
@@ -304,14 +327,20 @@ impl Checker<'_> {
         if known.iter().any(|k| k == s) {
             Ok(ScalarValue::Utf8(Some(s.to_owned())))
         } else {
-            err(format!("{name} has no value '{s}'; known: {}", known.join(", ")))
+            err(format!(
+                "{name} has no value '{s}'; known: {}",
+                known.join(", ")
+            ))
         }
     }
 
     fn holds(&self, f: &sql::Function) -> Result<Expr, ConditionError> {
         let fname = f.name.to_string().to_ascii_lowercase();
         if fname != "holds" {
-            return err(format!("unknown function '{}': only holds('product') is available", f.name));
+            return err(format!(
+                "unknown function '{}': only holds('product') is available",
+                f.name
+            ));
         }
         if f.over.is_some() || f.filter.is_some() {
             return err("holds() takes one product code or class");
@@ -324,7 +353,9 @@ impl Checker<'_> {
             return err("holds() takes one product code or class");
         };
         let Some(Literal::Text(code)) = Self::literal(e) else {
-            return err(format!("holds({e}): give the product in quotes, e.g. holds('D001')"));
+            return err(format!(
+                "holds({e}): give the product in quotes, e.g. holds('D001')"
+            ));
         };
         let class = match code.as_str() {
             "credit_card" => "card",
@@ -335,7 +366,12 @@ impl Checker<'_> {
         if CLASSES.iter().any(|(c, _)| *c == class) {
             return Ok(col("product_classes").like(lit(format!("%,{class},%"))));
         }
-        if let Some(p) = self.vocab.products.iter().find(|p| p.eq_ignore_ascii_case(&code)) {
+        if let Some(p) = self
+            .vocab
+            .products
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(&code))
+        {
             return Ok(col("products").like(lit(format!("%,{p},%"))));
         }
         err(format!(
@@ -347,7 +383,11 @@ impl Checker<'_> {
 }
 
 fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 #[cfg(test)]
@@ -355,7 +395,10 @@ mod tests {
     use super::*;
 
     fn vocab() -> Vocabulary {
-        Vocabulary::new(&Config::default_config(), vec!["D001".into(), "C002".into()])
+        Vocabulary::new(
+            &Config::default_config(),
+            vec!["D001".into(), "C002".into()],
+        )
     }
 
     fn ok(text: &str) -> String {
@@ -370,10 +413,14 @@ mod tests {
 
     #[test]
     fn the_documented_example_compiles_with_yuan_in_fen() {
-        let e = ok("aum_month_avg >= 500000 and age between 30 and 45 and not holds('credit_card')");
+        let e =
+            ok("aum_month_avg >= 500000 and age between 30 and 45 and not holds('credit_card')");
         assert!(e.contains("aum_month_avg >= Int64(50000000)"), "{e}");
         assert!(e.contains("age BETWEEN Int64(30) AND Int64(45)"), "{e}");
-        assert!(e.contains("product_classes NOT LIKE Utf8(\"%,card,%\")"), "{e}");
+        assert!(
+            e.contains("product_classes NOT LIKE Utf8(\"%,card,%\")"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -385,7 +432,10 @@ mod tests {
         let e = ok("(age >= 18) AND NOT (age IN (20, 21)) AND last_txn_on >= '2026-01-01'");
         assert!(e.contains("Date32"), "{e}");
         let e = ok("holds('d001') and gender is not null and profit < -10");
-        assert!(e.contains("%,D001,%") && e.contains("profit < Int64(-1000)"), "{e}");
+        assert!(
+            e.contains("%,D001,%") && e.contains("profit < Int64(-1000)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -206,7 +206,10 @@ pub async fn refresh(store: &Store, analytics: &Path) -> Result<SnapshotReport> 
             }
         }
     }
-    write_atomic(&manifest_path, &serde_json::to_vec_pretty(&manifest).unwrap_or_default())?;
+    write_atomic(
+        &manifest_path,
+        &serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+    )?;
     Ok(report)
 }
 
@@ -333,7 +336,9 @@ impl Builder {
             Kind::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
             Kind::Text => Builder::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8)),
             Kind::Date | Kind::Month => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
-            Kind::Timestamp => Builder::Timestamp(TimestampSecondBuilder::with_capacity(BATCH_ROWS)),
+            Kind::Timestamp => {
+                Builder::Timestamp(TimestampSecondBuilder::with_capacity(BATCH_ROWS))
+            }
         }
     }
 
@@ -388,7 +393,11 @@ async fn export_query(
 ) -> Result<u64> {
     let schema = schema_of(export);
     let mut file = ParquetFile::create(path, schema.clone())?;
-    let mut builders: Vec<Builder> = export.columns.iter().map(|(_, k)| Builder::new(k.clone_kind())).collect();
+    let mut builders: Vec<Builder> = export
+        .columns
+        .iter()
+        .map(|(_, k)| Builder::new(k.clone_kind()))
+        .collect();
     let mut query = sqlx::query(export.sql);
     if let Some(b) = batch {
         query = query.bind(b);
@@ -404,11 +413,20 @@ async fn export_query(
                 }
                 (k @ (Kind::Date | Kind::Month), Builder::Date(b)) => {
                     let text: Option<String> = row.try_get(i)?;
-                    let parse = if matches!(k, Kind::Month) { parse_month } else { parse_date };
+                    let parse = if matches!(k, Kind::Month) {
+                        parse_month
+                    } else {
+                        parse_date
+                    };
                     b.append_option(text.as_deref().filter(|t| !t.is_empty()).and_then(|t| {
                         let v = parse(t);
                         if v.is_none() {
-                            tracing::warn!(table = export.name, column = name, value = t, "not a date");
+                            tracing::warn!(
+                                table = export.name,
+                                column = name,
+                                value = t,
+                                "not a date"
+                            );
                         }
                         v
                     }));
@@ -453,7 +471,10 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(1970, 1, 2).unwrap();
         assert_eq!(date32(d), 1);
         assert_eq!(from_date32(1), Some(d));
-        assert_eq!(parse_date("2026-10-31T12:00:00"), Some(date32(NaiveDate::from_ymd_opt(2026, 10, 31).unwrap())));
+        assert_eq!(
+            parse_date("2026-10-31T12:00:00"),
+            Some(date32(NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()))
+        );
         assert_eq!(parse_month("2026-10"), parse_date("2026-10-01"));
         assert_eq!(parse_timestamp("1970-01-01T00:01:01"), Some(61));
         assert_eq!(parse_date("31/10/2026"), None);

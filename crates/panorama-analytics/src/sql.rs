@@ -21,7 +21,10 @@ use crate::error::Result;
 
 /// A session with every analyst table registered; returns it with the
 /// features' as-of date.
-pub async fn analyst_session(analytics: &Path, as_of: Option<NaiveDate>) -> Result<(SessionContext, NaiveDate)> {
+pub async fn analyst_session(
+    analytics: &Path,
+    as_of: Option<NaiveDate>,
+) -> Result<(SessionContext, NaiveDate)> {
     let ctx = session();
     register_snapshot(&ctx, analytics).await?;
     let date = register_features(&ctx, analytics, as_of).await?;
@@ -36,11 +39,19 @@ pub async fn analyst_session(analytics: &Path, as_of: Option<NaiveDate>) -> Resu
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(StringArray::from_iter_values(cat.iter().map(|f| f.name.as_str()))),
-            Arc::new(StringArray::from_iter_values(cat.iter().map(|f| f.kind.word()))),
+            Arc::new(StringArray::from_iter_values(
+                cat.iter().map(|f| f.name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                cat.iter().map(|f| f.kind.word()),
+            )),
             Arc::new(StringArray::from_iter_values(cat.iter().map(|f| f.unit))),
-            Arc::new(StringArray::from_iter_values(cat.iter().map(|f| f.meaning.as_str()))),
-            Arc::new(StringArray::from_iter_values(cat.iter().map(|f| f.meaning_zh.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                cat.iter().map(|f| f.meaning.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                cat.iter().map(|f| f.meaning_zh.as_str()),
+            )),
         ],
     )?;
     register_batches(&ctx, "catalogue", schema, vec![batch])?;

@@ -66,7 +66,11 @@ pub fn qualifying(tiers: &[TierDef], aum_minor: i64) -> usize {
 /// `(month first day, average AUM in minor units)` in ascending month order;
 /// months missing between the first and `through` count as zero. Returns
 /// the decisions (the first, then every change) up to the month `through`.
-pub fn replay(tiers: &[TierDef], series: &[(NaiveDate, i64)], through: NaiveDate) -> Vec<TierDecision> {
+pub fn replay(
+    tiers: &[TierDef],
+    series: &[(NaiveDate, i64)],
+    through: NaiveDate,
+) -> Vec<TierDecision> {
     let mut out = Vec::new();
     let Some(&(first, _)) = series.first() else {
         return out;
@@ -221,7 +225,11 @@ mod tests {
             ]
         );
         assert_eq!(ds[1].previous, Some(4));
-        assert!(ds[1].reason.contains("effective 2026-03-01"), "{}", ds[1].reason);
+        assert!(
+            ds[1].reason.contains("effective 2026-03-01"),
+            "{}",
+            ds[1].reason
+        );
         // In force on 2026-02-15: still potential; from the decision on: gold.
         assert_eq!(tier_on(&ds, d("2026-02-15")), Some(4));
         assert_eq!(tier_on(&ds, d("2026-02-28")), Some(1 + 2));
@@ -250,7 +258,11 @@ mod tests {
                 ("2026-07-31".into(), "potential".into())
             ]
         );
-        assert!(ds[1].reason.contains("3 consecutive months"), "{}", ds[1].reason);
+        assert!(
+            ds[1].reason.contains("3 consecutive months"),
+            "{}",
+            ds[1].reason
+        );
         // Through June only: still gold.
         let ds = replay(&t, &s, d("2026-06-01"));
         assert_eq!(names(&t, &ds).len(), 1);

@@ -20,7 +20,11 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn dates(v: &[Option<&str>]) -> ArrayRef {
-    Arc::new(Date32Array::from(v.iter().map(|x| x.map(|s| date32(d(s)))).collect::<Vec<_>>()))
+    Arc::new(Date32Array::from(
+        v.iter()
+            .map(|x| x.map(|s| date32(d(s))))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn ints(v: &[Option<i64>]) -> ArrayRef {
@@ -66,10 +70,28 @@ fn bank(root: &Path) {
         vec![
             ints(&[Some(1), Some(2), Some(3), Some(4), Some(5)]),
             ints(&[Some(1), Some(1), Some(1), Some(1), Some(3)]),
-            texts(&[Some("D001"), Some("D012"), Some("C002"), Some("L002"), Some("D200")]),
-            texts(&[Some("settlement"), Some("deposit"), Some("card"), Some("loan"), Some("settlement")]),
+            texts(&[
+                Some("D001"),
+                Some("D012"),
+                Some("C002"),
+                Some("L002"),
+                Some("D200"),
+            ]),
+            texts(&[
+                Some("settlement"),
+                Some("deposit"),
+                Some("card"),
+                Some("loan"),
+                Some("settlement"),
+            ]),
             texts(&[Some("B01"); 5]),
-            dates(&[Some("2020-01-10"), Some("2025-12-05"), Some("2024-06-30"), Some("2025-01-01"), Some("2026-01-01")]),
+            dates(&[
+                Some("2020-01-10"),
+                Some("2025-12-05"),
+                Some("2024-06-30"),
+                Some("2025-01-01"),
+                Some("2026-01-01"),
+            ]),
             dates(&[None, Some("2026-12-05"), None, Some("2028-01-01"), None]),
             dates(&[None; 5]),
             texts(&[Some("active"); 5]),
@@ -96,7 +118,9 @@ fn bank(root: &Path) {
     let (mut acct, mut month, mut avg, mut end) = (vec![], vec![], vec![], vec![]);
     let months: Vec<String> = (0..12)
         .map(|i| {
-            let m = d("2025-07-01").checked_add_months(chrono::Months::new(i)).unwrap();
+            let m = d("2025-07-01")
+                .checked_add_months(chrono::Months::new(i))
+                .unwrap();
             m.to_string()
         })
         .collect();
@@ -123,7 +147,12 @@ fn bank(root: &Path) {
         end.push(Some(e));
     }
     let month_refs: Vec<Option<&str>> = month.iter().map(|m| m.as_deref()).collect();
-    write(&s, "balance", "balance/batch-000001.parquet", vec![ints(&acct), dates(&month_refs), ints(&avg), ints(&end)]);
+    write(
+        &s,
+        "balance",
+        "balance/batch-000001.parquet",
+        vec![ints(&acct), dates(&month_refs), ints(&avg), ints(&end)],
+    );
     // Transactions.
     let txns: &[(i64, &str, i64, &str, &str, Option<&str>)] = &[
         (1, "2026-06-10", 100_000, "D", "atm", None),
@@ -161,7 +190,12 @@ struct Row(Vec<(String, String)>);
 
 impl Row {
     fn get(&self, name: &str) -> &str {
-        &self.0.iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("no column {name}")).1
+        &self
+            .0
+            .iter()
+            .find(|(k, _)| k == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+            .1
     }
 }
 
@@ -170,14 +204,28 @@ async fn features_of(root: &Path, as_of: &str) -> Vec<Row> {
     let ctx = snapshot_session(root).await.unwrap();
     let dates = Dates::new(d(as_of));
     let history = features::tier_history(&ctx, &config, dates).await.unwrap();
-    features::compute(&ctx, root, &config, dates, &history).await.unwrap();
+    features::compute(&ctx, root, &config, dates, &history)
+        .await
+        .unwrap();
     let ctx = datafusion::prelude::SessionContext::new();
     register_features(&ctx, root, Some(d(as_of))).await.unwrap();
-    let batches = ctx.sql("SELECT * FROM features ORDER BY customer_id").await.unwrap().collect().await.unwrap();
+    let batches = ctx
+        .sql("SELECT * FROM features ORDER BY customer_id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
     let mut rows = Vec::new();
     for b in &batches {
-        let names: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
-        let cols: Vec<Vec<Option<String>>> = names.iter().map(|n| text_values(b, n).unwrap()).collect();
+        let names: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let cols: Vec<Vec<Option<String>>> =
+            names.iter().map(|n| text_values(b, n).unwrap()).collect();
         for i in 0..b.num_rows() {
             rows.push(Row(names
                 .iter()
@@ -238,7 +286,10 @@ async fn features_match_the_hand_computed_bank() {
     assert_eq!(c1.get("rfm_monetary"), "720000");
     // Two active customers: score = ceil(5 k / n) with k the customers at or below.
     // Recency 10 vs 1 day: c1 ranks first of 2 → 3; frequency 5 vs 1 → 5; money 720,000 vs 1,000,000 → 3.
-    assert_eq!((c1.get("rfm_r"), c1.get("rfm_f"), c1.get("rfm_m")), ("3", "5", "3"));
+    assert_eq!(
+        (c1.get("rfm_r"), c1.get("rfm_f"), c1.get("rfm_m")),
+        ("3", "5", "3")
+    );
     assert_eq!(c1.get("rfm_segment"), "loyal");
     // Net interest: current 100,000×(1.80%−0.10%) = 1,700; deposit 500,000×(2.60%−1.65%)×6/12 = 2,375;
     // loan 50,000×(4.50%−3.00%) = 750 → 4,825 yuan.
@@ -257,13 +308,19 @@ async fn features_match_the_hand_computed_bank() {
     assert_eq!(c2.get("aum"), "0");
     assert_eq!(c2.get("products"), ",");
     assert_eq!(c2.get("rfm_segment"), "inactive");
-    assert_eq!((c2.get("rfm_r"), c2.get("rfm_f"), c2.get("rfm_m")), ("1", "1", "1"));
+    assert_eq!(
+        (c2.get("rfm_r"), c2.get("rfm_f"), c2.get("rfm_m")),
+        ("1", "1", "1")
+    );
     assert_eq!(c2.get("tier"), "potential");
     assert_eq!(c2.get("profit"), "0");
 
     let c3 = &rows[2];
     assert_eq!(c3.get("life_stage"), "organisation");
-    assert_eq!((c3.get("rfm_r"), c3.get("rfm_f"), c3.get("rfm_m")), ("5", "3", "5"));
+    assert_eq!(
+        (c3.get("rfm_r"), c3.get("rfm_f"), c3.get("rfm_m")),
+        ("5", "3", "5")
+    );
     assert_eq!(c3.get("recency_days"), "1");
     // 10,000 yuan June average × (1.80% − 0.20%) / 12 = 13.33 yuan → 1,333 fen, truncated.
     assert_eq!(c3.get("profit_nii"), "1333");
@@ -283,7 +340,11 @@ async fn an_earlier_as_of_date_sees_only_its_past() {
     assert_eq!(c1.get("last_txn_on"), "2026-04-15");
     assert_eq!(c1.get("age"), "35");
     // The card was held on 2026-05-31 (opened 2024-06-30): 23 months.
-    assert!(c1.get("product_tenure").starts_with("C002:23;"), "{}", c1.get("product_tenure"));
+    assert!(
+        c1.get("product_tenure").starts_with("C002:23;"),
+        "{}",
+        c1.get("product_tenure")
+    );
     // The company has no balance and no transaction by then.
     assert_eq!(rows[2].get("rfm_segment"), "inactive");
 }

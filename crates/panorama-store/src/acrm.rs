@@ -23,13 +23,15 @@ pub async fn begin_run(store: &Store, as_of: &str) -> Result<i64> {
 
 /// Marks a run committed or failed, with its report.
 pub async fn finish_run(store: &Store, id: i64, ok: bool, report: &str) -> Result<()> {
-    sqlx::query("UPDATE analytics_run SET status = $1, finished_at = $2, report = $3 WHERE id = $4")
-        .bind(if ok { "committed" } else { "failed" })
-        .bind(now_utc())
-        .bind(report)
-        .bind(id)
-        .execute(store.pool())
-        .await?;
+    sqlx::query(
+        "UPDATE analytics_run SET status = $1, finished_at = $2, report = $3 WHERE id = $4",
+    )
+    .bind(if ok { "committed" } else { "failed" })
+    .bind(now_utc())
+    .bind(report)
+    .bind(id)
+    .execute(store.pool())
+    .await?;
     Ok(())
 }
 
@@ -205,13 +207,15 @@ pub async fn customer_tiers(store: &Store, customer_id: i64) -> Result<Vec<TierR
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(customer_id, as_of, tier, previous_tier, reason)| TierRow {
-            customer_id,
-            as_of,
-            tier,
-            previous_tier,
-            reason: reason.unwrap_or_default(),
-        })
+        .map(
+            |(customer_id, as_of, tier, previous_tier, reason)| TierRow {
+                customer_id,
+                as_of,
+                tier,
+                previous_tier,
+                reason: reason.unwrap_or_default(),
+            },
+        )
         .collect())
 }
 
@@ -257,13 +261,15 @@ pub async fn tier_changes(store: &Store, from: &str, to: &str, limit: i64) -> Re
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(customer_id, as_of, tier, previous_tier, reason)| TierRow {
-            customer_id,
-            as_of,
-            tier,
-            previous_tier,
-            reason: reason.unwrap_or_default(),
-        })
+        .map(
+            |(customer_id, as_of, tier, previous_tier, reason)| TierRow {
+                customer_id,
+                as_of,
+                tier,
+                previous_tier,
+                reason: reason.unwrap_or_default(),
+            },
+        )
         .collect())
 }
 
@@ -338,7 +344,14 @@ pub async fn insert_segment(
     .bind(now_utc())
     .fetch_one(&mut *conn)
     .await?;
-    crate::ecif::audit(conn, by, "segment.save", None, &format!("{name}: {definition}")).await?;
+    crate::ecif::audit(
+        conn,
+        by,
+        "segment.save",
+        None,
+        &format!("{name}: {definition}"),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -377,7 +390,9 @@ pub async fn apply_membership(
 ) -> Result<()> {
     // Leaving: close the open membership (chunked IN lists of bound ids).
     for chunk in left.chunks(500) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| backend.placeholder(i + 3)).collect();
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| backend.placeholder(i + 3))
+            .collect();
         let sql = format!(
             "UPDATE segment_member SET left_on = {} WHERE segment_id = {} AND left_on IS NULL AND customer_id IN ({})",
             backend.placeholder(1),
@@ -399,7 +414,13 @@ pub async fn apply_membership(
     );
     let rows: Vec<Vec<Value>> = entered
         .iter()
-        .map(|c| vec![Value::Int(Some(segment_id)), Value::Int(Some(*c)), Value::text(as_of)])
+        .map(|c| {
+            vec![
+                Value::Int(Some(segment_id)),
+                Value::Int(Some(*c)),
+                Value::text(as_of),
+            ]
+        })
         .collect();
     insert.execute(conn, &rows).await?;
     sqlx::query("UPDATE segment SET refreshed_on = $1, member_count = $2 WHERE id = $3")
@@ -425,7 +446,12 @@ pub struct MemberRow {
 }
 
 /// A segment's current members, or its whole history.
-pub async fn members(store: &Store, segment_id: i64, history: bool, limit: i64) -> Result<Vec<MemberRow>> {
+pub async fn members(
+    store: &Store,
+    segment_id: i64,
+    history: bool,
+    limit: i64,
+) -> Result<Vec<MemberRow>> {
     let sql = format!(
         "SELECT m.customer_id, c.customer_no, m.entered_on, m.left_on FROM segment_member m \
          JOIN customer c ON c.id = m.customer_id WHERE m.segment_id = $1 {} \

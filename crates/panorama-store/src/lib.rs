@@ -10,8 +10,8 @@
 //! that PostgreSQL widens to `NUMERIC` (e.g. `SUM(bigint)`) are cast back to
 //! `BIGINT` in the query.
 
-mod bulk;
 pub mod acrm;
+mod bulk;
 pub mod ecif;
 mod error;
 pub mod ingest;

@@ -95,7 +95,7 @@ impl KMeansModel {
         max_iter: usize,
     ) -> Result<(KMeansModel, Vec<usize>)> {
         let d = features.len();
-        if k < 2 || k > 50 {
+        if !(2..=50).contains(&k) {
             return Err(AnalyticsError::Invalid("k must be between 2 and 50".into()));
         }
         if rows.len() < k {

@@ -154,7 +154,7 @@ fn bank(root: &Path) {
         vec![ints(&acct), dates(&month_refs), ints(&avg), ints(&end)],
     );
     // Transactions.
-    let txns: &[(i64, &str, i64, &str, &str, Option<&str>)] = &[
+    let txns: &[Txn] = &[
         (1, "2026-06-10", 100_000, "D", "atm", None),
         (1, "2026-04-15", 500_000, "C", "counter", None),
         (1, "2025-08-01", 20_000, "D", "mobile", None),
@@ -185,6 +185,16 @@ fn bank(root: &Path) {
         ],
     );
 }
+
+/// account, booked on, amount (fen), direction, channel, MCC.
+type Txn = (
+    i64,
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
 
 struct Row(Vec<(String, String)>);
 
@@ -243,6 +253,14 @@ async fn features_match_the_hand_computed_bank() {
     bank(dir.path());
     let rows = features_of(dir.path(), "2026-06-30").await;
     assert_eq!(rows.len(), 3);
+    // The catalogue documents exactly the columns the feature table has, in order.
+    let columns: Vec<&str> = rows[0].0.iter().map(|(k, _)| k.as_str()).collect();
+    let documented: Vec<String> = panorama_analytics::catalogue::catalogue()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(columns, documented);
+    assert_eq!(columns.len(), 83);
     let c1 = &rows[0];
     // Born 1990-07-15: 35 on 2026-06-30, a family-stage customer.
     assert_eq!(c1.get("age"), "35");

@@ -119,7 +119,7 @@ pub async fn replace_features(
 }
 
 /// One tier decision as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct TierRow {
     /// Customer.
     pub customer_id: i64,
@@ -133,29 +133,20 @@ pub struct TierRow {
     pub reason: String,
 }
 
+const TIER_COLUMNS: &str =
+    "customer_id, as_of, tier, previous_tier, COALESCE(reason, '') AS reason";
+
 /// The stored tier decisions up to `through` (inclusive), keyed by
 /// customer and date.
 pub async fn tier_rows(store: &Store, through: &str) -> Result<HashMap<(i64, String), TierRow>> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT customer_id, as_of, tier, previous_tier, reason FROM tier_history WHERE as_of <= $1",
-    )
-    .bind(through)
-    .fetch_all(store.pool())
-    .await?;
+    let sql = format!("SELECT {TIER_COLUMNS} FROM tier_history WHERE as_of <= $1");
+    let rows: Vec<TierRow> = sqlx::query_as(&sql)
+        .bind(through)
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|(customer_id, as_of, tier, previous_tier, reason)| {
-            (
-                (customer_id, as_of.clone()),
-                TierRow {
-                    customer_id,
-                    as_of,
-                    tier,
-                    previous_tier,
-                    reason: reason.unwrap_or_default(),
-                },
-            )
-        })
+        .map(|r| ((r.customer_id, r.as_of.clone()), r))
         .collect())
 }
 
@@ -198,25 +189,12 @@ pub async fn write_tiers(
 
 /// One customer's tier history, oldest first.
 pub async fn customer_tiers(store: &Store, customer_id: i64) -> Result<Vec<TierRow>> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT customer_id, as_of, tier, previous_tier, reason FROM tier_history \
-         WHERE customer_id = $1 ORDER BY as_of",
-    )
-    .bind(customer_id)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(customer_id, as_of, tier, previous_tier, reason)| TierRow {
-                customer_id,
-                as_of,
-                tier,
-                previous_tier,
-                reason: reason.unwrap_or_default(),
-            },
-        )
-        .collect())
+    let sql =
+        format!("SELECT {TIER_COLUMNS} FROM tier_history WHERE customer_id = $1 ORDER BY as_of");
+    Ok(sqlx::query_as(&sql)
+        .bind(customer_id)
+        .fetch_all(store.pool())
+        .await?)
 }
 
 /// The tier migration matrix between two dates: (tier at `from` or `None`
@@ -249,28 +227,17 @@ pub async fn tier_migration(
 /// Tier changes decided in a date range (inclusive): the events RM alerts
 /// are raised from.
 pub async fn tier_changes(store: &Store, from: &str, to: &str, limit: i64) -> Result<Vec<TierRow>> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT customer_id, as_of, tier, previous_tier, reason FROM tier_history \
+    let sql = format!(
+        "SELECT {TIER_COLUMNS} FROM tier_history \
          WHERE as_of >= $1 AND as_of <= $2 AND previous_tier IS NOT NULL \
-         ORDER BY as_of, customer_id LIMIT $3",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(customer_id, as_of, tier, previous_tier, reason)| TierRow {
-                customer_id,
-                as_of,
-                tier,
-                previous_tier,
-                reason: reason.unwrap_or_default(),
-            },
-        )
-        .collect())
+         ORDER BY as_of, customer_id LIMIT $3"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?)
 }
 
 /// A saved segment.

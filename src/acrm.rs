@@ -436,10 +436,15 @@ async fn cluster(
     }
     if let Some((name, by)) = save {
         check_name(&name)?;
-        let definition = serde_json::json!({ "condition": condition, "model": model }).to_string();
         let mut tx = store.begin().await?;
         for p in &profile {
             let seg_name = format!("{name}-{}", p.cluster);
+            let definition = panorama_analytics::cluster::ClusterDefinition {
+                condition: condition.to_owned(),
+                cluster: p.cluster,
+                model: model.clone(),
+            }
+            .to_json();
             let id = acrm::insert_segment(
                 &mut tx,
                 &seg_name,

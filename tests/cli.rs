@@ -256,6 +256,15 @@ fn acrm_commands_from_batch_to_segments() {
     assert!(t.contains("cluster 1") && t.contains(" sd)"), "{t}");
     let t = run(&["segment", "list"]);
     assert!(t.contains("k3-3"), "{t}");
+    // The nightly batch assigns customers to the saved clusters the same way.
+    let t = run(&["batch", "--as-of", "2026-10-31"]);
+    for k in 1..=3 {
+        let line = t
+            .lines()
+            .find(|l| l.contains(&format!("segment k3-{k}:")))
+            .unwrap_or_else(|| panic!("{t}"));
+        assert!(line.ends_with("(+0 / -0)"), "{line}");
+    }
 
     // Mistakes are explained, not panicked over.
     for (args, expected) in [

@@ -18,6 +18,7 @@ use panorama_store::Store;
 use panorama_store::acrm::{self, FeatureRow, SegmentRow, TierRow};
 use serde::Serialize;
 
+use crate::cluster::ClusterDefinition;
 use crate::config::Config;
 use crate::engine::{register_features, register_snapshot, session};
 use crate::error::{AnalyticsError, Result};
@@ -140,9 +141,7 @@ async fn stages(
     let vocab = vocabulary(store, config).await?;
     let mut segments = Vec::new();
     for seg in acrm::segments(store).await? {
-        if seg.kind == "rule" {
-            segments.push(refresh_segment(store, &ctx, &vocab, &seg, as_of).await?);
-        }
+        segments.push(refresh_segment(store, &ctx, &vocab, &seg, as_of).await?);
     }
     lap("segments", &mut seconds);
     Ok(BatchReport {
@@ -176,8 +175,20 @@ pub async fn refresh_segment(
     seg: &SegmentRow,
     as_of: NaiveDate,
 ) -> Result<SegmentRefresh> {
-    let filter = segment::compile(&seg.definition, vocab)?;
-    let now: HashSet<i64> = members_of(ctx, filter).await?.into_iter().collect();
+    let now: HashSet<i64> = if seg.kind == "cluster" {
+        // Customers of the clustered population nearest this cluster's centroid.
+        let def = ClusterDefinition::from_json(&seg.definition)?;
+        let filter = segment::compile(&def.condition, vocab)?;
+        let (ids, rows) = feature_matrix(ctx, filter, &def.model.features).await?;
+        ids.into_iter()
+            .zip(&rows)
+            .filter(|(_, r)| def.model.assign(r) + 1 == def.cluster)
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        let filter = segment::compile(&seg.definition, vocab)?;
+        members_of(ctx, filter).await?.into_iter().collect()
+    };
     let mut tx = store.begin().await?;
     let open: HashSet<i64> = acrm::open_members(&mut tx, seg.id)
         .await?

@@ -264,6 +264,31 @@ impl KMeansModel {
     }
 }
 
+/// What a cluster segment stores: the population, its cluster number and
+/// the fitted model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClusterDefinition {
+    /// The condition choosing the clustered customers.
+    pub condition: String,
+    /// 1-based cluster number.
+    pub cluster: usize,
+    /// The fitted model.
+    pub model: KMeansModel,
+}
+
+impl ClusterDefinition {
+    /// As stored in `segment.definition`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a stored definition.
+    pub fn from_json(text: &str) -> Result<ClusterDefinition> {
+        serde_json::from_str(text)
+            .map_err(|e| AnalyticsError::Invalid(format!("cluster segment definition: {e}")))
+    }
+}
+
 /// One cluster, described.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterProfile {

@@ -103,18 +103,24 @@ pub async fn postgres(server_url: &str) -> Result<TestStore> {
         sqlx::query(&format!("CREATE DATABASE {building}"))
             .execute(&mut admin)
             .await?;
-        let store = Store::open(&StoreLocation::Postgres(replace_database(
-            server_url, &building,
-        )))
-        .await?;
-        store.close().await;
+        // Migrated over one plain connection: a pool closed after
+        // `Migrator::run` was seen to leave its session open, which blocks the rename.
+        let mut conn =
+            sqlx::PgConnection::connect(&replace_database(server_url, &building)).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut conn)
+            .await?;
+        conn.close().await?;
+        // The server ends a closed session's backend asynchronously; a rename
+        // while it lingers fails with "being accessed by other users".
+        wait_until_unused(&mut admin, &building).await?;
         // Rename into place; another process may have won the race, which is fine.
         if sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
             .execute(&mut admin)
             .await
             .is_err()
         {
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
                 .execute(&mut admin)
                 .await?;
         }
@@ -137,6 +143,22 @@ pub async fn postgres(server_url: &str) -> Result<TestStore> {
     )))
     .await?;
     Ok(TestStore { store, _dir: None })
+}
+
+/// Waits (up to ten seconds) until no session is connected to `database`.
+async fn wait_until_unused(admin: &mut sqlx::PgConnection, database: &str) -> Result<()> {
+    for _ in 0..200 {
+        let sessions: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+                .bind(database)
+                .fetch_one(&mut *admin)
+                .await?;
+        if sessions == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

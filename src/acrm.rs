@@ -710,10 +710,14 @@ pub fn print_catalogue(json: bool) -> Result<()> {
 }
 
 /// Checks that tell two engines' feature tables are the same numbers.
-const BENCH_CHECKS: &str = "SELECT COUNT(*) AS customers, SUM(aum) AS aum, SUM(aum_month_avg) AS aum_month_avg, \
-    SUM(profit) AS profit, SUM(rfm_r) AS rfm_r, SUM(rfm_f) AS rfm_f, SUM(rfm_m) AS rfm_m, \
-    SUM(txn_atm_12m_count) AS atm_12m, SUM(product_count) AS products, SUM(COALESCE(age, 0)) AS age \
-    FROM features";
+/// Totals both engines' outputs must agree on. Each is cast to BIGINT:
+/// DuckDB writes some integer sums as DOUBLE or HUGEINT, and the check is
+/// about values, not the physical type.
+const BENCH_CHECKS: &str = "SELECT COUNT(*) AS customers, CAST(SUM(aum) AS BIGINT) AS aum, \
+    CAST(SUM(aum_month_avg) AS BIGINT) AS aum_month_avg, CAST(SUM(profit) AS BIGINT) AS profit, \
+    CAST(SUM(rfm_r) AS BIGINT) AS rfm_r, CAST(SUM(rfm_f) AS BIGINT) AS rfm_f, CAST(SUM(rfm_m) AS BIGINT) AS rfm_m, \
+    CAST(SUM(txn_atm_12m_count) AS BIGINT) AS atm_12m, CAST(SUM(product_count) AS BIGINT) AS products, \
+    CAST(SUM(COALESCE(age, 0)) AS BIGINT) AS age FROM features";
 
 /// `panorama bench features`: times the feature stage on DataFusion and,
 /// with `--duckdb`, the same SQL on the same Parquet files in DuckDB.

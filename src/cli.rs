@@ -81,6 +81,36 @@ pub enum Command {
         /// Data directory (the store and the demo extract go here).
         #[arg(long, default_value = "panorama-data")]
         data_dir: PathBuf,
+        /// Password of every demo user (default: a random one, printed).
+        #[arg(long, env = "PANORAMA_DEMO_PASSWORD")]
+        demo_password: Option<String>,
+        /// Port of the web workbench.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Set up the demo bank and stop, without serving the web app.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Serve the web workbench (OCRM) and its JSON API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Port.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Mark session cookies Secure (when served behind TLS).
+        #[arg(long)]
+        secure_cookies: bool,
+        /// Idle minutes before a session expires.
+        #[arg(long, default_value_t = 30)]
+        session_minutes: i64,
+    },
+    /// Users of the workbench and assignment of customers to RMs.
+    Users {
+        /// What to do.
+        #[command(subcommand)]
+        action: UsersAction,
     },
     /// List ingest batches with their counts (the import report).
     Batches,
@@ -298,6 +328,35 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `panorama users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// List users.
+    List,
+    /// Create or update a user; the password is read from PANORAMA_PASSWORD or stdin.
+    Add {
+        /// Login name.
+        username: String,
+        /// Role: admin, analyst, branch_manager, rm, steward, auditor, executive, agent.
+        #[arg(long)]
+        role: String,
+        /// Org unit code (e.g. SB0101).
+        #[arg(long)]
+        org: String,
+        /// Name shown in the interface (default: the login name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create the demo users (admin, rm1…rmN, bm1, analyst1, steward1, auditor1, exec1, agent1).
+    Demo {
+        /// Their password (default: a random one, printed).
+        #[arg(long, env = "PANORAMA_DEMO_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Assign every unassigned customer to an RM of their home branch (round robin).
+    Assign,
+}
+
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -341,7 +400,35 @@ pub async fn run(cli: Cli) -> Result<()> {
             customers,
             seed,
             data_dir,
-        } => quickstart(customers, seed, &data_dir).await,
+            demo_password,
+            port,
+            no_serve,
+        } => {
+            let store = quickstart(customers, seed, &data_dir).await?;
+            let password = demo_password.unwrap_or_else(|| panorama_web::auth::random_password(12));
+            crate::web::demo_users(&store, &password).await?;
+            if no_serve {
+                return Ok(());
+            }
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            crate::web::serve(store, &config, addr, false, 30).await
+        }
+        Command::Serve {
+            bind,
+            port,
+            secure_cookies,
+            session_minutes,
+        } => {
+            let store = open_store(&cli.store).await?;
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let addr = std::net::SocketAddr::new(bind, port);
+            crate::web::serve(store, &config, addr, secure_cookies, session_minutes).await
+        }
+        Command::Users { action } => {
+            let store = open_store(&cli.store).await?;
+            crate::web::users(&store, action).await
+        }
         Command::Resolve { full, json } => {
             let store = open_store(&cli.store).await?;
             let summary = crate::ecif::run_resolve(&store, full).await?;
@@ -827,7 +914,7 @@ fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))
 }
 
-async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
+async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<Store> {
     let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
     let extract = data_dir.join("extract");
     say!(
@@ -867,7 +954,7 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<()> {
         "Next: `panorama --store {} batches` lists the import runs.",
         data_dir.display()
     );
-    Ok(())
+    Ok(store)
 }
 
 async fn bench(

@@ -190,6 +190,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     q::insert_customers(&mut tx, store.backend(), &new_customers).await?;
     q::write_links(&mut tx, store.backend(), &xrefs).await?;
     q::link_accounts(&mut tx).await?;
+    q::assign_home_branches(&mut tx).await?;
     let review: Vec<(i64, i64, f64, String)> = resolution
         .review
         .iter()

@@ -15,3 +15,4 @@ macro_rules! say {
 pub mod acrm;
 pub mod cli;
 pub mod ecif;
+pub mod web;

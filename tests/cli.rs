@@ -81,7 +81,17 @@ fn generate_then_ingest_accounts_for_every_row() {
 #[test]
 fn quickstart_sets_up_a_demo_bank() {
     let dir = tempfile::tempdir().unwrap();
-    let out = panorama(dir.path(), &["quickstart", "--customers", "300"]);
+    let out = panorama(
+        dir.path(),
+        &[
+            "quickstart",
+            "--customers",
+            "300",
+            "--no-serve",
+            "--demo-password",
+            "demo-pass-1",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("committed"), "{t}");
@@ -93,9 +103,87 @@ fn quickstart_sets_up_a_demo_bank() {
             .is_file()
     );
     // Running it again is safe: same bank, nothing changes.
-    let again = panorama(dir.path(), &["quickstart", "--customers", "300"]);
+    let again = panorama(
+        dir.path(),
+        &[
+            "quickstart",
+            "--customers",
+            "300",
+            "--no-serve",
+            "--demo-password",
+            "demo-pass-1",
+        ],
+    );
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains(" 0 changed"), "{}", text(&again));
+    assert!(t.contains("Demo users (password: demo-pass-1)"), "{t}");
+    assert!(t.contains("rm1"), "{t}");
+    assert!(
+        text(&again).contains("  0 customers assigned"),
+        "{}",
+        text(&again)
+    );
+
+    // `serve` answers over TCP: health, the API description, a demo login.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_panorama"))
+        .current_dir(dir.path())
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut health = String::new();
+    for _ in 0..100 {
+        if let Ok(r) = http(port, "GET /healthz HTTP/1.1", "") {
+            health = r;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let openapi = http(port, "GET /api/openapi.json HTTP/1.1", "").unwrap_or_default();
+    let login = http(
+        port,
+        "POST /api/login HTTP/1.1",
+        r#"{"username":"rm1","password":"demo-pass-1"}"#,
+    )
+    .unwrap_or_default();
+    let wrong = http(
+        port,
+        "POST /api/login HTTP/1.1",
+        r#"{"username":"rm1","password":"nope"}"#,
+    )
+    .unwrap_or_default();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(openapi.contains("\"openapi\":\"3.1.0\""), "{openapi}");
+    assert!(login.starts_with("HTTP/1.1 200"), "{login}");
+    assert!(
+        login
+            .to_lowercase()
+            .contains("set-cookie: panorama_session="),
+        "{login}"
+    );
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+}
+
+/// One HTTP/1.1 request over a plain socket (JSON body when not empty).
+fn http(port: u16, request_line: &str, body: &str) -> std::io::Result<String> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    write!(
+        s,
+        "{request_line}\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
 }
 
 #[test]

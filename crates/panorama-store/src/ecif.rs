@@ -309,6 +309,25 @@ pub async fn link_accounts(conn: &mut AnyConnection) -> Result<u64> {
     .rows_affected())
 }
 
+/// Gives every active customer without one a home branch: the branch of
+/// the source record that opened the relationship first (earliest opening
+/// date, then the lowest record id). A home branch, once set, stays — RM
+/// assignments and branch scopes hang on it.
+pub async fn assign_home_branches(conn: &mut AnyConnection) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE customer SET home_org_unit_id = (\
+           SELECT o.id FROM customer_xref x \
+           JOIN source_record s ON s.id = x.source_record_id \
+           JOIN org_unit o ON o.code = s.branch_code \
+           WHERE x.customer_id = customer.id \
+           ORDER BY CASE WHEN s.opened_on IS NULL THEN 1 ELSE 0 END, s.opened_on, s.id LIMIT 1) \
+         WHERE status = 'active' AND home_org_unit_id IS NULL",
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Adds uncertain pairs to the review queue (a decided pair keeps its decision).
 pub async fn write_review(
     conn: &mut AnyConnection,

@@ -1,0 +1,1174 @@
+//! The relationship manager's workbench: users, data scopes, the customer
+//! list and 360° view, search, contacts, tasks, alerts and the audit trail.
+//!
+//! Every customer query takes a [`Scope`] and applies it in SQL, so a
+//! customer outside the caller's scope is simply not found.
+
+use std::fmt::Write as _;
+
+use sqlx::FromRow;
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
+
+use crate::{Any, Result, Store, StoreError, now_utc};
+
+/// Roles of the workbench (the `app_user.role` values).
+pub const ROLES: &[&str] = &[
+    "admin",
+    "analyst",
+    "branch_manager",
+    "rm",
+    "steward",
+    "auditor",
+    "executive",
+    "agent",
+];
+
+/// A user of the workbench, with the materialised path of their org unit.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct UserRow {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Name shown in the interface.
+    pub display_name: String,
+    /// One of [`ROLES`].
+    pub role: String,
+    /// The user's org unit.
+    pub org_unit_id: i64,
+    /// Its code.
+    pub org_code: String,
+    /// Its name.
+    pub org_name: String,
+    /// Its materialised path (`/1/2/`).
+    pub org_path: String,
+    /// Argon2 PHC string; `None` means the user cannot log in.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    /// 1 when the user may log in.
+    pub active: i64,
+}
+
+const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_unit_id, o.code AS org_code, \
+     o.name AS org_name, o.path AS org_path, u.password_hash, u.active \
+     FROM app_user u JOIN org_unit o ON o.id = u.org_unit_id";
+
+/// The user with this login name.
+pub async fn user_by_username(store: &Store, username: &str) -> Result<Option<UserRow>> {
+    Ok(
+        sqlx::query_as(&format!("{USER_SELECT} WHERE u.username = $1"))
+            .bind(username)
+            .fetch_optional(store.pool())
+            .await?,
+    )
+}
+
+/// The user with this id.
+pub async fn user_by_id(store: &Store, id: i64) -> Result<Option<UserRow>> {
+    Ok(sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?)
+}
+
+/// All users, by role then name.
+pub async fn users(store: &Store) -> Result<Vec<UserRow>> {
+    Ok(
+        sqlx::query_as(&format!("{USER_SELECT} ORDER BY u.role, u.username"))
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
+/// A user to create or update.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// Name shown in the interface.
+    pub display_name: &'a str,
+    /// One of [`ROLES`].
+    pub role: &'a str,
+    /// Code of the user's org unit.
+    pub org_code: &'a str,
+    /// Argon2 PHC string.
+    pub password_hash: &'a str,
+}
+
+/// Creates the user, or updates the user of that name (role, org unit,
+/// password); audited as `user.save` by `actor`. Returns the user's id.
+pub async fn save_user(store: &Store, user: &NewUser<'_>, actor: &str) -> Result<i64> {
+    if !ROLES.contains(&user.role) {
+        return Err(StoreError::Invalid(format!(
+            "unknown role {:?}; roles are {}",
+            user.role,
+            ROLES.join(", ")
+        )));
+    }
+    let mut tx = store.begin().await?;
+    let org: Option<i64> = sqlx::query_scalar("SELECT id FROM org_unit WHERE code = $1")
+        .bind(user.org_code)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let org = org
+        .ok_or_else(|| StoreError::Invalid(format!("no org unit with code {:?}", user.org_code)))?;
+    sqlx::query(
+        "INSERT INTO app_user (username, display_name, role, org_unit_id, password_hash, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6) \
+         ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, \
+         org_unit_id = excluded.org_unit_id, password_hash = excluded.password_hash, active = 1",
+    )
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.role)
+    .bind(org)
+    .bind(user.password_hash)
+    .bind(now_utc())
+    .execute(&mut *tx)
+    .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM app_user WHERE username = $1")
+        .bind(user.username)
+        .fetch_one(&mut *tx)
+        .await?;
+    insert_audit(
+        &mut tx,
+        &Audit {
+            actor,
+            action: "user.save",
+            object_type: Some("user"),
+            object_id: Some(user.username),
+            detail: Some(&format!("role={} org={}", user.role, user.org_code)),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An audit event to append.
+#[derive(Debug, Clone, Default)]
+pub struct Audit<'a> {
+    /// The acting user's id, when known.
+    pub user_id: Option<i64>,
+    /// Who acted (a login name, or `system`).
+    pub actor: &'a str,
+    /// What was done (`login`, `customer.view`, `search`, …).
+    pub action: &'a str,
+    /// The customer concerned.
+    pub customer_id: Option<i64>,
+    /// Kind of object concerned.
+    pub object_type: Option<&'a str>,
+    /// Its id.
+    pub object_id: Option<&'a str>,
+    /// The reason the actor stated (unmasking, exports).
+    pub reason: Option<&'a str>,
+    /// Client address.
+    pub source_ip: Option<&'a str>,
+    /// `ok`, `denied` or `failed`; empty means `ok`.
+    pub outcome: &'a str,
+    /// Anything else worth keeping (never a secret).
+    pub detail: Option<&'a str>,
+}
+
+async fn insert_audit(conn: &mut sqlx::AnyConnection, a: &Audit<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_event (at, user_id, actor, action, customer_id, object_type, object_id, reason, source_ip, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(now_utc())
+    .bind(a.user_id)
+    .bind(a.actor)
+    .bind(a.action)
+    .bind(a.customer_id)
+    .bind(a.object_type)
+    .bind(a.object_id)
+    .bind(a.reason)
+    .bind(a.source_ip)
+    .bind(if a.outcome.is_empty() { "ok" } else { a.outcome })
+    .bind(a.detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends an audit event. The trail is append-only: nothing in Panorama
+/// updates or deletes its rows.
+pub async fn audit(store: &Store, a: &Audit<'_>) -> Result<()> {
+    let mut conn = store.pool().acquire().await?;
+    insert_audit(&mut conn, a).await
+}
+
+/// Failed logins for `username` at or after `since` (ISO-8601 UTC), since
+/// its last successful login.
+pub async fn failed_logins_since(store: &Store, username: &str, since: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE actor = $1 AND action = 'login' AND outcome IN ('failed', 'denied') AND at >= $2 \
+         AND at > COALESCE((SELECT MAX(at) FROM audit_event WHERE actor = $1 AND action = 'login' AND outcome = 'ok'), '')",
+    )
+    .bind(username)
+    .bind(since)
+    .fetch_one(store.pool())
+    .await?)
+}
+
+/// One audit event as read back.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct AuditRow {
+    /// Id.
+    pub id: i64,
+    /// When (ISO-8601 UTC).
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Customer concerned.
+    pub customer_id: Option<i64>,
+    /// Object kind.
+    pub object_type: Option<String>,
+    /// Object id.
+    pub object_id: Option<String>,
+    /// Stated reason.
+    pub reason: Option<String>,
+    /// From where.
+    pub source_ip: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Detail.
+    pub detail: Option<String>,
+}
+
+/// What an auditor searches the trail by; empty fields do not filter.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditFilter {
+    /// Actor (exact login name).
+    pub actor: Option<String>,
+    /// Customer id.
+    pub customer: Option<i64>,
+    /// Action (exact, or a prefix ending in `.`).
+    pub action: Option<String>,
+    /// From this instant or date (inclusive).
+    pub from: Option<String>,
+    /// Up to this date (inclusive).
+    pub to: Option<String>,
+}
+
+/// The newest `limit` audit events matching `filter`.
+pub async fn audit_search(
+    store: &Store,
+    filter: &AuditFilter,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    let mut sql = String::from(
+        "SELECT id, at, actor, action, customer_id, object_type, object_id, reason, source_ip, outcome, detail \
+         FROM audit_event WHERE 1 = 1",
+    );
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut add = |sql: &mut String, clause: &str, b: Bind| {
+        binds.push(b);
+        let _ = write!(
+            sql,
+            " AND {}",
+            clause.replace('?', &format!("${}", binds.len()))
+        );
+    };
+    if let Some(a) = filter.actor.as_deref().filter(|s| !s.is_empty()) {
+        add(&mut sql, "actor = ?", Bind::Text(a.to_owned()));
+    }
+    if let Some(c) = filter.customer {
+        add(&mut sql, "customer_id = ?", Bind::Int(c));
+    }
+    if let Some(a) = filter.action.as_deref().filter(|s| !s.is_empty()) {
+        if let Some(prefix) = a.strip_suffix('.') {
+            add(&mut sql, "action LIKE ?", Bind::Text(format!("{prefix}.%")));
+        } else {
+            add(&mut sql, "action = ?", Bind::Text(a.to_owned()));
+        }
+    }
+    if let Some(f) = filter.from.as_deref().filter(|s| !s.is_empty()) {
+        add(&mut sql, "at >= ?", Bind::Text(f.to_owned()));
+    }
+    if let Some(t) = filter.to.as_deref().filter(|s| !s.is_empty()) {
+        // A date bound includes the whole day.
+        add(&mut sql, "at < ?", Bind::Text(format!("{t}\u{ffff}")));
+    }
+    binds.push(Bind::Int(limit));
+    let _ = write!(sql, " ORDER BY id DESC LIMIT ${}", binds.len());
+    Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// Which customers a user may see, applied inside every customer query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole bank (admin, executive, analyst, steward, auditor, agent).
+    All,
+    /// Customers whose home branch is in this org subtree (a materialised path).
+    Subtree(String),
+    /// Customers assigned to this RM (an open assignment).
+    Assigned(i64),
+}
+
+impl Scope {
+    /// The SQL condition on customer alias `c`, binding its parameter (if
+    /// any) as number `next`. Returns the condition and the bind.
+    fn condition(&self, next: usize) -> (String, Option<Bind>) {
+        match self {
+            Scope::All => ("1 = 1".to_owned(), None),
+            Scope::Subtree(path) => (
+                format!(
+                    "c.home_org_unit_id IN (SELECT o.id FROM org_unit o WHERE o.path LIKE ${next})"
+                ),
+                Some(Bind::Text(format!("{path}%"))),
+            ),
+            Scope::Assigned(user) => (
+                format!(
+                    "c.id IN (SELECT a.customer_id FROM assignment a WHERE a.rm_user_id = ${next} AND a.to_date IS NULL)"
+                ),
+                Some(Bind::Int(*user)),
+            ),
+        }
+    }
+}
+
+/// A bind parameter of a query assembled from fixed fragments.
+#[derive(Debug, Clone)]
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+fn bind_all<'q, T>(
+    mut q: QueryAs<'q, Any, T, AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> QueryAs<'q, Any, T, AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Text(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
+/// A customer in a list: who, where, how much, which tier.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct CustomerListRow {
+    /// Id.
+    pub id: i64,
+    /// Customer number.
+    pub customer_no: String,
+    /// `person` or `organisation`.
+    pub party_type: String,
+    /// Name (unmasked: the caller masks).
+    pub name: String,
+    /// Mobile.
+    pub mobile: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<String>,
+    /// Home branch code.
+    pub branch: Option<String>,
+    /// Tier at the latest feature date.
+    pub tier: Option<String>,
+    /// AUM at the latest feature date, fen.
+    pub aum_minor: Option<i64>,
+    /// Monthly average AUM, fen.
+    pub aum_avg_minor: Option<i64>,
+    /// Profit, fen.
+    pub profit_minor: Option<i64>,
+}
+
+/// Sort orders of the customer list.
+pub const SORTS: &[&str] = &["aum_desc", "aum_asc", "name", "tier", "profit_desc"];
+
+/// Filters of the customer list.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CustomerFilter {
+    /// Tier (code, e.g. `platinum`).
+    pub tier: Option<String>,
+    /// Minimum AUM in yuan.
+    pub min_aum: Option<i64>,
+    /// Saved segment id.
+    pub segment: Option<i64>,
+    /// Name prefix.
+    pub name: Option<String>,
+    /// One of [`SORTS`].
+    pub sort: Option<String>,
+}
+
+/// The latest as-of date with features, if any.
+pub async fn latest_feature_date(store: &Store) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT MAX(as_of) FROM customer_features")
+            .fetch_one(store.pool())
+            .await?,
+    )
+}
+
+/// One page of the customers in `scope` that match `filter`, and the total.
+pub async fn customers(
+    store: &Store,
+    scope: &Scope,
+    filter: &CustomerFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<CustomerListRow>, i64)> {
+    let as_of = latest_feature_date(store).await?.unwrap_or_default();
+    let mut binds = vec![Bind::Text(as_of)];
+    let (cond, bind) = scope.condition(2);
+    binds.extend(bind);
+    let mut wheres = vec!["c.status = 'active'".to_owned(), cond];
+    if let Some(t) = filter.tier.as_deref().filter(|s| !s.is_empty()) {
+        binds.push(Bind::Text(t.to_owned()));
+        wheres.push(format!("f.tier = ${}", binds.len()));
+    }
+    if let Some(a) = filter.min_aum {
+        binds.push(Bind::Int(a.saturating_mul(100)));
+        wheres.push(format!("f.aum_minor >= ${}", binds.len()));
+    }
+    if let Some(s) = filter.segment {
+        binds.push(Bind::Int(s));
+        wheres.push(format!(
+            "c.id IN (SELECT m.customer_id FROM segment_member m WHERE m.segment_id = ${} AND m.left_on IS NULL)",
+            binds.len()
+        ));
+    }
+    if let Some(n) = filter.name.as_deref().filter(|s| !s.is_empty()) {
+        binds.push(Bind::Text(format!("{}%", escape_like(n))));
+        wheres.push(format!("c.name LIKE ${} ESCAPE '\\'", binds.len()));
+    }
+    let from = format!(
+        "FROM customer c LEFT JOIN customer_features f ON f.customer_id = c.id AND f.as_of = $1 \
+         LEFT JOIN org_unit o ON o.id = c.home_org_unit_id WHERE {}",
+        wheres.join(" AND ")
+    );
+    let total: (i64,) = bind_all(sqlx::query_as(&format!("SELECT COUNT(*) {from}")), &binds)
+        .fetch_one(store.pool())
+        .await?;
+    let order = match filter.sort.as_deref() {
+        Some("aum_asc") => "f.aum_minor ASC, c.id",
+        Some("name") => "c.name, c.id",
+        Some("tier") => "f.aum_avg_minor DESC, c.id",
+        Some("profit_desc") => "f.profit_minor DESC, c.id",
+        _ => "f.aum_minor DESC, c.id",
+    };
+    // NULL features (no balances yet) sort last on both engines.
+    let order = format!("CASE WHEN f.aum_minor IS NULL THEN 1 ELSE 0 END, {order}");
+    binds.push(Bind::Int(per_page.clamp(1, 500)));
+    let limit = binds.len();
+    binds.push(Bind::Int(page.max(0) * per_page.clamp(1, 500)));
+    let offset = binds.len();
+    let rows = bind_all(
+        sqlx::query_as(&format!(
+            "SELECT c.id, c.customer_no, c.party_type, c.name, c.mobile, c.birth_date, o.code AS branch, \
+             f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor {from} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
+        )),
+        &binds,
+    )
+    .fetch_all(store.pool())
+    .await?;
+    Ok((rows, total.0))
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// What a search string looks like, so the right index answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchKey {
+    /// 11-digit mobile.
+    Mobile(String),
+    /// 15- or 18-character resident id (standardised to 18).
+    ResidentId(String),
+    /// Unified social credit code.
+    CreditCode(String),
+    /// Account or card number (12–19 digits), or a customer number.
+    Number(String),
+    /// A name prefix.
+    Name(String),
+}
+
+impl SearchKey {
+    /// Classifies a search string.
+    pub fn parse(q: &str) -> Option<SearchKey> {
+        let q: String = q.split_whitespace().collect();
+        if q.is_empty() {
+            return None;
+        }
+        if let Ok(m) = panorama_domain::mobile::Mobile::parse(&q) {
+            return Some(SearchKey::Mobile(m.as_str().to_owned()));
+        }
+        if let Ok(id) = panorama_domain::resident_id::ResidentId::parse(&q) {
+            return Some(SearchKey::ResidentId(id.as_str().to_owned()));
+        }
+        if let Ok(code) = panorama_domain::credit_code::CreditCode::parse(&q) {
+            return Some(SearchKey::CreditCode(code.as_str().to_owned()));
+        }
+        if q.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(SearchKey::Number(q));
+        }
+        Some(SearchKey::Name(q))
+    }
+}
+
+/// Customers in `scope` matching a search key (at most `limit`).
+pub async fn search(
+    store: &Store,
+    scope: &Scope,
+    key: &SearchKey,
+    limit: i64,
+) -> Result<Vec<CustomerListRow>> {
+    let as_of = latest_feature_date(store).await?.unwrap_or_default();
+    let mut binds = vec![Bind::Text(as_of)];
+    let (cond, bind) = scope.condition(2);
+    binds.extend(bind);
+    let matcher = match key {
+        SearchKey::Mobile(m) => {
+            binds.push(Bind::Text(m.clone()));
+            format!("c.mobile = ${}", binds.len())
+        }
+        SearchKey::ResidentId(id) => {
+            binds.push(Bind::Text(id.clone()));
+            format!("c.id_no = ${}", binds.len())
+        }
+        SearchKey::CreditCode(code) => {
+            binds.push(Bind::Text(code.clone()));
+            format!("c.credit_code = ${}", binds.len())
+        }
+        SearchKey::Number(n) => {
+            binds.push(Bind::Text(n.clone()));
+            let p = binds.len();
+            format!(
+                "(c.customer_no = ${p} OR c.id IN (SELECT a.customer_id FROM account a WHERE a.account_no = ${p}))"
+            )
+        }
+        SearchKey::Name(n) => {
+            binds.push(Bind::Text(format!("{}%", escape_like(n))));
+            format!("c.name LIKE ${} ESCAPE '\\'", binds.len())
+        }
+    };
+    binds.push(Bind::Int(limit.clamp(1, 200)));
+    let sql = format!(
+        "SELECT c.id, c.customer_no, c.party_type, c.name, c.mobile, c.birth_date, o.code AS branch, \
+         f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor \
+         FROM customer c LEFT JOIN customer_features f ON f.customer_id = c.id AND f.as_of = $1 \
+         LEFT JOIN org_unit o ON o.id = c.home_org_unit_id \
+         WHERE c.status = 'active' AND {cond} AND {matcher} ORDER BY c.name, c.id LIMIT ${}",
+        binds.len()
+    );
+    Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// The golden record of a customer, as the 360° view shows it.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct CustomerDetail {
+    /// Id.
+    pub id: i64,
+    /// Customer number.
+    pub customer_no: String,
+    /// `person` or `organisation`.
+    pub party_type: String,
+    /// Name.
+    pub name: String,
+    /// Gender (`M`/`F`).
+    pub gender: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<String>,
+    /// Resident id.
+    pub id_no: Option<String>,
+    /// Unified social credit code.
+    pub credit_code: Option<String>,
+    /// Mobile.
+    pub mobile: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Home branch code.
+    pub branch: Option<String>,
+    /// Home branch name.
+    pub branch_name: Option<String>,
+    /// Since (the golden record's creation).
+    pub created_at: String,
+}
+
+/// The customer, if it exists, is active and lies in `scope`.
+pub async fn customer_in_scope(
+    store: &Store,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<CustomerDetail>> {
+    let (cond, bind) = scope.condition(2);
+    let mut binds = vec![Bind::Int(id)];
+    binds.extend(bind);
+    let sql = format!(
+        "SELECT c.id, c.customer_no, c.party_type, c.name, c.gender, c.birth_date, c.id_no, c.credit_code, c.mobile, \
+         c.email, c.address, c.industry, o.code AS branch, o.name AS branch_name, c.created_at \
+         FROM customer c LEFT JOIN org_unit o ON o.id = c.home_org_unit_id \
+         WHERE c.id = $1 AND c.status = 'active' AND {cond}"
+    );
+    Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_optional(store.pool())
+        .await?)
+}
+
+/// An account with its latest month-end balance.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct AccountRow {
+    /// Id.
+    pub id: i64,
+    /// Source system.
+    pub system: String,
+    /// Account or card number.
+    pub account_no: String,
+    /// Product code.
+    pub product_code: String,
+    /// Product name (zh).
+    pub product_name: Option<String>,
+    /// Product name (en).
+    pub product_name_en: Option<String>,
+    /// Product class.
+    pub class: Option<String>,
+    /// Opened.
+    pub opened_on: String,
+    /// Matures.
+    pub matures_on: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Latest month with a balance.
+    pub month: Option<String>,
+    /// Month-end balance, fen.
+    pub balance_minor: Option<i64>,
+}
+
+/// The customer's accounts, newest first, with their latest balances.
+pub async fn accounts_of(store: &Store, customer: i64) -> Result<Vec<AccountRow>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.system, a.account_no, a.product_code, p.name AS product_name, p.name_en AS product_name_en, \
+         p.class, a.opened_on, a.matures_on, a.status, b.month, b.end_balance_minor AS balance_minor \
+         FROM account a LEFT JOIN product p ON p.code = a.product_code \
+         LEFT JOIN balance_monthly b ON b.account_id = a.id \
+           AND b.month = (SELECT MAX(b2.month) FROM balance_monthly b2 WHERE b2.account_id = a.id) \
+         WHERE a.customer_id = $1 ORDER BY a.opened_on DESC, a.id",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Month-end balances summed over the customer's accounts by month and
+/// class, oldest first: `(month, class, fen)`.
+pub async fn balance_trend(store: &Store, customer: i64) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT b.month, COALESCE(p.class, 'unknown'), CAST(SUM(b.end_balance_minor) AS BIGINT) \
+         FROM balance_monthly b JOIN account a ON a.id = b.account_id LEFT JOIN product p ON p.code = a.product_code \
+         WHERE a.customer_id = $1 GROUP BY b.month, COALESCE(p.class, 'unknown') ORDER BY b.month",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Transactions of the customer's accounts in the last `days` days before
+/// `until` by channel and direction: `(channel, direction, count, fen)`.
+pub async fn transactions_by_channel(
+    store: &Store,
+    customer: i64,
+    since: &str,
+) -> Result<Vec<(String, String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.channel, t.direction, COUNT(*), CAST(SUM(t.amount_minor) AS BIGINT) FROM txn t \
+         WHERE t.account_id IN (SELECT a.id FROM account a WHERE a.customer_id = $1) AND t.booked_at >= $2 \
+         GROUP BY t.channel, t.direction ORDER BY t.channel, t.direction",
+    )
+    .bind(customer)
+    .bind(since)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// A recent transaction.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct TxnRow {
+    /// When booked.
+    pub booked_at: String,
+    /// Account number.
+    pub account_no: String,
+    /// Amount, fen.
+    pub amount_minor: i64,
+    /// `C` or `D`.
+    pub direction: String,
+    /// Channel.
+    pub channel: String,
+    /// Merchant category code.
+    pub mcc: Option<String>,
+    /// Counterparty name.
+    pub counterparty_name: Option<String>,
+}
+
+/// The customer's latest `limit` transactions.
+pub async fn recent_transactions(store: &Store, customer: i64, limit: i64) -> Result<Vec<TxnRow>> {
+    Ok(sqlx::query_as(
+        "SELECT t.booked_at, a.account_no, t.amount_minor, t.direction, t.channel, t.mcc, t.counterparty_name \
+         FROM account a JOIN txn t ON t.account_id = a.id WHERE a.customer_id = $1 \
+         ORDER BY t.booked_at DESC LIMIT $2",
+    )
+    .bind(customer)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// The customer's features at the latest date: `(as_of, tier, aum, aum_avg,
+/// loan, profit, features JSON)`.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct FeatureRow {
+    /// As-of date.
+    pub as_of: String,
+    /// Tier code.
+    pub tier: Option<String>,
+    /// AUM, fen.
+    pub aum_minor: i64,
+    /// Monthly average AUM, fen.
+    pub aum_avg_minor: i64,
+    /// Loan balance, fen.
+    pub loan_minor: i64,
+    /// Profit, fen.
+    pub profit_minor: Option<i64>,
+    /// The whole feature vector (JSON object).
+    pub features: String,
+}
+
+/// The customer's latest features.
+pub async fn features_of(store: &Store, customer: i64) -> Result<Option<FeatureRow>> {
+    Ok(sqlx::query_as(
+        "SELECT as_of, tier, aum_minor, aum_avg_minor, loan_minor, profit_minor, features FROM customer_features \
+         WHERE customer_id = $1 ORDER BY as_of DESC LIMIT 1",
+    )
+    .bind(customer)
+    .fetch_optional(store.pool())
+    .await?)
+}
+
+/// Tier history of the customer: `(as_of, tier, previous tier)`, newest first.
+pub async fn tier_history_of(
+    store: &Store,
+    customer: i64,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT as_of, tier, previous_tier FROM tier_history WHERE customer_id = $1 ORDER BY as_of DESC",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// A related party: household member or relationship.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct RelatedRow {
+    /// The other customer.
+    pub customer_id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their type.
+    pub party_type: String,
+    /// Role or relationship kind.
+    pub kind: String,
+    /// Where the link came from.
+    pub source: String,
+}
+
+/// The customer's household members and party relationships (both directions).
+pub async fn related_of(store: &Store, customer: i64) -> Result<Vec<RelatedRow>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id AS customer_id, c.name, c.party_type, m.role AS kind, 'household' AS source \
+         FROM household_member me JOIN household_member m ON m.household_id = me.household_id AND m.customer_id <> me.customer_id \
+         JOIN customer c ON c.id = m.customer_id WHERE me.customer_id = $1 \
+         UNION ALL \
+         SELECT c.id, c.name, c.party_type, r.kind, r.source FROM party_relationship r JOIN customer c ON c.id = r.to_customer_id \
+         WHERE r.from_customer_id = $1 \
+         UNION ALL \
+         SELECT c.id, c.name, c.party_type, r.kind, r.source FROM party_relationship r JOIN customer c ON c.id = r.from_customer_id \
+         WHERE r.to_customer_id = $1 \
+         ORDER BY 5, 4, 2 LIMIT 200",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Saved segments the customer is in now: `(id, name)`.
+pub async fn segments_of(store: &Store, customer: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT s.id, s.name FROM segment_member m JOIN segment s ON s.id = m.segment_id \
+         WHERE m.customer_id = $1 AND m.left_on IS NULL ORDER BY s.name",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// A contact with a customer (call, visit, …).
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct ContactRow {
+    /// Id.
+    pub id: i64,
+    /// When.
+    pub at: String,
+    /// Channel.
+    pub channel: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Follow-up date.
+    pub follow_up_on: Option<String>,
+    /// Who recorded it.
+    pub by: Option<String>,
+}
+
+/// Contact channels.
+pub const CONTACT_CHANNELS: &[&str] =
+    &["phone", "visit", "branch", "sms", "email", "wechat", "app"];
+
+/// The customer's contacts, newest first.
+pub async fn contacts_of(store: &Store, customer: i64, limit: i64) -> Result<Vec<ContactRow>> {
+    Ok(sqlx::query_as(
+        "SELECT k.id, k.at, k.channel, k.outcome, k.notes, k.follow_up_on, u.display_name AS by \
+         FROM contact k LEFT JOIN app_user u ON u.id = k.user_id WHERE k.customer_id = $1 ORDER BY k.at DESC, k.id DESC LIMIT $2",
+    )
+    .bind(customer)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// A contact to record.
+#[derive(Debug, Clone)]
+pub struct NewContact<'a> {
+    /// Customer.
+    pub customer_id: i64,
+    /// Recording user.
+    pub user_id: i64,
+    /// One of [`CONTACT_CHANNELS`].
+    pub channel: &'a str,
+    /// Outcome (free text, short).
+    pub outcome: &'a str,
+    /// Notes.
+    pub notes: Option<&'a str>,
+    /// Follow-up date (ISO); creates a task for the user.
+    pub follow_up_on: Option<&'a str>,
+}
+
+/// Records a contact and, with a follow-up date, a task due that day.
+/// Returns the contact id.
+pub async fn record_contact(store: &Store, c: &NewContact<'_>) -> Result<i64> {
+    if !CONTACT_CHANNELS.contains(&c.channel) {
+        return Err(StoreError::Invalid(format!(
+            "unknown channel {:?}",
+            c.channel
+        )));
+    }
+    let mut tx = store.begin().await?;
+    let now = now_utc();
+    let id = crate::ecif::next_id(&mut tx, "contact").await?;
+    sqlx::query(
+        "INSERT INTO contact (id, customer_id, user_id, at, channel, outcome, notes, follow_up_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(c.customer_id)
+    .bind(c.user_id)
+    .bind(&now)
+    .bind(c.channel)
+    .bind(c.outcome)
+    .bind(c.notes)
+    .bind(c.follow_up_on)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(due) = c.follow_up_on {
+        sqlx::query(
+            "INSERT INTO task (owner_user_id, customer_id, title, due_on, status, created_at) VALUES ($1, $2, $3, $4, 'open', $5)",
+        )
+        .bind(c.user_id)
+        .bind(c.customer_id)
+        .bind(format!("跟进 follow up: {}", c.outcome))
+        .bind(due)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A task on a user's list.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct TaskRow {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub customer_id: Option<i64>,
+    /// Customer name.
+    pub customer_name: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Due.
+    pub due_on: Option<String>,
+    /// Status.
+    pub status: String,
+}
+
+/// The user's open tasks, soonest first.
+pub async fn open_tasks(store: &Store, user: i64, limit: i64) -> Result<Vec<TaskRow>> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.customer_id, c.name AS customer_name, t.title, t.due_on, t.status \
+         FROM task t LEFT JOIN customer c ON c.id = t.customer_id \
+         WHERE t.owner_user_id = $1 AND t.status = 'open' \
+         ORDER BY CASE WHEN t.due_on IS NULL THEN 1 ELSE 0 END, t.due_on, t.id LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Marks the user's task done; false when it is not theirs or not open.
+pub async fn complete_task(store: &Store, user: i64, task: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE task SET status = 'done', done_at = $1 WHERE id = $2 AND owner_user_id = $3 AND status = 'open'",
+    )
+    .bind(now_utc())
+    .bind(task)
+    .bind(user)
+    .execute(store.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An open opportunity.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct OpportunityRow {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Customer name.
+    pub customer_name: String,
+    /// Product.
+    pub product_code: Option<String>,
+    /// Stage.
+    pub stage: String,
+    /// Amount, fen.
+    pub amount_minor: Option<i64>,
+    /// Expected close.
+    pub expected_close: Option<String>,
+}
+
+/// Opportunities of a customer (`customer`) or of an owner (`owner`).
+pub async fn opportunities(
+    store: &Store,
+    customer: Option<i64>,
+    owner: Option<i64>,
+) -> Result<Vec<OpportunityRow>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, o.customer_id, c.name AS customer_name, o.product_code, o.stage, o.amount_minor, o.expected_close \
+         FROM opportunity o JOIN customer c ON c.id = o.customer_id \
+         WHERE ($1 IS NULL OR o.customer_id = $1) AND ($2 IS NULL OR o.owner_user_id = $2) \
+         ORDER BY o.expected_close, o.id LIMIT 500",
+    )
+    .bind(customer)
+    .bind(owner)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Result of assigning customers to RMs.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AssignReport {
+    /// Customers newly assigned.
+    pub assigned: u64,
+    /// Customers left unassigned (their branch has no RM).
+    pub without_rm: u64,
+}
+
+/// Assigns every active customer without an open primary assignment to an
+/// RM of their home branch, round robin by customer id (customers of a
+/// branch without RMs stay unassigned). Audited as `assignment.auto`.
+pub async fn assign_unassigned(store: &Store, actor: &str, on: &str) -> Result<AssignReport> {
+    let mut tx = store.begin().await?;
+    let rms: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT org_unit_id, id FROM app_user WHERE role = 'rm' AND active = 1 ORDER BY org_unit_id, id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut by_org: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for (org, rm) in rms {
+        by_org.entry(org).or_default().push(rm);
+    }
+    let customers: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT c.id, c.home_org_unit_id FROM customer c WHERE c.status = 'active' AND NOT EXISTS \
+         (SELECT 1 FROM assignment a WHERE a.customer_id = c.id AND a.role = 'primary' AND a.to_date IS NULL) ORDER BY c.id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut report = AssignReport::default();
+    let mut next: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    let mut rows: Vec<(i64, i64)> = Vec::new();
+    for (customer, org) in customers {
+        let Some(rms) = org.and_then(|o| by_org.get(&o)) else {
+            report.without_rm += 1;
+            continue;
+        };
+        let k = next.entry(org.unwrap_or_default()).or_default();
+        rows.push((customer, rms[*k % rms.len()]));
+        *k += 1;
+    }
+    let per = store.backend().max_params() / 5;
+    for chunk in rows.chunks(per.max(1)) {
+        let mut sql = String::from(
+            "INSERT INTO assignment (customer_id, rm_user_id, role, from_date, reason, assigned_by) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            let _ = write!(
+                sql,
+                "{}(${}, ${}, 'primary', ${}, ${}, ${})",
+                if i == 0 { "" } else { ", " },
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            );
+        }
+        let mut q = sqlx::query(&sql);
+        for (customer, rm) in chunk {
+            q = q
+                .bind(*customer)
+                .bind(*rm)
+                .bind(on)
+                .bind("home branch round robin")
+                .bind(actor);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    report.assigned = rows.len() as u64;
+    insert_audit(
+        &mut tx,
+        &Audit {
+            actor,
+            action: "assignment.auto",
+            detail: Some(&format!(
+                "assigned={} without_rm={}",
+                report.assigned, report.without_rm
+            )),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The sub-branches (org units of level `sub_branch`): `(code, name)`.
+pub async fn sub_branches(store: &Store) -> Result<Vec<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT code, name FROM org_unit WHERE level = 'sub_branch' ORDER BY code")
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
+/// The first branch (level `branch`) code, for demo branch managers.
+pub async fn first_branch(store: &Store) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT code FROM org_unit WHERE level = 'branch' ORDER BY code LIMIT 1",
+        )
+        .fetch_optional(store.pool())
+        .await?,
+    )
+}
+
+/// Head office code (the root of the hierarchy).
+pub async fn head_office(store: &Store) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT code FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1")
+            .fetch_optional(store.pool())
+            .await?,
+    )
+}
+
+/// Web sessions: load, save, delete, purge expired.
+pub mod sessions {
+    use super::*;
+
+    /// The session's JSON data, if present and not expired at `now` (unix s).
+    pub async fn load(store: &Store, id: &str, now: i64) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT data, expires_at FROM web_session WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(store.pool())
+        .await?)
+    }
+
+    /// Inserts or replaces the session.
+    pub async fn save(store: &Store, id: &str, data: &str, expires_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO web_session (id, data, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expires_at)
+        .execute(store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts the session unless the id is taken; true when inserted.
+    pub async fn create(store: &Store, id: &str, data: &str, expires_at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO web_session (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expires_at)
+        .execute(store.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes the session.
+    pub async fn delete(store: &Store, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM web_session WHERE id = $1")
+            .bind(id)
+            .execute(store.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes sessions expired at `now`; returns how many.
+    pub async fn purge(store: &Store, now: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM web_session WHERE expires_at <= $1")
+                .bind(now)
+                .execute(store.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+}

@@ -1,0 +1,206 @@
+//! The JSON API: the same data and rules as the pages.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use panorama_store::ocrm::{self, AuditFilter, CustomerFilter};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::{Credentials, Permission};
+use crate::error::WebError;
+use crate::mask::Level;
+use crate::service::{self, Ctx, LoginRefused};
+
+/// `POST /api/login` with `{"username", "password"}`: sets the session
+/// cookie and returns the user and the CSRF token for later writes.
+pub async fn login(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Json(creds): Json<Credentials>,
+) -> Response {
+    match service::login(&state, &mut ctx, creds).await {
+        Ok(user) => {
+            let csrf = ctx.csrf().await;
+            Json(json!({"user": user, "csrf": csrf})).into_response()
+        }
+        Err(LoginRefused::Wrong) => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "wrong username or password"})),
+        )
+            .into_response(),
+        Err(LoginRefused::Locked) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"error": "too many failed logins; try again later"})),
+        )
+            .into_response(),
+        Err(LoginRefused::Error(e)) => e.into_response(),
+    }
+}
+
+/// `POST /api/logout` (header `X-CSRF-Token`).
+pub async fn logout(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    headers: HeaderMap,
+) -> Result<StatusCode, WebError> {
+    ctx.user()?;
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    ctx.check_csrf(token).await?;
+    service::logout(&state, &mut ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/me`.
+pub async fn me(ctx: Ctx) -> Result<Response, WebError> {
+    let user = ctx.user()?;
+    Ok(Json(json!({
+        "user": user,
+        "scope": format!("{:?}", user.scope()),
+        "permissions": {
+            "view_customers": user.can(Permission::ViewCustomers),
+            "unmask": user.can(Permission::Unmask),
+            "record_contact": user.can(Permission::RecordContact),
+            "view_audit": user.can(Permission::ViewAudit),
+            "manage_users": user.can(Permission::ManageUsers),
+        }
+    }))
+    .into_response())
+}
+
+/// Paging and filters of `GET /api/customers`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: i64,
+    per_page: Option<i64>,
+    #[serde(flatten)]
+    filter: CustomerFilter,
+}
+
+/// `GET /api/customers`: the caller's scope, paged.
+pub async fn customers(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let user = ctx.require(Permission::ViewCustomers)?;
+    let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
+    let (rows, total) =
+        ocrm::customers(&state.store, &user.scope(), &q.filter, q.page, per_page).await?;
+    Ok(Json(json!({
+        "page": q.page.max(0),
+        "per_page": per_page,
+        "total": total,
+        "customers": service::list_items(user, rows),
+    }))
+    .into_response())
+}
+
+/// `GET /api/customers/{id}`: the 360° view, masked per role.
+pub async fn customer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let level = Level::for_role(ctx.user()?.role);
+    let view = service::customer_360(&state, &ctx, id, level, None).await?;
+    Ok(Json(view).into_response())
+}
+
+/// Query of `GET /api/search`.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    q: String,
+}
+
+/// `GET /api/search?q=…`.
+pub async fn search(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let found = service::search(&state, &ctx, &q.q, 50).await?;
+    Ok(Json(json!({"customers": found})).into_response())
+}
+
+/// `GET /api/audit?customer=…&actor=…&action=…&from=…&to=…` (auditors only).
+pub async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAudit)?;
+    let rows = ocrm::audit_search(&state.store, &filter, 500).await?;
+    ctx.audit(
+        &state,
+        ocrm::Audit {
+            action: "audit.search",
+            customer_id: filter.customer,
+            detail: Some(&format!("{} events", rows.len())),
+            ..ocrm::Audit::default()
+        },
+    )
+    .await?;
+    Ok(Json(json!({"events": rows})).into_response())
+}
+
+/// `GET /api/openapi.json`: the API described in OpenAPI 3.1.
+pub async fn openapi() -> Response {
+    let error = json!({"$ref": "#/components/schemas/Error"});
+    let ok = |description: &str| json!({"description": description});
+    let denied = json!({
+        "401": {"description": "not logged in", "content": {"application/json": {"schema": error}}},
+        "403": {"description": "the role may not do this", "content": {"application/json": {"schema": error}}}
+    });
+    let with = |mut responses: serde_json::Value, extra: serde_json::Value| {
+        if let (Some(r), Some(e)) = (responses.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                r.insert(k.clone(), v.clone());
+            }
+        }
+        responses
+    };
+    let param = |name: &str, place: &str, kind: &str, required: bool| json!({"name": name, "in": place, "required": required, "schema": {"type": kind}});
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Panorama OCRM API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "The relationship manager's workbench. Session cookie auth: POST /api/login first; writes send the returned CSRF token as X-CSRF-Token. Data scope and PII masking follow the caller's role."},
+        "paths": {
+            "/api/login": {"post": {
+                "summary": "Log in", "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+                "responses": {"200": ok("logged in: user and csrf token; sets the session cookie"),
+                              "401": ok("wrong username or password"), "429": ok("locked after repeated failures")}}},
+            "/api/logout": {"post": {"summary": "Log out", "parameters": [param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"204": ok("logged out")}), denied.clone())}},
+            "/api/me": {"get": {"summary": "The caller, their scope and permissions",
+                "responses": with(json!({"200": ok("the user")}), denied.clone())}},
+            "/api/customers": {"get": {"summary": "Customers in the caller's scope, paged",
+                "parameters": [param("page", "query", "integer", false), param("per_page", "query", "integer", false),
+                               param("tier", "query", "string", false), param("min_aum", "query", "integer", false),
+                               param("segment", "query", "integer", false), param("name", "query", "string", false),
+                               param("sort", "query", "string", false)],
+                "responses": with(json!({"200": ok("page of customers, masked per role")}), denied.clone())}},
+            "/api/customers/{id}": {"get": {"summary": "Customer 360 view, masked per role (audited)",
+                "parameters": [param("id", "path", "integer", true)],
+                "responses": with(json!({"200": ok("the 360 view"), "404": ok("no such customer in the caller's scope")}), denied.clone())}},
+            "/api/search": {"get": {"summary": "Search by name, mobile, resident id, credit code, account or card number (audited)",
+                "parameters": [param("q", "query", "string", true)],
+                "responses": with(json!({"200": ok("matching customers in scope")}), denied.clone())}},
+            "/api/audit": {"get": {"summary": "Audit trail search (auditors only)",
+                "parameters": [param("customer", "query", "integer", false), param("actor", "query", "string", false),
+                               param("action", "query", "string", false), param("from", "query", "string", false),
+                               param("to", "query", "string", false)],
+                "responses": with(json!({"200": ok("events, newest first")}), denied)}}
+        },
+        "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}}
+    }))
+    .into_response()
+}

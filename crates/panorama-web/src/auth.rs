@@ -1,0 +1,305 @@
+//! Users, roles, what each role may do and see, and password checks.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum_login::{AuthUser, AuthnBackend, UserId};
+use panorama_store::Store;
+use panorama_store::ocrm::{self, Scope, UserRow};
+use serde::{Deserialize, Serialize};
+
+use crate::error::WebError;
+
+/// A role of the workbench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users; sees no customer data.
+    Admin,
+    /// Marketing analyst: aggregates and pseudonymised lists.
+    Analyst,
+    /// Branch manager: the customers of their org subtree.
+    BranchManager,
+    /// Relationship manager: the customers assigned to them.
+    Rm,
+    /// Data steward: the whole bank, masked, may unmask with a reason.
+    Steward,
+    /// Auditor: the audit trail; customers masked.
+    Auditor,
+    /// Executive: the whole bank, masked.
+    Executive,
+    /// Call-centre agent: the whole bank, masked, for identifying callers.
+    Agent,
+}
+
+/// Something a role may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Open customer lists, search and the 360° view.
+    ViewCustomers,
+    /// See names and identifiers unmasked after stating a reason.
+    Unmask,
+    /// Record contacts and work tasks.
+    RecordContact,
+    /// Search the audit trail.
+    ViewAudit,
+    /// Manage users.
+    ManageUsers,
+}
+
+impl Role {
+    /// The role of a stored role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "admin" => Role::Admin,
+            "analyst" => Role::Analyst,
+            "branch_manager" => Role::BranchManager,
+            "rm" => Role::Rm,
+            "steward" => Role::Steward,
+            "auditor" => Role::Auditor,
+            "executive" => Role::Executive,
+            "agent" => Role::Agent,
+            _ => return None,
+        })
+    }
+
+    /// The stored role name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::BranchManager => "branch_manager",
+            Role::Rm => "rm",
+            Role::Steward => "steward",
+            Role::Auditor => "auditor",
+            Role::Executive => "executive",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Whether the role may do `p`.
+    pub fn can(self, p: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match p {
+            ViewCustomers => !matches!(self, Admin),
+            Unmask => matches!(self, Rm | BranchManager | Steward),
+            RecordContact => matches!(self, Rm | BranchManager | Agent),
+            ViewAudit => matches!(self, Auditor),
+            ManageUsers => matches!(self, Admin),
+        }
+    }
+
+    /// Whether customer lists show pseudonyms instead of names.
+    pub fn pseudonymised(self) -> bool {
+        matches!(self, Role::Analyst)
+    }
+}
+
+/// A logged-in user.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Name shown.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Org unit code.
+    pub org_code: String,
+    /// Org unit name.
+    pub org_name: String,
+    /// Materialised path of the org unit.
+    pub org_path: String,
+    /// The password hash: a changed password ends every session.
+    #[serde(skip)]
+    password_hash: String,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    fn from_row(row: UserRow) -> Option<User> {
+        Some(User {
+            id: row.id,
+            role: Role::parse(&row.role)?,
+            username: row.username,
+            display_name: row.display_name,
+            org_code: row.org_code,
+            org_name: row.org_name,
+            org_path: row.org_path,
+            password_hash: row.password_hash?,
+        })
+    }
+
+    /// The customers this user may see, applied in every customer query.
+    pub fn scope(&self) -> Scope {
+        match self.role {
+            Role::Rm => Scope::Assigned(self.id),
+            Role::BranchManager => Scope::Subtree(self.org_path.clone()),
+            _ => Scope::All,
+        }
+    }
+
+    /// Whether the user may do `p`.
+    pub fn can(&self, p: Permission) -> bool {
+        self.role.can(p)
+    }
+}
+
+impl AuthUser for User {
+    type Id = i64;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+/// Login name and password.
+#[derive(Clone, Deserialize)]
+pub struct Credentials {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Users from the store, passwords checked with argon2.
+#[derive(Clone)]
+pub struct Backend {
+    store: Store,
+}
+
+impl Backend {
+    /// A backend over `store`.
+    pub fn new(store: Store) -> Backend {
+        Backend { store }
+    }
+}
+
+impl AuthnBackend for Backend {
+    type User = User;
+    type Credentials = Credentials;
+    type Error = WebError;
+
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, WebError> {
+        let row = ocrm::user_by_username(&self.store, &creds.username).await?;
+        let Some(user) = row.filter(|r| r.active == 1).and_then(User::from_row) else {
+            // Spend the same time as a real check so a missing user is not
+            // told apart by timing.
+            let _ =
+                tokio::task::spawn_blocking(move || verify_password(&creds.password, &DUMMY_HASH))
+                    .await;
+            return Ok(None);
+        };
+        let hash = user.password_hash.clone();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&creds.password, &hash))
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        Ok(ok.then_some(user))
+    }
+
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, WebError> {
+        Ok(ocrm::user_by_id(&self.store, *id)
+            .await?
+            .filter(|r| r.active == 1)
+            .and_then(User::from_row))
+    }
+}
+
+/// A hash of a random password, checked when the user does not exist.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&random_password(24)).unwrap_or_default());
+
+/// An argon2id PHC string for `password`, with a random salt.
+pub fn hash_password(password: &str) -> Result<String, WebError> {
+    let mut bytes = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| WebError::Internal(e.to_string()))
+}
+
+/// Whether `password` matches the PHC string `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A random password of `len` characters from an alphabet without
+/// look-alikes (no 0/O, 1/l/I).
+pub fn random_password(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rand::Rng::random_range(&mut rng, 0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("s3cret-pass").unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("s3cret-pass", &h));
+        assert!(!verify_password("s3cret-pasS", &h));
+        assert!(!verify_password("anything", "not a hash"));
+        assert!(PasswordHash::new(&DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn roles_round_trip_and_permissions_follow_the_matrix() {
+        for r in ocrm_roles() {
+            let role = Role::parse(r).unwrap_or(Role::Admin);
+            assert_eq!(role.as_str(), *r);
+        }
+        assert!(!Role::Admin.can(Permission::ViewCustomers));
+        assert!(Role::Rm.can(Permission::Unmask));
+        assert!(!Role::Analyst.can(Permission::Unmask));
+        assert!(Role::Auditor.can(Permission::ViewAudit));
+        assert!(!Role::Rm.can(Permission::ViewAudit));
+        assert!(Role::Analyst.pseudonymised());
+    }
+
+    fn ocrm_roles() -> &'static [&'static str] {
+        panorama_store::ocrm::ROLES
+    }
+
+    #[test]
+    fn random_passwords_avoid_look_alikes() {
+        let p = random_password(40);
+        assert_eq!(p.len(), 40);
+        assert!(!p.contains(['0', 'O', '1', 'l', 'I']));
+    }
+}

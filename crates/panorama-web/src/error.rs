@@ -1,0 +1,75 @@
+//! Errors of the web app and how they answer: a page or JSON with a status,
+//! never a panic and never internal detail to the client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What went wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] panorama_store::StoreError),
+    /// The session layer failed.
+    #[error("session: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    /// Anything else internal.
+    #[error("internal: {0}")]
+    Internal(String),
+    /// The request was malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Not found, or not in the caller's scope (the two look the same).
+    #[error("not found")]
+    NotFound,
+    /// Logged in, but the role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// Not logged in.
+    #[error("login required")]
+    Unauthorized,
+}
+
+impl WebError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::Store(panorama_store::StoreError::Invalid(_)) | WebError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// What the client is told.
+    pub fn public_message(&self) -> String {
+        match self {
+            WebError::Store(panorama_store::StoreError::Invalid(m)) | WebError::BadRequest(m) => {
+                m.clone()
+            }
+            WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        (
+            status,
+            axum::Json(serde_json::json!({"error": self.public_message()})),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,183 @@
+//! Interface text in Simplified Chinese (the default) and English.
+//!
+//! Every string is a typed constant with both languages, so a page cannot
+//! name a message that does not exist or lacks a translation.
+
+/// An interface language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// 简体中文.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From a cookie or query value; anything unknown is Chinese.
+    pub fn parse(s: &str) -> Lang {
+        if s.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// The `lang` attribute value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// One message in both languages.
+#[derive(Debug, Clone, Copy)]
+pub struct Text {
+    /// Chinese.
+    pub zh: &'static str,
+    /// English.
+    pub en: &'static str,
+}
+
+impl Text {
+    /// The message in `lang`.
+    pub fn get(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.zh,
+            Lang::En => self.en,
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($name:ident: $zh:literal / $en:literal,)*) => {
+        $(
+            #[allow(missing_docs)]
+            pub const $name: Text = Text { zh: $zh, en: $en };
+        )*
+        /// Every message, for completeness checks.
+        pub const EVERY: &[Text] = &[$($name),*];
+    };
+}
+
+texts! {
+    APP: "全景客户关系管理" / "Panorama CRM",
+    LOGIN: "登录" / "Log in",
+    LOGOUT: "退出" / "Log out",
+    USERNAME: "用户名" / "Username",
+    PASSWORD: "密码" / "Password",
+    LOGIN_FAILED: "用户名或密码错误" / "Wrong username or password",
+    LOGIN_LOCKED: "登录失败次数过多，请稍后再试" / "Too many failed logins; try again later",
+    WORKBENCH: "工作台" / "Workbench",
+    CUSTOMERS: "客户" / "Customers",
+    MY_CUSTOMERS: "我的客户" / "My customers",
+    SEARCH: "搜索" / "Search",
+    SEARCH_HINT: "姓名、手机号、身份证号、账号或卡号" / "Name, mobile, resident id, account or card number",
+    AUDIT: "审计" / "Audit",
+    USERS: "用户" / "Users",
+    TASKS: "待办任务" / "Tasks",
+    NO_TASKS: "暂无待办" / "Nothing to do",
+    DONE: "完成" / "Done",
+    DUE: "到期" / "Due",
+    NAME: "姓名" / "Name",
+    CUSTOMER_NO: "客户号" / "Customer no.",
+    TYPE: "类型" / "Type",
+    PERSON: "个人" / "Person",
+    ORGANISATION: "对公" / "Company",
+    MOBILE: "手机" / "Mobile",
+    BRANCH: "网点" / "Branch",
+    TIER: "等级" / "Tier",
+    AUM: "资产余额(元)" / "AUM (yuan)",
+    AUM_AVG: "月日均资产(元)" / "Monthly avg AUM (yuan)",
+    PROFIT: "贡献(元)" / "Profit (yuan)",
+    MIN_AUM: "最低资产(元)" / "Min AUM (yuan)",
+    ALL: "全部" / "All",
+    FILTER: "筛选" / "Filter",
+    SORT: "排序" / "Sort",
+    PREV: "上一页" / "Previous",
+    NEXT: "下一页" / "Next",
+    TOTAL: "共" / "Total",
+    NO_RESULTS: "没有找到客户" / "No customers found",
+    BASIC: "基本信息" / "Basic",
+    CONTACT_INFO: "联系方式" / "Contact",
+    FAMILY: "家庭与关系" / "Family and relationships",
+    FINANCIAL: "财务信息" / "Financial",
+    SPECIAL: "特别信息" / "Special",
+    GENDER: "性别" / "Gender",
+    BIRTH_DATE: "出生日期" / "Birth date",
+    RESIDENT_ID: "身份证号" / "Resident id",
+    CREDIT_CODE: "统一社会信用代码" / "Credit code",
+    EMAIL: "邮箱" / "Email",
+    ADDRESS: "地址" / "Address",
+    INDUSTRY: "行业" / "Industry",
+    SINCE: "客户起始" / "Customer since",
+    ACCOUNTS: "账户与持仓" / "Accounts and holdings",
+    PRODUCT: "产品" / "Product",
+    ACCOUNT_NO: "账号" / "Account no.",
+    OPENED: "开户日" / "Opened",
+    MATURES: "到期日" / "Matures",
+    STATUS: "状态" / "Status",
+    BALANCE: "余额(元)" / "Balance (yuan)",
+    TREND: "资产与余额走势" / "AUM and balance trend",
+    TRANSACTIONS: "近12个月交易(按渠道)" / "Transactions, last 12 months (by channel)",
+    RECENT_TXNS: "最近交易" / "Recent transactions",
+    CHANNEL: "渠道" / "Channel",
+    COUNT: "笔数" / "Count",
+    AMOUNT: "金额(元)" / "Amount (yuan)",
+    CREDIT: "转入" / "In",
+    DEBIT: "转出" / "Out",
+    TIER_HISTORY: "等级变化" / "Tier history",
+    SEGMENTS: "所属客群" / "Segments",
+    CONTACTS: "接触记录" / "Contacts",
+    RECORD_CONTACT: "记录接触" / "Record a contact",
+    OUTCOME: "结果" / "Outcome",
+    NOTES: "备注" / "Notes",
+    FOLLOW_UP: "跟进日期" / "Follow up on",
+    SAVE: "保存" / "Save",
+    OPPORTUNITIES: "商机" / "Opportunities",
+    STAGE: "阶段" / "Stage",
+    UNMASK: "查看完整信息" / "Show full details",
+    UNMASK_REASON: "查看原因（将被审计）" / "Reason (audited)",
+    HOUSEHOLD_AUM: "家庭" / "Household",
+    NONE: "无" / "None",
+    NOT_FOUND: "未找到，或不在您的权限范围内" / "Not found, or not in your scope",
+    FORBIDDEN: "您的角色无权访问此页面" / "Your role may not open this page",
+    ACTOR: "操作人" / "Actor",
+    ACTION: "操作" / "Action",
+    TIME: "时间" / "Time",
+    FROM_IP: "来源" / "From",
+    REASON: "原因" / "Reason",
+    RESULT: "结果" / "Outcome",
+    DETAIL: "详情" / "Detail",
+    FROM: "起" / "From",
+    TO: "止" / "To",
+    ROLE: "角色" / "Role",
+    ORG: "机构" / "Org unit",
+    AS_OF: "数据日期" / "As of",
+    SCORES: "模型评分" / "Scores",
+    ACTIVE: "正常" / "Active",
+    DORMANT: "久悬" / "Dormant",
+    CLOSED: "销户" / "Closed",
+    PHONE_CALL: "电话" / "Phone",
+    VISIT: "拜访" / "Visit",
+    AT_BRANCH: "网点面谈" / "At the branch",
+    LANG_SWITCH: "English" / "中文",
+    SAVED: "已保存" / "Saved",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for t in EVERY {
+            assert!(!t.zh.is_empty() && !t.en.is_empty(), "{t:?}");
+            assert_ne!(t.zh, t.en, "{t:?} is not translated");
+        }
+        assert_eq!(Lang::parse("EN"), Lang::En);
+        assert_eq!(Lang::parse("fr"), Lang::Zh);
+    }
+}

@@ -1,0 +1,182 @@
+//! The OCRM workbench: the relationship manager's web application and its
+//! JSON API, served by `panorama serve`.
+//!
+//! Server-rendered pages (maud) in Simplified Chinese with an English
+//! switch; login with argon2 password hashes and sessions kept in the
+//! store (tower-sessions, axum-login); a data scope per role applied in
+//! every customer query ([`panorama_store::ocrm::Scope`]); PII masked by
+//! role; every view, search, unmasking and login written to the audit trail.
+
+mod api;
+pub mod auth;
+mod error;
+pub mod i18n;
+pub mod mask;
+mod metrics;
+mod pages;
+mod service;
+mod session_store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use axum_login::AuthManagerLayerBuilder;
+use panorama_store::Store;
+use time::Duration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use error::WebError;
+pub use session_store::StoreSessions;
+
+/// A value tier's code and names, as the analytics configuration defines them.
+#[derive(Debug, Clone)]
+pub struct TierLabel {
+    /// Code (`platinum`).
+    pub code: String,
+    /// Chinese name (白金).
+    pub zh: String,
+    /// English name.
+    pub en: String,
+}
+
+/// How the web app runs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (behind TLS).
+    pub secure_cookies: bool,
+    /// Idle minutes before a session expires.
+    pub session_idle_minutes: i64,
+    /// Failed logins in the window that lock an account.
+    pub max_failed_logins: i64,
+    /// The window for counting failed logins, minutes.
+    pub lockout_minutes: i64,
+    /// Value tiers, highest first.
+    pub tiers: Vec<TierLabel>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: false,
+            session_idle_minutes: 30,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            tiers: Vec::new(),
+        }
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    /// The operational store.
+    pub store: Store,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The application: pages, API, health and metrics, behind sessions and login.
+pub fn router(store: Store, config: WebConfig) -> Router {
+    let idle = config.session_idle_minutes;
+    let secure = config.secure_cookies;
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(config),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    let sessions = SessionManagerLayer::new(StoreSessions::new(store.clone()))
+        .with_name("panorama_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(Duration::minutes(idle)));
+    let auth = AuthManagerLayerBuilder::new(auth::Backend::new(store), sessions).build();
+    Router::new()
+        .route("/", get(pages::workbench))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang/{lang}", get(pages::set_lang))
+        .route("/customers", get(pages::customer_list))
+        .route("/customers/lookup", get(pages::lookup))
+        .route("/customers/{id}", get(pages::customer_360))
+        .route("/customers/{id}/contacts", post(pages::record_contact))
+        .route("/customers/{id}/unmask", post(pages::unmask))
+        .route("/search", get(pages::search))
+        .route("/tasks/{id}/done", post(pages::task_done))
+        .route("/audit", get(pages::audit_page))
+        .route("/users", get(pages::users_page))
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/customers", get(api::customers))
+        .route("/api/customers/{id}", get(api::customer))
+        .route("/api/search", get(api::search))
+        .route("/api/audit", get(api::audit))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/healthz", get(metrics::health))
+        .route("/metrics", get(metrics::render))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .layer(auth)
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_FRAME_OPTIONS,
+            axum::http::HeaderValue::from_static("DENY"),
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .with_state(state)
+}
+
+/// Serves the application on `addr` until the process is stopped; expired
+/// sessions are purged every ten minutes.
+pub async fn serve(store: Store, config: WebConfig, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(listener, store, config).await
+}
+
+/// Serves on an already bound listener (tests bind port 0 first).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    config: WebConfig,
+) -> anyhow::Result<()> {
+    let purge = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now().timestamp();
+            if let Err(e) = panorama_store::ocrm::sessions::purge(&purge, now).await {
+                tracing::warn!(error = %e, "purging expired sessions");
+            }
+        }
+    });
+    let app = router(store, config);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}

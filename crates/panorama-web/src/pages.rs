@@ -1,0 +1,908 @@
+//! Server-rendered pages: no front-end build, one small stylesheet inline,
+//! charts as inline SVG.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use panorama_domain::money::Money;
+use panorama_store::ocrm::{self, AuditFilter, CustomerFilter, NewContact};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{Credentials, Permission, User};
+use crate::error::WebError;
+use crate::i18n::{self as t, Lang};
+use crate::mask::Level;
+use crate::service::{self, Ctx, Customer360, ListItem, LoginRefused};
+
+const STYLE: &str = "body{font-family:'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;margin:0;color:#222;background:#f5f6f8}\
+header{background:#0b3d6e;color:#fff;padding:.5em 1em;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap}\
+header a{color:#fff;text-decoration:none}header .who{margin-left:auto}\
+main{padding:1em 1.5em;max-width:1280px}section{background:#fff;border-radius:6px;padding:.8em 1em;margin-bottom:1em;box-shadow:0 1px 2px #0001}\
+h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:collapse;width:100%}\
+th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1em}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
+dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}\
+form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}";
+
+/// A full page around `body`.
+fn layout(lang: Lang, user: Option<&User>, csrf: &str, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t::APP.get(lang)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { (t::APP.get(lang)) }
+                    @if let Some(u) = user {
+                        @if u.can(Permission::ViewCustomers) {
+                            a href="/" { (t::WORKBENCH.get(lang)) }
+                            a href="/customers" { (t::CUSTOMERS.get(lang)) }
+                            form.inline action="/search" method="get" {
+                                input type="search" name="q" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
+                                " " button type="submit" { (t::SEARCH.get(lang)) }
+                            }
+                        }
+                        @if u.can(Permission::ViewAudit) { a href="/audit" { (t::AUDIT.get(lang)) } }
+                        @if u.can(Permission::ManageUsers) { a href="/users" { (t::USERS.get(lang)) } }
+                    }
+                    span.who {
+                        a href={ "/lang/" (if lang == Lang::Zh { "en" } else { "zh" }) } { (t::LANG_SWITCH.get(lang)) }
+                        @if let Some(u) = user {
+                            " · " (u.display_name) " (" (u.org_name) ") "
+                            form.inline action="/logout" method="post" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" id="logout" { (t::LOGOUT.get(lang)) }
+                            }
+                        }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// Page errors: login redirect, or a page with the status.
+pub struct PageError {
+    lang: Lang,
+    error: WebError,
+    path: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let lang = self.lang;
+        let status = self.error.status();
+        let message = match &self.error {
+            WebError::Unauthorized => {
+                let next = urlencode(&self.path);
+                return Redirect::to(&format!("/login?next={next}")).into_response();
+            }
+            WebError::NotFound => t::NOT_FOUND.get(lang).to_owned(),
+            WebError::Forbidden => t::FORBIDDEN.get(lang).to_owned(),
+            other => other.public_message(),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = ?self.error, "page failed");
+        }
+        let body =
+            html! { section { p.err { (message) } p { a href="/" { (t::WORKBENCH.get(lang)) } } } };
+        (
+            status,
+            layout(lang, None, "", &status.as_u16().to_string(), body),
+        )
+            .into_response()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+trait OrPage<T> {
+    fn page(self, ctx: &Ctx, path: &str) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<WebError>> OrPage<T> for Result<T, E> {
+    fn page(self, ctx: &Ctx, path: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError {
+            lang: ctx.lang,
+            error: e.into(),
+            path: path.to_owned(),
+        })
+    }
+}
+
+fn yuan(minor: Option<i64>) -> String {
+    minor.map_or_else(|| "—".to_owned(), |m| group(Money::from_minor(m)))
+}
+
+/// `1234567.80` → `1,234,567.80`.
+fn group(m: Money) -> String {
+    let s = m.to_string();
+    let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
+    let (int, frac) = s.split_once('.').unwrap_or((s, "00"));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}.{frac}")
+}
+
+fn tier_name(state: &AppState, lang: Lang, code: Option<&str>) -> String {
+    let Some(code) = code else {
+        return "—".to_owned();
+    };
+    state
+        .config
+        .tiers
+        .iter()
+        .find(|t| t.code == code)
+        .map_or_else(
+            || code.to_owned(),
+            |t| match lang {
+                Lang::Zh => t.zh.clone(),
+                Lang::En => t.en.clone(),
+            },
+        )
+}
+
+/// Query of the login page.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/")
+        .to_owned()
+}
+
+fn login_page(lang: Lang, next: &str, error: Option<&str>) -> Markup {
+    let body = html! {
+        section style="max-width:360px" {
+            @if let Some(e) = error { p.err id="login-error" { (e) } }
+            form method="post" action="/login" {
+                input type="hidden" name="next" value=(next);
+                p { label { (t::USERNAME.get(lang)) br; input name="username" id="username" autocomplete="username" required; } }
+                p { label { (t::PASSWORD.get(lang)) br; input type="password" name="password" id="password" autocomplete="current-password" required; } }
+                p { button type="submit" id="login" { (t::LOGIN.get(lang)) } }
+            }
+        }
+    };
+    layout(lang, None, "", t::LOGIN.get(lang), body)
+}
+
+/// `GET /login`.
+pub async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
+    if ctx.auth.user.is_some() {
+        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    }
+    login_page(ctx.lang, &safe_next(q.next.as_deref()), None).into_response()
+}
+
+/// The login form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// `POST /login`.
+pub async fn login(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let next = safe_next(f.next.as_deref());
+    let creds = Credentials {
+        username: f.username,
+        password: f.password,
+    };
+    match service::login(&state, &mut ctx, creds).await {
+        Ok(_) => Ok(Redirect::to(&next).into_response()),
+        Err(LoginRefused::Wrong) => Ok((
+            StatusCode::UNAUTHORIZED,
+            login_page(ctx.lang, &next, Some(t::LOGIN_FAILED.get(ctx.lang))),
+        )
+            .into_response()),
+        Err(LoginRefused::Locked) => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            login_page(ctx.lang, &next, Some(t::LOGIN_LOCKED.get(ctx.lang))),
+        )
+            .into_response()),
+        Err(LoginRefused::Error(e)) => Err(e).page(&ctx, "/login"),
+    }
+}
+
+/// A form that carries only the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    if ctx.auth.user.is_some() {
+        ctx.check_csrf(&f.csrf).await.page(&ctx, "/logout")?;
+    }
+    service::logout(&state, &mut ctx)
+        .await
+        .page(&ctx, "/logout")?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+/// `GET /lang/{zh|en}`: remembers the language and goes back.
+pub async fn set_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
+    let lang = Lang::parse(&lang);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()));
+    let value = format!(
+        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        if lang == Lang::En { "en" } else { "zh" }
+    );
+    (
+        [(header::SET_COOKIE, value)],
+        Redirect::to(&safe_next(back.as_deref())),
+    )
+        .into_response()
+}
+
+/// Any unknown path.
+pub async fn not_found(ctx: Ctx) -> Response {
+    PageError {
+        lang: ctx.lang,
+        error: WebError::NotFound,
+        path: String::new(),
+    }
+    .into_response()
+}
+
+fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) -> Markup {
+    html! {
+        @if rows.is_empty() { p.muted { (t::NO_RESULTS.get(lang)) } } @else {
+            table.customers {
+                thead { tr {
+                    th { (t::NAME.get(lang)) } th { (t::CUSTOMER_NO.get(lang)) } th { (t::TYPE.get(lang)) }
+                    th { (t::MOBILE.get(lang)) } th { (t::BRANCH.get(lang)) } th { (t::TIER.get(lang)) }
+                    th.n { (t::AUM.get(lang)) } th.n { (t::AUM_AVG.get(lang)) } th.n { (t::PROFIT.get(lang)) }
+                } }
+                tbody { @for r in rows { tr {
+                    td { a href={ "/customers/" (r.id) } { (r.name) } }
+                    td { (r.customer_no) }
+                    td { (if r.party_type == "person" { t::PERSON.get(lang) } else { t::ORGANISATION.get(lang) }) }
+                    td { (r.mobile.as_deref().unwrap_or("—")) }
+                    td { (r.branch.as_deref().unwrap_or("—")) }
+                    td { (tier_name(state, lang, r.tier.as_deref())) }
+                    td.n { (yuan(r.aum_minor)) } td.n { (yuan(r.aum_avg_minor)) } td.n { (yuan(r.profit_minor)) }
+                } } }
+            }
+        }
+    }
+}
+
+/// `GET /`: the workbench — tasks and the top of my customers.
+pub async fn workbench(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let user = ctx.user().page(&ctx, "/")?;
+    if !user.can(Permission::ViewCustomers) {
+        let target = if user.can(Permission::ManageUsers) {
+            "/users"
+        } else {
+            "/audit"
+        };
+        return Ok(Redirect::to(target).into_response());
+    }
+    let lang = ctx.lang;
+    let tasks = ocrm::open_tasks(&state.store, user.id, 50)
+        .await
+        .page(&ctx, "/")?;
+    let (rows, total) = ocrm::customers(
+        &state.store,
+        &user.scope(),
+        &CustomerFilter::default(),
+        0,
+        10,
+    )
+    .await
+    .page(&ctx, "/")?;
+    let rows = service::list_items(user, rows);
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        div.grid {
+            section id="tasks" {
+                h2 { (t::TASKS.get(lang)) " (" (tasks.len()) ")" }
+                @if tasks.is_empty() { p.muted { (t::NO_TASKS.get(lang)) } }
+                table { tbody { @for task in &tasks { tr {
+                    td { (task.due_on.as_deref().unwrap_or("—")) }
+                    td {
+                        @if let Some(c) = task.customer_id {
+                            a href={ "/customers/" (c) } { (task.title) }
+                        } @else { (task.title) }
+                    }
+                    td { form.inline method="post" action={ "/tasks/" (task.id) "/done" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { (t::DONE.get(lang)) }
+                    } }
+                } } } }
+            }
+        }
+        section id="my-customers" {
+            h2 { (t::MY_CUSTOMERS.get(lang)) " · " (t::TOTAL.get(lang)) " " (total) " · " a href="/customers" { "»" } }
+            (customer_table(&state, lang, &rows))
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::WORKBENCH.get(lang), body).into_response())
+}
+
+/// Filters and page of the customer list page.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: i64,
+    tier: Option<String>,
+    min_aum: Option<String>,
+    name: Option<String>,
+    sort: Option<String>,
+}
+
+/// `GET /customers`: my customers (or my branch's), filtered and sorted.
+pub async fn customer_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let path = "/customers";
+    let user = ctx.require(Permission::ViewCustomers).page(&ctx, path)?;
+    let lang = ctx.lang;
+    let min_aum = match q
+        .min_aum
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => Some(
+            s.parse::<i64>()
+                .map_err(|_| WebError::BadRequest(format!("{}: {s}", t::MIN_AUM.get(lang))))
+                .page(&ctx, path)?,
+        ),
+        None => None,
+    };
+    let filter = CustomerFilter {
+        tier: q.tier.clone().filter(|s| !s.is_empty()),
+        min_aum,
+        segment: None,
+        name: q.name.clone(),
+        sort: q.sort.clone(),
+    };
+    let per_page = 50;
+    let (rows, total) = ocrm::customers(&state.store, &user.scope(), &filter, q.page, per_page)
+        .await
+        .page(&ctx, path)?;
+    let rows = service::list_items(user, rows);
+    let page = q.page.max(0);
+    let link = |p: i64| {
+        format!(
+            "/customers?page={p}&tier={}&min_aum={}&name={}&sort={}",
+            urlencode(filter.tier.as_deref().unwrap_or("")),
+            min_aum.map(|a| a.to_string()).unwrap_or_default(),
+            urlencode(filter.name.as_deref().unwrap_or("")),
+            urlencode(filter.sort.as_deref().unwrap_or("")),
+        )
+    };
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        section {
+            form method="get" action="/customers" {
+                label { (t::TIER.get(lang)) " " select name="tier" {
+                    option value="" { (t::ALL.get(lang)) }
+                    @for tier in &state.config.tiers {
+                        option value=(tier.code) selected[filter.tier.as_deref() == Some(tier.code.as_str())] {
+                            (if lang == Lang::Zh { &tier.zh } else { &tier.en })
+                        }
+                    }
+                } } " "
+                label { (t::MIN_AUM.get(lang)) " " input name="min_aum" size="10" value=(min_aum.map(|a| a.to_string()).unwrap_or_default()); } " "
+                label { (t::NAME.get(lang)) " " input name="name" size="8" value=(filter.name.as_deref().unwrap_or("")); } " "
+                label { (t::SORT.get(lang)) " " select name="sort" {
+                    @for s in ocrm::SORTS { option value=(s) selected[filter.sort.as_deref() == Some(*s)] { (s) } }
+                } } " "
+                button type="submit" { (t::FILTER.get(lang)) }
+            }
+        }
+        section {
+            p { (t::TOTAL.get(lang)) " " span id="total" { (total) } }
+            (customer_table(&state, lang, &rows))
+            p {
+                @if page > 0 { a href=(link(page - 1)) { (t::PREV.get(lang)) } " " }
+                @if (page + 1) * per_page < total { a href=(link(page + 1)) { (t::NEXT.get(lang)) } }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::CUSTOMERS.get(lang), body).into_response())
+}
+
+/// Query of the search page.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /search?q=…`.
+pub async fn search(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, PageError> {
+    let user = ctx
+        .require(Permission::ViewCustomers)
+        .page(&ctx, "/search")?;
+    let found = service::search(&state, &ctx, &q.q, 50)
+        .await
+        .page(&ctx, "/search")?;
+    let csrf = ctx.csrf().await;
+    let lang = ctx.lang;
+    let body = html! { section id="results" { (customer_table(&state, lang, &found)) } };
+    Ok(layout(lang, Some(user), &csrf, t::SEARCH.get(lang), body).into_response())
+}
+
+/// Query of the screen pop.
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    #[serde(default)]
+    phone: String,
+}
+
+/// `GET /customers/lookup?phone=…`: the screen pop — straight to the 360°
+/// view when exactly one customer in scope has that number.
+pub async fn lookup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<LookupQuery>,
+) -> Result<Response, PageError> {
+    let path = "/customers/lookup";
+    let user = ctx.require(Permission::ViewCustomers).page(&ctx, path)?;
+    let found = service::search(&state, &ctx, &q.phone, 20)
+        .await
+        .page(&ctx, path)?;
+    if let [one] = found.as_slice() {
+        return Ok(Redirect::to(&format!("/customers/{}", one.id)).into_response());
+    }
+    let csrf = ctx.csrf().await;
+    let lang = ctx.lang;
+    let body = html! { section id="results" { (customer_table(&state, lang, &found)) } };
+    Ok(layout(lang, Some(user), &csrf, t::SEARCH.get(lang), body).into_response())
+}
+
+/// `GET /customers/{id}`: the 360° view.
+pub async fn customer_360(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let path = format!("/customers/{id}");
+    let user = ctx.user().page(&ctx, &path)?.clone();
+    let view = service::customer_360(&state, &ctx, id, Level::for_role(user.role), None)
+        .await
+        .page(&ctx, &path)?;
+    render_360(&state, &ctx, &user, &view).await
+}
+
+/// The unmask form.
+#[derive(Debug, Deserialize)]
+pub struct UnmaskForm {
+    csrf: String,
+    reason: String,
+}
+
+/// `POST /customers/{id}/unmask`: the view in clear, after a stated reason
+/// (audited as `customer.unmask`).
+pub async fn unmask(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<UnmaskForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/customers/{id}");
+    let user = ctx.require(Permission::Unmask).page(&ctx, &path)?.clone();
+    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
+    let reason = f.reason.trim();
+    if reason.chars().count() < 2 {
+        return Err(WebError::BadRequest(
+            t::UNMASK_REASON.get(ctx.lang).to_owned(),
+        ))
+        .page(&ctx, &path);
+    }
+    let view = service::customer_360(&state, &ctx, id, Level::Clear, Some(reason))
+        .await
+        .page(&ctx, &path)?;
+    render_360(&state, &ctx, &user, &view).await
+}
+
+async fn render_360(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    v: &Customer360,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let csrf = ctx.csrf().await;
+    let p = &v.profile;
+    let dash = "—";
+    let f = v.features.as_ref();
+    let body = html! {
+        div.grid {
+            section id="basic" {
+                h2 { (t::BASIC.get(lang)) }
+                dl {
+                    dt { (t::NAME.get(lang)) } dd id="name" { (p.name) }
+                    dt { (t::CUSTOMER_NO.get(lang)) } dd { (p.customer_no) }
+                    dt { (t::TYPE.get(lang)) } dd { (if p.party_type == "person" { t::PERSON.get(lang) } else { t::ORGANISATION.get(lang) }) }
+                    @if p.party_type == "person" {
+                        dt { (t::GENDER.get(lang)) } dd { (p.gender.as_deref().unwrap_or(dash)) }
+                        dt { (t::RESIDENT_ID.get(lang)) } dd id="id-no" { (p.id_no.as_deref().unwrap_or(dash)) }
+                    } @else {
+                        dt { (t::CREDIT_CODE.get(lang)) } dd { (p.credit_code.as_deref().unwrap_or(dash)) }
+                        dt { (t::INDUSTRY.get(lang)) } dd { (p.industry.as_deref().unwrap_or(dash)) }
+                    }
+                    dt { (t::BRANCH.get(lang)) } dd { (p.branch_name.as_deref().unwrap_or(dash)) " " span.muted { (p.branch.as_deref().unwrap_or("")) } }
+                    dt { (t::SINCE.get(lang)) } dd { (p.created_at.get(..10).unwrap_or(&p.created_at)) }
+                }
+            }
+            section id="contact-info" {
+                h2 { (t::CONTACT_INFO.get(lang)) }
+                dl {
+                    dt { (t::MOBILE.get(lang)) } dd id="mobile" { (p.mobile.as_deref().unwrap_or(dash)) }
+                    dt { (t::EMAIL.get(lang)) } dd { (p.email.as_deref().unwrap_or(dash)) }
+                    dt { (t::ADDRESS.get(lang)) } dd { (p.address.as_deref().unwrap_or(dash)) }
+                }
+                @if user.can(Permission::Unmask) && !v.unmasked {
+                    form method="post" action={ "/customers/" (p.id) "/unmask" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input name="reason" required placeholder=(t::UNMASK_REASON.get(lang)) size="18";
+                        " " button type="submit" { (t::UNMASK.get(lang)) }
+                    }
+                }
+            }
+            section id="special" {
+                h2 { (t::SPECIAL.get(lang)) }
+                dl {
+                    dt { (t::BIRTH_DATE.get(lang)) } dd { (p.birth_date.as_deref().unwrap_or(dash)) }
+                    dt { (t::SEGMENTS.get(lang)) } dd { @for (_, s) in &v.segments { span.tag { (s) } } @if v.segments.is_empty() { (dash) } }
+                }
+            }
+            section id="financial" {
+                h2 { (t::FINANCIAL.get(lang)) }
+                dl {
+                    dt { (t::TIER.get(lang)) } dd id="tier" { (tier_name(state, lang, f.and_then(|f| f.tier.as_deref()))) }
+                    dt { (t::AUM.get(lang)) } dd { (yuan(f.map(|f| f.aum_minor))) }
+                    dt { (t::AUM_AVG.get(lang)) } dd { (yuan(f.map(|f| f.aum_avg_minor))) }
+                    dt { "贷款 Loans" } dd { (yuan(f.map(|f| f.loan_minor))) }
+                    dt { (t::PROFIT.get(lang)) } dd { (yuan(f.and_then(|f| f.profit_minor))) }
+                    dt { (t::AS_OF.get(lang)) } dd { (f.map_or(dash, |f| f.as_of.as_str())) }
+                }
+            }
+        }
+        section id="trend" { h2 { (t::TREND.get(lang)) } (trend_chart(&v.trend)) }
+        section id="accounts" {
+            h2 { (t::ACCOUNTS.get(lang)) " (" (v.accounts.len()) ")" }
+            table { thead { tr {
+                th { (t::PRODUCT.get(lang)) } th { (t::ACCOUNT_NO.get(lang)) } th { (t::OPENED.get(lang)) }
+                th { (t::MATURES.get(lang)) } th { (t::STATUS.get(lang)) } th.n { (t::BALANCE.get(lang)) }
+            } }
+            tbody { @for a in &v.accounts { tr {
+                td { (if lang == Lang::Zh { a.product_name.as_deref() } else { a.product_name_en.as_deref() }.unwrap_or(&a.product_code)) }
+                td { (a.account_no) }
+                td { (a.opened_on) } td { (a.matures_on.as_deref().unwrap_or(dash)) }
+                td { (match a.status.as_str() { "active" => t::ACTIVE.get(lang), "dormant" => t::DORMANT.get(lang), _ => t::CLOSED.get(lang) }) }
+                td.n { (yuan(a.balance_minor)) }
+            } } } }
+        }
+        div.grid {
+            section id="channels" {
+                h2 { (t::TRANSACTIONS.get(lang)) }
+                table { thead { tr { th { (t::CHANNEL.get(lang)) } th { "" } th.n { (t::COUNT.get(lang)) } th.n { (t::AMOUNT.get(lang)) } } }
+                tbody { @for (channel, dir, n, amount) in &v.channels { tr {
+                    td { (channel) } td { (if dir == "C" { t::CREDIT.get(lang) } else { t::DEBIT.get(lang) }) }
+                    td.n { (n) } td.n { (yuan(Some(*amount))) }
+                } } } }
+            }
+            section id="family" {
+                h2 { (t::FAMILY.get(lang)) }
+                @if v.related.is_empty() { p.muted { (t::NONE.get(lang)) } }
+                table { tbody { @for r in &v.related { tr {
+                    td { a href={ "/customers/" (r.customer_id) } { (r.name) } } td { (r.kind) } td.muted { (r.source) }
+                } } } }
+            }
+            section id="tier-history" {
+                h2 { (t::TIER_HISTORY.get(lang)) }
+                table { tbody { @for (as_of, tier, previous) in v.tiers.iter().take(24) { tr {
+                    td { (as_of) } td { (tier_name(state, lang, previous.as_deref())) " → " (tier_name(state, lang, Some(tier))) }
+                } } } }
+            }
+        }
+        section id="recent" {
+            h2 { (t::RECENT_TXNS.get(lang)) }
+            table { tbody { @for x in &v.recent { tr {
+                td { (x.booked_at.get(..16).unwrap_or(&x.booked_at)) } td { (x.account_no) } td { (x.channel) }
+                td { (if x.direction == "C" { t::CREDIT.get(lang) } else { t::DEBIT.get(lang) }) }
+                td.n { (yuan(Some(x.amount_minor))) } td.muted { (x.counterparty_name.as_deref().unwrap_or("")) }
+            } } } }
+        }
+        div.grid {
+            section id="contacts" {
+                h2 { (t::CONTACTS.get(lang)) }
+                @if user.can(Permission::RecordContact) {
+                    form id="contact-form" method="post" action={ "/customers/" (p.id) "/contacts" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        select name="channel" {
+                            option value="phone" { (t::PHONE_CALL.get(lang)) }
+                            option value="visit" { (t::VISIT.get(lang)) }
+                            option value="branch" { (t::AT_BRANCH.get(lang)) }
+                            @for c in &ocrm::CONTACT_CHANNELS[3..] { option value=(c) { (c) } }
+                        } " "
+                        input name="outcome" id="outcome" required placeholder=(t::OUTCOME.get(lang)) size="14"; " "
+                        input name="notes" id="notes" placeholder=(t::NOTES.get(lang)) size="20"; " "
+                        label { (t::FOLLOW_UP.get(lang)) " " input type="date" name="follow_up_on"; } " "
+                        button type="submit" id="save-contact" { (t::RECORD_CONTACT.get(lang)) }
+                    }
+                }
+                table { tbody id="contact-list" { @for k in &v.contacts { tr {
+                    td { (k.at.get(..16).unwrap_or(&k.at)) } td { (k.channel) } td { (k.outcome) }
+                    td { (k.notes.as_deref().unwrap_or("")) } td.muted { (k.by.as_deref().unwrap_or("")) }
+                } } } }
+            }
+            section id="opportunities" {
+                h2 { (t::OPPORTUNITIES.get(lang)) }
+                @if v.opportunities.is_empty() { p.muted { (t::NONE.get(lang)) } }
+                table { tbody { @for o in &v.opportunities { tr {
+                    td { (o.product_code.as_deref().unwrap_or(dash)) } td { (o.stage) }
+                    td.n { (yuan(o.amount_minor)) } td { (o.expected_close.as_deref().unwrap_or(dash)) }
+                } } } }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, &p.name, body).into_response())
+}
+
+/// AUM (deposits, wealth, funds, insurance) and loans by month as an inline SVG line chart.
+fn trend_chart(trend: &[(String, String, i64)]) -> Markup {
+    let mut months: Vec<&str> = trend.iter().map(|(m, _, _)| m.as_str()).collect();
+    months.dedup();
+    if months.is_empty() {
+        return html! { p.muted { "—" } };
+    }
+    let sum = |m: &str, loans: bool| -> i64 {
+        trend
+            .iter()
+            .filter(|(mm, class, _)| mm == m && (class == "loan") == loans && class != "card")
+            .map(|(_, _, v)| *v)
+            .sum()
+    };
+    let aum: Vec<i64> = months.iter().map(|m| sum(m, false)).collect();
+    let loans: Vec<i64> = months.iter().map(|m| sum(m, true)).collect();
+    let max = aum.iter().chain(&loans).copied().max().unwrap_or(0).max(1);
+    let (w, h, pad) = (720.0_f64, 180.0_f64, 30.0_f64);
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (months.len().max(2) - 1) as f64;
+    let y = |v: i64| h - pad - (h - 2.0 * pad) * v as f64 / max as f64;
+    let line = |vals: &[i64]| {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    html! {
+        svg width="100%" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="AUM trend" {
+            line x1=(pad) y1=(h - pad) x2=(w - pad) y2=(h - pad) stroke="#999" {}
+            polyline fill="none" stroke="#0b3d6e" stroke-width="2" points=(line(&aum)) {}
+            @if loans.iter().any(|v| *v > 0) {
+                polyline fill="none" stroke="#c0392b" stroke-width="2" stroke-dasharray="4 3" points=(line(&loans)) {}
+            }
+            text x=(pad) y="14" font-size="11" fill="#0b3d6e" { "AUM 资产 max " (group(Money::from_minor(max))) }
+            text x=(pad) y=(h - 8.0) font-size="10" fill="#666" { (months[0]) }
+            text x=(w - pad - 40.0) y=(h - 8.0) font-size="10" fill="#666" { (months[months.len() - 1]) }
+        }
+    }
+}
+
+/// The contact form.
+#[derive(Debug, Deserialize)]
+pub struct ContactForm {
+    csrf: String,
+    channel: String,
+    outcome: String,
+    notes: Option<String>,
+    follow_up_on: Option<String>,
+}
+
+/// `POST /customers/{id}/contacts`: records a call or visit (a follow-up date
+/// becomes a task).
+pub async fn record_contact(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<ContactForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/customers/{id}");
+    let user = ctx.require(Permission::RecordContact).page(&ctx, &path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
+    if ocrm::customer_in_scope(&state.store, &user.scope(), id)
+        .await
+        .page(&ctx, &path)?
+        .is_none()
+    {
+        return Err(WebError::NotFound).page(&ctx, &path);
+    }
+    let outcome = f.outcome.trim();
+    if outcome.is_empty() || outcome.chars().count() > 200 {
+        return Err(WebError::BadRequest(t::OUTCOME.get(ctx.lang).to_owned())).page(&ctx, &path);
+    }
+    let follow = f
+        .follow_up_on
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if let Some(d) = follow
+        && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
+    {
+        return Err(WebError::BadRequest(format!(
+            "{}: {d}",
+            t::FOLLOW_UP.get(ctx.lang)
+        )))
+        .page(&ctx, &path);
+    }
+    let contact = ocrm::record_contact(
+        &state.store,
+        &NewContact {
+            customer_id: id,
+            user_id: user.id,
+            channel: &f.channel,
+            outcome,
+            notes: f.notes.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            follow_up_on: follow,
+        },
+    )
+    .await
+    .page(&ctx, &path)?;
+    ctx.audit(
+        &state,
+        ocrm::Audit {
+            action: "contact.record",
+            customer_id: Some(id),
+            object_type: Some("contact"),
+            object_id: Some(&contact.to_string()),
+            ..ocrm::Audit::default()
+        },
+    )
+    .await
+    .page(&ctx, &path)?;
+    Ok(Redirect::to(&format!("{path}#contacts")).into_response())
+}
+
+/// `POST /tasks/{id}/done`.
+pub async fn task_done(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let user = ctx.require(Permission::ViewCustomers).page(&ctx, "/")?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, "/")?;
+    if !ocrm::complete_task(&state.store, user.id, id)
+        .await
+        .page(&ctx, "/")?
+    {
+        return Err(WebError::NotFound).page(&ctx, "/");
+    }
+    Ok(Redirect::to("/#tasks").into_response())
+}
+
+/// `GET /audit`: the auditor's search of the trail.
+pub async fn audit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, PageError> {
+    let user = ctx.require(Permission::ViewAudit).page(&ctx, "/audit")?;
+    let rows = ocrm::audit_search(&state.store, &filter, 500)
+        .await
+        .page(&ctx, "/audit")?;
+    ctx.audit(
+        &state,
+        ocrm::Audit {
+            action: "audit.search",
+            customer_id: filter.customer,
+            detail: Some(&format!("{} events", rows.len())),
+            ..ocrm::Audit::default()
+        },
+    )
+    .await
+    .page(&ctx, "/audit")?;
+    let lang = ctx.lang;
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        section { form method="get" action="/audit" {
+            label { (t::ACTOR.get(lang)) " " input name="actor" size="10" value=(filter.actor.as_deref().unwrap_or("")); } " "
+            label { (t::CUSTOMERS.get(lang)) " " input name="customer" size="8" value=(filter.customer.map(|c| c.to_string()).unwrap_or_default()); } " "
+            label { (t::ACTION.get(lang)) " " input name="action" size="12" value=(filter.action.as_deref().unwrap_or("")); } " "
+            label { (t::FROM.get(lang)) " " input type="date" name="from" value=(filter.from.as_deref().unwrap_or("")); } " "
+            label { (t::TO.get(lang)) " " input type="date" name="to" value=(filter.to.as_deref().unwrap_or("")); } " "
+            button type="submit" { (t::FILTER.get(lang)) }
+        } }
+        section { table id="audit" { thead { tr {
+            th { (t::TIME.get(lang)) } th { (t::ACTOR.get(lang)) } th { (t::ACTION.get(lang)) } th { (t::CUSTOMERS.get(lang)) }
+            th { (t::RESULT.get(lang)) } th { (t::REASON.get(lang)) } th { (t::FROM_IP.get(lang)) } th { (t::DETAIL.get(lang)) }
+        } } tbody { @for r in &rows { tr {
+            td { (r.at) } td { (r.actor) } td { (r.action) } td { (r.customer_id.map(|c| c.to_string()).unwrap_or_default()) }
+            td { (r.outcome) } td { (r.reason.as_deref().unwrap_or("")) } td { (r.source_ip.as_deref().unwrap_or("")) }
+            td { (r.detail.as_deref().unwrap_or("")) }
+        } } } } }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::AUDIT.get(lang), body).into_response())
+}
+
+/// `GET /users`: the admin's list of users.
+pub async fn users_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let user = ctx.require(Permission::ManageUsers).page(&ctx, "/users")?;
+    let users = ocrm::users(&state.store).await.page(&ctx, "/users")?;
+    let lang = ctx.lang;
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        section { table id="users" { thead { tr {
+            th { (t::USERNAME.get(lang)) } th { (t::NAME.get(lang)) } th { (t::ROLE.get(lang)) } th { (t::ORG.get(lang)) } th { (t::STATUS.get(lang)) }
+        } } tbody { @for u in &users { tr {
+            td { (u.username) } td { (u.display_name) } td { (u.role) } td { (u.org_name) " " span.muted { (u.org_code) } }
+            td { (if u.active == 1 { t::ACTIVE.get(lang) } else { t::CLOSED.get(lang) }) }
+        } } } } }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::USERS.get(lang), body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped_by_thousands() {
+        assert_eq!(group(Money::from_minor(123_456_789)), "1,234,567.89");
+        assert_eq!(group(Money::from_minor(-100)), "-1.00");
+        assert_eq!(group(Money::from_minor(99_999)), "999.99");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next(Some("/customers/5")), "/customers/5");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,447 @@
+//! What pages and the JSON API share: the request context (who, which
+//! language, from where), login with throttling and audit, and the
+//! customer 360° view assembled and masked for the caller.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum_login::AuthSession;
+use panorama_store::ocrm::{self, Audit};
+use serde::Serialize;
+use tower_sessions::Session;
+
+use crate::AppState;
+use crate::auth::{Backend, Credentials, Permission, User};
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::mask::{self, Level};
+
+/// Session key of the CSRF token.
+pub const CSRF_KEY: &str = "csrf";
+
+/// Who is asking, in which language, from where.
+pub struct Ctx {
+    /// The login session.
+    pub auth: AuthSession<Backend>,
+    /// The raw session (CSRF token).
+    pub session: Session,
+    /// Interface language (cookie `lang`).
+    pub lang: Lang,
+    /// Client address.
+    pub ip: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Ctx, WebError> {
+        let auth = parts
+            .extensions
+            .get::<AuthSession<Backend>>()
+            .cloned()
+            .ok_or_else(|| WebError::Internal("auth layer missing".into()))?;
+        let session = auth.session.clone();
+        let lang = parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().strip_prefix("lang="))
+            .map(Lang::parse)
+            .next()
+            .unwrap_or_default();
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Ctx {
+            auth,
+            session,
+            lang,
+            ip,
+        })
+    }
+}
+
+impl Ctx {
+    /// The logged-in user, or `Unauthorized`.
+    pub fn user(&self) -> Result<&User, WebError> {
+        self.auth.user.as_ref().ok_or(WebError::Unauthorized)
+    }
+
+    /// The logged-in user if their role may do `p`.
+    pub fn require(&self, p: Permission) -> Result<&User, WebError> {
+        let user = self.user()?;
+        if user.can(p) {
+            Ok(user)
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+
+    /// The session's CSRF token (empty when not logged in).
+    pub async fn csrf(&self) -> String {
+        self.session
+            .get::<String>(CSRF_KEY)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Checks a submitted CSRF token against the session's.
+    pub async fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
+        let expected = self.csrf().await;
+        if expected.is_empty() || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
+            return Err(WebError::Forbidden);
+        }
+        Ok(())
+    }
+
+    /// Appends an audit event by the current user (or `anonymous`).
+    pub async fn audit(&self, state: &AppState, a: Audit<'_>) -> Result<(), WebError> {
+        let actor = self
+            .auth
+            .user
+            .as_ref()
+            .map_or("anonymous", |u| u.username.as_str());
+        ocrm::audit(
+            &state.store,
+            &Audit {
+                user_id: self.auth.user.as_ref().map(|u| u.id),
+                actor: if a.actor.is_empty() { actor } else { a.actor },
+                source_ip: self.ip.as_deref(),
+                ..a
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Why a login was refused.
+#[derive(Debug)]
+pub enum LoginRefused {
+    /// Wrong name or password.
+    Wrong,
+    /// Too many recent failures.
+    Locked,
+    /// Something broke.
+    Error(WebError),
+}
+
+impl From<WebError> for LoginRefused {
+    fn from(e: WebError) -> Self {
+        LoginRefused::Error(e)
+    }
+}
+
+/// Checks credentials with throttling, logs the user in (new session id,
+/// new CSRF token) and audits the attempt either way.
+pub async fn login(
+    state: &AppState,
+    ctx: &mut Ctx,
+    creds: Credentials,
+) -> Result<User, LoginRefused> {
+    let username = creds.username.trim().to_owned();
+    let window = chrono::Utc::now() - chrono::Duration::minutes(state.config.lockout_minutes);
+    let since = window.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let failures = ocrm::failed_logins_since(&state.store, &username, &since)
+        .await
+        .map_err(WebError::from)?;
+    let audit = |outcome: &'static str, detail: &'static str| Audit {
+        actor: "",
+        action: "login",
+        outcome,
+        detail: Some(detail),
+        ..Audit::default()
+    };
+    if failures >= state.config.max_failed_logins {
+        let a = Audit {
+            actor: &username,
+            ..audit("denied", "locked: too many failed logins")
+        };
+        ctx.audit(state, a).await?;
+        return Err(LoginRefused::Locked);
+    }
+    let user = ctx
+        .auth
+        .authenticate(Credentials {
+            username: username.clone(),
+            password: creds.password,
+        })
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let Some(user) = user else {
+        let a = Audit {
+            actor: &username,
+            ..audit("failed", "wrong username or password")
+        };
+        ctx.audit(state, a).await?;
+        return Err(LoginRefused::Wrong);
+    };
+    ctx.auth
+        .login(&user)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    ctx.session
+        .insert(CSRF_KEY, crate::auth::random_password(32))
+        .await
+        .map_err(WebError::from)?;
+    ctx.audit(state, audit("ok", "password")).await?;
+    Ok(user)
+}
+
+/// Logs the user out, audited.
+pub async fn logout(state: &AppState, ctx: &mut Ctx) -> Result<(), WebError> {
+    if ctx.auth.user.is_some() {
+        ctx.audit(
+            state,
+            Audit {
+                action: "logout",
+                ..Audit::default()
+            },
+        )
+        .await?;
+    }
+    ctx.auth
+        .logout()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(())
+}
+
+/// A customer in a list, masked for the caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    /// Id (the link to the 360° view).
+    pub id: i64,
+    /// Customer number.
+    pub customer_no: String,
+    /// `person` or `organisation`.
+    pub party_type: String,
+    /// Name, masked per role.
+    pub name: String,
+    /// Mobile, masked.
+    pub mobile: Option<String>,
+    /// Home branch.
+    pub branch: Option<String>,
+    /// Tier code.
+    pub tier: Option<String>,
+    /// AUM, fen.
+    pub aum_minor: Option<i64>,
+    /// Monthly average AUM, fen.
+    pub aum_avg_minor: Option<i64>,
+    /// Profit, fen.
+    pub profit_minor: Option<i64>,
+}
+
+/// Masks list rows for `user`.
+pub fn list_items(user: &User, rows: Vec<ocrm::CustomerListRow>) -> Vec<ListItem> {
+    let level = Level::for_role(user.role);
+    rows.into_iter()
+        .map(|r| ListItem {
+            name: mask::name(&r.name, &r.customer_no, level),
+            mobile: r.mobile.as_deref().map(|m| mask::mobile(m, level)),
+            id: r.id,
+            customer_no: r.customer_no,
+            party_type: r.party_type,
+            branch: r.branch,
+            tier: r.tier,
+            aum_minor: r.aum_minor,
+            aum_avg_minor: r.aum_avg_minor,
+            profit_minor: r.profit_minor,
+        })
+        .collect()
+}
+
+/// The 360° view of a customer, masked for the caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer360 {
+    /// The golden record, masked.
+    pub profile: Profile,
+    /// Latest features (tier, AUM, …).
+    pub features: Option<ocrm::FeatureRow>,
+    /// Accounts with their latest balances.
+    pub accounts: Vec<ocrm::AccountRow>,
+    /// Month-end balances by month and product class.
+    pub trend: Vec<(String, String, i64)>,
+    /// Transactions of the last 12 months by channel and direction.
+    pub channels: Vec<(String, String, i64, i64)>,
+    /// Latest transactions.
+    pub recent: Vec<ocrm::TxnRow>,
+    /// Tier changes.
+    pub tiers: Vec<(String, String, Option<String>)>,
+    /// Household members and relationships (names masked).
+    pub related: Vec<ocrm::RelatedRow>,
+    /// Segments.
+    pub segments: Vec<(i64, String)>,
+    /// Contacts.
+    pub contacts: Vec<ocrm::ContactRow>,
+    /// Open opportunities.
+    pub opportunities: Vec<ocrm::OpportunityRow>,
+    /// Whether PII is shown in clear (after an audited reason).
+    pub unmasked: bool,
+}
+
+/// The golden record's fields, masked per level.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    /// Id.
+    pub id: i64,
+    /// Customer number.
+    pub customer_no: String,
+    /// `person` or `organisation`.
+    pub party_type: String,
+    /// Name.
+    pub name: String,
+    /// Gender.
+    pub gender: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<String>,
+    /// Resident id.
+    pub id_no: Option<String>,
+    /// Credit code (not personal data: shown).
+    pub credit_code: Option<String>,
+    /// Mobile.
+    pub mobile: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Home branch code.
+    pub branch: Option<String>,
+    /// Home branch name.
+    pub branch_name: Option<String>,
+    /// Golden record created.
+    pub created_at: String,
+}
+
+/// Loads the 360° view of customer `id` if it is in the user's scope
+/// (otherwise `NotFound`), masks it at `level`, and audits the view.
+pub async fn customer_360(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    level: Level,
+    reason: Option<&str>,
+) -> Result<Customer360, WebError> {
+    let user = ctx.require(Permission::ViewCustomers)?;
+    let store = &state.store;
+    let Some(c) = ocrm::customer_in_scope(store, &user.scope(), id).await? else {
+        ctx.audit(
+            state,
+            Audit {
+                action: "customer.view",
+                object_type: Some("customer"),
+                object_id: Some(&id.to_string()),
+                outcome: "denied",
+                detail: Some("not found or out of scope"),
+                ..Audit::default()
+            },
+        )
+        .await?;
+        return Err(WebError::NotFound);
+    };
+    let since = (chrono::Utc::now() - chrono::Duration::days(365))
+        .format("%Y-%m-%d")
+        .to_string();
+    let features = ocrm::features_of(store, id).await?;
+    let since = features
+        .as_ref()
+        .and_then(|f| chrono::NaiveDate::parse_from_str(&f.as_of, "%Y-%m-%d").ok())
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(12)))
+        .map_or(since, |d| d.format("%Y-%m-%d").to_string());
+    let mut related = ocrm::related_of(store, id).await?;
+    for r in &mut related {
+        r.name = mask::name(&r.name, &format!("#{}", r.customer_id), level);
+    }
+    let view = Customer360 {
+        profile: Profile {
+            id: c.id,
+            name: mask::name(&c.name, &c.customer_no, level),
+            customer_no: c.customer_no,
+            party_type: c.party_type,
+            gender: c.gender,
+            birth_date: c.birth_date.as_deref().map(|d| mask::birth_date(d, level)),
+            id_no: c.id_no.as_deref().map(|v| mask::resident_id(v, level)),
+            credit_code: c.credit_code,
+            mobile: c.mobile.as_deref().map(|v| mask::mobile(v, level)),
+            email: c.email.as_deref().map(|v| mask::email(v, level)),
+            address: c.address.as_deref().map(|v| mask::address(v, level)),
+            industry: c.industry,
+            branch: c.branch,
+            branch_name: c.branch_name,
+            created_at: c.created_at,
+        },
+        features,
+        accounts: ocrm::accounts_of(store, id).await?,
+        trend: ocrm::balance_trend(store, id).await?,
+        channels: ocrm::transactions_by_channel(store, id, &since).await?,
+        recent: ocrm::recent_transactions(store, id, 20).await?,
+        tiers: ocrm::tier_history_of(store, id).await?,
+        related,
+        segments: ocrm::segments_of(store, id).await?,
+        contacts: ocrm::contacts_of(store, id, 50).await?,
+        opportunities: ocrm::opportunities(store, Some(id), None).await?,
+        unmasked: level == Level::Clear,
+    };
+    ctx.audit(
+        state,
+        Audit {
+            action: if level == Level::Clear {
+                "customer.unmask"
+            } else {
+                "customer.view"
+            },
+            customer_id: Some(id),
+            object_type: Some("customer"),
+            object_id: Some(&id.to_string()),
+            reason,
+            ..Audit::default()
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
+/// Runs a search in the user's scope, audited with the kind of key and a
+/// masked value (the trail itself holds no clear PII).
+pub async fn search(
+    state: &AppState,
+    ctx: &Ctx,
+    q: &str,
+    limit: i64,
+) -> Result<Vec<ListItem>, WebError> {
+    let user = ctx.require(Permission::ViewCustomers)?;
+    let Some(key) = ocrm::SearchKey::parse(q) else {
+        return Ok(Vec::new());
+    };
+    let rows = ocrm::search(&state.store, &user.scope(), &key, limit).await?;
+    let (kind, shown) = match &key {
+        ocrm::SearchKey::Mobile(m) => ("mobile", mask::mobile(m, Level::Masked)),
+        ocrm::SearchKey::ResidentId(v) => ("resident_id", mask::resident_id(v, Level::Masked)),
+        ocrm::SearchKey::CreditCode(v) => ("credit_code", v.clone()),
+        ocrm::SearchKey::Number(v) => ("number", mask::mobile(v, Level::Masked)),
+        ocrm::SearchKey::Name(v) => ("name", mask::name(v, "", Level::Strict)),
+    };
+    ctx.audit(
+        state,
+        Audit {
+            action: "search",
+            object_type: Some(kind),
+            detail: Some(&format!("{shown} -> {} found", rows.len())),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    Ok(list_items(user, rows))
+}

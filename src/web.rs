@@ -1,0 +1,184 @@
+//! The web workbench from the command line: serving it, its users, and the
+//! assignment of customers to RMs.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result, bail};
+use panorama_analytics::Config;
+use panorama_store::Store;
+use panorama_store::ocrm::{self, NewUser};
+use panorama_web::{TierLabel, WebConfig, auth};
+
+use crate::cli::UsersAction;
+
+/// Demo RMs per sub-branch of the first branch.
+const DEMO_RMS_PER_SUB_BRANCH: usize = 2;
+
+/// Serves the workbench on `addr` until stopped.
+pub async fn serve(
+    store: Store,
+    config: &Config,
+    addr: SocketAddr,
+    secure_cookies: bool,
+    session_minutes: i64,
+) -> Result<()> {
+    let web = WebConfig {
+        secure_cookies,
+        session_idle_minutes: session_minutes.max(1),
+        tiers: tier_labels(config),
+        ..WebConfig::default()
+    };
+    say!("Panorama workbench: http://{addr}/ (Ctrl-C stops it)");
+    panorama_web::serve(store, web, addr)
+        .await
+        .with_context(|| format!("serving on {addr}"))
+}
+
+/// The tiers of the ACRM configuration as the web app names them.
+pub fn tier_labels(config: &Config) -> Vec<TierLabel> {
+    config
+        .tiers
+        .iter()
+        .map(|t| TierLabel {
+            code: t.code.clone(),
+            zh: t.name_zh.clone(),
+            en: t.name_en.clone(),
+        })
+        .collect()
+}
+
+/// `panorama users …`.
+pub async fn users(store: &Store, action: UsersAction) -> Result<()> {
+    match action {
+        UsersAction::List => {
+            for u in ocrm::users(store).await? {
+                say!(
+                    "{:<12} {:<16} {:<14} {:<8} {}{}",
+                    u.username,
+                    u.display_name,
+                    u.role,
+                    u.org_code,
+                    u.org_name,
+                    if u.active == 1 { "" } else { " (inactive)" }
+                );
+            }
+            Ok(())
+        }
+        UsersAction::Add {
+            username,
+            role,
+            org,
+            name,
+        } => {
+            let password = match std::env::var("PANORAMA_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut p = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut p)
+                        .context("reading the password from stdin")?;
+                    p.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            if password.chars().count() < 8 {
+                bail!("the password must have at least 8 characters");
+            }
+            let hash = auth::hash_password(&password)?;
+            let id = ocrm::save_user(
+                store,
+                &NewUser {
+                    username: &username,
+                    display_name: name.as_deref().unwrap_or(&username),
+                    role: &role,
+                    org_code: &org,
+                    password_hash: &hash,
+                },
+                "cli",
+            )
+            .await?;
+            say!("user {username} saved (id {id}, role {role}, org {org})");
+            Ok(())
+        }
+        UsersAction::Demo { password } => {
+            let password = password.unwrap_or_else(|| auth::random_password(12));
+            demo_users(store, &password).await
+        }
+        UsersAction::Assign => {
+            let today = chrono::Local::now().date_naive().to_string();
+            let r = ocrm::assign_unassigned(store, "cli", &today).await?;
+            say!(
+                "assigned {} customers to RMs of their home branch; {} have no RM in their branch",
+                r.assigned,
+                r.without_rm
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Creates the demo users — `admin`, two RMs per sub-branch of the first
+/// branch (`rm1`…), `bm1` over that branch, `analyst1`, `steward1`,
+/// `auditor1`, `exec1`, `agent1` — all with `password`, assigns the
+/// branch's customers to its RMs, and prints the logins.
+pub async fn demo_users(store: &Store, password: &str) -> Result<()> {
+    let head = ocrm::head_office(store)
+        .await?
+        .context("no org units: ingest a bank first")?;
+    let branch = ocrm::first_branch(store).await?.unwrap_or(head.clone());
+    let subs: Vec<(String, String)> = {
+        let all = ocrm::sub_branches(store).await?;
+        let prefix = branch.trim_start_matches("BR");
+        let mine: Vec<_> = all
+            .iter()
+            .filter(|(code, _)| code.trim_start_matches("SB").starts_with(prefix))
+            .cloned()
+            .collect();
+        if mine.is_empty() { all } else { mine }
+    };
+    let hash = auth::hash_password(password)?;
+    let mut made: Vec<(String, &str, String)> = Vec::new();
+    let mut add =
+        async |username: String, name: String, role: &'static str, org: &str| -> Result<()> {
+            ocrm::save_user(
+                store,
+                &NewUser {
+                    username: &username,
+                    display_name: &name,
+                    role,
+                    org_code: org,
+                    password_hash: &hash,
+                },
+                "quickstart",
+            )
+            .await?;
+            made.push((username, role, org.to_owned()));
+            Ok(())
+        };
+    add("admin".into(), "系统管理员".into(), "admin", &head).await?;
+    let mut n = 0;
+    for (code, name) in &subs {
+        for _ in 0..DEMO_RMS_PER_SUB_BRANCH {
+            n += 1;
+            add(format!("rm{n}"), format!("{name}客户经理{n}"), "rm", code).await?;
+        }
+    }
+    add("bm1".into(), "分行行长".into(), "branch_manager", &branch).await?;
+    add("analyst1".into(), "营销分析师".into(), "analyst", &head).await?;
+    add("steward1".into(), "数据管理员".into(), "steward", &head).await?;
+    add("auditor1".into(), "审计员".into(), "auditor", &head).await?;
+    add("exec1".into(), "行领导".into(), "executive", &head).await?;
+    add("agent1".into(), "客服坐席".into(), "agent", &head).await?;
+    let today = chrono::Local::now().date_naive().to_string();
+    let assigned = ocrm::assign_unassigned(store, "quickstart", &today).await?;
+    say!("");
+    say!("Demo users (password: {password}):");
+    for (username, role, org) in &made {
+        say!("  {username:<10} {role:<15} {org}");
+    }
+    say!(
+        "  {} customers assigned to the RMs of their home sub-branch",
+        assigned.assigned
+    );
+    Ok(())
+}

@@ -1,0 +1,441 @@
+//! The web workbench on a real demo bank, on both stores: every route as
+//! every role and as nobody, data scope (another RM's customer is a 404),
+//! PII masking by role, unmasking with an audited reason, CSRF, contacts
+//! becoming tasks, login throttling, and the audit trail.
+
+#![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use panorama_ingest::{Options, ingest};
+use panorama_store::test_support;
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+const PASSWORD: &str = "demo-pass-123";
+
+struct Client {
+    app: Router,
+    cookie: Option<String>,
+    csrf: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl Client {
+    fn anonymous(app: &Router) -> Client {
+        Client {
+            app: app.clone(),
+            cookie: None,
+            csrf: String::new(),
+        }
+    }
+
+    async fn login(app: &Router, username: &str) -> Client {
+        let mut c = Client::anonymous(app);
+        let r = c
+            .send(
+                "POST",
+                "/api/login",
+                Some((
+                    "application/json",
+                    format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#),
+                )),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.body);
+        c.csrf = r.json()["csrf"].as_str().unwrap().to_owned();
+        c
+    }
+
+    async fn send(&mut self, method: &str, uri: &str, body: Option<(&str, String)>) -> Reply {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(c) = &self.cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let req = match body {
+            Some((kind, b)) => req.header(header::CONTENT_TYPE, kind).body(Body::from(b)),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        if let Some(set) = res.headers().get(header::SET_COOKIE) {
+            let v = set.to_str().unwrap();
+            if v.starts_with("panorama_session=") {
+                self.cookie = Some(v.split(';').next().unwrap().to_owned());
+            }
+        }
+        let status = res.status();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&mut self, uri: &str) -> Reply {
+        self.send("GET", uri, None).await
+    }
+
+    async fn form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(
+            "POST",
+            uri,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+        .await
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usize) {
+    let options = Options {
+        rejects_dir: dir.join("rejects"),
+    };
+    ingest(store, &dir.join("bank"), &options, &|_, _, _| {})
+        .await
+        .unwrap();
+    panorama::ecif::run_resolve(store, false).await.unwrap();
+    let config = panorama_analytics::Config::default_config();
+    panorama_analytics::batch::run(store, &dir.join(format!("analytics-{k}")), &config, None)
+        .await
+        .unwrap();
+    panorama::web::demo_users(store, PASSWORD).await.unwrap();
+}
+
+fn app(store: &panorama_store::Store) -> Router {
+    let config = panorama_analytics::Config::default_config();
+    panorama_web::router(
+        store.clone(),
+        panorama_web::WebConfig {
+            tiers: panorama::web::tier_labels(&config),
+            ..panorama_web::WebConfig::default()
+        },
+    )
+}
+
+/// The first customer of an RM (by the API, in their scope).
+async fn first_customer(c: &mut Client) -> (i64, Value) {
+    let r = c.get("/api/customers?per_page=5").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let j = r.json();
+    assert!(j["total"].as_i64().unwrap() > 0, "the RM has customers");
+    let first = j["customers"][0].clone();
+    (first["id"].as_i64().unwrap(), first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_as_every_role_with_scope_masking_and_audit() {
+    // Server errors are logged: show them with the failure.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("panorama_web=error")
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    panorama_synth::generate(
+        &panorama_synth::Config {
+            customers: 600,
+            seed: 11,
+            as_of: "2026-10-31".parse().unwrap(),
+            out: dir.path().join("bank"),
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    for (k, store) in test_support::both("every_route_as_every_role_with_scope_masking_and_audit")
+        .await
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        demo_bank(&store, dir.path(), k).await;
+        let app = app(&store);
+
+        let mut rm1 = Client::login(&app, "rm1").await;
+        let mut rm2 = Client::login(&app, "rm2").await;
+        let (mine, listed) = first_customer(&mut rm1).await;
+        let (theirs, _) = first_customer(&mut rm2).await;
+        assert_ne!(mine, theirs);
+        // Masked in lists for an RM: mobile 138****5678.
+        if let Some(m) = listed["mobile"].as_str() {
+            assert!(m.contains("****"), "{m}");
+        }
+        // A customer outside the bank's first branch, seen only by the whole-bank roles.
+        let mut exec = Client::login(&app, "exec1").await;
+        let mut bm = Client::login(&app, "bm1").await;
+        let bm_total = bm.get("/api/customers?per_page=1").await.json()["total"]
+            .as_i64()
+            .unwrap();
+        let all_total = exec.get("/api/customers?per_page=1").await.json()["total"]
+            .as_i64()
+            .unwrap();
+        assert!(
+            bm_total < all_total,
+            "a branch is part of the bank: {bm_total} < {all_total}"
+        );
+        let outside = {
+            let all = exec.get("/api/customers?per_page=500").await.json();
+            let mut found = None;
+            for c in all["customers"].as_array().unwrap() {
+                let id = c["id"].as_i64().unwrap();
+                if bm.get(&format!("/api/customers/{id}")).await.status == StatusCode::NOT_FOUND {
+                    found = Some(id);
+                    break;
+                }
+            }
+            found.expect("a customer outside bm1's branch")
+        };
+
+        // The matrix: (method, path, expected status for each caller).
+        let callers = [
+            "", "admin", "rm1", "bm1", "analyst1", "steward1", "auditor1", "exec1", "agent1",
+        ];
+        let page = |s: u16| StatusCode::from_u16(s).unwrap();
+        let mine_page = format!("/customers/{mine}");
+        let theirs_page = format!("/customers/{theirs}");
+        let outside_page = format!("/customers/{outside}");
+        let mine_api = format!("/api/customers/{mine}");
+        let theirs_api = format!("/api/customers/{theirs}");
+        let outside_api = format!("/api/customers/{outside}");
+        let audit_api = format!("/api/audit?customer={mine}");
+        #[rustfmt::skip]
+        let matrix: Vec<(&str, [u16; 9])> = vec![
+            //                       anon admin rm1  bm1 analyst steward auditor exec agent
+            ("/",                    [303, 303, 200, 200, 200, 200, 200, 200, 200]),
+            ("/customers",           [303, 403, 200, 200, 200, 200, 200, 200, 200]),
+            ("/search?q=13800000000",[303, 403, 200, 200, 200, 200, 200, 200, 200]),
+            (&mine_page,             [303, 403, 200, 200, 200, 200, 200, 200, 200]),
+            (&theirs_page,           [303, 403, 404, 200, 200, 200, 200, 200, 200]),
+            (&outside_page,          [303, 403, 404, 404, 200, 200, 200, 200, 200]),
+            ("/customers/999999999", [303, 403, 404, 404, 404, 404, 404, 404, 404]),
+            ("/audit",               [303, 403, 403, 403, 403, 403, 200, 403, 403]),
+            ("/users",               [303, 200, 403, 403, 403, 403, 403, 403, 403]),
+            ("/no/such/page",        [404, 404, 404, 404, 404, 404, 404, 404, 404]),
+            ("/api/me",              [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+            ("/api/customers",       [401, 403, 200, 200, 200, 200, 200, 200, 200]),
+            (&mine_api,              [401, 403, 200, 200, 200, 200, 200, 200, 200]),
+            (&theirs_api,            [401, 403, 404, 200, 200, 200, 200, 200, 200]),
+            (&outside_api,           [401, 403, 404, 404, 200, 200, 200, 200, 200]),
+            ("/api/search?q=13800000000", [401, 403, 200, 200, 200, 200, 200, 200, 200]),
+            (&audit_api,             [401, 403, 403, 403, 403, 403, 200, 403, 403]),
+            ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+            ("/healthz",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+            ("/metrics",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        ];
+        let mut clients = Vec::new();
+        for who in callers {
+            clients.push(if who.is_empty() {
+                Client::anonymous(&app)
+            } else {
+                Client::login(&app, who).await
+            });
+        }
+        for (path, expected) in &matrix {
+            for (k, c) in clients.iter_mut().enumerate() {
+                let r = c.get(path).await;
+                assert_eq!(
+                    r.status,
+                    page(expected[k]),
+                    "GET {path} as {:?}: {}",
+                    callers[k],
+                    r.body.chars().take(200).collect::<String>()
+                );
+            }
+        }
+        // A page asked for without a login goes to the login form and back.
+        let r = Client::anonymous(&app).get(&mine_page).await;
+        assert_eq!(r.location, format!("/login?next=/customers/{mine}"));
+
+        // Masking by role on the 360: RM masked ids, agent masked names,
+        // analyst pseudonyms.
+        let v = rm1.get(&mine_api).await.json();
+        let name = v["profile"]["name"].as_str().unwrap().to_owned();
+        if let Some(id) = v["profile"]["id_no"].as_str() {
+            assert!(id.contains("********"), "{id}");
+        }
+        let agent = clients[8].get(&mine_api).await.json();
+        if name.chars().count() >= 2 {
+            assert!(agent["profile"]["name"].as_str().unwrap().contains('*'));
+        }
+        let analyst = clients[4].get(&mine_api).await.json();
+        assert_eq!(analyst["profile"]["name"], v["profile"]["customer_no"]);
+        assert_eq!(analyst["unmasked"], false);
+
+        // Unmasking needs a reason and the CSRF token, and is audited.
+        let r = rm1
+            .form(
+                &format!("/customers/{mine}/unmask"),
+                &[("csrf", "wrong"), ("reason", "客户来电核实身份")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let csrf = rm1.csrf.clone();
+        let r = rm1
+            .form(
+                &format!("/customers/{mine}/unmask"),
+                &[("csrf", &csrf), ("reason", "客户来电核实身份")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains(&name));
+        let r = clients[4]
+            .form(
+                &format!("/customers/{mine}/unmask"),
+                &[("csrf", "x"), ("reason", "curious")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "analysts may not unmask");
+
+        // A contact with a follow-up becomes a task on the RM's workbench.
+        let r = rm1
+            .form(
+                &format!("/customers/{mine}/contacts"),
+                &[
+                    ("csrf", &csrf),
+                    ("channel", "phone"),
+                    ("outcome", "约定面谈"),
+                    ("notes", "理财到期"),
+                    ("follow_up_on", "2026-12-01"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let page = rm1.get(&mine_page).await;
+        assert!(page.body.contains("约定面谈"));
+        let home = rm1.get("/").await;
+        assert!(home.body.contains("2026-12-01"));
+        // Not for another RM's customer, even with a valid token.
+        let rm2_csrf = rm2.csrf.clone();
+        let r = rm2
+            .form(
+                &format!("/customers/{mine}/contacts"),
+                &[("csrf", &rm2_csrf), ("channel", "phone"), ("outcome", "x")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+        // The screen pop by phone goes straight to the 360 when one customer matches.
+        let mobile: Option<String> =
+            sqlx::query_scalar("SELECT mobile FROM customer WHERE id = $1")
+                .bind(mine)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        if let Some(m) = mobile {
+            let hits: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM customer WHERE mobile = $1 AND status = 'active'",
+            )
+            .bind(&m)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            let r = rm1.get(&format!("/customers/lookup?phone={m}")).await;
+            if hits == 1 {
+                assert_eq!(r.location, mine_page);
+            } else {
+                assert_eq!(r.status, StatusCode::OK);
+            }
+        }
+
+        // The audit trail: views, the unmask with its reason, the denied view.
+        let trail = clients[6]
+            .get(&format!("/api/audit?customer={mine}"))
+            .await
+            .json();
+        let events = trail["events"].as_array().unwrap();
+        let has = |action: &str, actor: &str| {
+            events
+                .iter()
+                .any(|e| e["action"] == action && e["actor"] == actor)
+        };
+        assert!(has("customer.view", "rm1"));
+        assert!(has("customer.unmask", "rm1"));
+        assert!(
+            events
+                .iter()
+                .any(|e| e["action"] == "customer.unmask" && e["reason"] == "客户来电核实身份")
+        );
+        assert!(has("contact.record", "rm1"));
+        let denied = clients[6]
+            .get("/api/audit?actor=rm1&action=customer.view")
+            .await
+            .json();
+        assert!(
+            denied["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["outcome"] == "denied")
+        );
+
+        // Five wrong passwords lock the account, even for the right one next.
+        let mut mallory = Client::anonymous(&app);
+        for _ in 0..5 {
+            let r = mallory
+                .send(
+                    "POST",
+                    "/api/login",
+                    Some((
+                        "application/json",
+                        r#"{"username":"rm3","password":"guess"}"#.into(),
+                    )),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let r = mallory
+            .send(
+                "POST",
+                "/api/login",
+                Some((
+                    "application/json",
+                    format!(r#"{{"username":"rm3","password":"{PASSWORD}"}}"#),
+                )),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        let fails = clients[6]
+            .get("/api/audit?actor=rm3&action=login")
+            .await
+            .json();
+        assert_eq!(fails["events"].as_array().unwrap().len(), 6);
+
+        // Logout ends the session.
+        let csrf = rm1.csrf.clone();
+        let r = rm1.form("/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(rm1.get("/api/me").await.status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -88,6 +88,16 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
     let d6 = lit(dates.day_minus(6));
     let d12 = lit(dates.day_minus(12));
     let rfm_from = lit(dates.day_minus(config.rfm.window_months));
+    // The widest window any windowed aggregate looks back over: the large
+    // per-account aggregation reads only those transactions; the last
+    // transaction date (which may be older) has its own narrow aggregate.
+    let widest = WINDOWS
+        .iter()
+        .copied()
+        .chain([6, 12, config.rfm.window_months])
+        .max()
+        .unwrap_or(12);
+    let earliest = lit(dates.day_minus(widest));
     let p = &config.profit;
     let cost = &p.channel_cost_fen;
     let aum = list(AUM_CLASSES);
@@ -162,7 +172,10 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
     );
     let tenure = months_between("h.since", &as_of);
     let cust_tenure = months_between("ao.first_opened", &as_of);
+    // In `rfm_base` every customer has a transaction inside the RFM window,
+    // so the windowed last date there is the true last date.
     let recency = days_between("ct.last_txn_on", &as_of);
+    let last_recency = days_between("cs.last_txn_on", &as_of);
 
     format!(
         r#"WITH
@@ -209,8 +222,19 @@ tx AS (
     SUM(CASE WHEN t.channel <> 'batch' AND t.booked_on > {rfm_from} THEN 1 ELSE 0 END) AS rfm_frequency,
     SUM(CASE WHEN t.channel <> 'batch' AND t.booked_on > {rfm_from} THEN t.amount_minor ELSE 0 END) AS rfm_monetary
   FROM txn t
-  WHERE t.booked_on <= {as_of}
+  WHERE t.booked_on <= {as_of} AND t.booked_on > {earliest}
   GROUP BY t.account_id
+),
+last_tx AS (
+  SELECT t.account_id, MAX(t.booked_on) AS last_txn_on
+  FROM txn t
+  WHERE t.booked_on <= {as_of} AND t.channel <> 'batch'
+  GROUP BY t.account_id
+),
+cust_last AS (
+  SELECT a.customer_id, MAX(l.last_txn_on) AS last_txn_on
+  FROM account a JOIN last_tx l ON l.account_id = a.account_id
+  GROUP BY a.customer_id
 ),
 cust_tx AS (
   SELECT a.customer_id{sum_tx},
@@ -284,8 +308,8 @@ base AS (
     CASE WHEN COALESCE(ct.amount_p3m, 0) > 0
          THEN (CAST(ct.amount_3m AS DOUBLE) - CAST(ct.amount_p3m AS DOUBLE)) * 100.0 / CAST(ct.amount_p3m AS DOUBLE)
          ELSE NULL END AS txn_trend_3m_pct,
-    ct.last_txn_on,
-    CASE WHEN ct.last_txn_on IS NULL THEN NULL ELSE {recency} END AS recency_days,
+    cs.last_txn_on,
+    CASE WHEN cs.last_txn_on IS NULL THEN NULL ELSE {last_recency} END AS recency_days,
     COALESCE(ct.rfm_frequency, 0) AS rfm_frequency,
     COALESCE(ct.rfm_monetary, 0) AS rfm_monetary,
     COALESCE(r.rfm_r, 1) AS rfm_r,
@@ -301,6 +325,7 @@ base AS (
   FROM customer c
   LEFT JOIN cust_bal cb ON cb.customer_id = c.customer_id
   LEFT JOIN cust_tx ct ON ct.customer_id = c.customer_id
+  LEFT JOIN cust_last cs ON cs.customer_id = c.customer_id
   LEFT JOIN holdings ho ON ho.customer_id = c.customer_id
   LEFT JOIN classes cl ON cl.customer_id = c.customer_id
   LEFT JOIN opened ao ON ao.customer_id = c.customer_id

@@ -366,3 +366,18 @@ async fn an_earlier_as_of_date_sees_only_its_past() {
     // The company has no balance and no transaction by then.
     assert_eq!(rows[2].get("rfm_segment"), "inactive");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_transaction_is_found_beyond_every_window() {
+    let dir = tempfile::tempdir().unwrap();
+    bank(dir.path());
+    // Eighteen months after the last transaction: no window holds it, but the
+    // last transaction date and the recency still do.
+    let rows = features_of(dir.path(), "2027-12-31").await;
+    let c1 = &rows[0];
+    assert_eq!(c1.get("last_txn_on"), "2026-07-02");
+    assert_eq!(c1.get("recency_days"), "547");
+    assert_eq!(c1.get("txn_atm_12m_count"), "0");
+    assert_eq!(c1.get("rfm_frequency"), "0");
+    assert_eq!(c1.get("rfm_segment"), "inactive");
+}

@@ -46,7 +46,7 @@ fn layout(lang: Lang, user: Option<&User>, csrf: &str, title: &str, body: Markup
                             a href="/" { (t::WORKBENCH.get(lang)) }
                             a href="/customers" { (t::CUSTOMERS.get(lang)) }
                             form.inline action="/search" method="get" {
-                                input type="search" name="q" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
+                                input type="search" name="q" id="q" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
                                 " " button type="submit" { (t::SEARCH.get(lang)) }
                             }
                         }

@@ -717,7 +717,8 @@ const BENCH_CHECKS: &str = "SELECT COUNT(*) AS customers, CAST(SUM(aum) AS BIGIN
     CAST(SUM(aum_month_avg) AS BIGINT) AS aum_month_avg, CAST(SUM(profit) AS BIGINT) AS profit, \
     CAST(SUM(rfm_r) AS BIGINT) AS rfm_r, CAST(SUM(rfm_f) AS BIGINT) AS rfm_f, CAST(SUM(rfm_m) AS BIGINT) AS rfm_m, \
     CAST(SUM(txn_atm_12m_count) AS BIGINT) AS atm_12m, CAST(SUM(product_count) AS BIGINT) AS products, \
-    CAST(SUM(COALESCE(age, 0)) AS BIGINT) AS age FROM features";
+    CAST(SUM(COALESCE(age, 0)) AS BIGINT) AS age, \
+    CAST(SUM(LENGTH(products) + LENGTH(product_tenure) + LENGTH(product_classes)) AS BIGINT) AS list_chars FROM features";
 
 /// `panorama bench features`: times the feature stage on DataFusion and,
 /// with `--duckdb`, the same SQL on the same Parquet files in DuckDB.

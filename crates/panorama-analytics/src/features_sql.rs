@@ -177,6 +177,12 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
     let recency = days_between("ct.last_txn_on", &as_of);
     let last_recency = days_between("cs.last_txn_on", &as_of);
 
+    // Ordered lists (products, tenures, classes) are built as
+    // `array_to_string(array_sort(array_agg(x)))`, not `string_agg(x ORDER BY
+    // x)`: DataFusion's ordered aggregate took 31 s of the 73 s at 1M
+    // customers, the unordered one 1.1 s. Tenure entries sort on
+    // `code || chr(1) || ':' || months` (chr(1) sorts below every code
+    // character, so the order is the code order) and chr(1) is removed after.
     format!(
         r#"WITH
 bal AS (
@@ -258,8 +264,8 @@ holdings AS (
   SELECT h.customer_id,
     COUNT(*) AS product_count,
     SUM(h.accounts) AS account_count,
-    ',' || string_agg(h.product_code, ',' ORDER BY h.product_code) || ',' AS products,
-    string_agg(h.product_code || ':' || CAST({tenure} AS VARCHAR), ';' ORDER BY h.product_code) AS product_tenure
+    ',' || array_to_string(array_sort(array_agg(h.product_code)), ',') || ',' AS products,
+    replace(array_to_string(array_sort(array_agg(h.product_code || chr(1) || ':' || CAST({tenure} AS VARCHAR))), ';'), chr(1), '') AS product_tenure
   FROM held h
   GROUP BY h.customer_id
 ),
@@ -267,7 +273,7 @@ held_class AS (
   SELECT customer_id, class FROM held GROUP BY customer_id, class
 ),
 classes AS (
-  SELECT customer_id, ',' || string_agg(class, ',' ORDER BY class) || ',' AS product_classes
+  SELECT customer_id, ',' || array_to_string(array_sort(array_agg(class)), ',') || ',' AS product_classes
   FROM held_class GROUP BY customer_id
 ),
 opened AS (

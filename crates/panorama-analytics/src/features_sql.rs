@@ -77,6 +77,34 @@ fn days_between(a: &str, b: &str) -> String {
     )
 }
 
+/// `cond` joined by AND (absent parts left out; always true when none).
+fn and(parts: &[Option<String>]) -> String {
+    let parts: Vec<&str> = parts.iter().flatten().map(String::as_str).collect();
+    if parts.is_empty() {
+        "TRUE".into()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+/// How many rows meet `cond`.
+fn count_if(cond: &str) -> String {
+    if cond == "TRUE" {
+        "COUNT(*)".into()
+    } else {
+        format!("SUM(CAST(({cond}) AS BIGINT))")
+    }
+}
+
+/// The sum of `value` over the rows that meet `cond`.
+fn sum_if(cond: &str, value: &str) -> String {
+    if cond == "TRUE" {
+        format!("SUM({value})")
+    } else {
+        format!("SUM({value} * CAST(({cond}) AS BIGINT))")
+    }
+}
+
 /// The feature statement for `dates` under `config`.
 pub fn feature_sql(config: &Config, dates: Dates) -> String {
     let as_of = lit(dates.as_of);
@@ -85,9 +113,6 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
     let p3 = lit(dates.month_minus(5));
     let m12 = lit(dates.month_minus(11));
     let d3 = lit(dates.day_minus(3));
-    let d6 = lit(dates.day_minus(6));
-    let d12 = lit(dates.day_minus(12));
-    let rfm_from = lit(dates.day_minus(config.rfm.window_months));
     // The widest window any windowed aggregate looks back over: the large
     // per-account aggregation reads only those transactions; the last
     // transaction date (which may be older) has its own narrow aggregate.
@@ -103,24 +128,63 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
     let aum = list(AUM_CLASSES);
     let ls = &config.life_stage;
 
-    // Per-account transaction aggregates.
+    // Per-account transaction aggregates in two steps. `tx_ch` aggregates
+    // per account and channel, with conditional sums written as `SUM(x *
+    // CAST(cond AS BIGINT))`; `tx` pivots its few rows per account into the
+    // channel columns. At 1M customers the transaction aggregation takes
+    // 9.4 s on DataFusion (9.9 s DuckDB) this way; in one step it took 10.7 s
+    // (9.8 s) with the cast form, 15.6 s (8.7 s) with `SUM(CASE WHEN cond
+    // THEN x ELSE 0 END)` and 7.8 s (22.1 s) with `SUM(x) FILTER (WHERE
+    // cond)` — this is the form neither engine is slow on. A window as wide
+    // as the scan needs no date condition.
+    let in_window =
+        |w: u32| (w < widest).then(|| format!("t.booked_on > {}", lit(dates.day_minus(w))));
+    let rfm_months = config.rfm.window_months;
+    let mut step_windows: Vec<u32> = WINDOWS.iter().copied().chain([3, 12, rfm_months]).collect();
+    step_windows.sort_unstable();
+    step_windows.dedup();
+    let mut tx_ch = String::new();
+    for w in &step_windows {
+        let cond = and(&[in_window(*w)]);
+        let _ = write!(
+            tx_ch,
+            ",\n    {} AS count_{w}m,\n    {} AS amount_{w}m",
+            count_if(&cond),
+            sum_if(&cond, "t.amount_minor")
+        );
+    }
+    let prior_3m = and(&[in_window(6), Some(format!("t.booked_on <= {d3}"))]);
+    let debit_12m = and(&[Some("t.direction = 'D'".into()), in_window(12)]);
+    let _ = write!(
+        tx_ch,
+        ",\n    {} AS amount_p3m,\n    {} AS debit_12m,\n    MAX(t.booked_on) AS last_on",
+        sum_if(&prior_3m, "t.amount_minor"),
+        sum_if(&debit_12m, "t.amount_minor")
+    );
+    for (cat, _, codes) in MERCHANT_CATEGORIES {
+        let cond = and(&[
+            Some("t.direction = 'D'".into()),
+            in_window(12),
+            Some(format!("t.mcc IN ({})", list(codes))),
+        ]);
+        let _ = write!(
+            tx_ch,
+            ",\n    {} AS spend_{cat}_12m",
+            sum_if(&cond, "t.amount_minor")
+        );
+    }
     let mut tx = String::new();
     for (ch, _) in CHANNELS {
         for w in WINDOWS {
-            let from = lit(dates.day_minus(*w));
             let _ = write!(
                 tx,
-                ",\n    SUM(CASE WHEN t.channel = '{ch}' AND t.booked_on > {from} THEN 1 ELSE 0 END) AS txn_{ch}_{w}m_count\
-                 ,\n    SUM(CASE WHEN t.channel = '{ch}' AND t.booked_on > {from} THEN t.amount_minor ELSE 0 END) AS txn_{ch}_{w}m_amount"
+                ",\n    SUM(CASE WHEN y.channel = '{ch}' THEN y.count_{w}m ELSE 0 END) AS txn_{ch}_{w}m_count\
+                 ,\n    SUM(CASE WHEN y.channel = '{ch}' THEN y.amount_{w}m ELSE 0 END) AS txn_{ch}_{w}m_amount"
             );
         }
     }
-    for (cat, _, codes) in MERCHANT_CATEGORIES {
-        let _ = write!(
-            tx,
-            ",\n    SUM(CASE WHEN t.direction = 'D' AND t.booked_on > {d12} AND t.mcc IN ({}) THEN t.amount_minor ELSE 0 END) AS spend_{cat}_12m",
-            list(codes)
-        );
+    for (cat, _, _) in MERCHANT_CATEGORIES {
+        let _ = write!(tx, ",\n    SUM(y.spend_{cat}_12m) AS spend_{cat}_12m");
     }
     let mut sum_tx = String::new();
     for (ch, _) in CHANNELS {
@@ -183,6 +247,13 @@ pub fn feature_sql(config: &Config, dates: Dates) -> String {
     // customers, the unordered one 1.1 s. Tenure entries sort on
     // `code || chr(1) || ':' || months` (chr(1) sorts below every code
     // character, so the order is the code order) and chr(1) is removed after.
+    // An RFM score is ceil(5 * k / n) where k counts the active customers at
+    // or below this one; k is taken from CUME_DIST (exact after rounding:
+    // k / n in a double is off by far less than 1 / n), which both engines
+    // compute in one pass — `COUNT(*) OVER (ORDER BY x)` took 0.5 s per
+    // score on DataFusion, CUME_DIST 0.1 s. (`rfm` re-aggregates the few
+    // transaction columns it needs, as CTEs are not materialised; ranking
+    // the final wide rows instead saved DataFusion 0.6 s but cost DuckDB 4 s.)
     format!(
         r#"WITH
 bal AS (
@@ -217,19 +288,24 @@ cust_bal AS (
   FROM account a JOIN bal b ON b.account_id = a.account_id
   GROUP BY a.customer_id
 ),
-tx AS (
-  SELECT t.account_id{tx},
-    SUM(CASE WHEN t.channel <> 'batch' AND t.booked_on > {d3} THEN t.amount_minor ELSE 0 END) AS amount_3m,
-    SUM(CASE WHEN t.channel <> 'batch' AND t.booked_on > {d6} AND t.booked_on <= {d3} THEN t.amount_minor ELSE 0 END) AS amount_p3m,
-    SUM(CASE WHEN t.booked_on > {d12} THEN 1 ELSE 0 END) AS count_12m_all,
-    SUM(CASE WHEN t.channel = 'batch' AND t.booked_on > {d12} THEN 1 ELSE 0 END) AS batch_12m_count,
-    SUM(CASE WHEN t.direction = 'D' AND t.channel IN ('pos', 'online') AND t.booked_on > {d12} THEN t.amount_minor ELSE 0 END) AS spend_12m,
-    MAX(CASE WHEN t.channel <> 'batch' THEN t.booked_on ELSE NULL END) AS last_txn_on,
-    SUM(CASE WHEN t.channel <> 'batch' AND t.booked_on > {rfm_from} THEN 1 ELSE 0 END) AS rfm_frequency,
-    SUM(CASE WHEN t.channel <> 'batch' AND t.booked_on > {rfm_from} THEN t.amount_minor ELSE 0 END) AS rfm_monetary
+tx_ch AS (
+  SELECT t.account_id, t.channel{tx_ch}
   FROM txn t
   WHERE t.booked_on <= {as_of} AND t.booked_on > {earliest}
-  GROUP BY t.account_id
+  GROUP BY t.account_id, t.channel
+),
+tx AS (
+  SELECT y.account_id{tx},
+    SUM(CASE WHEN y.channel <> 'batch' THEN y.amount_3m ELSE 0 END) AS amount_3m,
+    SUM(CASE WHEN y.channel <> 'batch' THEN y.amount_p3m ELSE 0 END) AS amount_p3m,
+    SUM(y.count_12m) AS count_12m_all,
+    SUM(CASE WHEN y.channel = 'batch' THEN y.count_12m ELSE 0 END) AS batch_12m_count,
+    MAX(CASE WHEN y.channel <> 'batch' THEN y.last_on ELSE NULL END) AS last_txn_on,
+    SUM(CASE WHEN y.channel IN ('pos', 'online') THEN y.debit_12m ELSE 0 END) AS spend_12m,
+    SUM(CASE WHEN y.channel <> 'batch' THEN y.count_{rfm_months}m ELSE 0 END) AS rfm_frequency,
+    SUM(CASE WHEN y.channel <> 'batch' THEN y.amount_{rfm_months}m ELSE 0 END) AS rfm_monetary
+  FROM tx_ch y
+  GROUP BY y.account_id
 ),
 last_tx AS (
   SELECT t.account_id, MAX(t.booked_on) AS last_txn_on
@@ -280,16 +356,18 @@ opened AS (
   SELECT customer_id, MIN(opened_on) AS first_opened FROM account WHERE opened_on <= {as_of} GROUP BY customer_id
 ),
 rfm_base AS (
-  SELECT customer_id, {recency} AS recency_days, rfm_frequency, rfm_monetary
-  FROM cust_tx ct WHERE rfm_frequency > 0
+  SELECT ct.customer_id, {recency} AS recency_days, ct.rfm_frequency, ct.rfm_monetary
+  FROM cust_tx ct WHERE ct.rfm_frequency > 0
 ),
-rfm_n AS (SELECT COUNT(*) AS n FROM rfm_base),
+rfm_n AS (
+  SELECT customer_id, recency_days, rfm_frequency, rfm_monetary, COUNT(*) OVER () AS n FROM rfm_base
+),
 rfm AS (
   SELECT r.customer_id,
-    (5 * COUNT(*) OVER (ORDER BY r.recency_days DESC) + n.n - 1) / n.n AS rfm_r,
-    (5 * COUNT(*) OVER (ORDER BY r.rfm_frequency) + n.n - 1) / n.n AS rfm_f,
-    (5 * COUNT(*) OVER (ORDER BY r.rfm_monetary) + n.n - 1) / n.n AS rfm_m
-  FROM rfm_base r CROSS JOIN rfm_n n
+    (5 * CAST(ROUND(CUME_DIST() OVER (ORDER BY r.recency_days DESC) * r.n) AS BIGINT) + r.n - 1) / r.n AS rfm_r,
+    (5 * CAST(ROUND(CUME_DIST() OVER (ORDER BY r.rfm_frequency) * r.n) AS BIGINT) + r.n - 1) / r.n AS rfm_f,
+    (5 * CAST(ROUND(CUME_DIST() OVER (ORDER BY r.rfm_monetary) * r.n) AS BIGINT) + r.n - 1) / r.n AS rfm_m
+  FROM rfm_n r
 ),
 base AS (
   SELECT c.customer_id, c.customer_no, c.party_type, c.gender,

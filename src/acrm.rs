@@ -99,6 +99,21 @@ fn print_batch(r: &BatchReport, config: &Config) {
             s.left
         );
     }
+    let raised: Vec<String> = r
+        .alerts_raised
+        .iter()
+        .map(|(rule, n)| format!("{rule} {n}"))
+        .collect();
+    say!(
+        "  alerts: {} new, {} tasks on RMs' lists (raised: {})",
+        r.alerts_written.alerts,
+        r.alerts_written.tasks,
+        if raised.is_empty() {
+            "none".to_owned()
+        } else {
+            raised.join(", ")
+        }
+    );
     let secs: Vec<String> = r
         .seconds
         .iter()

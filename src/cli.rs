@@ -404,9 +404,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             port,
             no_serve,
         } => {
-            let store = quickstart(customers, seed, &data_dir).await?;
             let password = demo_password.unwrap_or_else(|| panorama_web::auth::random_password(12));
-            crate::web::demo_users(&store, &password).await?;
+            let store = quickstart(customers, seed, &data_dir, &password).await?;
             if no_serve {
                 return Ok(());
             }
@@ -914,7 +913,9 @@ fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))
 }
 
-async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<Store> {
+/// The demo bank: generate, ingest, resolve, demo users with their
+/// customers (so the batch's alerts land on RMs' lists), the batch.
+async fn quickstart(customers: u64, seed: u64, data_dir: &Path, password: &str) -> Result<Store> {
     let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
     let extract = data_dir.join("extract");
     say!(
@@ -931,6 +932,7 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path) -> Result<Store>
     print_ingest(&r);
     let summary = crate::ecif::run_resolve(&store, false).await?;
     print_resolve(&summary);
+    crate::web::demo_users(&store, password).await?;
     let config = crate::acrm::load_config(None)?;
     let analytics = data_dir.join("analytics");
     crate::acrm::run_batch(&store, &analytics, &config, Some(as_of), false).await?;

@@ -8,8 +8,8 @@ use panorama_analytics::batch;
 use panorama_analytics::engine::register_features;
 use panorama_analytics::{Config, segment, sql};
 use panorama_ingest::{Options, ingest};
-use panorama_store::acrm;
 use panorama_store::test_support;
+use panorama_store::{acrm, ocrm};
 
 fn quiet(_: &str, _: u64, _: u64) {}
 
@@ -38,6 +38,13 @@ async fn the_batch_computes_features_tiers_and_segments() {
             .await
             .unwrap();
         panorama::ecif::run_resolve(&store, false).await.unwrap();
+        // RMs, and customers assigned to them: alerts become their tasks.
+        panorama::web::demo_users(&store, "a-test-password-1")
+            .await
+            .unwrap();
+        ocrm::assign_unassigned(&store, "test", "2026-10-31")
+            .await
+            .unwrap();
 
         // No date given: the latest business date in the data (the extract date).
         let first = batch::run(&store, &analytics, &config, None).await.unwrap();
@@ -66,6 +73,50 @@ async fn the_batch_computes_features_tiers_and_segments() {
         .unwrap();
         assert_eq!(mismatched, 0);
 
+        // Alerts: birthdays and maturities are certain in a bank this size;
+        // each new alert of an assigned customer is a task on their RM's list.
+        let raised: usize = first.alerts_raised.values().sum();
+        for rule in ["birthday", "maturity"] {
+            assert!(
+                first.alerts_raised.get(rule).copied().unwrap_or(0) > 0,
+                "{rule}: {:?}",
+                first.alerts_raised
+            );
+        }
+        assert_eq!(first.alerts_written.alerts as usize, raised);
+        let count = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap()
+            }
+        };
+        let tasks = count("SELECT COUNT(*) FROM task WHERE alert_id IS NOT NULL").await;
+        let of_assigned = count(
+            "SELECT COUNT(*) FROM alert al WHERE EXISTS (SELECT 1 FROM assignment s \
+             WHERE s.customer_id = al.customer_id AND s.to_date IS NULL AND s.role = 'primary')",
+        )
+        .await;
+        let misplaced = count(
+            "SELECT COUNT(*) FROM task t JOIN assignment s ON s.customer_id = t.customer_id \
+             AND s.to_date IS NULL WHERE t.alert_id IS NOT NULL AND t.owner_user_id <> s.rm_user_id",
+        )
+        .await;
+        assert!(tasks > 0);
+        assert_eq!(
+            (tasks, misplaced, first.alerts_written.tasks as i64),
+            (of_assigned, 0, tasks)
+        );
+        // A birthday alert is due on the birthday, within the configured week.
+        let early_or_late = count(
+            "SELECT COUNT(*) FROM alert WHERE rule = 'birthday' \
+             AND (due_on <= '2026-10-31' OR due_on > '2026-11-07')",
+        )
+        .await;
+        assert_eq!(early_or_late, 0);
+
         // A saved segment, refreshed at once.
         let vocab = batch::vocabulary(&store, &config).await.unwrap();
         let condition = "aum_month_avg >= 50000 and not holds('credit_card')";
@@ -92,6 +143,9 @@ async fn the_batch_computes_features_tiers_and_segments() {
         assert_eq!(again.tiers, first.tiers);
         assert_eq!(again.tier_rows_written, 0);
         assert_eq!(again.tier_rows_deleted, 0);
+        // The same events again: no new alert, no new task.
+        assert_eq!(again.alerts_raised, first.alerts_raised);
+        assert_eq!(again.alerts_written, ocrm::AlertWrite::default());
         assert_eq!(
             again.snapshot.txn_batches.len(),
             0,

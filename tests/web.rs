@@ -128,11 +128,12 @@ async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usiz
         .await
         .unwrap();
     panorama::ecif::run_resolve(store, false).await.unwrap();
+    // Users and assignments first, so the batch's alerts land on RMs' lists.
+    panorama::web::demo_users(store, PASSWORD).await.unwrap();
     let config = panorama_analytics::Config::default_config();
     panorama_analytics::batch::run(store, &dir.join(format!("analytics-{k}")), &config, None)
         .await
         .unwrap();
-    panorama::web::demo_users(store, PASSWORD).await.unwrap();
 }
 
 fn app(store: &panorama_store::Store) -> Router {
@@ -249,6 +250,8 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             (&theirs_api,            [401, 403, 404, 200, 200, 200, 200, 200, 200]),
             (&outside_api,           [401, 403, 404, 404, 200, 200, 200, 200, 200]),
             ("/api/search?q=13800000000", [401, 403, 200, 200, 200, 200, 200, 200, 200]),
+            ("/api/alerts",          [401, 403, 200, 200, 200, 200, 200, 200, 200]),
+            ("/api/alerts?since=x",  [401, 403, 400, 400, 400, 400, 400, 400, 400]),
             (&audit_api,             [401, 403, 403, 403, 403, 403, 200, 403, 403]),
             ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/healthz",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -274,6 +277,24 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
                 );
             }
         }
+        // Alerts are scoped like customers: rm1 sees alerts of rm1's
+        // customers only, and fewer than the whole bank's.
+        let rm_alerts = clients[2].get("/api/alerts?since=2000-01-01").await.json();
+        let rm_alerts = rm_alerts["alerts"].as_array().unwrap().clone();
+        let all_alerts = clients[7].get("/api/alerts?since=2000-01-01").await.json();
+        let all_alerts = all_alerts["alerts"].as_array().unwrap().len();
+        assert!(!rm_alerts.is_empty() && rm_alerts.len() < all_alerts);
+        for a in &rm_alerts {
+            let id = a["customer_id"].as_i64().unwrap();
+            let r = clients[2].get(&format!("/api/customers/{id}")).await;
+            assert_eq!(r.status, StatusCode::OK, "alert {a} outside rm1's scope");
+        }
+        // The workbench lists them, and their tasks, in the chosen language.
+        let home = clients[2].get("/").await.body;
+        assert!(home.contains("id=\"alerts\""));
+        let first = rm_alerts[0]["message"].as_str().unwrap();
+        assert!(home.contains(first), "{first}");
+
         // A page asked for without a login goes to the login form and back.
         let r = Client::anonymous(&app).get(&mine_page).await;
         assert_eq!(r.location, format!("/login?next=/customers/{mine}"));

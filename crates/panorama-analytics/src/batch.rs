@@ -1,5 +1,5 @@
-//! The analytics batch: snapshot → tiers → features → store → segments,
-//! for one explicit as-of date.
+//! The analytics batch: snapshot → tiers → features → store → segments →
+//! alerts, for one explicit as-of date.
 //!
 //! Each stage writes whole files or one transaction, so a crash leaves the
 //! previous good state: the snapshot and feature files are renamed into
@@ -16,8 +16,10 @@ use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
 use panorama_store::Store;
 use panorama_store::acrm::{self, FeatureRow, SegmentRow, TierRow};
+use panorama_store::ocrm::{self, AlertWrite};
 use serde::Serialize;
 
+use crate::alerts;
 use crate::cluster::ClusterDefinition;
 use crate::config::Config;
 use crate::engine::{register_features, register_snapshot, session};
@@ -49,6 +51,10 @@ pub struct BatchReport {
     pub tier_changes_this_month: usize,
     /// Saved segments refreshed.
     pub segments: Vec<SegmentRefresh>,
+    /// Alerts the rules raised on this date, by rule (events raised before included).
+    pub alerts_raised: BTreeMap<String, usize>,
+    /// New alerts and the tasks they put on RMs' lists.
+    pub alerts_written: AlertWrite,
     /// Seconds per stage, in order.
     pub seconds: Vec<(String, f64)>,
 }
@@ -144,6 +150,20 @@ async fn stages(
         segments.push(refresh_segment(store, &ctx, &vocab, &seg, as_of).await?);
     }
     lap("segments", &mut seconds);
+
+    // Tier changes decided for the as-of month, from the store: a rerun sees
+    // them too (the store then skips the events it holds).
+    let decided = month_end(dates.month).to_string();
+    let tier_changes = acrm::tier_changes(store, &decided, &decided, i64::MAX).await?;
+    let raised = alerts::evaluate(&ctx, config, dates, &tier_changes).await?;
+    let mut alerts_raised = BTreeMap::new();
+    for a in &raised {
+        *alerts_raised.entry(a.rule.clone()).or_insert(0) += 1;
+    }
+    let due = as_of + chrono::Days::new(u64::from(config.alerts.task_due_days));
+    let alerts_written =
+        ocrm::write_alerts(store, &as_of.to_string(), &raised, &due.to_string()).await?;
+    lap("alerts", &mut seconds);
     Ok(BatchReport {
         run_id,
         as_of,
@@ -154,6 +174,8 @@ async fn stages(
         tier_rows_deleted: deletes.len(),
         tier_changes_this_month: changes,
         segments,
+        alerts_raised,
+        alerts_written,
         seconds,
     })
 }

@@ -25,6 +25,56 @@ pub struct Config {
     pub profit: ProfitConfig,
     /// Age bounds of the life stages.
     pub life_stage: LifeStageConfig,
+    /// The alert rules the batch evaluates (defaults when absent).
+    #[serde(default)]
+    pub alerts: AlertConfig,
+}
+
+/// The alert rules: each raises an event once, as an alert and a task on
+/// the owning RM's list. Amounts in whole yuan.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertConfig {
+    /// Rules switched off (codes from [`crate::alerts::RULES`]).
+    pub disabled: Vec<String>,
+    /// Birthdays of persons in the next this many days.
+    pub birthday_days: u32,
+    /// Products maturing in the next this many days.
+    pub maturity_days: u32,
+    /// Product classes whose maturity is worth a call.
+    pub maturity_classes: Vec<String>,
+    /// Month-end AUM moved by at least this percentage against the month before …
+    pub balance_change_pct: i64,
+    /// … and by at least this many yuan.
+    pub balance_change_min_yuan: i64,
+    /// No own transaction for this many days: dormant.
+    pub dormant_days: i64,
+    /// Dormancy is raised for customers holding at least this AUM.
+    pub dormant_min_aum_yuan: i64,
+    /// Churn risk: the last 3 months' average AUM fell by at least this percentage …
+    pub aum_decline_pct: i64,
+    /// … from a prior 3 months' average of at least this many yuan.
+    pub aum_decline_min_yuan: i64,
+    /// Tasks without a due date of their own are due this many days after the as-of date.
+    pub task_due_days: u32,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            disabled: Vec::new(),
+            birthday_days: 7,
+            maturity_days: 30,
+            maturity_classes: vec!["deposit".into(), "wealth".into(), "loan".into()],
+            balance_change_pct: 30,
+            balance_change_min_yuan: 50_000,
+            dormant_days: 180,
+            dormant_min_aum_yuan: 10_000,
+            aum_decline_pct: 30,
+            aum_decline_min_yuan: 100_000,
+            task_due_days: 3,
+        }
+    }
 }
 
 /// One value tier.
@@ -223,6 +273,42 @@ impl Config {
             && l.family_max_age < l.mature_max_age)
         {
             return Err("life_stage bounds must rise: student < young < family < mature".into());
+        }
+        let a = &self.alerts;
+        if let Some(r) = a
+            .disabled
+            .iter()
+            .find(|r| !crate::alerts::RULES.contains(&r.as_str()))
+        {
+            return Err(format!(
+                "alerts.disabled: unknown rule '{r}' (rules: {})",
+                crate::alerts::RULES.join(", ")
+            ));
+        }
+        if let Some(c) = a.maturity_classes.iter().find(|c| !is_code(c)) {
+            return Err(format!(
+                "alerts.maturity_classes: '{c}' must be lowercase letters, digits and _"
+            ));
+        }
+        if !(1..=366).contains(&a.birthday_days)
+            || !(1..=366).contains(&a.maturity_days)
+            || !(1..=3650).contains(&a.dormant_days)
+            || !(0..=366).contains(&a.task_due_days)
+        {
+            return Err("alerts: day counts must be 1..=366 (dormant_days up to 3650)".into());
+        }
+        if !(1..=1000).contains(&a.balance_change_pct) || !(1..=100).contains(&a.aum_decline_pct) {
+            return Err("alerts: percentages must be 1..=1000 (aum_decline_pct up to 100)".into());
+        }
+        if [
+            a.balance_change_min_yuan,
+            a.dormant_min_aum_yuan,
+            a.aum_decline_min_yuan,
+        ]
+        .iter()
+        .any(|y| !(0..=1_000_000_000_000).contains(y))
+        {
+            return Err("alerts: amounts must be between 0 and 10^12 yuan".into());
         }
         let p = &self.profit;
         let c = &p.channel_cost_fen;

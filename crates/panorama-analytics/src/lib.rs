@@ -7,6 +7,7 @@
 //! ([`segment`]). Each stage reads and writes columnar tables, so the same
 //! plans can move to a distributed engine.
 
+pub mod alerts;
 pub mod batch;
 pub mod catalogue;
 pub mod cluster;

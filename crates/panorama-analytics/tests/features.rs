@@ -9,11 +9,11 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::{
     ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray,
 };
-use panorama_analytics::Config;
 use panorama_analytics::engine::{register_features, snapshot_schema, snapshot_session};
 use panorama_analytics::features::{self, text_values};
 use panorama_analytics::features_sql::Dates;
 use panorama_analytics::snapshot::{date32, write_parquet};
+use panorama_analytics::{Config, alerts};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -380,4 +380,80 @@ async fn the_last_transaction_is_found_beyond_every_window() {
     assert_eq!(c1.get("txn_atm_12m_count"), "0");
     assert_eq!(c1.get("rfm_frequency"), "0");
     assert_eq!(c1.get("rfm_segment"), "inactive");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_match_the_hand_computed_bank() {
+    let dir = tempfile::tempdir().unwrap();
+    bank(dir.path());
+    features_of(dir.path(), "2026-06-30").await;
+    let mut config = Config::default_config();
+    let a = &mut config.alerts;
+    a.birthday_days = 15; // 15 July is 15 days after 30 June
+    a.maturity_days = 160; // 5 December is 158 days after
+    a.balance_change_min_yuan = 10_000;
+    a.dormant_days = 10; // customer 1's last own transaction: the card on 20 June
+    let ctx = snapshot_session(dir.path()).await.unwrap();
+    register_features(&ctx, dir.path(), Some(d("2026-06-30")))
+        .await
+        .unwrap();
+    let dates = Dates::new(d("2026-06-30"));
+    let mut alerts = alerts::evaluate(&ctx, &config, dates, &[]).await.unwrap();
+    alerts.sort_by(|x, y| (x.customer_id, &x.rule).cmp(&(y.customer_id, &y.rule)));
+    let got: Vec<(i64, &str, &str, Option<&str>, &str)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a.customer_id,
+                a.rule.as_str(),
+                a.event_key.as_str(),
+                a.due_on.as_deref(),
+                a.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                1,
+                "birthday",
+                "2026-07-15",
+                Some("2026-07-15"),
+                "7月15日生日（36岁）"
+            ),
+            // Accounts 1 (current) and 2 (deposit): 600,000 yuan; the card
+            // and the loan are not assets.
+            (
+                1,
+                "dormant",
+                "2026-06-20",
+                None,
+                "已10天无主动交易（最后一笔2026-06-20），资产600,000元"
+            ),
+            (
+                1,
+                "maturity",
+                "2026-12-05",
+                Some("2026-12-05"),
+                "D012将于2026-12-05到期"
+            ),
+            // The company's current account: nothing at the end of May,
+            // 20,000 yuan at the end of June; customer 1 held 600,000 in both.
+            (
+                3,
+                "balance_change",
+                "2026-06",
+                None,
+                "2026-06月末资产较上月增加20,000元"
+            ),
+        ]
+    );
+    assert_eq!(alerts[0].message_en, "Birthday on 15 Jul (turns 36)");
+    assert_eq!(alerts[3].severity, "info");
+    // With the default week, 30 days and 50,000 yuan, none of these fire.
+    let quiet = alerts::evaluate(&ctx, &Config::default_config(), dates, &[])
+        .await
+        .unwrap();
+    assert_eq!(quiet, vec![]);
 }

@@ -923,6 +923,10 @@ pub struct TaskRow {
     pub customer_name: Option<String>,
     /// Title.
     pub title: String,
+    /// English title (tasks raised by an alert).
+    pub title_en: Option<String>,
+    /// The alert's rule, for tasks raised by one.
+    pub rule: Option<String>,
     /// Due.
     pub due_on: Option<String>,
     /// Status.
@@ -932,8 +936,9 @@ pub struct TaskRow {
 /// The user's open tasks, soonest first.
 pub async fn open_tasks(store: &Store, user: i64, limit: i64) -> Result<Vec<TaskRow>> {
     Ok(sqlx::query_as(
-        "SELECT t.id, t.customer_id, c.name AS customer_name, t.title, t.due_on, t.status \
-         FROM task t LEFT JOIN customer c ON c.id = t.customer_id \
+        "SELECT t.id, t.customer_id, c.name AS customer_name, t.title, al.message_en AS title_en, \
+           al.rule, t.due_on, t.status \
+         FROM task t LEFT JOIN customer c ON c.id = t.customer_id LEFT JOIN alert al ON al.id = t.alert_id \
          WHERE t.owner_user_id = $1 AND t.status = 'open' \
          ORDER BY CASE WHEN t.due_on IS NULL THEN 1 ELSE 0 END, t.due_on, t.id LIMIT $2",
     )
@@ -1171,4 +1176,167 @@ pub mod sessions {
                 .rows_affected(),
         )
     }
+}
+
+/// An alert raised by the batch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewAlert {
+    /// Customer.
+    pub customer_id: i64,
+    /// Rule code (`birthday`, `maturity`, …).
+    pub rule: String,
+    /// What identifies the event, so a rule raises it once.
+    pub event_key: String,
+    /// When it falls due (a birthday, a maturity), if it does.
+    pub due_on: Option<String>,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// Chinese text.
+    pub message: String,
+    /// English text.
+    pub message_en: String,
+    /// Facts behind it, as JSON.
+    pub detail: String,
+}
+
+/// What writing a batch's alerts did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AlertWrite {
+    /// New alerts (events already raised are skipped).
+    pub alerts: u64,
+    /// Tasks created on the owning RMs' lists.
+    pub tasks: u64,
+}
+
+/// Writes `alerts` raised on `as_of` in one transaction: each event once
+/// (an alert whose customer, rule and event key exist already is skipped),
+/// and a task for each new alert on the list of the customer's RM (primary
+/// assignment), due on the alert's date or `default_due`.
+pub async fn write_alerts(
+    store: &Store,
+    as_of: &str,
+    alerts: &[NewAlert],
+    default_due: &str,
+) -> Result<AlertWrite> {
+    let mut tx = store.begin().await?;
+    let insert = crate::bulk::BulkInsert::new(
+        store.backend(),
+        "alert",
+        &[
+            "customer_id",
+            "rule",
+            "as_of",
+            "due_on",
+            "severity",
+            "message",
+            "message_en",
+            "detail",
+            "event_key",
+        ],
+        "ON CONFLICT DO NOTHING",
+    );
+    use crate::bulk::Value;
+    let rows: Vec<Vec<Value>> = alerts
+        .iter()
+        .map(|a| {
+            vec![
+                Value::Int(Some(a.customer_id)),
+                Value::text(&a.rule),
+                Value::text(as_of),
+                Value::Text(a.due_on.clone()),
+                Value::text(&a.severity),
+                Value::text(&a.message),
+                Value::text(&a.message_en),
+                Value::text(&a.detail),
+                Value::text(&a.event_key),
+            ]
+        })
+        .collect();
+    let inserted = insert.execute(&mut tx, &rows).await?;
+    let tasks = sqlx::query(
+        "INSERT INTO task (owner_user_id, customer_id, alert_id, title, due_on, status, created_at) \
+         SELECT s.rm_user_id, al.customer_id, al.id, al.message, COALESCE(al.due_on, $1), 'open', $2 \
+         FROM alert al JOIN assignment s ON s.customer_id = al.customer_id \
+           AND s.to_date IS NULL AND s.role = 'primary' \
+         WHERE al.as_of = $3 AND NOT EXISTS (SELECT 1 FROM task t WHERE t.alert_id = al.id)",
+    )
+    .bind(default_due)
+    .bind(now_utc())
+    .bind(as_of)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(AlertWrite {
+        alerts: inserted,
+        tasks,
+    })
+}
+
+/// An alert as a list shows it.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct AlertRow {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Rule code.
+    pub rule: String,
+    /// Raised by the batch of this date.
+    pub as_of: String,
+    /// Due.
+    pub due_on: Option<String>,
+    /// Severity.
+    pub severity: String,
+    /// Chinese text.
+    pub message: String,
+    /// English text.
+    pub message_en: Option<String>,
+}
+
+const ALERT_COLUMNS: &str =
+    "al.id, al.customer_id, al.rule, al.as_of, al.due_on, al.severity, al.message, al.message_en";
+
+/// The latest alerts of the customers in `scope` raised on or after `since`,
+/// most severe and soonest due first.
+pub async fn alerts(
+    store: &Store,
+    scope: &Scope,
+    since: &str,
+    limit: i64,
+) -> Result<Vec<AlertRow>> {
+    let (cond, bind) = scope.condition(2);
+    let mut binds = vec![Bind::Text(since.to_owned())];
+    binds.extend(bind);
+    binds.push(Bind::Int(limit));
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM alert al JOIN customer c ON c.id = al.customer_id \
+         WHERE al.as_of >= $1 AND c.status = 'active' AND {cond} \
+         ORDER BY CASE al.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, \
+           CASE WHEN al.due_on IS NULL THEN 1 ELSE 0 END, al.due_on, al.id DESC LIMIT ${}",
+        binds.len()
+    );
+    Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// One customer's alerts, newest first.
+pub async fn alerts_of(store: &Store, customer: i64, limit: i64) -> Result<Vec<AlertRow>> {
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM alert al WHERE al.customer_id = $1 \
+         ORDER BY al.as_of DESC, al.id DESC LIMIT $2"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(customer)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// The latest date alerts were raised on, if any.
+pub async fn latest_alert_date(store: &Store) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT MAX(as_of) FROM alert")
+        .fetch_one(store.pool())
+        .await?)
 }

@@ -129,6 +129,35 @@ pub async fn search(
     Ok(Json(json!({"customers": found})).into_response())
 }
 
+/// Query of `GET /api/alerts`.
+#[derive(Debug, Deserialize)]
+pub struct AlertQuery {
+    since: Option<String>,
+}
+
+/// `GET /api/alerts?since=DATE`: alerts of the customers in the caller's
+/// scope raised on or after `since` (default: the last 7 days of batches).
+pub async fn alerts(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AlertQuery>,
+) -> Result<Response, WebError> {
+    let user = ctx.require(Permission::ViewCustomers)?;
+    let since = match q.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| WebError::BadRequest(format!("since: '{s}' is not a date (YYYY-MM-DD)")))?
+            .to_string(),
+        None => match ocrm::latest_alert_date(&state.store).await? {
+            Some(latest) => chrono::NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
+                .map(|d| (d - chrono::Days::new(7)).to_string())
+                .unwrap_or(latest),
+            None => return Ok(Json(json!({"alerts": []})).into_response()),
+        },
+    };
+    let rows = ocrm::alerts(&state.store, &user.scope(), &since, 500).await?;
+    Ok(Json(json!({"since": since, "alerts": rows})).into_response())
+}
+
 /// `GET /api/audit?customer=…&actor=…&action=…&from=…&to=…` (auditors only).
 pub async fn audit(
     State(state): State<AppState>,
@@ -194,6 +223,9 @@ pub async fn openapi() -> Response {
             "/api/search": {"get": {"summary": "Search by name, mobile, resident id, credit code, account or card number (audited)",
                 "parameters": [param("q", "query", "string", true)],
                 "responses": with(json!({"200": ok("matching customers in scope")}), denied.clone())}},
+            "/api/alerts": {"get": {"summary": "Alerts raised by the batch for the customers in the caller's scope",
+                "parameters": [param("since", "query", "string", false)],
+                "responses": with(json!({"200": ok("alerts, most severe and soonest due first"), "400": ok("since is not a date")}), denied.clone())}},
             "/api/audit": {"get": {"summary": "Audit trail search (auditors only)",
                 "parameters": [param("customer", "query", "integer", false), param("actor", "query", "string", false),
                                param("action", "query", "string", false), param("from", "query", "string", false),

@@ -116,6 +116,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/customers", get(api::customers))
         .route("/api/customers/{id}", get(api::customer))
         .route("/api/search", get(api::search))
+        .route("/api/alerts", get(api::alerts))
         .route("/api/audit", get(api::audit))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(metrics::health))

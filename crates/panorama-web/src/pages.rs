@@ -24,7 +24,7 @@ main{padding:1em 1.5em;max-width:1280px}section{background:#fff;border-radius:6p
 h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:collapse;width:100%}\
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1em}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
-dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}\
+dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}.sev-critical td:first-child{border-left:3px solid #b00020}.sev-warning td:first-child{border-left:3px solid #e6a700}\
 form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}";
 
 /// A full page around `body`.
@@ -324,6 +324,7 @@ pub async fn workbench(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
     let tasks = ocrm::open_tasks(&state.store, user.id, 50)
         .await
         .page(&ctx, "/")?;
+    let alerts = recent_alerts(&state, user).await.page(&ctx, "/")?;
     let (rows, total) = ocrm::customers(
         &state.store,
         &user.scope(),
@@ -342,10 +343,15 @@ pub async fn workbench(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
                 @if tasks.is_empty() { p.muted { (t::NO_TASKS.get(lang)) } }
                 table { tbody { @for task in &tasks { tr {
                     td { (task.due_on.as_deref().unwrap_or("—")) }
+                    td { @if let Some(r) = &task.rule { span class={ "tag " (r) } { (rule_name(r, lang)) } } }
                     td {
+                        @let title = match (lang, &task.title_en) {
+                            (Lang::En, Some(en)) => en.as_str(),
+                            _ => task.title.as_str(),
+                        };
                         @if let Some(c) = task.customer_id {
-                            a href={ "/customers/" (c) } { (task.title) }
-                        } @else { (task.title) }
+                            a href={ "/customers/" (c) } { (title) }
+                        } @else { (title) }
                     }
                     td { form.inline method="post" action={ "/tasks/" (task.id) "/done" } {
                         input type="hidden" name="csrf" value=(csrf);
@@ -353,6 +359,10 @@ pub async fn workbench(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
                     } }
                 } } } }
             }
+        }
+        section id="alerts" {
+            h2 { (t::ALERTS.get(lang)) " (" (alerts.len()) ")" }
+            (alert_table(&alerts, lang, true))
         }
         section id="my-customers" {
             h2 { (t::MY_CUSTOMERS.get(lang)) " · " (t::TOTAL.get(lang)) " " (total) " · " a href="/customers" { "»" } }
@@ -680,6 +690,10 @@ async fn render_360(
                     td { (k.notes.as_deref().unwrap_or("")) } td.muted { (k.by.as_deref().unwrap_or("")) }
                 } } } }
             }
+            section id="customer-alerts" {
+                h2 { (t::ALERTS.get(lang)) }
+                (alert_table(&v.alerts, lang, false))
+            }
             section id="opportunities" {
                 h2 { (t::OPPORTUNITIES.get(lang)) }
                 @if v.opportunities.is_empty() { p.muted { (t::NONE.get(lang)) } }
@@ -691,6 +705,53 @@ async fn render_360(
         }
     };
     Ok(layout(lang, Some(user), &csrf, &p.name, body).into_response())
+}
+
+/// The alerts of the last week of batches for the customers in the user's scope.
+async fn recent_alerts(
+    state: &AppState,
+    user: &User,
+) -> Result<Vec<ocrm::AlertRow>, panorama_store::StoreError> {
+    let Some(latest) = ocrm::latest_alert_date(&state.store).await? else {
+        return Ok(Vec::new());
+    };
+    let since = chrono::NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
+        .map(|d| (d - chrono::Days::new(7)).to_string())
+        .unwrap_or(latest);
+    ocrm::alerts(&state.store, &user.scope(), &since, 50).await
+}
+
+/// An alert rule's name.
+fn rule_name(rule: &str, lang: Lang) -> &'static str {
+    match rule {
+        "birthday" => t::RULE_BIRTHDAY,
+        "maturity" => t::RULE_MATURITY,
+        "balance_change" => t::RULE_BALANCE_CHANGE,
+        "dormant" => t::RULE_DORMANT,
+        "tier_change" => t::RULE_TIER_CHANGE,
+        "aum_decline" => t::RULE_AUM_DECLINE,
+        _ => t::ALERTS,
+    }
+    .get(lang)
+}
+
+/// Alerts as a table; `link` adds a link to each customer.
+fn alert_table(alerts: &[ocrm::AlertRow], lang: Lang, link: bool) -> Markup {
+    html! {
+        @if alerts.is_empty() { p.muted { (t::NO_ALERTS.get(lang)) } }
+        table { tbody { @for a in alerts { tr class={ "sev-" (a.severity) } {
+            td { (a.as_of) }
+            td { span class={ "tag " (a.rule) } { (rule_name(&a.rule, lang)) } }
+            td {
+                @let text = match (lang, &a.message_en) {
+                    (Lang::En, Some(en)) => en.as_str(),
+                    _ => a.message.as_str(),
+                };
+                @if link { a href={ "/customers/" (a.customer_id) } { (text) } } @else { (text) }
+            }
+            td { (a.due_on.as_deref().unwrap_or("")) }
+        } } } }
+    }
 }
 
 /// AUM (deposits, wealth, funds, insurance) and loans by month as an inline SVG line chart.

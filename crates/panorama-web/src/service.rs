@@ -286,6 +286,8 @@ pub struct Customer360 {
     pub contacts: Vec<ocrm::ContactRow>,
     /// Open opportunities.
     pub opportunities: Vec<ocrm::OpportunityRow>,
+    /// Alerts the batch raised, newest first.
+    pub alerts: Vec<ocrm::AlertRow>,
     /// Whether PII is shown in clear (after an audited reason).
     pub unmasked: bool,
 }
@@ -392,6 +394,7 @@ pub async fn customer_360(
         segments: ocrm::segments_of(store, id).await?,
         contacts: ocrm::contacts_of(store, id, 50).await?,
         opportunities: ocrm::opportunities(store, Some(id), None).await?,
+        alerts: ocrm::alerts_of(store, id, 20).await?,
         unmasked: level == Level::Clear,
     };
     ctx.audit(

@@ -270,6 +270,27 @@ pub enum BenchWhat {
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
+    /// The workbench under load: the server in this process, wrk driving it on loopback.
+    Web {
+        /// Password of the RM and the agent.
+        #[arg(long, env = "PANORAMA_BENCH_PASSWORD")]
+        password: String,
+        /// The RM whose workbench and customers are opened.
+        #[arg(long, default_value = "rm1")]
+        rm: String,
+        /// The call-centre agent who searches.
+        #[arg(long, default_value = "agent1")]
+        agent: String,
+        /// Concurrent connections (users) per scenario.
+        #[arg(long, default_value_t = 50)]
+        connections: u32,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// The wrk binary.
+        #[arg(long, default_value = "wrk")]
+        wrk: PathBuf,
+    },
 }
 
 /// Review queue actions.
@@ -653,6 +674,29 @@ pub async fn run(cli: Cli) -> Result<()> {
             let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Web {
+                    password,
+                    rm,
+                    agent,
+                    connections,
+                    seconds,
+                    wrk,
+                },
+        } => {
+            let store = open_store(&cli.store).await?;
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let b = crate::bench_web::WebBench {
+                password,
+                rm,
+                agent,
+                connections: connections.max(1),
+                seconds: seconds.max(1),
+                wrk,
+            };
+            crate::bench_web::run(store, &config, &b).await
         }
         Command::Batch { as_of, json } => {
             let store = open_store(&cli.store).await?;

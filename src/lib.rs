@@ -13,6 +13,7 @@ macro_rules! say {
 }
 
 pub mod acrm;
+pub mod bench_web;
 pub mod cli;
 pub mod ecif;
 pub mod web;

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod mask;
 mod metrics;
 mod pages;
+pub use pages::urlencode;
 mod service;
 mod session_store;
 

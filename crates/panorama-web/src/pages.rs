@@ -103,7 +103,8 @@ impl IntoResponse for PageError {
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes `s` for a URL query (unreserved characters and `/` kept).
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {

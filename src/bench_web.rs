@@ -29,6 +29,9 @@ pub struct WebBench {
     pub connections: u32,
     /// Seconds per scenario.
     pub seconds: u32,
+    /// Pause of each user between answers, in milliseconds (0: a closed
+    /// loop, every connection always has a request in flight).
+    pub think_ms: u32,
     /// The wrk binary.
     pub wrk: PathBuf,
 }
@@ -92,11 +95,12 @@ pub async fn run(store: Store, config: &Config, b: &WebBench) -> Result<()> {
     let agent_cookie = login(&base, &b.agent, &b.password).await?;
 
     say!(
-        "bench web: {} customers in the store, {} assigned to {}; {} connections, {} s per scenario, server and wrk on this machine",
+        "bench web: {} customers in the store, {} assigned to {}; {} users (connections), {} ms between a user's requests, {} s per scenario, server and wrk on this machine",
         bank_total,
         total,
         b.rm,
         b.connections,
+        b.think_ms,
         b.seconds
     );
     let scenarios = [
@@ -158,8 +162,10 @@ pub async fn run(store: Store, config: &Config, b: &WebBench) -> Result<()> {
             say!("  {:<20} skipped: nothing to ask for", s.name);
             continue;
         }
+        // Let the server drain the previous scenario's last requests.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
         let script = dir.path().join("scenario.lua");
-        std::fs::write(&script, lua(&s.paths, &s.cookie))?;
+        std::fs::write(&script, lua(&s.paths, &s.cookie, b.think_ms))?;
         let m = wrk(b, &script, &base)?;
         let met = m.p99_ms <= s.goal_ms && m.errors == 0;
         if !met {
@@ -214,8 +220,9 @@ async fn login(base: &str, username: &str, password: &str) -> Result<String> {
     }
 }
 
-/// A wrk script that asks for `paths` in turn with the session cookie.
-fn lua(paths: &[String], cookie: &str) -> String {
+/// A wrk script that asks for `paths` in turn with the session cookie,
+/// pausing about `think_ms` before each request of a connection.
+fn lua(paths: &[String], cookie: &str, think_ms: u32) -> String {
     let mut s = String::from("local paths = {\n");
     for p in paths {
         // Paths are ASCII (numbers and percent-encoded text): safe in a Lua string.
@@ -226,6 +233,15 @@ fn lua(paths: &[String], cookie: &str) -> String {
         "}}\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(\"GET\", paths[(n % #paths) + 1], {{ [\"Cookie\"] = \"{}\" }})\nend\n",
         cookie.replace(['\\', '"'], "")
     );
+    if think_ms > 0 {
+        // Each pause is drawn from [think/2, 3·think/2]: users do not act in
+        // step, and a fixed pause would keep all connections in one burst.
+        let (lo, hi) = (think_ms / 2, think_ms + think_ms / 2);
+        let _ = write!(
+            s,
+            "delay = function()\n  return math.random({lo}, {hi})\nend\n"
+        );
+    }
     s
 }
 
@@ -310,8 +326,13 @@ mod tests {
 
     #[test]
     fn the_script_takes_the_paths_in_turn() {
-        let s = lua(&["/a".into(), "/b\"".into()], "panorama_session=x");
+        let s = lua(&["/a".into(), "/b\"".into()], "panorama_session=x", 0);
         assert!(s.contains("\"/a\",\n  \"/b\","));
         assert!(s.contains("[\"Cookie\"] = \"panorama_session=x\""));
+        assert!(!s.contains("delay"));
+        assert!(
+            lua(&["/a".into()], "c", 500)
+                .contains("delay = function()\n  return math.random(250, 750)\nend")
+        );
     }
 }

@@ -287,6 +287,10 @@ pub enum BenchWhat {
         /// Seconds per scenario.
         #[arg(long, default_value_t = 20)]
         seconds: u32,
+        /// Pause of each user between answers, in milliseconds (0: every
+        /// connection always has a request in flight).
+        #[arg(long, default_value_t = 1000)]
+        think_ms: u32,
         /// The wrk binary.
         #[arg(long, default_value = "wrk")]
         wrk: PathBuf,
@@ -683,6 +687,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     agent,
                     connections,
                     seconds,
+                    think_ms,
                     wrk,
                 },
         } => {
@@ -694,6 +699,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 agent,
                 connections: connections.max(1),
                 seconds: seconds.max(1),
+                think_ms,
                 wrk,
             };
             crate::bench_web::run(store, &config, &b).await

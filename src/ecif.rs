@@ -278,6 +278,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     let report = json!({"engine": resolution.reports, "steps": steps});
     q::record_run(&mut tx, &counts, &report.to_string()).await?;
     tx.commit().await.context("committing the resolution")?;
+    store.refresh_statistics().await?;
     lap("commit", &mut steps);
     Ok(ResolveSummary {
         counts,

@@ -211,12 +211,20 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
         .click()
         .await
         .unwrap();
-    let list = b
-        .wait()
-        .for_element(Locator::Id("contact-list"))
-        .await
-        .unwrap();
-    let text = list.text().await.unwrap();
+    // The post redirects back to the 360: the list of the page being left
+    // may be found first (and go stale), so look until the new one shows it.
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(list) = b.find(Locator::Id("contact-list")).await {
+            if let Ok(t) = list.text().await {
+                text = t;
+                if text.contains("客户同意面谈") {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(text.contains("客户同意面谈"), "{text}");
 
     // Another RM's customer: refused, as if it did not exist.

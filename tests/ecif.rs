@@ -226,6 +226,31 @@ async fn accept_merges_and_unmerge_restores() {
         };
         let (a, b) = customers(&store, pair.left_record_id, pair.right_record_id).await;
         assert_ne!(a, b);
+        // Each has a primary RM of its own; the merge must lose neither.
+        let org: i64 = sqlx::query_scalar("SELECT MIN(id) FROM org_unit")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        for (i, customer) in [a, b].into_iter().enumerate() {
+            let rm: i64 = sqlx::query_scalar(
+                "INSERT INTO app_user (username, display_name, role, org_unit_id, created_at) \
+                 VALUES ($1, $1, 'rm', $2, '2026-11-01T00:00:00Z') RETURNING id",
+            )
+            .bind(format!("merge-rm{i}"))
+            .bind(org)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO assignment (customer_id, rm_user_id, role, from_date, reason, assigned_by) \
+                 VALUES ($1, $2, 'primary', '2026-11-01', 'test', 'test')",
+            )
+            .bind(customer)
+            .bind(rm)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
         let message = panorama::ecif::decide(&store, pair.id, true, "steward1")
             .await
             .unwrap();
@@ -239,6 +264,31 @@ async fn accept_merges_and_unmerge_restores() {
             .await
             .unwrap();
         assert_eq!(status, "merged");
+        let open = |customer: i64| {
+            let pool = store.pool().clone();
+            async move {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT u.username, a.role FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
+                     WHERE a.customer_id = $1 AND a.to_date IS NULL ORDER BY a.role, u.username",
+                )
+                .bind(customer)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                rows
+            }
+        };
+        assert!(
+            open(absorbed).await.is_empty(),
+            "no open assignment on a merged customer"
+        );
+        let surviving = open(a2).await;
+        assert_eq!(surviving.len(), 2, "{surviving:?}");
+        assert_eq!(
+            surviving.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+            ["primary", "secondary"],
+            "the absorbed customer's primary RM comes over as secondary: {surviving:?}"
+        );
         // Undo it: both customers and their ids come back, and they stay apart on the next run.
         let event = panorama_store::ecif::merges(&store, 1)
             .await

@@ -164,6 +164,7 @@ async fn stages(
     let alerts_written =
         ocrm::write_alerts(store, &as_of.to_string(), &raised, &due.to_string()).await?;
     lap("alerts", &mut seconds);
+    store.refresh_statistics().await?;
     Ok(BatchReport {
         run_id,
         as_of,

@@ -238,7 +238,63 @@ pub async fn record_merge(
         &format!("merge_event {id}: customer {absorbed} merged into {surviving}"),
     )
     .await?;
+    carry_assignments(conn, surviving, absorbed, actor, &now[..10]).await?;
     Ok(id)
+}
+
+/// Ends the open assignments of `absorbed` and gives `surviving` each of its
+/// RMs that it does not already have (a second primary RM comes over as
+/// secondary), so no RM loses a customer to a merge and every open
+/// assignment belongs to an active customer.
+async fn carry_assignments(
+    conn: &mut AnyConnection,
+    surviving: i64,
+    absorbed: i64,
+    actor: &str,
+    on: &str,
+) -> Result<()> {
+    let moving: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT rm_user_id, role FROM assignment WHERE customer_id = $1 AND to_date IS NULL ORDER BY role, id",
+    )
+    .bind(absorbed)
+    .fetch_all(&mut *conn)
+    .await?;
+    if moving.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("UPDATE assignment SET to_date = $1 WHERE customer_id = $2 AND to_date IS NULL")
+        .bind(on)
+        .bind(absorbed)
+        .execute(&mut *conn)
+        .await?;
+    for (rm, role) in moving {
+        let held: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT rm_user_id, role FROM assignment WHERE customer_id = $1 AND to_date IS NULL",
+        )
+        .bind(surviving)
+        .fetch_all(&mut *conn)
+        .await?;
+        if held.iter().any(|(r, _)| *r == rm) {
+            continue;
+        }
+        let role = if role == "primary" && held.iter().any(|(_, r)| r == "primary") {
+            "secondary"
+        } else {
+            role.as_str()
+        };
+        sqlx::query(
+            "INSERT INTO assignment (customer_id, rm_user_id, role, from_date, reason, assigned_by) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(surviving)
+        .bind(rm)
+        .bind(role)
+        .bind(on)
+        .bind(format!("carried over from merged customer {absorbed}"))
+        .bind(actor)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes an audit event.

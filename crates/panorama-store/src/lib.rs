@@ -144,7 +144,27 @@ impl Store {
             Backend::Sqlite => {
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&self.pool)
-                    .await?
+                    .await?;
+                // An index a migration adds to an analysed table has no
+                // statistics yet, and SQLite's planner then passes it over
+                // for an analysed one. (Empty tables never get statistics.)
+                let analysed: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                if analysed > 0 {
+                    let unanalysed: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM sqlite_master m WHERE m.type = 'index' \
+                         AND EXISTS (SELECT 1 FROM sqlite_stat1 s WHERE s.tbl = m.tbl_name) \
+                         AND NOT EXISTS (SELECT 1 FROM sqlite_stat1 s WHERE s.idx = m.name)",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    if unanalysed > 0 {
+                        self.refresh_statistics().await?;
+                    }
+                }
             }
             Backend::Postgres => {
                 sqlx::migrate!("./migrations/postgres")
@@ -168,6 +188,33 @@ impl Store {
     /// Where this store lives.
     pub fn location(&self) -> &StoreLocation {
         &self.location
+    }
+
+    /// Refreshes the query planner's statistics after a bulk change (a
+    /// batch, a resolution run), so customer lists pick their covering
+    /// indexes. SQLite samples at most 1,000 rows per index (0.13 s at 1M
+    /// customers); PostgreSQL's ANALYZE samples on its own.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        let sql = match self.backend {
+            Backend::Sqlite => "PRAGMA analysis_limit = 1000; ANALYZE;",
+            Backend::Postgres => "ANALYZE",
+        };
+        sqlx::raw_sql(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Copies SQLite's write-ahead log into the database without waiting on
+    /// readers or writers (a passive checkpoint). A server calls this on a
+    /// timer, so the automatic checkpoint (every 1,000 pages, run by
+    /// whichever commit crosses it, 100 ms and more on a large store) stays
+    /// off its requests. PostgreSQL checkpoints on its own: a no-op there.
+    pub async fn checkpoint_passive(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Starts a transaction: everything done through it lands together or not at all.

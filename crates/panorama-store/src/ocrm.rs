@@ -334,6 +334,23 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// The condition for a query about one known customer: an RM's scope as
+    /// an index probe of the customer's assignment (the list form builds the
+    /// RM's whole portfolio first: 8 ms for 12,000 customers).
+    fn condition_for_one(&self, next: usize) -> (String, Option<Bind>) {
+        match self {
+            Scope::Assigned(user) => (
+                format!(
+                    "EXISTS (SELECT 1 FROM assignment a WHERE a.customer_id = c.id AND a.to_date IS NULL AND a.rm_user_id = ${next})"
+                ),
+                Some(Bind::Int(*user)),
+            ),
+            _ => self.condition(next),
+        }
+    }
+}
+
 /// A bind parameter of a query assembled from fixed fragments.
 #[derive(Debug, Clone)]
 enum Bind {
@@ -417,54 +434,105 @@ pub async fn customers(
     per_page: i64,
 ) -> Result<(Vec<CustomerListRow>, i64)> {
     let as_of = latest_feature_date(store).await?.unwrap_or_default();
-    let mut binds = vec![Bind::Text(as_of)];
-    let (cond, bind) = scope.condition(2);
-    binds.extend(bind);
-    let mut wheres = vec!["c.status = 'active'".to_owned(), cond];
-    if let Some(t) = filter.tier.as_deref().filter(|s| !s.is_empty()) {
+    let name = filter.name.as_deref().filter(|s| !s.is_empty());
+    let tier = filter.tier.as_deref().filter(|s| !s.is_empty());
+    let by_name = filter.sort.as_deref() == Some("name");
+    let mut binds = Vec::new();
+    // An RM's list starts from their open assignments (an index range) and
+    // reads customer rows only when a filter or the order needs them: an
+    // open assignment always belongs to an active customer (merges carry
+    // assignments over to the survivor).
+    let (key, base, mut wheres) = match scope {
+        Scope::Assigned(rm) => {
+            binds.push(Bind::Int(*rm));
+            let customer = if name.is_some() || by_name {
+                " JOIN customer c ON c.id = a.customer_id"
+            } else {
+                ""
+            };
+            (
+                "a.customer_id",
+                format!("FROM assignment a{customer}"),
+                vec!["a.rm_user_id = $1 AND a.to_date IS NULL".to_owned()],
+            )
+        }
+        _ => {
+            let (cond, bind) = scope.condition(1);
+            binds.extend(bind);
+            (
+                "c.id",
+                "FROM customer c".to_owned(),
+                vec!["c.status = 'active'".to_owned(), cond],
+            )
+        }
+    };
+    if let Some(s) = filter.segment {
+        binds.push(Bind::Int(s));
+        wheres.push(format!(
+            "{key} IN (SELECT m.customer_id FROM segment_member m WHERE m.segment_id = ${} AND m.left_on IS NULL)",
+            binds.len()
+        ));
+    }
+    if let Some(n) = name {
+        binds.push(Bind::Text(format!("{}%", escape_like(n))));
+        wheres.push(format!("c.name LIKE ${} ESCAPE '\\'", binds.len()));
+    }
+    // The features of the latest date come last, so a count that needs no
+    // feature filter leaves them (and their bind) out.
+    binds.push(Bind::Text(as_of));
+    let features = format!(
+        " LEFT JOIN customer_features f ON f.customer_id = {key} AND f.as_of = ${}",
+        binds.len()
+    );
+    let mut feature_filter = false;
+    if let Some(t) = tier {
         binds.push(Bind::Text(t.to_owned()));
         wheres.push(format!("f.tier = ${}", binds.len()));
+        feature_filter = true;
     }
     if let Some(a) = filter.min_aum {
         binds.push(Bind::Int(a.saturating_mul(100)));
         wheres.push(format!("f.aum_minor >= ${}", binds.len()));
+        feature_filter = true;
     }
-    if let Some(s) = filter.segment {
-        binds.push(Bind::Int(s));
-        wheres.push(format!(
-            "c.id IN (SELECT m.customer_id FROM segment_member m WHERE m.segment_id = ${} AND m.left_on IS NULL)",
-            binds.len()
-        ));
-    }
-    if let Some(n) = filter.name.as_deref().filter(|s| !s.is_empty()) {
-        binds.push(Bind::Text(format!("{}%", escape_like(n))));
-        wheres.push(format!("c.name LIKE ${} ESCAPE '\\'", binds.len()));
-    }
-    let from = format!(
-        "FROM customer c LEFT JOIN customer_features f ON f.customer_id = c.id AND f.as_of = $1 \
-         LEFT JOIN org_unit o ON o.id = c.home_org_unit_id WHERE {}",
-        wheres.join(" AND ")
-    );
-    let total: (i64,) = bind_all(sqlx::query_as(&format!("SELECT COUNT(*) {from}")), &binds)
+    let wheres = wheres.join(" AND ");
+    let from = format!("{base}{features} WHERE {wheres}");
+    let total: (i64,) = if feature_filter {
+        bind_all(sqlx::query_as(&format!("SELECT COUNT(*) {from}")), &binds)
+            .fetch_one(store.pool())
+            .await?
+    } else {
+        bind_all(
+            sqlx::query_as(&format!("SELECT COUNT(*) {base} WHERE {wheres}")),
+            &binds[..binds.len() - 1],
+        )
         .fetch_one(store.pool())
-        .await?;
-    let order = match filter.sort.as_deref() {
-        Some("aum_asc") => "f.aum_minor ASC, c.id",
-        Some("name") => "c.name, c.id",
-        Some("tier") => "f.aum_avg_minor DESC, c.id",
-        Some("profit_desc") => "f.profit_minor DESC, c.id",
-        _ => "f.aum_minor DESC, c.id",
+        .await?
+    };
+    let (order, outer) = match filter.sort.as_deref() {
+        Some("aum_asc") => ("f.aum_minor ASC", "p.aum_minor ASC"),
+        Some("name") => ("c.name", "c.name"),
+        Some("tier") => ("f.aum_avg_minor DESC", "p.aum_avg_minor DESC"),
+        Some("profit_desc") => ("f.profit_minor DESC", "p.profit_minor DESC"),
+        _ => ("f.aum_minor DESC", "p.aum_minor DESC"),
     };
     // NULL features (no balances yet) sort last on both engines.
-    let order = format!("CASE WHEN f.aum_minor IS NULL THEN 1 ELSE 0 END, {order}");
+    let order = format!("CASE WHEN f.aum_minor IS NULL THEN 1 ELSE 0 END, {order}, {key}");
+    let outer = format!("CASE WHEN p.aum_minor IS NULL THEN 1 ELSE 0 END, {outer}, c.id");
     binds.push(Bind::Int(per_page.clamp(1, 500)));
     let limit = binds.len();
     binds.push(Bind::Int(page.max(0) * per_page.clamp(1, 500)));
     let offset = binds.len();
+    // The page is chosen on keys and headline figures alone (covering
+    // indexes); only its rows are then read whole.
     let rows = bind_all(
         sqlx::query_as(&format!(
             "SELECT c.id, c.customer_no, c.party_type, c.name, c.mobile, c.birth_date, o.code AS branch, \
-             f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor {from} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
+             p.tier, p.aum_minor, p.aum_avg_minor, p.profit_minor \
+             FROM (SELECT {key} AS id, f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor {from} \
+                   ORDER BY {order} LIMIT ${limit} OFFSET ${offset}) p \
+             JOIN customer c ON c.id = p.id LEFT JOIN org_unit o ON o.id = c.home_org_unit_id \
+             ORDER BY {outer}"
         )),
         &binds,
     )
@@ -635,7 +703,7 @@ pub async fn customer_in_scope(
     scope: &Scope,
     id: i64,
 ) -> Result<Option<CustomerDetail>> {
-    let (cond, bind) = scope.condition(2);
+    let (cond, bind) = scope.condition_for_one(2);
     let mut binds = vec![Bind::Int(id)];
     binds.extend(bind);
     let sql = format!(
@@ -963,11 +1031,16 @@ pub struct TaskRow {
 /// The user's open tasks, soonest first.
 pub async fn open_tasks(store: &Store, user: i64, limit: i64) -> Result<Vec<TaskRow>> {
     Ok(sqlx::query_as(
+        // The page is chosen on the task rows alone; names and alert texts
+        // are then read for its rows only (an RM with 2,000 open tasks: 19 ms
+        // joining first).
         "SELECT t.id, t.customer_id, c.name AS customer_name, t.title, al.message_en AS title_en, \
            al.rule, t.due_on, t.status \
-         FROM task t LEFT JOIN customer c ON c.id = t.customer_id LEFT JOIN alert al ON al.id = t.alert_id \
-         WHERE t.owner_user_id = $1 AND t.status = 'open' \
-         ORDER BY CASE WHEN t.due_on IS NULL THEN 1 ELSE 0 END, t.due_on, t.id LIMIT $2",
+         FROM (SELECT id, customer_id, alert_id, title, due_on, status FROM task \
+               WHERE owner_user_id = $1 AND status = 'open' \
+               ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id LIMIT $2) t \
+         LEFT JOIN customer c ON c.id = t.customer_id LEFT JOIN alert al ON al.id = t.alert_id \
+         ORDER BY CASE WHEN t.due_on IS NULL THEN 1 ELSE 0 END, t.due_on, t.id",
     )
     .bind(user)
     .bind(limit)
@@ -1146,6 +1219,9 @@ pub async fn head_office(store: &Store) -> Result<Option<String>> {
 pub mod sessions {
     use super::*;
 
+    /// How far a session's expiry may lag behind the idle timeout, seconds.
+    pub const SAVE_GRANULARITY_SECONDS: i64 = 60;
+
     /// The session's JSON data, if present and not expired at `now` (unix s).
     pub async fn load(store: &Store, id: &str, now: i64) -> Result<Option<(String, i64)>> {
         Ok(sqlx::query_as(
@@ -1159,6 +1235,20 @@ pub mod sessions {
 
     /// Inserts or replaces the session.
     pub async fn save(store: &Store, id: &str, data: &str, expires_at: i64) -> Result<()> {
+        // An idle timeout moves the expiry on every request; a write per
+        // request would queue every reader behind SQLite's one writer, so an
+        // unchanged session is written only when its expiry moves by a
+        // minute or more.
+        let stored: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, expires_at FROM web_session WHERE id = $1")
+                .bind(id)
+                .fetch_optional(store.pool())
+                .await?;
+        if let Some((old, old_expiry)) = stored {
+            if old == data && (expires_at - old_expiry).abs() < SAVE_GRANULARITY_SECONDS {
+                return Ok(());
+            }
+        }
         sqlx::query(
             "INSERT INTO web_session (id, data, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
@@ -1344,6 +1434,29 @@ pub async fn alerts(
         binds.len()
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// The alerts behind `user`'s tasks raised on or after `since`, in the
+/// order of [`alerts`]: an RM's alerts found from their task list (an index
+/// probe) rather than by walking their whole portfolio.
+pub async fn alerts_of_owner(
+    store: &Store,
+    user: i64,
+    since: &str,
+    limit: i64,
+) -> Result<Vec<AlertRow>> {
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM task t JOIN alert al ON al.id = t.alert_id \
+         WHERE t.owner_user_id = $1 AND al.as_of >= $2 \
+         ORDER BY CASE al.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, \
+           CASE WHEN al.due_on IS NULL THEN 1 ELSE 0 END, al.due_on, al.id DESC LIMIT $3"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(user)
+        .bind(since)
+        .bind(limit)
         .fetch_all(store.pool())
         .await?)
 }

@@ -151,7 +151,8 @@ pub fn router(store: Store, config: WebConfig) -> Router {
 }
 
 /// Serves the application on `addr` until the process is stopped; expired
-/// sessions are purged every ten minutes.
+/// sessions are purged every ten minutes, and SQLite's write-ahead log is
+/// checkpointed every second off the request path.
 pub async fn serve(store: Store, config: WebConfig, addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     serve_on(listener, store, config).await
@@ -171,6 +172,16 @@ pub async fn serve_on(
             let now = chrono::Utc::now().timestamp();
             if let Err(e) = panorama_store::ocrm::sessions::purge(&purge, now).await {
                 tracing::warn!(error = %e, "purging expired sessions");
+            }
+        }
+    });
+    let checkpoints = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = checkpoints.checkpoint_passive().await {
+                tracing::warn!(error = %e, "checkpointing the write-ahead log");
             }
         }
     });

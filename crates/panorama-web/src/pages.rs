@@ -708,7 +708,8 @@ async fn render_360(
     Ok(layout(lang, Some(user), &csrf, &p.name, body).into_response())
 }
 
-/// The alerts of the last week of batches for the customers in the user's scope.
+/// The alerts of the last week of batches for the customers in the user's
+/// scope (an RM's: those on their task list).
 async fn recent_alerts(
     state: &AppState,
     user: &User,
@@ -719,7 +720,10 @@ async fn recent_alerts(
     let since = chrono::NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
         .map(|d| (d - chrono::Days::new(7)).to_string())
         .unwrap_or(latest);
-    ocrm::alerts(&state.store, &user.scope(), &since, 50).await
+    match user.scope() {
+        ocrm::Scope::Assigned(rm) => ocrm::alerts_of_owner(&state.store, rm, &since, 50).await,
+        scope => ocrm::alerts(&state.store, &scope, &since, 50).await,
+    }
 }
 
 /// An alert rule's name.

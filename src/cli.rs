@@ -235,6 +235,12 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
+    Clv {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::models::ClvAction,
+    },
     /// Benchmarks that print figures.
     Bench {
         /// What to measure.
@@ -269,6 +275,18 @@ pub enum BenchWhat {
         /// A Python with the duckdb package, to run the same SQL on the same files side by side.
         #[arg(long)]
         duckdb: Option<PathBuf>,
+    },
+    /// CLV fits on simulated summaries (BG/NBD and Gamma-Gamma).
+    Clv {
+        /// Number of customers.
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        /// Seed of the simulation.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// A Python with the lifetimes package, to run its fit on the same summaries side by side.
+        #[arg(long)]
+        lifetimes: Option<PathBuf>,
     },
     /// The workbench under load: the server in this process, wrk driving it on loopback.
     Web {
@@ -679,6 +697,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
         }
+        Command::Clv { action } => crate::models::clv(action),
+        Command::Bench {
+            what:
+                BenchWhat::Clv {
+                    customers,
+                    seed,
+                    lifetimes,
+                },
+        } => crate::models::bench(customers, seed, lifetimes.as_deref()),
         Command::Bench {
             what:
                 BenchWhat::Web {

@@ -389,3 +389,63 @@ fn acrm_commands_from_batch_to_segments() {
         assert!(!t.contains("panicked"), "{args:?}: {t}");
     }
 }
+
+#[test]
+fn clv_fit_prints_the_parameters_and_refuses_bad_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    // A small summary with values: both models are fitted and printed in the
+    // documented last-line forms.
+    let rows = [
+        "1,2,30.43,38.86,22.35",
+        "2,1,1.71,38.86,11.77",
+        "3,0,0.00,38.86,0.00",
+        "4,0,0.00,38.86,0.00",
+        "5,0,0.00,38.86,0.00",
+        "6,7,29.43,38.86,73.74",
+        "7,1,5.00,38.86,11.77",
+        "8,0,0.00,38.86,0.00",
+        "9,2,35.71,38.86,25.55",
+        "10,5,24.43,38.86,33.31",
+        "11,10,34.14,38.86,27.41",
+        "12,1,4.86,38.86,28.39",
+    ];
+    std::fs::write(
+        dir.path().join("s.csv"),
+        format!("ID,x,t_x,T,zbar\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    let out = panorama(dir.path(), &["clv", "fit", "--summary", "s.csv"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let line = |prefix: &str| {
+        t.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line in {t}"))
+            .to_owned()
+    };
+    let bg = line("r=");
+    for key in ["r=", " alpha=", " a=", " b="] {
+        assert!(bg.contains(key), "{bg}");
+    }
+    assert!(
+        line("p=").contains(" q=") && line("p=").contains(" v="),
+        "{t}"
+    );
+    assert!(t.contains("(4 left out)"), "{t}");
+    // Twelve customers show no dropout: the fit says so rather than pretend.
+    assert!(t.contains("no sign of dropout"), "{t}");
+    // A malformed row: the line and the reason, no panic.
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "id,frequency,recency,T\n1,2,3,10\n2,-1,0,10\n",
+    )
+    .unwrap();
+    let out = panorama(dir.path(), &["clv", "fit", "--summary", "bad.csv"]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("bad.csv:3: frequency must be a whole number"),
+        "{t}"
+    );
+    assert!(!t.contains("panicked"), "{t}");
+}

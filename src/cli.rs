@@ -235,6 +235,12 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Models: cross-validate learners on any CSV.
+    Model {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::models::ModelAction,
+    },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
         /// What to do.
@@ -698,6 +704,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
         }
         Command::Clv { action } => crate::models::clv(action),
+        Command::Model { action } => crate::models::model(action),
         Command::Bench {
             what:
                 BenchWhat::Clv {

@@ -23,6 +23,131 @@ pub enum ClvAction {
     },
 }
 
+/// Model actions.
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Cross-validate a learner on any CSV with a binary target; prints the
+    /// mean AUC as the last line `auc=0.XXXX`.
+    Cv {
+        /// The CSV file.
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        /// The target column.
+        #[arg(long)]
+        target: String,
+        /// The target's positive value (default: 1, yes, true or y).
+        #[arg(long)]
+        positive: Option<String>,
+        /// Columns to leave out, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        drop: Vec<String>,
+        /// Field separator (one character; `tab` for a tab).
+        #[arg(long, default_value = ",")]
+        sep: String,
+        /// Number of folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// The learner.
+        #[arg(long, value_enum, default_value = "logistic")]
+        learner: LearnerArg,
+        /// Seed of the fold split.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+/// Learners on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LearnerArg {
+    /// L2-regularised logistic regression (C = 1) on standardised features.
+    Logistic,
+}
+
+/// Runs a model action.
+pub fn model(action: ModelAction) -> Result<()> {
+    match action {
+        ModelAction::Cv {
+            csv,
+            target,
+            positive,
+            drop,
+            sep,
+            folds,
+            learner,
+            seed,
+        } => {
+            let separator = match sep.as_str() {
+                "tab" | "\\t" => b'\t',
+                s if s.len() == 1 => s.as_bytes()[0],
+                s => anyhow::bail!("--sep takes one character (or `tab`), not {s:?}"),
+            };
+            let spec = panorama_models::data::CsvSpec {
+                separator,
+                target: &target,
+                positive: positive.as_deref(),
+                drop: &drop,
+            };
+            let started = Instant::now();
+            let data = panorama_models::data::read_csv(&csv, &spec)?;
+            let positives = data.y.iter().filter(|y| **y).count();
+            say!(
+                "{}: {} rows ({} positive, {:?}), {} features after encoding, read in {:.2} s",
+                csv.display(),
+                data.rows(),
+                positives,
+                data.positive,
+                data.width(),
+                started.elapsed().as_secs_f64()
+            );
+            let learner = match learner {
+                LearnerArg::Logistic => panorama_models::cv::Learner::Logistic,
+            };
+            let cv = panorama_models::cv::cross_validate(&data, learner, folds, seed)?;
+            let result = &cv.folds;
+            for (i, f) in result.iter().enumerate() {
+                say!(
+                    "  fold {}: AUC {:.4}  ({} train, {} test rows; trained in {:.3} s, {} iterations)",
+                    i + 1,
+                    f.auc,
+                    f.train_rows,
+                    f.test_rows,
+                    f.train_seconds,
+                    f.iterations
+                );
+            }
+            let mean = result.iter().map(|f| f.auc).sum::<f64>() / result.len() as f64;
+            let seconds: f64 = result.iter().map(|f| f.train_seconds).sum();
+            say!("training {seconds:.3} s over {} folds", result.len());
+            let ks = panorama_models::metrics::ks(&cv.scores, &data.y).unwrap_or(0.0);
+            say!("out-of-fold scores of every row: KS {ks:.4}; by decile of score:");
+            say!(
+                "  {:>6} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}",
+                "decile",
+                "customers",
+                "positive",
+                "mean score",
+                "rate",
+                "lift",
+                "cum. gain"
+            );
+            for d in panorama_models::metrics::deciles(&cv.scores, &data.y) {
+                say!(
+                    "  {:>6} {:>9} {:>9} {:>10.4} {:>9.4} {:>7.2} {:>9.1}%",
+                    d.decile,
+                    d.customers,
+                    d.positives,
+                    d.mean_score,
+                    d.rate,
+                    d.lift,
+                    100.0 * d.cumulative_gain
+                );
+            }
+            say!("auc={mean:.4}");
+            Ok(())
+        }
+    }
+}
+
 /// Runs a CLV action.
 pub fn clv(action: ClvAction) -> Result<()> {
     match action {

@@ -449,3 +449,50 @@ fn clv_fit_prints_the_parameters_and_refuses_bad_summaries() {
     );
     assert!(!t.contains("panicked"), "{t}");
 }
+
+#[test]
+fn model_cv_prints_fold_aucs_and_a_last_auc_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Customers with a balance, a channel and a target that follows the
+    // balance: the learner must find it (AUC well above chance).
+    let mut csv = String::from("id;balance;channel;y\n");
+    for i in 0..400u32 {
+        let balance = (i * 37) % 1000;
+        let channel = ["branch", "mobile", "web"][(i % 3) as usize];
+        let took = balance > 450 + (i * 53) % 200;
+        csv.push_str(&format!(
+            "{i};{balance};{channel};{}\n",
+            if took { "yes" } else { "no" }
+        ));
+    }
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let out = panorama(
+        dir.path(),
+        &[
+            "model", "cv", "--csv", "d.csv", "--target", "y", "--sep", ";", "--drop", "id",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert_eq!(
+        t.lines()
+            .filter(|l| l.trim_start().starts_with("fold "))
+            .count(),
+        5,
+        "{t}"
+    );
+    let last = t.lines().last().unwrap();
+    let auc: f64 = last.strip_prefix("auc=").unwrap().parse().unwrap();
+    assert!(auc > 0.9, "{t}");
+    // A missing target column: a clear error.
+    let out = panorama(
+        dir.path(),
+        &["model", "cv", "--csv", "d.csv", "--target", "nope"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("no target column \"nope\""),
+        "{}",
+        text(&out)
+    );
+}

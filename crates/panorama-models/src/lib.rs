@@ -1,8 +1,14 @@
-//! Panorama's ACRM models. This part: customer lifetime value — BG/NBD for
-//! the number of future purchases and Gamma-Gamma for their value, fitted by
-//! maximum likelihood (argmin's L-BFGS over analytic gradients).
+//! Panorama's ACRM models: customer lifetime value (BG/NBD for the number
+//! of future purchases, Gamma-Gamma for their value) and propensity
+//! learners (logistic regression) with their evaluation (AUC, stratified
+//! cross-validation), fitted by maximum likelihood with argmin's L-BFGS over
+//! analytic gradients.
 
 pub mod clv;
+pub mod cv;
+pub mod data;
+pub mod logistic;
+pub mod metrics;
 mod optimise;
 pub mod special;
 

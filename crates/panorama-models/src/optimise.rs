@@ -65,20 +65,44 @@ pub struct Minimum {
     pub iterations: u64,
 }
 
-/// Minimises `objective` from `start` (log-parameters).
+/// When to stop.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most iterations.
+    pub max_iters: u64,
+    /// Stop when the gradient's norm falls below this.
+    pub tolerance_grad: f64,
+}
+
+/// Minimises `objective` from `start` to a tight optimum (the CLV fits:
+/// four parameters, answers compared to the sixth digit).
 pub fn minimise<O: Objective>(objective: &O, start: Vec<f64>) -> Result<Minimum, ModelError> {
+    let settings = Settings {
+        max_iters: 1_000,
+        tolerance_grad: 1e-10,
+    };
+    minimise_with(objective, start, &settings)
+}
+
+/// Minimises `objective` from `start`, stopping as `settings` say.
+pub fn minimise_with<O: Objective>(
+    objective: &O,
+    start: Vec<f64>,
+    settings: &Settings,
+) -> Result<Minimum, ModelError> {
     let problem = Cached {
         objective,
         last: Mutex::new(None),
     };
     let fail = |e: argmin::core::Error| ModelError::Fit(e.to_string());
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-        .with_tolerance_grad(1e-10)
+        .with_tolerance_grad(settings.tolerance_grad)
         .map_err(fail)?
         .with_tolerance_cost(1e-15)
         .map_err(fail)?;
+    let max_iters = settings.max_iters;
     let result = Executor::new(problem, solver)
-        .configure(|state| state.param(start).max_iters(1_000))
+        .configure(|state| state.param(start).max_iters(max_iters))
         .run()
         .map_err(fail)?;
     let state = result.state();

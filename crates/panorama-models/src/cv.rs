@@ -1,0 +1,161 @@
+//! Stratified k-fold cross-validation of a learner on a dataset.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+use crate::ModelError;
+use crate::data::Dataset;
+use crate::logistic::Logistic;
+use crate::metrics::auc;
+
+/// The learners `panorama model cv` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learner {
+    /// L2-regularised logistic regression (C = 1) on standardised features.
+    Logistic,
+}
+
+/// One fold's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Fold {
+    /// Rows trained on.
+    pub train_rows: usize,
+    /// Rows scored.
+    pub test_rows: usize,
+    /// AUC on the held-out rows.
+    pub auc: f64,
+    /// Seconds to train.
+    pub train_seconds: f64,
+    /// Optimiser iterations (or trees).
+    pub iterations: u64,
+}
+
+/// Splits rows into `k` folds, each with the class balance of the whole
+/// (positives and negatives shuffled apart with `seed`, then dealt in turn).
+pub fn stratified_folds(labels: &[bool], k: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let k = k.max(1);
+    let mut folds = vec![Vec::new(); k];
+    let mut next = 0;
+    for class in [true, false] {
+        let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        rows.shuffle(&mut rng);
+        for i in rows {
+            folds[next % k].push(i);
+            next += 1;
+        }
+    }
+    for f in &mut folds {
+        f.sort_unstable();
+    }
+    folds
+}
+
+/// The folds and every row's out-of-fold score.
+#[derive(Debug, Clone)]
+pub struct CrossValidation {
+    /// Per fold.
+    pub folds: Vec<Fold>,
+    /// Each row's score from the model that did not see it.
+    pub scores: Vec<f64>,
+}
+
+/// Trains on all folds but one and scores that one, for each fold.
+pub fn cross_validate(
+    data: &Dataset,
+    learner: Learner,
+    k: usize,
+    seed: u64,
+) -> Result<CrossValidation, ModelError> {
+    if k < 2 || k > data.rows() {
+        return Err(ModelError::Input(format!(
+            "{k} folds for {} rows: need 2 ≤ folds ≤ rows",
+            data.rows()
+        )));
+    }
+    let folds = stratified_folds(&data.y, k, seed);
+    let mut out = Vec::with_capacity(k);
+    let mut all_scores = vec![0.0; data.rows()];
+    for (f, test) in folds.iter().enumerate() {
+        let train: Vec<usize> = folds
+            .iter()
+            .enumerate()
+            .filter(|(g, _)| *g != f)
+            .flat_map(|(_, rows)| rows.iter().copied())
+            .collect();
+        let started = std::time::Instant::now();
+        let (scores, iterations) = match learner {
+            Learner::Logistic => {
+                let m = Logistic::fit(data, &train, 1.0)?;
+                let scores: Vec<f64> = test.iter().map(|&i| m.probability(data.row(i))).collect();
+                (scores, m.iterations)
+            }
+        };
+        let train_seconds = started.elapsed().as_secs_f64();
+        for (&i, s) in test.iter().zip(&scores) {
+            all_scores[i] = *s;
+        }
+        let labels: Vec<bool> = test.iter().map(|&i| data.y[i]).collect();
+        let auc = auc(&scores, &labels)
+            .ok_or_else(|| ModelError::Input(format!("fold {} holds one class only", f + 1)))?;
+        out.push(Fold {
+            train_rows: train.len(),
+            test_rows: test.len(),
+            auc,
+            train_seconds,
+            iterations,
+        });
+    }
+    Ok(CrossValidation {
+        folds: out,
+        scores: all_scores,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_cover_every_row_once_and_keep_the_balance() {
+        let labels: Vec<bool> = (0..103).map(|i| i % 10 == 0).collect();
+        let folds = stratified_folds(&labels, 5, 1);
+        let mut all: Vec<usize> = folds.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..103).collect::<Vec<_>>());
+        for f in &folds {
+            let positives = f.iter().filter(|&&i| labels[i]).count();
+            assert!((2..=3).contains(&positives), "{positives}");
+        }
+        assert_eq!(folds, stratified_folds(&labels, 5, 1));
+    }
+
+    #[test]
+    fn logistic_learns_a_separable_signal() {
+        // y = 1 when x0 + noise > 0; x1 is noise.
+        let n = 2_000;
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let a = ((i * 7919) % 1000) as f64 / 500.0 - 1.0;
+            let b = ((i * 104_729) % 997) as f64 / 498.5 - 1.0;
+            x.extend([a * 3.0 + 10.0, b]);
+            y.push(a + 0.2 * b > 0.0);
+        }
+        let data = Dataset {
+            names: vec!["signal".into(), "noise".into()],
+            x,
+            y,
+            positive: "1".into(),
+        };
+        let cv = cross_validate(&data, Learner::Logistic, 5, 3).unwrap_or_else(|e| panic!("{e}"));
+        let mean = cv.folds.iter().map(|f| f.auc).sum::<f64>() / 5.0;
+        let pooled = crate::metrics::auc(&cv.scores, &data.y).unwrap_or(0.0);
+        assert!((pooled - mean).abs() < 0.02, "{pooled} {mean}");
+        assert!(mean > 0.98, "{mean}");
+        let m = Logistic::fit(&data, &(0..n).collect::<Vec<_>>(), 1.0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(m.coefficients[0] > 5.0 * m.coefficients[1].abs(), "{m:?}");
+        assert!(cross_validate(&data, Learner::Logistic, 1, 3).is_err());
+    }
+}

@@ -484,6 +484,35 @@ fn model_cv_prints_fold_aucs_and_a_last_auc_line() {
     let last = t.lines().last().unwrap();
     let auc: f64 = last.strip_prefix("auc=").unwrap().parse().unwrap();
     assert!(auc > 0.9, "{t}");
+    // The boosted trees find the same signal.
+    let out = panorama(
+        dir.path(),
+        &[
+            "model",
+            "cv",
+            "--csv",
+            "d.csv",
+            "--target",
+            "y",
+            "--sep",
+            ";",
+            "--drop",
+            "id",
+            "--learner",
+            "gbdt",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let auc: f64 = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("auc=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(auc > 0.9, "{t}");
     // A missing target column: a clear error.
     let out = panorama(
         dir.path(),

@@ -5,6 +5,7 @@ use rand::seq::SliceRandom;
 
 use crate::ModelError;
 use crate::data::Dataset;
+use crate::gbdt::{Gbdt, GbdtParams};
 use crate::logistic::Logistic;
 use crate::metrics::auc;
 
@@ -13,6 +14,8 @@ use crate::metrics::auc;
 pub enum Learner {
     /// L2-regularised logistic regression (C = 1) on standardised features.
     Logistic,
+    /// Gradient-boosted trees with LightGBM's defaults.
+    Gbdt,
 }
 
 /// One fold's result.
@@ -89,6 +92,11 @@ pub fn cross_validate(
                 let m = Logistic::fit(data, &train, 1.0)?;
                 let scores: Vec<f64> = test.iter().map(|&i| m.probability(data.row(i))).collect();
                 (scores, m.iterations)
+            }
+            Learner::Gbdt => {
+                let m = Gbdt::fit(data, &train, &GbdtParams::default())?;
+                let scores: Vec<f64> = test.iter().map(|&i| m.probability(data.row(i))).collect();
+                (scores, m.trees.len() as u64)
             }
         };
         let train_seconds = started.elapsed().as_secs_f64();

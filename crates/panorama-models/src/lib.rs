@@ -1,12 +1,13 @@
 //! Panorama's ACRM models: customer lifetime value (BG/NBD for the number
 //! of future purchases, Gamma-Gamma for their value) and propensity
-//! learners (logistic regression) with their evaluation (AUC, stratified
+//! learners (logistic regression, gradient-boosted trees) with their evaluation (AUC, stratified
 //! cross-validation), fitted by maximum likelihood with argmin's L-BFGS over
 //! analytic gradients.
 
 pub mod clv;
 pub mod cv;
 pub mod data;
+pub mod gbdt;
 pub mod logistic;
 pub mod metrics;
 mod optimise;

@@ -145,6 +145,15 @@ pub fn model(action: ModelAction) -> Result<()> {
                     100.0 * d.cumulative_gain
                 );
             }
+            let top = panorama_models::cv::importance(&data, learner)?;
+            let what = match learner {
+                panorama_models::cv::Learner::Logistic => "coefficient on the standardised feature",
+                panorama_models::cv::Learner::Gbdt => "share of the split gain",
+            };
+            say!("fitted on every row, the features that matter most ({what}):");
+            for (name, weight) in top.iter().take(10) {
+                say!("  {weight:>+9.4}  {name}");
+            }
             say!("auc={mean:.4}");
             Ok(())
         }

@@ -120,6 +120,26 @@ pub fn cross_validate(
     })
 }
 
+/// What drives a learner's predictions, fitted on every row: per feature,
+/// a signed weight (logistic: the coefficient on the standardised feature)
+/// or a share of the split gain (trees), largest first.
+pub fn importance(data: &Dataset, learner: Learner) -> Result<Vec<(String, f64)>, ModelError> {
+    let rows: Vec<usize> = (0..data.rows()).collect();
+    let weights = match learner {
+        Learner::Logistic => Logistic::fit(data, &rows, 1.0)?.coefficients,
+        Learner::Gbdt => {
+            let gain = Gbdt::fit(data, &rows, &GbdtParams::default())?.gain;
+            let total: f64 = gain.iter().sum();
+            gain.into_iter()
+                .map(|g| if total > 0.0 { g / total } else { 0.0 })
+                .collect()
+        }
+    };
+    let mut out: Vec<(String, f64)> = data.names.iter().cloned().zip(weights).collect();
+    out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +185,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(m.coefficients[0] > 5.0 * m.coefficients[1].abs(), "{m:?}");
         assert!(cross_validate(&data, Learner::Logistic, 1, 3).is_err());
+        for learner in [Learner::Logistic, Learner::Gbdt] {
+            let top = importance(&data, learner).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(top[0].0, "signal", "{learner:?}: {top:?}");
+        }
     }
 }

@@ -63,6 +63,8 @@ pub enum LearnerArg {
     Logistic,
     /// Gradient-boosted trees (LightGBM's defaults: 100 trees, 31 leaves, rate 0.1).
     Gbdt,
+    /// A CHAID tree (chi-square splits, merged categories, Bonferroni-adjusted stopping).
+    Chaid,
 }
 
 /// Runs a model action.
@@ -104,6 +106,7 @@ pub fn model(action: ModelAction) -> Result<()> {
             let learner = match learner {
                 LearnerArg::Logistic => panorama_models::cv::Learner::Logistic,
                 LearnerArg::Gbdt => panorama_models::cv::Learner::Gbdt,
+                LearnerArg::Chaid => panorama_models::cv::Learner::Chaid,
             };
             let cv = panorama_models::cv::cross_validate(&data, learner, folds, seed)?;
             let result = &cv.folds;
@@ -145,14 +148,28 @@ pub fn model(action: ModelAction) -> Result<()> {
                     100.0 * d.cumulative_gain
                 );
             }
-            let top = panorama_models::cv::importance(&data, learner)?;
-            let what = match learner {
-                panorama_models::cv::Learner::Logistic => "coefficient on the standardised feature",
-                panorama_models::cv::Learner::Gbdt => "share of the split gain",
-            };
-            say!("fitted on every row, the features that matter most ({what}):");
-            for (name, weight) in top.iter().take(10) {
-                say!("  {weight:>+9.4}  {name}");
+            if learner == panorama_models::cv::Learner::Chaid {
+                let rows: Vec<usize> = (0..data.rows()).collect();
+                let tree = panorama_models::chaid::Chaid::fit(
+                    &data,
+                    &rows,
+                    &panorama_models::chaid::ChaidParams::default(),
+                )?;
+                say!("the tree grown on every row:");
+                for line in tree.describe().lines() {
+                    say!("  {line}");
+                }
+            } else {
+                let top = panorama_models::cv::importance(&data, learner)?;
+                let what = if learner == panorama_models::cv::Learner::Logistic {
+                    "coefficient on the standardised feature"
+                } else {
+                    "share of the split gain"
+                };
+                say!("fitted on every row, the features that matter most ({what}):");
+                for (name, weight) in top.iter().take(10) {
+                    say!("  {weight:>+9.4}  {name}");
+                }
             }
             say!("auc={mean:.4}");
             Ok(())

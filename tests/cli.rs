@@ -513,6 +513,30 @@ fn model_cv_prints_fold_aucs_and_a_last_auc_line() {
         .parse()
         .unwrap();
     assert!(auc > 0.9, "{t}");
+    // CHAID prints its tree, split on the column that carries the signal.
+    let out = panorama(
+        dir.path(),
+        &[
+            "model",
+            "cv",
+            "--csv",
+            "d.csv",
+            "--target",
+            "y",
+            "--sep",
+            ";",
+            "--drop",
+            "id",
+            "--learner",
+            "chaid",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("all: 400 rows") && t.contains("→ split on balance"),
+        "{t}"
+    );
     // A missing target column: a clear error.
     let out = panorama(
         dir.path(),

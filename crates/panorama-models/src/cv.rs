@@ -4,6 +4,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::ModelError;
+use crate::chaid::{Chaid, ChaidParams};
 use crate::data::Dataset;
 use crate::gbdt::{Gbdt, GbdtParams};
 use crate::logistic::Logistic;
@@ -16,6 +17,8 @@ pub enum Learner {
     Logistic,
     /// Gradient-boosted trees with LightGBM's defaults.
     Gbdt,
+    /// A CHAID tree (scores: the leaf's positive rate).
+    Chaid,
 }
 
 /// One fold's result.
@@ -98,6 +101,11 @@ pub fn cross_validate(
                 let scores: Vec<f64> = test.iter().map(|&i| m.probability(data.row(i))).collect();
                 (scores, m.trees.len() as u64)
             }
+            Learner::Chaid => {
+                let m = Chaid::fit(data, &train, &ChaidParams::default())?;
+                let scores: Vec<f64> = test.iter().map(|&i| m.probability(data.row(i))).collect();
+                (scores, m.nodes.len() as u64)
+            }
         };
         let train_seconds = started.elapsed().as_secs_f64();
         for (&i, s) in test.iter().zip(&scores) {
@@ -127,6 +135,11 @@ pub fn importance(data: &Dataset, learner: Learner) -> Result<Vec<(String, f64)>
     let rows: Vec<usize> = (0..data.rows()).collect();
     let weights = match learner {
         Learner::Logistic => Logistic::fit(data, &rows, 1.0)?.coefficients,
+        Learner::Chaid => {
+            return Err(ModelError::Input(
+                "a CHAID tree is read as a tree, not as feature weights".into(),
+            ));
+        }
         Learner::Gbdt => {
             let gain = Gbdt::fit(data, &rows, &GbdtParams::default())?.gain;
             let total: f64 = gain.iter().sum();
@@ -170,12 +183,7 @@ mod tests {
             x.extend([a * 3.0 + 10.0, b]);
             y.push(a + 0.2 * b > 0.0);
         }
-        let data = Dataset {
-            names: vec!["signal".into(), "noise".into()],
-            x,
-            y,
-            positive: "1".into(),
-        };
+        let data = Dataset::numeric(vec!["signal".into(), "noise".into()], x, y);
         let cv = cross_validate(&data, Learner::Logistic, 5, 3).unwrap_or_else(|e| panic!("{e}"));
         let mean = cv.folds.iter().map(|f| f.auc).sum::<f64>() / 5.0;
         let pooled = crate::metrics::auc(&cv.scores, &data.y).unwrap_or(0.0);

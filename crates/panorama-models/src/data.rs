@@ -22,9 +22,48 @@ pub struct Dataset {
     pub y: Vec<bool>,
     /// The value of the target taken as positive.
     pub positive: String,
+    /// The file's columns and the features each became (CHAID splits on
+    /// columns, not on indicators).
+    pub columns: Vec<Column>,
+}
+
+/// A column of the file as the learners see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    /// A number (or a 0/1 missing-value indicator): one feature.
+    Numeric {
+        /// Feature index.
+        feature: usize,
+    },
+    /// Text: one indicator per kept level; rows with none of them hold the
+    /// baseline (the most frequent level) or a rare level.
+    Text {
+        /// The column's name.
+        name: String,
+        /// The most frequent level.
+        baseline: String,
+        /// Whether levels beyond the kept ones share the baseline's code.
+        rare: bool,
+        /// (level, feature index) of each kept level.
+        levels: Vec<(String, usize)>,
+    },
 }
 
 impl Dataset {
+    /// A dataset of numeric features only (tests, generated data).
+    pub fn numeric(names: Vec<String>, x: Vec<f64>, y: Vec<bool>) -> Dataset {
+        let columns = (0..names.len())
+            .map(|feature| Column::Numeric { feature })
+            .collect();
+        Dataset {
+            names,
+            x,
+            y,
+            positive: "1".into(),
+            columns,
+        }
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.y.len()
@@ -131,8 +170,15 @@ pub fn read_csv(path: &Path, spec: &CsvSpec<'_>) -> Result<Dataset, ModelError> 
     }
     let mut names = Vec::new();
     let mut encoded: Vec<Vec<f64>> = Vec::new();
+    let mut described = Vec::new();
     for (k, &c) in features.iter().enumerate() {
-        encode(&headers[c], &columns[k], &mut names, &mut encoded);
+        encode(
+            &headers[c],
+            &columns[k],
+            &mut names,
+            &mut encoded,
+            &mut described,
+        );
     }
     let n = y.len();
     let p = names.len();
@@ -147,6 +193,7 @@ pub fn read_csv(path: &Path, spec: &CsvSpec<'_>) -> Result<Dataset, ModelError> 
         x,
         y,
         positive,
+        columns: described,
     })
 }
 
@@ -164,7 +211,13 @@ fn distinct(values: &[String], most: usize) -> Vec<String> {
 }
 
 /// Encodes one column: numeric when every present value is a number.
-fn encode(name: &str, values: &[String], names: &mut Vec<String>, out: &mut Vec<Vec<f64>>) {
+fn encode(
+    name: &str,
+    values: &[String],
+    names: &mut Vec<String>,
+    out: &mut Vec<Vec<f64>>,
+    columns: &mut Vec<Column>,
+) {
     let parsed: Vec<Option<f64>> = values
         .iter()
         .map(|v| {
@@ -182,9 +235,15 @@ fn encode(name: &str, values: &[String], names: &mut Vec<String>, out: &mut Vec<
     let present = parsed.iter().filter(|p| p.is_some()).count();
     if numeric && present > 0 {
         let mean = parsed.iter().flatten().sum::<f64>() / present as f64;
+        columns.push(Column::Numeric {
+            feature: names.len(),
+        });
         names.push(name.to_owned());
         out.push(parsed.iter().map(|p| p.unwrap_or(mean)).collect());
         if present < values.len() {
+            columns.push(Column::Numeric {
+                feature: names.len(),
+            });
             names.push(format!("{name}=missing"));
             out.push(
                 parsed
@@ -209,7 +268,9 @@ fn encode(name: &str, values: &[String], names: &mut Vec<String>, out: &mut Vec<
         .take(MAX_LEVELS)
         .map(|l| l.0)
         .collect();
-    for level in kept {
+    let mut described = Vec::with_capacity(kept.len());
+    for level in &kept {
+        described.push(((*level).to_owned(), names.len()));
         names.push(format!("{name}={level}"));
         out.push(
             values
@@ -218,6 +279,12 @@ fn encode(name: &str, values: &[String], names: &mut Vec<String>, out: &mut Vec<
                 .collect(),
         );
     }
+    columns.push(Column::Text {
+        name: name.to_owned(),
+        baseline: levels.first().map(|l| l.0.to_owned()).unwrap_or_default(),
+        rare: levels.len() > kept.len() + 1,
+        levels: described,
+    });
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ pub struct Gbdt {
 }
 
 /// Bin upper bounds per feature, from the training rows.
-fn cut_points(values: &mut [f64], max_bins: usize) -> Vec<f64> {
+pub(crate) fn cut_points(values: &mut [f64], max_bins: usize) -> Vec<f64> {
     values.sort_by(f64::total_cmp);
     let mut distinct: Vec<f64> = Vec::new();
     for v in values.iter() {
@@ -133,7 +133,7 @@ fn cut_points(values: &mut [f64], max_bins: usize) -> Vec<f64> {
     cuts
 }
 
-fn code(cuts: &[f64], v: f64) -> u8 {
+pub(crate) fn code(cuts: &[f64], v: f64) -> u8 {
     // The first bin whose upper bound is ≥ v; past the last cut: the last bin.
     cuts.partition_point(|c| *c < v) as u8
 }
@@ -472,12 +472,7 @@ mod tests {
             x.extend([a, b, c]);
             y.push((a > 0.0) != (b > 0.0));
         }
-        Dataset {
-            names: vec!["a".into(), "b".into(), "noise".into()],
-            x,
-            y,
-            positive: "1".into(),
-        }
+        Dataset::numeric(vec!["a".into(), "b".into(), "noise".into()], x, y)
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Panorama's ACRM models: customer lifetime value (BG/NBD for the number
 //! of future purchases, Gamma-Gamma for their value) and propensity
-//! learners (logistic regression, gradient-boosted trees) with their evaluation (AUC, stratified
+//! learners (logistic regression, gradient-boosted trees, CHAID) with their evaluation (AUC, stratified
 //! cross-validation), fitted by maximum likelihood with argmin's L-BFGS over
 //! analytic gradients.
 
+pub mod chaid;
 pub mod clv;
 pub mod cv;
 pub mod data;

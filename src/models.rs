@@ -251,23 +251,7 @@ fn fit(path: &Path, json: bool) -> Result<()> {
 /// `lifetimes` (a Python with the lifetimes package) runs lifetimes' fit on
 /// the same summaries beside it.
 pub fn bench(customers: usize, seed: u64, lifetimes: Option<&Path>) -> Result<()> {
-    let truth = BgNbd {
-        r: 0.2426,
-        alpha: 4.4135,
-        a: 0.7929,
-        b: 2.4258,
-        log_likelihood: 0.0,
-        iterations: 0,
-    };
-    let value = GammaGamma {
-        p: 6.2488,
-        q: 3.7446,
-        v: 15.4477,
-        used: 0,
-        left_out: 0,
-        log_likelihood: 0.0,
-        iterations: 0,
-    };
+    let (truth, value) = (clv::CDNOW_BG_NBD, clv::CDNOW_GAMMA_GAMMA);
     let started = Instant::now();
     let rows = clv::simulate(customers, &truth, Some(&value), (27.0, 39.0), seed)?;
     say!(
@@ -284,19 +268,26 @@ pub fn bench(customers: usize, seed: u64, lifetimes: Option<&Path>) -> Result<()
     let g = GammaGamma::fit(&rows)?;
     let gg = started.elapsed().as_secs_f64();
     say!(
-        "  BG/NBD      {bg:>7.3} s  {:>3} iterations  r={:.4} alpha={:.4} a={:.4} b={:.4} (true 0.2426 4.4135 0.7929 2.4258)",
+        "  BG/NBD      {bg:>7.3} s  {:>3} iterations  r={:.4} alpha={:.4} a={:.4} b={:.4} (true {} {} {} {})",
         m.iterations,
         m.r,
         m.alpha,
         m.a,
-        m.b
+        m.b,
+        truth.r,
+        truth.alpha,
+        truth.a,
+        truth.b
     );
     say!(
-        "  Gamma-Gamma {gg:>7.3} s  {:>3} iterations  p={:.4} q={:.4} v={:.4} (true 6.2488 3.7446 15.4477) on {} customers",
+        "  Gamma-Gamma {gg:>7.3} s  {:>3} iterations  p={:.4} q={:.4} v={:.4} (true {} {} {}) on {} customers",
         g.iterations,
         g.p,
         g.q,
         g.v,
+        value.p,
+        value.q,
+        value.v,
         g.used
     );
     say!(

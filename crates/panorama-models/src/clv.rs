@@ -325,18 +325,18 @@ impl BgNbd {
         let objective = BgNbdObjective::new(rows, scale);
         let min = minimise(&objective, vec![0.0; 4])?;
         let p: Vec<f64> = min.theta.iter().map(|t| t.exp()).collect();
-        let mut fit = BgNbd {
+        // In the data's own time unit the likelihood of each customer's
+        // purchase times gains x·ln(scale): no need to group them again.
+        let repeats: f64 = rows.iter().map(|s| f64::from(s.frequency)).sum();
+        let scaled = objective.log_likelihood(p[0], p[1], p[2], p[3]).0;
+        Ok(BgNbd {
             r: p[0],
             alpha: p[1] / scale,
             a: p[2],
             b: p[3],
-            log_likelihood: 0.0,
+            log_likelihood: scaled + repeats * scale.ln(),
             iterations: min.iterations,
-        };
-        fit.log_likelihood = BgNbdObjective::new(rows, 1.0)
-            .log_likelihood(fit.r, fit.alpha, fit.a, fit.b)
-            .0;
-        Ok(fit)
+        })
     }
 
     /// Expected repeat purchases in the next `horizon` time units of a

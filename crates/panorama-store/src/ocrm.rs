@@ -332,9 +332,7 @@ impl Scope {
             ),
         }
     }
-}
 
-impl Scope {
     /// The condition for a query about one known customer: an RM's scope as
     /// an index probe of the customer's assignment (the list form builds the
     /// RM's whole portfolio first: 8 ms for 12,000 customers).
@@ -1411,6 +1409,10 @@ pub struct AlertRow {
     pub message_en: Option<String>,
 }
 
+/// Alerts most urgent first: critical, then warnings, by due date, newest first.
+const ALERT_ORDER: &str = "CASE al.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, \
+    CASE WHEN al.due_on IS NULL THEN 1 ELSE 0 END, al.due_on, al.id DESC";
+
 const ALERT_COLUMNS: &str =
     "al.id, al.customer_id, al.rule, al.as_of, al.due_on, al.severity, al.message, al.message_en";
 
@@ -1428,9 +1430,7 @@ pub async fn alerts(
     binds.push(Bind::Int(limit));
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM alert al JOIN customer c ON c.id = al.customer_id \
-         WHERE al.as_of >= $1 AND c.status = 'active' AND {cond} \
-         ORDER BY CASE al.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, \
-           CASE WHEN al.due_on IS NULL THEN 1 ELSE 0 END, al.due_on, al.id DESC LIMIT ${}",
+         WHERE al.as_of >= $1 AND c.status = 'active' AND {cond} ORDER BY {ALERT_ORDER} LIMIT ${}",
         binds.len()
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
@@ -1449,9 +1449,7 @@ pub async fn alerts_of_owner(
 ) -> Result<Vec<AlertRow>> {
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM task t JOIN alert al ON al.id = t.alert_id \
-         WHERE t.owner_user_id = $1 AND al.as_of >= $2 \
-         ORDER BY CASE al.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, \
-           CASE WHEN al.due_on IS NULL THEN 1 ELSE 0 END, al.due_on, al.id DESC LIMIT $3"
+         WHERE t.owner_user_id = $1 AND al.as_of >= $2 ORDER BY {ALERT_ORDER} LIMIT $3"
     );
     Ok(sqlx::query_as(&sql)
         .bind(user)

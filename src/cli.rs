@@ -479,7 +479,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Resolve { full, json } => {
             let store = open_store(&cli.store).await?;
-            let summary = crate::ecif::run_resolve(&store, full).await?;
+            let summary = panorama_ecif::store::run_resolve(&store, full).await?;
             if json {
                 say!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
@@ -544,17 +544,26 @@ pub async fn run(cli: Cli) -> Result<()> {
                     }
                 }
                 ReviewAction::Accept { id, by } => {
-                    say!("{}", crate::ecif::decide(&store, id, true, &by).await?)
+                    say!(
+                        "{}",
+                        panorama_ecif::store::decide(&store, id, true, &by).await?
+                    )
                 }
                 ReviewAction::Reject { id, by } => {
-                    say!("{}", crate::ecif::decide(&store, id, false, &by).await?)
+                    say!(
+                        "{}",
+                        panorama_ecif::store::decide(&store, id, false, &by).await?
+                    )
                 }
             }
             Ok(())
         }
         Command::Unmerge { event, by } => {
             let store = open_store(&cli.store).await?;
-            say!("{}", crate::ecif::unmerge(&store, event, &by).await?);
+            say!(
+                "{}",
+                panorama_ecif::store::unmerge(&store, event, &by).await?
+            );
             Ok(())
         }
         Command::Merges { limit, json } => {
@@ -918,7 +927,7 @@ async fn open_store(store: &str) -> Result<Store> {
         .with_context(|| format!("opening the store {location}"))
 }
 
-fn print_resolve(s: &crate::ecif::ResolveSummary) {
+fn print_resolve(s: &panorama_ecif::store::ResolveSummary) {
     let c = &s.counts;
     say!(
         "Resolved {} source records ({}) into {} customers: {} new, {} merges, {} pairs for review, {} households, {} relationships in {:.1} s",
@@ -1014,7 +1023,7 @@ async fn quickstart(customers: u64, seed: u64, data_dir: &Path, password: &str) 
     let report_path = data_dir.join("ingest-report.json");
     let r = ingest(&store, &extract, None, Some(&report_path)).await?;
     print_ingest(&r);
-    let summary = crate::ecif::run_resolve(&store, false).await?;
+    let summary = panorama_ecif::store::run_resolve(&store, false).await?;
     print_resolve(&summary);
     crate::web::demo_users(&store, password).await?;
     let config = crate::acrm::load_config(None)?;

@@ -15,6 +15,5 @@ macro_rules! say {
 pub mod acrm;
 pub mod bench_web;
 pub mod cli;
-pub mod ecif;
 pub mod models;
 pub mod web;

@@ -37,7 +37,9 @@ async fn the_batch_computes_features_tiers_and_segments() {
         ingest(&store, &dir.path().join("bank"), &options, &quiet)
             .await
             .unwrap();
-        panorama::ecif::run_resolve(&store, false).await.unwrap();
+        panorama_ecif::store::run_resolve(&store, false)
+            .await
+            .unwrap();
         // RMs, and customers assigned to them: alerts become their tasks.
         panorama::web::demo_users(&store, "a-test-password-1")
             .await

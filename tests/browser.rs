@@ -63,7 +63,9 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
     ingest(&store, &dir.path().join("bank"), &options, &|_, _, _| {})
         .await
         .unwrap();
-    panorama::ecif::run_resolve(&store, false).await.unwrap();
+    panorama_ecif::store::run_resolve(&store, false)
+        .await
+        .unwrap();
     let config = panorama_analytics::Config::default_config();
     panorama_analytics::batch::run(&store, &dir.path().join("analytics"), &config, None)
         .await

@@ -65,7 +65,9 @@ async fn a_bank_resolves_to_its_truth_with_stable_ids() {
         .unwrap()
     {
         load(&store, dir.path()).await;
-        let first = panorama::ecif::run_resolve(&store, false).await.unwrap();
+        let first = panorama_ecif::store::run_resolve(&store, false)
+            .await
+            .unwrap();
         let score = f1(&store, &dir.path().join("truth")).await;
         assert!(score >= 0.99, "F1 {score} on {:?}", store.backend());
         assert!(
@@ -94,7 +96,9 @@ async fn a_bank_resolves_to_its_truth_with_stable_ids() {
         .unwrap();
         assert!(provenance.contains("source_record_id"), "{provenance}");
         // A second run, full or not, keeps every id.
-        let again = panorama::ecif::run_resolve(&store, true).await.unwrap();
+        let again = panorama_ecif::store::run_resolve(&store, true)
+            .await
+            .unwrap();
         assert_eq!(again.counts.new_customers, 0);
         assert_eq!(customer_of_key(&store).await, before);
     }
@@ -119,7 +123,9 @@ async fn systems_onboarded_later_join_existing_customers() {
     std::fs::write(dir.path().join("manifest.toml"), &first).unwrap();
     let store = test_support::sqlite().await.unwrap();
     load(&store, dir.path()).await;
-    panorama::ecif::run_resolve(&store, false).await.unwrap();
+    panorama_ecif::store::run_resolve(&store, false)
+        .await
+        .unwrap();
     let before = customer_of_key(&store).await;
     assert!(
         before
@@ -128,7 +134,9 @@ async fn systems_onboarded_later_join_existing_customers() {
     );
     std::fs::write(dir.path().join("manifest.toml"), &full).unwrap();
     load(&store, dir.path()).await;
-    let second = panorama::ecif::run_resolve(&store, false).await.unwrap();
+    let second = panorama_ecif::store::run_resolve(&store, false)
+        .await
+        .unwrap();
     assert_eq!(second.counts.mode, "incremental");
     let after = customer_of_key(&store).await;
     // Old records keep their customer, unless new evidence merged it into another (recorded).
@@ -180,7 +188,9 @@ async fn accept_merges_and_unmerge_restores() {
         .unwrap()
     {
         load(&store, dir.path()).await;
-        panorama::ecif::run_resolve(&store, false).await.unwrap();
+        panorama_ecif::store::run_resolve(&store, false)
+            .await
+            .unwrap();
         // Queue two records of different customers, as resolution does for an
         // uncertain pair, so the steward's actions are tested whatever the matcher found.
         let two: Vec<i64> = sqlx::query_scalar(
@@ -251,12 +261,35 @@ async fn accept_merges_and_unmerge_restores() {
             .await
             .unwrap();
         }
-        let message = panorama::ecif::decide(&store, pair.id, true, "steward1")
+        // Only b's records know a mobile, so the merged golden record must take
+        // it and, once split again, a must lose it.
+        for (customer, mobile) in [(a, None), (b, Some("13912345678"))] {
+            sqlx::query(
+                "UPDATE source_record SET mobile_std = $1 WHERE id IN (SELECT source_record_id FROM customer_xref WHERE customer_id = $2)",
+            )
+            .bind(mobile)
+            .bind(customer)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        let mobile_of = |customer: i64| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, Option<String>>("SELECT mobile FROM customer WHERE id = $1")
+                    .bind(customer)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let message = panorama_ecif::store::decide(&store, pair.id, true, "steward1")
             .await
             .unwrap();
         assert!(message.contains("merged"), "{message}");
         let (a2, b2) = customers(&store, pair.left_record_id, pair.right_record_id).await;
         assert_eq!(a2, b2);
+        assert_eq!(mobile_of(a2).await.as_deref(), Some("13912345678"));
         let absorbed = if a2 == a { b } else { a };
         let status: String = sqlx::query_scalar("SELECT status FROM customer WHERE id = $1")
             .bind(absorbed)
@@ -295,14 +328,18 @@ async fn accept_merges_and_unmerge_restores() {
             .unwrap()
             .remove(0);
         assert_eq!(event.actor, "steward1");
-        panorama::ecif::unmerge(&store, event.id, "steward2")
+        panorama_ecif::store::unmerge(&store, event.id, "steward2")
             .await
             .unwrap();
         assert_eq!(
             customers(&store, pair.left_record_id, pair.right_record_id).await,
             (a, b)
         );
-        panorama::ecif::run_resolve(&store, true).await.unwrap();
+        assert_eq!(mobile_of(a).await, None);
+        assert_eq!(mobile_of(b).await.as_deref(), Some("13912345678"));
+        panorama_ecif::store::run_resolve(&store, true)
+            .await
+            .unwrap();
         assert_eq!(
             customers(&store, pair.left_record_id, pair.right_record_id).await,
             (a, b)
@@ -321,7 +358,7 @@ async fn accept_merges_and_unmerge_restores() {
             vec!["ecif.review.accept", "ecif.merge", "ecif.unmerge"]
         );
         assert!(
-            panorama::ecif::unmerge(&store, event.id, "steward2")
+            panorama_ecif::store::unmerge(&store, event.id, "steward2")
                 .await
                 .is_err()
         );
@@ -342,11 +379,13 @@ async fn accept_merges_and_unmerge_restores() {
         .fetch_one(store.pool())
         .await
         .unwrap();
-        let message = panorama::ecif::decide(&store, review_id, false, "steward1")
+        let message = panorama_ecif::store::decide(&store, review_id, false, "steward1")
             .await
             .unwrap();
         assert!(message.contains("rejected"), "{message}");
-        panorama::ecif::run_resolve(&store, true).await.unwrap();
+        panorama_ecif::store::run_resolve(&store, true)
+            .await
+            .unwrap();
         let (x, y) = customers(&store, others[0], others[1]).await;
         assert_ne!(x, y);
         let status: String = sqlx::query_scalar("SELECT status FROM match_review WHERE id = $1")

@@ -60,7 +60,27 @@ impl Client {
     }
 
     async fn send(&mut self, method: &str, uri: &str, body: Option<(&str, String)>) -> Reply {
+        self.send_with(method, uri, body, None).await
+    }
+
+    /// An API write: JSON body, the CSRF token in its header.
+    async fn post_api(&mut self, uri: &str, body: &str, csrf: &str) -> Reply {
+        let body = Some(("application/json", body.to_owned()));
+        self.send_with("POST", uri, body, Some(csrf.to_owned()))
+            .await
+    }
+
+    async fn send_with(
+        &mut self,
+        method: &str,
+        uri: &str,
+        body: Option<(&str, String)>,
+        csrf: Option<String>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = csrf {
+            req = req.header("x-csrf-token", t);
+        }
         if let Some(c) = &self.cookie {
             req = req.header(header::COOKIE, c);
         }
@@ -127,7 +147,9 @@ async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usiz
     ingest(store, &dir.join("bank"), &options, &|_, _, _| {})
         .await
         .unwrap();
-    panorama::ecif::run_resolve(store, false).await.unwrap();
+    panorama_ecif::store::run_resolve(store, false)
+        .await
+        .unwrap();
     // Users and assignments first, so the batch's alerts land on RMs' lists.
     panorama::web::demo_users(store, PASSWORD).await.unwrap();
     let config = panorama_analytics::Config::default_config();
@@ -253,6 +275,11 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/alerts",          [401, 403, 200, 200, 200, 200, 200, 200, 200]),
             ("/api/alerts?since=x",  [401, 403, 400, 400, 400, 400, 400, 400, 400]),
             (&audit_api,             [401, 403, 403, 403, 403, 403, 200, 403, 403]),
+            ("/api/ecif/reviews",    [401, 403, 403, 403, 403, 200, 403, 403, 403]),
+            ("/api/ecif/reviews?status=x", [401, 403, 403, 403, 403, 400, 403, 403, 403]),
+            ("/api/ecif/reviews/999999999", [401, 403, 403, 403, 403, 404, 403, 403, 403]),
+            ("/api/ecif/merges",     [401, 403, 403, 403, 403, 200, 403, 403, 403]),
+            ("/api/ecif/quality",    [401, 403, 403, 403, 403, 200, 403, 403, 403]),
             ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/healthz",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/metrics",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -458,5 +485,176 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
         let r = rm1.form("/logout", &[("csrf", &csrf)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert_eq!(rm1.get("/api/me").await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steward_works_the_review_queue_and_undoes_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    panorama_synth::generate(
+        &panorama_synth::Config {
+            customers: 300,
+            seed: 12,
+            as_of: "2026-10-31".parse().unwrap(),
+            out: dir.path().join("bank"),
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    for (k, store) in test_support::both("steward_works_the_review_queue_and_undoes_a_merge")
+        .await
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        demo_bank(&store, dir.path(), k).await;
+        let app = app(&store);
+        // Two persons' first records, queued as an uncertain pair.
+        let two: Vec<i64> = sqlx::query_scalar(
+            "SELECT MIN(x.source_record_id) FROM customer_xref x JOIN source_record r ON r.id = x.source_record_id \
+             WHERE r.party_type = 'person' AND r.id_no IS NOT NULL GROUP BY x.customer_id ORDER BY MIN(x.source_record_id) LIMIT 2",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let customer_of = |record: i64| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT customer_id FROM customer_xref WHERE source_record_id = $1",
+                )
+                .bind(record)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            }
+        };
+        let (a, b) = (customer_of(two[0]).await, customer_of(two[1]).await);
+        let review: i64 = sqlx::query_scalar(
+            "INSERT INTO match_review (left_record_id, right_record_id, match_probability, evidence, status) \
+             VALUES ($1, $2, 0.71, $3, 'open') RETURNING id",
+        )
+        .bind(two[0])
+        .bind(two[1])
+        .bind(r#"{"name":{"level":"pinyin","weight":3.1},"mobile":{"level":"different","weight":-2.4}}"#)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+
+        let mut steward = Client::login(&app, "steward1").await;
+        let csrf = steward.csrf.clone();
+        // The queue: both records side by side, masked, with the evidence as JSON.
+        let queue = steward.get("/api/ecif/reviews?limit=500").await.json();
+        let pair = queue["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == review)
+            .unwrap()
+            .clone();
+        assert_eq!(pair["left"]["record_id"], two[0]);
+        assert_eq!(pair["evidence"]["name"]["level"], "pinyin");
+        let masked_id = pair["left"]["id_no"].as_str().unwrap().to_owned();
+        assert!(masked_id.contains("****"), "{masked_id}");
+        // In clear only with a reason and the token; the reason is audited.
+        let uri = format!("/api/ecif/reviews/{review}/unmask");
+        assert_eq!(
+            steward
+                .post_api(&uri, r#"{"reason":"核对身份证"}"#, "wrong")
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            steward
+                .post_api(&uri, r#"{"reason":" "}"#, &csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        let clear = steward
+            .post_api(&uri, r#"{"reason":"核对身份证"}"#, &csrf)
+            .await;
+        assert_eq!(clear.status, StatusCode::OK, "{}", clear.body);
+        let raw: String = sqlx::query_scalar("SELECT id_no FROM source_record WHERE id = $1")
+            .bind(two[0])
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(clear.json()["left"]["id_no"], raw);
+
+        // Other roles may not decide.
+        let mut rm = Client::login(&app, "rm1").await;
+        let rm_csrf = rm.csrf.clone();
+        let r = rm
+            .post_api(&format!("/api/ecif/reviews/{review}/accept"), "", &rm_csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+        // Accept: one customer now, recorded as a merge event.
+        let r = steward
+            .post_api(&format!("/api/ecif/reviews/{review}/accept"), "", &csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["review"]["status"], "accepted");
+        assert_eq!(customer_of(two[0]).await, customer_of(two[1]).await);
+        // Deciding twice is a conflict, not a second merge.
+        let again = steward
+            .post_api(&format!("/api/ecif/reviews/{review}/reject"), "", &csrf)
+            .await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        let merges = steward.get("/api/ecif/merges").await.json();
+        let event = merges["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| {
+                e["kind"] == "merge"
+                    && e["evidence"]["review"] == review
+                    && e["undone_by"].is_null()
+            })
+            .unwrap()
+            .clone();
+        let absorbed = event["absorbed_customer_id"].as_i64().unwrap();
+        assert!([a, b].contains(&absorbed));
+
+        // Undo: both customers again, under their own ids; twice is a conflict.
+        let undo = format!("/api/ecif/merges/{}/undo", event["id"]);
+        let r = steward.post_api(&undo, "", &csrf).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(customer_of(two[0]).await, a);
+        assert_eq!(customer_of(two[1]).await, b);
+        assert_eq!(
+            steward.post_api(&undo, "", &csrf).await.status,
+            StatusCode::CONFLICT
+        );
+
+        // Data quality: every source system with its record count.
+        let dq = steward.get("/api/ecif/quality").await.json();
+        let systems = dq["systems"].as_array().unwrap();
+        let records: i64 = systems.iter().map(|s| s["records"].as_i64().unwrap()).sum();
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM source_record")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(records, stored);
+
+        // Every action is in the audit trail under the steward's name.
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor.get("/api/audit?actor=steward1").await.json();
+        let actions: Vec<&str> = trail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        for action in [
+            "ecif.review.unmask",
+            "ecif.review.accept",
+            "ecif.merge",
+            "ecif.unmerge",
+        ] {
+            assert!(actions.contains(&action), "{action} in {actions:?}");
+        }
     }
 }

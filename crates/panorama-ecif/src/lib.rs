@@ -4,7 +4,9 @@
 //! [`standardise`] → block → [`compare`] → score (Fellegi–Sunter, with m and
 //! u learned without labels) → cluster → survive → household. The
 //! [`engine`] runs on any CSV described by a [`schema::Schema`] (the
-//! `panorama match` command); the store-facing resolution builds on it.
+//! `panorama match` command); [`store::run_resolve`] runs the
+//! resolution over the store, and [`store::decide`] and [`store::unmerge`] are
+//! the steward's actions, used by the CLI and the web API alike.
 
 pub mod compare;
 pub mod engine;
@@ -12,6 +14,7 @@ pub mod input;
 pub mod resolve;
 pub mod schema;
 pub mod standardise;
+pub mod store;
 
 use std::path::PathBuf;
 

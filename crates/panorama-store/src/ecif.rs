@@ -46,15 +46,51 @@ pub struct RecordRow {
     pub trust: i64,
 }
 
+const RECORD_SELECT: &str = "SELECT r.id, r.system, r.party_type, r.name, r.gender, r.birth_date, r.id_no_std, r.id_no, r.credit_code_std, \
+     r.credit_code_status, r.mobile_std, r.email, r.address, r.industry, r.batch_id, s.trust \
+     FROM source_record r JOIN source_system s ON s.code = r.system";
+
 /// Every source record, in id order.
 pub async fn records(store: &Store) -> Result<Vec<RecordRow>> {
-    Ok(sqlx::query_as(
-        "SELECT r.id, r.system, r.party_type, r.name, r.gender, r.birth_date, r.id_no_std, r.id_no, r.credit_code_std, \
-         r.credit_code_status, r.mobile_std, r.email, r.address, r.industry, r.batch_id, s.trust \
-         FROM source_record r JOIN source_system s ON s.code = r.system ORDER BY r.id",
-    )
-    .fetch_all(store.pool())
-    .await?)
+    Ok(sqlx::query_as(&format!("{RECORD_SELECT} ORDER BY r.id"))
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// `$1, $2, …, $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The source records of some customers with their links (record → customer), in id order.
+pub async fn records_of_customers(
+    conn: &mut AnyConnection,
+    customers: &[i64],
+) -> Result<(Vec<RecordRow>, HashMap<i64, i64>)> {
+    if customers.is_empty() {
+        return Ok((Vec::new(), HashMap::new()));
+    }
+    let list = placeholders(customers.len());
+    let sql = format!(
+        "{RECORD_SELECT} JOIN customer_xref x ON x.source_record_id = r.id WHERE x.customer_id IN ({list}) ORDER BY r.id"
+    );
+    let mut query = sqlx::query_as::<_, RecordRow>(&sql);
+    for c in customers {
+        query = query.bind(c);
+    }
+    let records = query.fetch_all(&mut *conn).await?;
+    let sql = format!(
+        "SELECT source_record_id, customer_id FROM customer_xref WHERE customer_id IN ({list})"
+    );
+    let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+    for c in customers {
+        query = query.bind(c);
+    }
+    let links = query.fetch_all(&mut *conn).await?.into_iter().collect();
+    Ok((records, links))
 }
 
 /// The previous resolution: source record → customer (active customers only).
@@ -77,11 +113,11 @@ pub async fn last_resolved_batch(store: &Store) -> Result<i64> {
 }
 
 /// Steward decisions: (left record, right record, accepted?).
-pub async fn decisions(store: &Store) -> Result<Vec<(i64, i64, bool)>> {
+pub async fn decisions(conn: &mut AnyConnection) -> Result<Vec<(i64, i64, bool)>> {
     let rows = sqlx::query(
         "SELECT left_record_id, right_record_id, status FROM match_review WHERE status <> 'open'",
     )
-    .fetch_all(store.pool())
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .iter()
@@ -354,34 +390,53 @@ pub async fn write_links(
     insert.execute(conn, &rows).await
 }
 
-/// Points every account at the customer of its source record.
-pub async fn link_accounts(conn: &mut AnyConnection) -> Result<u64> {
-    Ok(sqlx::query(
+/// Points every account at the customer of its source record; with
+/// `customers`, only the accounts of those customers' records.
+pub async fn link_accounts(conn: &mut AnyConnection, customers: Option<&[i64]>) -> Result<u64> {
+    let within = match customers {
+        Some(c) => format!(
+            " AND source_record_id IN (SELECT source_record_id FROM customer_xref WHERE customer_id IN ({}))",
+            placeholders(c.len())
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
         "UPDATE account SET customer_id = (SELECT x.customer_id FROM customer_xref x WHERE x.source_record_id = account.source_record_id) \
-         WHERE customer_id IS NULL OR customer_id <> (SELECT x.customer_id FROM customer_xref x WHERE x.source_record_id = account.source_record_id)",
-    )
-    .execute(conn)
-    .await?
-    .rows_affected())
+         WHERE (customer_id IS NULL OR customer_id <> (SELECT x.customer_id FROM customer_xref x WHERE x.source_record_id = account.source_record_id)){within}"
+    );
+    let mut query = sqlx::query(&sql);
+    for c in customers.unwrap_or_default() {
+        query = query.bind(c);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
 }
 
-/// Gives every active customer without one a home branch: the branch of
-/// the source record that opened the relationship first (earliest opening
-/// date, then the lowest record id). A home branch, once set, stays — RM
-/// assignments and branch scopes hang on it.
-pub async fn assign_home_branches(conn: &mut AnyConnection) -> Result<u64> {
-    Ok(sqlx::query(
+/// Gives every active customer without one (with `customers`, only among
+/// those) a home branch: the branch of the source record that opened the
+/// relationship first (earliest opening date, then the lowest record id). A
+/// home branch, once set, stays — RM assignments and branch scopes hang on it.
+pub async fn assign_home_branches(
+    conn: &mut AnyConnection,
+    customers: Option<&[i64]>,
+) -> Result<u64> {
+    let within = match customers {
+        Some(c) => format!(" AND id IN ({})", placeholders(c.len())),
+        None => String::new(),
+    };
+    let sql = format!(
         "UPDATE customer SET home_org_unit_id = (\
            SELECT o.id FROM customer_xref x \
            JOIN source_record s ON s.id = x.source_record_id \
            JOIN org_unit o ON o.code = s.branch_code \
            WHERE x.customer_id = customer.id \
            ORDER BY CASE WHEN s.opened_on IS NULL THEN 1 ELSE 0 END, s.opened_on, s.id LIMIT 1) \
-         WHERE status = 'active' AND home_org_unit_id IS NULL",
-    )
-    .execute(conn)
-    .await?
-    .rows_affected())
+         WHERE status = 'active' AND home_org_unit_id IS NULL{within}"
+    );
+    let mut query = sqlx::query(&sql);
+    for c in customers.unwrap_or_default() {
+        query = query.bind(c);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
 }
 
 /// Adds uncertain pairs to the review queue (a decided pair keeps its decision).
@@ -666,21 +721,31 @@ pub struct ReviewRow {
     pub right_address: Option<String>,
 }
 
+/// The review pair and both records, side by side.
+const REVIEW_SELECT: &str = "SELECT m.id, m.left_record_id, m.right_record_id, m.match_probability, m.evidence, m.status, \
+     a.system AS left_system, a.source_key AS left_key, a.name AS left_name, a.id_no AS left_id_no, a.mobile AS left_mobile, \
+     a.birth_date AS left_birth_date, a.address AS left_address, \
+     b.system AS right_system, b.source_key AS right_key, b.name AS right_name, b.id_no AS right_id_no, b.mobile AS right_mobile, \
+     b.birth_date AS right_birth_date, b.address AS right_address \
+     FROM match_review m JOIN source_record a ON a.id = m.left_record_id JOIN source_record b ON b.id = m.right_record_id";
+
 /// Review pairs with a status, highest probability first.
 pub async fn review_queue(store: &Store, status: &str, limit: i64) -> Result<Vec<ReviewRow>> {
-    Ok(sqlx::query_as(
-        "SELECT m.id, m.left_record_id, m.right_record_id, m.match_probability, m.evidence, m.status, \
-         a.system AS left_system, a.source_key AS left_key, a.name AS left_name, a.id_no AS left_id_no, a.mobile AS left_mobile, \
-         a.birth_date AS left_birth_date, a.address AS left_address, \
-         b.system AS right_system, b.source_key AS right_key, b.name AS right_name, b.id_no AS right_id_no, b.mobile AS right_mobile, \
-         b.birth_date AS right_birth_date, b.address AS right_address \
-         FROM match_review m JOIN source_record a ON a.id = m.left_record_id JOIN source_record b ON b.id = m.right_record_id \
-         WHERE m.status = $1 ORDER BY m.match_probability DESC, m.id LIMIT $2",
-    )
+    Ok(sqlx::query_as(&format!(
+        "{REVIEW_SELECT} WHERE m.status = $1 ORDER BY m.match_probability DESC, m.id LIMIT $2"
+    ))
     .bind(status)
     .bind(limit)
     .fetch_all(store.pool())
     .await?)
+}
+
+/// One review pair, whatever its status.
+pub async fn review(store: &Store, id: i64) -> Result<Option<ReviewRow>> {
+    Ok(sqlx::query_as(&format!("{REVIEW_SELECT} WHERE m.id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?)
 }
 
 /// Records a steward's decision on an open review pair; returns the pair's records.
@@ -859,7 +924,11 @@ pub async fn unmerge(
         ),
     )
     .await?;
-    link_accounts(conn).await?;
+    link_accounts(
+        conn,
+        Some(&[event.surviving_customer_id, event.absorbed_customer_id]),
+    )
+    .await?;
     Ok(id)
 }
 

@@ -47,11 +47,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<StatusCode, WebError> {
     ctx.user()?;
-    let token = headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    ctx.check_csrf(token).await?;
+    ctx.check_csrf_header(&headers).await?;
     service::logout(&state, &mut ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -68,6 +64,7 @@ pub async fn me(ctx: Ctx) -> Result<Response, WebError> {
             "record_contact": user.can(Permission::RecordContact),
             "view_audit": user.can(Permission::ViewAudit),
             "manage_users": user.can(Permission::ManageUsers),
+            "resolve_identities": user.can(Permission::ResolveIdentities),
         }
     }))
     .into_response())
@@ -230,7 +227,32 @@ pub async fn openapi() -> Response {
                 "parameters": [param("customer", "query", "integer", false), param("actor", "query", "string", false),
                                param("action", "query", "string", false), param("from", "query", "string", false),
                                param("to", "query", "string", false)],
-                "responses": with(json!({"200": ok("events, newest first")}), denied)}}
+                "responses": with(json!({"200": ok("events, newest first")}), denied.clone())}},
+            "/api/ecif/reviews": {"get": {"summary": "Identity review queue: uncertain pairs with both records side by side and per-field evidence, masked (stewards)",
+                "parameters": [param("status", "query", "string", false), param("limit", "query", "integer", false)],
+                "responses": with(json!({"200": ok("pairs, most probable first"), "400": ok("unknown status")}), denied.clone())}},
+            "/api/ecif/reviews/{id}": {"get": {"summary": "One review pair, masked (stewards)",
+                "parameters": [param("id", "path", "integer", true)],
+                "responses": with(json!({"200": ok("the pair"), "404": ok("no such review")}), denied.clone())}},
+            "/api/ecif/reviews/{id}/unmask": {"post": {"summary": "One review pair in clear after a stated reason (stewards, audited)",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+                "responses": with(json!({"200": ok("the pair in clear"), "400": ok("no reason given"), "404": ok("no such review")}), denied.clone())}},
+            "/api/ecif/reviews/{id}/accept": {"post": {"summary": "Accept a pair: merge its customers (stewards, audited)",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("what was merged"), "409": ok("not an open pair")}), denied.clone())}},
+            "/api/ecif/reviews/{id}/reject": {"post": {"summary": "Reject a pair: never link its records (stewards, audited)",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("rejected"), "409": ok("not an open pair")}), denied.clone())}},
+            "/api/ecif/merges": {"get": {"summary": "Merge and unmerge events with their evidence, newest first (stewards)",
+                "parameters": [param("limit", "query", "integer", false)],
+                "responses": with(json!({"200": ok("events")}), denied.clone())}},
+            "/api/ecif/merges/{id}/undo": {"post": {"summary": "Undo a merge: the absorbed customer returns with its id and records (stewards, audited)",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("undone"), "409": ok("no such merge, or already undone")}), denied.clone())}},
+            "/api/ecif/quality": {"get": {"summary": "Data quality per source system: invalid, legacy and missing ids, missing mobiles and addresses, credit-code flags, duplicates (stewards)",
+                "responses": with(json!({"200": ok("one row per system")}), denied)}}
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}}
     }))

@@ -44,6 +44,8 @@ pub enum Permission {
     ViewAudit,
     /// Manage users.
     ManageUsers,
+    /// Work the identity review queue, undo merges, read data quality.
+    ResolveIdentities,
 }
 
 impl Role {
@@ -86,6 +88,7 @@ impl Role {
             RecordContact => matches!(self, Rm | BranchManager | Agent),
             ViewAudit => matches!(self, Auditor),
             ManageUsers => matches!(self, Admin),
+            ResolveIdentities => matches!(self, Steward),
         }
     }
 

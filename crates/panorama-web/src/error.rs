@@ -19,6 +19,9 @@ pub enum WebError {
     /// The request was malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The request conflicts with the data's state (a decided review, an undone merge).
+    #[error("{0}")]
+    Conflict(String),
     /// Not found, or not in the caller's scope (the two look the same).
     #[error("not found")]
     NotFound,
@@ -40,6 +43,7 @@ impl WebError {
             WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -49,13 +53,22 @@ impl WebError {
     /// What the client is told.
     pub fn public_message(&self) -> String {
         match self {
-            WebError::Store(panorama_store::StoreError::Invalid(m)) | WebError::BadRequest(m) => {
-                m.clone()
-            }
+            WebError::Store(panorama_store::StoreError::Invalid(m))
+            | WebError::BadRequest(m)
+            | WebError::Conflict(m) => m.clone(),
             WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
                 "internal error".to_owned()
             }
             other => other.to_string(),
+        }
+    }
+}
+
+impl From<panorama_ecif::store::ActionError> for WebError {
+    fn from(e: panorama_ecif::store::ActionError) -> Self {
+        match e {
+            panorama_ecif::store::ActionError::Store(e) => WebError::Store(e),
+            panorama_ecif::store::ActionError::Refused(m) => WebError::Conflict(m),
         }
     }
 }

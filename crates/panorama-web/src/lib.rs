@@ -6,6 +6,7 @@
 //! store (tower-sessions, axum-login); a data scope per role applied in
 //! every customer query ([`panorama_store::ocrm::Scope`]); PII masked by
 //! role; every view, search, unmasking and login written to the audit trail.
+//! Data stewards work ECIF's review queue and merges through the same API.
 
 mod api;
 pub mod auth;
@@ -17,6 +18,7 @@ mod pages;
 pub use pages::urlencode;
 mod service;
 mod session_store;
+mod steward;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -119,6 +121,14 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/search", get(api::search))
         .route("/api/alerts", get(api::alerts))
         .route("/api/audit", get(api::audit))
+        .route("/api/ecif/reviews", get(steward::reviews))
+        .route("/api/ecif/reviews/{id}", get(steward::review))
+        .route("/api/ecif/reviews/{id}/unmask", post(steward::unmask))
+        .route("/api/ecif/reviews/{id}/accept", post(steward::accept))
+        .route("/api/ecif/reviews/{id}/reject", post(steward::reject))
+        .route("/api/ecif/merges", get(steward::merges))
+        .route("/api/ecif/merges/{id}/undo", post(steward::undo))
+        .route("/api/ecif/quality", get(steward::quality))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(metrics::health))
         .route("/metrics", get(metrics::render))

@@ -100,6 +100,15 @@ impl Ctx {
         Ok(())
     }
 
+    /// Checks the `X-CSRF-Token` header of an API write.
+    pub async fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), WebError> {
+        let token = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        self.check_csrf(token).await
+    }
+
     /// Appends an audit event by the current user (or `anonymous`).
     pub async fn audit(&self, state: &AppState, a: Audit<'_>) -> Result<(), WebError> {
         let actor = self

@@ -5,11 +5,37 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use panorama_ecif::resolve::{Decisions, SourceRec, Thresholds, households, resolve};
-use panorama_store::Store;
 use panorama_store::ecif::{self as q, CustomerWrite, HouseholdWrite, RunCounts};
+use panorama_store::{Store, StoreError};
 use serde_json::json;
+
+use crate::resolve::{Decisions, Link, SourceRec, Thresholds, households, resolve};
+
+/// Why a resolution or a steward's action did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The store failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request cannot be carried out (no such review, already undone, …).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<sqlx::Error> for ActionError {
+    fn from(e: sqlx::Error) -> Self {
+        ActionError::Store(StoreError::Query(e))
+    }
+}
+
+/// Results of this module.
+pub type Result<T> = std::result::Result<T, ActionError>;
+
+macro_rules! refuse {
+    ($($arg:tt)*) => {
+        return Err(ActionError::Refused(format!($($arg)*)))
+    };
+}
 
 /// What a resolution did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -69,14 +95,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         .filter(|r| full || !previous.contains_key(&r.id) || r.batch_id > last)
         .map(|r| r.id)
         .collect();
-    let mut decisions = Decisions::default();
-    for (l, r, accepted) in q::decisions(store).await? {
-        if accepted {
-            decisions.accepted.push((l, r));
-        } else {
-            decisions.rejected.insert((l.min(r), l.max(r)));
-        }
-    }
+    let decisions = load_decisions(&mut *store.pool().acquire().await?).await?;
     lap("load", &mut steps);
     let resolution = tokio::task::block_in_place(|| {
         resolve(
@@ -90,107 +109,25 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     lap("match", &mut steps);
 
     let mut tx = store.begin().await?;
-    let link_of: HashMap<i64, &panorama_ecif::resolve::Link> =
-        resolution.links.iter().map(|l| (l.record_id, l)).collect();
     let mut counts = RunCounts {
         mode: if full { "full" } else { "incremental" }.into(),
         max_batch_id: max_batch,
         records: records.len() as i64,
         ..Default::default()
     };
-    let mut customer_of_record: HashMap<i64, i64> = HashMap::with_capacity(records.len());
-    // New customers get ids allocated here and are inserted in bulk.
-    let mut next_customer = q::next_id(&mut tx, "customer").await?;
-    let mut new_customers: Vec<(i64, CustomerWrite)> = Vec::new();
-    let mut xrefs = Vec::new();
-    let mut persons: Vec<(i64, String, Option<String>)> = Vec::new();
-    for g in &resolution.golden {
-        let changed = g.customer_id.is_none()
-            || !g.absorbs.is_empty()
-            || g.records
-                .iter()
-                .any(|r| dirty.contains(r) || previous.get(r) != g.customer_id.as_ref());
-        let attr = |k: &str| g.attributes.get(k).map(|s| s.value.clone());
-        let id = if changed {
-            let provenance: BTreeMap<&str, serde_json::Value> = g
-                .attributes
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        *k,
-                        json!({"source_record_id": v.source_record_id, "system": v.system}),
-                    )
-                })
-                .collect();
-            let write = CustomerWrite {
-                id: g.customer_id,
-                party_type: g.party_type.clone(),
-                name: attr("name").unwrap_or_default(),
-                gender: attr("gender"),
-                birth_date: attr("birth_date"),
-                id_no: attr("id_no"),
-                credit_code: attr("credit_code"),
-                mobile: attr("mobile"),
-                email: attr("email"),
-                address: attr("address"),
-                industry: attr("industry"),
-                provenance: serde_json::to_string(&provenance)?,
-            };
-            let id = match g.customer_id {
-                Some(_) => q::write_customer(&mut tx, &write).await?,
-                None => {
-                    let id = next_customer;
-                    next_customer += 1;
-                    new_customers.push((id, write));
-                    counts.new_customers += 1;
-                    id
-                }
-            };
-            for absorbed in &g.absorbs {
-                let moved: Vec<i64> = g
-                    .records
-                    .iter()
-                    .copied()
-                    .filter(|r| previous.get(r) == Some(absorbed))
-                    .collect();
-                let evidence = json!({"records": moved, "rule": "resolve", "scores": moved.iter().map(|r| link_of[r].score).collect::<Vec<_>>()});
-                q::record_merge(
-                    &mut tx,
-                    id,
-                    *absorbed,
-                    "system:resolve",
-                    &evidence.to_string(),
-                )
-                .await?;
-                counts.merges += 1;
-            }
-            for r in &g.records {
-                if previous.get(r) != Some(&id) || dirty.contains(r) {
-                    let l = link_of[r];
-                    xrefs.push((
-                        *r,
-                        id,
-                        l.score,
-                        l.rule.to_owned(),
-                        json!({"cluster": l.cluster}).to_string(),
-                    ));
-                }
-            }
-            id
-        } else {
-            g.customer_id.unwrap_or_default()
-        };
-        for r in &g.records {
-            customer_of_record.insert(*r, id);
-        }
-        if g.party_type == "person" {
-            persons.push((id, attr("name").unwrap_or_default(), attr("address")));
-        }
-    }
-    q::insert_customers(&mut tx, store.backend(), &new_customers).await?;
-    q::write_links(&mut tx, store.backend(), &xrefs).await?;
-    q::link_accounts(&mut tx).await?;
-    q::assign_home_branches(&mut tx).await?;
+    let Written {
+        customer_of_record,
+        persons,
+    } = write_goldens(
+        &mut tx,
+        store,
+        &resolution,
+        &previous,
+        &dirty,
+        None,
+        &mut counts,
+    )
+    .await?;
     let review: Vec<(i64, i64, f64, String)> = resolution
         .review
         .iter()
@@ -277,13 +214,185 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     .await?;
     let report = json!({"engine": resolution.reports, "steps": steps});
     q::record_run(&mut tx, &counts, &report.to_string()).await?;
-    tx.commit().await.context("committing the resolution")?;
+    tx.commit().await?;
     store.refresh_statistics().await?;
     lap("commit", &mut steps);
     Ok(ResolveSummary {
         counts,
         seconds: started.elapsed().as_secs_f64(),
         steps,
+    })
+}
+
+async fn load_decisions(conn: &mut panorama_store::AnyConnection) -> Result<Decisions> {
+    let mut decisions = Decisions::default();
+    for (l, r, accepted) in q::decisions(conn).await? {
+        if accepted {
+            decisions.accepted.push((l, r));
+        } else {
+            decisions.rejected.insert((l.min(r), l.max(r)));
+        }
+    }
+    Ok(decisions)
+}
+
+/// Rewrites the golden records of `customers` from their source records as
+/// linked now, inside the caller's transaction: after a steward's merge or
+/// unmerge only the customers involved are surveyed again, without
+/// comparing records or reading the rest of the bank. Households and
+/// relationships follow at the next `panorama resolve`.
+pub async fn refresh_customers(
+    tx: &mut panorama_store::AnyConnection,
+    store: &Store,
+    customers: &[i64],
+) -> Result<()> {
+    let (rows, previous) = q::records_of_customers(&mut *tx, customers).await?;
+    let records: Vec<SourceRec> = rows.into_iter().map(to_source).collect();
+    let decisions = load_decisions(&mut *tx).await?;
+    let none = HashSet::new();
+    let resolution = tokio::task::block_in_place(|| {
+        resolve(
+            &records,
+            &previous,
+            &none,
+            &decisions,
+            Thresholds::default(),
+        )
+    });
+    let mut counts = RunCounts::default();
+    write_goldens(
+        tx,
+        store,
+        &resolution,
+        &previous,
+        &none,
+        Some(customers),
+        &mut counts,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What writing the golden records leaves for households.
+struct Written {
+    /// Record → its customer now.
+    customer_of_record: HashMap<i64, i64>,
+    /// (customer, name, address) of every person.
+    persons: Vec<(i64, String, Option<String>)>,
+}
+
+/// Writes the golden customers of a resolution: new ones in bulk, changed
+/// ones (a record `dirty`, moved or absorbed; every one when the write is
+/// limited to a `scope` of customers) in place with provenance, merges of
+/// customers the resolution joined, cross-references of dirty or moved
+/// records, and the accounts and home branches (of the scope's customers).
+async fn write_goldens(
+    tx: &mut panorama_store::AnyConnection,
+    store: &Store,
+    resolution: &crate::resolve::Resolution,
+    previous: &HashMap<i64, i64>,
+    dirty: &HashSet<i64>,
+    scope: Option<&[i64]>,
+    counts: &mut RunCounts,
+) -> Result<Written> {
+    let link_of: HashMap<i64, &Link> = resolution.links.iter().map(|l| (l.record_id, l)).collect();
+    let mut customer_of_record: HashMap<i64, i64> = HashMap::new();
+    // New customers get ids allocated here and are inserted in bulk.
+    let mut next_customer = q::next_id(&mut *tx, "customer").await?;
+    let mut new_customers: Vec<(i64, CustomerWrite)> = Vec::new();
+    let mut xrefs = Vec::new();
+    let mut persons: Vec<(i64, String, Option<String>)> = Vec::new();
+    for g in &resolution.golden {
+        let changed = scope.is_some()
+            || g.customer_id.is_none()
+            || !g.absorbs.is_empty()
+            || g.records
+                .iter()
+                .any(|r| dirty.contains(r) || previous.get(r) != g.customer_id.as_ref());
+        let attr = |k: &str| g.attributes.get(k).map(|s| s.value.clone());
+        let id = if changed {
+            let provenance: BTreeMap<&str, serde_json::Value> = g
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        *k,
+                        json!({"source_record_id": v.source_record_id, "system": v.system}),
+                    )
+                })
+                .collect();
+            let write = CustomerWrite {
+                id: g.customer_id,
+                party_type: g.party_type.clone(),
+                name: attr("name").unwrap_or_default(),
+                gender: attr("gender"),
+                birth_date: attr("birth_date"),
+                id_no: attr("id_no"),
+                credit_code: attr("credit_code"),
+                mobile: attr("mobile"),
+                email: attr("email"),
+                address: attr("address"),
+                industry: attr("industry"),
+                provenance: json!(provenance).to_string(),
+            };
+            let id = match g.customer_id {
+                Some(_) => q::write_customer(&mut *tx, &write).await?,
+                None => {
+                    let id = next_customer;
+                    next_customer += 1;
+                    new_customers.push((id, write));
+                    counts.new_customers += 1;
+                    id
+                }
+            };
+            for absorbed in &g.absorbs {
+                let moved: Vec<i64> = g
+                    .records
+                    .iter()
+                    .copied()
+                    .filter(|r| previous.get(r) == Some(absorbed))
+                    .collect();
+                let evidence = json!({"records": moved, "rule": "resolve", "scores": moved.iter().map(|r| link_of[r].score).collect::<Vec<_>>()});
+                q::record_merge(
+                    &mut *tx,
+                    id,
+                    *absorbed,
+                    "system:resolve",
+                    &evidence.to_string(),
+                )
+                .await?;
+                counts.merges += 1;
+            }
+            for r in &g.records {
+                if previous.get(r) != Some(&id) || dirty.contains(r) {
+                    let l = link_of[r];
+                    xrefs.push((
+                        *r,
+                        id,
+                        l.score,
+                        l.rule.to_owned(),
+                        json!({"cluster": l.cluster}).to_string(),
+                    ));
+                }
+            }
+            id
+        } else {
+            g.customer_id.unwrap_or_default()
+        };
+        for r in &g.records {
+            customer_of_record.insert(*r, id);
+        }
+        if g.party_type == "person" {
+            persons.push((id, attr("name").unwrap_or_default(), attr("address")));
+        }
+    }
+    q::insert_customers(&mut *tx, store.backend(), &new_customers).await?;
+    q::write_links(&mut *tx, store.backend(), &xrefs).await?;
+    q::link_accounts(&mut *tx, scope).await?;
+    q::assign_home_branches(&mut *tx, scope).await?;
+    Ok(Written {
+        customer_of_record,
+        persons,
     })
 }
 
@@ -304,14 +413,16 @@ async fn sqlx_count(conn: &mut panorama_store::AnyConnection, sql: &str) -> Resu
 pub async fn decide(store: &Store, review_id: i64, accept: bool, actor: &str) -> Result<String> {
     let mut tx = store.begin().await?;
     let Some((left, right)) = q::decide_review(&mut tx, review_id, accept, actor).await? else {
-        bail!("review {review_id} is not an open review pair");
+        refuse!("review {review_id} is not an open review pair");
     };
     let message = if accept {
         let (Some(a), Some(b)) = (
             q::customer_of(&mut tx, left).await?,
             q::customer_of(&mut tx, right).await?,
         ) else {
-            bail!("records {left} and {right} are not resolved yet: run `panorama resolve` first");
+            refuse!(
+                "records {left} and {right} are not resolved yet: run `panorama resolve` first"
+            );
         };
         if a == b {
             format!(
@@ -331,7 +442,7 @@ pub async fn decide(store: &Store, review_id: i64, accept: bool, actor: &str) ->
             let evidence = json!({"records": moved, "rule": "steward", "review": review_id});
             let event =
                 q::record_merge(&mut tx, surviving, absorbed, actor, &evidence.to_string()).await?;
-            q::link_accounts(&mut tx).await?;
+            refresh_customers(&mut tx, store, &[surviving]).await?;
             format!(
                 "review {review_id} accepted: customer {absorbed} merged into {surviving} (merge event {event})"
             )
@@ -340,8 +451,6 @@ pub async fn decide(store: &Store, review_id: i64, accept: bool, actor: &str) ->
         format!("review {review_id} rejected: records {left} and {right} will not be linked")
     };
     tx.commit().await?;
-    // Refresh the golden records of the customers involved.
-    run_resolve(store, false).await?;
     Ok(message)
 }
 
@@ -349,13 +458,13 @@ pub async fn decide(store: &Store, review_id: i64, accept: bool, actor: &str) ->
 pub async fn unmerge(store: &Store, event_id: i64, actor: &str) -> Result<String> {
     let mut tx = store.begin().await?;
     let Some(event) = q::merge_event(&mut tx, event_id).await? else {
-        bail!("there is no merge event {event_id}")
+        refuse!("there is no merge event {event_id}")
     };
     if event.kind != "merge" {
-        bail!("event {event_id} is an unmerge, not a merge");
+        refuse!("event {event_id} is an unmerge, not a merge");
     }
     if let Some(u) = event.undone_by {
-        bail!("merge event {event_id} was already undone by event {u}");
+        refuse!("merge event {event_id} was already undone by event {u}");
     }
     let records: Vec<i64> = event
         .evidence
@@ -368,11 +477,16 @@ pub async fn unmerge(store: &Store, event_id: i64, actor: &str) -> Result<String
         })
         .unwrap_or_default();
     if records.is_empty() {
-        bail!("merge event {event_id} does not list the records it moved");
+        refuse!("merge event {event_id} does not list the records it moved");
     }
     let id = q::unmerge(&mut tx, &event, &records, actor).await?;
+    refresh_customers(
+        &mut tx,
+        store,
+        &[event.surviving_customer_id, event.absorbed_customer_id],
+    )
+    .await?;
     tx.commit().await?;
-    run_resolve(store, false).await?;
     Ok(format!(
         "merge event {event_id} undone (event {id}): customer {} has its records {:?} again, apart from customer {}",
         event.absorbed_customer_id, records, event.surviving_customer_id

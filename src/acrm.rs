@@ -48,10 +48,25 @@ pub async fn run_batch(
     let report = batch::run(store, analytics, config, as_of)
         .await
         .context("analytics batch")?;
+    // The approved models score the batch's features.
+    let scored = crate::scoring::score(store, analytics, Some(report.as_of), None)
+        .await
+        .context("scoring with the approved models")?;
     if json {
-        say!("{}", serde_json::to_string_pretty(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        value["scores"] = serde_json::to_value(&scored)?;
+        say!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_batch(&report, config);
+        for r in &scored {
+            say!(
+                "  scored {} customers with {} v{} in {:.2} s",
+                r.customers,
+                r.name,
+                r.version,
+                r.read_seconds + r.score_seconds + r.write_seconds
+            );
+        }
     }
     Ok(report)
 }

@@ -713,7 +713,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
         }
         Command::Clv { action } => crate::models::clv(action),
-        Command::Model { action } => crate::models::model(action),
+        Command::Model { action } => match action {
+            action @ crate::models::ModelAction::Cv { .. } => crate::models::model(action),
+            action => {
+                let store = open_store(&cli.store).await?;
+                let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+                let config = crate::acrm::load_config(cli.config.as_deref())?;
+                crate::models::registry(action, &store, &dir, &config).await
+            }
+        },
         Command::Bench {
             what:
                 BenchWhat::Clv {

@@ -16,4 +16,5 @@ pub mod acrm;
 pub mod bench_web;
 pub mod cli;
 pub mod models;
+pub mod scoring;
 pub mod web;

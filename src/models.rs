@@ -54,6 +54,74 @@ pub enum ModelAction {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Train a model on the feature store and register it as a new version:
+    /// features as of `--as-of`, outcomes from the following months, tested
+    /// out of time (or on a 30% holdout when the data ends too soon); prints
+    /// `model=ID` last.
+    Train {
+        /// Registry name (versions share it).
+        #[arg(long)]
+        name: String,
+        /// What to predict: uptake:CLASS (e.g. uptake:card, uptake:wealth) or churn.
+        #[arg(long)]
+        target: String,
+        /// Features as of this date (a month end).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Outcome window in months.
+        #[arg(long, default_value_t = 6)]
+        horizon_months: u32,
+        /// For churn: the share of assets lost that counts as leaving.
+        #[arg(long, default_value_t = 0.8)]
+        drop: f64,
+        /// The learner.
+        #[arg(long, value_enum, default_value = "gbdt")]
+        learner: LearnerArg,
+        /// Who trains it (a second person approves).
+        #[arg(long)]
+        by: String,
+        /// The synthetic bank's truth folder: compare with the hidden propensity.
+        #[arg(long)]
+        truth: Option<std::path::PathBuf>,
+        /// Seed of the holdout split.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Also write the encoded training and test sets (train.csv, test.csv) here,
+        /// for a reference learner (scripts/lightgbm_train_test.py).
+        #[arg(long)]
+        export: Option<std::path::PathBuf>,
+    },
+    /// Show a version's evaluation: AUC, KS, lift, gains and calibration by decile.
+    Evaluate {
+        /// Model id.
+        id: i64,
+        /// Print the stored report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a trained version (not by its trainer); the one approved before is retired.
+    Approve {
+        /// Model id.
+        id: i64,
+        /// Who approves.
+        #[arg(long)]
+        by: String,
+    },
+    /// Score customers with the approved models (or one model by name).
+    Score {
+        /// Only this model name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// Every registered version.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Learners on the command line.
@@ -70,6 +138,13 @@ pub enum LearnerArg {
 /// Runs a model action.
 pub fn model(action: ModelAction) -> Result<()> {
     match action {
+        ModelAction::Train { .. }
+        | ModelAction::Evaluate { .. }
+        | ModelAction::Approve { .. }
+        | ModelAction::Score { .. }
+        | ModelAction::List { .. } => {
+            anyhow::bail!("this model action works on a store: run it through `panorama model`")
+        }
         ModelAction::Cv {
             csv,
             target,
@@ -103,11 +178,7 @@ pub fn model(action: ModelAction) -> Result<()> {
                 data.width(),
                 started.elapsed().as_secs_f64()
             );
-            let learner = match learner {
-                LearnerArg::Logistic => panorama_models::cv::Learner::Logistic,
-                LearnerArg::Gbdt => panorama_models::cv::Learner::Gbdt,
-                LearnerArg::Chaid => panorama_models::cv::Learner::Chaid,
-            };
+            let learner = learner_of(learner);
             let cv = panorama_models::cv::cross_validate(&data, learner, folds, seed)?;
             let result = &cv.folds;
             for (i, f) in result.iter().enumerate() {
@@ -126,28 +197,7 @@ pub fn model(action: ModelAction) -> Result<()> {
             say!("training {seconds:.3} s over {} folds", result.len());
             let ks = panorama_models::metrics::ks(&cv.scores, &data.y).unwrap_or(0.0);
             say!("out-of-fold scores of every row: KS {ks:.4}; by decile of score:");
-            say!(
-                "  {:>6} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}",
-                "decile",
-                "customers",
-                "positive",
-                "mean score",
-                "rate",
-                "lift",
-                "cum. gain"
-            );
-            for d in panorama_models::metrics::deciles(&cv.scores, &data.y) {
-                say!(
-                    "  {:>6} {:>9} {:>9} {:>10.4} {:>9.4} {:>7.2} {:>9.1}%",
-                    d.decile,
-                    d.customers,
-                    d.positives,
-                    d.mean_score,
-                    d.rate,
-                    d.lift,
-                    100.0 * d.cumulative_gain
-                );
-            }
+            print_deciles(&panorama_models::metrics::deciles(&cv.scores, &data.y));
             if learner == panorama_models::cv::Learner::Chaid {
                 let rows: Vec<usize> = (0..data.rows()).collect();
                 let tree = panorama_models::chaid::Chaid::fit(
@@ -172,6 +222,224 @@ pub fn model(action: ModelAction) -> Result<()> {
                 }
             }
             say!("auc={mean:.4}");
+            Ok(())
+        }
+    }
+}
+
+/// Lift, gains and calibration by decile of score, as a table.
+fn print_deciles(deciles: &[panorama_models::metrics::Decile]) {
+    say!(
+        "  {:>6} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}",
+        "decile",
+        "customers",
+        "positive",
+        "mean score",
+        "rate",
+        "lift",
+        "cum. gain"
+    );
+    for d in deciles {
+        say!(
+            "  {:>6} {:>9} {:>9} {:>10.4} {:>9.4} {:>7.2} {:>9.1}%",
+            d.decile,
+            d.customers,
+            d.positives,
+            d.mean_score,
+            d.rate,
+            d.lift,
+            100.0 * d.cumulative_gain
+        );
+    }
+}
+
+fn learner_of(arg: LearnerArg) -> panorama_models::cv::Learner {
+    match arg {
+        LearnerArg::Logistic => panorama_models::cv::Learner::Logistic,
+        LearnerArg::Gbdt => panorama_models::cv::Learner::Gbdt,
+        LearnerArg::Chaid => panorama_models::cv::Learner::Chaid,
+    }
+}
+
+/// Prints a training report: data, test, deciles, truth, features.
+fn print_report(r: &crate::scoring::TrainReport) {
+    say!(
+        "{} ({}): trained on {} customers as of {} ({} took the outcome within {} months; train AUC {:.4}) in {:.2} s",
+        r.target.code(),
+        r.learner,
+        r.train_rows,
+        r.train_as_of,
+        r.train_positives,
+        r.horizon_months,
+        r.train_auc,
+        r.fit_seconds
+    );
+    let t = &r.test;
+    say!(
+        "test ({}): {} customers as of {}, {} positive: AUC {:.4}, KS {:.4}",
+        t.kind,
+        t.rows,
+        t.as_of,
+        t.positives,
+        t.auc,
+        t.ks
+    );
+    print_deciles(&t.deciles);
+    if let Some(truth) = &r.truth {
+        say!(
+            "against the hidden propensity on {} test customers: truth AUC {:.4}, model AUC {:.4}, ratio {:.3}",
+            truth.rows,
+            truth.truth_auc,
+            truth.model_auc,
+            truth.ratio
+        );
+    }
+    if !r.top_features.is_empty() {
+        say!("features that matter most:");
+        for (name, w) in &r.top_features {
+            say!("  {w:>+9.4}  {name}");
+        }
+    }
+}
+
+/// Runs a registry action over the store.
+pub async fn registry(
+    action: ModelAction,
+    store: &panorama_store::Store,
+    analytics: &Path,
+    config: &panorama_analytics::Config,
+) -> Result<()> {
+    use panorama_store::models as reg;
+    match action {
+        ModelAction::Cv { .. } => model(action),
+        ModelAction::Train {
+            name,
+            target,
+            as_of,
+            horizon_months,
+            drop,
+            learner,
+            by,
+            truth,
+            seed,
+            export,
+        } => {
+            let spec = crate::scoring::TrainSpec {
+                name,
+                target: crate::scoring::Target::parse(&target, drop)?,
+                as_of,
+                horizon_months,
+                learner: learner_of(learner),
+                by,
+                truth,
+                seed,
+                export,
+            };
+            let (id, version, report) =
+                crate::scoring::train(store, analytics, config, &spec).await?;
+            print_report(&report);
+            say!(
+                "registered {} version {version} as trained: approve it with `panorama model approve {id} --by NAME` (someone else)",
+                spec.name
+            );
+            say!("model={id}");
+            Ok(())
+        }
+        ModelAction::Evaluate { id, json } => {
+            let m = reg::get(store, id)
+                .await?
+                .with_context(|| format!("there is no model {id}"))?;
+            let metrics = m.metrics.as_deref().unwrap_or("null");
+            if json {
+                say!("{metrics}");
+                return Ok(());
+            }
+            say!(
+                "model {} — {} version {} ({}), {}; trained by {} on {}{}",
+                m.id,
+                m.name,
+                m.version,
+                m.kind,
+                m.status,
+                m.created_by,
+                m.created_at,
+                m.approved_by
+                    .as_deref()
+                    .map(|a| format!(", approved by {a}"))
+                    .unwrap_or_default()
+            );
+            let report: crate::scoring::TrainReport = serde_json::from_str(metrics)
+                .with_context(|| format!("model {id}: the stored report is unreadable"))?;
+            print_report(&report);
+            Ok(())
+        }
+        ModelAction::Approve { id, by } => {
+            let m = reg::approve(store, id, &by).await?;
+            say!(
+                "model {} ({} version {}) approved by {by}: the batch scores with it from now on",
+                m.id,
+                m.name,
+                m.version
+            );
+            Ok(())
+        }
+        ModelAction::Score { name, as_of } => {
+            let reports = crate::scoring::score(store, analytics, as_of, name.as_deref()).await?;
+            if reports.is_empty() {
+                say!("no approved models: nothing scored");
+            }
+            for r in reports {
+                say!(
+                    "{} v{} (model {}): {} customers scored as of {} — read {:.2} s, score with reasons {:.2} s, write {:.2} s",
+                    r.name,
+                    r.version,
+                    r.model_id,
+                    r.customers,
+                    r.as_of,
+                    r.read_seconds,
+                    r.score_seconds,
+                    r.write_seconds
+                );
+            }
+            Ok(())
+        }
+        ModelAction::List { json } => {
+            let rows = reg::list(store).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            say!(
+                "{:>4}  {:<16} {:>3}  {:<14} {:<9} {:<10} {:<10} {:>7}  trained by / approved by",
+                "id",
+                "name",
+                "v",
+                "target",
+                "status",
+                "as of",
+                "outcomes",
+                "AUC"
+            );
+            for m in rows {
+                let test_auc = m
+                    .metrics
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str::<crate::scoring::TrainReport>(s).ok())
+                    .map_or_else(|| "-".to_owned(), |r| format!("{:.4}", r.test.auc));
+                say!(
+                    "{:>4}  {:<16} {:>3}  {:<14} {:<9} {:<10} {:<10} {:>7}  {} / {}",
+                    m.id,
+                    m.name,
+                    m.version,
+                    m.kind,
+                    m.status,
+                    m.train_from.as_deref().unwrap_or("-"),
+                    m.train_to.as_deref().unwrap_or("-"),
+                    test_auc,
+                    m.created_by,
+                    m.approved_by.as_deref().unwrap_or("-")
+                );
+            }
             Ok(())
         }
     }

@@ -515,3 +515,184 @@ fn model_cv_prints_fold_aucs_and_a_last_auc_line() {
         text(&out)
     );
 }
+
+#[test]
+fn models_are_trained_on_past_features_approved_by_a_second_person_and_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--store", "store"];
+        all.extend_from_slice(args);
+        let out = panorama(dir.path(), &all);
+        let t = text(&out);
+        assert!(out.status.success(), "{args:?}: {t}");
+        t
+    };
+    let fails = |args: &[&str], expected: &str| {
+        let mut all = vec!["--store", "store"];
+        all.extend_from_slice(args);
+        let out = panorama(dir.path(), &all);
+        let t = text(&out);
+        assert!(!out.status.success(), "{args:?} should fail: {t}");
+        assert!(
+            t.contains(expected) && !t.contains("panicked"),
+            "{args:?}: {t}"
+        );
+    };
+    let out = panorama(
+        dir.path(),
+        &[
+            "generate",
+            "--customers",
+            "5000",
+            "--seed",
+            "21",
+            "--out",
+            "bank",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    run(&["ingest", "bank"]);
+    run(&["resolve"]);
+    run(&["batch", "--as-of", "2026-10-31"]);
+    // Features of a year back, card uptake in the next six months, tested out
+    // of time on the six months after, and held against the hidden propensity.
+    let train = |learner: &str| {
+        run(&[
+            "model",
+            "train",
+            "--name",
+            "card",
+            "--target",
+            "uptake:card",
+            "--as-of",
+            "2025-10-31",
+            "--horizon-months",
+            "6",
+            "--learner",
+            learner,
+            "--by",
+            "analyst1",
+            "--truth",
+            "bank/truth",
+        ])
+    };
+    let t = train("logistic");
+    assert!(
+        t.contains("test (out-of-time)") && t.contains("as of 2026-04-30"),
+        "{t}"
+    );
+    let figure = |t: &str, after: &str| -> f64 {
+        let rest = &t[t.find(after).unwrap_or_else(|| panic!("{after} in {t}")) + after.len()..];
+        rest.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find(|s| !s.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let auc = figure(&t, "positive: AUC ");
+    let ratio = figure(&t, "ratio ");
+    assert!(auc > 0.65, "the model finds the signal: {t}");
+    assert!(ratio > 0.85, "close to the hidden propensity: {t}");
+    let first: i64 = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("model=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Four eyes: not approved by its trainer.
+    fails(
+        &["model", "approve", &first.to_string(), "--by", "analyst1"],
+        "a second person approves it",
+    );
+    fails(&["model", "score", "--name", "card"], "no approved version");
+    run(&["model", "approve", &first.to_string(), "--by", "exec1"]);
+    let t = run(&["model", "score"]);
+    assert!(
+        t.contains("card v1") && t.contains("customers scored as of 2026-10-31"),
+        "{t}"
+    );
+    // A second version takes over when approved; the first is kept, retired.
+    let t = train("gbdt");
+    let second = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("model=")
+        .unwrap()
+        .to_owned();
+    run(&["model", "approve", &second, "--by", "exec1"]);
+    let t = run(&["model", "list"]);
+    let status = |id: &str| {
+        t.lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("{id} in {t}"))
+            .to_owned()
+    };
+    assert!(status(&first.to_string()).contains("retired"), "{t}");
+    assert!(status(&second).contains("approved"), "{t}");
+    let t = run(&["model", "evaluate", &second]);
+    assert!(
+        t.contains("decile") && t.contains("cum. gain") && t.contains("KS"),
+        "{t}"
+    );
+    // The nightly batch scores with the approved version: every eligible
+    // customer once, each with reasons an RM can read.
+    let t = run(&["batch", "--as-of", "2026-10-31"]);
+    assert!(t.contains("with card v2"), "{t}");
+    let row: (i64, i64, i64, f64, f64) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location =
+            panorama_store::StoreLocation::parse(&dir.path().join("store").display().to_string())
+                .unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(DISTINCT customer_id), \
+                 SUM(CASE WHEN reasons LIKE '%\"zh\"%' THEN 1 ELSE 0 END), MIN(score), MAX(score) \
+                 FROM customer_score WHERE model_id = $1",
+        )
+        .bind(second.parse::<i64>().unwrap())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    });
+    assert_eq!(row.0, row.1, "one score per customer: {row:?}");
+    assert!(row.0 > 1000, "{row:?}");
+    assert!(row.2 > row.0 / 2, "most scores come with reasons: {row:?}");
+    assert!(row.3 >= 0.0 && row.4 <= 1.0 && row.3 < row.4, "{row:?}");
+    // Mistakes are explained.
+    fails(
+        &[
+            "model",
+            "train",
+            "--name",
+            "x",
+            "--target",
+            "uptake:yacht",
+            "--as-of",
+            "2025-10-31",
+            "--by",
+            "a",
+        ],
+        "no product class 'yacht'",
+    );
+    fails(
+        &[
+            "model",
+            "train",
+            "--name",
+            "x",
+            "--target",
+            "churn",
+            "--as-of",
+            "2026-09-30",
+            "--by",
+            "a",
+        ],
+        "the data ends on 2026-10-31",
+    );
+    fails(
+        &["model", "approve", "999", "--by", "exec1"],
+        "no model 999",
+    );
+}

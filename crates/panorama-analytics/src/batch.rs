@@ -181,6 +181,31 @@ async fn stages(
     })
 }
 
+/// The features of `as_of`, computed now if they are not there yet (from
+/// the store's snapshot, which is taken first if there is none), without
+/// touching the store's tables: training sets look at past dates this way.
+/// Returns where they are.
+pub async fn ensure_features(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<std::path::PathBuf> {
+    let path = crate::engine::features_path(analytics, as_of);
+    if path.exists() {
+        return Ok(path);
+    }
+    if !snapshot::snapshot_dir(analytics).exists() {
+        snapshot::refresh(store, analytics).await?;
+    }
+    let ctx = session();
+    register_snapshot(&ctx, analytics).await?;
+    let dates = Dates::new(as_of);
+    let history = features::tier_history(&ctx, config, dates).await?;
+    features::compute(&ctx, analytics, config, dates, &history).await?;
+    Ok(path)
+}
+
 /// What conditions may name: the product catalogue and the configured codes.
 pub async fn vocabulary(store: &Store, config: &Config) -> Result<Vocabulary> {
     let products: Vec<String> = sqlx::query_scalar("SELECT code FROM product ORDER BY code")

@@ -44,7 +44,7 @@ impl Default for ChaidParams {
 }
 
 /// A predictor: how a row's category is found, and the categories' labels.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Predictor {
     name: String,
     ordinal: bool,
@@ -52,7 +52,7 @@ struct Predictor {
     source: Source,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Source {
     Numeric { feature: usize, cuts: Vec<f64> },
     Text { features: Vec<usize> },
@@ -71,7 +71,7 @@ impl Predictor {
 }
 
 /// A node of the tree.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChaidNode {
     /// Training rows in it.
     pub rows: usize,
@@ -85,27 +85,24 @@ pub struct ChaidNode {
 }
 
 /// How a node splits.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChaidSplit {
     /// The predictor's name.
     pub predictor: String,
-    #[serde(skip)]
     index: usize,
     /// The Bonferroni-adjusted p-value.
     pub p_value: f64,
     /// Per category of the predictor, the child node it goes to.
-    #[serde(skip)]
     child_of: Vec<usize>,
     /// The child nodes.
     pub children: Vec<usize>,
 }
 
 /// A grown tree.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Chaid {
     /// The nodes; 0 is the root.
     pub nodes: Vec<ChaidNode>,
-    #[serde(skip)]
     predictors: Vec<Predictor>,
 }
 

@@ -49,7 +49,7 @@ impl Default for GbdtParams {
 }
 
 /// A node: a split (`feature`, go left when the value ≤ `threshold`) or a leaf.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Node {
     /// An inner node.
     Split {
@@ -60,6 +60,8 @@ pub enum Node {
         /// The same cut as a bin code (≤ goes left), for training.
         #[serde(skip)]
         bin: u8,
+        /// What the node would contribute as a leaf (for explaining scores).
+        value: f64,
         /// Left child.
         left: usize,
         /// Right child.
@@ -70,13 +72,42 @@ pub enum Node {
 }
 
 /// One tree; node 0 is the root.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tree {
     /// The nodes.
     pub nodes: Vec<Node>,
 }
 
 impl Tree {
+    /// Adds each split feature's share of this tree's output for `row` to
+    /// `out` (the change in node value along the row's path, after Saabas);
+    /// returns the root's value, which no feature explains.
+    fn explain(&self, row: &[f64], out: &mut [f64]) -> f64 {
+        let node_value = |n: &Node| match n {
+            Node::Leaf(v) | Node::Split { value: v, .. } => *v,
+        };
+        let root = node_value(&self.nodes[0]);
+        let mut i = 0;
+        while let Node::Split {
+            feature,
+            threshold,
+            left,
+            right,
+            value,
+            ..
+        } = &self.nodes[i]
+        {
+            let next = if row[*feature] <= *threshold {
+                *left
+            } else {
+                *right
+            };
+            out[*feature] += node_value(&self.nodes[next]) - value;
+            i = next;
+        }
+        root
+    }
+
     fn value(&self, row: &[f64]) -> f64 {
         let mut i = 0;
         loop {
@@ -101,7 +132,7 @@ impl Tree {
 }
 
 /// A fitted booster.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Gbdt {
     /// The starting log-odds (the training rows' base rate).
     pub base: f64,
@@ -315,6 +346,7 @@ impl Grower<'_> {
                 feature: split.feature,
                 threshold: 0.0,
                 bin: split.bin,
+                value: -parent.g / (parent.h + self.params.lambda) * self.params.learning_rate,
                 left,
                 right,
             };
@@ -432,6 +464,17 @@ impl Gbdt {
             trees.push(tree);
         }
         Ok(Gbdt { base, trees, gain })
+    }
+
+    /// Each feature's contribution to the log-odds of `row`; the rest
+    /// (base rate and the trees' root values) is returned beside them.
+    pub fn contributions(&self, row: &[f64]) -> (Vec<f64>, f64) {
+        let mut out = vec![0.0; row.len()];
+        let mut bias = self.base;
+        for t in &self.trees {
+            bias += t.explain(row, &mut out);
+        }
+        (out, bias)
     }
 
     /// The probability of the positive class for one row of features.

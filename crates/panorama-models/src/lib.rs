@@ -8,10 +8,12 @@ pub mod chaid;
 pub mod clv;
 pub mod cv;
 pub mod data;
+pub mod encode;
 pub mod gbdt;
 pub mod logistic;
 pub mod metrics;
 mod optimise;
+pub mod scorecard;
 pub mod special;
 
 pub use clv::{BgNbd, GammaGamma, Summary, SummaryFile, read_summary};

@@ -9,7 +9,7 @@ use crate::data::Dataset;
 use crate::optimise::{Objective, Settings, minimise_with};
 
 /// A fitted model: standardisation and coefficients.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Logistic {
     /// Feature means of the training rows.
     pub means: Vec<f64>,
@@ -124,6 +124,17 @@ impl Logistic {
             scales,
             iterations: min.iterations,
         })
+    }
+
+    /// Each feature's contribution to the log-odds of `row`, against a
+    /// customer at the training means (whose log-odds are the intercept).
+    pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
+        row.iter()
+            .zip(&self.means)
+            .zip(&self.scales)
+            .zip(&self.coefficients)
+            .map(|(((v, m), s), w)| w * (v - m) / s)
+            .collect()
     }
 
     /// The probability of the positive class for one row of features.

@@ -63,7 +63,7 @@ pub fn ks(scores: &[f64], labels: &[bool]) -> Option<f64> {
 }
 
 /// One tenth of the customers, in descending score order.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Decile {
     /// 1 for the highest scores.
     pub decile: usize,

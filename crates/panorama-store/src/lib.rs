@@ -16,6 +16,7 @@ pub mod ecif;
 mod error;
 pub mod ingest;
 mod location;
+pub mod models;
 pub mod ocrm;
 pub mod test_support;
 

@@ -622,6 +622,25 @@ async fn render_360(
                 }
             }
         }
+        @if !v.scores.is_empty() {
+            section id="scores" {
+                h2 { (t::MODEL_SCORES.get(lang)) }
+                table { thead { tr {
+                    th { (t::MODEL.get(lang)) } th.n { (t::SCORE.get(lang)) } th { (t::TOP_REASONS.get(lang)) } th { (t::AS_OF.get(lang)) }
+                } }
+                tbody { @for m in &v.scores { tr {
+                    td {
+                        (if m.kind == "churn" { t::CHURN_RISK.get(lang) } else { t::UPTAKE.get(lang) })
+                        @if let Some(class) = m.kind.strip_prefix("uptake:") { " · " (class) }
+                        span.muted { " (" (m.name) " v" (m.version) ")" }
+                    }
+                    td.n { (format!("{:.1}%", 100.0 * m.score)) }
+                    td { @for (zh, en, _) in &m.reasons { span.tag { (if lang == Lang::Zh { zh } else { en }) } " " } }
+                    td { (m.as_of) }
+                } } }
+                }
+            }
+        }
         section id="trend" { h2 { (t::TREND.get(lang)) } (trend_chart(&v.trend)) }
         section id="accounts" {
             h2 { (t::ACCOUNTS.get(lang)) " (" (v.accounts.len()) ")" }

@@ -297,8 +297,27 @@ pub struct Customer360 {
     pub opportunities: Vec<ocrm::OpportunityRow>,
     /// Alerts the batch raised, newest first.
     pub alerts: Vec<ocrm::AlertRow>,
+    /// Latest scores of the approved models, with their top reasons.
+    pub scores: Vec<ScoreView>,
     /// Whether PII is shown in clear (after an audited reason).
     pub unmasked: bool,
+}
+
+/// A model's score of the customer and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreView {
+    /// Model name.
+    pub name: String,
+    /// What it predicts (`uptake:card`, `churn`).
+    pub kind: String,
+    /// Version.
+    pub version: i64,
+    /// Scored as of.
+    pub as_of: String,
+    /// Probability.
+    pub score: f64,
+    /// The features that raise it most: (Chinese, English, log-odds weight).
+    pub reasons: Vec<(String, String, f64)>,
 }
 
 /// The golden record's fields, masked per level.
@@ -404,6 +423,31 @@ pub async fn customer_360(
         contacts: ocrm::contacts_of(store, id, 50).await?,
         opportunities: ocrm::opportunities(store, Some(id), None).await?,
         alerts: ocrm::alerts_of(store, id, 20).await?,
+        scores: panorama_store::models::customer_scores(store, id)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let reasons: Vec<serde_json::Value> = s
+                    .reasons
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or_default();
+                ScoreView {
+                    reasons: reasons
+                        .iter()
+                        .map(|r| {
+                            let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                            (text("zh"), text("en"), r["weight"].as_f64().unwrap_or(0.0))
+                        })
+                        .collect(),
+                    name: s.name,
+                    kind: s.kind,
+                    version: s.version,
+                    as_of: s.as_of,
+                    score: s.score,
+                }
+            })
+            .collect(),
         unmasked: level == Level::Clear,
     };
     ctx.audit(

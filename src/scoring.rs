@@ -1,0 +1,740 @@
+//! Propensity models on the feature store: training sets built as of a past
+//! date with outcomes from the following window (no look-ahead), an
+//! out-of-time test, the registry (train → evaluate → approve → score), and
+//! scoring with each customer's top reasons.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use chrono::{Months, NaiveDate};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use panorama_analytics::Config;
+use panorama_analytics::catalogue::{CLASSES, FeatureType, catalogue};
+use panorama_analytics::tiers::{month_end, month_start};
+use panorama_models::cv::Learner;
+use panorama_models::encode::{Encoder, Raw};
+use panorama_models::metrics::{Decile, auc, deciles, ks};
+use panorama_models::scorecard::Scorecard;
+use panorama_store::Store;
+use panorama_store::models::{self as registry, ModelRow, NewModel};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Columns never used as predictors: keys and labels of the customer.
+const NOT_PREDICTORS: &[&str] = &["customer_id", "household_id", "customer_no", "home_branch"];
+
+/// Rows scored per chunk (bounds the memory of the encoded matrix).
+const CHUNK: usize = 100_000;
+
+/// What a model predicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// Takes up a product class within the window (customers not holding it).
+    Uptake {
+        /// Product class (`card`, `wealth`, …).
+        class: String,
+    },
+    /// Leaves: assets fall by more than `drop` (a share) within the window,
+    /// or the customer is gone (customers holding assets).
+    Churn {
+        /// Share of assets lost that counts as leaving.
+        drop: f64,
+    },
+}
+
+impl Target {
+    /// `uptake:CLASS` or `churn`.
+    pub fn parse(s: &str, drop: f64) -> Result<Target> {
+        if s == "churn" {
+            if !(0.0..=1.0).contains(&drop) || drop == 0.0 {
+                bail!("--drop is a share of assets between 0 and 1, not {drop}");
+            }
+            return Ok(Target::Churn { drop });
+        }
+        if let Some(class) = s.strip_prefix("uptake:") {
+            if CLASSES.iter().any(|(c, _)| *c == class) {
+                return Ok(Target::Uptake {
+                    class: class.to_owned(),
+                });
+            }
+            bail!(
+                "no product class '{class}'; classes: {}",
+                CLASSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+            );
+        }
+        bail!("target '{s}': use uptake:CLASS (e.g. uptake:card) or churn")
+    }
+
+    /// The registry's kind.
+    pub fn code(&self) -> String {
+        match self {
+            Target::Uptake { class } => format!("uptake:{class}"),
+            Target::Churn { .. } => "churn".into(),
+        }
+    }
+
+    /// Whether customer row `i` of `f` is someone the model is for.
+    fn eligible(&self, f: &Frame, i: usize) -> bool {
+        if f.accounts[i] <= 0.0 {
+            return false;
+        }
+        match self {
+            Target::Uptake { class } => !f.holds(i, class),
+            Target::Churn { .. } => f.aum[i] > 0.0,
+        }
+    }
+
+    /// The outcome of row `i` of `before`, seen in `after` at the window's end.
+    fn outcome(&self, before: &Frame, i: usize, after: &Frame) -> bool {
+        let j = after.index.get(&before.ids[i]).copied();
+        match self {
+            Target::Uptake { class } => j.is_some_and(|j| after.holds(j, class)),
+            Target::Churn { drop } => j.is_none_or(|j| after.aum[j] < (1.0 - drop) * before.aum[i]),
+        }
+    }
+
+    /// The synthetic bank's truth column for this target, if it has one.
+    fn truth_column(&self) -> Option<&'static str> {
+        match self {
+            Target::Uptake { class } if class == "card" => Some("p_card_uptake"),
+            Target::Churn { .. } => Some("p_churn"),
+            Target::Uptake { .. } => None,
+        }
+    }
+}
+
+/// The features of one date, as model columns.
+struct Frame {
+    ids: Vec<i64>,
+    index: HashMap<i64, usize>,
+    columns: Vec<(String, Raw)>,
+    classes: Vec<Option<String>>,
+    aum: Vec<f64>,
+    accounts: Vec<f64>,
+}
+
+impl Frame {
+    fn holds(&self, i: usize, class: &str) -> bool {
+        self.classes[i]
+            .as_deref()
+            .is_some_and(|c| c.contains(&format!(",{class},")))
+    }
+
+    /// Model columns of the given rows.
+    fn select(&self, rows: &[usize]) -> Vec<(String, Raw)> {
+        self.columns
+            .iter()
+            .map(|(name, raw)| {
+                let raw = match raw {
+                    Raw::Number(v) => Raw::Number(rows.iter().map(|&i| v[i]).collect()),
+                    Raw::Text(v) => Raw::Text(rows.iter().map(|&i| v[i].clone()).collect()),
+                };
+                (name.clone(), raw)
+            })
+            .collect()
+    }
+}
+
+/// Reads a features file: numbers and codes of the catalogue (keys left
+/// out) and, from the held product classes, one `holds_CLASS` flag each.
+async fn load_frame(path: &Path) -> Result<Frame> {
+    let ctx = datafusion::prelude::SessionContext::new();
+    ctx.register_parquet(
+        "f",
+        &path.display().to_string(),
+        datafusion::prelude::ParquetReadOptions::default(),
+    )
+    .await?;
+    let batches = ctx.table("f").await?.collect().await?;
+    let features: Vec<_> = catalogue()
+        .into_iter()
+        .filter(|f| !NOT_PREDICTORS.contains(&f.name.as_str()))
+        .filter(|f| {
+            matches!(
+                f.kind,
+                FeatureType::Integer | FeatureType::Money | FeatureType::Float | FeatureType::Text
+            )
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut numbers: Vec<Vec<Option<f64>>> = Vec::new();
+    let mut texts: Vec<Vec<Option<String>>> = Vec::new();
+    let mut classes = Vec::new();
+    let mut kinds = Vec::new();
+    for f in &features {
+        kinds.push(f.kind == FeatureType::Text);
+        numbers.push(Vec::new());
+        texts.push(Vec::new());
+    }
+    for b in &batches {
+        let schema = b.schema();
+        let column = |name: &str| -> Result<&std::sync::Arc<dyn Array>> {
+            let k = schema
+                .index_of(name)
+                .with_context(|| format!("{}: no column {name}", path.display()))?;
+            Ok(b.column(k))
+        };
+        let id = datafusion::arrow::compute::cast(column("customer_id")?, &DataType::Int64)?;
+        ids.extend(
+            id.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .iter()
+                .map(|v| v.unwrap_or_default()),
+        );
+        let held = datafusion::arrow::compute::cast(column("product_classes")?, &DataType::Utf8)?;
+        classes.extend(held.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
+        for (k, f) in features.iter().enumerate() {
+            let Ok(c) = column(&f.name) else { continue };
+            if kinds[k] {
+                let c = datafusion::arrow::compute::cast(c, &DataType::Utf8)?;
+                texts[k].extend(c.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
+            } else {
+                let c = datafusion::arrow::compute::cast(c, &DataType::Float64)?;
+                numbers[k].extend(c.as_primitive::<Float64Type>().iter());
+            }
+        }
+    }
+    let n = ids.len();
+    let mut columns = Vec::new();
+    let mut aum = vec![0.0; n];
+    let mut accounts = vec![0.0; n];
+    for (k, f) in features.iter().enumerate() {
+        if kinds[k] {
+            if texts[k].len() == n {
+                columns.push((f.name.clone(), Raw::Text(std::mem::take(&mut texts[k]))));
+            }
+        } else if numbers[k].len() == n {
+            let v = std::mem::take(&mut numbers[k]);
+            if f.name == "aum" {
+                aum = v.iter().map(|x| x.unwrap_or(0.0)).collect();
+            }
+            if f.name == "account_count" {
+                accounts = v.iter().map(|x| x.unwrap_or(0.0)).collect();
+            }
+            columns.push((f.name.clone(), Raw::Number(v)));
+        }
+    }
+    let frame_classes = classes;
+    for (class, _) in CLASSES {
+        let needle = format!(",{class},");
+        let flags = frame_classes
+            .iter()
+            .map(|c| {
+                Some(f64::from(u8::from(
+                    c.as_deref().is_some_and(|c| c.contains(&needle)),
+                )))
+            })
+            .collect();
+        columns.push((format!("holds_{class}"), Raw::Number(flags)));
+    }
+    let index = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    Ok(Frame {
+        ids,
+        index,
+        columns,
+        classes: frame_classes,
+        aum,
+        accounts,
+    })
+}
+
+/// Each model column's meaning in Chinese and English, for reasons an RM reads.
+fn reason_labels() -> HashMap<String, (String, String)> {
+    let mut out: HashMap<String, (String, String)> = catalogue()
+        .into_iter()
+        .map(|f| (f.name, (f.meaning_zh, f.meaning)))
+        .collect();
+    for (class, zh) in CLASSES {
+        out.insert(
+            format!("holds_{class}"),
+            (format!("持有{zh}"), format!("holds {class}")),
+        );
+    }
+    out
+}
+
+/// The month end `months` after `d`'s month.
+fn months_after(d: NaiveDate, months: u32) -> NaiveDate {
+    month_end(
+        month_start(d)
+            .checked_add_months(Months::new(months))
+            .unwrap_or(d),
+    )
+}
+
+/// How a model was evaluated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// `out-of-time` (features of the window's end, outcomes of the next) or `holdout`.
+    pub kind: String,
+    /// Features as of.
+    pub as_of: NaiveDate,
+    /// Rows.
+    pub rows: usize,
+    /// Positive outcomes.
+    pub positives: usize,
+    /// Area under the ROC curve.
+    pub auc: f64,
+    /// Kolmogorov–Smirnov statistic.
+    pub ks: f64,
+    /// Lift, gains and calibration by decile.
+    pub deciles: Vec<Decile>,
+}
+
+/// What the truth says about the same test rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TruthCheck {
+    /// Test rows matched to a party of the truth.
+    pub rows: usize,
+    /// AUC of the hidden propensity on those rows.
+    pub truth_auc: f64,
+    /// The model's AUC on those rows.
+    pub model_auc: f64,
+    /// model / truth.
+    pub ratio: f64,
+}
+
+/// A training run's report, stored as the version's metrics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// What it predicts.
+    pub target: Target,
+    /// logistic / gbdt / chaid.
+    pub learner: String,
+    /// Outcome window, months.
+    pub horizon_months: u32,
+    /// Training features as of.
+    pub train_as_of: NaiveDate,
+    /// Training rows.
+    pub train_rows: usize,
+    /// Training positives.
+    pub train_positives: usize,
+    /// AUC on the training rows.
+    pub train_auc: f64,
+    /// The test.
+    pub test: Evaluation,
+    /// Against the synthetic truth, when given.
+    pub truth: Option<TruthCheck>,
+    /// Seconds to fit.
+    pub fit_seconds: f64,
+    /// The strongest features (share of gain, or standardised coefficient).
+    pub top_features: Vec<(String, f64)>,
+}
+
+/// What `panorama model train` needs.
+#[derive(Debug, Clone)]
+pub struct TrainSpec {
+    /// Registry name.
+    pub name: String,
+    /// What it predicts.
+    pub target: Target,
+    /// Training features date (outcomes follow it).
+    pub as_of: NaiveDate,
+    /// Outcome window, months.
+    pub horizon_months: u32,
+    /// Learner.
+    pub learner: Learner,
+    /// Who trains it.
+    pub by: String,
+    /// The synthetic bank's truth folder, to compare with the hidden propensity.
+    pub truth: Option<PathBuf>,
+    /// Seed of the holdout split (when no out-of-time window is available).
+    pub seed: u64,
+    /// Write the encoded training and test sets here (`train.csv`, `test.csv`)
+    /// for reference learners.
+    pub export: Option<PathBuf>,
+}
+
+/// Writes an encoded dataset as CSV: the feature names, then `y`.
+fn export_csv(path: &Path, data: &panorama_models::data::Dataset) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut header = data.names.clone();
+    header.push("y".into());
+    w.write_record(&header)?;
+    for i in 0..data.rows() {
+        let mut record: Vec<String> = data.row(i).iter().map(ToString::to_string).collect();
+        record.push(u8::from(data.y[i]).to_string());
+        w.write_record(&record)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn learner_name(l: Learner) -> &'static str {
+    match l {
+        Learner::Logistic => "logistic",
+        Learner::Gbdt => "gbdt",
+        Learner::Chaid => "chaid",
+    }
+}
+
+/// The (features, outcomes) rows of `target` as of `before`'s date.
+fn labelled(target: &Target, before: &Frame, after: &Frame) -> (Vec<usize>, Vec<bool>) {
+    let rows: Vec<usize> = (0..before.ids.len())
+        .filter(|&i| target.eligible(before, i))
+        .collect();
+    let y = rows
+        .iter()
+        .map(|&i| target.outcome(before, i, after))
+        .collect();
+    (rows, y)
+}
+
+/// Trains, evaluates and registers a model; returns its id and report.
+pub async fn train(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    spec: &TrainSpec,
+) -> Result<(i64, i64, TrainReport)> {
+    if spec.horizon_months == 0 {
+        bail!("--horizon-months must be at least 1");
+    }
+    let latest = panorama_store::acrm::latest_business_date(store)
+        .await?
+        .context("the store holds no data yet: ingest an extract first")?;
+    let latest = NaiveDate::parse_from_str(&latest[..10.min(latest.len())], "%Y-%m-%d")
+        .with_context(|| format!("latest business date '{latest}'"))?;
+    let t0 = spec.as_of;
+    let t1 = months_after(t0, spec.horizon_months);
+    if t1 > latest {
+        bail!(
+            "features as of {t0} need outcomes up to {t1}, but the data ends on {latest}: choose an earlier --as-of"
+        );
+    }
+    let t2 = months_after(t1, spec.horizon_months);
+    let frame0 = load_frame(
+        &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,
+    )
+    .await?;
+    let frame1 = load_frame(
+        &panorama_analytics::batch::ensure_features(store, analytics, config, t1).await?,
+    )
+    .await?;
+    let (mut train_rows, mut train_y) = labelled(&spec.target, &frame0, &frame1);
+    // Test out of time when the data reaches a second window; else hold out 30%.
+    let (test_frame, test_rows, test_y, kind, test_as_of) = if t2 <= latest {
+        let frame2 = load_frame(
+            &panorama_analytics::batch::ensure_features(store, analytics, config, t2).await?,
+        )
+        .await?;
+        let (rows, y) = labelled(&spec.target, &frame1, &frame2);
+        (frame1, rows, y, "out-of-time", t1)
+    } else {
+        let folds = panorama_models::cv::stratified_folds(&train_y, 10, spec.seed);
+        let test: std::collections::HashSet<usize> =
+            folds.iter().take(3).flatten().copied().collect();
+        let mut tr = (Vec::new(), Vec::new());
+        let mut te = (Vec::new(), Vec::new());
+        for (k, (&i, &y)) in train_rows.iter().zip(&train_y).enumerate() {
+            let side = if test.contains(&k) { &mut te } else { &mut tr };
+            side.0.push(i);
+            side.1.push(y);
+        }
+        train_rows = tr.0;
+        train_y = tr.1;
+        drop(frame1);
+        (frame0.clone_rows(), te.0, te.1, "holdout", t0)
+    };
+    let positives = train_y.iter().filter(|y| **y).count();
+    if positives == 0 || positives == train_y.len() {
+        bail!(
+            "{} training rows as of {t0} with {positives} positive outcomes by {t1}: the model needs both outcomes",
+            train_y.len()
+        );
+    }
+    let train_columns = frame0.select(&train_rows);
+    let encoder = Encoder::fit(&train_columns, panorama_models::data::MAX_LEVELS);
+    let data = encoder.encode(&train_columns, train_y.clone())?;
+    let all: Vec<usize> = (0..data.rows()).collect();
+    let started = Instant::now();
+    let card =
+        tokio::task::block_in_place(|| Scorecard::fit(encoder.clone(), spec.learner, &data, &all))?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let train_scores: Vec<f64> = all
+        .par_iter()
+        .map(|&i| card.probability(data.row(i)))
+        .collect();
+    let train_auc = auc(&train_scores, &train_y).unwrap_or(0.5);
+    let test_data = encoder.encode(&test_frame.select(&test_rows), test_y.clone())?;
+    if let Some(dir) = &spec.export {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        export_csv(&dir.join("train.csv"), &data)?;
+        export_csv(&dir.join("test.csv"), &test_data)?;
+    }
+    let test_scores: Vec<f64> = (0..test_data.rows())
+        .into_par_iter()
+        .map(|i| card.probability(test_data.row(i)))
+        .collect();
+    let test_auc = auc(&test_scores, &test_y).context(
+        "the test rows hold one outcome only: choose a longer horizon or an earlier date",
+    )?;
+    let test = Evaluation {
+        kind: kind.into(),
+        as_of: test_as_of,
+        rows: test_y.len(),
+        positives: test_y.iter().filter(|y| **y).count(),
+        auc: test_auc,
+        ks: ks(&test_scores, &test_y).unwrap_or(0.0),
+        deciles: deciles(&test_scores, &test_y),
+    };
+    let truth = match (&spec.truth, spec.target.truth_column()) {
+        (Some(dir), Some(column)) => Some(
+            truth_check(
+                store,
+                dir,
+                column,
+                &test_rows
+                    .iter()
+                    .map(|&i| test_frame.ids[i])
+                    .collect::<Vec<_>>(),
+                &test_scores,
+                &test_y,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let top_features = top_features(&card, &data);
+    let report = TrainReport {
+        target: spec.target.clone(),
+        learner: learner_name(spec.learner).into(),
+        horizon_months: spec.horizon_months,
+        train_as_of: t0,
+        train_rows: train_y.len(),
+        train_positives: positives,
+        train_auc,
+        test,
+        truth,
+        fit_seconds,
+        top_features,
+    };
+    let features: Vec<&str> = encoder.columns.iter().map(|c| c.name()).collect();
+    let mut tx = store.begin().await?;
+    let (id, version) = registry::register(
+        &mut tx,
+        &NewModel {
+            kind: &spec.target.code(),
+            name: &spec.name,
+            features: &serde_json::to_string(&features)?,
+            train_from: &t0.to_string(),
+            train_to: &t1.to_string(),
+            metrics: &serde_json::to_string(&report)?,
+            artefact: &card.to_json(),
+            created_by: &spec.by,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((id, version, report))
+}
+
+impl Frame {
+    fn clone_rows(&self) -> Frame {
+        Frame {
+            ids: self.ids.clone(),
+            index: self.index.clone(),
+            columns: self.columns.clone(),
+            classes: self.classes.clone(),
+            aum: self.aum.clone(),
+            accounts: self.accounts.clone(),
+        }
+    }
+}
+
+fn top_features(card: &Scorecard, data: &panorama_models::data::Dataset) -> Vec<(String, f64)> {
+    use panorama_models::scorecard::Fitted;
+    let weights: Vec<f64> = match &card.fitted {
+        Fitted::Logistic(m) => m.coefficients.clone(),
+        Fitted::Gbdt(m) => {
+            let total: f64 = m.gain.iter().sum();
+            m.gain
+                .iter()
+                .map(|g| if total > 0.0 { g / total } else { 0.0 })
+                .collect()
+        }
+        Fitted::Chaid(_) => return Vec::new(),
+    };
+    let mut out: Vec<(String, f64)> = data.names.iter().cloned().zip(weights).collect();
+    out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    out.truncate(10);
+    out
+}
+
+/// AUC of the synthetic bank's hidden propensity on the test rows, beside the model's.
+async fn truth_check(
+    store: &Store,
+    dir: &Path,
+    column: &str,
+    customers: &[i64],
+    scores: &[f64],
+    labels: &[bool],
+) -> Result<TruthCheck> {
+    let mut party_of_key: HashMap<(String, String), String> = HashMap::new();
+    let records = dir.join("records.csv");
+    let mut reader = csv::Reader::from_path(&records)
+        .with_context(|| format!("reading {}", records.display()))?;
+    for row in reader.records() {
+        let row = row.with_context(|| format!("reading {}", records.display()))?;
+        party_of_key.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
+    }
+    // A customer's party: the one most of its records belong to.
+    let mut votes: HashMap<i64, HashMap<String, usize>> = HashMap::new();
+    for (system, key, customer) in panorama_store::ecif::resolved_keys(store).await? {
+        if let Some(p) = party_of_key.get(&(system, key)) {
+            *votes
+                .entry(customer)
+                .or_default()
+                .entry(p.clone())
+                .or_default() += 1;
+        }
+    }
+    let propensity_path = dir.join("propensity.csv");
+    let mut reader = csv::Reader::from_path(&propensity_path)
+        .with_context(|| format!("reading {}", propensity_path.display()))?;
+    let k = reader
+        .headers()?
+        .iter()
+        .position(|h| h == column)
+        .with_context(|| format!("{}: no column {column}", propensity_path.display()))?;
+    let mut propensity: HashMap<String, f64> = HashMap::new();
+    for row in reader.records() {
+        let row = row?;
+        if let Ok(p) = row[k].parse::<f64>() {
+            propensity.insert(row[0].to_owned(), p);
+        }
+    }
+    let (mut truth, mut model, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for ((c, s), l) in customers.iter().zip(scores).zip(labels) {
+        let party = votes
+            .get(c)
+            .and_then(|v| v.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))))
+            .map(|(p, _)| p);
+        if let Some(p) = party.and_then(|p| propensity.get(p)) {
+            truth.push(*p);
+            model.push(*s);
+            y.push(*l);
+        }
+    }
+    let truth_auc = auc(&truth, &y).context("no test rows matched to the truth")?;
+    let model_auc = auc(&model, &y).unwrap_or(0.5);
+    Ok(TruthCheck {
+        rows: y.len(),
+        truth_auc,
+        model_auc,
+        ratio: model_auc / truth_auc,
+    })
+}
+
+/// What one model's scoring did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreReport {
+    /// Model id.
+    pub model_id: i64,
+    /// Name and version.
+    pub name: String,
+    /// Version.
+    pub version: i64,
+    /// Features as of.
+    pub as_of: NaiveDate,
+    /// Customers scored.
+    pub customers: usize,
+    /// Seconds to read the features.
+    pub read_seconds: f64,
+    /// Seconds to encode and score (with reasons).
+    pub score_seconds: f64,
+    /// Seconds to write the scores.
+    pub write_seconds: f64,
+}
+
+/// Scores the features of `as_of` (the latest computed when `None`) with
+/// every approved model (or the approved version of `name`), writing each
+/// customer's probability and top three reasons.
+pub async fn score(
+    store: &Store,
+    analytics: &Path,
+    as_of: Option<NaiveDate>,
+    name: Option<&str>,
+) -> Result<Vec<ScoreReport>> {
+    let models: Vec<ModelRow> = registry::approved(store)
+        .await?
+        .into_iter()
+        .filter(|m| name.is_none_or(|n| m.name == n))
+        .collect();
+    if let Some(n) = name
+        && models.is_empty()
+    {
+        bail!("no approved version of model '{n}': `panorama model approve ID --by NAME` first");
+    }
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let started = Instant::now();
+    let (date, path) = panorama_analytics::engine::resolve_features(analytics, as_of)?;
+    let frame = load_frame(&path).await?;
+    let read_seconds = started.elapsed().as_secs_f64();
+    let labels = reason_labels();
+    let mut out = Vec::new();
+    for m in models {
+        let started = Instant::now();
+        let artefact = registry::artefact(store, m.id)
+            .await?
+            .with_context(|| format!("model {} has no artefact", m.id))?;
+        let card = Scorecard::from_json(&artefact)?;
+        let report: TrainReport = serde_json::from_str(m.metrics.as_deref().unwrap_or("null"))
+            .with_context(|| format!("model {}: its stored report is unreadable", m.id))?;
+        let rows: Vec<usize> = (0..frame.ids.len())
+            .filter(|&i| report.target.eligible(&frame, i))
+            .collect();
+        let mut scored = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(CHUNK) {
+            let data = card.encoder.encode(&frame.select(chunk), Vec::new())?;
+            let part: Vec<(i64, f64, String)> = tokio::task::block_in_place(|| {
+                chunk
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        let row = data.row(k);
+                        let reasons: Vec<serde_json::Value> = card
+                            .reasons(row, 3)
+                            .into_iter()
+                            .map(|r| {
+                                let (zh, en) = labels
+                                    .get(r.column.as_str())
+                                    .cloned()
+                                    .unwrap_or_else(|| (r.column.clone(), r.column.clone()));
+                                serde_json::json!({"column": r.column, "weight": r.weight, "zh": zh, "en": en})
+                            })
+                            .collect();
+                        (
+                            frame.ids[i],
+                            card.probability(row),
+                            serde_json::to_string(&reasons).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            });
+            scored.extend(part);
+        }
+        let score_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let mut tx = store.begin().await?;
+        registry::write_scores(&mut tx, store.backend(), &m, &date.to_string(), &scored).await?;
+        tx.commit().await?;
+        out.push(ScoreReport {
+            model_id: m.id,
+            name: m.name.clone(),
+            version: m.version,
+            as_of: date,
+            customers: scored.len(),
+            read_seconds,
+            score_seconds,
+            write_seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(out)
+}

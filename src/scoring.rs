@@ -241,6 +241,22 @@ async fn load_frame(path: &Path) -> Result<Frame> {
     })
 }
 
+/// Reasons as stored: `[["column", weight], …]` (weights to 3 decimals);
+/// the model's feature list holds what each column means.
+fn reasons_json(reasons: &[panorama_models::scorecard::Reason]) -> String {
+    let items: Vec<String> = reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "[{},{:.3}]",
+                serde_json::Value::from(r.column.as_str()),
+                r.weight
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
 /// Each model column's meaning in Chinese and English, for reasons an RM reads.
 fn reason_labels() -> HashMap<String, (String, String)> {
     let mut out: HashMap<String, (String, String)> = catalogue()
@@ -513,7 +529,19 @@ pub async fn train(
         fit_seconds,
         top_features,
     };
-    let features: Vec<&str> = encoder.columns.iter().map(|c| c.name()).collect();
+    // The columns it reads, with the meanings its reasons are shown in.
+    let labels = reason_labels();
+    let features: Vec<serde_json::Value> = encoder
+        .columns
+        .iter()
+        .map(|c| {
+            let (zh, en) = labels
+                .get(c.name())
+                .cloned()
+                .unwrap_or_else(|| (c.name().to_owned(), c.name().to_owned()));
+            serde_json::json!({"name": c.name(), "zh": zh, "en": en})
+        })
+        .collect();
     let mut tx = store.begin().await?;
     let (id, version) = registry::register(
         &mut tx,
@@ -677,7 +705,6 @@ pub async fn score(
     let (date, path) = panorama_analytics::engine::resolve_features(analytics, as_of)?;
     let frame = load_frame(&path).await?;
     let read_seconds = started.elapsed().as_secs_f64();
-    let labels = reason_labels();
     let mut out = Vec::new();
     for m in models {
         let started = Instant::now();
@@ -692,29 +719,16 @@ pub async fn score(
             .collect();
         let mut scored = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(CHUNK) {
-            let data = card.encoder.encode(&frame.select(chunk), Vec::new())?;
+            let data = card
+                .encoder
+                .encode_rows(&frame.columns, Some(chunk), Vec::new())?;
             let part: Vec<(i64, f64, String)> = tokio::task::block_in_place(|| {
                 chunk
                     .par_iter()
                     .enumerate()
                     .map(|(k, &i)| {
-                        let row = data.row(k);
-                        let reasons: Vec<serde_json::Value> = card
-                            .reasons(row, 3)
-                            .into_iter()
-                            .map(|r| {
-                                let (zh, en) = labels
-                                    .get(r.column.as_str())
-                                    .cloned()
-                                    .unwrap_or_else(|| (r.column.clone(), r.column.clone()));
-                                serde_json::json!({"column": r.column, "weight": r.weight, "zh": zh, "en": en})
-                            })
-                            .collect();
-                        (
-                            frame.ids[i],
-                            card.probability(row),
-                            serde_json::to_string(&reasons).unwrap_or_default(),
-                        )
+                        let (p, reasons) = card.explain(data.row(k), 3);
+                        (frame.ids[i], p, reasons_json(&reasons))
                     })
                     .collect()
             });

@@ -648,7 +648,7 @@ fn models_are_trained_on_past_features_approved_by_a_second_person_and_scored() 
         let store = panorama_store::Store::open(&location).await.unwrap();
         sqlx::query_as(
             "SELECT COUNT(*), COUNT(DISTINCT customer_id), \
-                 SUM(CASE WHEN reasons LIKE '%\"zh\"%' THEN 1 ELSE 0 END), MIN(score), MAX(score) \
+                 SUM(CASE WHEN reasons LIKE '[[\"%' THEN 1 ELSE 0 END), MIN(score), MAX(score) \
                  FROM customer_score WHERE model_id = $1",
         )
         .bind(second.parse::<i64>().unwrap())

@@ -157,8 +157,19 @@ impl Encoder {
     /// Encodes columns (found by name; extra ones are ignored) with labels `y`
     /// (empty when scoring).
     pub fn encode(&self, columns: &[(String, Raw)], y: Vec<bool>) -> Result<Dataset, ModelError> {
+        self.encode_rows(columns, None, y)
+    }
+
+    /// Encodes the given rows of the columns (all when `None`), without
+    /// copying the columns first; `y` holds one label per encoded row.
+    pub fn encode_rows(
+        &self,
+        columns: &[(String, Raw)],
+        rows: Option<&[usize]>,
+        y: Vec<bool>,
+    ) -> Result<Dataset, ModelError> {
         let by_name: HashMap<&str, &Raw> = columns.iter().map(|(n, r)| (n.as_str(), r)).collect();
-        let mut rows = None;
+        let mut length = None;
         let mut sources = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
             let raw = by_name.get(c.name()).ok_or_else(|| {
@@ -174,12 +185,21 @@ impl Encoder {
                     )));
                 }
             }
-            if *rows.get_or_insert(raw.len()) != raw.len() {
+            if *length.get_or_insert(raw.len()) != raw.len() {
                 return Err(ModelError::Input("columns of different lengths".into()));
             }
             sources.push(*raw);
         }
-        let n = rows.unwrap_or(0);
+        let length = length.unwrap_or(0);
+        if let Some(r) = rows
+            && let Some(bad) = r.iter().find(|&&i| i >= length)
+        {
+            return Err(ModelError::Input(format!(
+                "row {bad} of columns with {length} rows"
+            )));
+        }
+        let n = rows.map_or(length, <[usize]>::len);
+        let source_row = |i: usize| rows.map_or(i, |r| r[i]);
         if !y.is_empty() && y.len() != n {
             return Err(ModelError::Input(format!(
                 "{} labels for {n} rows",
@@ -194,7 +214,8 @@ impl Encoder {
         for (c, raw) in self.columns.iter().zip(sources) {
             match (c, raw) {
                 (Encoding::Number { mean, missing, .. }, Raw::Number(v)) => {
-                    for (i, value) in v.iter().enumerate() {
+                    for i in 0..n {
+                        let value = v[source_row(i)];
                         x[i * p + feature] = value.unwrap_or(*mean);
                         if *missing {
                             x[i * p + feature + 1] = if value.is_none() { 1.0 } else { 0.0 };
@@ -221,8 +242,8 @@ impl Encoder {
                         .enumerate()
                         .map(|(k, l)| (l.as_str(), feature + k))
                         .collect();
-                    for (i, value) in v.iter().enumerate() {
-                        if let Some(f) = value.as_deref().and_then(|s| slot.get(s)) {
+                    for i in 0..n {
+                        if let Some(f) = v[source_row(i)].as_deref().and_then(|s| slot.get(s)) {
                             x[i * p + f] = 1.0;
                         }
                     }
@@ -287,6 +308,12 @@ mod tests {
         ];
         let d = enc.encode(&new, Vec::new()).unwrap();
         assert_eq!(d.x, [20.0, 1.0, 0.0]);
+        // Chosen rows, in the order asked for.
+        let d = enc
+            .encode_rows(&columns(), Some(&[2, 1]), Vec::new())
+            .unwrap();
+        assert_eq!(d.x, [30.0, 0.0, 0.0, 20.0, 1.0, 1.0]);
+        assert!(enc.encode_rows(&columns(), Some(&[3]), Vec::new()).is_err());
         // A column the model needs is missing, or changed its kind.
         let err = enc.encode(&new[..1], Vec::new()).unwrap_err().to_string();
         assert!(err.contains("'aum'"), "{err}");

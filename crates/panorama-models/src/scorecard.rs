@@ -71,10 +71,21 @@ impl Scorecard {
     /// missing indicator), strongest first; only those that raise it.
     /// A CHAID tree explains itself by its path instead and gives none.
     pub fn reasons(&self, row: &[f64], k: usize) -> Vec<Reason> {
-        let contributions = match &self.fitted {
-            Fitted::Logistic(m) => m.contributions(row),
-            Fitted::Gbdt(m) => m.contributions(row).0,
-            Fitted::Chaid(_) => return Vec::new(),
+        self.explain(row, k).1
+    }
+
+    /// The probability and the `k` strongest reasons together, with one
+    /// pass over the trees.
+    pub fn explain(&self, row: &[f64], k: usize) -> (f64, Vec<Reason>) {
+        let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let (contributions, p) = match &self.fitted {
+            Fitted::Logistic(m) => (m.contributions(row), m.probability(row)),
+            Fitted::Gbdt(m) => {
+                let (c, bias) = m.contributions(row);
+                let z = bias + c.iter().sum::<f64>();
+                (c, sigmoid(z))
+            }
+            Fitted::Chaid(m) => return (m.probability(row), Vec::new()),
         };
         let owner = self.encoder.column_of_feature();
         let mut by_column = vec![0.0; self.encoder.columns.len()];
@@ -94,7 +105,7 @@ impl Scorecard {
             .collect();
         out.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         out.truncate(k);
-        out
+        (p, out)
     }
 
     /// The artefact as JSON.
@@ -154,6 +165,7 @@ mod tests {
                 .unwrap();
             let p = card.probability(rich_gold.row(0));
             assert!(p > 0.8, "{learner:?}: {p}");
+            assert!((card.explain(rich_gold.row(0), 3).0 - p).abs() < 1e-12);
             assert_eq!(back.probability(rich_gold.row(0)), p, "{learner:?}");
             let reasons = back.reasons(rich_gold.row(0), 3);
             if learner == Learner::Chaid {

@@ -257,14 +257,16 @@ pub struct CustomerScore {
     pub as_of: String,
     /// Probability.
     pub score: f64,
-    /// Top reasons (JSON array of {column, weight}).
+    /// Top reasons (JSON array of [column, weight]).
     pub reasons: Option<String>,
+    /// The model's columns with their meanings (JSON array of {name, zh, en}).
+    pub features: String,
 }
 
 /// The latest scores of one customer from the approved models.
 pub async fn customer_scores(store: &Store, customer_id: i64) -> Result<Vec<CustomerScore>> {
     Ok(sqlx::query_as(
-        "SELECT m.name, m.kind, m.version, s.as_of, s.score, s.reasons FROM customer_score s \
+        "SELECT m.name, m.kind, m.version, s.as_of, s.score, s.reasons, m.features FROM customer_score s \
          JOIN model m ON m.id = s.model_id \
          WHERE s.customer_id = $1 AND m.status = 'approved' \
          AND s.as_of = (SELECT MAX(s2.as_of) FROM customer_score s2 WHERE s2.customer_id = s.customer_id AND s2.model_id = s.model_id) \

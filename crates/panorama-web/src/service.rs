@@ -320,6 +320,40 @@ pub struct ScoreView {
     pub reasons: Vec<(String, String, f64)>,
 }
 
+/// A stored score with its reasons put in words from the model's feature list.
+fn score_view(s: panorama_store::models::CustomerScore) -> ScoreView {
+    let features: Vec<serde_json::Value> = serde_json::from_str(&s.features).unwrap_or_default();
+    let meaning = |column: &str| {
+        features
+            .iter()
+            .find(|f| f["name"] == column)
+            .map(|f| {
+                let text = |k: &str| f[k].as_str().unwrap_or(column).to_owned();
+                (text("zh"), text("en"))
+            })
+            .unwrap_or_else(|| (column.to_owned(), column.to_owned()))
+    };
+    let reasons: Vec<(String, f64)> = s
+        .reasons
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    ScoreView {
+        reasons: reasons
+            .into_iter()
+            .map(|(column, weight)| {
+                let (zh, en) = meaning(&column);
+                (zh, en, weight)
+            })
+            .collect(),
+        name: s.name,
+        kind: s.kind,
+        version: s.version,
+        as_of: s.as_of,
+        score: s.score,
+    }
+}
+
 /// The golden record's fields, masked per level.
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
@@ -426,27 +460,7 @@ pub async fn customer_360(
         scores: panorama_store::models::customer_scores(store, id)
             .await?
             .into_iter()
-            .map(|s| {
-                let reasons: Vec<serde_json::Value> = s
-                    .reasons
-                    .as_deref()
-                    .and_then(|r| serde_json::from_str(r).ok())
-                    .unwrap_or_default();
-                ScoreView {
-                    reasons: reasons
-                        .iter()
-                        .map(|r| {
-                            let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-                            (text("zh"), text("en"), r["weight"].as_f64().unwrap_or(0.0))
-                        })
-                        .collect(),
-                    name: s.name,
-                    kind: s.kind,
-                    version: s.version,
-                    as_of: s.as_of,
-                    score: s.score,
-                }
-            })
+            .map(score_view)
             .collect(),
         unmasked: level == Level::Clear,
     };

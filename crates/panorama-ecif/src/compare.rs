@@ -23,7 +23,7 @@ pub struct Std {
 /// Names of the levels of a kind, strongest first.
 pub fn level_names(kind: FieldKind) -> &'static [&'static str] {
     match kind {
-        FieldKind::Name => &[
+        FieldKind::Name | FieldKind::OrgName => &[
             "exact",
             "same pinyin",
             "jaro-winkler >= 0.92",
@@ -69,7 +69,7 @@ pub fn compare(kind: FieldKind, a: Option<&Std>, b: Option<&Std>) -> u8 {
         return 0;
     }
     match kind {
-        FieldKind::Name => {
+        FieldKind::Name | FieldKind::OrgName => {
             if a.pinyin.is_some() && a.pinyin == b.pinyin {
                 1
             } else {

@@ -64,6 +64,7 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
     let mut valid = false;
     let value = match kind {
         FieldKind::Name => standardise::name(raw)?,
+        FieldKind::OrgName => standardise::organisation_name(raw)?,
         FieldKind::Text | FieldKind::Exact | FieldKind::Code => standardise::text(raw)?,
         FieldKind::Address => standardise::address(raw)?,
         FieldKind::ResidentId => match standardise::resident_id(raw) {
@@ -83,8 +84,9 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
         FieldKind::Mobile => standardise::mobile(raw).or_else(|| standardise::id_digits(raw))?,
         FieldKind::Date => standardise::date(raw)?,
     };
-    let pinyin = (kind == FieldKind::Name && value.chars().any(standardise::is_han))
-        .then(|| standardise::pinyin_key(&value));
+    let pinyin = (matches!(kind, FieldKind::Name | FieldKind::OrgName)
+        && value.chars().any(standardise::is_han))
+    .then(|| standardise::pinyin_key(&value));
     Some(Std {
         value,
         pinyin,

@@ -184,14 +184,18 @@ pub fn organisation_schema() -> Schema {
         delimiter: ',',
         trim: true,
         fields: vec![
-            field("name", FieldKind::Name, true),
+            field("name", FieldKind::OrgName, true),
             field("credit_code", FieldKind::CreditCode, false),
             field("address", FieldKind::Address, false),
             field("industry", FieldKind::Exact, false),
         ],
+        // On the name without region and legal form: a shared suffix such
+        // as 科技有限公司 is no reason to compare two companies.
         blocking: vec![
             rule(&["credit_code"]),
-            rule(&["name:last6"]),
+            rule(&["name"]),
+            rule(&["name:pinyin"]),
+            rule(&["name:first3", "industry"]),
             rule(&["address"]),
         ],
         max_block: 500,

@@ -13,6 +13,9 @@ use crate::EcifError;
 pub enum FieldKind {
     /// A person's or company's name (Chinese names also compared by pinyin).
     Name,
+    /// A company's name, compared without its region prefix and legal form
+    /// (`上海嘉禾置业有限公司` = `嘉禾置业有限公司`), also by pinyin.
+    OrgName,
     /// Free text (street, suburb, company, occupation).
     Text,
     /// A Chinese or free-form address (region prefixes optional).

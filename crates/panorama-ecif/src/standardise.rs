@@ -33,6 +33,65 @@ pub fn name(raw: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// Legal forms at the end of a company name, longest first.
+const LEGAL_FORMS: &[&str] = &[
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "股份公司",
+    "公司",
+];
+
+/// A company name reduced to what tells it apart: [`name`], then without a
+/// place in brackets (`(上海)`), a leading province or city (`上海`,
+/// `深圳市`) or the legal form (`有限公司`, `股份有限公司`, …), so
+/// `上海嘉禾置业有限公司`, `嘉禾置业有限公司` and `嘉禾置业(上海)有限公司`
+/// agree. A name that would keep fewer than two characters stays whole;
+/// Latin names get [`name`].
+pub fn organisation_name(raw: &str) -> Option<String> {
+    let n = name(raw)?;
+    if !n.chars().any(is_han) {
+        return Some(n);
+    }
+    // Brackets holding a place name: dropped with their content.
+    let mut core = String::with_capacity(n.len());
+    let mut rest = n.as_str();
+    while let Some(open) = rest.find(['(', '（']) {
+        let after = &rest[open + rest[open..].chars().next().map_or(1, char::len_utf8)..];
+        match after.find([')', '）']) {
+            Some(close) if after[..close].chars().count() <= 6 => {
+                core.push_str(&rest[..open]);
+                rest = &after[close + after[close..].chars().next().map_or(1, char::len_utf8)..];
+            }
+            _ => break,
+        }
+    }
+    core.push_str(rest);
+    let mut stripped = strip_region_prefixes(&core);
+    if stripped.len() == core.len() {
+        // Company names lead with their city even without the province
+        // (杭州…, 深圳…), unlike addresses, where a short city name alone is
+        // too often a district or a street.
+        if let Some(c) = regions()
+            .cities_of
+            .iter()
+            .flatten()
+            .filter(|c| stripped.starts_with(c.as_str()))
+            .max_by_key(|c| c.len())
+        {
+            stripped = &stripped[c.len()..];
+        }
+    }
+    if let Some(form) = LEGAL_FORMS.iter().find(|f| stripped.ends_with(*f)) {
+        stripped = &stripped[..stripped.len() - form.len()];
+    }
+    if stripped.chars().count() >= 2 {
+        Some(stripped.to_owned())
+    } else {
+        Some(n)
+    }
+}
+
 /// The toneless pinyin of a name (`张三` and `张叁` both give `zhangsan`);
 /// non-Chinese characters are kept as they are.
 pub fn pinyin_key(name: &str) -> String {
@@ -203,6 +262,33 @@ mod tests {
         assert_eq!(name("张　三").as_deref(), Some("张三"));
         assert_eq!(name("  ＪＯＨＮ   Smith ").as_deref(), Some("john smith"));
         assert_eq!(name("   "), None);
+    }
+
+    #[test]
+    fn company_names_lose_region_brackets_and_legal_form() {
+        for raw in [
+            "上海嘉禾置业有限公司",
+            "嘉禾置业有限公司",
+            "嘉禾置业(上海)有限公司",
+            "上海市嘉禾置业股份有限公司",
+            "嘉禾置业（上海）",
+        ] {
+            assert_eq!(organisation_name(raw).as_deref(), Some("嘉禾置业"), "{raw}");
+        }
+        assert_eq!(
+            organisation_name("深圳市腾达网络科技有限公司").as_deref(),
+            Some("腾达网络科技")
+        );
+        assert_eq!(
+            organisation_name("杭州众合宏贸易股份有限公司"),
+            organisation_name("众合宏贸易股份有限公司")
+        );
+        // Nothing but a place and a form: kept whole rather than emptied.
+        assert_eq!(
+            organisation_name("上海有限公司").as_deref(),
+            Some("上海有限公司")
+        );
+        assert_eq!(organisation_name("ACME  Ltd").as_deref(), Some("acme ltd"));
     }
 
     #[test]

@@ -241,6 +241,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::models::ModelAction,
     },
+    /// Campaigns: create, approve, launch (select, contact policy, control
+    /// group and arms), export, simulate responses, report lift.
+    Campaign {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::campaign::CampaignAction,
+    },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
         /// What to do.
@@ -713,6 +720,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
         }
         Command::Clv { action } => crate::models::clv(action),
+        Command::Campaign { action } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            crate::campaign::campaign(action, &store, &dir, &config).await
+        }
         Command::Model { action } => match action {
             action @ crate::models::ModelAction::Cv { .. } => crate::models::model(action),
             action => {

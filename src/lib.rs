@@ -14,6 +14,7 @@ macro_rules! say {
 
 pub mod acrm;
 pub mod bench_web;
+pub mod campaign;
 pub mod cli;
 pub mod models;
 pub mod scoring;

@@ -593,15 +593,15 @@ fn top_features(card: &Scorecard, data: &panorama_models::data::Dataset) -> Vec<
     out
 }
 
-/// AUC of the synthetic bank's hidden propensity on the test rows, beside the model's.
-async fn truth_check(
+/// Each resolved customer's hidden propensity `column` from the synthetic
+/// bank's truth folder (`records.csv` maps source records to parties,
+/// `propensity.csv` holds the parties' propensities); a customer takes the
+/// party most of its records belong to.
+pub async fn truth_propensity(
     store: &Store,
     dir: &Path,
     column: &str,
-    customers: &[i64],
-    scores: &[f64],
-    labels: &[bool],
-) -> Result<TruthCheck> {
+) -> Result<HashMap<i64, f64>> {
     let mut party_of_key: HashMap<(String, String), String> = HashMap::new();
     let records = dir.join("records.csv");
     let mut reader = csv::Reader::from_path(&records)
@@ -610,7 +610,6 @@ async fn truth_check(
         let row = row.with_context(|| format!("reading {}", records.display()))?;
         party_of_key.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
     }
-    // A customer's party: the one most of its records belong to.
     let mut votes: HashMap<i64, HashMap<String, usize>> = HashMap::new();
     for (system, key, customer) in panorama_store::ecif::resolved_keys(store).await? {
         if let Some(p) = party_of_key.get(&(system, key)) {
@@ -636,13 +635,31 @@ async fn truth_check(
             propensity.insert(row[0].to_owned(), p);
         }
     }
+    Ok(votes
+        .into_iter()
+        .filter_map(|(customer, v)| {
+            let party = v
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(p, _)| p)?;
+            Some((customer, *propensity.get(party)?))
+        })
+        .collect())
+}
+
+/// AUC of the synthetic bank's hidden propensity on the test rows, beside the model's.
+async fn truth_check(
+    store: &Store,
+    dir: &Path,
+    column: &str,
+    customers: &[i64],
+    scores: &[f64],
+    labels: &[bool],
+) -> Result<TruthCheck> {
+    let propensity = truth_propensity(store, dir, column).await?;
     let (mut truth, mut model, mut y) = (Vec::new(), Vec::new(), Vec::new());
     for ((c, s), l) in customers.iter().zip(scores).zip(labels) {
-        let party = votes
-            .get(c)
-            .and_then(|v| v.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))))
-            .map(|(p, _)| p);
-        if let Some(p) = party.and_then(|p| propensity.get(p)) {
+        if let Some(p) = propensity.get(c) {
             truth.push(*p);
             model.push(*s);
             y.push(*l);

@@ -517,7 +517,7 @@ fn model_cv_prints_fold_aucs_and_a_last_auc_line() {
 }
 
 #[test]
-fn models_are_trained_on_past_features_approved_by_a_second_person_and_scored() {
+fn models_then_campaigns_on_the_synthetic_bank() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let mut all = vec!["--store", "store"];
@@ -695,4 +695,119 @@ fn models_are_trained_on_past_features_approved_by_a_second_person_and_scored() 
         &["model", "approve", "999", "--by", "exec1"],
         "no model 999",
     );
+
+    // A campaign on the model's scores: designed, approved by someone else,
+    // launched under the contact policy, exported, answered, measured.
+    let store_path = dir.path().join("store").display().to_string();
+    let opted_out: Vec<i64> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        sqlx::query(
+            "INSERT INTO contact_preference (customer_id, opt_out_all, updated_at) \
+             SELECT id, 1, '2026-11-01' FROM customer WHERE id % 7 = 0",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        sqlx::query_scalar("SELECT customer_id FROM contact_preference")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+    });
+    assert!(!opted_out.is_empty());
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "信用卡推荐",
+        "--segment",
+        "aum >= 1000",
+        "--score-model",
+        "card",
+        "--min-score",
+        "0.01",
+        "--control",
+        "0.2",
+        "--arms",
+        "A,B",
+        "--seed",
+        "5",
+        "--by",
+        "analyst1",
+    ]);
+    let campaign = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("campaign=")
+        .unwrap()
+        .to_owned();
+    fails(
+        &["campaign", "launch", &campaign],
+        "only an approved campaign",
+    );
+    fails(
+        &["campaign", "approve", &campaign, "--by", "analyst1"],
+        "a second person approves it",
+    );
+    run(&["campaign", "approve", &campaign, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &campaign, "--by", "analyst1"]);
+    assert!(t.contains("opted out") && t.contains("control)"), "{t}");
+    run(&["campaign", "export", &campaign, "--out", "members.csv"]);
+    let exported = std::fs::read_to_string(dir.path().join("members.csv")).unwrap();
+    let rows: Vec<(i64, String)> = exported
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (c, arm) = l.split_once(',').unwrap();
+            (c.parse().unwrap(), arm.to_owned())
+        })
+        .collect();
+    assert!(rows.len() > 200, "{t}");
+    let opted: std::collections::HashSet<i64> = opted_out.into_iter().collect();
+    assert!(
+        rows.iter().all(|(c, _)| !opted.contains(c)),
+        "nobody who opted out is ever selected"
+    );
+    let control = rows.iter().filter(|(_, a)| a == "control").count() as f64;
+    let share = control / rows.len() as f64;
+    assert!((share - 0.2).abs() < 0.02, "control share {share}");
+    for arm in ["A", "B"] {
+        assert!(rows.iter().any(|(_, a)| a == arm), "arm {arm}");
+    }
+    // The synthetic bank answers; the report measures the lift.
+    let t = run(&[
+        "campaign",
+        "simulate",
+        &campaign,
+        "--truth",
+        "bank/truth",
+        "--seed",
+        "9",
+    ]);
+    assert!(
+        t.contains("responses recorded") && t.contains("true rate control"),
+        "{t}"
+    );
+    let t = run(&["campaign", "report", &campaign]);
+    let line = |arm: &str| {
+        t.lines()
+            .find(|l| l.split_whitespace().next() == Some(arm))
+            .unwrap_or_else(|| panic!("{arm} in {t}"))
+            .to_owned()
+    };
+    assert!(
+        line("A").contains("pp") && line("control").contains('%'),
+        "{t}"
+    );
+    let report = run(&["campaign", "report", &campaign, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let a = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["arm"] == "A")
+        .unwrap();
+    assert!(a["lift"]["difference"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(a["lift"]["p_value"].as_f64().unwrap() < 0.05, "{report}");
 }

@@ -12,6 +12,7 @@
 
 pub mod acrm;
 mod bulk;
+pub mod campaigns;
 pub mod ecif;
 mod error;
 pub mod ingest;

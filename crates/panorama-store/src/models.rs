@@ -276,3 +276,14 @@ pub async fn customer_scores(store: &Store, customer_id: i64) -> Result<Vec<Cust
     .fetch_all(store.pool())
     .await?)
 }
+
+/// The latest scores of one model version: (customer, score).
+pub async fn latest_scores(store: &Store, model_id: i64) -> Result<Vec<(i64, f64)>> {
+    Ok(sqlx::query_as(
+        "SELECT customer_id, score FROM customer_score WHERE model_id = $1 \
+         AND as_of = (SELECT MAX(as_of) FROM customer_score WHERE model_id = $1)",
+    )
+    .bind(model_id)
+    .fetch_all(store.pool())
+    .await?)
+}

@@ -1,0 +1,369 @@
+//! Campaigns in the store: design and approval, members with their arm and
+//! owner, the contact policy's inputs (opt-outs, recent contacts), responses,
+//! and the counts a report is made of.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::ecif::audit;
+use crate::{Backend, BulkInsert, Result, Store, StoreError, Value, now_utc};
+
+/// A campaign as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CampaignRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// acquire / cross_sell / upsell / retain / reactivate.
+    pub objective: String,
+    /// draft / approved / live / finished / cancelled.
+    pub status: String,
+    /// Who is eligible and the contact policy (JSON).
+    pub eligibility: String,
+    /// Control share in basis points.
+    pub control_share_bp: i64,
+    /// Seed of the split.
+    pub seed: i64,
+    /// First day.
+    pub starts_on: Option<String>,
+    /// Last day.
+    pub ends_on: Option<String>,
+    /// What counts as a response.
+    pub response_rule: Option<String>,
+    /// Budget, fen.
+    pub budget_minor: Option<i64>,
+    /// Designer.
+    pub created_by: String,
+    /// Approver.
+    pub approved_by: Option<String>,
+    /// Created.
+    pub created_at: String,
+}
+
+const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at";
+
+/// A campaign to create, with its offer arms.
+#[derive(Debug, Clone)]
+pub struct NewCampaign<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Objective.
+    pub objective: &'a str,
+    /// Eligibility and policy (JSON).
+    pub eligibility: &'a str,
+    /// Control share, basis points.
+    pub control_share_bp: i64,
+    /// Seed.
+    pub seed: i64,
+    /// Dates.
+    pub starts_on: Option<&'a str>,
+    /// Dates.
+    pub ends_on: Option<&'a str>,
+    /// Response definition.
+    pub response_rule: Option<&'a str>,
+    /// Budget, fen.
+    pub budget_minor: Option<i64>,
+    /// Arms: (name, product code, script).
+    pub arms: &'a [(String, Option<String>, Option<String>)],
+    /// Designer.
+    pub created_by: &'a str,
+}
+
+/// Creates a draft campaign and its offers; audited.
+pub async fn create(store: &Store, c: &NewCampaign<'_>) -> Result<i64> {
+    let mut tx = store.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO campaign (name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, created_at) \
+         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(c.name)
+    .bind(c.objective)
+    .bind(c.eligibility)
+    .bind(c.control_share_bp)
+    .bind(c.seed)
+    .bind(c.starts_on)
+    .bind(c.ends_on)
+    .bind(c.response_rule)
+    .bind(c.budget_minor)
+    .bind(c.created_by)
+    .bind(now_utc())
+    .fetch_one(&mut *tx)
+    .await?;
+    for (arm, product, script) in c.arms {
+        sqlx::query(
+            "INSERT INTO offer (campaign_id, arm, product_code, script) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(arm)
+        .bind(product.as_deref())
+        .bind(script.as_deref())
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit(
+        &mut tx,
+        c.created_by,
+        "campaign.create",
+        None,
+        &format!("campaign {id}: {}", c.name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// One campaign.
+pub async fn get(store: &Store, id: i64) -> Result<Option<CampaignRow>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaign WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?,
+    )
+}
+
+/// Every campaign, newest first.
+pub async fn list(store: &Store) -> Result<Vec<CampaignRow>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaign ORDER BY id DESC"))
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
+/// The arms of a campaign (name, product).
+pub async fn arms(store: &Store, id: i64) -> Result<Vec<(String, Option<String>)>> {
+    Ok(
+        sqlx::query_as("SELECT arm, product_code FROM offer WHERE campaign_id = $1 ORDER BY arm")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
+/// Approves a draft, by someone other than its designer; audited.
+pub async fn approve(store: &Store, id: i64, by: &str) -> Result<CampaignRow> {
+    let c = get(store, id)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("there is no campaign {id}")))?;
+    if c.status != "draft" {
+        return Err(StoreError::Invalid(format!(
+            "campaign {id} is {}: only a draft can be approved",
+            c.status
+        )));
+    }
+    if c.created_by == by {
+        return Err(StoreError::Invalid(format!(
+            "campaign {id} was designed by {by}: a second person approves it"
+        )));
+    }
+    let mut tx = store.begin().await?;
+    sqlx::query("UPDATE campaign SET status = 'approved', approved_by = $1 WHERE id = $2 AND status = 'draft'")
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        by,
+        "campaign.approve",
+        None,
+        &format!("campaign {id}: {}", c.name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CampaignRow {
+        status: "approved".into(),
+        approved_by: Some(by.to_owned()),
+        ..c
+    })
+}
+
+/// The customers who may not be contacted on `channel` (opted out of all
+/// contact, or of that channel).
+pub async fn opted_out(store: &Store, channel: &str) -> Result<HashSet<i64>> {
+    let column = match channel {
+        "sms" => "opt_out_sms",
+        "email" => "opt_out_email",
+        _ => "opt_out_phone",
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT customer_id FROM contact_preference WHERE opt_out_all = 1 OR {column} = 1"
+    ))
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+}
+
+/// How many campaigns contacted (or will contact: treated members) each
+/// customer since `since`.
+pub async fn recent_contacts(store: &Store, since: &str) -> Result<HashMap<i64, i64>> {
+    let rows = sqlx::query(
+        "SELECT m.customer_id, COUNT(*) FROM campaign_member m JOIN campaign c ON c.id = m.campaign_id \
+         WHERE m.is_control = 0 AND m.selected_on >= $1 AND c.status IN ('live', 'finished') GROUP BY m.customer_id",
+    )
+    .bind(since)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
+        .collect())
+}
+
+/// Each active customer's primary RM.
+pub async fn owners(store: &Store) -> Result<HashMap<i64, i64>> {
+    let rows = sqlx::query(
+        "SELECT customer_id, rm_user_id FROM assignment WHERE to_date IS NULL AND role = 'primary'",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
+        .collect())
+}
+
+/// A member to write: (customer, arm, control?, channel, owner).
+pub type MemberWrite = (i64, String, bool, String, Option<i64>);
+
+/// Launches an approved campaign: writes its members and makes it live, in
+/// one transaction; audited with the counts.
+pub async fn launch(
+    store: &Store,
+    id: i64,
+    selected_on: &str,
+    members: &[MemberWrite],
+    by: &str,
+    detail: &str,
+) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM campaign WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match status.as_deref() {
+        Some("approved") => {}
+        Some(s) => {
+            return Err(StoreError::Invalid(format!(
+                "campaign {id} is {s}: only an approved campaign is launched"
+            )));
+        }
+        None => return Err(StoreError::Invalid(format!("there is no campaign {id}"))),
+    }
+    let written = write_members(&mut tx, store.backend(), id, selected_on, members).await?;
+    sqlx::query("UPDATE campaign SET status = 'live' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        by,
+        "campaign.launch",
+        None,
+        &format!("campaign {id}: {detail}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+async fn write_members(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: i64,
+    selected_on: &str,
+    members: &[MemberWrite],
+) -> Result<u64> {
+    let insert = BulkInsert::new(
+        backend,
+        "campaign_member",
+        &[
+            "campaign_id",
+            "customer_id",
+            "arm",
+            "is_control",
+            "channel",
+            "owner_user_id",
+            "selected_on",
+        ],
+        "",
+    );
+    let rows: Vec<Vec<Value>> = members
+        .iter()
+        .map(|(c, arm, control, channel, owner)| {
+            vec![
+                Value::Int(Some(id)),
+                Value::Int(Some(*c)),
+                Value::text(arm),
+                Value::Int(Some(i64::from(*control))),
+                Value::text(channel),
+                Value::Int(*owner),
+                Value::text(selected_on),
+            ]
+        })
+        .collect();
+    insert.execute(conn, &rows).await
+}
+
+/// The members of a campaign: (customer, arm), by customer.
+pub async fn members(store: &Store, id: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT customer_id, arm FROM campaign_member WHERE campaign_id = $1 ORDER BY customer_id",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Records responses (customer, date, value), keeping the first of each customer.
+pub async fn write_responses(
+    store: &Store,
+    id: i64,
+    source: &str,
+    responses: &[(i64, String, Option<i64>)],
+) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let insert = BulkInsert::new(
+        store.backend(),
+        "campaign_response",
+        &[
+            "campaign_id",
+            "customer_id",
+            "responded_on",
+            "source",
+            "value_minor",
+        ],
+        "ON CONFLICT (campaign_id, customer_id) DO NOTHING",
+    );
+    let rows: Vec<Vec<Value>> = responses
+        .iter()
+        .map(|(c, on, value)| {
+            vec![
+                Value::Int(Some(id)),
+                Value::Int(Some(*c)),
+                Value::text(on),
+                Value::text(source),
+                Value::Int(*value),
+            ]
+        })
+        .collect();
+    let n = insert.execute(&mut tx, &rows).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Per arm: members and responders.
+pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.arm, CAST(COUNT(*) AS BIGINT), CAST(COUNT(r.customer_id) AS BIGINT) FROM campaign_member m \
+         LEFT JOIN campaign_response r ON r.campaign_id = m.campaign_id AND r.customer_id = m.customer_id \
+         WHERE m.campaign_id = $1 GROUP BY m.arm ORDER BY m.arm",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?)
+}

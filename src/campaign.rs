@@ -1,0 +1,544 @@
+//! `panorama campaign …`: design → approve → select and split under the
+//! contact policy → export → (simulated) responses → report with lift.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use chrono::NaiveDate;
+use clap::Subcommand;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use panorama_analytics::Config;
+use panorama_campaign::{CONTROL, Eligible, lift, rate, split, universal_control};
+use panorama_store::Store;
+use panorama_store::campaigns::{self as q, NewCampaign};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// Campaign actions.
+#[derive(Debug, Subcommand)]
+pub enum CampaignAction {
+    /// Design a campaign (a draft until approved); prints `campaign=ID` last.
+    Create {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Who is eligible: a segment condition over the features
+        /// (e.g. "aum >= 50000 and not holds('wealth')").
+        #[arg(long)]
+        segment: String,
+        /// Share held out as the control group.
+        #[arg(long, default_value_t = 0.1)]
+        control: f64,
+        /// Offer arms (A/B/n), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "A")]
+        arms: Vec<String>,
+        /// Seed of the split.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// acquire, cross_sell, upsell, retain or reactivate.
+        #[arg(long, default_value = "cross_sell")]
+        objective: String,
+        /// The product offered (every arm).
+        #[arg(long)]
+        product: Option<String>,
+        /// Only customers scored at least `--min-score` by this approved model.
+        #[arg(long)]
+        score_model: Option<String>,
+        /// The score cut.
+        #[arg(long, default_value_t = 0.0)]
+        min_score: f64,
+        /// Channel: rm, sms, email, branch or app.
+        #[arg(long, default_value = "rm")]
+        channel: String,
+        /// Universal control group: this share of all customers is left out of every campaign of the year.
+        #[arg(long, default_value_t = 0.02)]
+        universal_control: f64,
+        /// Frequency cap: at most this many campaign contacts …
+        #[arg(long, default_value_t = 1)]
+        cap: i64,
+        /// … within this many days.
+        #[arg(long, default_value_t = 30)]
+        cap_days: u64,
+        /// What counts as a response, in words (e.g. "opens a wealth product within 30 days").
+        #[arg(long)]
+        response: Option<String>,
+        /// First and last day.
+        #[arg(long)]
+        starts: Option<NaiveDate>,
+        /// Last day.
+        #[arg(long)]
+        ends: Option<NaiveDate>,
+        /// Who designs it.
+        #[arg(long, default_value = "analyst")]
+        by: String,
+    },
+    /// Approve a draft (someone other than its designer).
+    Approve {
+        /// Campaign id.
+        id: i64,
+        /// Who approves.
+        #[arg(long)]
+        by: String,
+    },
+    /// Select the eligible customers as of a features date, apply the contact
+    /// policy, split into control and arms, and go live.
+    Launch {
+        /// Campaign id.
+        id: i64,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Who launches it.
+        #[arg(long, default_value = "analyst")]
+        by: String,
+    },
+    /// Write the members as `customer_id,arm` (arm `control` for the held-out group).
+    Export {
+        /// Campaign id.
+        id: i64,
+        /// The CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Let the synthetic bank play the customers: each member responds with
+    /// the probability its hidden propensity implies (control members at the
+    /// organic share of it).
+    Simulate {
+        /// Campaign id.
+        id: i64,
+        /// The synthetic bank's truth folder.
+        #[arg(long)]
+        truth: PathBuf,
+        /// The propensity column.
+        #[arg(long, default_value = "p_wealth_response")]
+        column: String,
+        /// Share of a treated member's propensity an untreated one shows anyway.
+        #[arg(long, default_value_t = 0.25)]
+        organic: f64,
+        /// Seed of the draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The responses' date.
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+    /// Per arm: members, responders, rate with its 95% interval, and lift over
+    /// control with its interval and p-value.
+    Report {
+        /// Campaign id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every campaign.
+    List,
+}
+
+/// What a campaign selects and the policy it keeps (stored as its eligibility).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Eligibility {
+    segment: String,
+    score_model: Option<String>,
+    min_score: f64,
+    channel: String,
+    universal_control: f64,
+    cap: i64,
+    cap_days: u64,
+}
+
+/// A report line.
+#[derive(Debug, Clone, Serialize)]
+struct ArmReport {
+    arm: String,
+    rate: panorama_campaign::Rate,
+    lift: Option<panorama_campaign::Lift>,
+}
+
+/// Runs a campaign action.
+pub async fn campaign(
+    action: CampaignAction,
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+) -> Result<()> {
+    match action {
+        CampaignAction::Create {
+            name,
+            segment,
+            control,
+            arms,
+            seed,
+            objective,
+            product,
+            score_model,
+            min_score,
+            channel,
+            universal_control,
+            cap,
+            cap_days,
+            response,
+            starts,
+            ends,
+            by,
+        } => {
+            if !(0.0..1.0).contains(&control) {
+                bail!("--control is a share below 1, not {control}");
+            }
+            if !["rm", "sms", "email", "branch", "app"].contains(&channel.as_str()) {
+                bail!("--channel: rm, sms, email, branch or app, not {channel}");
+            }
+            let arms: Vec<String> = arms
+                .into_iter()
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect();
+            if arms.is_empty() || arms.iter().any(|a| a == CONTROL) {
+                bail!("--arms names the offer arms (A,B,…); `control` is the held-out group");
+            }
+            // The condition must compile now, not at launch.
+            let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
+            panorama_analytics::segment::compile(&segment, &vocab)?;
+            let eligibility = Eligibility {
+                segment,
+                score_model,
+                min_score,
+                channel,
+                universal_control,
+                cap,
+                cap_days,
+            };
+            let arm_rows: Vec<(String, Option<String>, Option<String>)> = arms
+                .iter()
+                .map(|a| (a.clone(), product.clone(), None))
+                .collect();
+            let id = q::create(
+                store,
+                &NewCampaign {
+                    name: &name,
+                    objective: &objective,
+                    eligibility: &serde_json::to_string(&eligibility)?,
+                    control_share_bp: (control * 10_000.0).round() as i64,
+                    seed: seed as i64,
+                    starts_on: starts.map(|d| d.to_string()).as_deref(),
+                    ends_on: ends.map(|d| d.to_string()).as_deref(),
+                    response_rule: response.as_deref(),
+                    budget_minor: None,
+                    arms: &arm_rows,
+                    created_by: &by,
+                },
+            )
+            .await?;
+            say!(
+                "campaign {id} '{name}' designed by {by}: {} arm(s) {}, control {:.0}%; approve it with `panorama campaign approve {id} --by NAME` (someone else)",
+                arms.len(),
+                arms.join(","),
+                control * 100.0
+            );
+            say!("campaign={id}");
+            Ok(())
+        }
+        CampaignAction::Approve { id, by } => {
+            let c = q::approve(store, id, &by).await?;
+            say!("campaign {} '{}' approved by {by}", c.id, c.name);
+            Ok(())
+        }
+        CampaignAction::Launch { id, as_of, by } => {
+            launch(store, analytics, config, id, as_of, &by).await
+        }
+        CampaignAction::Export { id, out } => {
+            let c = q::get(store, id)
+                .await?
+                .with_context(|| format!("there is no campaign {id}"))?;
+            if c.status != "live" && c.status != "finished" {
+                bail!("campaign {id} is {}: launch it first", c.status);
+            }
+            let members = q::members(store, id).await?;
+            let mut w = csv::Writer::from_path(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            w.write_record(["customer_id", "arm"])?;
+            for (customer, arm) in &members {
+                w.write_record([customer.to_string(), arm.clone()])?;
+            }
+            w.flush()?;
+            say!("{} members written to {}", members.len(), out.display());
+            Ok(())
+        }
+        CampaignAction::Simulate {
+            id,
+            truth,
+            column,
+            organic,
+            seed,
+            on,
+        } => {
+            let c = q::get(store, id)
+                .await?
+                .with_context(|| format!("there is no campaign {id}"))?;
+            if c.status != "live" {
+                bail!(
+                    "campaign {id} is {}: only a live campaign gets responses",
+                    c.status
+                );
+            }
+            let propensity = crate::scoring::truth_propensity(store, &truth, &column).await?;
+            let members = q::members(store, id).await?;
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ (id as u64).rotate_left(32));
+            let on = on
+                .map(|d| d.to_string())
+                .or(c.starts_on.clone())
+                .unwrap_or_else(|| chrono::Utc::now().date_naive().to_string());
+            let mut responses = Vec::new();
+            let mut expected: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
+            for (customer, arm) in &members {
+                let p = propensity.get(customer).copied().unwrap_or(0.0);
+                let p = if arm == CONTROL { p * organic } else { p };
+                let e = expected.entry(arm.clone()).or_default();
+                e.0 += p;
+                e.1 += 1;
+                if rng.random::<f64>() < p {
+                    responses.push((*customer, on.clone(), None));
+                }
+            }
+            let written = q::write_responses(store, id, "batch", &responses).await?;
+            say!(
+                "{written} responses recorded for campaign {id} (simulated from {column}, control at {organic} of it)"
+            );
+            for (arm, (sum, n)) in &expected {
+                say!("  true rate {arm}: {:.4} over {n} members", sum / *n as f64);
+            }
+            Ok(())
+        }
+        CampaignAction::Report { id, json } => report(store, id, json).await,
+        CampaignAction::List => {
+            say!(
+                "{:>4}  {:<24} {:<10} {:<9} {:>8}  designed / approved",
+                "id",
+                "name",
+                "objective",
+                "status",
+                "control"
+            );
+            for c in q::list(store).await? {
+                say!(
+                    "{:>4}  {:<24} {:<10} {:<9} {:>7.1}%  {} / {}",
+                    c.id,
+                    c.name,
+                    c.objective,
+                    c.status,
+                    c.control_share_bp as f64 / 100.0,
+                    c.created_by,
+                    c.approved_by.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn launch(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    id: i64,
+    as_of: Option<NaiveDate>,
+    by: &str,
+) -> Result<()> {
+    let started = Instant::now();
+    let c = q::get(store, id)
+        .await?
+        .with_context(|| format!("there is no campaign {id}"))?;
+    if c.status != "approved" {
+        bail!(
+            "campaign {id} is {}: only an approved campaign is launched",
+            c.status
+        );
+    }
+    let rules: Eligibility = serde_json::from_str(&c.eligibility)
+        .with_context(|| format!("campaign {id}: its eligibility is unreadable"))?;
+    // Eligible: the segment condition on the features of the date, with the tier as stratum.
+    let ctx = panorama_analytics::engine::session();
+    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
+    let filter = panorama_analytics::segment::compile(&rules.segment, &vocab)?;
+    let batches = ctx
+        .table("features")
+        .await?
+        .filter(filter)?
+        .select_columns(&["customer_id", "tier"])?
+        .collect()
+        .await?;
+    let mut eligible = Vec::new();
+    for b in &batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let tiers = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+        let tiers = tiers.as_string::<i32>();
+        for i in 0..b.num_rows() {
+            eligible.push(Eligible {
+                customer_id: ids.value(i),
+                stratum: tiers.value(i).to_owned(),
+            });
+        }
+    }
+    let selected = eligible.len();
+    // A score cut from an approved model's latest scores.
+    if let Some(model) = &rules.score_model {
+        let scores = scores_of(store, model).await?;
+        eligible.retain(|e| {
+            scores
+                .get(&e.customer_id)
+                .is_some_and(|s| *s >= rules.min_score)
+        });
+    }
+    let after_score = eligible.len();
+    // The contact policy: opt-outs, the universal control group, the frequency cap.
+    let opted_out = q::opted_out(store, &rules.channel).await?;
+    eligible.retain(|e| !opted_out.contains(&e.customer_id));
+    let after_opt_out = eligible.len();
+    let period = date.format("%Y").to_string();
+    eligible.retain(|e| !universal_control(e.customer_id, &period, rules.universal_control));
+    let after_universal = eligible.len();
+    let since = date - chrono::Days::new(rules.cap_days);
+    let recent = q::recent_contacts(store, &since.to_string()).await?;
+    let capped: HashSet<i64> = recent
+        .into_iter()
+        .filter(|(_, n)| *n >= rules.cap)
+        .map(|(c, _)| c)
+        .collect();
+    eligible.retain(|e| !capped.contains(&e.customer_id));
+    let arms: Vec<String> = q::arms(store, id).await?.into_iter().map(|a| a.0).collect();
+    let assignments = split(
+        &eligible,
+        c.control_share_bp as f64 / 10_000.0,
+        &arms,
+        c.seed as u64,
+    );
+    let owners = q::owners(store).await?;
+    let members: Vec<q::MemberWrite> = assignments
+        .into_iter()
+        .map(|a| {
+            let control = a.arm == CONTROL;
+            (
+                a.customer_id,
+                a.arm,
+                control,
+                rules.channel.clone(),
+                owners.get(&a.customer_id).copied(),
+            )
+        })
+        .collect();
+    let select_seconds = started.elapsed().as_secs_f64();
+    let control = members.iter().filter(|m| m.2).count();
+    let detail = format!(
+        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control)",
+        after_score,
+        after_score - after_opt_out,
+        after_opt_out - after_universal,
+        after_universal - eligible.len(),
+        members.len()
+    );
+    let started = Instant::now();
+    q::launch(store, id, &date.to_string(), &members, by, &detail).await?;
+    say!("campaign {id} live: {detail}");
+    say!(
+        "selected and split in {select_seconds:.2} s, written in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The latest scores of the approved version of `model`.
+async fn scores_of(store: &Store, model: &str) -> Result<std::collections::HashMap<i64, f64>> {
+    let approved = panorama_store::models::approved(store)
+        .await?
+        .into_iter()
+        .find(|m| m.name == model)
+        .with_context(|| format!("no approved version of model '{model}'"))?;
+    Ok(panorama_store::models::latest_scores(store, approved.id)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
+    let c = q::get(store, id)
+        .await?
+        .with_context(|| format!("there is no campaign {id}"))?;
+    let counts = q::arm_counts(store, id).await?;
+    if counts.is_empty() {
+        bail!("campaign {id} has no members yet: launch it first");
+    }
+    let control = counts
+        .iter()
+        .find(|(arm, _, _)| arm == CONTROL)
+        .map(|(_, n, k)| rate(*k as u64, *n as u64));
+    let lines: Vec<ArmReport> = counts
+        .iter()
+        .map(|(arm, n, k)| {
+            let r = rate(*k as u64, *n as u64);
+            ArmReport {
+                arm: arm.clone(),
+                rate: r,
+                lift: (arm != CONTROL)
+                    .then_some(control)
+                    .flatten()
+                    .map(|ctl| lift(&r, &ctl)),
+            }
+        })
+        .collect();
+    if json {
+        say!("{}", serde_json::to_string_pretty(&lines)?);
+        return Ok(());
+    }
+    say!(
+        "campaign {} '{}' ({}, {})",
+        c.id,
+        c.name,
+        c.objective,
+        c.status
+    );
+    say!(
+        "  {:<8} {:>9} {:>10} {:>8} {:>17}   {:>9} {:>20} {:>9} {:>8}",
+        "arm",
+        "members",
+        "responders",
+        "rate",
+        "95% interval",
+        "lift",
+        "95% interval",
+        "relative",
+        "p-value"
+    );
+    for l in &lines {
+        let r = &l.rate;
+        let lift_text = match &l.lift {
+            Some(x) => format!(
+                "{:>+8.2}pp [{:>+7.2}pp, {:>+7.2}pp] {:>9} {:>8.4}",
+                100.0 * x.difference,
+                100.0 * x.low,
+                100.0 * x.high,
+                x.relative
+                    .map_or_else(|| "-".to_owned(), |v| format!("{:+.1}%", 100.0 * v)),
+                x.p_value
+            ),
+            None => String::new(),
+        };
+        say!(
+            "  {:<8} {:>9} {:>10} {:>7.2}% [{:>6.2}%, {:>6.2}%]   {}",
+            l.arm,
+            r.members,
+            r.responders,
+            100.0 * r.rate,
+            100.0 * r.low,
+            100.0 * r.high,
+            lift_text
+        );
+    }
+    if control.is_none() {
+        say!("  no control group: lift cannot be measured");
+    }
+    Ok(())
+}

@@ -52,9 +52,14 @@ pub async fn run_batch(
     let scored = crate::scoring::score(store, analytics, Some(report.as_of), None)
         .await
         .context("scoring with the approved models")?;
+    // Live campaigns' responses visible in these features.
+    let captured = crate::campaign::capture(store, analytics, config, Some(report.as_of))
+        .await
+        .context("capturing campaign responses")?;
     if json {
         let mut value = serde_json::to_value(&report)?;
         value["scores"] = serde_json::to_value(&scored)?;
+        value["campaign_responses"] = serde_json::to_value(&captured)?;
         say!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_batch(&report, config);
@@ -66,6 +71,9 @@ pub async fn run_batch(
                 r.version,
                 r.read_seconds + r.score_seconds + r.write_seconds
             );
+        }
+        for (id, n) in &captured {
+            say!("  campaign {id}: {n} new responses");
         }
     }
     Ok(report)

@@ -62,9 +62,13 @@ pub enum CampaignAction {
         /// … within this many days.
         #[arg(long, default_value_t = 30)]
         cap_days: u64,
-        /// What counts as a response, in words (e.g. "opens a wealth product within 30 days").
+        /// What counts as a response: a condition over the features that the
+        /// batch checks after launch (e.g. "holds('wealth')").
         #[arg(long)]
         response: Option<String>,
+        /// Days after launch in which a response counts.
+        #[arg(long, default_value_t = 30)]
+        response_days: u64,
         /// First and last day.
         #[arg(long)]
         starts: Option<NaiveDate>,
@@ -134,6 +138,14 @@ pub enum CampaignAction {
         #[arg(long)]
         json: bool,
     },
+    /// Record the responses the batch can see: members of live campaigns
+    /// whose response condition holds on the features of the date, within
+    /// the response window (the batch does this after scoring).
+    Capture {
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
     /// Every campaign.
     List,
 }
@@ -148,6 +160,13 @@ struct Eligibility {
     universal_control: f64,
     cap: i64,
     cap_days: u64,
+    /// Days after launch in which a response counts.
+    #[serde(default = "default_window")]
+    response_days: u64,
+}
+
+fn default_window() -> u64 {
+    30
 }
 
 /// A report line.
@@ -181,6 +200,7 @@ pub async fn campaign(
             cap,
             cap_days,
             response,
+            response_days,
             starts,
             ends,
             by,
@@ -202,7 +222,12 @@ pub async fn campaign(
             // The condition must compile now, not at launch.
             let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
             panorama_analytics::segment::compile(&segment, &vocab)?;
+            if let Some(rule) = &response {
+                panorama_analytics::segment::compile(rule, &vocab)
+                    .context("--response is a condition over the features")?;
+            }
             let eligibility = Eligibility {
+                response_days,
                 segment,
                 score_model,
                 min_score,
@@ -313,6 +338,12 @@ pub async fn campaign(
             Ok(())
         }
         CampaignAction::Report { id, json } => report(store, id, json).await,
+        CampaignAction::Capture { as_of } => {
+            for (id, n) in capture(store, analytics, config, as_of).await? {
+                say!("campaign {id}: {n} new responses");
+            }
+            Ok(())
+        }
         CampaignAction::List => {
             say!(
                 "{:>4}  {:<24} {:<10} {:<9} {:>8}  designed / approved",
@@ -430,24 +461,100 @@ async fn launch(
             )
         })
         .collect();
+    // The RM channel: each treated member with an RM is a call on that RM's list.
+    let due = (date + chrono::Days::new(7)).to_string();
+    let offers = q::arms(store, id).await?;
+    let tasks: Vec<q::TaskWrite> = if rules.channel == "rm" {
+        members
+            .iter()
+            .filter(|m| !m.2)
+            .filter_map(|m| {
+                let product = offers
+                    .iter()
+                    .find(|(a, _)| *a == m.1)
+                    .and_then(|(_, p)| p.clone())
+                    .map(|p| format!("，产品 {p}"))
+                    .unwrap_or_default();
+                Some((
+                    m.4?,
+                    m.0,
+                    format!("营销活动「{}」方案 {}{product}：联系客户", c.name, m.1),
+                    due.clone(),
+                ))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let select_seconds = started.elapsed().as_secs_f64();
     let control = members.iter().filter(|m| m.2).count();
     let detail = format!(
-        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control)",
+        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control), {} calls on RMs' lists",
         after_score,
         after_score - after_opt_out,
         after_opt_out - after_universal,
         after_universal - eligible.len(),
-        members.len()
+        members.len(),
+        tasks.len()
     );
     let started = Instant::now();
-    q::launch(store, id, &date.to_string(), &members, by, &detail).await?;
+    q::launch(store, id, &date.to_string(), &members, &tasks, by, &detail).await?;
     say!("campaign {id} live: {detail}");
     say!(
         "selected and split in {select_seconds:.2} s, written in {:.2} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Records, for every live campaign with a response condition, the members
+/// (treated and control alike) for whom it holds on the features of the
+/// date, if the date falls in the response window; returns the new
+/// responses per campaign.
+pub async fn capture(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<Vec<(i64, u64)>> {
+    let live = q::live(store).await?;
+    if live.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ctx = panorama_analytics::engine::session();
+    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
+    let mut out = Vec::new();
+    for c in live {
+        let Some(rule) = c.response_rule.as_deref() else {
+            continue;
+        };
+        let rules: Eligibility = serde_json::from_str(&c.eligibility)
+            .with_context(|| format!("campaign {}: its eligibility is unreadable", c.id))?;
+        let Some(launched) = q::launched_on(store, c.id)
+            .await?
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        if date <= launched || date > launched + chrono::Days::new(rules.response_days) {
+            continue;
+        }
+        let filter = panorama_analytics::segment::compile(rule, &vocab)?;
+        let hits: HashSet<i64> = panorama_analytics::batch::members_of(&ctx, filter)
+            .await?
+            .into_iter()
+            .collect();
+        let responses: Vec<(i64, String, Option<i64>)> = q::members(store, c.id)
+            .await?
+            .into_iter()
+            .filter(|(customer, _)| hits.contains(customer))
+            .map(|(customer, _)| (customer, date.to_string(), None))
+            .collect();
+        let n = q::write_responses(store, c.id, "batch", &responses).await?;
+        out.push((c.id, n));
+    }
+    Ok(out)
 }
 
 /// The latest scores of the approved version of `model`.

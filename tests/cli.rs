@@ -810,4 +810,80 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         .unwrap();
     assert!(a["lift"]["difference"].as_f64().unwrap() > 0.0, "{report}");
     assert!(a["lift"]["p_value"].as_f64().unwrap() < 0.05, "{report}");
+
+    // Responses captured from the data: launched on the features of
+    // 2026-04-30 for customers without a card, a response is holding one
+    // in a later batch's features within the window. RMs get call tasks.
+    run(&["users", "demo", "--password", "demo-pass-123"]);
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "card-uptake",
+        "--segment",
+        "not holds('card') and account_count > 0",
+        "--response",
+        "holds('card')",
+        "--response-days",
+        "200",
+        "--universal-control",
+        "0",
+        "--by",
+        "analyst1",
+    ]);
+    let second = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("campaign=")
+        .unwrap()
+        .to_owned();
+    fails(
+        &[
+            "campaign",
+            "create",
+            "--name",
+            "x",
+            "--segment",
+            "aum > 1",
+            "--response",
+            "holds('yacht')",
+        ],
+        "--response",
+    );
+    run(&["campaign", "approve", &second, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &second, "--as-of", "2026-04-30"]);
+    let calls: i64 = t
+        .split(" calls on RMs' lists")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        calls > 0,
+        "treated members with an RM are calls on their lists: {t}"
+    );
+    let t = run(&["campaign", "capture", "--as-of", "2026-10-31"]);
+    let captured: i64 = t
+        .lines()
+        .find(|l| l.starts_with(&format!("campaign {second}:")))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(captured > 0, "{t}");
+    // Captured again: nothing new.
+    let t = run(&["campaign", "capture", "--as-of", "2026-10-31"]);
+    assert!(
+        t.contains(&format!("campaign {second}: 0 new responses")),
+        "{t}"
+    );
+    let report = run(&["campaign", "report", &second, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let responders: i64 = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rate"]["responders"].as_i64().unwrap())
+        .sum();
+    assert_eq!(responders, captured);
 }

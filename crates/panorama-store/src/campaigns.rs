@@ -230,13 +230,17 @@ pub async fn owners(store: &Store) -> Result<HashMap<i64, i64>> {
 /// A member to write: (customer, arm, control?, channel, owner).
 pub type MemberWrite = (i64, String, bool, String, Option<i64>);
 
-/// Launches an approved campaign: writes its members and makes it live, in
-/// one transaction; audited with the counts.
+/// A call-list task: (RM, customer, title, due date).
+pub type TaskWrite = (i64, i64, String, String);
+
+/// Launches an approved campaign: writes its members, the owning RMs' call
+/// tasks and makes it live, in one transaction; audited with the counts.
 pub async fn launch(
     store: &Store,
     id: i64,
     selected_on: &str,
     members: &[MemberWrite],
+    tasks: &[TaskWrite],
     by: &str,
     detail: &str,
 ) -> Result<u64> {
@@ -255,6 +259,36 @@ pub async fn launch(
         None => return Err(StoreError::Invalid(format!("there is no campaign {id}"))),
     }
     let written = write_members(&mut tx, store.backend(), id, selected_on, members).await?;
+    let now = now_utc();
+    let insert = BulkInsert::new(
+        store.backend(),
+        "task",
+        &[
+            "owner_user_id",
+            "customer_id",
+            "campaign_id",
+            "title",
+            "due_on",
+            "status",
+            "created_at",
+        ],
+        "",
+    );
+    let rows: Vec<Vec<Value>> = tasks
+        .iter()
+        .map(|(rm, customer, title, due)| {
+            vec![
+                Value::Int(Some(*rm)),
+                Value::Int(Some(*customer)),
+                Value::Int(Some(id)),
+                Value::text(title),
+                Value::text(due),
+                Value::text("open"),
+                Value::text(&now),
+            ]
+        })
+        .collect();
+    insert.execute(&mut tx, &rows).await?;
     sqlx::query("UPDATE campaign SET status = 'live' WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -366,4 +400,23 @@ pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)
     .bind(id)
     .fetch_all(store.pool())
     .await?)
+}
+
+/// Live campaigns.
+pub async fn live(store: &Store) -> Result<Vec<CampaignRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM campaign WHERE status = 'live' ORDER BY id"
+    ))
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// The date a campaign's members were selected.
+pub async fn launched_on(store: &Store, id: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(selected_on) FROM campaign_member WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await?,
+    )
 }

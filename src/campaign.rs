@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Campaign actions.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum CampaignAction {
     /// Design a campaign (a draft until approved); prints `campaign=ID` last.
     Create {

@@ -276,12 +276,7 @@ pub async fn campaign(
             launch(store, analytics, config, id, as_of, &by).await
         }
         CampaignAction::Export { id, out } => {
-            let c = q::get(store, id)
-                .await?
-                .with_context(|| format!("there is no campaign {id}"))?;
-            if c.status != "live" && c.status != "finished" {
-                bail!("campaign {id} is {}: launch it first", c.status);
-            }
+            campaign_in(store, id, &["live", "finished"], "launch it first").await?;
             let members = q::members(store, id).await?;
             let mut w = csv::Writer::from_path(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
@@ -301,15 +296,8 @@ pub async fn campaign(
             seed,
             on,
         } => {
-            let c = q::get(store, id)
-                .await?
-                .with_context(|| format!("there is no campaign {id}"))?;
-            if c.status != "live" {
-                bail!(
-                    "campaign {id} is {}: only a live campaign gets responses",
-                    c.status
-                );
-            }
+            let c =
+                campaign_in(store, id, &["live"], "only a live campaign gets responses").await?;
             let propensity = crate::scoring::truth_propensity(store, &truth, &column).await?;
             let members = q::members(store, id).await?;
             let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ (id as u64).rotate_left(32));
@@ -371,6 +359,22 @@ pub async fn campaign(
     }
 }
 
+/// Campaign `id` if its status is one of `allowed`; else an error saying `why`.
+async fn campaign_in(
+    store: &Store,
+    id: i64,
+    allowed: &[&str],
+    why: &str,
+) -> Result<q::CampaignRow> {
+    let c = q::get(store, id)
+        .await?
+        .with_context(|| format!("there is no campaign {id}"))?;
+    if !allowed.contains(&c.status.as_str()) {
+        bail!("campaign {id} is {}: {why}", c.status);
+    }
+    Ok(c)
+}
+
 async fn launch(
     store: &Store,
     analytics: &Path,
@@ -380,15 +384,13 @@ async fn launch(
     by: &str,
 ) -> Result<()> {
     let started = Instant::now();
-    let c = q::get(store, id)
-        .await?
-        .with_context(|| format!("there is no campaign {id}"))?;
-    if c.status != "approved" {
-        bail!(
-            "campaign {id} is {}: only an approved campaign is launched",
-            c.status
-        );
-    }
+    let c = campaign_in(
+        store,
+        id,
+        &["approved"],
+        "only an approved campaign is launched",
+    )
+    .await?;
     let rules: Eligibility = serde_json::from_str(&c.eligibility)
         .with_context(|| format!("campaign {id}: its eligibility is unreadable"))?;
     // Eligible: the segment condition on the features of the date, with the tier as stratum.

@@ -15,6 +15,30 @@ fn panorama(dir: &Path, args: &[&str]) -> Output {
         .expect("run panorama")
 }
 
+/// Runs `panorama --store store ARGS` in `dir`; it must succeed without a panic.
+fn succeeds(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--store", "store"];
+    all.extend_from_slice(args);
+    let out = panorama(dir, &all);
+    let t = text(&out);
+    assert!(out.status.success(), "{args:?}: {t}");
+    assert!(!t.contains("panicked"), "{args:?}: {t}");
+    t
+}
+
+/// Runs `panorama --store store ARGS` in `dir`; it must fail, saying `expected`, without a panic.
+fn refused(dir: &Path, args: &[&str], expected: &str) {
+    let mut all = vec!["--store", "store"];
+    all.extend_from_slice(args);
+    let out = panorama(dir, &all);
+    let t = text(&out);
+    assert!(!out.status.success(), "{args:?} should fail: {t}");
+    assert!(
+        t.contains(expected) && !t.contains("panicked"),
+        "{args:?}: {t}"
+    );
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -220,15 +244,7 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
 #[test]
 fn acrm_commands_from_batch_to_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let mut all = vec!["--store", "store"];
-        all.extend_from_slice(args);
-        let out = panorama(dir.path(), &all);
-        let t = text(&out);
-        assert!(out.status.success(), "{args:?}: {t}");
-        assert!(!t.contains("panicked"), "{args:?}: {t}");
-        t
-    };
+    let run = |args: &[&str]| succeeds(dir.path(), args);
     let out = panorama(
         dir.path(),
         &[
@@ -519,25 +535,8 @@ fn model_cv_prints_fold_aucs_and_a_last_auc_line() {
 #[test]
 fn models_then_campaigns_on_the_synthetic_bank() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let mut all = vec!["--store", "store"];
-        all.extend_from_slice(args);
-        let out = panorama(dir.path(), &all);
-        let t = text(&out);
-        assert!(out.status.success(), "{args:?}: {t}");
-        t
-    };
-    let fails = |args: &[&str], expected: &str| {
-        let mut all = vec!["--store", "store"];
-        all.extend_from_slice(args);
-        let out = panorama(dir.path(), &all);
-        let t = text(&out);
-        assert!(!out.status.success(), "{args:?} should fail: {t}");
-        assert!(
-            t.contains(expected) && !t.contains("panicked"),
-            "{args:?}: {t}"
-        );
-    };
+    let run = |args: &[&str]| succeeds(dir.path(), args);
+    let fails = |args: &[&str], expected: &str| refused(dir.path(), args, expected);
     let out = panorama(
         dir.path(),
         &[

@@ -140,6 +140,22 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// A generated bank of `customers` in `DIR/bank`.
+fn generated_bank(customers: u64, seed: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    panorama_synth::generate(
+        &panorama_synth::Config {
+            customers,
+            seed,
+            as_of: "2026-10-31".parse().unwrap(),
+            out: dir.path().join("bank"),
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    dir
+}
+
 async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usize) {
     let options = Options {
         rejects_dir: dir.join("rejects"),
@@ -186,17 +202,7 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
         .with_env_filter("panorama_web=error")
         .with_test_writer()
         .try_init();
-    let dir = tempfile::tempdir().unwrap();
-    panorama_synth::generate(
-        &panorama_synth::Config {
-            customers: 600,
-            seed: 11,
-            as_of: "2026-10-31".parse().unwrap(),
-            out: dir.path().join("bank"),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let dir = generated_bank(600, 11);
     for (k, store) in test_support::both("every_route_as_every_role_with_scope_masking_and_audit")
         .await
         .unwrap()
@@ -490,17 +496,7 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steward_works_the_review_queue_and_undoes_a_merge() {
-    let dir = tempfile::tempdir().unwrap();
-    panorama_synth::generate(
-        &panorama_synth::Config {
-            customers: 300,
-            seed: 12,
-            as_of: "2026-10-31".parse().unwrap(),
-            out: dir.path().join("bank"),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let dir = generated_bank(300, 12);
     for (k, store) in test_support::both("steward_works_the_review_queue_and_undoes_a_merge")
         .await
         .unwrap()

@@ -286,6 +286,11 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/ecif/reviews/999999999", [401, 403, 403, 403, 403, 404, 403, 403, 403]),
             ("/api/ecif/merges",     [401, 403, 403, 403, 403, 200, 403, 403, 403]),
             ("/api/ecif/quality",    [401, 403, 403, 403, 403, 200, 403, 403, 403]),
+            ("/models",              [303, 403, 403, 200, 200, 403, 403, 200, 403]),
+            ("/campaigns",           [303, 403, 403, 200, 200, 403, 403, 200, 403]),
+            ("/api/models",          [401, 403, 403, 200, 200, 403, 403, 200, 403]),
+            ("/api/campaigns",       [401, 403, 403, 200, 200, 403, 403, 200, 403]),
+            ("/api/campaigns/999999", [401, 403, 403, 404, 404, 403, 403, 404, 403]),
             ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/healthz",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/metrics",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -652,5 +657,93 @@ async fn steward_works_the_review_queue_and_undoes_a_merge() {
         ] {
             assert!(actions.contains(&action), "{action} in {actions:?}");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysts_read_campaign_results_and_model_evaluations() {
+    let dir = generated_bank(200, 13);
+    for (k, store) in test_support::both("analysts_read_campaign_results_and_model_evaluations")
+        .await
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        demo_bank(&store, dir.path(), k).await;
+        let app = app(&store);
+        use panorama_store::campaigns as c;
+        let id = c::create(
+            &store,
+            &c::NewCampaign {
+                name: "测试活动",
+                objective: "cross_sell",
+                eligibility: "{}",
+                control_share_bp: 5000,
+                seed: 1,
+                starts_on: None,
+                ends_on: None,
+                response_rule: None,
+                budget_minor: None,
+                arms: &[("A".to_owned(), None, None)],
+                created_by: "analyst1",
+            },
+        )
+        .await
+        .unwrap();
+        c::approve(&store, id, "bm1").await.unwrap();
+        let customers: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM customer ORDER BY id LIMIT 100")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        // 50 treated of whom 20 respond; 50 control of whom 5 do.
+        let members: Vec<c::MemberWrite> = customers
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let arm = if i < 50 { "A" } else { "control" };
+                (*id, arm.to_owned(), i >= 50, "rm".to_owned(), None)
+            })
+            .collect();
+        c::launch(&store, id, "2026-10-31", &members, &[], "analyst1", "test")
+            .await
+            .unwrap();
+        let responders: Vec<(i64, String, Option<i64>)> = customers[..20]
+            .iter()
+            .chain(&customers[50..55])
+            .map(|c| (*c, "2026-11-15".to_owned(), None))
+            .collect();
+        c::write_responses(&store, id, "contact", &responders)
+            .await
+            .unwrap();
+
+        let mut analyst = Client::login(&app, "analyst1").await;
+        let r = analyst.get(&format!("/api/campaigns/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let j = r.json();
+        let arm = |name: &str| {
+            j["arms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["arm"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(arm("A")["rate"]["responders"], 20);
+        assert_eq!(arm("control")["rate"]["members"], 50);
+        let lift = arm("A")["lift"]["difference"].as_f64().unwrap();
+        assert!((lift - 0.3).abs() < 1e-9, "{lift}");
+        assert!(arm("A")["lift"]["p_value"].as_f64().unwrap() < 0.01);
+        let page = analyst.get("/campaigns").await;
+        assert!(
+            page.body.contains("测试活动") && page.body.contains("+30.00pp"),
+            "{}",
+            page.body
+        );
+        let page = analyst.get("/models").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let mut rm = Client::login(&app, "rm1").await;
+        assert_eq!(rm.get("/campaigns").await.status, StatusCode::FORBIDDEN);
     }
 }

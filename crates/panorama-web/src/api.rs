@@ -65,6 +65,7 @@ pub async fn me(ctx: Ctx) -> Result<Response, WebError> {
             "view_audit": user.can(Permission::ViewAudit),
             "manage_users": user.can(Permission::ManageUsers),
             "resolve_identities": user.can(Permission::ResolveIdentities),
+            "view_analytics": user.can(Permission::ViewAnalytics),
         }
     }))
     .into_response())
@@ -252,7 +253,14 @@ pub async fn openapi() -> Response {
                 "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
                 "responses": with(json!({"200": ok("undone"), "409": ok("no such merge, or already undone")}), denied.clone())}},
             "/api/ecif/quality": {"get": {"summary": "Data quality per source system: invalid, legacy and missing ids, missing mobiles and addresses, credit-code flags, duplicates (stewards)",
-                "responses": with(json!({"200": ok("one row per system")}), denied)}}
+                "responses": with(json!({"200": ok("one row per system")}), denied.clone())}},
+            "/api/models": {"get": {"summary": "Model registry: every version with its evaluation (AUC, KS, deciles, truth check) (analysts, executives, branch managers)",
+                "responses": with(json!({"200": ok("versions, by name")}), denied.clone())}},
+            "/api/campaigns": {"get": {"summary": "Campaigns with each arm's rate, 95% interval and lift over control (analysts, executives, branch managers)",
+                "responses": with(json!({"200": ok("campaigns, newest first")}), denied.clone())}},
+            "/api/campaigns/{id}": {"get": {"summary": "One campaign's results",
+                "parameters": [param("id", "path", "integer", true)],
+                "responses": with(json!({"200": ok("the campaign"), "404": ok("no such campaign")}), denied)}}
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}}
     }))

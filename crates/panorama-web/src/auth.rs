@@ -46,6 +46,8 @@ pub enum Permission {
     ManageUsers,
     /// Work the identity review queue, undo merges, read data quality.
     ResolveIdentities,
+    /// Read model evaluations and campaign results.
+    ViewAnalytics,
 }
 
 impl Role {
@@ -89,6 +91,7 @@ impl Role {
             ViewAudit => matches!(self, Auditor),
             ManageUsers => matches!(self, Admin),
             ResolveIdentities => matches!(self, Steward),
+            ViewAnalytics => matches!(self, Analyst | Executive | BranchManager),
         }
     }
 

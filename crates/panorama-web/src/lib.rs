@@ -12,6 +12,7 @@ mod api;
 pub mod auth;
 mod error;
 pub mod i18n;
+mod insight;
 pub mod mask;
 mod metrics;
 mod pages;
@@ -129,6 +130,11 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/ecif/merges", get(steward::merges))
         .route("/api/ecif/merges/{id}/undo", post(steward::undo))
         .route("/api/ecif/quality", get(steward::quality))
+        .route("/models", get(insight::models_page))
+        .route("/campaigns", get(insight::campaigns_page))
+        .route("/api/models", get(insight::models_api))
+        .route("/api/campaigns", get(insight::campaigns_api))
+        .route("/api/campaigns/{id}", get(insight::campaign_api))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(metrics::health))
         .route("/metrics", get(metrics::render))

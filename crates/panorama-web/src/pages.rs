@@ -28,7 +28,13 @@ dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{backg
 form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}";
 
 /// A full page around `body`.
-fn layout(lang: Lang, user: Option<&User>, csrf: &str, title: &str, body: Markup) -> Markup {
+pub(crate) fn layout(
+    lang: Lang,
+    user: Option<&User>,
+    csrf: &str,
+    title: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -49,6 +55,10 @@ fn layout(lang: Lang, user: Option<&User>, csrf: &str, title: &str, body: Markup
                                 input type="search" name="q" id="q" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
                                 " " button type="submit" { (t::SEARCH.get(lang)) }
                             }
+                        }
+                        @if u.can(Permission::ViewAnalytics) {
+                            a href="/models" { (t::MODELS.get(lang)) }
+                            a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }
                         }
                         @if u.can(Permission::ViewAudit) { a href="/audit" { (t::AUDIT.get(lang)) } }
                         @if u.can(Permission::ManageUsers) { a href="/users" { (t::USERS.get(lang)) } }
@@ -115,7 +125,7 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-trait OrPage<T> {
+pub(crate) trait OrPage<T> {
     fn page(self, ctx: &Ctx, path: &str) -> Result<T, PageError>;
 }
 

@@ -1,0 +1,242 @@
+//! What analysts, executives and branch managers read of ACRM: the model
+//! registry with each version's evaluation (AUC, KS, cumulative gains chart,
+//! lift and calibration by decile) and the campaigns with their measured
+//! results (rate per arm with its interval, lift over control). Pages and
+//! JSON; read-only.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use panorama_campaign::{CONTROL, Lift, Rate, lift, rate};
+use panorama_store::campaigns::{self, CampaignRow};
+use panorama_store::models::{self, ModelRow};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Permission;
+use crate::error::WebError;
+use crate::i18n::{self as t};
+use crate::pages::{OrPage, PageError, layout};
+use crate::service::Ctx;
+
+/// A registered version with its stored evaluation.
+#[derive(Debug, Serialize)]
+struct ModelView {
+    #[serde(flatten)]
+    row: ModelRow,
+    report: Value,
+}
+
+async fn model_views(state: &AppState) -> Result<Vec<ModelView>, WebError> {
+    Ok(models::list(&state.store)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let report = row
+                .metrics
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or(Value::Null);
+            ModelView {
+                row: ModelRow {
+                    metrics: None,
+                    ..row
+                },
+                report,
+            }
+        })
+        .collect())
+}
+
+/// `GET /api/models`: every version with its evaluation.
+pub async fn models_api(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAnalytics)?;
+    Ok(Json(json!({"models": model_views(&state).await?})).into_response())
+}
+
+/// The cumulative gains curve of a decile table against the random line.
+fn gains_chart(deciles: &[Value]) -> Markup {
+    let (w, h, pad) = (260.0_f64, 180.0_f64, 24.0_f64);
+    let x = |share: f64| pad + (w - 2.0 * pad) * share;
+    let y = |gain: f64| h - pad - (h - 2.0 * pad) * gain;
+    let mut points = vec![format!("{:.1},{:.1}", x(0.0), y(0.0))];
+    let n = deciles.len().max(1) as f64;
+    for (k, d) in deciles.iter().enumerate() {
+        let gain = d["cumulative_gain"].as_f64().unwrap_or(0.0);
+        points.push(format!("{:.1},{:.1}", x((k + 1) as f64 / n), y(gain)));
+    }
+    html! {
+        svg width="260" height="180" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="cumulative gains" {
+            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(1.0)) y2=(y(1.0)) stroke="#bbb" stroke-dasharray="4 3" {}
+            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(1.0)) y2=(y(0.0)) stroke="#999" {}
+            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(0.0)) y2=(y(1.0)) stroke="#999" {}
+            polyline fill="none" stroke="#0b3d6e" stroke-width="2" points=(points.join(" ")) {}
+            text x=(pad) y="14" font-size="10" fill="#666" { "100%" }
+            text x=(w - pad - 20.0) y=(h - 6.0) font-size="10" fill="#666" { "100%" }
+        }
+    }
+}
+
+/// `GET /models`: the registry and each version's evaluation.
+pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let user = ctx
+        .require(Permission::ViewAnalytics)
+        .page(&ctx, "/models")?;
+    let views = model_views(&state).await.page(&ctx, "/models")?;
+    let lang = ctx.lang;
+    let csrf = ctx.csrf().await;
+    let pct = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
+    };
+    let num = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "—".to_owned(), |v| format!("{v:.4}"))
+    };
+    let body = html! {
+        section { table id="models" { thead { tr {
+            th { "#" } th { (t::MODEL.get(lang)) } th { (t::VERSION.get(lang)) } th { (t::TARGET.get(lang)) }
+            th { (t::STATUS.get(lang)) } th { (t::AS_OF.get(lang)) } th.n { (t::TEST_AUC.get(lang)) } th.n { "KS" }
+            th { (t::TRAINED_BY.get(lang)) } th { (t::APPROVED_BY.get(lang)) }
+        } } tbody { @for m in &views { tr {
+            td { a href={ "#model-" (m.row.id) } { (m.row.id) } } td { (m.row.name) } td { (m.row.version) }
+            td { (m.row.kind) " · " (m.report["learner"].as_str().unwrap_or("")) }
+            td { (m.row.status) }
+            td { (m.row.train_from.as_deref().unwrap_or("—")) " → " (m.row.train_to.as_deref().unwrap_or("—")) }
+            td.n { (num(&m.report["test"]["auc"])) } td.n { (num(&m.report["test"]["ks"])) }
+            td { (m.row.created_by) } td { (m.row.approved_by.as_deref().unwrap_or("—")) }
+        } } } } }
+        @for m in &views {
+            section id={ "model-" (m.row.id) } {
+                h2 { (m.row.name) " v" (m.row.version) " · " (m.row.kind) }
+                p.muted {
+                    (m.report["test"]["kind"].as_str().unwrap_or("")) " · "
+                    (m.report["test"]["rows"].as_u64().unwrap_or(0)) " / "
+                    (m.report["test"]["positives"].as_u64().unwrap_or(0)) " · AUC " (num(&m.report["test"]["auc"]))
+                    @if let Some(ratio) = m.report["truth"]["ratio"].as_f64() { " · truth ratio " (format!("{ratio:.3}")) }
+                }
+                div.grid {
+                    div { h3 { (t::GAINS.get(lang)) } (gains_chart(m.report["test"]["deciles"].as_array().map_or(&[][..], Vec::as_slice))) }
+                    table { thead { tr {
+                        th { (t::DECILE.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
+                        th.n { (t::SCORE.get(lang)) } th.n { (t::RATE.get(lang)) } th.n { (t::LIFT.get(lang)) } th.n { (t::GAINS.get(lang)) }
+                    } } tbody { @for d in m.report["test"]["deciles"].as_array().into_iter().flatten() { tr {
+                        td { (d["decile"]) } td.n { (d["customers"]) } td.n { (d["positives"]) }
+                        td.n { (pct(&d["mean_score"])) } td.n { (pct(&d["rate"])) }
+                        td.n { (d["lift"].as_f64().map_or_else(|| "—".to_owned(), |v| format!("{v:.2}"))) }
+                        td.n { (pct(&d["cumulative_gain"])) }
+                    } } } }
+                }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::MODELS.get(lang), body).into_response())
+}
+
+/// One arm's measured result.
+#[derive(Debug, Serialize)]
+struct ArmResult {
+    arm: String,
+    rate: Rate,
+    lift: Option<Lift>,
+}
+
+/// A campaign and its results so far.
+#[derive(Debug, Serialize)]
+struct CampaignResult {
+    #[serde(flatten)]
+    campaign: CampaignRow,
+    arms: Vec<ArmResult>,
+}
+
+async fn results(state: &AppState, c: CampaignRow) -> Result<CampaignResult, WebError> {
+    let counts = campaigns::arm_counts(&state.store, c.id).await?;
+    let control = counts
+        .iter()
+        .find(|(arm, _, _)| arm == CONTROL)
+        .map(|(_, n, k)| rate(*k as u64, *n as u64));
+    let arms = counts
+        .into_iter()
+        .map(|(arm, n, k)| {
+            let r = rate(k as u64, n as u64);
+            let l = (arm != CONTROL)
+                .then_some(control)
+                .flatten()
+                .map(|ctl| lift(&r, &ctl));
+            ArmResult {
+                arm,
+                rate: r,
+                lift: l,
+            }
+        })
+        .collect();
+    Ok(CampaignResult { campaign: c, arms })
+}
+
+async fn all_results(state: &AppState) -> Result<Vec<CampaignResult>, WebError> {
+    let mut out = Vec::new();
+    for c in campaigns::list(&state.store).await? {
+        out.push(results(state, c).await?);
+    }
+    Ok(out)
+}
+
+/// `GET /api/campaigns`: every campaign with its results per arm.
+pub async fn campaigns_api(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAnalytics)?;
+    Ok(Json(json!({"campaigns": all_results(&state).await?})).into_response())
+}
+
+/// `GET /api/campaigns/{id}`: one campaign's results.
+pub async fn campaign_api(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAnalytics)?;
+    let c = campaigns::get(&state.store, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(Json(results(&state, c).await?).into_response())
+}
+
+/// `GET /campaigns`: campaigns and their measured lift.
+pub async fn campaigns_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, PageError> {
+    let user = ctx
+        .require(Permission::ViewAnalytics)
+        .page(&ctx, "/campaigns")?;
+    let all = all_results(&state).await.page(&ctx, "/campaigns")?;
+    let lang = ctx.lang;
+    let csrf = ctx.csrf().await;
+    let pct = |v: f64| format!("{:.2}%", 100.0 * v);
+    let pp = |v: f64| format!("{:+.2}pp", 100.0 * v);
+    let body = html! {
+        @if all.is_empty() { p.muted { (t::NONE.get(lang)) } }
+        @for c in &all {
+            section id={ "campaign-" (c.campaign.id) } {
+                h2 { (c.campaign.name) }
+                p.muted {
+                    (t::OBJECTIVE.get(lang)) " " (c.campaign.objective) " · " (t::STATUS.get(lang)) " " (c.campaign.status)
+                    " · " (c.campaign.created_by) " / " (c.campaign.approved_by.as_deref().unwrap_or("—"))
+                }
+                table { thead { tr {
+                    th { (t::ARM.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
+                    th.n { (t::RATE.get(lang)) } th { (t::INTERVAL.get(lang)) } th.n { (t::LIFT.get(lang)) }
+                    th { (t::INTERVAL.get(lang)) } th.n { "p" }
+                } } tbody { @for a in &c.arms { tr {
+                    td { (a.arm) } td.n { (a.rate.members) } td.n { (a.rate.responders) }
+                    td.n { (pct(a.rate.rate)) } td { (pct(a.rate.low)) " – " (pct(a.rate.high)) }
+                    @if let Some(l) = &a.lift {
+                        td.n { (pp(l.difference)) } td { (pp(l.low)) " – " (pp(l.high)) } td.n { (format!("{:.4}", l.p_value)) }
+                    } @else { td {} td {} td {} }
+                } } } }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::CAMPAIGNS.get(lang), body).into_response())
+}

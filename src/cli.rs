@@ -719,7 +719,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
         }
-        Command::Clv { action } => crate::models::clv(action),
+        Command::Clv { action } => match action {
+            action @ crate::models::ClvAction::Margin { .. } => {
+                let store = open_store(&cli.store).await?;
+                let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+                crate::models::margin(action, &store, &dir).await
+            }
+            action => crate::models::clv(action),
+        },
         Command::Campaign { action } => {
             let store = open_store(&cli.store).await?;
             let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);

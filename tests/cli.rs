@@ -885,4 +885,76 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         .map(|r| r["rate"]["responders"].as_i64().unwrap())
         .sum();
     assert_eq!(responders, captured);
+
+    // Margin-based CLV with each customer's retention from the churn model.
+    let t = run(&[
+        "model",
+        "train",
+        "--name",
+        "churn",
+        "--target",
+        "churn",
+        "--as-of",
+        "2025-10-31",
+        "--learner",
+        "logistic",
+        "--by",
+        "analyst1",
+    ]);
+    let churn = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("model=")
+        .unwrap()
+        .to_owned();
+    run(&["model", "approve", &churn, "--by", "exec1"]);
+    run(&["model", "score", "--name", "churn"]);
+    let t = run(&[
+        "clv",
+        "margin",
+        "--churn-model",
+        "churn",
+        "--years",
+        "5",
+        "--discount",
+        "0.08",
+        "--out",
+        "clv.csv",
+    ]);
+    assert!(
+        t.contains("from the churn model's scores") && t.contains("share of total"),
+        "{t}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("clv.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert!(rows.len() > 1000);
+    let retained: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!(retained.iter().all(|r| (0.0..=1.0).contains(r)));
+    assert!(
+        retained.iter().any(|r| *r < 0.99) && retained.iter().any(|r| *r > 0.9),
+        "retention varies by customer"
+    );
+    for r in rows.iter().take(50) {
+        let (profit, keep, value): (i64, f64, i64) = (
+            r[1].parse().unwrap(),
+            r[2].parse().unwrap(),
+            r[3].parse().unwrap(),
+        );
+        let q = keep / 1.08;
+        let expected = profit as f64 * q * (1.0 - q.powi(5)) / (1.0 - q);
+        assert!(
+            (value as f64 - expected).abs() <= 1.0 + expected.abs() * 1e-3,
+            "{r:?}"
+        );
+    }
+    refused(
+        dir.path(),
+        &["clv", "margin", "--churn-model", "card"],
+        "no approved churn model 'card'",
+    );
 }

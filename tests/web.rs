@@ -745,5 +745,56 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         assert_eq!(page.status, StatusCode::OK);
         let mut rm = Client::login(&app, "rm1").await;
         assert_eq!(rm.get("/campaigns").await.status, StatusCode::FORBIDDEN);
+
+        // An approved model's score and reasons on the RM's 360, with the
+        // best uptake as the next product to offer.
+        use panorama_store::models as m;
+        let (customer, _) = first_customer(&mut rm).await;
+        let features =
+            r#"[{"name":"avg_settlement","zh":"结算月日均余额","en":"settlement balance"}]"#;
+        let mut ids = Vec::new();
+        for (name, kind) in [("card", "uptake:card"), ("wealth", "uptake:wealth")] {
+            let mut tx = store.begin().await.unwrap();
+            let (id, _) = m::register(
+                &mut tx,
+                &m::NewModel {
+                    kind,
+                    name,
+                    features,
+                    train_from: "2025-10-31",
+                    train_to: "2026-04-30",
+                    metrics: "{}",
+                    artefact: "{}",
+                    created_by: "analyst1",
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            ids.push(id);
+        }
+        for (id, score) in ids.iter().zip([0.12, 0.41]) {
+            let row = m::approve(&store, *id, "exec1").await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            m::write_scores(
+                &mut tx,
+                store.backend(),
+                &row,
+                "2026-10-31",
+                &[(customer, score, r#"[["avg_settlement",0.8]]"#.to_owned())],
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let page = rm.get(&format!("/customers/{customer}")).await.body;
+        assert!(
+            page.contains("id=\"scores\"") && page.contains("结算月日均余额"),
+            "{page}"
+        );
+        let best = page.split("id=\"next-best\"").nth(1).unwrap_or_default();
+        assert!(best.contains("wealth") && best.contains("41.0%"), "{best}");
+        let view = rm.get(&format!("/api/customers/{customer}")).await.json();
+        assert_eq!(view["scores"].as_array().unwrap().len(), 2, "{view}");
     }
 }

@@ -160,6 +160,7 @@ texts! {
     TOP_REASONS: "主要原因" / "Top reasons",
     CHURN_RISK: "流失风险" / "Churn risk",
     UPTAKE: "产品开通倾向" / "Uptake propensity",
+    NEXT_BEST: "推荐产品" / "Next best product",
     CONTACTS: "接触记录" / "Contacts",
     RECORD_CONTACT: "记录接触" / "Record a contact",
     OUTCOME: "结果" / "Outcome",

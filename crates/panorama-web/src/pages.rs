@@ -635,6 +635,12 @@ async fn render_360(
         @if !v.scores.is_empty() {
             section id="scores" {
                 h2 { (t::MODEL_SCORES.get(lang)) }
+                @if let Some(best) = v.scores.iter().filter(|m| m.kind.starts_with("uptake:")).max_by(|a, b| a.score.total_cmp(&b.score)) {
+                    p id="next-best" {
+                        strong { (t::NEXT_BEST.get(lang)) ": " }
+                        (best.kind.trim_start_matches("uptake:")) " (" (format!("{:.1}%", 100.0 * best.score)) ")"
+                    }
+                }
                 table { thead { tr {
                     th { (t::MODEL.get(lang)) } th.n { (t::SCORE.get(lang)) } th { (t::TOP_REASONS.get(lang)) } th { (t::AS_OF.get(lang)) }
                 } }

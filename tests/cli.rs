@@ -15,6 +15,27 @@ fn panorama(dir: &Path, args: &[&str]) -> Output {
         .expect("run panorama")
 }
 
+/// Generates a bank of `customers` into `dir/bank`, ingests and resolves it
+/// into `dir/store` and runs the batch of 2026-10-31; returns the batch's output.
+fn loaded_bank(dir: &Path, customers: u64, seed: u64) -> String {
+    let out = panorama(
+        dir,
+        &[
+            "generate",
+            "--customers",
+            &customers.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            "bank",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    succeeds(dir, &["ingest", "bank"]);
+    succeeds(dir, &["resolve"]);
+    succeeds(dir, &["batch", "--as-of", "2026-10-31"])
+}
+
 /// Runs `panorama --store store ARGS` in `dir`; it must succeed without a panic.
 fn succeeds(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["--store", "store"];
@@ -245,22 +266,7 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
 fn acrm_commands_from_batch_to_segments() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| succeeds(dir.path(), args);
-    let out = panorama(
-        dir.path(),
-        &[
-            "generate",
-            "--customers",
-            "600",
-            "--seed",
-            "3",
-            "--out",
-            "bank",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    run(&["ingest", "bank"]);
-    run(&["resolve"]);
-    let t = run(&["batch", "--as-of", "2026-10-31"]);
+    let t = loaded_bank(dir.path(), 600, 3);
     assert!(
         t.contains("as of 2026-10-31") && t.contains("核心 core"),
         "{t}"
@@ -537,22 +543,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| succeeds(dir.path(), args);
     let fails = |args: &[&str], expected: &str| refused(dir.path(), args, expected);
-    let out = panorama(
-        dir.path(),
-        &[
-            "generate",
-            "--customers",
-            "5000",
-            "--seed",
-            "21",
-            "--out",
-            "bank",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    run(&["ingest", "bank"]);
-    run(&["resolve"]);
-    run(&["batch", "--as-of", "2026-10-31"]);
+    loaded_bank(dir.path(), 5000, 21);
     // Features of a year back, card uptake in the next six months, tested out
     // of time on the six months after, and held against the hidden propensity.
     let train = |learner: &str| {

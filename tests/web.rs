@@ -156,6 +156,22 @@ fn generated_bank(customers: u64, seed: u64) -> tempfile::TempDir {
     dir
 }
 
+/// The demo bank of `dir/bank` on each store, with the app over it.
+async fn demo_stores(name: &str, dir: &std::path::Path) -> Vec<(test_support::TestStore, Router)> {
+    let mut out = Vec::new();
+    for (k, store) in test_support::both(name)
+        .await
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        demo_bank(&store, dir, k).await;
+        let app = app(&store);
+        out.push((store, app));
+    }
+    out
+}
+
 async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usize) {
     let options = Options {
         rejects_dir: dir.join("rejects"),
@@ -502,14 +518,12 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steward_works_the_review_queue_and_undoes_a_merge() {
     let dir = generated_bank(300, 12);
-    for (k, store) in test_support::both("steward_works_the_review_queue_and_undoes_a_merge")
-        .await
-        .unwrap()
-        .into_iter()
-        .enumerate()
+    for (store, app) in demo_stores(
+        "steward_works_the_review_queue_and_undoes_a_merge",
+        dir.path(),
+    )
+    .await
     {
-        demo_bank(&store, dir.path(), k).await;
-        let app = app(&store);
         // Two persons' first records, queued as an uncertain pair.
         let two: Vec<i64> = sqlx::query_scalar(
             "SELECT MIN(x.source_record_id) FROM customer_xref x JOIN source_record r ON r.id = x.source_record_id \
@@ -663,14 +677,12 @@ async fn steward_works_the_review_queue_and_undoes_a_merge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysts_read_campaign_results_and_model_evaluations() {
     let dir = generated_bank(200, 13);
-    for (k, store) in test_support::both("analysts_read_campaign_results_and_model_evaluations")
-        .await
-        .unwrap()
-        .into_iter()
-        .enumerate()
+    for (store, app) in demo_stores(
+        "analysts_read_campaign_results_and_model_evaluations",
+        dir.path(),
+    )
+    .await
     {
-        demo_bank(&store, dir.path(), k).await;
-        let app = app(&store);
         use panorama_store::campaigns as c;
         let id = c::create(
             &store,

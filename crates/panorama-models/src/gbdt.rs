@@ -294,8 +294,8 @@ impl Grower<'_> {
                     b.h += h;
                     b.n += 1;
                 }
-                let slots = &layout.slots
-                    [layout.row_start[r] as usize..layout.row_start[r + 1] as usize];
+                let slots =
+                    &layout.slots[layout.row_start[r] as usize..layout.row_start[r + 1] as usize];
                 for &slot in slots {
                     let b = &mut hist[slot as usize];
                     b.g += g;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Timelike};
 use clap::Subcommand;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
@@ -45,6 +45,10 @@ pub enum CampaignAction {
         /// The product offered (every arm).
         #[arg(long)]
         product: Option<String>,
+        /// The message (SMS, e-mail, app) or the RM's script; a default
+        /// naming the product otherwise.
+        #[arg(long)]
+        script: Option<String>,
         /// Only customers scored at least `--min-score` by this approved model.
         #[arg(long)]
         score_model: Option<String>,
@@ -147,6 +151,31 @@ pub enum CampaignAction {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Hand queued SMS, e-mail or app messages to the gateway as a file
+    /// (address, message, ids) and mark them sent — never in quiet hours.
+    Drain {
+        /// sms, email or app.
+        #[arg(long)]
+        channel: String,
+        /// The gateway file (CSV).
+        #[arg(long)]
+        out: PathBuf,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
+        /// Quiet hours start (local hour, inclusive) …
+        #[arg(long, default_value_t = 21)]
+        quiet_start: u32,
+        /// … and end (exclusive).
+        #[arg(long, default_value_t = 8)]
+        quiet_end: u32,
+        /// The local time to judge quiet hours by (HH:MM; default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Who runs the gateway adapter.
+        #[arg(long, default_value = "gateway")]
+        by: String,
+    },
     /// Every campaign.
     List,
 }
@@ -194,6 +223,7 @@ pub async fn campaign(
             seed,
             objective,
             product,
+            script,
             score_model,
             min_score,
             channel,
@@ -239,7 +269,7 @@ pub async fn campaign(
             };
             let arm_rows: Vec<(String, Option<String>, Option<String>)> = arms
                 .iter()
-                .map(|a| (a.clone(), product.clone(), None))
+                .map(|a| (a.clone(), product.clone(), script.clone()))
                 .collect();
             let id = q::create(
                 store,
@@ -327,6 +357,63 @@ pub async fn campaign(
             Ok(())
         }
         CampaignAction::Report { id, json } => report(store, id, json).await,
+        CampaignAction::Drain {
+            channel,
+            out,
+            limit,
+            quiet_start,
+            quiet_end,
+            at,
+            by,
+        } => {
+            if !["sms", "email", "app"].contains(&channel.as_str()) {
+                bail!("--channel: sms, email or app, not {channel}");
+            }
+            let now = chrono::Local::now();
+            let hour = match &at {
+                Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
+                    .with_context(|| format!("--at {t}: HH:MM"))?
+                    .hour(),
+                None => now.hour(),
+            };
+            let quiet = if quiet_start > quiet_end {
+                hour >= quiet_start || hour < quiet_end
+            } else {
+                hour >= quiet_start && hour < quiet_end
+            };
+            if quiet {
+                bail!(
+                    "quiet hours ({quiet_start}:00–{quiet_end}:00): no messages go out at {hour}:xx; nothing was sent"
+                );
+            }
+            let batch = format!("{channel}-{}", now.format("%Y%m%dT%H%M%S%.6f"));
+            let rows = q::drain(store, &channel, limit.max(1), &batch, &by).await?;
+            let mut w = csv::Writer::from_path(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            w.write_record([
+                "address",
+                "message",
+                "campaign_id",
+                "customer_id",
+                "outbox_id",
+            ])?;
+            for r in &rows {
+                w.write_record([
+                    r.address.clone(),
+                    r.message.clone(),
+                    r.campaign_id.to_string(),
+                    r.customer_id.to_string(),
+                    r.id.to_string(),
+                ])?;
+            }
+            w.flush()?;
+            say!(
+                "{} {channel} messages handed to the gateway in {} (batch {batch})",
+                rows.len(),
+                out.display()
+            );
+            Ok(())
+        }
         CampaignAction::Capture { as_of } => {
             for (id, n) in capture(store, analytics, config, as_of).await? {
                 say!("campaign {id}: {n} new responses");
@@ -489,19 +576,56 @@ async fn launch(
     } else {
         Vec::new()
     };
+    // The message channels: each treated member with an address gets one
+    // message in the outbox; the gateway adapter drains it.
+    let messages: Vec<q::MessageWrite> =
+        if ["sms", "email", "app"].contains(&rules.channel.as_str()) {
+            let addresses = q::addresses(store, &rules.channel).await?;
+            let offer = q::offer_texts(store, id).await?;
+            members
+                .iter()
+                .filter(|m| !m.2)
+                .filter_map(|m| {
+                    let address = addresses.get(&m.0)?;
+                    let (product, script) = offer.get(&m.1).cloned().unwrap_or_default();
+                    let text = script.unwrap_or_else(|| {
+                        format!(
+                            "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
+                            product.as_deref().unwrap_or("专属产品")
+                        )
+                    });
+                    Some((m.0, rules.channel.clone(), address.clone(), text))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
     let select_seconds = started.elapsed().as_secs_f64();
     let control = members.iter().filter(|m| m.2).count();
     let detail = format!(
-        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control), {} calls on RMs' lists",
+        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control), {} calls on RMs' lists, {} messages queued",
         after_score,
         after_score - after_opt_out,
         after_opt_out - after_universal,
         after_universal - eligible.len(),
         members.len(),
-        tasks.len()
+        tasks.len(),
+        messages.len()
     );
     let started = Instant::now();
-    q::launch(store, id, &date.to_string(), &members, &tasks, by, &detail).await?;
+    q::launch(
+        store,
+        id,
+        &date.to_string(),
+        &members,
+        q::Work {
+            tasks: &tasks,
+            messages: &messages,
+        },
+        by,
+        &detail,
+    )
+    .await?;
     say!("campaign {id} live: {detail}");
     say!(
         "selected and split in {select_seconds:.2} s, written in {:.2} s",

@@ -877,6 +877,89 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         .sum();
     assert_eq!(responders, captured);
 
+    // The SMS channel: treated members with a mobile get a message in the
+    // outbox; the gateway adapter drains it outside quiet hours, once.
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "sms",
+        "--segment",
+        "aum >= 1000",
+        "--channel",
+        "sms",
+        "--script",
+        "尊敬的客户：新客理财限时发售，详询客户经理。回T退订",
+        "--cap",
+        "5",
+        "--by",
+        "analyst1",
+    ]);
+    let sms = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("campaign=")
+        .unwrap()
+        .to_owned();
+    run(&["campaign", "approve", &sms, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &sms]);
+    let queued: usize = t
+        .split(" messages queued")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(queued > 100, "{t}");
+    refused(
+        dir.path(),
+        &[
+            "campaign",
+            "drain",
+            "--channel",
+            "sms",
+            "--out",
+            "gw.csv",
+            "--at",
+            "22:30",
+        ],
+        "quiet hours",
+    );
+    let t = run(&[
+        "campaign",
+        "drain",
+        "--channel",
+        "sms",
+        "--out",
+        "gw.csv",
+        "--at",
+        "10:00",
+    ]);
+    assert!(t.contains(&format!("{queued} sms messages")), "{t}");
+    let file = std::fs::read_to_string(dir.path().join("gw.csv")).unwrap();
+    let sent: Vec<i64> = file
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(sent.len(), queued);
+    assert!(file.contains("新客理财限时发售"));
+    assert!(
+        sent.iter().all(|c| !opted.contains(c)),
+        "no message to anyone who opted out"
+    );
+    let t = run(&[
+        "campaign",
+        "drain",
+        "--channel",
+        "sms",
+        "--out",
+        "gw2.csv",
+        "--at",
+        "10:00",
+    ]);
+    assert!(t.contains("0 sms messages"), "sent once: {t}");
+
     // Margin-based CLV with each customer's retention from the churn model.
     let t = run(&[
         "model",

@@ -717,9 +717,17 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
                 (*id, arm.to_owned(), i >= 50, "rm".to_owned(), None)
             })
             .collect();
-        c::launch(&store, id, "2026-10-31", &members, &[], "analyst1", "test")
-            .await
-            .unwrap();
+        c::launch(
+            &store,
+            id,
+            "2026-10-31",
+            &members,
+            c::Work::default(),
+            "analyst1",
+            "test",
+        )
+        .await
+        .unwrap();
         let responders: Vec<(i64, String, Option<i64>)> = customers[..20]
             .iter()
             .chain(&customers[50..55])

@@ -233,17 +233,31 @@ pub type MemberWrite = (i64, String, bool, String, Option<i64>);
 /// A call-list task: (RM, customer, title, due date).
 pub type TaskWrite = (i64, i64, String, String);
 
+/// A gateway message: (customer, channel, address, text).
+pub type MessageWrite = (i64, String, String, String);
+
+/// What a launch writes besides the members.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Work<'a> {
+    /// RM call tasks.
+    pub tasks: &'a [TaskWrite],
+    /// Messages queued for the gateways.
+    pub messages: &'a [MessageWrite],
+}
+
 /// Launches an approved campaign: writes its members, the owning RMs' call
-/// tasks and makes it live, in one transaction; audited with the counts.
+/// tasks and the gateways' messages and makes it live, in one transaction;
+/// audited with the counts.
 pub async fn launch(
     store: &Store,
     id: i64,
     selected_on: &str,
     members: &[MemberWrite],
-    tasks: &[TaskWrite],
+    work: Work<'_>,
     by: &str,
     detail: &str,
 ) -> Result<u64> {
+    let tasks = work.tasks;
     let mut tx = store.begin().await?;
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM campaign WHERE id = $1")
         .bind(id)
@@ -284,6 +298,36 @@ pub async fn launch(
                 Value::text(title),
                 Value::text(due),
                 Value::text("open"),
+                Value::text(&now),
+            ]
+        })
+        .collect();
+    insert.execute(&mut tx, &rows).await?;
+    let insert = BulkInsert::new(
+        store.backend(),
+        "campaign_outbox",
+        &[
+            "campaign_id",
+            "customer_id",
+            "channel",
+            "address",
+            "message",
+            "status",
+            "created_at",
+        ],
+        "",
+    );
+    let rows: Vec<Vec<Value>> = work
+        .messages
+        .iter()
+        .map(|(customer, channel, address, text)| {
+            vec![
+                Value::Int(Some(id)),
+                Value::Int(Some(*customer)),
+                Value::text(channel),
+                Value::text(address),
+                Value::text(text),
+                Value::text("queued"),
                 Value::text(&now),
             ]
         })
@@ -419,4 +463,105 @@ pub async fn launched_on(store: &Store, id: i64) -> Result<Option<String>> {
             .fetch_one(store.pool())
             .await?,
     )
+}
+
+/// Where each active customer is reached on `channel` (mobile for SMS and
+/// app push, e-mail for e-mail).
+pub async fn addresses(store: &Store, channel: &str) -> Result<HashMap<i64, String>> {
+    let column = if channel == "email" {
+        "email"
+    } else {
+        "mobile"
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT id, {column} FROM customer WHERE status = 'active' AND {column} IS NOT NULL"
+    ))
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)))
+        .collect())
+}
+
+/// A queued message handed to a gateway.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OutboxRow {
+    /// Id.
+    pub id: i64,
+    /// Campaign.
+    pub campaign_id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Mobile or e-mail.
+    pub address: String,
+    /// Text.
+    pub message: String,
+}
+
+/// Takes up to `limit` queued messages of `channel`, oldest first, and marks
+/// them sent in batch `batch` — in one transaction, so two adapters never
+/// send the same message; audited (addresses leave the bank).
+pub async fn drain(
+    store: &Store,
+    channel: &str,
+    limit: i64,
+    batch: &str,
+    by: &str,
+) -> Result<Vec<OutboxRow>> {
+    let mut tx = store.begin().await?;
+    // Claim first (the status re-checked on the row), then read what was claimed.
+    sqlx::query(
+        "UPDATE campaign_outbox SET status = 'sent', sent_at = $1, batch = $2 \
+         WHERE status = 'queued' AND id IN \
+         (SELECT id FROM campaign_outbox WHERE status = 'queued' AND channel = $3 ORDER BY id LIMIT $4)",
+    )
+    .bind(now_utc())
+    .bind(batch)
+    .bind(channel)
+    .bind(limit)
+    .execute(&mut *tx)
+    .await?;
+    let rows: Vec<OutboxRow> = sqlx::query_as(
+        "SELECT id, campaign_id, customer_id, address, message FROM campaign_outbox \
+         WHERE batch = $1 ORDER BY id",
+    )
+    .bind(batch)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !rows.is_empty() {
+        audit(
+            &mut tx,
+            by,
+            "campaign.outbox.drain",
+            None,
+            &format!("{} {channel} messages to gateway batch {batch}", rows.len()),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Queued and sent messages of a campaign.
+pub async fn outbox_counts(store: &Store, id: i64) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT status, CAST(COUNT(*) AS BIGINT) FROM campaign_outbox WHERE campaign_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Each arm's product and script.
+pub async fn offer_texts(
+    store: &Store,
+    id: i64,
+) -> Result<HashMap<String, (Option<String>, Option<String>)>> {
+    let rows: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT arm, product_code, script FROM offer WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?;
+    Ok(rows.into_iter().map(|(a, p, s)| (a, (p, s))).collect())
 }

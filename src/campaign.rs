@@ -523,12 +523,7 @@ async fn launch(
     eligible.retain(|e| !universal_control(e.customer_id, &period, rules.universal_control));
     let after_universal = eligible.len();
     let since = date - chrono::Days::new(rules.cap_days);
-    let recent = q::recent_contacts(store, &since.to_string()).await?;
-    let capped: HashSet<i64> = recent
-        .into_iter()
-        .filter(|(_, n)| *n >= rules.cap)
-        .map(|(c, _)| c)
-        .collect();
+    let capped = q::capped(store, &since.to_string(), rules.cap.max(1)).await?;
     eligible.retain(|e| !capped.contains(&e.customer_id));
     let arms: Vec<String> = q::arms(store, id).await?.into_iter().map(|a| a.0).collect();
     let assignments = split(
@@ -551,6 +546,8 @@ async fn launch(
             )
         })
         .collect();
+    let select_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
     // The RM channel: each treated member with an RM is a call on that RM's list.
     let due = (date + chrono::Days::new(7)).to_string();
     let offers = q::arms(store, id).await?;
@@ -600,7 +597,7 @@ async fn launch(
         } else {
             Vec::new()
         };
-    let select_seconds = started.elapsed().as_secs_f64();
+    let work_seconds = started.elapsed().as_secs_f64();
     let control = members.iter().filter(|m| m.2).count();
     let detail = format!(
         "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control), {} calls on RMs' lists, {} messages queued",
@@ -628,7 +625,7 @@ async fn launch(
     .await?;
     say!("campaign {id} live: {detail}");
     say!(
-        "selected and split in {select_seconds:.2} s, written in {:.2} s",
+        "selected and split under the contact policy in {select_seconds:.2} s; tasks and messages prepared in {work_seconds:.2} s; written in {:.2} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())

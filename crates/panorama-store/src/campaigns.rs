@@ -198,20 +198,25 @@ pub async fn opted_out(store: &Store, channel: &str) -> Result<HashSet<i64>> {
     Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
 }
 
-/// How many campaigns contacted (or will contact: treated members) each
-/// customer since `since`.
-pub async fn recent_contacts(store: &Store, since: &str) -> Result<HashMap<i64, i64>> {
-    let rows = sqlx::query(
-        "SELECT m.customer_id, COUNT(*) FROM campaign_member m JOIN campaign c ON c.id = m.campaign_id \
-         WHERE m.is_control = 0 AND m.selected_on >= $1 AND c.status IN ('live', 'finished') GROUP BY m.customer_id",
+/// The customers whom at least `cap` campaigns contacted (or will contact:
+/// treated members of live or finished campaigns) since `since`. Counted
+/// in SQL on a range of the covering index `campaign_member_recent` (the
+/// unary `+` keeps the planner off the primary key, which read the member
+/// rows: 10 s at 2M members, 1.3 s this way at 3.6M), returning only the
+/// customers over the cap.
+pub async fn capped(store: &Store, since: &str, cap: i64) -> Result<HashSet<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.customer_id FROM campaign_member m \
+         WHERE m.selected_on >= $1 AND m.is_control = 0 \
+         AND +m.campaign_id IN (SELECT id FROM campaign WHERE status IN ('live', 'finished')) \
+         GROUP BY m.customer_id HAVING COUNT(*) >= $2",
     )
     .bind(since)
+    .bind(cap)
     .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
-        .collect())
+    .await?
+    .into_iter()
+    .collect())
 }
 
 /// Each active customer's primary RM.

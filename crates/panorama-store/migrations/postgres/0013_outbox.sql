@@ -16,5 +16,6 @@ CREATE TABLE campaign_outbox (
 );
 CREATE INDEX campaign_outbox_queue ON campaign_outbox (status, channel, id);
 
--- The frequency cap counts a customer's recent treated memberships.
-CREATE INDEX campaign_member_customer ON campaign_member (customer_id, selected_on);
+-- The frequency cap counts customers' recent treated memberships: a range
+-- of this index, never the member rows.
+CREATE INDEX campaign_member_recent ON campaign_member (selected_on, is_control, customer_id, campaign_id);

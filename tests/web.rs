@@ -702,7 +702,32 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         )
         .await
         .unwrap();
-        c::approve(&store, id, "bm1").await.unwrap();
+        // Approval through the API: not by the designer, with the token, once.
+        let mut designer = Client::login(&app, "analyst1").await;
+        let token = designer.csrf.clone();
+        let approve = format!("/api/campaigns/{id}/approve");
+        assert_eq!(
+            designer.post_api(&approve, "", "wrong").await.status,
+            StatusCode::FORBIDDEN
+        );
+        let r = designer.post_api(&approve, "", &token).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("second person"), "{}", r.body);
+        let mut bm = Client::login(&app, "bm1").await;
+        let bm_token = bm.csrf.clone();
+        let r = bm.post_api(&approve, "", &bm_token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["status"], "approved");
+        assert_eq!(
+            bm.post_api(&approve, "", &bm_token).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            bm.post_api("/api/campaigns/999999/approve", "", &bm_token)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
         let customers: Vec<i64> =
             sqlx::query_scalar("SELECT id FROM customer ORDER BY id LIMIT 100")
                 .fetch_all(store.pool())

@@ -260,7 +260,10 @@ pub async fn openapi() -> Response {
                 "responses": with(json!({"200": ok("campaigns, newest first")}), denied.clone())}},
             "/api/campaigns/{id}": {"get": {"summary": "One campaign's results",
                 "parameters": [param("id", "path", "integer", true)],
-                "responses": with(json!({"200": ok("the campaign"), "404": ok("no such campaign")}), denied)}}
+                "responses": with(json!({"200": ok("the campaign"), "404": ok("no such campaign")}), denied.clone())}},
+            "/api/campaigns/{id}/approve": {"post": {"summary": "Approve a draft campaign (not by its designer; audited)",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("approved"), "400": ok("not a draft, or the designer approving"), "404": ok("no such campaign")}), denied)}}
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}}
     }))

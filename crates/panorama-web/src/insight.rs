@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use panorama_campaign::{CONTROL, Lift, Rate, lift, rate};
@@ -199,6 +200,23 @@ pub async fn campaign_api(
     let c = campaigns::get(&state.store, id)
         .await?
         .ok_or(WebError::NotFound)?;
+    Ok(Json(results(&state, c).await?).into_response())
+}
+
+/// `POST /api/campaigns/{id}/approve` (header `X-CSRF-Token`): a draft
+/// goes live-ready once someone other than its designer approves it; audited.
+pub async fn approve_campaign(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let user = ctx.require(Permission::ViewAnalytics)?;
+    ctx.check_csrf_header(&headers).await?;
+    if campaigns::get(&state.store, id).await?.is_none() {
+        return Err(WebError::NotFound);
+    }
+    let c = campaigns::approve(&state.store, id, &user.username).await?;
     Ok(Json(results(&state, c).await?).into_response())
 }
 

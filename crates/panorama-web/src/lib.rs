@@ -135,6 +135,10 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/models", get(insight::models_api))
         .route("/api/campaigns", get(insight::campaigns_api))
         .route("/api/campaigns/{id}", get(insight::campaign_api))
+        .route(
+            "/api/campaigns/{id}/approve",
+            post(insight::approve_campaign),
+        )
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(metrics::health))
         .route("/metrics", get(metrics::render))

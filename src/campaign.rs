@@ -720,8 +720,30 @@ async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
             }
         })
         .collect();
+    // The cumulative response rate of each arm by response date.
+    let members: std::collections::BTreeMap<String, i64> =
+        counts.iter().map(|(arm, n, _)| (arm.clone(), *n)).collect();
+    let mut so_far: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut curve: Vec<(String, std::collections::BTreeMap<String, f64>)> = Vec::new();
+    for (arm, day, k) in q::responses_by_day(store, id).await? {
+        *so_far.entry(arm).or_default() += k;
+        let point: std::collections::BTreeMap<String, f64> = members
+            .iter()
+            .map(|(a, n)| {
+                let r = so_far.get(a).copied().unwrap_or(0) as f64 / (*n).max(1) as f64;
+                (a.clone(), r)
+            })
+            .collect();
+        match curve.last_mut() {
+            Some((d, p)) if *d == day => *p = point,
+            _ => curve.push((day, point)),
+        }
+    }
     if json {
-        say!("{}", serde_json::to_string_pretty(&lines)?);
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"arms": lines, "curve": curve}))?
+        );
         return Ok(());
     }
     say!(
@@ -770,6 +792,27 @@ async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
     }
     if control.is_none() {
         say!("  no control group: lift cannot be measured");
+    }
+    if !curve.is_empty() {
+        say!("cumulative response rate by date:");
+        say!(
+            "  {:<10} {}",
+            "date",
+            members
+                .keys()
+                .map(|a| format!("{a:>9}"))
+                .collect::<String>()
+        );
+        for (day, point) in &curve {
+            say!(
+                "  {:<10} {}",
+                day,
+                point
+                    .values()
+                    .map(|r| format!("{:>8.2}%", 100.0 * r))
+                    .collect::<String>()
+            );
+        }
     }
     Ok(())
 }

@@ -790,9 +790,11 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         line("A").contains("pp") && line("control").contains('%'),
         "{t}"
     );
+    assert!(t.contains("cumulative response rate by date"), "{t}");
     let report = run(&["campaign", "report", &campaign, "--json"]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    let a = report
+    assert!(!report["curve"].as_array().unwrap().is_empty(), "{report}");
+    let a = report["arms"]
         .as_array()
         .unwrap()
         .iter()
@@ -869,7 +871,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     );
     let report = run(&["campaign", "report", &second, "--json"]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    let responders: i64 = report
+    let responders: i64 = report["arms"]
         .as_array()
         .unwrap()
         .iter()

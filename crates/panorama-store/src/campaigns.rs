@@ -570,3 +570,15 @@ pub async fn offer_texts(
             .await?;
     Ok(rows.into_iter().map(|(a, p, s)| (a, (p, s))).collect())
 }
+
+/// Responders per arm and response date, in date order.
+pub async fn responses_by_day(store: &Store, id: i64) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.arm, r.responded_on, CAST(COUNT(*) AS BIGINT) FROM campaign_response r \
+         JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
+         WHERE r.campaign_id = $1 GROUP BY m.arm, r.responded_on ORDER BY r.responded_on, m.arm",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?)
+}

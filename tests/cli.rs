@@ -36,6 +36,29 @@ fn loaded_bank(dir: &Path, customers: u64, seed: u64) -> String {
     succeeds(dir, &["batch", "--as-of", "2026-10-31"])
 }
 
+/// The arguments of an SMS gateway drain into `out` at local time `at`.
+fn drain_sms<'a>(out: &'a str, at: &'a str) -> [&'a str; 8] {
+    [
+        "campaign",
+        "drain",
+        "--channel",
+        "sms",
+        "--out",
+        out,
+        "--at",
+        at,
+    ]
+}
+
+/// The number just before `marker` in a command's output (`… 12 messages queued`).
+fn number_before<T: std::str::FromStr>(t: &str, marker: &str) -> T {
+    t.split(marker)
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a number before {marker:?} in {t}"))
+}
+
 /// Runs `panorama --store store ARGS` in `dir`; it must succeed without a panic.
 fn succeeds(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["--store", "store"];
@@ -845,12 +868,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     );
     run(&["campaign", "approve", &second, "--by", "bm1"]);
     let t = run(&["campaign", "launch", &second, "--as-of", "2026-04-30"]);
-    let calls: i64 = t
-        .split(" calls on RMs' lists")
-        .next()
-        .and_then(|s| s.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{t}"));
+    let calls: i64 = number_before(&t, " calls on RMs' lists");
     assert!(
         calls > 0,
         "treated members with an RM are calls on their lists: {t}"
@@ -906,37 +924,10 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         .to_owned();
     run(&["campaign", "approve", &sms, "--by", "bm1"]);
     let t = run(&["campaign", "launch", &sms]);
-    let queued: usize = t
-        .split(" messages queued")
-        .next()
-        .and_then(|s| s.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{t}"));
+    let queued: usize = number_before(&t, " messages queued");
     assert!(queued > 100, "{t}");
-    refused(
-        dir.path(),
-        &[
-            "campaign",
-            "drain",
-            "--channel",
-            "sms",
-            "--out",
-            "gw.csv",
-            "--at",
-            "22:30",
-        ],
-        "quiet hours",
-    );
-    let t = run(&[
-        "campaign",
-        "drain",
-        "--channel",
-        "sms",
-        "--out",
-        "gw.csv",
-        "--at",
-        "10:00",
-    ]);
+    refused(dir.path(), &drain_sms("gw.csv", "22:30"), "quiet hours");
+    let t = run(&drain_sms("gw.csv", "10:00"));
     assert!(t.contains(&format!("{queued} sms messages")), "{t}");
     let file = std::fs::read_to_string(dir.path().join("gw.csv")).unwrap();
     let sent: Vec<i64> = file
@@ -950,16 +941,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         sent.iter().all(|c| !opted.contains(c)),
         "no message to anyone who opted out"
     );
-    let t = run(&[
-        "campaign",
-        "drain",
-        "--channel",
-        "sms",
-        "--out",
-        "gw2.csv",
-        "--at",
-        "10:00",
-    ]);
+    let t = run(&drain_sms("gw2.csv", "10:00"));
     assert!(t.contains("0 sms messages"), "sent once: {t}");
 
     // Margin-based CLV with each customer's retention from the churn model.

@@ -525,7 +525,8 @@ async fn launch(
     let since = date - chrono::Days::new(rules.cap_days);
     let capped = q::capped(store, &since.to_string(), rules.cap.max(1)).await?;
     eligible.retain(|e| !capped.contains(&e.customer_id));
-    let arms: Vec<String> = q::arms(store, id).await?.into_iter().map(|a| a.0).collect();
+    let offers = q::offers(store, id).await?;
+    let arms: Vec<String> = offers.keys().cloned().collect();
     let assignments = split(
         &eligible,
         c.control_share_bp as f64 / 10_000.0,
@@ -550,16 +551,14 @@ async fn launch(
     let started = Instant::now();
     // The RM channel: each treated member with an RM is a call on that RM's list.
     let due = (date + chrono::Days::new(7)).to_string();
-    let offers = q::arms(store, id).await?;
     let tasks: Vec<q::TaskWrite> = if rules.channel == "rm" {
         members
             .iter()
             .filter(|m| !m.2)
             .filter_map(|m| {
                 let product = offers
-                    .iter()
-                    .find(|(a, _)| *a == m.1)
-                    .and_then(|(_, p)| p.clone())
+                    .get(&m.1)
+                    .and_then(|(p, _)| p.as_deref())
                     .map(|p| format!("，产品 {p}"))
                     .unwrap_or_default();
                 Some((
@@ -578,13 +577,12 @@ async fn launch(
     let messages: Vec<q::MessageWrite> =
         if ["sms", "email", "app"].contains(&rules.channel.as_str()) {
             let addresses = q::addresses(store, &rules.channel).await?;
-            let offer = q::offer_texts(store, id).await?;
             members
                 .iter()
                 .filter(|m| !m.2)
                 .filter_map(|m| {
                     let address = addresses.get(&m.0)?;
-                    let (product, script) = offer.get(&m.1).cloned().unwrap_or_default();
+                    let (product, script) = offers.get(&m.1).cloned().unwrap_or_default();
                     let text = script.unwrap_or_else(|| {
                         format!(
                             "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",

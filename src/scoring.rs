@@ -439,7 +439,7 @@ pub async fn train(
         )
         .await?;
         let (rows, y) = labelled(&spec.target, &frame1, &frame2);
-        (frame1, rows, y, "out-of-time", t1)
+        (&frame1, rows, y, "out-of-time", t1)
     } else {
         let folds = panorama_models::cv::stratified_folds(&train_y, 10, spec.seed);
         let test: std::collections::HashSet<usize> =
@@ -453,8 +453,7 @@ pub async fn train(
         }
         train_rows = tr.0;
         train_y = tr.1;
-        drop(frame1);
-        (frame0.clone_rows(), te.0, te.1, "holdout", t0)
+        (&frame0, te.0, te.1, "holdout", t0)
     };
     let positives = train_y.iter().filter(|y| **y).count();
     if positives == 0 || positives == train_y.len() {
@@ -559,19 +558,6 @@ pub async fn train(
     .await?;
     tx.commit().await?;
     Ok((id, version, report))
-}
-
-impl Frame {
-    fn clone_rows(&self) -> Frame {
-        Frame {
-            ids: self.ids.clone(),
-            index: self.index.clone(),
-            columns: self.columns.clone(),
-            classes: self.classes.clone(),
-            aum: self.aum.clone(),
-            accounts: self.accounts.clone(),
-        }
-    }
 }
 
 fn top_features(card: &Scorecard, data: &panorama_models::data::Dataset) -> Vec<(String, f64)> {

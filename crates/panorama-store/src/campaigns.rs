@@ -2,7 +2,7 @@
 //! owner, the contact policy's inputs (opt-outs, recent contacts), responses,
 //! and the counts a report is made of.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -129,16 +129,6 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<CampaignRow>> {
 pub async fn list(store: &Store) -> Result<Vec<CampaignRow>> {
     Ok(
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaign ORDER BY id DESC"))
-            .fetch_all(store.pool())
-            .await?,
-    )
-}
-
-/// The arms of a campaign (name, product).
-pub async fn arms(store: &Store, id: i64) -> Result<Vec<(String, Option<String>)>> {
-    Ok(
-        sqlx::query_as("SELECT arm, product_code FROM offer WHERE campaign_id = $1 ORDER BY arm")
-            .bind(id)
             .fetch_all(store.pool())
             .await?,
     )
@@ -548,21 +538,11 @@ pub async fn drain(
     Ok(rows)
 }
 
-/// Queued and sent messages of a campaign.
-pub async fn outbox_counts(store: &Store, id: i64) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT status, CAST(COUNT(*) AS BIGINT) FROM campaign_outbox WHERE campaign_id = $1 GROUP BY status ORDER BY status",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?)
-}
-
-/// Each arm's product and script.
-pub async fn offer_texts(
+/// Each arm's product and script, by arm name (the same order on both stores).
+pub async fn offers(
     store: &Store,
     id: i64,
-) -> Result<HashMap<String, (Option<String>, Option<String>)>> {
+) -> Result<BTreeMap<String, (Option<String>, Option<String>)>> {
     let rows: Vec<(String, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT arm, product_code, script FROM offer WHERE campaign_id = $1")
             .bind(id)

@@ -48,6 +48,10 @@ pub async fn run_batch(
     let report = batch::run(store, analytics, config, as_of)
         .await
         .context("analytics batch")?;
+    // Search keys of names that changed since (or a store from before them).
+    let names = panorama_store::names::index_names(store)
+        .await
+        .context("keying names for search")?;
     // The approved models score the batch's features.
     let scored = crate::scoring::score(store, analytics, Some(report.as_of), None)
         .await
@@ -60,6 +64,7 @@ pub async fn run_batch(
         let mut value = serde_json::to_value(&report)?;
         value["scores"] = serde_json::to_value(&scored)?;
         value["campaign_responses"] = serde_json::to_value(&captured)?;
+        value["name_keys"] = serde_json::to_value(names)?;
         say!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_batch(&report, config);
@@ -70,6 +75,13 @@ pub async fn run_batch(
                 r.name,
                 r.version,
                 r.read_seconds + r.score_seconds + r.write_seconds
+            );
+        }
+        if names.customers > 0 {
+            say!(
+                "  name keys: {} customers keyed for pinyin search ({} keys)",
+                names.customers,
+                names.keys
             );
         }
         for (id, n) in &captured {

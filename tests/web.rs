@@ -444,6 +444,30 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             }
         }
 
+        // Pinyin: the name spelt out (as an agent types what they hear) and
+        // its initials find the customer, in scope only.
+        let name: String = sqlx::query_scalar("SELECT name FROM customer WHERE id = $1")
+            .bind(mine)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let keys = panorama_domain::pinyin::search_keys(&name);
+        assert!(keys.len() >= 2, "{name}: {keys:?}");
+        let found = |j: Value| {
+            j["customers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["id"].as_i64() == Some(mine))
+        };
+        let spelt = keys[0].to_uppercase();
+        let r = rm1.get(&format!("/api/search?q={}", urlencode(&spelt))).await;
+        assert!(found(r.json()), "{name} as {spelt}: {}", r.body);
+        let r = rm1.get(&format!("/api/search?q={}", urlencode(&keys[0][..3]))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = rm2.get(&format!("/api/search?q={}", urlencode(&keys[0]))).await;
+        assert!(!found(r.json()), "another RM's customer by pinyin");
+
         // The audit trail: views, the unmask with its reason, the denied view.
         let trail = clients[6]
             .get(&format!("/api/audit?customer={mine}"))
@@ -512,6 +536,52 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
         let r = rm1.form("/logout", &[("csrf", &csrf)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert_eq!(rm1.get("/api/me").await.status, StatusCode::UNAUTHORIZED);
+
+        // The richest-first list walks the bank by AUM for a large
+        // portfolio (here: every assignment moved to rm1, and a branch manager's
+        // subtree, a customer a page); ranking the portfolio, forced by a
+        // feature filter every customer with features passes, gives the
+        // same pages.
+        let rm1_id: i64 = sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'rm1'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE assignment SET rm_user_id = $1 WHERE to_date IS NULL")
+            .bind(rm1_id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let bm1 = panorama_store::ocrm::user_by_username(&store, "bm1")
+            .await
+            .unwrap()
+            .unwrap();
+        let subtree = panorama_store::ocrm::Scope::Subtree(bm1.org_path.clone());
+        for (scope, per_page) in [
+            (panorama_store::ocrm::Scope::Assigned(rm1_id), 1),
+            (subtree, 1),
+        ] {
+            for page in 0..4 {
+                let ids = |filter: panorama_store::ocrm::CustomerFilter| {
+                    let scope = scope.clone();
+                    let store = &store;
+                    async move {
+                        let (rows, _) =
+                            panorama_store::ocrm::customers(store, &scope, &filter, page, per_page)
+                                .await
+                                .unwrap();
+                        rows.iter().map(|r| r.id).collect::<Vec<_>>()
+                    }
+                };
+                let walked = ids(panorama_store::ocrm::CustomerFilter::default()).await;
+                let ranked = ids(panorama_store::ocrm::CustomerFilter {
+                    min_aum: Some(i64::MIN / 1000),
+                    ..Default::default()
+                })
+                .await;
+                assert_eq!(walked.len() as i64, per_page);
+                assert_eq!(walked, ranked, "{scope:?} page {page}");
+            }
+        }
     }
 }
 
@@ -632,6 +702,23 @@ async fn steward_works_the_review_queue_and_undoes_a_merge() {
             .clone();
         let absorbed = event["absorbed_customer_id"].as_i64().unwrap();
         assert!([a, b].contains(&absorbed));
+        // The absorbed customer is no longer found by pinyin; the survivor is.
+        let keys_of = |id: i64| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM customer_name_key k JOIN customer c \
+                     ON c.id = k.customer_id AND c.name = k.source_name WHERE k.customer_id = $1",
+                )
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            }
+        };
+        let survivor = if absorbed == a { b } else { a };
+        assert_eq!(keys_of(absorbed).await, 0);
+        assert!(keys_of(survivor).await >= 2);
 
         // Undo: both customers again, under their own ids; twice is a conflict.
         let undo = format!("/api/ecif/merges/{}/undo", event["id"]);
@@ -639,6 +726,7 @@ async fn steward_works_the_review_queue_and_undoes_a_merge() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(customer_of(two[0]).await, a);
         assert_eq!(customer_of(two[1]).await, b);
+        assert!(keys_of(absorbed).await >= 2, "keyed again after the undo");
         assert_eq!(
             steward.post_api(&undo, "", &csrf).await.status,
             StatusCode::CONFLICT

@@ -6,7 +6,6 @@ use panorama_domain::text::{digits_only, half_width};
 use panorama_domain::{CreditCode, Mobile, ResidentId};
 use std::sync::OnceLock;
 
-use pinyin::ToPinyin;
 
 /// Whether a character is a CJK ideograph.
 pub fn is_han(c: char) -> bool {
@@ -92,19 +91,7 @@ pub fn organisation_name(raw: &str) -> Option<String> {
     }
 }
 
-/// The toneless pinyin of a name (`张三` and `张叁` both give `zhangsan`);
-/// non-Chinese characters are kept as they are.
-pub fn pinyin_key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() * 2);
-    for (c, p) in name.chars().zip(name.to_pinyin()) {
-        match p {
-            Some(p) => out.push_str(p.plain()),
-            None if c.is_alphanumeric() => out.push(c),
-            None => {}
-        }
-    }
-    out
-}
+pub use panorama_domain::pinyin::pinyin_key;
 
 /// A resident id in its 18-character form (15-digit ids upgraded); `None` if it does not parse.
 pub fn resident_id(raw: &str) -> Option<String> {

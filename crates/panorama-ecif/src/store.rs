@@ -215,8 +215,10 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     let report = json!({"engine": resolution.reports, "steps": steps});
     q::record_run(&mut tx, &counts, &report.to_string()).await?;
     tx.commit().await?;
-    store.refresh_statistics().await?;
     lap("commit", &mut steps);
+    panorama_store::names::index_names(store).await?;
+    store.refresh_statistics().await?;
+    lap("name keys", &mut steps);
     Ok(ResolveSummary {
         counts,
         seconds: started.elapsed().as_secs_f64(),
@@ -260,7 +262,7 @@ pub async fn refresh_customers(
         )
     });
     let mut counts = RunCounts::default();
-    write_goldens(
+    let written = write_goldens(
         tx,
         store,
         &resolution,
@@ -270,6 +272,15 @@ pub async fn refresh_customers(
         &mut counts,
     )
     .await?;
+    // The customers' names may have changed hands: their search keys too.
+    let mut touched: Vec<i64> = customers
+        .iter()
+        .copied()
+        .chain(written.customer_of_record.values().copied())
+        .collect();
+    touched.sort_unstable();
+    touched.dedup();
+    panorama_store::names::rekey(tx, store.backend(), &touched).await?;
     Ok(())
 }
 
@@ -443,6 +454,8 @@ pub async fn decide(store: &Store, review_id: i64, accept: bool, actor: &str) ->
             let event =
                 q::record_merge(&mut tx, surviving, absorbed, actor, &evidence.to_string()).await?;
             refresh_customers(&mut tx, store, &[surviving]).await?;
+            // The absorbed customer is found by its name no longer.
+            panorama_store::names::rekey(&mut tx, store.backend(), &[absorbed]).await?;
             format!(
                 "review {review_id} accepted: customer {absorbed} merged into {surviving} (merge event {event})"
             )

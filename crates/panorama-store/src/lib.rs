@@ -18,6 +18,7 @@ mod error;
 pub mod ingest;
 mod location;
 pub mod models;
+pub mod names;
 pub mod ocrm;
 pub mod test_support;
 

@@ -477,7 +477,7 @@ pub async fn customers(
     }
     // The features of the latest date come last, so a count that needs no
     // feature filter leaves them (and their bind) out.
-    binds.push(Bind::Text(as_of));
+    binds.push(Bind::Text(as_of.clone()));
     let features = format!(
         " LEFT JOIN customer_features f ON f.customer_id = {key} AND f.as_of = ${}",
         binds.len()
@@ -507,6 +507,15 @@ pub async fn customers(
         .fetch_one(store.pool())
         .await?
     };
+    let richest_first = !matches!(
+        filter.sort.as_deref(),
+        Some("aum_asc" | "name" | "tier" | "profit_desc")
+    );
+    if richest_first && !feature_filter && name.is_none() && filter.segment.is_none() {
+        if let Some(rows) = richest_walk(store, scope, &as_of, page, per_page, total.0).await? {
+            return Ok((rows, total.0));
+        }
+    }
     let (order, outer) = match filter.sort.as_deref() {
         Some("aum_asc") => ("f.aum_minor ASC", "p.aum_minor ASC"),
         Some("name") => ("c.name", "c.name"),
@@ -524,19 +533,93 @@ pub async fn customers(
     // The page is chosen on keys and headline figures alone (covering
     // indexes); only its rows are then read whole.
     let rows = bind_all(
-        sqlx::query_as(&format!(
-            "SELECT c.id, c.customer_no, c.party_type, c.name, c.mobile, c.birth_date, o.code AS branch, \
-             p.tier, p.aum_minor, p.aum_avg_minor, p.profit_minor \
-             FROM (SELECT {key} AS id, f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor {from} \
-                   ORDER BY {order} LIMIT ${limit} OFFSET ${offset}) p \
-             JOIN customer c ON c.id = p.id LEFT JOIN org_unit o ON o.id = c.home_org_unit_id \
-             ORDER BY {outer}"
+        sqlx::query_as(&list_page_sql(
+            &format!(
+                "SELECT {key} AS id, f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor {from} \
+                 ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
+            ),
+            &outer,
         )),
         &binds,
     )
     .fetch_all(store.pool())
     .await?;
     Ok((rows, total.0))
+}
+
+/// A list page: the customers and branches of the keys and headline figures
+/// `inner` chose, in `order`.
+fn list_page_sql(inner: &str, order: &str) -> String {
+    format!(
+        "SELECT c.id, c.customer_no, c.party_type, c.name, c.mobile, c.birth_date, o.code AS branch, \
+         p.tier, p.aum_minor, p.aum_avg_minor, p.profit_minor \
+         FROM ({inner}) p \
+         JOIN customer c ON c.id = p.id LEFT JOIN org_unit o ON o.id = c.home_org_unit_id \
+         ORDER BY {order}"
+    )
+}
+
+/// A page of the richest customers in `scope` (of `total`), found by walking
+/// the whole bank's features by AUM and keeping the scope's, when that is
+/// the shorter way: about `wanted × bank / total` rows walked against the
+/// `total` an ordinary ranking reads (an RM holding 12,000 of 1,000,000
+/// customers: 4 ms against 17 ms). `None` when the ranking is shorter, or
+/// the walk cannot fill the page (customers without features come last).
+async fn richest_walk(
+    store: &Store,
+    scope: &Scope,
+    as_of: &str,
+    page: i64,
+    per_page: i64,
+    total: i64,
+) -> Result<Option<Vec<CustomerListRow>>> {
+    let per_page = per_page.clamp(1, 500);
+    let offset = page.max(0).saturating_mul(per_page);
+    let wanted = offset.saturating_add(per_page);
+    let bank: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM customer")
+        .fetch_one(store.pool())
+        .await?;
+    let bank = bank.unwrap_or(0);
+    if total == 0 || wanted.saturating_mul(bank) > total.saturating_mul(total) / 4 {
+        return Ok(None);
+    }
+    let mut binds = vec![Bind::Text(as_of.to_owned())];
+    let (join, cond) = match scope {
+        Scope::Assigned(rm) => {
+            binds.push(Bind::Int(*rm));
+            (
+                "",
+                "EXISTS (SELECT 1 FROM assignment a WHERE a.rm_user_id = $2 \
+                 AND a.to_date IS NULL AND a.customer_id = f.customer_id)"
+                    .to_owned(),
+            )
+        }
+        _ => {
+            let (cond, bind) = scope.condition(2);
+            binds.extend(bind);
+            (
+                " JOIN customer c ON c.id = f.customer_id",
+                format!("c.status = 'active' AND {cond}"),
+            )
+        }
+    };
+    binds.push(Bind::Int(per_page));
+    binds.push(Bind::Int(offset));
+    let (limit, offset) = (binds.len() - 1, binds.len());
+    let rows: Vec<CustomerListRow> = bind_all(
+        sqlx::query_as(&list_page_sql(
+            &format!(
+                "SELECT f.customer_id AS id, f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor \
+                 FROM customer_features f{join} WHERE f.as_of = $1 AND {cond} \
+                 ORDER BY f.aum_minor DESC, f.customer_id LIMIT ${limit} OFFSET ${offset}"
+            ),
+            "p.aum_minor DESC, c.id",
+        )),
+        &binds,
+    )
+    .fetch_all(store.pool())
+    .await?;
+    Ok((rows.len() as i64 == per_page).then_some(rows))
 }
 
 fn escape_like(s: &str) -> String {
@@ -632,7 +715,7 @@ pub async fn search(
             // same prefix as a range of its binary (code point) order is an
             // index search. PostgreSQL compares by the database's collation,
             // where that range need not hold: it keeps the LIKE alone.
-            match (store.backend(), prefix_upper_bound(n)) {
+            let by_name = match (store.backend(), prefix_upper_bound(n)) {
                 (crate::Backend::Sqlite, Some(upper)) => {
                     binds.push(Bind::Text(n.clone()));
                     binds.push(Bind::Text(upper));
@@ -643,6 +726,23 @@ pub async fn search(
                     )
                 }
                 _ => like,
+            };
+            // Letters may be pinyin: the name keys are lower-case ASCII, so
+            // their prefix is a range in any collation.
+            match panorama_domain::pinyin::as_pinyin_query(n)
+                .and_then(|p| prefix_upper_bound(&p).map(|upper| (p, upper)))
+            {
+                Some((p, upper)) => {
+                    binds.push(Bind::Text(p));
+                    binds.push(Bind::Text(upper));
+                    format!(
+                        "(({by_name}) OR c.id IN (SELECT k.customer_id FROM customer_name_key k \
+                         WHERE k.name_key >= ${} AND k.name_key < ${}))",
+                        binds.len() - 1,
+                        binds.len()
+                    )
+                }
+                None => by_name,
             }
         }
     };
@@ -1029,16 +1129,21 @@ pub struct TaskRow {
 /// The user's open tasks, soonest first.
 pub async fn open_tasks(store: &Store, user: i64, limit: i64) -> Result<Vec<TaskRow>> {
     Ok(sqlx::query_as(
-        // The page is chosen on the task rows alone; names and alert texts
-        // are then read for its rows only (an RM with 2,000 open tasks: 19 ms
-        // joining first).
+        // The page is chosen on the task rows alone, dated and undated
+        // apart so each is a walk of the owner's index in order (sorting an
+        // RM's 44,000 open tasks with the undated last: 17 ms); names and
+        // alert texts are then read for its rows only.
         "SELECT t.id, t.customer_id, c.name AS customer_name, t.title, al.message_en AS title_en, \
            al.rule, t.due_on, t.status \
-         FROM (SELECT id, customer_id, alert_id, title, due_on, status FROM task \
-               WHERE owner_user_id = $1 AND status = 'open' \
-               ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id LIMIT $2) t \
+         FROM (SELECT * FROM (SELECT id, customer_id, alert_id, title, due_on, status FROM task \
+                              WHERE owner_user_id = $1 AND status = 'open' AND due_on IS NOT NULL \
+                              ORDER BY due_on, id LIMIT $2) dated \
+               UNION ALL \
+               SELECT * FROM (SELECT id, customer_id, alert_id, title, due_on, status FROM task \
+                              WHERE owner_user_id = $1 AND status = 'open' AND due_on IS NULL \
+                              ORDER BY id LIMIT $2) undated) t \
          LEFT JOIN customer c ON c.id = t.customer_id LEFT JOIN alert al ON al.id = t.alert_id \
-         ORDER BY CASE WHEN t.due_on IS NULL THEN 1 ELSE 0 END, t.due_on, t.id",
+         ORDER BY CASE WHEN t.due_on IS NULL THEN 1 ELSE 0 END, t.due_on, t.id LIMIT $2",
     )
     .bind(user)
     .bind(limit)
@@ -1449,7 +1554,8 @@ pub async fn alerts_of_owner(
 ) -> Result<Vec<AlertRow>> {
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM task t JOIN alert al ON al.id = t.alert_id \
-         WHERE t.owner_user_id = $1 AND al.as_of >= $2 ORDER BY {ALERT_ORDER} LIMIT $3"
+         WHERE t.owner_user_id = $1 AND t.alert_id IS NOT NULL AND al.as_of >= $2 \
+         ORDER BY {ALERT_ORDER} LIMIT $3"
     );
     Ok(sqlx::query_as(&sql)
         .bind(user)

@@ -307,6 +307,10 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/models",          [401, 403, 403, 200, 200, 403, 403, 200, 403]),
             ("/api/campaigns",       [401, 403, 403, 200, 200, 403, 403, 200, 403]),
             ("/api/campaigns/999999", [401, 403, 403, 404, 404, 403, 403, 404, 403]),
+            ("/opportunities",       [303, 403, 200, 200, 403, 403, 403, 200, 403]),
+            ("/api/users",           [401, 200, 403, 403, 403, 403, 403, 403, 403]),
+            ("/api/opportunities",   [401, 403, 200, 200, 403, 403, 403, 200, 403]),
+            ("/api/opportunities?stage=x", [401, 403, 400, 400, 403, 403, 403, 400, 403]),
             ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/healthz",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/metrics",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -461,11 +465,17 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
                 .any(|c| c["id"].as_i64() == Some(mine))
         };
         let spelt = keys[0].to_uppercase();
-        let r = rm1.get(&format!("/api/search?q={}", urlencode(&spelt))).await;
+        let r = rm1
+            .get(&format!("/api/search?q={}", urlencode(&spelt)))
+            .await;
         assert!(found(r.json()), "{name} as {spelt}: {}", r.body);
-        let r = rm1.get(&format!("/api/search?q={}", urlencode(&keys[0][..3]))).await;
+        let r = rm1
+            .get(&format!("/api/search?q={}", urlencode(&keys[0][..3])))
+            .await;
         assert_eq!(r.status, StatusCode::OK);
-        let r = rm2.get(&format!("/api/search?q={}", urlencode(&keys[0]))).await;
+        let r = rm2
+            .get(&format!("/api/search?q={}", urlencode(&keys[0])))
+            .await;
         assert!(!found(r.json()), "another RM's customer by pinyin");
 
         // The audit trail: views, the unmask with its reason, the denied view.
@@ -929,5 +939,332 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         assert!(best.contains("wealth") && best.contains("41.0%"), "{best}");
         let view = rm.get(&format!("/api/customers/{customer}")).await.json();
         assert_eq!(view["scores"].as_array().unwrap().len(), 2, "{view}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relationship_managers_work_their_opportunity_pipeline() {
+    let dir = generated_bank(300, 13);
+    for (store, app) in demo_stores(
+        "relationship_managers_work_their_opportunity_pipeline",
+        dir.path(),
+    )
+    .await
+    {
+        let mut rm1 = Client::login(&app, "rm1").await;
+        let mut rm2 = Client::login(&app, "rm2").await;
+        let (mine, _) = first_customer(&mut rm1).await;
+        let (theirs, _) = first_customer(&mut rm2).await;
+        let product: String = sqlx::query_scalar("SELECT code FROM product ORDER BY code LIMIT 1")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let csrf = rm1.csrf.clone();
+        let body = |customer: i64, product: &str, amount: &str| {
+            format!(
+                r#"{{"customer_id":{customer},"product_code":"{product}","amount":"{amount}","expected_close":"2026-12-31","notes":"到期续作"}}"#
+            )
+        };
+
+        // From the 360's form, then by the API; bad input is refused.
+        let r = rm1
+            .form(
+                &format!("/customers/{mine}/opportunities"),
+                &[
+                    ("csrf", &csrf),
+                    ("product_code", &product),
+                    ("amount", "50,000"),
+                    ("expected_close", "2026-12-15"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let page = rm1.get(&format!("/customers/{mine}")).await;
+        assert!(page.body.contains("opportunity-form"));
+        assert!(page.body.contains("50,000.00"), "the 360 lists it");
+        let r = rm1
+            .post_api(
+                "/api/opportunities",
+                &body(mine, &product, "120000.5"),
+                &csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        for (bad, status) in [
+            (body(mine, "NO-SUCH", "1"), StatusCode::BAD_REQUEST),
+            (body(mine, &product, "-5"), StatusCode::BAD_REQUEST),
+            (body(mine, &product, "1.234"), StatusCode::BAD_REQUEST),
+            (body(theirs, &product, "1"), StatusCode::NOT_FOUND),
+        ] {
+            assert_eq!(
+                rm1.post_api("/api/opportunities", &bad, &csrf).await.status,
+                status,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            rm1.post_api("/api/opportunities", &body(mine, &product, "1"), "wrong")
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+
+        // The pipeline: both leads, 170,000.50 yuan between them.
+        let j = rm1.get("/api/opportunities").await.json();
+        let leads: i64 = j["pipeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["stage"] == "lead")
+            .map(|c| c["amount_minor"].as_i64().unwrap())
+            .sum();
+        assert_eq!(leads, 17_000_050);
+        assert_eq!(j["opportunities"].as_array().unwrap().len(), 2);
+        assert!(
+            rm2.get("/api/opportunities").await.json()["opportunities"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
+        // Moved by its owner only, stage by stage; won is final.
+        let stage = |s: &str| format!(r#"{{"stage":"{s}"}}"#);
+        let uri = format!("/api/opportunities/{id}/stage");
+        let rm2_csrf = rm2.csrf.clone();
+        assert_eq!(
+            rm2.post_api(&uri, &stage("won"), &rm2_csrf).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            rm1.post_api(&uri, &stage("signed"), &csrf).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        for s in ["contacted", "proposal"] {
+            let r = rm1.post_api(&uri, &stage(s), &csrf).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        assert_eq!(
+            rm1.post_api(&uri, &stage("proposal"), &csrf).await.status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            rm1.post_api(&uri, &stage("won"), &csrf).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            rm1.post_api(&uri, &stage("lead"), &csrf).await.status,
+            StatusCode::CONFLICT
+        );
+        let history = panorama_store::pipeline::history(&store, id).await.unwrap();
+        let stages: Vec<&str> = history.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(stages, ["lead", "contacted", "proposal", "won"]);
+        let j = rm1.get("/api/opportunities?stage=won").await.json();
+        assert_eq!(j["opportunities"][0]["id"], id);
+
+        // The page: the stage bars and the move form on one's own.
+        let page = rm1.get("/opportunities").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("pipeline-products") && page.body.contains("/stage\""));
+
+        // An agent's referral goes to the customer's RM; the branch manager
+        // sees the subtree's pipeline but cannot move rm1's opportunity.
+        let mut agent = Client::login(&app, "agent1").await;
+        let agent_csrf = agent.csrf.clone();
+        let r = agent
+            .post_api(
+                "/api/opportunities",
+                &body(mine, &product, "8000"),
+                &agent_csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let referred = r.json()["id"].as_i64().unwrap();
+        let j = rm1.get("/api/opportunities").await.json();
+        assert!(
+            j["opportunities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["id"] == referred)
+        );
+        let mut bm = Client::login(&app, "bm1").await;
+        let bm_csrf = bm.csrf.clone();
+        let j = bm.get("/api/opportunities").await.json();
+        assert!(
+            j["opportunities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["id"] == referred)
+        );
+        let r = bm
+            .post_api(
+                &format!("/api/opportunities/{referred}/stage"),
+                &stage("lost"),
+                &bm_csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+        // Audited.
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor
+            .get(&format!(
+                "/api/audit?customer={mine}&action=opportunity.stage"
+            ))
+            .await
+            .json();
+        assert_eq!(trail["events"].as_array().unwrap().len(), 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_manage_users_and_roles() {
+    let dir = generated_bank(120, 14);
+    for (store, app) in demo_stores("administrators_manage_users_and_roles", dir.path()).await {
+        let mut admin = Client::login(&app, "admin").await;
+        let csrf = admin.csrf.clone();
+        let branch: String = sqlx::query_scalar(
+            "SELECT code FROM org_unit WHERE level = 'sub_branch' ORDER BY path LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let new = |username: &str, role: &str, password: &str| {
+            format!(
+                r#"{{"username":"{username}","display_name":"王晓明","role":"{role}","org_code":"{branch}","password":"{password}"}}"#
+            )
+        };
+        // Bad input is refused with a reason; a taken name is a conflict.
+        for (body, status) in [
+            (
+                new("Bad Name", "rm", "long-enough-pw"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                new("wang.xm", "wizard", "long-enough-pw"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (new("wang.xm", "rm", "short"), StatusCode::BAD_REQUEST),
+            (new("rm1", "rm", "long-enough-pw"), StatusCode::CONFLICT),
+        ] {
+            assert_eq!(
+                admin.post_api("/api/users", &body, &csrf).await.status,
+                status,
+                "{body}"
+            );
+        }
+        let r = admin
+            .post_api("/api/users", &new("wang.xm", "rm", "long-enough-pw"), &csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        // Not for anyone else.
+        let mut rm1 = Client::login(&app, "rm1").await;
+        let rm1_csrf = rm1.csrf.clone();
+        assert_eq!(
+            rm1.post_api(
+                "/api/users",
+                &new("li.hua", "admin", "long-enough-pw"),
+                &rm1_csrf
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+
+        // The new RM logs in; promoted to branch manager, their next request
+        // has the new role; disabled, their session is refused at once.
+        let mut newcomer = Client::anonymous(&app);
+        let r = newcomer
+            .send(
+                "POST",
+                "/api/login",
+                Some((
+                    "application/json",
+                    r#"{"username":"wang.xm","password":"long-enough-pw"}"#.to_owned(),
+                )),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(newcomer.get("/api/me").await.json()["user"]["role"], "rm");
+        let uri = format!("/api/users/{id}");
+        let r = admin
+            .post_api(&uri, r#"{"role":"branch_manager"}"#, &csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            newcomer.get("/api/me").await.json()["user"]["role"],
+            "branch_manager"
+        );
+        assert_eq!(
+            admin
+                .post_api(&uri, r#"{"active":false}"#, &csrf)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            newcomer.get("/api/me").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        // A weak reset is refused; re-enabled with a new password.
+        assert_eq!(
+            admin
+                .post_api(&uri, r#"{"password":"wang.xm"}"#, &csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        let r = admin
+            .post_api(
+                &uri,
+                r#"{"active":true,"password":"another-long-pw"}"#,
+                &csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let listed = admin.get("/api/users").await.json();
+        let row = listed["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .unwrap()
+            .clone();
+        assert_eq!(row["active"], true);
+        assert!(row.get("password_hash").is_none());
+
+        // The admin cannot lock themselves out; unknown users are 404.
+        let me = admin.get("/api/me").await.json()["user"]["id"]
+            .as_i64()
+            .unwrap();
+        for body in [r#"{"active":false}"#, r#"{"role":"rm"}"#] {
+            assert_eq!(
+                admin
+                    .post_api(&format!("/api/users/{me}"), body, &csrf)
+                    .await
+                    .status,
+                StatusCode::CONFLICT
+            );
+        }
+        assert_eq!(
+            admin
+                .post_api("/api/users/999999", r#"{"role":"rm"}"#, &csrf)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        // The page's forms; every change audited.
+        let page = admin.get("/users").await;
+        assert!(
+            page.body.contains("create-user")
+                && page.body.contains(&format!("action=\"/users/{id}\""))
+        );
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor.get("/api/audit?action=user.update").await.json();
+        assert!(trail["events"].as_array().unwrap().len() >= 3);
     }
 }

@@ -6,7 +6,6 @@ use panorama_domain::text::{digits_only, half_width};
 use panorama_domain::{CreditCode, Mobile, ResidentId};
 use std::sync::OnceLock;
 
-
 /// Whether a character is a CJK ideograph.
 pub fn is_han(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')

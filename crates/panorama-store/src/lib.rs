@@ -20,6 +20,7 @@ mod location;
 pub mod models;
 pub mod names;
 pub mod ocrm;
+pub mod pipeline;
 pub mod test_support;
 
 use std::sync::Once;

@@ -73,11 +73,7 @@ pub async fn index_names(store: &Store) -> Result<NameIndexReport> {
 /// Re-keys `customers` inside the caller's transaction (after a steward's
 /// merge or unmerge rewrote their golden records): active ones get the keys
 /// of their current name, the others lose theirs.
-pub async fn rekey(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    customers: &[i64],
-) -> Result<u64> {
+pub async fn rekey(conn: &mut AnyConnection, backend: Backend, customers: &[i64]) -> Result<u64> {
     let mut written = 0;
     for chunk in customers.chunks(500) {
         let list = placeholders(backend, chunk.len());
@@ -132,9 +128,13 @@ async fn write_keys(
     let values: Vec<Vec<Value>> = customers
         .iter()
         .flat_map(|(id, name)| {
-            search_keys(name)
-                .into_iter()
-                .map(|key| vec![Value::Text(Some(key)), Value::Int(Some(*id)), Value::text(name)])
+            search_keys(name).into_iter().map(|key| {
+                vec![
+                    Value::Text(Some(key)),
+                    Value::Int(Some(*id)),
+                    Value::text(name),
+                ]
+            })
         })
         .collect();
     BulkInsert::new(

@@ -147,6 +147,103 @@ pub async fn save_user(store: &Store, user: &NewUser<'_>, actor: &str) -> Result
     Ok(id)
 }
 
+/// Changes an administrator makes to a user; `None` leaves a field as is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange<'a> {
+    /// Name shown.
+    pub display_name: Option<&'a str>,
+    /// One of [`ROLES`].
+    pub role: Option<&'a str>,
+    /// Code of the org unit.
+    pub org_code: Option<&'a str>,
+    /// Whether the user may log in.
+    pub active: Option<bool>,
+    /// A new password's argon2 PHC string (ends the user's sessions).
+    pub password_hash: Option<&'a str>,
+}
+
+/// Applies `change` to user `id`, audited as `user.update` by `actor` with
+/// the fields changed (never the password). `false` when there is no such
+/// user.
+pub async fn update_user(
+    store: &Store,
+    id: i64,
+    change: &UserChange<'_>,
+    actor: &str,
+) -> Result<bool> {
+    if let Some(role) = change.role
+        && !ROLES.contains(&role)
+    {
+        return Err(StoreError::Invalid(format!(
+            "unknown role {role:?}; roles are {}",
+            ROLES.join(", ")
+        )));
+    }
+    let mut tx = store.begin().await?;
+    let org: Option<i64> = match change.org_code {
+        Some(code) => Some(
+            sqlx::query_scalar("SELECT id FROM org_unit WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::Invalid(format!("no org unit with code {code:?}")))?,
+        ),
+        None => None,
+    };
+    let username: Option<String> =
+        sqlx::query_scalar("SELECT username FROM app_user WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(username) = username else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE app_user SET display_name = COALESCE($1, display_name), role = COALESCE($2, role), \
+         org_unit_id = COALESCE($3, org_unit_id), active = COALESCE($4, active), \
+         password_hash = COALESCE($5, password_hash) WHERE id = $6",
+    )
+    .bind(change.display_name)
+    .bind(change.role)
+    .bind(org)
+    .bind(change.active.map(i64::from))
+    .bind(change.password_hash)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let detail = format!(
+        "display_name={:?} role={:?} org={:?} active={:?} password_reset={}",
+        change.display_name,
+        change.role,
+        change.org_code,
+        change.active,
+        change.password_hash.is_some()
+    );
+    insert_audit(
+        &mut tx,
+        &Audit {
+            actor,
+            action: "user.update",
+            object_type: Some("user"),
+            object_id: Some(&username),
+            detail: Some(&detail.to_string()),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Every org unit: (code, name, level), head office first.
+pub async fn org_units(store: &Store) -> Result<Vec<(String, String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT code, name, level FROM org_unit ORDER BY path")
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
 /// An audit event to append.
 #[derive(Debug, Clone, Default)]
 pub struct Audit<'a> {
@@ -333,6 +430,22 @@ impl Scope {
         }
     }
 
+    /// The condition on the owner of a piece of work (`o.owner_user_id`):
+    /// an RM's own, a branch manager's subtree's users', everyone's.
+    pub(crate) fn owner_condition(&self, next: usize) -> (String, Option<Bind>) {
+        match self {
+            Scope::All => ("1 = 1".to_owned(), None),
+            Scope::Subtree(path) => (
+                format!(
+                    "o.owner_user_id IN (SELECT u.id FROM app_user u JOIN org_unit ou \
+                     ON ou.id = u.org_unit_id WHERE ou.path LIKE ${next})"
+                ),
+                Some(Bind::Text(format!("{path}%"))),
+            ),
+            Scope::Assigned(user) => (format!("o.owner_user_id = ${next}"), Some(Bind::Int(*user))),
+        }
+    }
+
     /// The condition for a query about one known customer: an RM's scope as
     /// an index probe of the customer's assignment (the list form builds the
     /// RM's whole portfolio first: 8 ms for 12,000 customers).
@@ -351,12 +464,12 @@ impl Scope {
 
 /// A bind parameter of a query assembled from fixed fragments.
 #[derive(Debug, Clone)]
-enum Bind {
+pub(crate) enum Bind {
     Int(i64),
     Text(String),
 }
 
-fn bind_all<'q, T>(
+pub(crate) fn bind_all<'q, T>(
     mut q: QueryAs<'q, Any, T, AnyArguments<'q>>,
     binds: &'q [Bind],
 ) -> QueryAs<'q, Any, T, AnyArguments<'q>> {

@@ -66,6 +66,7 @@ pub async fn me(ctx: Ctx) -> Result<Response, WebError> {
             "manage_users": user.can(Permission::ManageUsers),
             "resolve_identities": user.can(Permission::ResolveIdentities),
             "view_analytics": user.can(Permission::ViewAnalytics),
+            "view_pipeline": user.can(Permission::ViewPipeline),
         }
     }))
     .into_response())
@@ -263,7 +264,28 @@ pub async fn openapi() -> Response {
                 "responses": with(json!({"200": ok("the campaign"), "404": ok("no such campaign")}), denied.clone())}},
             "/api/campaigns/{id}/approve": {"post": {"summary": "Approve a draft campaign (not by its designer; audited)",
                 "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
-                "responses": with(json!({"200": ok("approved"), "400": ok("not a draft, or the designer approving"), "404": ok("no such campaign")}), denied)}}
+                "responses": with(json!({"200": ok("approved"), "400": ok("not a draft, or the designer approving"), "404": ok("no such campaign")}), denied.clone())}},
+            "/api/opportunities": {
+                "get": {"summary": "The caller's pipeline by stage and product, and open opportunities (RM: own; branch manager: subtree; executive: bank)",
+                    "parameters": [param("stage", "query", "string", false)],
+                    "responses": with(json!({"200": ok("pipeline and opportunities"), "400": ok("not a stage")}), denied.clone())},
+                "post": {"summary": "Raise an opportunity on a customer in scope (JSON customer_id, product_code, amount in yuan, expected_close, notes, campaign_id); an RM owns it, anyone else refers it to the customer's RM; audited",
+                    "parameters": [param("X-CSRF-Token", "header", "string", true)],
+                    "responses": with(json!({"201": ok("created at stage lead"), "400": ok("unknown product, bad amount or date"), "404": ok("customer not in scope")}), denied.clone())}
+            },
+            "/api/users": {
+                "get": {"summary": "Every user with role, org unit and status (admins only)",
+                    "responses": with(json!({"200": ok("users and the roles")}), denied.clone())},
+                "post": {"summary": "Create a user (JSON username, display_name, role, org_code, password of 10+ characters); audited",
+                    "parameters": [param("X-CSRF-Token", "header", "string", true)],
+                    "responses": with(json!({"201": ok("created"), "400": ok("bad username, role, org unit or weak password"), "409": ok("username taken")}), denied.clone())}
+            },
+            "/api/users/{id}": {"post": {"summary": "Change a user (JSON display_name, role, org_code, active, password — each optional); disabling or a new password ends their sessions; an admin cannot lock themselves out; audited",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("changed"), "400": ok("bad role, org unit or weak password"), "404": ok("no such user"), "409": ok("would lock the admin out")}), denied.clone())}},
+            "/api/opportunities/{id}/stage": {"post": {"summary": "Move one's own opportunity (JSON stage, optional amount); won and lost are final; audited",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("moved"), "400": ok("not a stage"), "404": ok("not the caller's opportunity"), "409": ok("closed, or at that stage already")}), denied.clone())}}
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}}
     }))

@@ -48,6 +48,9 @@ pub enum Permission {
     ResolveIdentities,
     /// Read model evaluations and campaign results.
     ViewAnalytics,
+    /// Read the opportunity pipeline (an RM's own, a branch manager's
+    /// subtree's, the whole bank's for executives).
+    ViewPipeline,
 }
 
 impl Role {
@@ -92,6 +95,7 @@ impl Role {
             ManageUsers => matches!(self, Admin),
             ResolveIdentities => matches!(self, Steward),
             ViewAnalytics => matches!(self, Analyst | Executive | BranchManager),
+            ViewPipeline => matches!(self, Rm | BranchManager | Executive),
         }
     }
 

@@ -8,6 +8,7 @@
 //! role; every view, search, unmasking and login written to the audit trail.
 //! Data stewards work ECIF's review queue and merges through the same API.
 
+mod admin;
 mod api;
 pub mod auth;
 mod error;
@@ -16,6 +17,7 @@ mod insight;
 pub mod mask;
 mod metrics;
 mod pages;
+mod pipeline;
 pub use pages::urlencode;
 mod service;
 mod session_store;
@@ -113,7 +115,10 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/search", get(pages::search))
         .route("/tasks/{id}/done", post(pages::task_done))
         .route("/audit", get(pages::audit_page))
-        .route("/users", get(pages::users_page))
+        .route("/users", get(admin::page).post(admin::form_create))
+        .route("/users/{id}", post(admin::form_update))
+        .route("/api/users", get(admin::api_list).post(admin::api_create))
+        .route("/api/users/{id}", post(admin::api_update))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
@@ -130,6 +135,14 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/ecif/merges", get(steward::merges))
         .route("/api/ecif/merges/{id}/undo", post(steward::undo))
         .route("/api/ecif/quality", get(steward::quality))
+        .route("/opportunities", get(pipeline::page))
+        .route("/opportunities/{id}/stage", post(pipeline::form_move))
+        .route("/customers/{id}/opportunities", post(pipeline::form_create))
+        .route(
+            "/api/opportunities",
+            get(pipeline::api_list).post(pipeline::api_create),
+        )
+        .route("/api/opportunities/{id}/stage", post(pipeline::api_move))
         .route("/models", get(insight::models_page))
         .route("/campaigns", get(insight::campaigns_page))
         .route("/api/models", get(insight::models_api))

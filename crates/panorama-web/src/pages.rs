@@ -56,6 +56,7 @@ pub(crate) fn layout(
                                 " " button type="submit" { (t::SEARCH.get(lang)) }
                             }
                         }
+                        @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
                         @if u.can(Permission::ViewAnalytics) {
                             a href="/models" { (t::MODELS.get(lang)) }
                             a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }
@@ -139,7 +140,7 @@ impl<T, E: Into<WebError>> OrPage<T> for Result<T, E> {
     }
 }
 
-fn yuan(minor: Option<i64>) -> String {
+pub(crate) fn yuan(minor: Option<i64>) -> String {
     minor.map_or_else(|| "—".to_owned(), |m| group(Money::from_minor(m)))
 }
 
@@ -579,6 +580,13 @@ async fn render_360(
     let p = &v.profile;
     let dash = "—";
     let f = v.features.as_ref();
+    let products = if user.can(Permission::RecordContact) {
+        panorama_store::pipeline::products(&state.store)
+            .await
+            .page(ctx, &format!("/customers/{}", p.id))?
+    } else {
+        Vec::new()
+    };
     let body = html! {
         div.grid {
             section id="basic" {
@@ -732,9 +740,20 @@ async fn render_360(
             }
             section id="opportunities" {
                 h2 { (t::OPPORTUNITIES.get(lang)) }
+                @if !products.is_empty() {
+                    form id="opportunity-form" method="post" action={ "/customers/" (p.id) "/opportunities" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        select name="product_code" id="opportunity-product" { @for (code, zh, en) in &products {
+                            option value=(code) { (if lang == Lang::Zh { zh } else { en }) }
+                        } } " "
+                        input name="amount" id="opportunity-amount" placeholder=(t::EXPECTED_AMOUNT.get(lang)) size="12"; " "
+                        label { (t::EXPECTED_CLOSE.get(lang)) " " input type="date" name="expected_close"; } " "
+                        button type="submit" id="save-opportunity" { (t::NEW_OPPORTUNITY.get(lang)) }
+                    }
+                }
                 @if v.opportunities.is_empty() { p.muted { (t::NONE.get(lang)) } }
-                table { tbody { @for o in &v.opportunities { tr {
-                    td { (o.product_code.as_deref().unwrap_or(dash)) } td { (o.stage) }
+                table { tbody id="opportunity-list" { @for o in &v.opportunities { tr {
+                    td { (o.product_code.as_deref().unwrap_or(dash)) } td { (crate::pipeline::stage_name(&o.stage).get(lang)) }
                     td.n { (yuan(o.amount_minor)) } td { (o.expected_close.as_deref().unwrap_or(dash)) }
                 } } } }
             }
@@ -969,23 +988,6 @@ pub async fn audit_page(
         } } } } }
     };
     Ok(layout(lang, Some(user), &csrf, t::AUDIT.get(lang), body).into_response())
-}
-
-/// `GET /users`: the admin's list of users.
-pub async fn users_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let user = ctx.require(Permission::ManageUsers).page(&ctx, "/users")?;
-    let users = ocrm::users(&state.store).await.page(&ctx, "/users")?;
-    let lang = ctx.lang;
-    let csrf = ctx.csrf().await;
-    let body = html! {
-        section { table id="users" { thead { tr {
-            th { (t::USERNAME.get(lang)) } th { (t::NAME.get(lang)) } th { (t::ROLE.get(lang)) } th { (t::ORG.get(lang)) } th { (t::STATUS.get(lang)) }
-        } } tbody { @for u in &users { tr {
-            td { (u.username) } td { (u.display_name) } td { (u.role) } td { (u.org_name) " " span.muted { (u.org_code) } }
-            td { (if u.active == 1 { t::ACTIVE.get(lang) } else { t::CLOSED.get(lang) }) }
-        } } } } }
-    };
-    Ok(layout(lang, Some(user), &csrf, t::USERS.get(lang), body).into_response())
 }
 
 #[cfg(test)]

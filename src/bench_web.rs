@@ -82,6 +82,17 @@ pub async fn run(store: Store, config: &Config, b: &WebBench) -> Result<()> {
         .filter(|c| c.party_type == "person")
         .filter_map(|c| c.name.chars().next().map(String::from))
         .collect();
+    // What an agent types hearing a name: spelt out, or by initials.
+    let spellings: Vec<String> = bank
+        .iter()
+        .filter(|c| c.party_type == "person")
+        .enumerate()
+        .filter_map(|(k, c)| {
+            panorama_domain::pinyin::search_keys(&c.name)
+                .get(k % 2)
+                .cloned()
+        })
+        .collect();
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
@@ -132,6 +143,12 @@ pub async fn run(store: Store, config: &Config, b: &WebBench) -> Result<()> {
                 .iter()
                 .map(|s| format!("/search?q={}", panorama_web::urlencode(s)))
                 .collect(),
+            goal_ms: 100.0,
+        },
+        Scenario {
+            name: "search by pinyin",
+            cookie: agent_cookie.clone(),
+            paths: spellings.iter().map(|s| format!("/search?q={s}")).collect(),
             goal_ms: 100.0,
         },
         Scenario {

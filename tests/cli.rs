@@ -873,6 +873,86 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         calls > 0,
         "treated members with an RM are calls on their lists: {t}"
     );
+    // The calls are the RMs' campaign leads on their workbench, each lead
+    // with its arm; the offers come with them.
+    let (owner, open): (i64, i64) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        sqlx::query_as(
+            "SELECT owner_user_id, COUNT(*) FROM task WHERE campaign_id = $1 AND status = 'open' \
+             GROUP BY owner_user_id ORDER BY 2 DESC LIMIT 1",
+        )
+        .bind(second.parse::<i64>().unwrap())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    });
+    let groups = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        panorama_store::campaigns::leads_of(&store, owner, 3)
+            .await
+            .unwrap()
+    });
+    let group = groups
+        .iter()
+        .find(|g| g.campaign_id.to_string() == second)
+        .expect("the live campaign's leads");
+    assert_eq!(group.open, open);
+    assert_eq!(group.leads.len() as i64, open.min(3));
+    assert!(group.leads.iter().all(|l| l.arm.is_some()));
+    assert!(!group.offers.is_empty());
+    // Lists filtered and ordered by the approved model's latest scores.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        let filter = panorama_store::ocrm::CustomerFilter {
+            model: Some("card".to_owned()),
+            min_score: Some(0.05),
+            sort: Some("score_desc".to_owned()),
+            ..Default::default()
+        };
+        let scope = panorama_store::ocrm::Scope::All;
+        let (rows, total) = panorama_store::ocrm::customers(&store, &scope, &filter, 0, 30)
+            .await
+            .unwrap();
+        let expected: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM customer_score s JOIN model m ON m.id = s.model_id \
+             WHERE m.name = 'card' AND m.status = 'approved' AND s.score >= 0.05 \
+             AND s.as_of = (SELECT MAX(as_of) FROM customer_score WHERE model_id = m.id)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(total, expected);
+        assert!(!rows.is_empty());
+        let mut previous = f64::INFINITY;
+        for r in &rows {
+            let score: f64 = sqlx::query_scalar(
+                "SELECT s.score FROM customer_score s JOIN model m ON m.id = s.model_id \
+                 WHERE m.name = 'card' AND m.status = 'approved' AND s.customer_id = $1 \
+                 ORDER BY s.as_of DESC LIMIT 1",
+            )
+            .bind(r.id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            assert!(
+                score >= 0.05 && score <= previous,
+                "{score} after {previous}"
+            );
+            previous = score;
+        }
+        let unknown = panorama_store::ocrm::CustomerFilter {
+            model: Some("horoscope".to_owned()),
+            ..Default::default()
+        };
+        assert!(
+            panorama_store::ocrm::customers(&store, &scope, &unknown, 0, 5)
+                .await
+                .is_err()
+        );
+    });
     let t = run(&["campaign", "capture", "--as-of", "2026-10-31"]);
     let captured: i64 = t
         .lines()

@@ -1107,8 +1107,63 @@ async fn relationship_managers_work_their_opportunity_pipeline() {
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
 
-        // Audited.
+        // The workbench as rm1 arranges it: the pipeline first, then tasks;
+        // the rest hidden (and not read).
+        let home = rm1.get("/").await.body;
+        assert!(home.contains("id=\"pipeline\"") && home.contains("id=\"my-customers\""));
+        let r = rm1
+            .post_api(
+                "/api/me/workbench",
+                r#"{"sections":["pipeline","tasks"]}"#,
+                &csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let me = rm1.get("/api/me").await.json();
+        assert_eq!(me["workbench"], serde_json::json!(["pipeline", "tasks"]));
+        let home = rm1.get("/").await.body;
+        let at = |id: &str| home.find(&format!("section id=\"{id}\""));
+        assert!(at("pipeline").unwrap() < at("tasks").unwrap());
+        assert!(at("my-customers").is_none() && at("alerts").is_none());
+        assert_eq!(
+            rm1.post_api("/api/me/workbench", r#"{"sections":["weather"]}"#, &csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        // The page's form: shown sections by their order numbers.
+        let r = rm1
+            .form(
+                "/workbench/layout",
+                &[
+                    ("csrf", &csrf),
+                    ("show_customers", "on"),
+                    ("order_customers", "1"),
+                    ("show_alerts", "on"),
+                    ("order_alerts", "2"),
+                    ("order_tasks", "3"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let me = rm1.get("/api/me").await.json();
+        assert_eq!(me["workbench"], serde_json::json!(["customers", "alerts"]));
+        // A section the role may not see is never shown (an auditor's leads).
         let mut auditor = Client::login(&app, "auditor1").await;
+        let auditor_csrf = auditor.csrf.clone();
+        auditor
+            .post_api(
+                "/api/me/workbench",
+                r#"{"sections":["leads","pipeline","tasks"]}"#,
+                &auditor_csrf,
+            )
+            .await;
+        assert_eq!(
+            auditor.get("/api/me").await.json()["workbench"],
+            serde_json::json!(["tasks"])
+        );
+
+        // Audited.
         let trail = auditor
             .get(&format!(
                 "/api/audit?customer={mine}&action=opportunity.stage"

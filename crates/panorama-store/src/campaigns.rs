@@ -562,3 +562,89 @@ pub async fn responses_by_day(store: &Store, id: i64) -> Result<Vec<(String, Str
     .fetch_all(store.pool())
     .await?)
 }
+
+/// A live campaign's leads on an RM's list: the open call tasks.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LeadGroup {
+    /// Campaign.
+    pub campaign_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Objective.
+    pub objective: String,
+    /// Last day.
+    pub ends_on: Option<String>,
+    /// Open leads in all.
+    pub open: i64,
+    /// Offers by arm: (arm, product, script).
+    pub offers: Vec<(String, Option<String>, Option<String>)>,
+    /// The first leads.
+    pub leads: Vec<Lead>,
+}
+
+/// One lead: the customer to call and the arm (offer) they are in.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Lead {
+    /// The call task.
+    pub task_id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Name (mask before showing).
+    pub name: String,
+    /// Customer number.
+    pub customer_no: String,
+    /// Arm.
+    pub arm: Option<String>,
+    /// Due.
+    pub due_on: Option<String>,
+}
+
+/// The live campaigns `owner` has open leads in, each with its offers and
+/// the first `per_campaign` leads, the campaign ending soonest first.
+pub async fn leads_of(store: &Store, owner: i64, per_campaign: i64) -> Result<Vec<LeadGroup>> {
+    let live: Vec<(i64, String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.objective, c.ends_on, \
+           (SELECT COUNT(*) FROM task t WHERE t.owner_user_id = $1 AND t.campaign_id = c.id \
+              AND t.status = 'open') AS open_leads \
+         FROM campaign c WHERE c.status = 'live' \
+         ORDER BY CASE WHEN c.ends_on IS NULL THEN 1 ELSE 0 END, c.ends_on, c.id",
+    )
+    .bind(owner)
+    .fetch_all(store.pool())
+    .await?;
+    let mut groups = Vec::new();
+    for (campaign_id, name, objective, ends_on, open) in live {
+        if open == 0 {
+            continue;
+        }
+        let leads: Vec<Lead> = sqlx::query_as(
+            "SELECT t.id AS task_id, t.customer_id, cu.name, cu.customer_no, m.arm, t.due_on \
+             FROM (SELECT id, customer_id, due_on FROM task \
+                   WHERE owner_user_id = $1 AND campaign_id = $2 AND status = 'open' \
+                   ORDER BY id LIMIT $3) t \
+             JOIN customer cu ON cu.id = t.customer_id \
+             LEFT JOIN campaign_member m ON m.campaign_id = $2 AND m.customer_id = t.customer_id \
+             ORDER BY t.id",
+        )
+        .bind(owner)
+        .bind(campaign_id)
+        .bind(per_campaign.clamp(1, 100))
+        .fetch_all(store.pool())
+        .await?;
+        let offers = offers(store, campaign_id)
+            .await?
+            .into_iter()
+            .map(|(arm, (product, script))| (arm, product, script))
+            .collect();
+        groups.push(LeadGroup {
+            campaign_id,
+            name,
+            objective,
+            ends_on,
+            open,
+            offers,
+            leads,
+        });
+    }
+    Ok(groups)
+}

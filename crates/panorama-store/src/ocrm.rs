@@ -235,6 +235,31 @@ pub async fn update_user(
     Ok(true)
 }
 
+/// A user's preference `name` (JSON), if set.
+pub async fn user_pref(store: &Store, user: i64, name: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM user_pref WHERE user_id = $1 AND name = $2")
+            .bind(user)
+            .bind(name)
+            .fetch_optional(store.pool())
+            .await?,
+    )
+}
+
+/// Sets a user's preference `name` to `value` (JSON).
+pub async fn set_user_pref(store: &Store, user: i64, name: &str, value: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_pref (user_id, name, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(user)
+    .bind(name)
+    .bind(value)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
 /// Every org unit: (code, name, level), head office first.
 pub async fn org_units(store: &Store) -> Result<Vec<(String, String, String)>> {
     Ok(
@@ -466,6 +491,7 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub(crate) enum Bind {
     Int(i64),
+    Real(f64),
     Text(String),
 }
 
@@ -476,6 +502,7 @@ pub(crate) fn bind_all<'q, T>(
     for b in binds {
         q = match b {
             Bind::Int(v) => q.bind(*v),
+            Bind::Real(v) => q.bind(*v),
             Bind::Text(v) => q.bind(v.as_str()),
         };
     }
@@ -510,7 +537,14 @@ pub struct CustomerListRow {
 }
 
 /// Sort orders of the customer list.
-pub const SORTS: &[&str] = &["aum_desc", "aum_asc", "name", "tier", "profit_desc"];
+pub const SORTS: &[&str] = &[
+    "aum_desc",
+    "aum_asc",
+    "name",
+    "tier",
+    "profit_desc",
+    "score_desc",
+];
 
 /// Filters of the customer list.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -523,8 +557,12 @@ pub struct CustomerFilter {
     pub segment: Option<i64>,
     /// Name prefix.
     pub name: Option<String>,
-    /// One of [`SORTS`].
+    /// One of [`SORTS`] (`score_desc` with a `model`).
     pub sort: Option<String>,
+    /// An approved model's name: its latest scores join the list.
+    pub model: Option<String>,
+    /// With `model`: customers scored at least this (0–1).
+    pub min_score: Option<f64>,
 }
 
 /// The latest as-of date with features, if any.
@@ -588,6 +626,47 @@ pub async fn customers(
         binds.push(Bind::Text(format!("{}%", escape_like(n))));
         wheres.push(format!("c.name LIKE ${} ESCAPE '\\'", binds.len()));
     }
+    // An approved model's latest scores: the filter and the order by score.
+    let mut base = base;
+    let scored = match filter
+        .model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        Some(model) => {
+            let run: Option<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT m.id, (SELECT MAX(s.as_of) FROM customer_score s WHERE s.model_id = m.id) \
+                 FROM model m WHERE m.name = $1 AND m.status = 'approved'",
+            )
+            .bind(model)
+            .fetch_optional(store.pool())
+            .await?;
+            let Some((model_id, Some(scored_on))) = run else {
+                return Err(StoreError::Invalid(format!(
+                    "no approved model {model:?} with scores"
+                )));
+            };
+            binds.push(Bind::Int(model_id));
+            binds.push(Bind::Text(scored_on));
+            base.push_str(&format!(
+                " JOIN customer_score sc ON sc.customer_id = {key} AND sc.model_id = ${} AND sc.as_of = ${}",
+                binds.len() - 1,
+                binds.len()
+            ));
+            if let Some(min) = filter.min_score {
+                binds.push(Bind::Real(min));
+                wheres.push(format!("sc.score >= ${}", binds.len()));
+            }
+            true
+        }
+        None if filter.min_score.is_some() || filter.sort.as_deref() == Some("score_desc") => {
+            return Err(StoreError::Invalid(
+                "a score filter or order needs a model".to_owned(),
+            ));
+        }
+        None => false,
+    };
     // The features of the latest date come last, so a count that needs no
     // feature filter leaves them (and their bind) out.
     binds.push(Bind::Text(as_of.clone()));
@@ -622,9 +701,9 @@ pub async fn customers(
     };
     let richest_first = !matches!(
         filter.sort.as_deref(),
-        Some("aum_asc" | "name" | "tier" | "profit_desc")
+        Some("aum_asc" | "name" | "tier" | "profit_desc" | "score_desc")
     );
-    if richest_first && !feature_filter && name.is_none() && filter.segment.is_none() {
+    if richest_first && !feature_filter && !scored && name.is_none() && filter.segment.is_none() {
         if let Some(rows) = richest_walk(store, scope, &as_of, page, per_page, total.0).await? {
             return Ok((rows, total.0));
         }
@@ -634,11 +713,13 @@ pub async fn customers(
         Some("name") => ("c.name", "c.name"),
         Some("tier") => ("f.aum_avg_minor DESC", "p.aum_avg_minor DESC"),
         Some("profit_desc") => ("f.profit_minor DESC", "p.profit_minor DESC"),
+        Some("score_desc") => ("sc.score DESC", "p.score DESC"),
         _ => ("f.aum_minor DESC", "p.aum_minor DESC"),
     };
     // NULL features (no balances yet) sort last on both engines.
     let order = format!("CASE WHEN f.aum_minor IS NULL THEN 1 ELSE 0 END, {order}, {key}");
     let outer = format!("CASE WHEN p.aum_minor IS NULL THEN 1 ELSE 0 END, {outer}, c.id");
+    let score = if scored { "sc.score" } else { "NULL" };
     binds.push(Bind::Int(per_page.clamp(1, 500)));
     let limit = binds.len();
     binds.push(Bind::Int(page.max(0) * per_page.clamp(1, 500)));
@@ -648,8 +729,8 @@ pub async fn customers(
     let rows = bind_all(
         sqlx::query_as(&list_page_sql(
             &format!(
-                "SELECT {key} AS id, f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor {from} \
-                 ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
+                "SELECT {key} AS id, f.tier, f.aum_minor, f.aum_avg_minor, f.profit_minor, {score} AS score \
+                 {from} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
             ),
             &outer,
         )),

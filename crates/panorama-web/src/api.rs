@@ -53,10 +53,16 @@ pub async fn logout(
 }
 
 /// `GET /api/me`.
-pub async fn me(ctx: Ctx) -> Result<Response, WebError> {
+pub async fn me(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
     let user = ctx.user()?;
+    let workbench = if user.can(Permission::ViewCustomers) {
+        crate::workbench::sections_of(&state, user).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(json!({
         "user": user,
+        "workbench": workbench,
         "scope": format!("{:?}", user.scope()),
         "permissions": {
             "view_customers": user.can(Permission::ViewCustomers),
@@ -273,6 +279,9 @@ pub async fn openapi() -> Response {
                     "parameters": [param("X-CSRF-Token", "header", "string", true)],
                     "responses": with(json!({"201": ok("created at stage lead"), "400": ok("unknown product, bad amount or date"), "404": ok("customer not in scope")}), denied.clone())}
             },
+            "/api/me/workbench": {"post": {"summary": "Choose and order the caller's workbench sections (JSON sections: tasks, alerts, leads, pipeline, customers)",
+                "parameters": [param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("the sections kept"), "400": ok("unknown section")}), denied.clone())}},
             "/api/users": {
                 "get": {"summary": "Every user with role, org unit and status (admins only)",
                     "responses": with(json!({"200": ok("users and the roles")}), denied.clone())},

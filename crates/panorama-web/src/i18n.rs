@@ -224,6 +224,14 @@ texts! {
     WEAK_PASSWORD: "密码至少 10 位，且不能与用户名相同" / "A password has at least 10 characters and is not the username",
     SELF_LOCKOUT: "不能停用自己或取消自己的管理员角色" / "You cannot disable yourself or drop your own admin role",
     UPDATE: "更新" / "Update",
+    CAMPAIGN_LEADS: "营销线索" / "Campaign leads",
+    SCRIPT: "话术" / "Script",
+    ENDS_ON: "截止" / "Ends",
+    OPEN_LEADS: "待联系" / "To contact",
+    ARRANGE: "定制工作台" / "Arrange the workbench",
+    SHOW: "显示" / "Show",
+    ORDER: "顺序" / "Order",
+    MIN_SCORE: "最低评分" / "Min score",
 }
 
 #[cfg(test)]

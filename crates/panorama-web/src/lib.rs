@@ -22,6 +22,7 @@ pub use pages::urlencode;
 mod service;
 mod session_store;
 mod steward;
+mod workbench;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,7 +104,9 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .with_expiry(Expiry::OnInactivity(Duration::minutes(idle)));
     let auth = AuthManagerLayerBuilder::new(auth::Backend::new(store), sessions).build();
     Router::new()
-        .route("/", get(pages::workbench))
+        .route("/", get(workbench::page))
+        .route("/workbench/layout", post(workbench::form_layout))
+        .route("/api/me/workbench", post(workbench::api_layout))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/lang/{lang}", get(pages::set_lang))

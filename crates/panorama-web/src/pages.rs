@@ -298,7 +298,7 @@ pub async fn not_found(ctx: Ctx) -> Response {
     .into_response()
 }
 
-fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) -> Markup {
+pub(crate) fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) -> Markup {
     html! {
         @if rows.is_empty() { p.muted { (t::NO_RESULTS.get(lang)) } } @else {
             table.customers {
@@ -321,69 +321,6 @@ fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) -> Markup {
     }
 }
 
-/// `GET /`: the workbench — tasks and the top of my customers.
-pub async fn workbench(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let user = ctx.user().page(&ctx, "/")?;
-    if !user.can(Permission::ViewCustomers) {
-        let target = if user.can(Permission::ManageUsers) {
-            "/users"
-        } else {
-            "/audit"
-        };
-        return Ok(Redirect::to(target).into_response());
-    }
-    let lang = ctx.lang;
-    let tasks = ocrm::open_tasks(&state.store, user.id, 50)
-        .await
-        .page(&ctx, "/")?;
-    let alerts = recent_alerts(&state, user).await.page(&ctx, "/")?;
-    let (rows, total) = ocrm::customers(
-        &state.store,
-        &user.scope(),
-        &CustomerFilter::default(),
-        0,
-        10,
-    )
-    .await
-    .page(&ctx, "/")?;
-    let rows = service::list_items(user, rows);
-    let csrf = ctx.csrf().await;
-    let body = html! {
-        div.grid {
-            section id="tasks" {
-                h2 { (t::TASKS.get(lang)) " (" (tasks.len()) ")" }
-                @if tasks.is_empty() { p.muted { (t::NO_TASKS.get(lang)) } }
-                table { tbody { @for task in &tasks { tr {
-                    td { (task.due_on.as_deref().unwrap_or("—")) }
-                    td { @if let Some(r) = &task.rule { span class={ "tag " (r) } { (rule_name(r, lang)) } } }
-                    td {
-                        @let title = match (lang, &task.title_en) {
-                            (Lang::En, Some(en)) => en.as_str(),
-                            _ => task.title.as_str(),
-                        };
-                        @if let Some(c) = task.customer_id {
-                            a href={ "/customers/" (c) } { (title) }
-                        } @else { (title) }
-                    }
-                    td { form.inline method="post" action={ "/tasks/" (task.id) "/done" } {
-                        input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" { (t::DONE.get(lang)) }
-                    } }
-                } } } }
-            }
-        }
-        section id="alerts" {
-            h2 { (t::ALERTS.get(lang)) " (" (alerts.len()) ")" }
-            (alert_table(&alerts, lang, true))
-        }
-        section id="my-customers" {
-            h2 { (t::MY_CUSTOMERS.get(lang)) " · " (t::TOTAL.get(lang)) " " (total) " · " a href="/customers" { "»" } }
-            (customer_table(&state, lang, &rows))
-        }
-    };
-    Ok(layout(lang, Some(user), &csrf, t::WORKBENCH.get(lang), body).into_response())
-}
-
 /// Filters and page of the customer list page.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -393,6 +330,9 @@ pub struct ListQuery {
     min_aum: Option<String>,
     name: Option<String>,
     sort: Option<String>,
+    segment: Option<String>,
+    model: Option<String>,
+    min_score: Option<String>,
 }
 
 /// `GET /customers`: my customers (or my branch's), filtered and sorted.
@@ -417,13 +357,45 @@ pub async fn customer_list(
         ),
         None => None,
     };
-    let filter = CustomerFilter {
-        tier: q.tier.clone().filter(|s| !s.is_empty()),
-        min_aum,
-        segment: None,
-        name: q.name.clone(),
-        sort: q.sort.clone(),
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
     };
+    let segment = match given(&q.segment) {
+        Some(s) => Some(
+            s.parse::<i64>()
+                .map_err(|_| WebError::BadRequest(format!("{}: {s}", t::SEGMENTS.get(lang))))
+                .page(&ctx, path)?,
+        ),
+        None => None,
+    };
+    let min_score = match given(&q.min_score) {
+        Some(s) => Some(
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| (0.0..=1.0).contains(v))
+                .ok_or_else(|| WebError::BadRequest(format!("{}: {s}", t::MIN_SCORE.get(lang))))
+                .page(&ctx, path)?,
+        ),
+        None => None,
+    };
+    let filter = CustomerFilter {
+        tier: given(&q.tier),
+        min_aum,
+        segment,
+        name: q.name.clone(),
+        sort: given(&q.sort),
+        model: given(&q.model),
+        min_score,
+    };
+    let segments = panorama_store::acrm::segments(&state.store)
+        .await
+        .page(&ctx, path)?;
+    let models = panorama_store::models::approved(&state.store)
+        .await
+        .page(&ctx, path)?;
     let per_page = 50;
     let (rows, total) = ocrm::customers(&state.store, &user.scope(), &filter, q.page, per_page)
         .await
@@ -432,11 +404,14 @@ pub async fn customer_list(
     let page = q.page.max(0);
     let link = |p: i64| {
         format!(
-            "/customers?page={p}&tier={}&min_aum={}&name={}&sort={}",
+            "/customers?page={p}&tier={}&min_aum={}&name={}&sort={}&segment={}&model={}&min_score={}",
             urlencode(filter.tier.as_deref().unwrap_or("")),
             min_aum.map(|a| a.to_string()).unwrap_or_default(),
             urlencode(filter.name.as_deref().unwrap_or("")),
             urlencode(filter.sort.as_deref().unwrap_or("")),
+            segment.map(|s| s.to_string()).unwrap_or_default(),
+            urlencode(filter.model.as_deref().unwrap_or("")),
+            min_score.map(|s| s.to_string()).unwrap_or_default(),
         )
     };
     let csrf = ctx.csrf().await;
@@ -453,6 +428,15 @@ pub async fn customer_list(
                 } } " "
                 label { (t::MIN_AUM.get(lang)) " " input name="min_aum" size="10" value=(min_aum.map(|a| a.to_string()).unwrap_or_default()); } " "
                 label { (t::NAME.get(lang)) " " input name="name" size="8" value=(filter.name.as_deref().unwrap_or("")); } " "
+                label { (t::SEGMENTS.get(lang)) " " select name="segment" {
+                    option value="" { (t::ALL.get(lang)) }
+                    @for g in &segments { option value=(g.id) selected[segment == Some(g.id)] { (g.name) } }
+                } } " "
+                label { (t::MODEL.get(lang)) " " select name="model" {
+                    option value="" { "—" }
+                    @for m in &models { option value=(m.name) selected[filter.model.as_deref() == Some(m.name.as_str())] { (m.name) " v" (m.version) } }
+                } } " "
+                label { (t::MIN_SCORE.get(lang)) " " input name="min_score" size="4" placeholder="0.30" value=(min_score.map(|s| s.to_string()).unwrap_or_default()); } " "
                 label { (t::SORT.get(lang)) " " select name="sort" {
                     @for s in ocrm::SORTS { option value=(s) selected[filter.sort.as_deref() == Some(*s)] { (s) } }
                 } } " "
@@ -764,7 +748,7 @@ async fn render_360(
 
 /// The alerts of the last week of batches for the customers in the user's
 /// scope (an RM's: those on their task list).
-async fn recent_alerts(
+pub(crate) async fn recent_alerts(
     state: &AppState,
     user: &User,
 ) -> Result<Vec<ocrm::AlertRow>, panorama_store::StoreError> {
@@ -781,7 +765,7 @@ async fn recent_alerts(
 }
 
 /// An alert rule's name.
-fn rule_name(rule: &str, lang: Lang) -> &'static str {
+pub(crate) fn rule_name(rule: &str, lang: Lang) -> &'static str {
     match rule {
         "birthday" => t::RULE_BIRTHDAY,
         "maturity" => t::RULE_MATURITY,
@@ -795,7 +779,7 @@ fn rule_name(rule: &str, lang: Lang) -> &'static str {
 }
 
 /// Alerts as a table; `link` adds a link to each customer.
-fn alert_table(alerts: &[ocrm::AlertRow], lang: Lang, link: bool) -> Markup {
+pub(crate) fn alert_table(alerts: &[ocrm::AlertRow], lang: Lang, link: bool) -> Markup {
     html! {
         @if alerts.is_empty() { p.muted { (t::NO_ALERTS.get(lang)) } }
         table { tbody { @for a in alerts { tr class={ "sev-" (a.severity) } {

@@ -163,6 +163,17 @@ pub async fn demo_users(store: &Store, password: &str) -> Result<()> {
             add(format!("rm{n}"), format!("{name}客户经理{n}"), "rm", code).await?;
         }
     }
+    // The last RM of each sub-branch serves its wealth tiers.
+    for k in 1..=subs.len() {
+        let username = format!("rm{}", k * DEMO_RMS_PER_SUB_BRANCH);
+        if let Some(u) = ocrm::user_by_username(store, &username).await? {
+            let wealth = ocrm::UserChange {
+                portfolio: Some("wealth"),
+                ..ocrm::UserChange::default()
+            };
+            ocrm::update_user(store, u.id, &wealth, "quickstart").await?;
+        }
+    }
     add("bm1".into(), "分行行长".into(), "branch_manager", &branch).await?;
     add("analyst1".into(), "营销分析师".into(), "analyst", &head).await?;
     add("steward1".into(), "数据管理员".into(), "steward", &head).await?;

@@ -275,6 +275,8 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
         let theirs_api = format!("/api/customers/{theirs}");
         let outside_api = format!("/api/customers/{outside}");
         let audit_api = format!("/api/audit?customer={mine}");
+        let mine_history = format!("{mine_api}/assignments");
+        let theirs_history = format!("{theirs_api}/assignments");
         #[rustfmt::skip]
         let matrix: Vec<(&str, [u16; 9])> = vec![
             //                       anon admin rm1  bm1 analyst steward auditor exec agent
@@ -309,6 +311,10 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/campaigns/999999", [401, 403, 403, 404, 404, 403, 403, 404, 403]),
             ("/opportunities",       [303, 403, 200, 200, 403, 403, 403, 200, 403]),
             ("/api/users",           [401, 200, 403, 403, 403, 403, 403, 403, 403]),
+            ("/assignments",         [303, 403, 403, 200, 403, 403, 403, 403, 403]),
+            ("/api/assignments",     [401, 403, 403, 200, 403, 403, 403, 403, 403]),
+            (&mine_history,          [401, 403, 200, 200, 200, 200, 200, 200, 200]),
+            (&theirs_history,        [401, 403, 404, 200, 200, 200, 200, 200, 200]),
             ("/api/opportunities",   [401, 403, 200, 200, 403, 403, 403, 200, 403]),
             ("/api/opportunities?stage=x", [401, 403, 400, 400, 403, 403, 403, 400, 403]),
             ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -1321,5 +1327,199 @@ async fn administrators_manage_users_and_roles() {
         let mut auditor = Client::login(&app, "auditor1").await;
         let trail = auditor.get("/api/audit?action=user.update").await.json();
         assert!(trail["events"].as_array().unwrap().len() >= 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn branch_managers_assign_reclaim_and_follow_suggestions() {
+    let dir = generated_bank(400, 15);
+    for (store, app) in demo_stores(
+        "branch_managers_assign_reclaim_and_follow_suggestions",
+        dir.path(),
+    )
+    .await
+    {
+        let mut bm = Client::login(&app, "bm1").await;
+        let csrf = bm.csrf.clone();
+        let mut rm1 = Client::login(&app, "rm1").await;
+        let mut rm2 = Client::login(&app, "rm2").await;
+        let (mine, listed) = first_customer(&mut rm1).await;
+        let number = listed["customer_no"].as_str().unwrap().to_owned();
+        // RMs inside bm1's branch and one outside it.
+        let bm1 = panorama_store::ocrm::user_by_username(&store, "bm1")
+            .await
+            .unwrap()
+            .unwrap();
+        let elsewhere: String = sqlx::query_scalar(
+            "SELECT code FROM org_unit WHERE level = 'sub_branch' AND path NOT LIKE $1 ORDER BY path LIMIT 1",
+        )
+        .bind(format!("{}%", bm1.org_path))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let outside = "rm.elsewhere".to_owned();
+        panorama_store::ocrm::save_user(
+            &store,
+            &panorama_store::ocrm::NewUser {
+                username: &outside,
+                display_name: "外行客户经理",
+                role: "rm",
+                org_code: &elsewhere,
+                password_hash: "x",
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+        let overview = bm.get("/api/assignments").await.json();
+        let books = overview["rms"].as_array().unwrap();
+        assert!(books.iter().any(|r| r["username"] == "rm2"));
+        assert!(books.iter().all(|r| r["username"] != outside.as_str()));
+
+        // One customer, by number, from rm1 to rm2: rm2 sees it, rm1 no longer.
+        let body = |customers: &str, rm: &str| {
+            format!(r#"{{"customers":"{customers}","rm":"{rm}","reason":"客户要求更换"}}"#)
+        };
+        let r = bm
+            .post_api("/api/assignments", &body(&number, "rm2"), &csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["moves"][0][1]["moved"], 1);
+        assert_eq!(
+            rm2.get(&format!("/api/customers/{mine}")).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            rm1.get(&format!("/api/customers/{mine}")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // Again: unchanged. To an RM outside the branch: refused outright.
+        let r = bm
+            .post_api("/api/assignments", &body(&number, "rm2"), &csrf)
+            .await;
+        assert_eq!(r.json()["moves"][0][1]["unchanged"], 1);
+        let r = bm
+            .post_api("/api/assignments", &body(&number, &outside), &csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        // Not for RMs; CSRF checked.
+        let rm_csrf = rm1.csrf.clone();
+        assert_eq!(
+            rm1.post_api("/api/assignments", &body(&number, "rm1"), &rm_csrf)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            bm.post_api("/api/assignments", &body(&number, "rm1"), "x")
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+
+        // Reclaimed to the pool: nobody's list; the history keeps every step.
+        let r = bm
+            .post_api(
+                "/api/assignments",
+                &format!(r#"{{"customers":[{mine}]}}"#),
+                &csrf,
+            )
+            .await;
+        assert_eq!(r.json()["moves"][0][1]["moved"], 1, "{}", r.body);
+        assert_eq!(
+            rm2.get(&format!("/api/customers/{mine}")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let history = bm
+            .get(&format!("/api/customers/{mine}/assignments"))
+            .await
+            .json();
+        let steps = history["assignments"].as_array().unwrap();
+        assert_eq!(steps.len(), 2, "{history}");
+        assert!(steps.iter().all(|s| !s["to_date"].is_null()));
+        assert_eq!(steps[0]["rm_username"], "rm2");
+        assert_eq!(steps[0]["reason"], "客户要求更换");
+
+        // A file: good lines land, the others are rejected with their line.
+        let other: String = sqlx::query_scalar(
+            "SELECT c.customer_no FROM customer c JOIN org_unit o ON o.id = c.home_org_unit_id \
+             WHERE c.status = 'active' AND o.path NOT LIKE $1 ORDER BY c.id LIMIT 1",
+        )
+        .bind(format!("{}%", bm1.org_path))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let csv = format!(
+            "customer_no,rm\n{number},rm1\nNO-SUCH,rm1\n{number},{outside}\njust-one-field\n{other},rm1\n"
+        );
+        let boundary = "XpanoramaX";
+        let multipart = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"moves.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+        );
+        let r = bm
+            .send(
+                "POST",
+                "/assignments/upload",
+                Some((
+                    &format!("multipart/form-data; boundary={boundary}"),
+                    multipart,
+                )),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        for line in ["行 3", "行 4", "行 5", "行 6"] {
+            assert!(r.body.contains(line), "{line} rejected: {}", r.body);
+        }
+        assert!(!r.body.contains("行 2<"), "line 2 landed");
+        assert_eq!(
+            rm1.get(&format!("/api/customers/{mine}")).await.status,
+            StatusCode::OK
+        );
+
+        // A customer upgraded into the wealth tiers while with a general RM:
+        // the suggestion is the branch's wealth RM; accepting moves them.
+        let rm1_row = panorama_store::ocrm::user_by_username(&store, "rm1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rm1_row.portfolio, "general");
+        sqlx::query(
+            "INSERT INTO tier_history (customer_id, as_of, tier, previous_tier, reason) \
+             VALUES ($1, '2099-01-31', 'platinum', 'gold', 'test')",
+        )
+        .bind(mine)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let overview = bm.get("/api/assignments").await.json();
+        let s = overview["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["customer_id"] == mine)
+            .unwrap_or_else(|| panic!("a suggestion for {mine}: {overview}"))
+            .clone();
+        assert_eq!(s["portfolio"], "wealth");
+        let to: i64 = s["to_rm"].as_i64().unwrap();
+        let wealth: String = sqlx::query_scalar("SELECT portfolio FROM app_user WHERE id = $1")
+            .bind(to)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(wealth, "wealth");
+        let page = bm.get("/assignments").await;
+        assert!(page.body.contains("suggestions") && page.body.contains("tier gold → platinum"));
+
+        // Every move audited per customer.
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor
+            .get(&format!(
+                "/api/audit?customer={mine}&action=assignment.transfer"
+            ))
+            .await
+            .json();
+        assert_eq!(trail["events"].as_array().unwrap().len(), 2);
     }
 }

@@ -11,6 +11,7 @@
 //! `BIGINT` in the query.
 
 pub mod acrm;
+pub mod assign;
 mod bulk;
 pub mod campaigns;
 pub mod ecif;

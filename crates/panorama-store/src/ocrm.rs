@@ -48,10 +48,12 @@ pub struct UserRow {
     pub password_hash: Option<String>,
     /// 1 when the user may log in.
     pub active: i64,
+    /// An RM's portfolio kind: `general`, `wealth` or `corporate`.
+    pub portfolio: String,
 }
 
 const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_unit_id, o.code AS org_code, \
-     o.name AS org_name, o.path AS org_path, u.password_hash, u.active \
+     o.name AS org_name, o.path AS org_path, u.password_hash, u.active, u.portfolio \
      FROM app_user u JOIN org_unit o ON o.id = u.org_unit_id";
 
 /// The user with this login name.
@@ -160,6 +162,8 @@ pub struct UserChange<'a> {
     pub active: Option<bool>,
     /// A new password's argon2 PHC string (ends the user's sessions).
     pub password_hash: Option<&'a str>,
+    /// An RM's portfolio kind (see [`crate::assign::PORTFOLIOS`]).
+    pub portfolio: Option<&'a str>,
 }
 
 /// Applies `change` to user `id`, audited as `user.update` by `actor` with
@@ -177,6 +181,14 @@ pub async fn update_user(
         return Err(StoreError::Invalid(format!(
             "unknown role {role:?}; roles are {}",
             ROLES.join(", ")
+        )));
+    }
+    if let Some(p) = change.portfolio
+        && !crate::assign::PORTFOLIOS.contains(&p)
+    {
+        return Err(StoreError::Invalid(format!(
+            "unknown portfolio {p:?}; one of {}",
+            crate::assign::PORTFOLIOS.join(", ")
         )));
     }
     let mut tx = store.begin().await?;
@@ -201,22 +213,24 @@ pub async fn update_user(
     sqlx::query(
         "UPDATE app_user SET display_name = COALESCE($1, display_name), role = COALESCE($2, role), \
          org_unit_id = COALESCE($3, org_unit_id), active = COALESCE($4, active), \
-         password_hash = COALESCE($5, password_hash) WHERE id = $6",
+         password_hash = COALESCE($5, password_hash), portfolio = COALESCE($6, portfolio) WHERE id = $7",
     )
     .bind(change.display_name)
     .bind(change.role)
     .bind(org)
     .bind(change.active.map(i64::from))
     .bind(change.password_hash)
+    .bind(change.portfolio)
     .bind(id)
     .execute(&mut *tx)
     .await?;
     let detail = format!(
-        "display_name={:?} role={:?} org={:?} active={:?} password_reset={}",
+        "display_name={:?} role={:?} org={:?} active={:?} portfolio={:?} password_reset={}",
         change.display_name,
         change.role,
         change.org_code,
         change.active,
+        change.portfolio,
         change.password_hash.is_some()
     );
     insert_audit(
@@ -294,7 +308,7 @@ pub struct Audit<'a> {
     pub detail: Option<&'a str>,
 }
 
-async fn insert_audit(conn: &mut sqlx::AnyConnection, a: &Audit<'_>) -> Result<()> {
+pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, a: &Audit<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_event (at, user_id, actor, action, customer_id, object_type, object_id, reason, source_ip, outcome, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -455,6 +469,11 @@ impl Scope {
         }
     }
 
+    /// The customer condition (on `c`) with its bind numbered `next`.
+    pub(crate) fn customer_condition(&self, next: usize) -> (String, Option<Bind>) {
+        self.condition_for_one(next)
+    }
+
     /// The condition on the owner of a piece of work (`o.owner_user_id`):
     /// an RM's own, a branch manager's subtree's users', everyone's.
     pub(crate) fn owner_condition(&self, next: usize) -> (String, Option<Bind>) {
@@ -499,6 +518,21 @@ pub(crate) fn bind_all<'q, T>(
     mut q: QueryAs<'q, Any, T, AnyArguments<'q>>,
     binds: &'q [Bind],
 ) -> QueryAs<'q, Any, T, AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Real(v) => q.bind(*v),
+            Bind::Text(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
+/// [`bind_all`] for a statement without rows.
+pub(crate) fn bind_each<'q>(
+    mut q: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
     for b in binds {
         q = match b {
             Bind::Int(v) => q.bind(*v),

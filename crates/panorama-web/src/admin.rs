@@ -101,6 +101,7 @@ pub struct UserUpdate {
     /// `true`/`false` in JSON; a form sends `1` or `0`.
     active: Option<String>,
     password: Option<String>,
+    portfolio: Option<String>,
 }
 
 async fn update(state: &AppState, ctx: &Ctx, id: i64, input: &UserUpdate) -> Result<(), WebError> {
@@ -140,6 +141,7 @@ async fn update(state: &AppState, ctx: &Ctx, id: i64, input: &UserUpdate) -> Res
             org_code: blank(&input.org_code),
             active,
             password_hash: hash.as_deref(),
+            portfolio: blank(&input.portfolio),
         },
         &admin.username,
     )
@@ -156,7 +158,7 @@ pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
         .into_iter()
         .map(|u| {
             json!({"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
-                   "org_code": u.org_code, "org_name": u.org_name, "active": u.active == 1})
+                   "org_code": u.org_code, "org_name": u.org_name, "portfolio": u.portfolio, "active": u.active == 1})
         })
         .collect();
     Ok(Json(json!({"users": users, "roles": ROLES})).into_response())
@@ -196,6 +198,7 @@ pub async fn api_update(
         org_code: text("org_code"),
         active: text("active"),
         password: text("password"),
+        portfolio: text("portfolio"),
     };
     update(&state, &ctx, id, &change).await?;
     Ok(Json(json!({"id": id})).into_response())
@@ -275,7 +278,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, P
         }
         section { table id="users" { thead { tr {
             th { (t::USERNAME.get(lang)) } th { (t::DISPLAY_NAME.get(lang)) } th { (t::ROLE.get(lang)) }
-            th { (t::ORG.get(lang)) } th { (t::STATUS.get(lang)) } th { (t::NEW_PASSWORD.get(lang)) } th {}
+            th { (t::ORG.get(lang)) } th { (t::PORTFOLIO.get(lang)) } th { (t::STATUS.get(lang)) } th { (t::NEW_PASSWORD.get(lang)) } th {}
         } } tbody { @for u in &users {
             @let form = format!("user-{}", u.id);
             tr id={ "row-" (u.id) } {
@@ -283,6 +286,9 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, P
                 td { input form=(form) name="display_name" value=(u.display_name) size="10"; }
                 td { select form=(form) name="role" { (role_options(&u.role)) } }
                 td { select form=(form) name="org_code" { (org_options(&u.org_code)) } }
+                td { select form=(form) name="portfolio" {
+                    @for p in panorama_store::assign::PORTFOLIOS { option value=(p) selected[u.portfolio == *p] { (p) } }
+                } }
                 td { select form=(form) name="active" {
                     option value="1" selected[u.active == 1] { (t::ENABLED.get(lang)) }
                     option value="0" selected[u.active != 1] { (t::DISABLED.get(lang)) }

@@ -51,6 +51,8 @@ pub enum Permission {
     /// Read the opportunity pipeline (an RM's own, a branch manager's
     /// subtree's, the whole bank's for executives).
     ViewPipeline,
+    /// Assign customers to the RMs of one's org units, reclaim them.
+    AssignCustomers,
 }
 
 impl Role {
@@ -96,6 +98,7 @@ impl Role {
             ResolveIdentities => matches!(self, Steward),
             ViewAnalytics => matches!(self, Analyst | Executive | BranchManager),
             ViewPipeline => matches!(self, Rm | BranchManager | Executive),
+            AssignCustomers => matches!(self, BranchManager),
         }
     }
 

@@ -10,6 +10,7 @@
 
 mod admin;
 mod api;
+mod assignment;
 pub mod auth;
 mod error;
 pub mod i18n;
@@ -138,6 +139,18 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/ecif/merges", get(steward::merges))
         .route("/api/ecif/merges/{id}/undo", post(steward::undo))
         .route("/api/ecif/quality", get(steward::quality))
+        .route(
+            "/assignments",
+            get(assignment::page).post(assignment::form_move),
+        )
+        .route(
+            "/api/assignments",
+            get(assignment::api_overview).post(assignment::api_move),
+        )
+        .route(
+            "/api/customers/{id}/assignments",
+            get(assignment::api_history),
+        )
         .route("/opportunities", get(pipeline::page))
         .route("/opportunities/{id}/stage", post(pipeline::form_move))
         .route("/customers/{id}/opportunities", post(pipeline::form_create))
@@ -159,6 +172,15 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/healthz", get(metrics::health))
         .route("/metrics", get(metrics::render))
         .fallback(pages::not_found)
+        // Forms and JSON are small; an assignment file may hold 100,000
+        // customers.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .merge(
+            Router::new()
+                .route("/assignments/upload", post(assignment::form_upload))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(4 * 1024 * 1024))
+                .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count,
@@ -182,7 +204,6 @@ pub fn router(store: Store, config: WebConfig) -> Router {
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store"),
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)
 }
 

@@ -57,6 +57,7 @@ pub(crate) fn layout(
                             }
                         }
                         @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
+                        @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
                         @if u.can(Permission::ViewAnalytics) {
                             a href="/models" { (t::MODELS.get(lang)) }
                             a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }

@@ -563,6 +563,10 @@ pub async fn responses_by_day(store: &Store, id: i64) -> Result<Vec<(String, Str
     .await?)
 }
 
+/// Open leads are counted up to this many per campaign (an RM with 10,000
+/// open calls in a campaign: 12 ms counting them all on every workbench).
+pub const LEADS_COUNTED: i64 = 1000;
+
 /// A live campaign's leads on an RM's list: the open call tasks.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LeadGroup {
@@ -574,7 +578,8 @@ pub struct LeadGroup {
     pub objective: String,
     /// Last day.
     pub ends_on: Option<String>,
-    /// Open leads in all.
+    /// Open leads in all, counted up to [`LEADS_COUNTED`] (more show as
+    /// that many).
     pub open: i64,
     /// Offers by arm: (arm, product, script).
     pub offers: Vec<(String, Option<String>, Option<String>)>,
@@ -604,12 +609,13 @@ pub struct Lead {
 pub async fn leads_of(store: &Store, owner: i64, per_campaign: i64) -> Result<Vec<LeadGroup>> {
     let live: Vec<(i64, String, String, Option<String>, i64)> = sqlx::query_as(
         "SELECT c.id, c.name, c.objective, c.ends_on, \
-           (SELECT COUNT(*) FROM task t WHERE t.owner_user_id = $1 AND t.campaign_id = c.id \
-              AND t.status = 'open') AS open_leads \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM task t WHERE t.owner_user_id = $1 \
+              AND t.campaign_id = c.id AND t.status = 'open' LIMIT $2) capped) AS open_leads \
          FROM campaign c WHERE c.status = 'live' \
          ORDER BY CASE WHEN c.ends_on IS NULL THEN 1 ELSE 0 END, c.ends_on, c.id",
     )
     .bind(owner)
+    .bind(LEADS_COUNTED)
     .fetch_all(store.pool())
     .await?;
     let mut groups = Vec::new();

@@ -14,6 +14,7 @@ pub mod acrm;
 pub mod assign;
 mod bulk;
 pub mod campaigns;
+pub mod complaints;
 pub mod ecif;
 mod error;
 pub mod ingest;

@@ -956,18 +956,29 @@ pub async fn search(
                 _ => like,
             };
             // Letters may be pinyin: the name keys are lower-case ASCII, so
-            // their prefix is a range in any collation.
+            // their prefix is a range in any collation. Both kinds of match
+            // are taken from their own index, each stopping at the limit:
+            // the first keys in pinyin order among the caller's customers
+            // (`zh` matches a quarter of the bank; an OR of the two made
+            // SQLite walk every name: 0.9 s at 1M).
             match panorama_domain::pinyin::as_pinyin_query(n)
                 .and_then(|p| prefix_upper_bound(&p).map(|upper| (p, upper)))
             {
                 Some((p, upper)) => {
                     binds.push(Bind::Text(p));
                     binds.push(Bind::Text(upper));
+                    let (lo, hi) = (binds.len() - 1, binds.len());
+                    binds.push(Bind::Int(limit.clamp(1, 200)));
+                    let cap = binds.len();
+                    // The scope's bind is $2, the same value for both forms.
+                    let (in_scope, _) = scope.condition_for_one(2);
                     format!(
-                        "(({by_name}) OR c.id IN (SELECT k.customer_id FROM customer_name_key k \
-                         WHERE k.name_key >= ${} AND k.name_key < ${}))",
-                        binds.len() - 1,
-                        binds.len()
+                        "c.id IN (SELECT id FROM (SELECT c.id FROM customer c \
+                           WHERE {by_name} AND c.status = 'active' AND {in_scope} LIMIT ${cap}) named \
+                         UNION ALL SELECT customer_id FROM (SELECT k.customer_id FROM customer_name_key k \
+                           JOIN customer c ON c.id = k.customer_id \
+                           WHERE k.name_key >= ${lo} AND k.name_key < ${hi} AND c.status = 'active' AND {in_scope} \
+                           ORDER BY k.name_key LIMIT ${cap}) spelt)"
                     )
                 }
                 None => by_name,

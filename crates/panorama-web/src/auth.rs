@@ -53,6 +53,10 @@ pub enum Permission {
     ViewPipeline,
     /// Assign customers to the RMs of one's org units, reclaim them.
     AssignCustomers,
+    /// Record and work complaints of customers in scope.
+    HandleComplaints,
+    /// Read satisfaction results (an RM: their own).
+    ViewServiceReports,
 }
 
 impl Role {
@@ -99,6 +103,8 @@ impl Role {
             ViewAnalytics => matches!(self, Analyst | Executive | BranchManager),
             ViewPipeline => matches!(self, Rm | BranchManager | Executive),
             AssignCustomers => matches!(self, BranchManager),
+            HandleComplaints => matches!(self, Rm | BranchManager | Agent),
+            ViewServiceReports => matches!(self, Rm | BranchManager | Executive),
         }
     }
 

@@ -229,6 +229,7 @@ async fn leads(state: &AppState, user: &User, lang: Lang) -> Result<Markup, WebE
             @if groups.is_empty() { p.muted { (t::NONE.get(lang)) } }
             @for g in &groups {
                 h3 { (g.name) " · " (t::OPEN_LEADS.get(lang)) " " (g.open)
+                     @if g.open >= campaigns::LEADS_COUNTED { "+" }
                      @if let Some(e) = &g.ends_on { " · " (t::ENDS_ON.get(lang)) " " (e) } }
                 @for (arm, product, script) in &g.offers {
                     p { span.tag { (arm) } (product.as_deref().unwrap_or("")) " "

@@ -52,6 +52,10 @@ pub async fn run_batch(
     let names = panorama_store::names::index_names(store)
         .await
         .context("keying names for search")?;
+    // Complaints past their SLA (by the clock) go to the branch manager.
+    let escalated = panorama_store::complaints::escalate_overdue(store, &panorama_store::now_utc())
+        .await
+        .context("escalating complaints past their SLA")?;
     // The approved models score the batch's features.
     let scored = crate::scoring::score(store, analytics, Some(report.as_of), None)
         .await
@@ -65,6 +69,7 @@ pub async fn run_batch(
         value["scores"] = serde_json::to_value(&scored)?;
         value["campaign_responses"] = serde_json::to_value(&captured)?;
         value["name_keys"] = serde_json::to_value(names)?;
+        value["complaints_escalated"] = serde_json::to_value(escalated)?;
         say!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_batch(&report, config);
@@ -76,6 +81,9 @@ pub async fn run_batch(
                 r.version,
                 r.read_seconds + r.score_seconds + r.write_seconds
             );
+        }
+        if escalated > 0 {
+            say!("  complaints: {escalated} past their SLA escalated to branch managers");
         }
         if names.customers > 0 {
             say!(

@@ -312,6 +312,11 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/opportunities",       [303, 403, 200, 200, 403, 403, 403, 200, 403]),
             ("/api/users",           [401, 200, 403, 403, 403, 403, 403, 403, 403]),
             ("/assignments",         [303, 403, 403, 200, 403, 403, 403, 403, 403]),
+            ("/complaints",          [303, 403, 200, 200, 403, 403, 403, 403, 200]),
+            ("/complaints/999999",   [303, 403, 404, 404, 403, 403, 403, 403, 404]),
+            ("/api/complaints",      [401, 403, 200, 200, 403, 403, 403, 403, 200]),
+            ("/api/complaints?status=x", [401, 403, 400, 400, 403, 403, 403, 403, 400]),
+            ("/api/satisfaction",    [401, 403, 200, 200, 403, 403, 403, 200, 403]),
             ("/api/assignments",     [401, 403, 403, 200, 403, 403, 403, 403, 403]),
             (&mine_history,          [401, 403, 200, 200, 200, 200, 200, 200, 200]),
             (&theirs_history,        [401, 403, 404, 200, 200, 200, 200, 200, 200]),
@@ -1521,5 +1526,200 @@ async fn branch_managers_assign_reclaim_and_follow_suggestions() {
             .await
             .json();
         assert_eq!(trail["events"].as_array().unwrap().len(), 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_lives_from_the_call_to_the_survey() {
+    let dir = generated_bank(300, 16);
+    for (store, app) in
+        demo_stores("a_complaint_lives_from_the_call_to_the_survey", dir.path()).await
+    {
+        let mut rm1 = Client::login(&app, "rm1").await;
+        let mut rm2 = Client::login(&app, "rm2").await;
+        let mut agent = Client::login(&app, "agent1").await;
+        let mut bm = Client::login(&app, "bm1").await;
+        let (mine, _) = first_customer(&mut rm1).await;
+        let (agent_csrf, rm_csrf, bm_csrf) =
+            (agent.csrf.clone(), rm1.csrf.clone(), bm.csrf.clone());
+
+        // The agent takes the call; the complaint goes to the customer's RM.
+        let body = format!(
+            r#"{{"customer_id":{mine},"category":"fees","channel":"phone","description":"年费未经同意扣收"}}"#
+        );
+        let r = agent.post_api("/api/complaints", &body, &agent_csrf).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        for bad in [
+            body.replace("fees", "weather"),
+            body.replace("phone", "pigeon"),
+            body.replace("年费未经同意扣收", " "),
+        ] {
+            assert_eq!(
+                agent
+                    .post_api("/api/complaints", &bad, &agent_csrf)
+                    .await
+                    .status,
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+        let j = rm1.get(&format!("/api/complaints/{id}")).await.json();
+        assert_eq!(j["complaint"]["owner"], "rm1");
+        assert_eq!(j["complaint"]["status"], "open");
+        assert_eq!(
+            rm2.get(&format!("/api/complaints/{id}")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let rm2_csrf = rm2.csrf.clone();
+        assert_eq!(
+            rm2.post_api(&format!("/api/complaints/{id}/start"), "{}", &rm2_csrf)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        // Worked by the RM; steps out of order are conflicts.
+        let step = |action: &str| format!("/api/complaints/{id}/{action}");
+        assert_eq!(
+            rm1.post_api(&step("start"), "{}", &rm_csrf).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            rm1.post_api(&step("start"), "{}", &rm_csrf).await.status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            rm1.post_api(&step("close"), "{}", &rm_csrf).await.status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            rm1.post_api(&step("resolve"), "{}", &rm_csrf).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            rm1.post_api(&step("fly"), "{}", &rm_csrf).await.status,
+            StatusCode::NOT_FOUND
+        );
+
+        // The SLA (48 h for fees) runs out: escalated to the branch manager.
+        let later = (chrono::Utc::now() + chrono::Duration::hours(49))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let early = (chrono::Utc::now() + chrono::Duration::hours(47))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        assert_eq!(
+            panorama_store::complaints::escalate_overdue(&store, &early)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            panorama_store::complaints::escalate_overdue(&store, &later)
+                .await
+                .unwrap(),
+            1
+        );
+        let j = bm.get(&format!("/api/complaints/{id}")).await.json();
+        assert_eq!(j["complaint"]["status"], "escalated");
+        assert_eq!(j["complaint"]["owner"], "bm1");
+        assert!(
+            j["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["actor"] == "sla")
+        );
+
+        // Resolved by the branch manager, closed with the customer's survey.
+        let r = bm
+            .post_api(&step("resolve"), r#"{"note":"年费已退还并致歉"}"#, &bm_csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = bm
+            .post_api(
+                &step("close"),
+                r#"{"csat":4,"nps":9,"comment":"处理及时"}"#,
+                &bm_csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let again = format!(r#"{{"kind":"complaint","object_id":{id},"csat":1}}"#);
+        assert_eq!(
+            bm.post_api("/api/surveys", &again, &bm_csrf).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        let events = bm.get(&format!("/api/complaints/{id}")).await.json()["events"].clone();
+        let statuses: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["open", "in_progress", "escalated", "resolved", "closed"]
+        );
+
+        // A contact's survey rates the RM who made it.
+        let r = rm1
+            .form(
+                &format!("/customers/{mine}/contacts"),
+                &[
+                    ("csrf", &rm_csrf),
+                    ("channel", "phone"),
+                    ("outcome", "回访"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let contact: i64 = sqlx::query_scalar("SELECT MAX(id) FROM contact WHERE customer_id = $1")
+            .bind(mine)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let answer = format!(r#"{{"kind":"contact","object_id":{contact},"csat":5,"nps":6}}"#);
+        assert_eq!(
+            rm1.post_api("/api/surveys", &answer, &rm_csrf).await.status,
+            StatusCode::CREATED
+        );
+        let out_of_range = format!(r#"{{"kind":"contact","object_id":{contact},"csat":9}}"#);
+        assert_eq!(
+            rm1.post_api("/api/surveys", &out_of_range, &rm_csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+
+        // Satisfaction by branch and RM: bm1's answer and rm1's.
+        let report = bm.get("/api/satisfaction").await.json();
+        let rows = report["satisfaction"].as_array().unwrap();
+        let of = |rm: &str| {
+            rows.iter()
+                .find(|r| r["rm"] == rm)
+                .unwrap_or_else(|| panic!("{rm} in {report}"))
+                .clone()
+        };
+        assert_eq!(of("bm1")["csat"], 4.0);
+        assert_eq!(of("bm1")["nps"], 100.0);
+        assert_eq!(of("rm1")["nps"], -100.0);
+        let mine_only = rm1.get("/api/satisfaction").await.json();
+        assert!(
+            mine_only["satisfaction"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["rm"] == "rm1")
+        );
+
+        // The 360 shows it with the form; the pages render.
+        let page = rm1.get(&format!("/customers/{mine}")).await.body;
+        assert!(page.contains("complaint-form") && page.contains(&format!("/complaints/{id}")));
+        let page = bm.get(&format!("/complaints/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("年费已退还并致歉"));
+        let list = bm.get("/complaints").await.body;
+        assert!(list.contains("satisfaction"));
     }
 }

@@ -12,6 +12,7 @@ mod admin;
 mod api;
 mod assignment;
 pub mod auth;
+mod complaints;
 mod error;
 pub mod i18n;
 mod insight;
@@ -151,6 +152,18 @@ pub fn router(store: Store, config: WebConfig) -> Router {
             "/api/customers/{id}/assignments",
             get(assignment::api_history),
         )
+        .route("/complaints", get(complaints::list_page))
+        .route("/complaints/{id}", get(complaints::detail_page))
+        .route("/complaints/{id}/{action}", post(complaints::form_step))
+        .route("/customers/{id}/complaints", post(complaints::form_open))
+        .route(
+            "/api/complaints",
+            get(complaints::api_list).post(complaints::api_open),
+        )
+        .route("/api/complaints/{id}", get(complaints::api_get))
+        .route("/api/complaints/{id}/{action}", post(complaints::api_step))
+        .route("/api/surveys", post(complaints::api_survey))
+        .route("/api/satisfaction", get(complaints::api_satisfaction))
         .route("/opportunities", get(pipeline::page))
         .route("/opportunities/{id}/stage", post(pipeline::form_move))
         .route("/customers/{id}/opportunities", post(pipeline::form_create))
@@ -229,6 +242,20 @@ pub async fn serve_on(
             let now = chrono::Utc::now().timestamp();
             if let Err(e) = panorama_store::ocrm::sessions::purge(&purge, now).await {
                 tracing::warn!(error = %e, "purging expired sessions");
+            }
+        }
+    });
+    // Complaints whose SLA ran out go to the branch manager within a minute.
+    let sla = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = panorama_store::now_utc();
+            match panorama_store::complaints::escalate_overdue(&sla, &now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(escalated = n, "complaints past their SLA escalated"),
+                Err(e) => tracing::warn!(error = %e, "escalating complaints past their SLA"),
             }
         }
     });

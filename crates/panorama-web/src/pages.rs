@@ -58,6 +58,7 @@ pub(crate) fn layout(
                         }
                         @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
                         @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
+                        @if u.can(Permission::HandleComplaints) { a href="/complaints" { (t::COMPLAINTS.get(lang)) } }
                         @if u.can(Permission::ViewAnalytics) {
                             a href="/models" { (t::MODELS.get(lang)) }
                             a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }
@@ -722,6 +723,12 @@ async fn render_360(
             section id="customer-alerts" {
                 h2 { (t::ALERTS.get(lang)) }
                 (alert_table(&v.alerts, lang, false))
+            }
+            section id="customer-complaints" {
+                h2 { (t::COMPLAINTS.get(lang)) }
+                @if user.can(Permission::HandleComplaints) { (crate::complaints::new_form(p.id, &csrf, lang)) }
+                @if v.complaints.is_empty() { p.muted { (t::NONE.get(lang)) } }
+                (crate::complaints::table(&v.complaints, lang))
             }
             section id="opportunities" {
                 h2 { (t::OPPORTUNITIES.get(lang)) }

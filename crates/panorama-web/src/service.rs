@@ -295,6 +295,8 @@ pub struct Customer360 {
     pub contacts: Vec<ocrm::ContactRow>,
     /// Open opportunities.
     pub opportunities: Vec<ocrm::OpportunityRow>,
+    /// Complaints, the unresolved first.
+    pub complaints: Vec<panorama_store::complaints::ComplaintRow>,
     /// Alerts the batch raised, newest first.
     pub alerts: Vec<ocrm::AlertRow>,
     /// Latest scores of the approved models, with their top reasons.
@@ -456,6 +458,15 @@ pub async fn customer_360(
         segments: ocrm::segments_of(store, id).await?,
         contacts: ocrm::contacts_of(store, id, 50).await?,
         opportunities: ocrm::opportunities(store, Some(id), None).await?,
+        // The customer's own name, masked like the profile's.
+        complaints: panorama_store::complaints::list(store, &ocrm::Scope::All, None, Some(id), 20)
+            .await?
+            .into_iter()
+            .map(|k| panorama_store::complaints::ComplaintRow {
+                customer_name: mask::name(&k.customer_name, &k.customer_no, level),
+                ..k
+            })
+            .collect(),
         alerts: ocrm::alerts_of(store, id, 20).await?,
         scores: panorama_store::models::customer_scores(store, id)
             .await?

@@ -32,8 +32,19 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
+/// A small bank with demo users served on a free port, and a headless
+/// Chromium driven by chromedriver; `None` (skipped) without chromedriver
+/// outside CI.
+struct Env {
+    store: test_support::TestStore,
+    base: String,
+    b: fantoccini::Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(seed: u64) -> Option<Env> {
     let Ok(chromedriver) = which("chromedriver") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -42,14 +53,13 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
         test_support::skipped(
             "browser test: chromedriver is not installed (apt-get install chromium chromium-driver)",
         );
-        return;
+        return None;
     };
-    // A small bank with demo users, served on a free port.
     let dir = tempfile::tempdir().unwrap();
     panorama_synth::generate(
         &panorama_synth::Config {
             customers: 300,
-            seed: 5,
+            seed,
             as_of: "2026-10-31".parse().unwrap(),
             out: dir.path().join("bank"),
         },
@@ -71,22 +81,6 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
         .await
         .unwrap();
     panorama::web::demo_users(&store, PASSWORD).await.unwrap();
-    // rm1's customer with a mobile number, and one of rm2's.
-    let mine: (i64, String) = sqlx::query_as(
-        "SELECT c.id, c.mobile FROM customer c JOIN assignment a ON a.customer_id = c.id \
-         JOIN app_user u ON u.id = a.rm_user_id WHERE u.username = 'rm1' AND c.mobile IS NOT NULL \
-         AND (SELECT COUNT(*) FROM customer d WHERE d.mobile = c.mobile) = 1 ORDER BY c.id LIMIT 1",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
-    let theirs: i64 = sqlx::query_scalar(
-        "SELECT a.customer_id FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
-         WHERE u.username = 'rm2' ORDER BY a.customer_id LIMIT 1",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let web = panorama_web::WebConfig {
@@ -98,7 +92,7 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
 
     // chromedriver and a headless Chromium with a fresh profile.
     let port = free_port();
-    let _driver = Driver(
+    let driver = Driver(
         Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -132,29 +126,96 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
-    let b = browser.expect("chromedriver answers");
+    Some(Env {
+        store,
+        base,
+        b: browser.expect("chromedriver answers"),
+        _driver: driver,
+        _profile: profile,
+        _dir: dir,
+    })
+}
+
+impl Env {
+    /// Logs in through the form (after logging out whoever was in).
+    async fn login(&self, username: &str) {
+        let b = &self.b;
+        b.delete_all_cookies().await.unwrap();
+        b.goto(&format!("{}/", self.base)).await.unwrap();
+        assert!(b.current_url().await.unwrap().path().starts_with("/login"));
+        self.fill("username", username).await;
+        self.fill("password", PASSWORD).await;
+        self.click("login").await;
+        b.wait()
+            .for_element(Locator::Css("header .who"))
+            .await
+            .unwrap();
+    }
+
+    async fn fill(&self, id: &str, text: &str) {
+        self.b
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    async fn click(&self, id: &str) {
+        self.b
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// The text of element `id` once it contains `wanted` (a post redirects
+    /// back: the page being left may be found first and go stale).
+    async fn text_with(&self, id: &str, wanted: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..100 {
+            if let Ok(e) = self.b.find(Locator::Id(id)).await
+                && let Ok(t) = e.text().await
+            {
+                text = t;
+                if text.contains(wanted) {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        text
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
+    let Some(env) = start(5).await else {
+        return;
+    };
+    let (store, base, b) = (&env.store, &env.base, &env.b);
+    // rm1's customer with a mobile number, and one of rm2's.
+    let mine: (i64, String) = sqlx::query_as(
+        "SELECT c.id, c.mobile FROM customer c JOIN assignment a ON a.customer_id = c.id \
+         JOIN app_user u ON u.id = a.rm_user_id WHERE u.username = 'rm1' AND c.mobile IS NOT NULL \
+         AND (SELECT COUNT(*) FROM customer d WHERE d.mobile = c.mobile) = 1 ORDER BY c.id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let theirs: i64 = sqlx::query_scalar(
+        "SELECT a.customer_id FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
+         WHERE u.username = 'rm2' ORDER BY a.customer_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
 
     // Log in as rm1 through the form.
-    b.goto(&format!("{base}/")).await.unwrap();
-    assert!(b.current_url().await.unwrap().path().starts_with("/login"));
-    b.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("rm1")
-        .await
-        .unwrap();
-    b.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    env.login("rm1").await;
     b.wait()
         .for_element(Locator::Id("my-customers"))
         .await
@@ -213,20 +274,7 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
         .click()
         .await
         .unwrap();
-    // The post redirects back to the 360: the list of the page being left
-    // may be found first (and go stale), so look until the new one shows it.
-    let mut text = String::new();
-    for _ in 0..100 {
-        if let Ok(list) = b.find(Locator::Id("contact-list")).await {
-            if let Ok(t) = list.text().await {
-                text = t;
-                if text.contains("客户同意面谈") {
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let text = env.text_with("contact-list", "客户同意面谈").await;
     assert!(text.contains("客户同意面谈"), "{text}");
 
     // Another RM's customer: refused, as if it did not exist.
@@ -239,7 +287,7 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
         .await
         .unwrap();
     assert!(body.contains("未找到"), "{body}");
-    b.close().await.unwrap();
+    b.clone().close().await.unwrap();
 
     let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contact WHERE customer_id = $1")
         .bind(mine.0)
@@ -247,6 +295,109 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
         .await
         .unwrap();
     assert_eq!(recorded, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_manager_assigns_customers_and_a_complaint_runs_its_course() {
+    let Some(env) = start(6).await else {
+        return;
+    };
+    let (store, base, b) = (&env.store, &env.base, &env.b);
+    let customer_of = |rm: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT c.id, c.customer_no FROM customer c JOIN assignment a ON a.customer_id = c.id \
+                 JOIN app_user u ON u.id = a.rm_user_id WHERE u.username = $1 AND a.to_date IS NULL \
+                 ORDER BY c.id LIMIT 1",
+            )
+            .bind(rm)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let rm_of = |customer: i64| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT u.username FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
+                 WHERE a.customer_id = $1 AND a.to_date IS NULL",
+            )
+            .bind(customer)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    // The branch manager moves one of rm1's customers to rm2 by number.
+    let (moved, number) = customer_of("rm1").await;
+    env.login("bm1").await;
+    b.goto(&format!("{base}/assignments")).await.unwrap();
+    env.fill("move-customers", &number).await;
+    b.find(Locator::Css("#move-rm option[value='rm2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    env.click("move-submit").await;
+    let outcome = env.text_with("outcome", "1").await;
+    assert!(outcome.contains("rm2"), "{outcome}");
+    assert_eq!(rm_of(moved).await.as_deref(), Some("rm2"));
+
+    // A file: one good line, one unknown customer reported by its line.
+    let (second, second_no) = customer_of("rm1").await;
+    let csv = env._dir.path().join("moves.csv");
+    std::fs::write(
+        &csv,
+        format!("customer_no,rm\n{second_no},rm2\nNO-SUCH,rm2\n"),
+    )
+    .unwrap();
+    b.find(Locator::Id("upload-file"))
+        .await
+        .unwrap()
+        .send_keys(&csv.display().to_string())
+        .await
+        .unwrap();
+    env.click("upload-submit").await;
+    let rejected = env.text_with("rejected", "NO-SUCH").await;
+    assert!(
+        rejected.contains("3") && rejected.contains("NO-SUCH"),
+        "{rejected}"
+    );
+    assert_eq!(rm_of(second).await.as_deref(), Some("rm2"));
+
+    // rm2 records a complaint on the customer, works it and resolves it.
+    env.login("rm2").await;
+    b.goto(&format!("{base}/customers/{moved}")).await.unwrap();
+    env.fill("complaint-description", "理财到期未提醒").await;
+    env.click("save-complaint").await;
+    let status = env.text_with("complaint-status", "待处理").await;
+    assert!(status.contains("待处理"), "{status}");
+    env.click("complaint-start").await;
+    env.text_with("complaint-status", "处理中").await;
+    env.fill("complaint-note", "已致电说明并补发提醒").await;
+    env.click("complaint-resolve").await;
+    env.text_with("complaint-status", "已办结").await;
+    // Closed with the customer's answers to the survey.
+    env.fill("complaint-csat", "5").await;
+    env.fill("complaint-nps", "10").await;
+    env.click("complaint-close").await;
+    let status = env.text_with("complaint-status", "已关闭").await;
+    assert!(status.contains("已关闭"), "{status}");
+    let steps = env.text_with("complaint-steps", "已关闭").await;
+    for s in ["待处理", "处理中", "已办结", "已关闭"] {
+        assert!(steps.contains(s), "{s} in {steps}");
+    }
+    let (csat, nps): (i64, i64) =
+        sqlx::query_as("SELECT csat, nps FROM survey WHERE kind = 'complaint'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!((csat, nps), (5, 10));
+    b.clone().close().await.unwrap();
 }
 
 fn which(program: &str) -> Result<String, ()> {

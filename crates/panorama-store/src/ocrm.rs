@@ -1129,6 +1129,100 @@ pub async fn transactions_by_channel(
     .await?)
 }
 
+/// A customer's contact preferences (the contact policy of campaigns).
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromRow, serde::Serialize, serde::Deserialize)]
+pub struct ContactPrefs {
+    /// No marketing contact at all.
+    pub opt_out_all: bool,
+    /// No SMS.
+    pub opt_out_sms: bool,
+    /// No e-mail.
+    pub opt_out_email: bool,
+    /// No calls.
+    pub opt_out_phone: bool,
+    /// Do not disturb on rest days.
+    pub dnd_rest_days: bool,
+}
+
+/// The customer's contact preferences (none recorded: all allowed).
+pub async fn preferences_of(store: &Store, customer: i64) -> Result<ContactPrefs> {
+    let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT opt_out_all, opt_out_sms, opt_out_email, opt_out_phone, dnd_rest_days \
+         FROM contact_preference WHERE customer_id = $1",
+    )
+    .bind(customer)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.map_or_else(ContactPrefs::default, |(all, sms, email, phone, dnd)| ContactPrefs {
+        opt_out_all: all == 1,
+        opt_out_sms: sms == 1,
+        opt_out_email: email == 1,
+        opt_out_phone: phone == 1,
+        dnd_rest_days: dnd == 1,
+    }))
+}
+
+/// Records the customer's contact preferences as they stated them; audited
+/// as `customer.preferences` with the new values.
+pub async fn set_preferences(
+    store: &Store,
+    customer: i64,
+    prefs: &ContactPrefs,
+    actor: &str,
+) -> Result<()> {
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO contact_preference (customer_id, opt_out_all, opt_out_sms, opt_out_email, \
+           opt_out_phone, dnd_rest_days, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (customer_id) DO UPDATE SET opt_out_all = excluded.opt_out_all, \
+           opt_out_sms = excluded.opt_out_sms, opt_out_email = excluded.opt_out_email, \
+           opt_out_phone = excluded.opt_out_phone, dnd_rest_days = excluded.dnd_rest_days, \
+           updated_at = excluded.updated_at",
+    )
+    .bind(customer)
+    .bind(i64::from(prefs.opt_out_all))
+    .bind(i64::from(prefs.opt_out_sms))
+    .bind(i64::from(prefs.opt_out_email))
+    .bind(i64::from(prefs.opt_out_phone))
+    .bind(i64::from(prefs.dnd_rest_days))
+    .bind(now_utc())
+    .execute(&mut *tx)
+    .await?;
+    insert_audit(
+        &mut tx,
+        &Audit {
+            actor,
+            action: "customer.preferences",
+            customer_id: Some(customer),
+            object_type: Some("customer"),
+            object_id: Some(&customer.to_string()),
+            detail: Some(&format!(
+                "opt_out_all={} sms={} email={} phone={} dnd_rest_days={}",
+                prefs.opt_out_all,
+                prefs.opt_out_sms,
+                prefs.opt_out_email,
+                prefs.opt_out_phone,
+                prefs.dnd_rest_days
+            )),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The day the customer's relationship with the bank began: their first
+/// account's opening.
+pub async fn first_opened_on(store: &Store, customer: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(opened_on) FROM account WHERE customer_id = $1")
+            .bind(customer)
+            .fetch_one(store.pool())
+            .await?,
+    )
+}
+
 /// A recent transaction.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct TxnRow {

@@ -281,6 +281,16 @@ texts! {
     WRONG_STATUS: "当前状态下不能执行该操作" / "Not possible in the complaint's current status",
     NOTE_NEEDED: "办结须填写处理结果" / "A resolution needs a note",
     STEPS: "处理过程" / "Steps",
+    CUSTOMER_SINCE: "客户纪念日（首次开户）" / "Customer since (first account)",
+    PREFERRED_CHANNEL: "常用渠道" / "Preferred channel",
+    CONTACT_PREFS: "联系偏好" / "Contact preferences",
+    OPT_OUT_ALL: "拒绝一切营销" / "No marketing at all",
+    OPT_OUT_PHONE: "拒接营销电话" / "No calls",
+    OPT_OUT_SMS: "拒收短信" / "No SMS",
+    OPT_OUT_EMAIL: "拒收邮件" / "No e-mail",
+    DND_REST_DAYS: "休息日勿扰" / "Do not disturb on rest days",
+    NO_RESTRICTIONS: "无限制" / "No restrictions",
+    CHANGE_PREFS: "修改联系偏好" / "Change contact preferences",
 }
 
 #[cfg(test)]

@@ -117,6 +117,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/customers/{id}", get(pages::customer_360))
         .route("/customers/{id}/contacts", post(pages::record_contact))
         .route("/customers/{id}/unmask", post(pages::unmask))
+        .route("/customers/{id}/preferences", post(pages::set_preferences))
         .route("/search", get(pages::search))
         .route("/tasks/{id}/done", post(pages::task_done))
         .route("/audit", get(pages::audit_page))

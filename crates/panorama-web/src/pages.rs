@@ -609,9 +609,42 @@ async fn render_360(
             }
             section id="special" {
                 h2 { (t::SPECIAL.get(lang)) }
+                @let prefs = &v.preferences;
+                @let preferred = v.channels.iter().fold(std::collections::BTreeMap::<&str, i64>::new(), |mut m, c| {
+                    *m.entry(c.0.as_str()).or_default() += c.2;
+                    m
+                }).into_iter().max_by_key(|(_, n)| *n).map(|(c, _)| c);
                 dl {
                     dt { (t::BIRTH_DATE.get(lang)) } dd { (p.birth_date.as_deref().unwrap_or(dash)) }
+                    dt { (t::CUSTOMER_SINCE.get(lang)) } dd id="customer-since" { (v.customer_since.as_deref().unwrap_or(dash)) }
+                    dt { (t::PREFERRED_CHANNEL.get(lang)) } dd { (preferred.unwrap_or(dash)) }
+                    dt { (t::CONTACT_PREFS.get(lang)) } dd id="preferences" {
+                        @if prefs.opt_out_all { span.tag.err { (t::OPT_OUT_ALL.get(lang)) } }
+                        @if prefs.opt_out_phone { span.tag { (t::OPT_OUT_PHONE.get(lang)) } }
+                        @if prefs.opt_out_sms { span.tag { (t::OPT_OUT_SMS.get(lang)) } }
+                        @if prefs.opt_out_email { span.tag { (t::OPT_OUT_EMAIL.get(lang)) } }
+                        @if prefs.dnd_rest_days { span.tag { (t::DND_REST_DAYS.get(lang)) } }
+                        @if *prefs == ocrm::ContactPrefs::default() { (t::NO_RESTRICTIONS.get(lang)) }
+                    }
                     dt { (t::SEGMENTS.get(lang)) } dd { @for (_, s) in &v.segments { span.tag { (s) } } @if v.segments.is_empty() { (dash) } }
+                }
+                @if user.can(Permission::RecordContact) {
+                    details {
+                        summary { (t::CHANGE_PREFS.get(lang)) }
+                        form id="preferences-form" method="post" action={ "/customers/" (p.id) "/preferences" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            @for (name, label, on) in [
+                                ("opt_out_all", t::OPT_OUT_ALL, prefs.opt_out_all),
+                                ("opt_out_phone", t::OPT_OUT_PHONE, prefs.opt_out_phone),
+                                ("opt_out_sms", t::OPT_OUT_SMS, prefs.opt_out_sms),
+                                ("opt_out_email", t::OPT_OUT_EMAIL, prefs.opt_out_email),
+                                ("dnd_rest_days", t::DND_REST_DAYS, prefs.dnd_rest_days),
+                            ] {
+                                label { input type="checkbox" name=(name) id={ "pref-" (name) } checked[on]; " " (label.get(lang)) } br;
+                            }
+                            button type="submit" id="save-preferences" { (t::SAVE.get(lang)) }
+                        }
+                    }
                 }
             }
             section id="financial" {
@@ -854,6 +887,43 @@ pub struct ContactForm {
     outcome: String,
     notes: Option<String>,
     follow_up_on: Option<String>,
+}
+
+/// `POST /customers/{id}/preferences`: the customer's contact preferences
+/// as they stated them (checkboxes; unchecked means allowed); audited.
+pub async fn set_preferences(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let path = format!("/customers/{id}");
+    let user = ctx.require(Permission::RecordContact).page(&ctx, &path)?;
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    ctx.check_csrf(csrf).await.page(&ctx, &path)?;
+    if ocrm::customer_in_scope(&state.store, &user.scope(), id)
+        .await
+        .page(&ctx, &path)?
+        .is_none()
+    {
+        return Err(WebError::NotFound).page(&ctx, &path);
+    }
+    let on = |name: &str| fields.iter().any(|(k, _)| k == name);
+    let prefs = ocrm::ContactPrefs {
+        opt_out_all: on("opt_out_all"),
+        opt_out_sms: on("opt_out_sms"),
+        opt_out_email: on("opt_out_email"),
+        opt_out_phone: on("opt_out_phone"),
+        dnd_rest_days: on("dnd_rest_days"),
+    };
+    ocrm::set_preferences(&state.store, id, &prefs, &user.username)
+        .await
+        .page(&ctx, &path)?;
+    Ok(Redirect::to(&format!("{path}#special")).into_response())
 }
 
 /// `POST /customers/{id}/contacts`: records a call or visit (a follow-up date

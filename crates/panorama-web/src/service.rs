@@ -295,6 +295,10 @@ pub struct Customer360 {
     pub contacts: Vec<ocrm::ContactRow>,
     /// Open opportunities.
     pub opportunities: Vec<ocrm::OpportunityRow>,
+    /// Contact preferences (the campaigns' contact policy).
+    pub preferences: ocrm::ContactPrefs,
+    /// The first account's opening day (the relationship anniversary).
+    pub customer_since: Option<String>,
     /// Complaints, the unresolved first.
     pub complaints: Vec<panorama_store::complaints::ComplaintRow>,
     /// Alerts the batch raised, newest first.
@@ -458,6 +462,8 @@ pub async fn customer_360(
         segments: ocrm::segments_of(store, id).await?,
         contacts: ocrm::contacts_of(store, id, 50).await?,
         opportunities: ocrm::opportunities(store, Some(id), None).await?,
+        preferences: ocrm::preferences_of(store, id).await?,
+        customer_since: ocrm::first_opened_on(store, id).await?,
         // The customer's own name, masked like the profile's.
         complaints: panorama_store::complaints::list(store, &ocrm::Scope::All, None, Some(id), 20)
             .await?

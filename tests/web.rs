@@ -1123,12 +1123,20 @@ async fn relationship_managers_work_their_opportunity_pipeline() {
         let r = rm1
             .form(
                 &format!("/customers/{mine}/preferences"),
-                &[("csrf", &csrf), ("opt_out_sms", "on"), ("dnd_rest_days", "on")],
+                &[
+                    ("csrf", &csrf),
+                    ("opt_out_sms", "on"),
+                    ("dnd_rest_days", "on"),
+                ],
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        let prefs = panorama_store::ocrm::preferences_of(&store, mine).await.unwrap();
-        assert!(prefs.opt_out_sms && prefs.dnd_rest_days && !prefs.opt_out_all && !prefs.opt_out_phone);
+        let prefs = panorama_store::ocrm::preferences_of(&store, mine)
+            .await
+            .unwrap();
+        assert!(
+            prefs.opt_out_sms && prefs.dnd_rest_days && !prefs.opt_out_all && !prefs.opt_out_phone
+        );
         let page = rm1.get(&format!("/customers/{mine}")).await.body;
         assert!(page.contains("拒收短信") && page.contains("休息日勿扰"));
         let r = rm2
@@ -1138,7 +1146,12 @@ async fn relationship_managers_work_their_opportunity_pipeline() {
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
-        assert!(!panorama_store::ocrm::preferences_of(&store, mine).await.unwrap().opt_out_all);
+        assert!(
+            !panorama_store::ocrm::preferences_of(&store, mine)
+                .await
+                .unwrap()
+                .opt_out_all
+        );
 
         // The workbench as rm1 arranges it: the pipeline first, then tasks;
         // the rest hidden (and not read).

@@ -1153,13 +1153,17 @@ pub async fn preferences_of(store: &Store, customer: i64) -> Result<ContactPrefs
     .bind(customer)
     .fetch_optional(store.pool())
     .await?;
-    Ok(row.map_or_else(ContactPrefs::default, |(all, sms, email, phone, dnd)| ContactPrefs {
-        opt_out_all: all == 1,
-        opt_out_sms: sms == 1,
-        opt_out_email: email == 1,
-        opt_out_phone: phone == 1,
-        dnd_rest_days: dnd == 1,
-    }))
+    Ok(
+        row.map_or_else(ContactPrefs::default, |(all, sms, email, phone, dnd)| {
+            ContactPrefs {
+                opt_out_all: all == 1,
+                opt_out_sms: sms == 1,
+                opt_out_email: email == 1,
+                opt_out_phone: phone == 1,
+                dnd_rest_days: dnd == 1,
+            }
+        }),
+    )
 }
 
 /// Records the customer's contact preferences as they stated them; audited

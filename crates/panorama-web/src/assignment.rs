@@ -39,6 +39,9 @@ fn today() -> String {
     chrono::Local::now().date_naive().to_string()
 }
 
+/// Rejected lines listed on the page (the count says how many more).
+const SHOWN_REJECTS: usize = 200;
+
 /// A rejected line of an uploaded file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rejected {
@@ -198,7 +201,11 @@ async fn do_file(
     for (k, raw) in text.lines().enumerate() {
         let line = k + 1;
         let l = raw.trim().trim_start_matches('\u{feff}');
-        if l.is_empty() || (line == 1 && l.to_lowercase().starts_with("customer")) {
+        // Blank lines, `#` comments and a header line are not customers.
+        if l.is_empty()
+            || l.starts_with('#')
+            || (line == 1 && l.to_lowercase().starts_with("customer"))
+        {
             continue;
         }
         let mut cells = l.split(',').map(str::trim);
@@ -428,9 +435,10 @@ fn outcome_view(o: &Outcome, lang: Lang) -> Markup {
             } } } }
             @if !o.rejected.is_empty() {
                 h3 { (t::REJECTED_LINES.get(lang)) " (" (o.rejected.len()) ")" }
-                table id="rejected" { tbody { @for r in &o.rejected { tr {
+                table id="rejected" { tbody { @for r in o.rejected.iter().take(SHOWN_REJECTS) { tr {
                     td { (t::LINE.get(lang)) " " (r.line) } td { (r.text) } td.err { (r.reason) }
                 } } } }
+                @if o.rejected.len() > SHOWN_REJECTS { p.muted { "… +" (o.rejected.len() - SHOWN_REJECTS) } }
             }
         }
     }

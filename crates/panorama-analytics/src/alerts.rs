@@ -26,6 +26,7 @@ use crate::tiers::month_end;
 /// The rule codes.
 pub const RULES: &[&str] = &[
     "birthday",
+    "contact_birthday",
     "maturity",
     "balance_change",
     "dormant",
@@ -46,6 +47,9 @@ pub async fn evaluate(
     let mut out = Vec::new();
     if on("birthday") {
         out.extend(birthdays(ctx, a, dates.as_of).await?);
+    }
+    if on("contact_birthday") {
+        out.extend(contact_birthdays(ctx, a, dates.as_of).await?);
     }
     if on("maturity") {
         out.extend(maturities(ctx, a, dates.as_of).await?);
@@ -188,6 +192,66 @@ async fn birthdays(
                 format!("Birthday on {} (turns {age})", next.format("%-d %b")),
             ),
             json!({ "on": next.to_string(), "age": age }),
+        ));
+    }
+    Ok(out)
+}
+
+/// The kinds of a company's people whose birthdays its RM is told of.
+const COMPANY_CONTACTS: &[(&str, &str, &str)] = &[
+    ("legal_representative", "法定代表人", "legal representative"),
+    ("executive", "高管", "executive"),
+    ("finance_contact", "财务联系人", "finance contact"),
+];
+
+/// A company's officers and finance contacts with a birthday in the window:
+/// an alert on the company (its RM calls or sends a card), naming the role
+/// but not the person; the person's own customer id is in the detail.
+async fn contact_birthdays(
+    ctx: &SessionContext,
+    a: &AlertConfig,
+    as_of: NaiveDate,
+) -> Result<Vec<NewAlert>> {
+    let until = as_of + Days::new(u64::from(a.birthday_days));
+    let kinds = quoted(COMPANY_CONTACTS.iter().map(|k| k.0));
+    // Declared either way round: the company is the organisation side.
+    let sql = format!(
+        "SELECT o.customer_id AS company, p.customer_id AS person, r.kind, CAST(p.birth_date AS VARCHAR) AS born \
+         FROM relationship r \
+         JOIN customer o ON o.party_type = 'organisation' \
+           AND (o.customer_id = r.from_customer_id OR o.customer_id = r.to_customer_id) \
+         JOIN customer p ON p.party_type = 'person' AND p.birth_date IS NOT NULL \
+           AND (p.customer_id = r.from_customer_id OR p.customer_id = r.to_customer_id) \
+         WHERE r.kind IN ({kinds}) ORDER BY company, person, r.kind"
+    );
+    let mut out = Vec::new();
+    for r in rows(ctx, &sql).await? {
+        let Some(birth) = date(&r[3]) else { continue };
+        let Some(next) = next_birthday(birth, as_of) else {
+            continue;
+        };
+        if next > until {
+            continue;
+        }
+        let kind = r[2].as_deref().unwrap_or_default();
+        let Some(&(_, zh, en)) = COMPANY_CONTACTS.iter().find(|k| k.0 == kind) else {
+            continue;
+        };
+        let person = int(&r[1]);
+        out.push(alert(
+            int(&r[0]),
+            "contact_birthday",
+            format!("{next}:{person}"),
+            Some(next),
+            "info",
+            (
+                format!("企业{zh}{}月{}日生日", next.month(), next.day()),
+                format!(
+                    "The company's {en} has a birthday on {}",
+                    next.format("%-d %b")
+                ),
+            ),
+            json!({ "on": next.to_string(), "person": person, "role": kind }),
         ));
     }
     Ok(out)

@@ -50,6 +50,11 @@ pub fn snapshot_schema(table: &str) -> Option<SchemaRef> {
             ("term_months", Int64),
             ("rate_bp", Int64),
         ],
+        "relationship" => vec![
+            ("from_customer_id", Int64),
+            ("to_customer_id", Int64),
+            ("kind", Utf8),
+        ],
         "balance" => vec![
             ("account_id", Int64),
             ("month", Date32),
@@ -76,7 +81,14 @@ pub fn snapshot_schema(table: &str) -> Option<SchemaRef> {
 }
 
 /// The snapshot tables.
-pub const SNAPSHOT_TABLES: &[&str] = &["customer", "account", "product", "balance", "txn"];
+pub const SNAPSHOT_TABLES: &[&str] = &[
+    "customer",
+    "account",
+    "product",
+    "relationship",
+    "balance",
+    "txn",
+];
 
 /// A new session (default parallelism: one partition per core).
 pub fn session() -> SessionContext {

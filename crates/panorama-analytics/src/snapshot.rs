@@ -109,6 +109,21 @@ const PRODUCT: Export = Export {
     ],
 };
 
+/// Relationships between active customers (household ties, a company's
+/// officers and contacts, guarantors), either way round as declared.
+const RELATIONSHIP: Export = Export {
+    name: "relationship",
+    sql: "SELECT r.from_customer_id, r.to_customer_id, r.kind FROM party_relationship r \
+          JOIN customer f ON f.id = r.from_customer_id AND f.status = 'active' \
+          JOIN customer t ON t.id = r.to_customer_id AND t.status = 'active' \
+          ORDER BY r.from_customer_id, r.to_customer_id, r.kind",
+    columns: &[
+        ("from_customer_id", Kind::Int),
+        ("to_customer_id", Kind::Int),
+        ("kind", Kind::Text),
+    ],
+};
+
 const BALANCE: Export = Export {
     name: "balance",
     sql: "SELECT account_id, month, avg_balance_minor, end_balance_minor \
@@ -169,7 +184,7 @@ pub async fn refresh(store: &Store, analytics: &Path) -> Result<SnapshotReport> 
         std::fs::create_dir_all(&d).map_err(|source| AnalyticsError::Io { path: d, source })?;
     }
     let mut report = SnapshotReport::default();
-    for export in [&CUSTOMER, &ACCOUNT, &PRODUCT] {
+    for export in [&CUSTOMER, &ACCOUNT, &PRODUCT, &RELATIONSHIP] {
         let path = dir.join(format!("{}.parquet", export.name));
         let n = export_query(store, export, None, &path).await?;
         report.tables.insert(export.name.to_owned(), n);

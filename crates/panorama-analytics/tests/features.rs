@@ -112,6 +112,23 @@ fn bank(root: &Path) {
             ints(&[Some(10)]),
         ],
     );
+    // Customer 1 is the company's legal representative (declared from the
+    // company) and a shareholder; customer 2 its finance contact, without a
+    // birth date.
+    write(
+        &s,
+        "relationship",
+        "relationship.parquet",
+        vec![
+            ints(&[Some(3), Some(1), Some(2)]),
+            ints(&[Some(1), Some(3), Some(3)]),
+            texts(&[
+                Some("legal_representative"),
+                Some("shareholder"),
+                Some("finance_contact"),
+            ]),
+        ],
+    );
     // Balances: account 1 100,000 yuan every month 2025-07..2026-06; account
     // 2 500,000 yuan 2026-01..06; card 2,000 avg / 3,000 end in June; loan
     // 50,000 yuan 2025-07..2026-06; the company 10,000 avg / 20,000 end in June.
@@ -446,6 +463,15 @@ async fn alerts_match_the_hand_computed_bank() {
                 "2026-06",
                 None,
                 "2026-06月末资产较上月增加20,000元"
+            ),
+            // The company's RM hears of its legal representative's birthday
+            // (not of a shareholder's; the finance contact has no birth date).
+            (
+                3,
+                "contact_birthday",
+                "2026-07-15:1",
+                Some("2026-07-15"),
+                "企业法定代表人7月15日生日"
             ),
         ]
     );

@@ -98,6 +98,7 @@ texts! {
     ALERTS: "提醒" / "Alerts",
     NO_ALERTS: "暂无提醒" / "No alerts",
     RULE_BIRTHDAY: "生日" / "Birthday",
+    RULE_CONTACT_BIRTHDAY: "企业联系人生日" / "Company contact's birthday",
     RULE_MATURITY: "到期" / "Maturity",
     RULE_BALANCE_CHANGE: "资产异动" / "Balance swing",
     RULE_DORMANT: "休眠" / "Dormant",

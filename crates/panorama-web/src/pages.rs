@@ -809,6 +809,7 @@ pub(crate) async fn recent_alerts(
 pub(crate) fn rule_name(rule: &str, lang: Lang) -> &'static str {
     match rule {
         "birthday" => t::RULE_BIRTHDAY,
+        "contact_birthday" => t::RULE_CONTACT_BIRTHDAY,
         "maturity" => t::RULE_MATURITY,
         "balance_change" => t::RULE_BALANCE_CHANGE,
         "dormant" => t::RULE_DORMANT,

@@ -56,6 +56,10 @@ pub async fn run_batch(
     let escalated = panorama_store::complaints::escalate_overdue(store, &panorama_store::now_utc())
         .await
         .context("escalating complaints past their SLA")?;
+    // Targets of the periods containing the as-of date: actuals from the data.
+    let targets = panorama_store::targets::refresh_current(store, report.as_of)
+        .await
+        .context("computing the targets' actuals")?;
     // The approved models score the batch's features.
     let scored = crate::scoring::score(store, analytics, Some(report.as_of), None)
         .await
@@ -70,6 +74,7 @@ pub async fn run_batch(
         value["campaign_responses"] = serde_json::to_value(&captured)?;
         value["name_keys"] = serde_json::to_value(names)?;
         value["complaints_escalated"] = serde_json::to_value(escalated)?;
+        value["targets_refreshed"] = serde_json::to_value(targets)?;
         say!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_batch(&report, config);
@@ -81,6 +86,9 @@ pub async fn run_batch(
                 r.version,
                 r.read_seconds + r.score_seconds + r.write_seconds
             );
+        }
+        if targets > 0 {
+            say!("  targets: actuals of {targets} period and indicator pairs recomputed");
         }
         if escalated > 0 {
             say!("  complaints: {escalated} past their SLA escalated to branch managers");

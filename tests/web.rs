@@ -313,6 +313,10 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/users",           [401, 200, 403, 403, 403, 403, 403, 403, 403]),
             ("/assignments",         [303, 403, 403, 200, 403, 403, 403, 403, 403]),
             ("/complaints",          [303, 403, 200, 200, 403, 403, 403, 403, 200]),
+            ("/targets",             [303, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/api/targets",         [401, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/api/targets?period=2026-Q9", [401, 403, 403, 400, 403, 403, 403, 400, 403]),
+            ("/api/indicators",      [401, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/complaints/999999",   [303, 403, 404, 404, 403, 403, 403, 403, 404]),
             ("/api/complaints",      [401, 403, 200, 200, 403, 403, 403, 403, 200]),
             ("/api/complaints?status=x", [401, 403, 400, 400, 403, 403, 403, 403, 400]),
@@ -1756,5 +1760,227 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
         assert!(page.body.contains("年费已退还并致歉"));
         let list = bm.get("/complaints").await.body;
         assert!(list.contains("satisfaction"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_are_set_split_down_to_rms_and_measured() {
+    let dir = generated_bank(400, 17);
+    for (store, app) in
+        demo_stores("targets_are_set_split_down_to_rms_and_measured", dir.path()).await
+    {
+        let mut exec = Client::login(&app, "exec1").await;
+        let mut bm = Client::login(&app, "bm1").await;
+        let (exec_csrf, bm_csrf) = (exec.csrf.clone(), bm.csrf.clone());
+        let quarter = panorama_store::targets::periods_of(chrono::Local::now().date_naive())[1]
+            .code
+            .clone();
+        let head: String = sqlx::query_scalar("SELECT code FROM org_unit WHERE parent_id IS NULL")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let bm1 = panorama_store::ocrm::user_by_username(&store, "bm1")
+            .await
+            .unwrap()
+            .unwrap();
+        // Head office sets 1,000 products for the quarter.
+        let set = |org: &str, value: &str| {
+            format!(
+                r#"{{"period":"{quarter}","indicator":"product_sales","org":"{org}","value":"{value}"}}"#
+            )
+        };
+        let r = exec
+            .post_api("/api/targets", &set(&head, "1000"), &exec_csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let top = r.json()["id"].as_i64().unwrap();
+        assert_eq!(
+            exec.post_api("/api/targets", &set(&head, "-1"), &exec_csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            exec.post_api("/api/targets", &set(&head, "ten"), &exec_csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        // A branch manager cannot set the head office's target.
+        assert_eq!(
+            bm.post_api("/api/targets", &set(&head, "5"), &bm_csrf)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        // Split among the branches in proportion to their books.
+        let r = exec
+            .post_api(
+                &format!("/api/targets/{top}/split"),
+                r#"{"method":"proportional","base":"customers"}"#,
+                &exec_csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let branches = r.json()["children"].as_array().unwrap().clone();
+        let shares: i64 = branches.iter().map(|c| c["target"].as_i64().unwrap()).sum();
+        assert_eq!(shares, 1000);
+
+        // The branch manager reads the branch's share, cannot overwrite it,
+        // and splits it by hand among the sub-branches (all to the first).
+        let view =
+            |org: &str| format!("/api/targets?period={quarter}&indicator=product_sales&org={org}");
+        let j = bm.get(&view(&bm1.org_code)).await.json();
+        let branch_target = j["target"]["value"].as_i64().unwrap();
+        assert!(branch_target > 0 && j["target"]["parent_id"] == top, "{j}");
+        assert_eq!(
+            bm.post_api("/api/targets", &set(&bm1.org_code, "1"), &bm_csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        let subs = j["children"].as_array().unwrap().clone();
+        assert!(subs.len() >= 2, "{j}");
+        let manual = |values: Vec<i64>| {
+            let shares: Vec<String> = subs
+                .iter()
+                .zip(values)
+                .map(|(c, v)| format!(r#"{{"kind":"org","id":{},"value":{v}}}"#, c["child"]["id"]))
+                .collect();
+            format!(r#"{{"method":"manual","shares":[{}]}}"#, shares.join(","))
+        };
+        let branch_id = j["target"]["id"].as_i64().unwrap();
+        let mut values = vec![0; subs.len()];
+        values[0] = branch_target + 1;
+        let r = bm
+            .post_api(
+                &format!("/api/targets/{branch_id}/split"),
+                &manual(values.clone()),
+                &bm_csrf,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "shares must add up: {}",
+            r.body
+        );
+        values[0] = branch_target;
+        let r = bm
+            .post_api(
+                &format!("/api/targets/{branch_id}/split"),
+                &manual(values),
+                &bm_csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        // The first sub-branch splits among its RMs; actuals from the data.
+        let first_sub = subs[0]["code"].as_str().unwrap().to_owned();
+        let j = bm.get(&view(&first_sub)).await.json();
+        let sub_id = j["target"]["id"].as_i64().unwrap();
+        assert!(
+            j["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["child"]["kind"] == "rm")
+        );
+        let r = bm
+            .post_api(
+                &format!("/api/targets/{sub_id}/split"),
+                r#"{"method":"proportional","base":"aum"}"#,
+                &bm_csrf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let body = format!(r#"{{"period":"{quarter}","indicator":"product_sales"}}"#);
+        assert_eq!(
+            bm.post_api("/api/targets/actuals", &body, &bm_csrf)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let j = bm.get(&view(&first_sub)).await.json();
+        let rms = j["children"].as_array().unwrap();
+        let by_rms: i64 = rms.iter().map(|c| c["actual"].as_i64().unwrap()).sum();
+        assert_eq!(j["progress"]["actual"].as_i64().unwrap(), by_rms, "{j}");
+        let allocated: i64 = rms.iter().map(|c| c["target"].as_i64().unwrap()).sum();
+        assert_eq!(allocated, branch_target);
+        // The actual is what the data says: accounts opened in the quarter
+        // by the RMs' customers.
+        let rm = rms[0]["child"]["id"].as_i64().unwrap();
+        let period = panorama_store::targets::Period::parse(&quarter).unwrap();
+        let counted: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM account x JOIN assignment a ON a.customer_id = x.customer_id \
+             AND a.to_date IS NULL AND a.role = 'primary' WHERE a.rm_user_id = $1 AND x.opened_on BETWEEN $2 AND $3",
+        )
+        .bind(rm)
+        .bind(period.from.to_string())
+        .bind(period.to.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(rms[0]["actual"].as_i64().unwrap(), counted);
+        // Ranked by progress among siblings.
+        assert!(rms.iter().any(|c| c["rank"] == 1));
+
+        // The RM sees it on the workbench; other branches are out of reach.
+        let rm_name: String = sqlx::query_scalar("SELECT username FROM app_user WHERE id = $1")
+            .bind(rm)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let mut rm_client = Client::login(&app, &rm_name).await;
+        let home = rm_client.get("/").await.body;
+        assert!(
+            home.contains("my-targets") && home.contains(&quarter),
+            "{}",
+            &home[..500.min(home.len())]
+        );
+        let other: Option<String> = sqlx::query_scalar(
+            "SELECT code FROM org_unit WHERE level = 'branch' AND path NOT LIKE $1 LIMIT 1",
+        )
+        .bind(format!("{}%", bm1.org_path))
+        .fetch_optional(store.pool())
+        .await
+        .unwrap();
+        if let Some(other) = other {
+            assert_eq!(bm.get(&view(&other)).await.status, StatusCode::NOT_FOUND);
+        }
+
+        // The indicator set is configurable by executives.
+        let fund = r#"{"code":"fund_sales","name":"基金销售","name_en":"Funds sold","source":"product_sales","product_class":"fund"}"#;
+        assert_eq!(
+            bm.post_api("/api/indicators", fund, &bm_csrf).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            exec.post_api("/api/indicators", fund, &exec_csrf)
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+        let listed = exec.get("/api/indicators").await.json();
+        assert!(
+            listed["indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["code"] == "fund_sales" && i["unit"] == "count")
+        );
+
+        // The page: chart, ranking and the split forms; every change audited.
+        let page = bm
+            .get(&format!(
+                "/targets?period={quarter}&indicator=product_sales&org={first_sub}"
+            ))
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("split-manual") && page.body.contains("<svg"));
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor.get("/api/audit?action=target.split").await.json();
+        assert_eq!(trail["events"].as_array().unwrap().len(), 3);
     }
 }

@@ -23,6 +23,7 @@ pub mod models;
 pub mod names;
 pub mod ocrm;
 pub mod pipeline;
+pub mod targets;
 pub mod test_support;
 
 use std::sync::Once;

@@ -57,6 +57,8 @@ pub enum Permission {
     HandleComplaints,
     /// Read satisfaction results (an RM: their own).
     ViewServiceReports,
+    /// Set targets for one's org units and split them down; read progress.
+    ManageTargets,
 }
 
 impl Role {
@@ -105,6 +107,7 @@ impl Role {
             AssignCustomers => matches!(self, BranchManager),
             HandleComplaints => matches!(self, Rm | BranchManager | Agent),
             ViewServiceReports => matches!(self, Rm | BranchManager | Executive),
+            ManageTargets => matches!(self, BranchManager | Executive),
         }
     }
 

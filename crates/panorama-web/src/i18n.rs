@@ -292,6 +292,22 @@ texts! {
     DND_REST_DAYS: "休息日勿扰" / "Do not disturb on rest days",
     NO_RESTRICTIONS: "无限制" / "No restrictions",
     CHANGE_PREFS: "修改联系偏好" / "Change contact preferences",
+    TARGETS: "经营任务" / "Targets",
+    MY_TARGETS: "我的任务" / "My targets",
+    PERIOD: "期间" / "Period",
+    INDICATOR: "指标" / "Indicator",
+    TARGET_VALUE: "任务" / "Target",
+    ACTUAL: "完成" / "Actual",
+    PROGRESS: "完成率" / "Progress",
+    RANK: "排名" / "Rank",
+    SET_TARGET: "下达任务" / "Set the target",
+    SPLIT_MANUAL: "手工分解" / "Split by hand",
+    SPLIT_PROPORTIONAL: "按比例分解" / "Split in proportion",
+    BASE_CUSTOMERS: "按管户数" / "to customers in the book",
+    BASE_AUM: "按管户资产" / "to AUM of the book",
+    REFRESH_ACTUALS: "重新计算完成情况" / "Recompute the actuals",
+    NO_TARGET: "该机构本期尚无此项任务" / "No target for this org unit, period and indicator",
+    VIEW: "查看" / "View",
 }
 
 #[cfg(test)]

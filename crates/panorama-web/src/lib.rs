@@ -24,6 +24,7 @@ pub use pages::urlencode;
 mod service;
 mod session_store;
 mod steward;
+mod targets;
 mod workbench;
 
 use std::net::SocketAddr;
@@ -165,6 +166,14 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/complaints/{id}/{action}", post(complaints::api_step))
         .route("/api/surveys", post(complaints::api_survey))
         .route("/api/satisfaction", get(complaints::api_satisfaction))
+        .route("/targets", get(targets::page).post(targets::form))
+        .route("/api/targets", get(targets::api_view).post(targets::api_set))
+        .route("/api/targets/{id}/split", post(targets::api_split))
+        .route("/api/targets/actuals", post(targets::api_actuals))
+        .route(
+            "/api/indicators",
+            get(targets::api_indicators).post(targets::api_add_indicator),
+        )
         .route("/opportunities", get(pipeline::page))
         .route("/opportunities/{id}/stage", post(pipeline::form_move))
         .route("/customers/{id}/opportunities", post(pipeline::form_create))

@@ -24,7 +24,14 @@ use crate::pages::{
 use crate::service::{self, Ctx};
 
 /// The sections, in their default order.
-pub const SECTIONS: &[&str] = &["tasks", "alerts", "leads", "pipeline", "customers"];
+pub const SECTIONS: &[&str] = &[
+    "tasks",
+    "alerts",
+    "leads",
+    "targets",
+    "pipeline",
+    "customers",
+];
 
 /// The preference holding a user's sections.
 const PREF: &str = "workbench";
@@ -35,6 +42,7 @@ fn title(section: &str) -> Text {
         "alerts" => t::ALERTS,
         "leads" => t::CAMPAIGN_LEADS,
         "pipeline" => t::PIPELINE,
+        "targets" => t::MY_TARGETS,
         _ => t::MY_CUSTOMERS,
     }
 }
@@ -43,6 +51,7 @@ fn title(section: &str) -> Text {
 fn allowed(user: &User, section: &str) -> bool {
     match section {
         "leads" => user.can(Permission::RecordContact),
+        "targets" => user.role == crate::auth::Role::Rm,
         "pipeline" => user.can(Permission::ViewPipeline),
         _ => true,
     }
@@ -156,6 +165,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, P
             "alerts" => alerts(&state, user, lang).await,
             "leads" => leads(&state, user, lang).await,
             "pipeline" => pipeline_summary(&state, user, lang).await,
+            "targets" => crate::targets::mine(&state, user, lang).await,
             _ => customers(&state, user, lang).await,
         }
         .page(&ctx, "/")?;

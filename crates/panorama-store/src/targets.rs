@@ -1,0 +1,777 @@
+//! Targets (经营任务下达与分解): set for a period at an org unit, split
+//! among its children — child org units, or at the bottom the RMs — by
+//! hand or in proportion to a base, and measured from the data: actuals
+//! per RM (the AUM growth of their book, customers won, products sold,
+//! campaign conversions, opportunities won), summed up the hierarchy.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Months, NaiveDate};
+use sqlx::FromRow;
+
+use crate::ocrm::{Audit, insert_audit};
+use crate::{Result, Store, StoreError, now_utc};
+
+/// The classes whose balances are assets under management.
+const AUM_CLASSES: &str = "'deposit', 'settlement', 'wealth', 'fund', 'insurance'";
+
+/// A target period: a year (`2026`), a quarter (`2026-Q4`) or a month
+/// (`2026-11`), with its first and last day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// As written.
+    pub code: String,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// Parses `2026`, `2026-Q4` or `2026-11`.
+    pub fn parse(code: &str) -> Option<Period> {
+        let code = code.trim().to_uppercase();
+        let (year, rest) = code
+            .split_once('-')
+            .map_or((code.as_str(), None), |(y, r)| (y, Some(r)));
+        let year: i32 = year.parse().ok().filter(|y| (2000..=2100).contains(y))?;
+        let (first_month, months) = match rest {
+            None => (1, 12),
+            Some(q) if q.starts_with('Q') => {
+                let q: u32 = q[1..].parse().ok().filter(|q| (1..=4).contains(q))?;
+                (3 * q - 2, 3)
+            }
+            Some(m) => (m.parse().ok().filter(|m| (1..=12).contains(m))?, 1),
+        };
+        let from = NaiveDate::from_ymd_opt(year, first_month, 1)?;
+        let to = from.checked_add_months(Months::new(months))?.pred_opt()?;
+        Some(Period { code, from, to })
+    }
+}
+
+/// An indicator: what is measured and how.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct Indicator {
+    /// Code.
+    pub code: String,
+    /// Name (zh).
+    pub name: String,
+    /// Name (en).
+    pub name_en: String,
+    /// The built-in measure.
+    pub source: String,
+    /// For product sales: only this class.
+    pub product_class: Option<String>,
+    /// `minor` (fen) or `count`.
+    pub unit: String,
+}
+
+/// The built-in measures an indicator may use.
+pub const SOURCES: &[&str] = &[
+    "aum_growth",
+    "new_customers",
+    "product_sales",
+    "campaign_conversions",
+    "opportunities_won",
+];
+
+/// Every indicator.
+pub async fn indicators(store: &Store) -> Result<Vec<Indicator>> {
+    Ok(sqlx::query_as(
+        "SELECT code, name, name_en, source, product_class, unit FROM target_indicator ORDER BY code",
+    )
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Adds an indicator (e.g. `fund_sales`: product sales of class `fund`).
+pub async fn add_indicator(store: &Store, i: &Indicator, actor: &str) -> Result<()> {
+    let valid_code = !i.code.is_empty()
+        && i.code.len() <= 32
+        && i.code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid_code {
+        return Err(StoreError::Invalid(
+            "an indicator code is lower-case letters, digits and _".into(),
+        ));
+    }
+    if !SOURCES.contains(&i.source.as_str()) {
+        return Err(StoreError::Invalid(format!(
+            "unknown source {:?}; one of {}",
+            i.source,
+            SOURCES.join(", ")
+        )));
+    }
+    let unit = if matches!(i.source.as_str(), "aum_growth" | "opportunities_won") {
+        "minor"
+    } else {
+        "count"
+    };
+    sqlx::query(
+        "INSERT INTO target_indicator (code, name, name_en, source, product_class, unit, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&i.code)
+    .bind(&i.name)
+    .bind(&i.name_en)
+    .bind(&i.source)
+    .bind(i.product_class.as_deref())
+    .bind(unit)
+    .bind(actor)
+    .bind(now_utc())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+async fn indicator(store: &Store, code: &str) -> Result<Indicator> {
+    sqlx::query_as(
+        "SELECT code, name, name_en, source, product_class, unit FROM target_indicator WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or_else(|| StoreError::Invalid(format!("no indicator {code:?}")))
+}
+
+/// An org unit: (id, code, name, path).
+type Org = (i64, String, String, String);
+
+async fn org_by_code(store: &Store, code: &str) -> Result<Org> {
+    sqlx::query_as("SELECT id, code, name, path FROM org_unit WHERE code = $1")
+        .bind(code)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("no org unit {code:?}")))
+}
+
+/// A target row.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct TargetRow {
+    /// Id.
+    pub id: i64,
+    /// Period.
+    pub period: String,
+    /// Indicator.
+    pub indicator: String,
+    /// Org unit.
+    pub org_unit_id: i64,
+    /// The value (fen or a count, as the indicator's unit).
+    pub value: i64,
+    /// The target it was split from.
+    pub parent_id: Option<i64>,
+    /// `set`, `manual` or `proportional`.
+    pub method: String,
+    /// By whom.
+    pub set_by: String,
+}
+
+const TARGET_COLUMNS: &str =
+    "id, period, indicator, org_unit_id, value_minor AS value, parent_id, method, set_by";
+
+/// The target of an org unit for a period and indicator.
+pub async fn target_of(
+    store: &Store,
+    period: &str,
+    indicator: &str,
+    org: i64,
+) -> Result<Option<TargetRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {TARGET_COLUMNS} FROM target WHERE period = $1 AND indicator = $2 AND org_unit_id = $3"
+    ))
+    .bind(period)
+    .bind(indicator)
+    .bind(org)
+    .fetch_optional(store.pool())
+    .await?)
+}
+
+/// A target by id.
+pub async fn get(store: &Store, id: i64) -> Result<Option<TargetRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {TARGET_COLUMNS} FROM target WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?)
+}
+
+/// Sets the target of the org unit `org_code` (one that was not split down
+/// to it from above: a target received from the parent is changed by the
+/// parent's split). Audited.
+pub async fn set(
+    store: &Store,
+    period: &Period,
+    indicator_code: &str,
+    org_code: &str,
+    value: i64,
+    actor: &str,
+) -> Result<i64> {
+    indicator(store, indicator_code).await?;
+    if value < 0 {
+        return Err(StoreError::Invalid("a target is not negative".into()));
+    }
+    let org = org_by_code(store, org_code).await?;
+    if let Some(t) = target_of(store, &period.code, indicator_code, org.0).await?
+        && t.parent_id.is_some()
+    {
+        return Err(StoreError::Invalid(format!(
+            "the target of {org_code} comes from its parent's split; change it there"
+        )));
+    }
+    let mut tx = store.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO target (period, indicator, org_unit_id, value_minor, set_by, created_at, method) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'set') \
+         ON CONFLICT (period, indicator, org_unit_id) DO UPDATE SET value_minor = excluded.value_minor, \
+           set_by = excluded.set_by, created_at = excluded.created_at RETURNING id",
+    )
+    .bind(&period.code)
+    .bind(indicator_code)
+    .bind(org.0)
+    .bind(value)
+    .bind(actor)
+    .bind(now_utc())
+    .fetch_one(&mut *tx)
+    .await?;
+    insert_audit(
+        &mut tx,
+        &Audit {
+            actor,
+            action: "target.set",
+            object_type: Some("target"),
+            object_id: Some(&id.to_string()),
+            detail: Some(&format!(
+                "period={} indicator={indicator_code} org={org_code} value={value}",
+                period.code
+            )),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Who a target is split among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Child {
+    /// A child org unit.
+    Org(i64),
+    /// An RM of the (leaf) org unit.
+    Rm(i64),
+}
+
+/// A child of a target with its label and current share.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChildRow {
+    /// Who.
+    pub child: Child,
+    /// Org unit code or RM login.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Its share now, if split.
+    pub value: Option<i64>,
+}
+
+/// The children of target `t`: the child org units of its org unit, or
+/// (an org unit without children) its active RMs, with their shares.
+pub async fn children(store: &Store, t: &TargetRow) -> Result<Vec<ChildRow>> {
+    let orgs: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, code, name FROM org_unit WHERE parent_id = $1 ORDER BY path")
+            .bind(t.org_unit_id)
+            .fetch_all(store.pool())
+            .await?;
+    if !orgs.is_empty() {
+        let shares: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT org_unit_id, value_minor FROM target WHERE parent_id = $1",
+        )
+        .bind(t.id)
+        .fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .collect();
+        return Ok(orgs
+            .into_iter()
+            .map(|(id, code, name)| ChildRow {
+                child: Child::Org(id),
+                value: shares.get(&id).copied(),
+                code,
+                name,
+            })
+            .collect());
+    }
+    let rms: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, username, display_name FROM app_user \
+         WHERE org_unit_id = $1 AND role = 'rm' AND active = 1 ORDER BY username",
+    )
+    .bind(t.org_unit_id)
+    .fetch_all(store.pool())
+    .await?;
+    let shares: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT rm_user_id, value_minor FROM target_allocation WHERE target_id = $1",
+    )
+    .bind(t.id)
+    .fetch_all(store.pool())
+    .await?
+    .into_iter()
+    .collect();
+    Ok(rms
+        .into_iter()
+        .map(|(id, code, name)| ChildRow {
+            child: Child::Rm(id),
+            value: shares.get(&id).copied(),
+            code,
+            name,
+        })
+        .collect())
+}
+
+/// What a proportional split is proportional to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// Customers in each child's book (primary assignments).
+    Customers,
+    /// The latest month-end AUM of each child's book.
+    Aum,
+}
+
+/// `total` shared in proportion to `weights` (largest remainder: the shares
+/// are whole and add up to `total`; equal shares when every weight is 0).
+pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let sum: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
+    let weights: Vec<i128> = if sum == 0 {
+        vec![1; weights.len()]
+    } else {
+        weights.iter().map(|w| i128::from((*w).max(0))).collect()
+    };
+    let sum: i128 = weights.iter().sum();
+    let total = i128::from(total);
+    let mut shares: Vec<i128> = weights.iter().map(|w| total * w / sum).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&k| (std::cmp::Reverse(total * weights[k] % sum), k));
+    let left = total - shares.iter().sum::<i128>();
+    for &k in order.iter().take(usize::try_from(left).unwrap_or(0)) {
+        shares[k] += 1;
+    }
+    shares
+        .into_iter()
+        .map(|s| i64::try_from(s).unwrap_or(i64::MAX))
+        .collect()
+}
+
+/// The base of each child.
+pub async fn base_of(store: &Store, base: Base, kids: &[ChildRow]) -> Result<Vec<i64>> {
+    let month: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
+        .fetch_one(store.pool())
+        .await?;
+    let mut out = Vec::with_capacity(kids.len());
+    for k in kids {
+        let (rms_of, id) = match k.child {
+            Child::Rm(id) => ("a.rm_user_id = $1", id),
+            Child::Org(id) => (
+                "a.rm_user_id IN (SELECT u.id FROM app_user u JOIN org_unit o ON o.id = u.org_unit_id \
+                 WHERE o.path LIKE (SELECT path FROM org_unit WHERE id = $1) || '%')",
+                id,
+            ),
+        };
+        let value: Option<i64> = match base {
+            Base::Customers => sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM assignment a WHERE a.to_date IS NULL AND a.role = 'primary' AND {rms_of}"
+            ))
+            .bind(id)
+            .fetch_one(store.pool())
+            .await?,
+            Base::Aum => sqlx::query_scalar(&format!(
+                "SELECT CAST(SUM(b.end_balance_minor) AS BIGINT) FROM assignment a \
+                 JOIN account x ON x.customer_id = a.customer_id \
+                 JOIN product p ON p.code = x.product_code AND p.class IN ({AUM_CLASSES}) \
+                 JOIN balance_monthly b ON b.account_id = x.id AND b.month = $2 \
+                 WHERE a.to_date IS NULL AND a.role = 'primary' AND {rms_of}"
+            ))
+            .bind(id)
+            .bind(month.as_deref().unwrap_or(""))
+            .fetch_one(store.pool())
+            .await?,
+        };
+        out.push(value.unwrap_or(0));
+    }
+    Ok(out)
+}
+
+/// Splits target `t` among its children: `shares` must name only its
+/// children and add up to the target. Child org units get (or update)
+/// their own targets, which they split in turn; RMs get allocations. The
+/// previous split is replaced; audited.
+pub async fn split(
+    store: &Store,
+    t: &TargetRow,
+    shares: &[(Child, i64)],
+    method: &str,
+    actor: &str,
+) -> Result<()> {
+    let kids = children(store, t).await?;
+    for (c, v) in shares {
+        if !kids.iter().any(|k| k.child == *c) {
+            return Err(StoreError::Invalid(format!(
+                "{c:?} is not a child of target {}",
+                t.id
+            )));
+        }
+        if *v < 0 {
+            return Err(StoreError::Invalid("a share is not negative".into()));
+        }
+    }
+    let sum: i64 = shares.iter().map(|s| s.1).sum();
+    if sum != t.value {
+        return Err(StoreError::Invalid(format!(
+            "the shares add up to {sum}, not to the target {}",
+            t.value
+        )));
+    }
+    let now = now_utc();
+    let mut tx = store.begin().await?;
+    for (c, v) in shares {
+        match c {
+            Child::Org(org) => {
+                sqlx::query(
+                    "INSERT INTO target (period, indicator, org_unit_id, value_minor, set_by, created_at, parent_id, method) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (period, indicator, org_unit_id) DO UPDATE SET value_minor = excluded.value_minor, \
+                       set_by = excluded.set_by, created_at = excluded.created_at, \
+                       parent_id = excluded.parent_id, method = excluded.method",
+                )
+                .bind(&t.period)
+                .bind(&t.indicator)
+                .bind(org)
+                .bind(v)
+                .bind(actor)
+                .bind(&now)
+                .bind(t.id)
+                .bind(method)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Child::Rm(_) => {}
+        }
+    }
+    if shares.iter().any(|(c, _)| matches!(c, Child::Rm(_))) {
+        sqlx::query("DELETE FROM target_allocation WHERE target_id = $1")
+            .bind(t.id)
+            .execute(&mut *tx)
+            .await?;
+        for (c, v) in shares {
+            if let Child::Rm(rm) = c {
+                sqlx::query(
+                    "INSERT INTO target_allocation (target_id, org_unit_id, rm_user_id, value_minor, method, allocated_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(t.id)
+                .bind(t.org_unit_id)
+                .bind(rm)
+                .bind(v)
+                .bind(method)
+                .bind(actor)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    insert_audit(
+        &mut tx,
+        &Audit {
+            actor,
+            action: "target.split",
+            object_type: Some("target"),
+            object_id: Some(&t.id.to_string()),
+            detail: Some(&format!("method={method} shares={}", shares.len())),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Computes every RM's actual of `indicator` over `period` from the data
+/// and keeps it (replacing the previous computation); returns the RMs.
+pub async fn refresh_actuals(
+    store: &Store,
+    period: &Period,
+    indicator_code: &str,
+) -> Result<usize> {
+    let ind = indicator(store, indicator_code).await?;
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let class = ind.product_class.clone();
+    let primary = "a.to_date IS NULL AND a.role = 'primary'";
+    let rows: Vec<(i64, Option<i64>)> = match ind.source.as_str() {
+        "new_customers" => sqlx::query_as(&format!(
+            "SELECT a.rm_user_id, COUNT(*) FROM assignment a WHERE {primary} \
+             AND (SELECT MIN(x.opened_on) FROM account x WHERE x.customer_id = a.customer_id) BETWEEN $1 AND $2 \
+             GROUP BY a.rm_user_id"
+        ))
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(store.pool())
+        .await?,
+        "product_sales" => sqlx::query_as(&format!(
+            "SELECT a.rm_user_id, COUNT(*) FROM account x JOIN product p ON p.code = x.product_code \
+             JOIN assignment a ON a.customer_id = x.customer_id AND {primary} \
+             WHERE x.opened_on BETWEEN $1 AND $2 AND ($3 IS NULL OR p.class = $3) GROUP BY a.rm_user_id"
+        ))
+        .bind(&from)
+        .bind(&to)
+        .bind(class.as_deref())
+        .fetch_all(store.pool())
+        .await?,
+        "campaign_conversions" => sqlx::query_as(
+            "SELECT m.owner_user_id, COUNT(*) FROM campaign_response r \
+             JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
+             WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
+             GROUP BY m.owner_user_id",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(store.pool())
+        .await?,
+        "opportunities_won" => sqlx::query_as(
+            "SELECT o.owner_user_id, CAST(SUM(COALESCE(o.amount_minor, 0)) AS BIGINT) FROM opportunity o \
+             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 GROUP BY o.owner_user_id",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(store.pool())
+        .await?,
+        _ => {
+            // AUM growth of the book as it is now: the month-end before the
+            // period against its last month-end with data.
+            let start = (period.from - chrono::Days::new(1)).format("%Y-%m").to_string();
+            let latest: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
+                .fetch_one(store.pool())
+                .await?;
+            let end = latest
+                .filter(|m| *m < period.to.format("%Y-%m").to_string())
+                .unwrap_or_else(|| period.to.format("%Y-%m").to_string());
+            sqlx::query_as(&format!(
+                "SELECT a.rm_user_id, CAST(SUM(CASE WHEN b.month = $2 THEN b.end_balance_minor \
+                   ELSE -b.end_balance_minor END) AS BIGINT) \
+                 FROM assignment a JOIN account x ON x.customer_id = a.customer_id \
+                 JOIN product p ON p.code = x.product_code AND p.class IN ({AUM_CLASSES}) \
+                 JOIN balance_monthly b ON b.account_id = x.id AND b.month IN ($1, $2) \
+                 WHERE {primary} GROUP BY a.rm_user_id"
+            ))
+            .bind(&start)
+            .bind(&end)
+            .fetch_all(store.pool())
+            .await?
+        }
+    };
+    let now = now_utc();
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM target_actual WHERE period = $1 AND indicator = $2")
+        .bind(&period.code)
+        .bind(indicator_code)
+        .execute(&mut *tx)
+        .await?;
+    for (rm, value) in &rows {
+        sqlx::query(
+            "INSERT INTO target_actual (period, indicator, rm_user_id, value, computed_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&period.code)
+        .bind(indicator_code)
+        .bind(rm)
+        .bind(value.unwrap_or(0))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+/// One node of the progress view: an org unit or an RM with its target,
+/// actual, progress and rank among its siblings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Node {
+    /// Who.
+    pub child: Child,
+    /// Org unit code or RM login.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Target (none: not split to it).
+    pub target: Option<i64>,
+    /// Actual so far (the sum of its RMs').
+    pub actual: i64,
+    /// Actual ÷ target.
+    pub progress: Option<f64>,
+    /// 1 = best progress among the siblings.
+    pub rank: Option<usize>,
+}
+
+/// The actual of every RM under org path `path` (an RM: theirs).
+async fn actual_under(store: &Store, period: &str, indicator: &str, child: Child) -> Result<i64> {
+    let v: Option<i64> = match child {
+        Child::Rm(rm) => sqlx::query_scalar(
+            "SELECT value FROM target_actual WHERE period = $1 AND indicator = $2 AND rm_user_id = $3",
+        )
+        .bind(period)
+        .bind(indicator)
+        .bind(rm)
+        .fetch_optional(store.pool())
+        .await?,
+        Child::Org(org) => sqlx::query_scalar(
+            "SELECT CAST(SUM(t.value) AS BIGINT) FROM target_actual t JOIN app_user u ON u.id = t.rm_user_id \
+             JOIN org_unit o ON o.id = u.org_unit_id \
+             WHERE t.period = $1 AND t.indicator = $2 \
+               AND o.path LIKE (SELECT path FROM org_unit WHERE id = $3) || '%'",
+        )
+        .bind(period)
+        .bind(indicator)
+        .bind(org)
+        .fetch_one(store.pool())
+        .await?,
+    };
+    Ok(v.unwrap_or(0))
+}
+
+/// Progress of target `t` and of each of its children, ranked by progress.
+pub async fn progress(store: &Store, t: &TargetRow) -> Result<(Node, Vec<Node>)> {
+    let org: (String, String) = sqlx::query_as("SELECT code, name FROM org_unit WHERE id = $1")
+        .bind(t.org_unit_id)
+        .fetch_one(store.pool())
+        .await?;
+    let ratio = |actual: i64, target: Option<i64>| {
+        target.filter(|v| *v > 0).map(|v| actual as f64 / v as f64)
+    };
+    let actual = actual_under(store, &t.period, &t.indicator, Child::Org(t.org_unit_id)).await?;
+    let root = Node {
+        child: Child::Org(t.org_unit_id),
+        code: org.0,
+        name: org.1,
+        target: Some(t.value),
+        actual,
+        progress: ratio(actual, Some(t.value)),
+        rank: None,
+    };
+    let mut nodes = Vec::new();
+    for k in children(store, t).await? {
+        let actual = actual_under(store, &t.period, &t.indicator, k.child).await?;
+        nodes.push(Node {
+            child: k.child,
+            code: k.code,
+            name: k.name,
+            target: k.value,
+            actual,
+            progress: ratio(actual, k.value),
+            rank: None,
+        });
+    }
+    let mut order: Vec<usize> = (0..nodes.len())
+        .filter(|&k| nodes[k].progress.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        nodes[b]
+            .progress
+            .partial_cmp(&nodes[a].progress)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    for (rank, k) in order.into_iter().enumerate() {
+        nodes[k].rank = Some(rank + 1);
+    }
+    Ok((root, nodes))
+}
+
+/// An RM's targets in a period, with their actuals: (indicator, target,
+/// actual).
+pub async fn of_rm(store: &Store, rm: i64, period: &str) -> Result<Vec<(Indicator, i64, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT t.indicator, a.value_minor FROM target_allocation a JOIN target t ON t.id = a.target_id \
+         WHERE a.rm_user_id = $1 AND t.period = $2 ORDER BY t.indicator",
+    )
+    .bind(rm)
+    .bind(period)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = Vec::new();
+    for (code, target) in rows {
+        let ind = indicator(store, &code).await?;
+        let actual = actual_under(store, period, &code, Child::Rm(rm)).await?;
+        out.push((ind, target, actual));
+    }
+    Ok(out)
+}
+
+/// Refreshes the actuals of every target period containing `day` (the
+/// batch's as-of date); returns the (period, indicator) pairs refreshed.
+pub async fn refresh_current(store: &Store, day: NaiveDate) -> Result<usize> {
+    let pairs: Vec<(String, String)> =
+        sqlx::query_as("SELECT DISTINCT period, indicator FROM target ORDER BY period, indicator")
+            .fetch_all(store.pool())
+            .await?;
+    let mut n = 0;
+    for (code, indicator) in pairs {
+        if let Some(p) = Period::parse(&code)
+            && p.from <= day
+            && day <= p.to
+        {
+            refresh_actuals(store, &p, &indicator).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The periods containing `day`: its year, quarter and month.
+pub fn periods_of(day: NaiveDate) -> Vec<Period> {
+    let q = (day.month() - 1) / 3 + 1;
+    [
+        format!("{}", day.year()),
+        format!("{}-Q{q}", day.year()),
+        format!("{:04}-{:02}", day.year(), day.month()),
+    ]
+    .iter()
+    .filter_map(|c| Period::parse(c))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_years_quarters_and_months() {
+        let q = Period::parse("2026-q4").unwrap();
+        assert_eq!(
+            (q.code.as_str(), q.from.to_string(), q.to.to_string()),
+            ("2026-Q4", "2026-10-01".into(), "2026-12-31".into())
+        );
+        let m = Period::parse("2024-02").unwrap();
+        assert_eq!(m.to.to_string(), "2024-02-29");
+        let y = Period::parse("2026").unwrap();
+        assert_eq!(
+            (y.from.to_string(), y.to.to_string()),
+            ("2026-01-01".into(), "2026-12-31".into())
+        );
+        for bad in ["2026-Q5", "2026-13", "26", "x", "2026-Q", ""] {
+            assert!(Period::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shares_are_whole_and_add_up() {
+        assert_eq!(apportion(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(apportion(10, &[0, 0]), vec![5, 5]);
+        assert_eq!(apportion(1_000, &[700, 200, 100]), vec![700, 200, 100]);
+        let s = apportion(999_999_999, &[3, 7, 11, 13]);
+        assert_eq!(s.iter().sum::<i64>(), 999_999_999);
+        assert!(apportion(5, &[]).is_empty());
+    }
+}

@@ -1,0 +1,616 @@
+//! Targets (经营任务下达与分解) for executives and branch managers: set a
+//! target for an org unit and period, split it among the child org units
+//! (or, at a sub-branch, its RMs) by hand or in proportion to their books,
+//! recompute the actuals from the data, and read progress and ranking with
+//! a chart. RMs read their own on the workbench. Pages and JSON; writes are
+//! CSRF-checked and audited.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use maud::{Markup, html};
+use panorama_domain::money::Money;
+use panorama_store::targets::{self, Base, Child, Indicator, Node, Period, TargetRow};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::{Permission, User};
+use crate::error::WebError;
+use crate::i18n::{self as t, Lang};
+use crate::pages::{OrPage, PageError, layout, yuan};
+use crate::service::Ctx;
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// This quarter, the default period.
+fn current_quarter() -> String {
+    targets::periods_of(today())
+        .get(1)
+        .map(|p| p.code.clone())
+        .unwrap_or_default()
+}
+
+fn period_of(raw: Option<&str>, lang: Lang) -> Result<Period, WebError> {
+    let code = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map_or_else(current_quarter, str::to_owned);
+    Period::parse(&code)
+        .ok_or_else(|| WebError::BadRequest(format!("{}: {code}", t::PERIOD.get(lang))))
+}
+
+/// A value as the indicator counts it: yuan for money, a whole number else.
+fn parse_value(ind: &Indicator, raw: &str, lang: Lang) -> Result<i64, WebError> {
+    let bad = || WebError::BadRequest(format!("{}: {raw}", t::TARGET_VALUE.get(lang)));
+    let v = if ind.unit == "minor" {
+        Money::parse_major(raw).map_err(|_| bad())?.minor()
+    } else {
+        raw.trim().parse::<i64>().map_err(|_| bad())?
+    };
+    if v < 0 {
+        return Err(bad());
+    }
+    Ok(v)
+}
+
+fn show_value(ind: &Indicator, v: Option<i64>) -> String {
+    match v {
+        None => "—".to_owned(),
+        Some(v) if ind.unit == "minor" => yuan(Some(v)),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The org unit `code` if it lies in the user's subtree: (id, code, name).
+async fn org_in_scope(
+    state: &AppState,
+    user: &User,
+    code: &str,
+) -> Result<(i64, String, String), WebError> {
+    let found: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, code, name FROM org_unit WHERE code = $1 AND path LIKE $2")
+            .bind(code)
+            .bind(format!("{}%", user.org_path))
+            .fetch_optional(state.store.pool())
+            .await
+            .map_err(panorama_store::StoreError::from)?;
+    found.ok_or(WebError::NotFound)
+}
+
+async fn indicator_of(state: &AppState, code: &str) -> Result<Indicator, WebError> {
+    targets::indicators(&state.store)
+        .await?
+        .into_iter()
+        .find(|i| i.code == code)
+        .ok_or_else(|| WebError::BadRequest(format!("indicator: {code}")))
+}
+
+/// A target in the user's subtree, by id.
+async fn target_in_scope(state: &AppState, user: &User, id: i64) -> Result<TargetRow, WebError> {
+    let t = targets::get(&state.store, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let path: Option<String> = sqlx::query_scalar("SELECT path FROM org_unit WHERE id = $1")
+        .bind(t.org_unit_id)
+        .fetch_optional(state.store.pool())
+        .await
+        .map_err(panorama_store::StoreError::from)?;
+    match path {
+        Some(p) if p.starts_with(&user.org_path) => Ok(t),
+        _ => Err(WebError::NotFound),
+    }
+}
+
+/// What the page and `GET /api/targets` show.
+#[derive(Debug, Deserialize)]
+pub struct ViewQuery {
+    period: Option<String>,
+    indicator: Option<String>,
+    org: Option<String>,
+}
+
+struct View {
+    period: Period,
+    indicator: Indicator,
+    org: (i64, String, String),
+    target: Option<TargetRow>,
+    progress: Option<(Node, Vec<Node>)>,
+}
+
+async fn read(state: &AppState, user: &User, q: &ViewQuery, lang: Lang) -> Result<View, WebError> {
+    let period = period_of(q.period.as_deref(), lang)?;
+    let indicator = indicator_of(
+        state,
+        q.indicator
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("aum_growth"),
+    )
+    .await?;
+    let org = org_in_scope(
+        state,
+        user,
+        q.org
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&user.org_code),
+    )
+    .await?;
+    let target = targets::target_of(&state.store, &period.code, &indicator.code, org.0).await?;
+    let progress = match &target {
+        Some(t) => Some(targets::progress(&state.store, t).await?),
+        None => None,
+    };
+    Ok(View {
+        period,
+        indicator,
+        org,
+        target,
+        progress,
+    })
+}
+
+/// `GET /api/targets?period=&indicator=&org=`: a target with its progress
+/// and its children's (target, actual, progress, rank).
+pub async fn api_view(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, WebError> {
+    let user = ctx.require(Permission::ManageTargets)?;
+    let v = read(&state, user, &q, ctx.lang).await?;
+    let (root, children) = v.progress.unzip();
+    Ok(Json(json!({
+        "period": v.period.code, "from": v.period.from, "to": v.period.to,
+        "indicator": v.indicator, "org": v.org.1, "target": v.target,
+        "progress": root, "children": children.unwrap_or_default(),
+    }))
+    .into_response())
+}
+
+/// `GET /api/indicators`.
+pub async fn api_indicators(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Permission::ManageTargets)?;
+    Ok(Json(json!({"indicators": targets::indicators(&state.store).await?, "sources": targets::SOURCES})).into_response())
+}
+
+/// `POST /api/indicators`: adds an indicator (executives).
+pub async fn api_add_indicator(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, WebError> {
+    let user = ctx.require(Permission::ManageTargets)?;
+    ctx.check_csrf_header(&headers).await?;
+    if user.role != crate::auth::Role::Executive {
+        return Err(WebError::Forbidden);
+    }
+    let text = |k: &str| body[k].as_str().unwrap_or_default().trim().to_owned();
+    let ind = Indicator {
+        code: text("code"),
+        name: text("name"),
+        name_en: text("name_en"),
+        source: text("source"),
+        product_class: Some(text("product_class")).filter(|s| !s.is_empty()),
+        unit: String::new(),
+    };
+    if ind.name.is_empty() || ind.name_en.is_empty() {
+        return Err(WebError::BadRequest("name and name_en".into()));
+    }
+    targets::add_indicator(&state.store, &ind, &user.username).await?;
+    Ok((StatusCode::CREATED, Json(json!({"code": ind.code}))).into_response())
+}
+
+/// A target to set, from a form or JSON.
+#[derive(Debug, Deserialize)]
+pub struct SetInput {
+    period: String,
+    indicator: String,
+    org: String,
+    /// Yuan for money indicators, a whole number for counts.
+    value: String,
+}
+
+async fn set(state: &AppState, ctx: &Ctx, input: &SetInput) -> Result<i64, WebError> {
+    let user = ctx.require(Permission::ManageTargets)?;
+    let lang = ctx.lang;
+    let period = period_of(Some(&input.period), lang)?;
+    let ind = indicator_of(state, input.indicator.trim()).await?;
+    let org = org_in_scope(state, user, input.org.trim()).await?;
+    let value = parse_value(&ind, &input.value, lang)?;
+    Ok(targets::set(
+        &state.store,
+        &period,
+        &ind.code,
+        &org.1,
+        value,
+        &user.username,
+    )
+    .await?)
+}
+
+/// `POST /api/targets`.
+pub async fn api_set(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Json(input): Json<SetInput>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ManageTargets)?;
+    ctx.check_csrf_header(&headers).await?;
+    let id = set(&state, &ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+/// The shares of a split: by hand (a value per child) or in proportion.
+enum SplitInput {
+    Manual(Vec<(Child, String)>),
+    Proportional(Base),
+}
+
+async fn split(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    input: SplitInput,
+) -> Result<TargetRow, WebError> {
+    let user = ctx.require(Permission::ManageTargets)?;
+    let lang = ctx.lang;
+    let target = target_in_scope(state, user, id).await?;
+    let ind = indicator_of(state, &target.indicator).await?;
+    let kids = targets::children(&state.store, &target).await?;
+    let (shares, method) = match input {
+        SplitInput::Manual(values) => {
+            let mut shares = Vec::new();
+            for (child, raw) in values {
+                shares.push((child, parse_value(&ind, &raw, lang)?));
+            }
+            (shares, "manual")
+        }
+        SplitInput::Proportional(base) => {
+            let weights = targets::base_of(&state.store, base, &kids).await?;
+            let values = targets::apportion(target.value, &weights);
+            (
+                kids.iter().map(|k| k.child).zip(values).collect(),
+                "proportional",
+            )
+        }
+    };
+    targets::split(&state.store, &target, &shares, method, &user.username).await?;
+    Ok(target)
+}
+
+fn base_of(raw: &str) -> Result<Base, WebError> {
+    match raw {
+        "customers" => Ok(Base::Customers),
+        "aum" => Ok(Base::Aum),
+        other => Err(WebError::BadRequest(format!("base: {other}"))),
+    }
+}
+
+/// `POST /api/targets/{id}/split`: `{"method":"manual","shares":[{"kind":"org"|"rm","id":…,"value":"…"}]}`
+/// or `{"method":"proportional","base":"customers"|"aum"}`.
+pub async fn api_split(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ManageTargets)?;
+    ctx.check_csrf_header(&headers).await?;
+    let input = match body["method"].as_str() {
+        Some("proportional") => {
+            SplitInput::Proportional(base_of(body["base"].as_str().unwrap_or(""))?)
+        }
+        Some("manual") => {
+            let mut values = Vec::new();
+            for s in body["shares"].as_array().into_iter().flatten() {
+                let id = s["id"]
+                    .as_i64()
+                    .ok_or_else(|| WebError::BadRequest("shares: id".into()))?;
+                let child = match s["kind"].as_str() {
+                    Some("org") => Child::Org(id),
+                    Some("rm") => Child::Rm(id),
+                    _ => return Err(WebError::BadRequest("shares: kind is org or rm".into())),
+                };
+                let value = match &s["value"] {
+                    serde_json::Value::String(v) => v.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    _ => return Err(WebError::BadRequest("shares: value".into())),
+                };
+                values.push((child, value));
+            }
+            SplitInput::Manual(values)
+        }
+        _ => {
+            return Err(WebError::BadRequest(
+                "method is manual or proportional".into(),
+            ));
+        }
+    };
+    let target = split(&state, &ctx, id, input).await?;
+    let (root, children) = targets::progress(&state.store, &target).await?;
+    Ok(Json(json!({"progress": root, "children": children})).into_response())
+}
+
+/// Body of a recomputation.
+#[derive(Debug, Deserialize)]
+pub struct ActualsInput {
+    period: String,
+    indicator: String,
+}
+
+/// `POST /api/targets/actuals`: recomputes every RM's actual from the data.
+pub async fn api_actuals(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Json(input): Json<ActualsInput>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ManageTargets)?;
+    ctx.check_csrf_header(&headers).await?;
+    let period = period_of(Some(&input.period), ctx.lang)?;
+    let ind = indicator_of(&state, input.indicator.trim()).await?;
+    let rms = targets::refresh_actuals(&state.store, &period, &ind.code).await?;
+    Ok(Json(json!({"rms": rms})).into_response())
+}
+
+/// `POST /targets`: the page's forms (set, split by hand or in proportion,
+/// recompute), told apart by `action`.
+pub async fn form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let path = "/targets";
+    let user = ctx.require(Permission::ManageTargets).page(&ctx, path)?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    ctx.check_csrf(&get("csrf")).await.page(&ctx, path)?;
+    let (period, indicator, org) = (get("period"), get("indicator"), get("org"));
+    match get("action").as_str() {
+        "set" => {
+            set(
+                &state,
+                &ctx,
+                &SetInput {
+                    period: period.clone(),
+                    indicator: indicator.clone(),
+                    org: org.clone(),
+                    value: get("value"),
+                },
+            )
+            .await
+            .page(&ctx, path)?;
+        }
+        "manual" | "proportional" => {
+            let id: i64 = get("target")
+                .parse()
+                .map_err(|_| WebError::BadRequest("target".into()))
+                .page(&ctx, path)?;
+            let input = if get("action") == "manual" {
+                let mut values = Vec::new();
+                for (k, v) in &fields {
+                    let child = if let Some(id) = k.strip_prefix("org_") {
+                        id.parse().ok().map(Child::Org)
+                    } else if let Some(id) = k.strip_prefix("rm_") {
+                        id.parse().ok().map(Child::Rm)
+                    } else {
+                        None
+                    };
+                    if let Some(c) = child {
+                        values.push((
+                            c,
+                            if v.trim().is_empty() {
+                                "0".to_owned()
+                            } else {
+                                v.clone()
+                            },
+                        ));
+                    }
+                }
+                SplitInput::Manual(values)
+            } else {
+                SplitInput::Proportional(base_of(&get("base")).page(&ctx, path)?)
+            };
+            split(&state, &ctx, id, input).await.page(&ctx, path)?;
+        }
+        "actuals" => {
+            let p = period_of(Some(&period), ctx.lang).page(&ctx, path)?;
+            targets::refresh_actuals(&state.store, &p, indicator.trim())
+                .await
+                .page(&ctx, path)?;
+        }
+        other => {
+            return Err(WebError::BadRequest(format!("action: {other}"))).page(&ctx, path);
+        }
+    }
+    let _ = user;
+    Ok(Redirect::to(&format!(
+        "/targets?period={}&indicator={}&org={}",
+        crate::pages::urlencode(&period),
+        crate::pages::urlencode(&indicator),
+        crate::pages::urlencode(&org)
+    ))
+    .into_response())
+}
+
+/// Progress bars of the children, best first.
+fn chart(ind: &Indicator, nodes: &[Node]) -> Markup {
+    let mut ranked: Vec<&Node> = nodes.iter().collect();
+    ranked.sort_by_key(|n| n.rank.unwrap_or(usize::MAX));
+    let h = ranked.len() * 24 + 8;
+    html! {
+        svg width="560" height=(h) role="img" aria-label="progress" {
+            @for (k, n) in ranked.iter().enumerate() {
+                @let y = k * 24 + 4;
+                @let p = n.progress.unwrap_or(0.0).clamp(0.0, 1.5);
+                @let w = (p * 200.0).round() as i64;
+                text x="0" y=(y + 14) font-size="12" { (n.code) }
+                rect x="110" y=(y) width="200" height="16" fill="#e8eef6" {}
+                rect x="110" y=(y) width=(w.max(1)) height="16" fill=(if p >= 1.0 { "#0a7a2f" } else { "#0b3d6e" }) {}
+                text x="320" y=(y + 13) font-size="11" fill="#333" {
+                    (n.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.0}%", 100.0 * p)))
+                    " · " (show_value(ind, Some(n.actual))) " / " (show_value(ind, n.target))
+                }
+            }
+        }
+    }
+}
+
+/// `GET /targets?period=&indicator=&org=`.
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, PageError> {
+    let path = "/targets";
+    let user = ctx.require(Permission::ManageTargets).page(&ctx, path)?;
+    let lang = ctx.lang;
+    let v = read(&state, user, &q, lang).await.page(&ctx, path)?;
+    let indicators = targets::indicators(&state.store).await.page(&ctx, path)?;
+    let orgs: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM org_unit WHERE path LIKE $1 ORDER BY path")
+            .bind(format!("{}%", user.org_path))
+            .fetch_all(state.store.pool())
+            .await
+            .map_err(panorama_store::StoreError::from)
+            .page(&ctx, path)?;
+    let csrf = ctx.csrf().await;
+    let name = |i: &Indicator| {
+        if lang == Lang::Zh {
+            i.name.clone()
+        } else {
+            i.name_en.clone()
+        }
+    };
+    let v_money = v.indicator.unit == "minor";
+    let hidden = html! {
+        input type="hidden" name="csrf" value=(csrf);
+        input type="hidden" name="period" value=(v.period.code);
+        input type="hidden" name="indicator" value=(v.indicator.code);
+        input type="hidden" name="org" value=(v.org.1);
+    };
+    let body = html! {
+        form method="get" action="/targets" {
+            label { (t::PERIOD.get(lang)) " " input name="period" size="8" value=(v.period.code); } " "
+            label { (t::INDICATOR.get(lang)) " " select name="indicator" {
+                @for i in &indicators { option value=(i.code) selected[i.code == v.indicator.code] { (name(i)) } }
+            } } " "
+            label { (t::ORG.get(lang)) " " select name="org" {
+                @for (code, n) in &orgs { option value=(code) selected[*code == v.org.1] { (n) " " (code) } }
+            } } " "
+            button type="submit" { (t::VIEW.get(lang)) }
+        }
+        p.muted { (v.period.from) " → " (v.period.to) " · " (v.org.2) }
+        @match (&v.target, &v.progress) {
+            (Some(target), Some((root, children))) => {
+                section id="target" {
+                    h2 { (name(&v.indicator)) " · " (t::TARGET_VALUE.get(lang)) " " span id="target-value" { (show_value(&v.indicator, Some(target.value))) }
+                         " · " (t::ACTUAL.get(lang)) " " (show_value(&v.indicator, Some(root.actual)))
+                         " · " (t::PROGRESS.get(lang)) " " (root.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.1}%", 100.0 * p))) }
+                    (chart(&v.indicator, children))
+                    table id="children" {
+                        thead { tr { th { (t::RANK.get(lang)) } th { (t::ORG.get(lang)) } th.n { (t::TARGET_VALUE.get(lang)) } th.n { (t::ACTUAL.get(lang)) } th.n { (t::PROGRESS.get(lang)) } } }
+                        tbody { @for n in children { tr {
+                            td { (n.rank.map_or_else(|| "—".to_owned(), |r| r.to_string())) }
+                            td { @match n.child {
+                                Child::Org(_) => a href={ "/targets?period=" (v.period.code) "&indicator=" (v.indicator.code) "&org=" (n.code) } { (n.name) " " span.muted { (n.code) } },
+                                Child::Rm(_) => { (n.name) " " span.muted { (n.code) } },
+                            } }
+                            td.n { (show_value(&v.indicator, n.target)) }
+                            td.n { (show_value(&v.indicator, Some(n.actual))) }
+                            td.n { (n.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.1}%", 100.0 * p))) }
+                        } } }
+                    }
+                }
+                @if !children.is_empty() {
+                    div.grid {
+                        section id="split-manual" {
+                            h2 { (t::SPLIT_MANUAL.get(lang)) }
+                            form method="post" action="/targets" {
+                                (hidden)
+                                input type="hidden" name="action" value="manual";
+                                input type="hidden" name="target" value=(target.id);
+                                table { tbody { @for n in children { tr {
+                                    td { (n.name) }
+                                    @let field = match n.child { Child::Org(id) => format!("org_{id}"), Child::Rm(id) => format!("rm_{id}") };
+                                    @let current = n.target.map(|v| if v_money { Money::from_minor(v).to_string() } else { v.to_string() });
+                                    td { input name=(field) id=(field) size="12" value=(current.unwrap_or_default()); }
+                                } } } }
+                                button type="submit" id="split-manual-submit" { (t::SAVE.get(lang)) }
+                            }
+                        }
+                        section id="split-proportional" {
+                            h2 { (t::SPLIT_PROPORTIONAL.get(lang)) }
+                            form method="post" action="/targets" {
+                                (hidden)
+                                input type="hidden" name="action" value="proportional";
+                                input type="hidden" name="target" value=(target.id);
+                                select name="base" id="split-base" {
+                                    option value="customers" { (t::BASE_CUSTOMERS.get(lang)) }
+                                    option value="aum" { (t::BASE_AUM.get(lang)) }
+                                } " "
+                                button type="submit" id="split-proportional-submit" { (t::SAVE.get(lang)) }
+                            }
+                            form method="post" action="/targets" {
+                                (hidden)
+                                input type="hidden" name="action" value="actuals";
+                                button type="submit" id="refresh-actuals" { (t::REFRESH_ACTUALS.get(lang)) }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                p.muted { (t::NO_TARGET.get(lang)) }
+            }
+        }
+        @if v.target.as_ref().is_none_or(|t| t.parent_id.is_none()) {
+            section id="set-target" {
+                h2 { (t::SET_TARGET.get(lang)) }
+                form method="post" action="/targets" {
+                    (hidden)
+                    input type="hidden" name="action" value="set";
+                    input name="value" id="target-input" required size="14"
+                        placeholder=(if v.indicator.unit == "minor" { "元 / yuan" } else { "#" });
+                    " " button type="submit" id="set-target-submit" { (t::SET_TARGET.get(lang)) }
+                }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::TARGETS.get(lang), body).into_response())
+}
+
+/// The workbench's "my targets": an RM's allocations in the periods
+/// containing today, with their actuals.
+pub(crate) async fn mine(state: &AppState, user: &User, lang: Lang) -> Result<Markup, WebError> {
+    let mut rows = Vec::new();
+    for p in targets::periods_of(today()) {
+        for (ind, target, actual) in targets::of_rm(&state.store, user.id, &p.code).await? {
+            rows.push((p.code.clone(), ind, target, actual));
+        }
+    }
+    Ok(html! {
+        section id="my-targets" {
+            h2 { (t::MY_TARGETS.get(lang)) }
+            @if rows.is_empty() { p.muted { (t::NONE.get(lang)) } }
+            table { tbody { @for (period, ind, target, actual) in &rows { tr {
+                td { (period) } td { (if lang == Lang::Zh { &ind.name } else { &ind.name_en }) }
+                td.n { (show_value(ind, Some(*actual))) " / " (show_value(ind, Some(*target))) }
+                td.n { (if *target > 0 { format!("{:.0}%", 100.0 * *actual as f64 / *target as f64) } else { "—".to_owned() }) }
+            } } } }
+        }
+    })
+}

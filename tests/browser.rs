@@ -1,7 +1,9 @@
 //! The workbench in a real browser: Debian's headless Chromium, driven over
-//! WebDriver (chromedriver), logs in as an RM, finds a customer by mobile
+//! WebDriver (chromedriver). An RM logs in, finds a customer by mobile
 //! number, opens the 360° view, records a contact, and is refused another
-//! RM's customer.
+//! RM's customer. A branch manager assigns customers by number and by an
+//! uploaded file; a complaint runs from the 360 to closed with its survey;
+//! head office sets a target and splits it, and the branch splits its share.
 
 #![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
 
@@ -298,7 +300,7 @@ async fn an_rm_finds_a_customer_records_a_contact_and_is_refused_another_rms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_branch_manager_assigns_customers_and_a_complaint_runs_its_course() {
+async fn branch_management_assignment_a_complaints_life_and_a_target_split() {
     let Some(env) = start(6).await else {
         return;
     };
@@ -391,6 +393,51 @@ async fn a_branch_manager_assigns_customers_and_a_complaint_runs_its_course() {
     for s in ["待处理", "处理中", "已办结", "已关闭"] {
         assert!(steps.contains(s), "{s} in {steps}");
     }
+    // Head office sets a quarter's target and splits it among the branches
+    // in proportion to their books; the branch manager splits the branch's
+    // share among the sub-branches by hand.
+    env.login("exec1").await;
+    b.goto(&format!("{base}/targets?indicator=product_sales"))
+        .await
+        .unwrap();
+    env.fill("target-input", "600").await;
+    env.click("set-target-submit").await;
+    let shown = env.text_with("target-value", "600").await;
+    assert!(shown.contains("600"), "{shown}");
+    env.click("split-proportional-submit").await;
+    env.text_with("children", "%").await;
+    let shares: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT t.org_unit_id, t.value_minor FROM target t WHERE t.parent_id IS NOT NULL AND t.indicator = 'product_sales'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(shares.iter().map(|s| s.1).sum::<i64>(), 600, "{shares:?}");
+    env.login("bm1").await;
+    b.goto(&format!("{base}/targets?indicator=product_sales"))
+        .await
+        .unwrap();
+    let branch: String = env.text_with("target-value", "").await;
+    let branch: i64 = branch.trim().parse().unwrap();
+    let first: i64 = sqlx::query_scalar(
+        "SELECT o.id FROM org_unit o JOIN org_unit p ON p.id = o.parent_id JOIN app_user u ON u.org_unit_id = p.id \
+         WHERE u.username = 'bm1' ORDER BY o.path LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    env.fill(&format!("org_{first}"), &branch.to_string()).await;
+    env.click("split-manual-submit").await;
+    env.text_with("children", "%").await;
+    let sub: i64 = sqlx::query_scalar(
+        "SELECT value_minor FROM target WHERE org_unit_id = $1 AND indicator = 'product_sales'",
+    )
+    .bind(first)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(sub, branch);
+
     let (csat, nps): (i64, i64) =
         sqlx::query_as("SELECT csat, nps FROM survey WHERE kind = 'complaint'")
             .fetch_one(store.pool())

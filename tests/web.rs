@@ -314,6 +314,10 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/assignments",         [303, 403, 403, 200, 403, 403, 403, 403, 403]),
             ("/complaints",          [303, 403, 200, 200, 403, 403, 403, 403, 200]),
             ("/targets",             [303, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/dashboard",           [303, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/api/dashboard",       [401, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/dashboard.xlsx",      [401, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/api/dashboard?period=soon", [401, 403, 403, 400, 403, 403, 403, 400, 403]),
             ("/api/targets",         [401, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/api/targets?period=2026-Q9", [401, 403, 403, 400, 403, 403, 403, 400, 403]),
             ("/api/indicators",      [401, 403, 403, 200, 403, 403, 403, 200, 403]),
@@ -1982,5 +1986,143 @@ async fn targets_are_set_split_down_to_rms_and_measured() {
         let mut auditor = Client::login(&app, "auditor1").await;
         let trail = auditor.get("/api/audit?action=target.split").await.json();
         assert_eq!(trail["events"].as_array().unwrap().len(), 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboards_agree_with_the_data_and_export_to_excel() {
+    use calamine::{Data, Reader, Xlsx};
+    let dir = generated_bank(400, 18);
+    for (store, app) in demo_stores(
+        "dashboards_agree_with_the_data_and_export_to_excel",
+        dir.path(),
+    )
+    .await
+    {
+        let mut exec = Client::login(&app, "exec1").await;
+        let mut bm = Client::login(&app, "bm1").await;
+        let whole = exec.get("/api/dashboard").await.json();
+        let branch = bm.get("/api/dashboard").await.json();
+        let customers = |j: &Value| -> i64 {
+            j["dashboard"]["tiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["customers"].as_i64().unwrap())
+                .sum()
+        };
+        let with_features: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM customer_features f JOIN customer c ON c.id = f.customer_id \
+             WHERE c.status = 'active' AND f.as_of = (SELECT MAX(as_of) FROM customer_features)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(customers(&whole), with_features);
+        assert!(customers(&branch) > 0 && customers(&branch) < with_features);
+        // Every RM of the branch is compared; their books add up to the
+        // branch's assigned customers.
+        let rms = branch["dashboard"]["rms"].as_array().unwrap();
+        let booked: i64 = rms.iter().map(|r| r["customers"].as_i64().unwrap()).sum();
+        let bm1 = panorama_store::ocrm::user_by_username(&store, "bm1")
+            .await
+            .unwrap()
+            .unwrap();
+        let assigned: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM assignment a JOIN app_user u ON u.id = a.rm_user_id JOIN org_unit o ON o.id = u.org_unit_id \
+             WHERE a.to_date IS NULL AND a.role = 'primary' AND o.path LIKE $1",
+        )
+        .bind(format!("{}%", bm1.org_path))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(booked, assigned);
+        let pareto = whole["dashboard"]["pareto"].as_array().unwrap();
+        assert!((pareto.last().unwrap()["profit"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+        // Another branch is out of a branch manager's reach.
+        let other: Option<String> = sqlx::query_scalar(
+            "SELECT code FROM org_unit WHERE level = 'branch' AND path NOT LIKE $1 LIMIT 1",
+        )
+        .bind(format!("{}%", bm1.org_path))
+        .fetch_optional(store.pool())
+        .await
+        .unwrap();
+        if let Some(other) = other {
+            assert_eq!(
+                bm.get(&format!("/api/dashboard?org={other}")).await.status,
+                StatusCode::NOT_FOUND
+            );
+        }
+
+        // The Excel export opens in a spreadsheet reader with the same figures.
+        let mut req = Request::builder().method("GET").uri("/dashboard.xlsx");
+        if let Some(c) = &bm.cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let kind = res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(kind.contains("spreadsheetml"), "{kind}");
+        let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let names = book.sheet_names();
+        for sheet in [
+            "tiers",
+            "migration",
+            "rms",
+            "segments",
+            "campaigns",
+            "targets",
+            "pareto",
+            "about",
+        ] {
+            assert!(names.iter().any(|n| n == sheet), "{sheet} in {names:?}");
+        }
+        let tiers = book.worksheet_range("tiers").unwrap();
+        let mut read_back = 0_i64;
+        for row in tiers.rows().skip(1) {
+            let tier = row[0].to_string();
+            let n = match row[2] {
+                Data::Float(f) => f as i64,
+                Data::Int(i) => i,
+                ref other => panic!("customers: {other:?}"),
+            };
+            let json = branch["dashboard"]["tiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["tier"] == tier.as_str())
+                .unwrap();
+            assert_eq!(json["customers"].as_i64().unwrap(), n);
+            let aum = match row[3] {
+                Data::Float(f) => f,
+                ref other => panic!("aum: {other:?}"),
+            };
+            assert!((aum * 100.0 - json["aum_minor"].as_i64().unwrap() as f64).abs() < 0.5);
+            read_back += n;
+        }
+        assert_eq!(read_back, customers(&branch));
+        let rms_sheet = book.worksheet_range("rms").unwrap();
+        assert_eq!(rms_sheet.rows().count() - 1, rms.len());
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor
+            .get("/api/audit?action=dashboard.export")
+            .await
+            .json();
+        assert_eq!(trail["events"].as_array().unwrap().len(), 1);
+        // The page draws its charts.
+        let page = exec.get("/dashboard").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("by-tier") && page.body.contains("export-excel"));
     }
 }

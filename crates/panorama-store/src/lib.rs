@@ -15,6 +15,7 @@ pub mod assign;
 mod bulk;
 pub mod campaigns;
 pub mod complaints;
+pub mod dashboard;
 pub mod ecif;
 mod error;
 pub mod ingest;

@@ -59,6 +59,8 @@ pub enum Permission {
     ViewServiceReports,
     /// Set targets for one's org units and split them down; read progress.
     ManageTargets,
+    /// Read the management dashboards of one's org units, export them.
+    ViewDashboards,
 }
 
 impl Role {
@@ -108,6 +110,7 @@ impl Role {
             HandleComplaints => matches!(self, Rm | BranchManager | Agent),
             ViewServiceReports => matches!(self, Rm | BranchManager | Executive),
             ManageTargets => matches!(self, BranchManager | Executive),
+            ViewDashboards => matches!(self, BranchManager | Executive),
         }
     }
 

@@ -13,6 +13,7 @@ mod api;
 mod assignment;
 pub mod auth;
 mod complaints;
+mod dashboard;
 mod error;
 pub mod i18n;
 mod insight;
@@ -166,6 +167,9 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/complaints/{id}/{action}", post(complaints::api_step))
         .route("/api/surveys", post(complaints::api_survey))
         .route("/api/satisfaction", get(complaints::api_satisfaction))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard.xlsx", get(dashboard::excel))
+        .route("/api/dashboard", get(dashboard::api))
         .route("/targets", get(targets::page).post(targets::form))
         .route("/api/targets", get(targets::api_view).post(targets::api_set))
         .route("/api/targets/{id}/split", post(targets::api_split))

@@ -59,6 +59,7 @@ pub(crate) fn layout(
                         @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
                         @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
                         @if u.can(Permission::HandleComplaints) { a href="/complaints" { (t::COMPLAINTS.get(lang)) } }
+                        @if u.can(Permission::ViewDashboards) { a href="/dashboard" { (t::DASHBOARD.get(lang)) } }
                         @if u.can(Permission::ManageTargets) { a href="/targets" { (t::TARGETS.get(lang)) } }
                         @if u.can(Permission::ViewAnalytics) {
                             a href="/models" { (t::MODELS.get(lang)) }

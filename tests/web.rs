@@ -315,6 +315,8 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/complaints",          [303, 403, 200, 200, 403, 403, 403, 403, 200]),
             ("/targets",             [303, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/dashboard",           [303, 403, 403, 200, 403, 403, 403, 200, 403]),
+            ("/service",             [303, 403, 200, 200, 403, 403, 403, 403, 200]),
+            ("/api/service?phone=19999999999", [401, 403, 404, 404, 403, 403, 403, 403, 404]),
             ("/api/dashboard",       [401, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/dashboard.xlsx",      [401, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/api/dashboard?period=soon", [401, 403, 403, 400, 403, 403, 403, 400, 403]),
@@ -2124,5 +2126,97 @@ async fn dashboards_agree_with_the_data_and_export_to_excel() {
         let page = exec.get("/dashboard").await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("by-tier") && page.body.contains("export-excel"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_desk_identifies_the_caller_and_suggests_a_retention_offer() {
+    let dir = generated_bank(400, 19);
+    for (store, app) in demo_stores(
+        "the_service_desk_identifies_the_caller_and_suggests_a_retention_offer",
+        dir.path(),
+    )
+    .await
+    {
+        // A customer with a deposit and a number nobody else has; the deposit
+        // matures ten days after the data's date.
+        let (customer, mobile, account, account_no, rate): (i64, String, i64, String, i64) = sqlx::query_as(
+            "SELECT c.id, c.mobile, x.id, x.account_no, p.rate_bp FROM customer c \
+             JOIN account x ON x.customer_id = c.id JOIN product p ON p.code = x.product_code \
+             WHERE p.class = 'deposit' AND x.status = 'active' AND p.rate_bp IS NOT NULL \
+               AND c.status = 'active' AND c.mobile IS NOT NULL \
+               AND (SELECT COUNT(*) FROM customer d WHERE d.mobile = c.mobile AND d.status = 'active') = 1 \
+             ORDER BY c.id LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let as_of: String = sqlx::query_scalar("SELECT MAX(as_of) FROM customer_features")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let due = (chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").unwrap()
+            + chrono::Days::new(10))
+        .to_string();
+        sqlx::query("UPDATE account SET matures_on = $1 WHERE id = $2")
+            .bind(&due)
+            .bind(account)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let mut agent = Client::login(&app, "agent1").await;
+        let csrf = agent.csrf.clone();
+        let complaint = format!(
+            r#"{{"customer_id":{customer},"category":"service","channel":"phone","description":"柜面排队过久"}}"#
+        );
+        assert_eq!(
+            agent
+                .post_api("/api/complaints", &complaint, &csrf)
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+
+        // The number identifies the caller; the reasons and the offer follow.
+        let j = agent
+            .get(&format!("/api/service?phone={mobile}"))
+            .await
+            .json();
+        assert_eq!(j["customer"]["id"], customer, "{j}");
+        let reasons = j["reasons"].as_array().unwrap();
+        assert!(
+            reasons.iter().any(|r| r["kind"] == "maturity" && r["zh"].as_str().unwrap().contains(&account_no)),
+            "{j}"
+        );
+        assert!(reasons.iter().any(|r| r["kind"] == "complaint"), "{j}");
+        assert_eq!(j["retention"]["account_no"], account_no.as_str());
+        assert_eq!(j["retention"]["standard_bp"], rate);
+        assert_eq!(
+            j["retention"]["offer_bp"],
+            rate + 30,
+            "a deposit's band is 30 bp"
+        );
+        // The page, and an unknown number.
+        let page = agent.get(&format!("/service?phone={mobile}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("id=\"reasons\"") && page.body.contains("id=\"retention\""));
+        assert!(page.body.contains("contact-form") && page.body.contains("complaint-form"));
+        let page = agent.get("/service?phone=19999999999").await;
+        assert!(page.body.contains("unknown-caller"));
+        // The lookup is audited as a search and the view as a customer view.
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor
+            .get(&format!(
+                "/api/audit?customer={customer}&action=customer.view"
+            ))
+            .await
+            .json();
+        assert!(
+            trail["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["actor"] == "agent1")
+        );
     }
 }

@@ -322,6 +322,20 @@ texts! {
     LOSS_MAKING: "亏损客户" / "Loss-making customers",
     TOP_SHARE: "前 x% 客户" / "Top x% of customers",
     PROFIT_SHARE: "利润占比" / "Share of profit",
+    SERVICE_DESK: "来电服务" / "Service desk",
+    CALLER_NUMBER: "来电号码" / "Caller's number",
+    IDENTIFY: "识别客户" / "Identify",
+    UNKNOWN_CALLER: "未识别到客户" / "No customer has this number",
+    LIKELY_REASONS: "可能的来电原因" / "Likely reasons for the call",
+    NO_REASONS: "近期无特别事件" / "No recent event stands out",
+    REASON_MATURITY: "到期" / "Maturing",
+    REASON_LARGE_DEBIT: "大额支出" / "Large debit",
+    REASON_COMPLAINT: "未结投诉" / "Open complaint",
+    REASON_CHURN: "流失风险" / "At risk of leaving",
+    RETENTION_OFFER: "挽留方案（权限内）" / "Retention offer (within the allowed band)",
+    RENEW_AT: "续存/续购利率可上浮至" / "Renew at up to",
+    STANDARD_RATE: "标准利率" / "standard rate",
+    OPEN_360: "打开客户视图" / "Open the 360",
 }
 
 #[cfg(test)]

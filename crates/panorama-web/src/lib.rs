@@ -23,6 +23,7 @@ mod pages;
 mod pipeline;
 pub use pages::urlencode;
 mod service;
+mod service_desk;
 mod session_store;
 mod steward;
 mod targets;
@@ -167,6 +168,8 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/complaints/{id}/{action}", post(complaints::api_step))
         .route("/api/surveys", post(complaints::api_survey))
         .route("/api/satisfaction", get(complaints::api_satisfaction))
+        .route("/service", get(service_desk::page))
+        .route("/api/service", get(service_desk::api))
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard.xlsx", get(dashboard::excel))
         .route("/api/dashboard", get(dashboard::api))

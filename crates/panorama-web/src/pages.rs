@@ -58,6 +58,7 @@ pub(crate) fn layout(
                         }
                         @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
                         @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
+                        @if u.can(Permission::RecordContact) { a href="/service" { (t::SERVICE_DESK.get(lang)) } }
                         @if u.can(Permission::HandleComplaints) { a href="/complaints" { (t::COMPLAINTS.get(lang)) } }
                         @if u.can(Permission::ViewDashboards) { a href="/dashboard" { (t::DASHBOARD.get(lang)) } }
                         @if u.can(Permission::ManageTargets) { a href="/targets" { (t::TARGETS.get(lang)) } }

@@ -316,6 +316,10 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/targets",             [303, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/dashboard",           [303, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/service",             [303, 403, 200, 200, 403, 403, 403, 403, 200]),
+            ("/ecif",                [303, 403, 403, 403, 403, 200, 403, 403, 403]),
+            ("/ecif/merges",         [303, 403, 403, 403, 403, 200, 403, 403, 403]),
+            ("/ecif/quality",        [303, 403, 403, 403, 403, 200, 403, 403, 403]),
+            ("/ecif/relationships",  [303, 403, 403, 403, 403, 200, 403, 403, 403]),
             ("/api/service?phone=19999999999", [401, 403, 404, 404, 403, 403, 403, 403, 404]),
             ("/api/dashboard",       [401, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/dashboard.xlsx",      [401, 403, 403, 200, 403, 403, 403, 200, 403]),
@@ -2218,5 +2222,141 @@ async fn the_service_desk_identifies_the_caller_and_suggests_a_retention_offer()
                 .iter()
                 .any(|e| e["actor"] == "agent1")
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stewards_work_from_their_pages() {
+    let dir = generated_bank(300, 20);
+    for (store, app) in demo_stores("stewards_work_from_their_pages", dir.path()).await {
+        let two: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT MIN(x.source_record_id), x.customer_id FROM customer_xref x JOIN source_record r ON r.id = x.source_record_id \
+             WHERE r.party_type = 'person' GROUP BY x.customer_id ORDER BY MIN(x.source_record_id) LIMIT 2",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let review: i64 = sqlx::query_scalar(
+            "INSERT INTO match_review (left_record_id, right_record_id, match_probability, evidence, status) \
+             VALUES ($1, $2, 0.64, '{\"name\":{\"level\":\"pinyin\",\"weight\":2.5}}', 'open') RETURNING id",
+        )
+        .bind(two[0].0)
+        .bind(two[1].0)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let mut steward = Client::login(&app, "steward1").await;
+        let csrf = steward.csrf.clone();
+        let page = steward.get("/ecif").await.body;
+        assert!(page.contains(&format!("review-{review}")) && page.contains("pinyin"));
+        // Accepted from the page: one customer; undone from the merges page.
+        let r = steward
+            .form(
+                &format!("/ecif/reviews/{review}/accept"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let merged: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT customer_id) FROM customer_xref WHERE source_record_id IN ($1, $2)",
+        )
+        .bind(two[0].0)
+        .bind(two[1].0)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(merged, 1);
+        let event: i64 = sqlx::query_scalar("SELECT MAX(id) FROM merge_event WHERE kind = 'merge'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            steward
+                .get("/ecif/merges")
+                .await
+                .body
+                .contains(&format!("undo-{event}"))
+        );
+        let r = steward
+            .form(&format!("/ecif/merges/{event}/undo"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = steward
+            .form(&format!("/ecif/merges/{event}/undo"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "twice is refused");
+
+        // Import runs with their files, and quality by source system.
+        let page = steward.get("/ecif/quality").await.body;
+        assert!(
+            page.contains("id=\"imports\"") && page.contains("core"),
+            "{}",
+            &page[..300.min(page.len())]
+        );
+
+        // A relationship a steward declares survives resolution.
+        let (person, company): (String, String) = sqlx::query_as(
+            "SELECT (SELECT customer_no FROM customer WHERE party_type = 'person' AND status = 'active' ORDER BY id LIMIT 1), \
+                    (SELECT customer_no FROM customer WHERE party_type = 'organisation' AND status = 'active' ORDER BY id LIMIT 1)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let r = steward
+            .form(
+                "/ecif/relationships",
+                &[
+                    ("csrf", &csrf),
+                    ("from", &company),
+                    ("kind", "guarantor"),
+                    ("to", &person),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = steward
+            .form(
+                "/ecif/relationships",
+                &[
+                    ("csrf", &csrf),
+                    ("from", &company),
+                    ("kind", "cousin"),
+                    ("to", &person),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        panorama_ecif::store::run_resolve(&store, false)
+            .await
+            .unwrap();
+        let page = steward
+            .get(&format!("/ecif/relationships?customer={company}"))
+            .await
+            .body;
+        assert!(page.contains(&person) && page.contains("guarantor") && page.contains("steward"));
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM party_relationship WHERE source = 'steward'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let r = steward
+            .form(
+                &format!("/ecif/relationships/{id}/remove"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM party_relationship WHERE source = 'steward'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor
+            .get("/api/audit?action=ecif.relationship.add")
+            .await
+            .json();
+        assert_eq!(trail["events"].as_array().unwrap().len(), 1);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use crate::{Backend, BulkInsert, Result, Store, Value, now_utc};
+use crate::{Backend, BulkInsert, Result, Store, StoreError, Value, now_utc};
 
 /// A source record with what resolution needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -1066,4 +1066,211 @@ pub async fn insert_customers(
         .collect();
     insert.execute(conn, &rows).await?;
     sync_id_sequence(conn, backend, "customer").await
+}
+
+/// An import run (an ingest batch) with its files.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ImportRun {
+    /// Batch id.
+    pub id: i64,
+    /// Started.
+    pub started_at: String,
+    /// The extract folder.
+    pub folder: String,
+    /// The extract's date.
+    pub extract_date: Option<String>,
+    /// `running`, `committed` or `failed`.
+    pub status: String,
+    /// Rows read.
+    pub rows_read: i64,
+    /// Rows landed.
+    pub rows_landed: i64,
+    /// Rows rejected.
+    pub rows_rejected: i64,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A file of an import run, with its reject report.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ImportFile {
+    /// Batch.
+    pub batch_id: i64,
+    /// Source system.
+    pub system: String,
+    /// File name.
+    pub file: String,
+    /// Kind of rows.
+    pub kind: String,
+    /// Rows read.
+    pub rows_read: i64,
+    /// Rows landed.
+    pub rows_landed: i64,
+    /// Rows rejected (listed with line and reason in the reject file).
+    pub rows_rejected: i64,
+    /// The reject report's path.
+    pub reject_file: Option<String>,
+}
+
+/// The latest import runs with their files, newest first.
+pub async fn import_runs(store: &Store, limit: i64) -> Result<Vec<(ImportRun, Vec<ImportFile>)>> {
+    let runs: Vec<ImportRun> = sqlx::query_as(
+        "SELECT id, started_at, folder, extract_date, status, rows_read, rows_landed, rows_rejected, error \
+         FROM ingest_batch ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = Vec::with_capacity(runs.len());
+    for run in runs {
+        let files: Vec<ImportFile> = sqlx::query_as(
+            "SELECT batch_id, system, file, kind, rows_read, rows_landed, rows_rejected, reject_file \
+             FROM ingest_file WHERE batch_id = $1 ORDER BY id",
+        )
+        .bind(run.id)
+        .fetch_all(store.pool())
+        .await?;
+        out.push((run, files));
+    }
+    Ok(out)
+}
+
+/// Relationships a steward declares between a person and a company (or two
+/// persons); they survive every resolution (`source = 'steward'`).
+pub const STEWARD_KINDS: &[&str] = &[
+    "legal_representative",
+    "executive",
+    "shareholder",
+    "finance_contact",
+    "payroll_employee",
+    "guarantor",
+    "spouse",
+    "parent",
+    "child",
+];
+
+/// Declares a relationship between two active customers; audited. `false`
+/// when it exists already.
+pub async fn add_relationship(
+    store: &Store,
+    from: i64,
+    to: i64,
+    kind: &str,
+    actor: &str,
+) -> Result<bool> {
+    if !STEWARD_KINDS.contains(&kind) {
+        return Err(StoreError::Invalid(format!(
+            "unknown relationship {kind:?}; one of {}",
+            STEWARD_KINDS.join(", ")
+        )));
+    }
+    if from == to {
+        return Err(StoreError::Invalid(
+            "a customer is not related to itself".into(),
+        ));
+    }
+    let mut tx = store.begin().await?;
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM customer WHERE id IN ($1, $2) AND status = 'active'",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *tx)
+    .await?;
+    if active != 2 {
+        return Err(StoreError::Invalid(
+            "both customers must exist and be active".into(),
+        ));
+    }
+    let done = sqlx::query(
+        "INSERT INTO party_relationship (from_customer_id, to_customer_id, kind, source, since, evidence) \
+         VALUES ($1, $2, $3, 'steward', $4, $5) ON CONFLICT (from_customer_id, to_customer_id, kind) DO NOTHING",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(kind)
+    .bind(now_utc().get(..10).unwrap_or_default().to_owned())
+    .bind(format!("{{\"by\":{:?}}}", actor))
+    .execute(&mut *tx)
+    .await?;
+    crate::ocrm::insert_audit(
+        &mut tx,
+        &crate::ocrm::Audit {
+            actor,
+            action: "ecif.relationship.add",
+            customer_id: Some(from),
+            object_type: Some("party_relationship"),
+            detail: Some(&format!("{from} -[{kind}]-> {to}")),
+            ..crate::ocrm::Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a steward's relationship; audited. `false` when there is no such
+/// steward relationship (resolution owns the others).
+pub async fn remove_relationship(store: &Store, id: i64, actor: &str) -> Result<bool> {
+    let mut tx = store.begin().await?;
+    let found: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT from_customer_id, to_customer_id, kind FROM party_relationship WHERE id = $1 AND source = 'steward'",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((from, to, kind)) = found else {
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM party_relationship WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    crate::ocrm::insert_audit(
+        &mut tx,
+        &crate::ocrm::Audit {
+            actor,
+            action: "ecif.relationship.remove",
+            customer_id: Some(from),
+            object_type: Some("party_relationship"),
+            object_id: Some(&id.to_string()),
+            detail: Some(&format!("{from} -[{kind}]-> {to}")),
+            ..crate::ocrm::Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A relationship as one of its customers sees it.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct RelationshipRow {
+    /// Id.
+    pub id: i64,
+    /// The other customer.
+    pub other: i64,
+    /// Their customer number.
+    pub other_no: String,
+    /// Kind (declared from the `from` side).
+    pub kind: String,
+    /// `declared`, `payroll`, `payment_flow` or `steward`.
+    pub source: String,
+    /// `out` (this customer is `from`) or `in`.
+    pub direction: String,
+}
+
+/// A customer's relationships either way round.
+pub async fn relationships(store: &Store, customer: i64) -> Result<Vec<RelationshipRow>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.to_customer_id AS other, c.customer_no AS other_no, r.kind, r.source, 'out' AS direction \
+           FROM party_relationship r JOIN customer c ON c.id = r.to_customer_id WHERE r.from_customer_id = $1 \
+         UNION ALL \
+         SELECT r.id, r.from_customer_id AS other, c.customer_no AS other_no, r.kind, r.source, 'in' AS direction \
+           FROM party_relationship r JOIN customer c ON c.id = r.from_customer_id WHERE r.to_customer_id = $1 \
+         ORDER BY 4, 2",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
 }

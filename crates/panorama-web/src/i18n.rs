@@ -336,6 +336,23 @@ texts! {
     RENEW_AT: "续存/续购利率可上浮至" / "Renew at up to",
     STANDARD_RATE: "标准利率" / "standard rate",
     OPEN_360: "打开客户视图" / "Open the 360",
+    ECIF: "客户识别" / "Identity",
+    REVIEW_QUEUE: "待审核疑似重复" / "Review queue",
+    PROBABILITY: "匹配概率" / "Match probability",
+    EVIDENCE: "逐项证据" / "Evidence by field",
+    REJECT: "驳回" / "Reject",
+    MERGES: "合并记录" / "Merges",
+    UNDO: "撤销合并" / "Undo",
+    UNDONE: "已撤销" / "Undone",
+    DATA_QUALITY: "数据质量（按源系统）" / "Data quality by source system",
+    IMPORT_RUNS: "数据导入批次" / "Import runs",
+    REJECT_REPORT: "拒绝报告" / "Reject report",
+    RELATIONSHIPS: "客户关系" / "Relationships",
+    ADD_RELATIONSHIP: "新增关系" / "Add a relationship",
+    FROM_CUSTOMER: "客户号（起）" / "From customer number",
+    TO_CUSTOMER: "客户号（至）" / "To customer number",
+    KIND: "关系" / "Kind",
+    REMOVE: "删除" / "Remove",
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod service;
 mod service_desk;
 mod session_store;
 mod steward;
+mod steward_pages;
 mod targets;
 mod workbench;
 
@@ -136,6 +137,19 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/search", get(api::search))
         .route("/api/alerts", get(api::alerts))
         .route("/api/audit", get(api::audit))
+        .route("/ecif", get(steward_pages::queue))
+        .route("/ecif/reviews/{id}/{action}", post(steward_pages::decide))
+        .route("/ecif/merges", get(steward_pages::merges))
+        .route("/ecif/merges/{id}/undo", post(steward_pages::undo))
+        .route("/ecif/quality", get(steward_pages::quality))
+        .route(
+            "/ecif/relationships",
+            get(steward_pages::relationships).post(steward_pages::add),
+        )
+        .route(
+            "/ecif/relationships/{id}/remove",
+            post(steward_pages::remove),
+        )
         .route("/api/ecif/reviews", get(steward::reviews))
         .route("/api/ecif/reviews/{id}", get(steward::review))
         .route("/api/ecif/reviews/{id}/unmask", post(steward::unmask))

@@ -66,6 +66,7 @@ pub(crate) fn layout(
                             a href="/models" { (t::MODELS.get(lang)) }
                             a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }
                         }
+                        @if u.can(Permission::ResolveIdentities) { a href="/ecif" { (t::ECIF.get(lang)) } }
                         @if u.can(Permission::ViewAudit) { a href="/audit" { (t::AUDIT.get(lang)) } }
                         @if u.can(Permission::ManageUsers) { a href="/users" { (t::USERS.get(lang)) } }
                     }

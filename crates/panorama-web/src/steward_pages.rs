@@ -1,0 +1,320 @@
+//! The data steward's pages over ECIF (the JSON API is `steward.rs`): the
+//! review queue with both records side by side and the evidence per field,
+//! accept and reject; merge events with undo; relationships between persons
+//! and companies (executive, shareholder, payroll employee, guarantor …)
+//! declared by hand; import runs with their reject reports; data quality by
+//! source system. Every action goes through the same ECIF functions as the
+//! CLI and the API, is CSRF-checked and audited.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use panorama_store::ecif::{self as q, STEWARD_KINDS};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Permission;
+use crate::error::WebError;
+use crate::i18n::{self as t};
+use crate::mask::{self, Level};
+use crate::pages::{OrPage, PageError, layout};
+use crate::service::Ctx;
+
+/// A form with only its token.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+}
+
+/// `GET /ecif`: the open review pairs, most probable first.
+pub async fn queue(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let path = "/ecif";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    let lang = ctx.lang;
+    let level = Level::for_role(user.role);
+    let rows = q::review_queue(&state.store, "open", 50)
+        .await
+        .page(&ctx, path)?;
+    let csrf = ctx.csrf().await;
+    let shown = |v: &Option<String>, f: fn(&str, Level) -> String| {
+        v.as_deref().map_or_else(|| "—".to_owned(), |x| f(x, level))
+    };
+    let body = html! {
+        p { a href="/ecif/merges" { (t::MERGES.get(lang)) } " · " a href="/ecif/quality" { (t::DATA_QUALITY.get(lang)) } " · " a href="/ecif/relationships" { (t::RELATIONSHIPS.get(lang)) } }
+        h2 { (t::REVIEW_QUEUE.get(lang)) " (" (rows.len()) ")" }
+        @if rows.is_empty() { p.muted { (t::NONE.get(lang)) } }
+        @for r in &rows {
+            @let evidence: Value = r.evidence.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or(Value::Null);
+            section.pair id={ "review-" (r.id) } {
+                h3 { "#" (r.id) " · " (t::PROBABILITY.get(lang)) " " (format!("{:.1}%", 100.0 * r.match_probability)) }
+                table {
+                    thead { tr { th {} th { (r.left_system) " " span.muted { (r.left_key) } } th { (r.right_system) " " span.muted { (r.right_key) } } } }
+                    tbody {
+                        tr { th { (t::NAME.get(lang)) } td { (mask::name(&r.left_name, &r.left_key, level)) } td { (mask::name(&r.right_name, &r.right_key, level)) } }
+                        tr { th { (t::RESIDENT_ID.get(lang)) } td { (shown(&r.left_id_no, mask::resident_id)) } td { (shown(&r.right_id_no, mask::resident_id)) } }
+                        tr { th { (t::MOBILE.get(lang)) } td { (shown(&r.left_mobile, mask::mobile)) } td { (shown(&r.right_mobile, mask::mobile)) } }
+                        tr { th { (t::BIRTH_DATE.get(lang)) } td { (shown(&r.left_birth_date, mask::birth_date)) } td { (shown(&r.right_birth_date, mask::birth_date)) } }
+                        tr { th { (t::ADDRESS.get(lang)) } td { (shown(&r.left_address, mask::address)) } td { (shown(&r.right_address, mask::address)) } }
+                    }
+                }
+                @if let Some(fields) = evidence.as_object() {
+                    p { strong { (t::EVIDENCE.get(lang)) ": " }
+                        @for (field, e) in fields {
+                            span.tag { (field) " " (e["level"].as_str().unwrap_or("")) " "
+                                (e["weight"].as_f64().map_or_else(String::new, |w| format!("{w:+.1}"))) }
+                        }
+                    }
+                }
+                form.inline method="post" action={ "/ecif/reviews/" (r.id) "/accept" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" id={ "accept-" (r.id) } { (t::ACCEPT.get(lang)) }
+                } " "
+                form.inline method="post" action={ "/ecif/reviews/" (r.id) "/reject" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" id={ "reject-" (r.id) } { (t::REJECT.get(lang)) }
+                }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::ECIF.get(lang), body).into_response())
+}
+
+/// `POST /ecif/reviews/{id}/{accept|reject}`.
+pub async fn decide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    let path = "/ecif";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let accept = match action.as_str() {
+        "accept" => true,
+        "reject" => false,
+        _ => return Err(WebError::NotFound).page(&ctx, path),
+    };
+    panorama_ecif::store::decide(&state.store, id, accept, &user.username)
+        .await
+        .map_err(WebError::from)
+        .page(&ctx, path)?;
+    Ok(Redirect::to(path).into_response())
+}
+
+/// `GET /ecif/merges`: merge and unmerge events with undo.
+pub async fn merges(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let path = "/ecif/merges";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    let lang = ctx.lang;
+    let rows = q::merges(&state.store, 200).await.page(&ctx, path)?;
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        table id="merges" { tbody { @for m in &rows { tr {
+            td { "#" (m.id) } td { (m.at.get(..16).unwrap_or(&m.at)) } td { (m.kind) }
+            td { a href={ "/customers/" (m.surviving_customer_id) } { (m.surviving_customer_id) } " ← " (m.absorbed_customer_id) }
+            td.muted { (m.actor) }
+            td { @if m.kind == "merge" {
+                @if let Some(u) = m.undone_by { span.muted { (t::UNDONE.get(lang)) " #" (u) } } @else {
+                    form.inline method="post" action={ "/ecif/merges/" (m.id) "/undo" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" id={ "undo-" (m.id) } { (t::UNDO.get(lang)) }
+                    }
+                }
+            } }
+        } } } }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::MERGES.get(lang), body).into_response())
+}
+
+/// `POST /ecif/merges/{id}/undo`.
+pub async fn undo(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    let path = "/ecif/merges";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    panorama_ecif::store::unmerge(&state.store, id, &user.username)
+        .await
+        .map_err(WebError::from)
+        .page(&ctx, path)?;
+    Ok(Redirect::to(path).into_response())
+}
+
+/// `GET /ecif/quality`: data quality by source system and the import runs
+/// with their reject reports.
+pub async fn quality(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let path = "/ecif/quality";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    let lang = ctx.lang;
+    let rows = q::quality(&state.store).await.page(&ctx, path)?;
+    let runs = q::import_runs(&state.store, 20).await.page(&ctx, path)?;
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        section id="quality" {
+            h2 { (t::DATA_QUALITY.get(lang)) }
+            table { thead { tr { th { "system" } th.n { "records" } th.n { "invalid ids" } th.n { "legacy ids" } th.n { "missing ids" }
+                th.n { "missing mobiles" } th.n { "missing addresses" } th.n { "credit code flags" } th.n { "duplicates" } } }
+            tbody { @for r in &rows { tr {
+                td { (r.system) } td.n { (r.records) } td.n { (r.invalid_ids) } td.n { (r.legacy_ids) } td.n { (r.missing_ids) }
+                td.n { (r.missing_mobiles) } td.n { (r.missing_addresses) } td.n { (r.credit_code_flags) } td.n { (r.duplicates) }
+            } } } }
+        }
+        section id="imports" {
+            h2 { (t::IMPORT_RUNS.get(lang)) }
+            @for (run, files) in &runs {
+                h3 { "#" (run.id) " · " (run.status) " · " (run.started_at.get(..16).unwrap_or(&run.started_at)) " · " (run.folder)
+                     " · " (run.rows_landed) "/" (run.rows_read) @if run.rows_rejected > 0 { " · " span.err { (run.rows_rejected) } } }
+                @if let Some(e) = &run.error { p.err { (e) } }
+                table { tbody { @for f in files { tr {
+                    td { (f.system) } td { (f.file) } td { (f.kind) } td.n { (f.rows_landed) "/" (f.rows_read) }
+                    td.n { @if f.rows_rejected > 0 { span.err { (f.rows_rejected) } } @else { "0" } }
+                    td.muted { @if let Some(r) = &f.reject_file { (t::REJECT_REPORT.get(lang)) ": " (r) } }
+                } } } }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::DATA_QUALITY.get(lang), body).into_response())
+}
+
+/// Which customer's relationships to show.
+#[derive(Debug, Deserialize)]
+pub struct RelQuery {
+    customer: Option<String>,
+}
+
+async fn customer_by_number(state: &AppState, number: &str) -> Result<i64, WebError> {
+    panorama_store::assign::ids_by_number(&state.store, &[number.trim().to_owned()])
+        .await?
+        .get(number.trim())
+        .copied()
+        .ok_or_else(|| {
+            WebError::BadRequest(format!(
+                "{}: {number}",
+                t::CUSTOMER_NO.get(crate::i18n::Lang::Zh)
+            ))
+        })
+}
+
+/// `GET /ecif/relationships?customer=NUMBER`: a customer's relationships
+/// and the form to declare one.
+pub async fn relationships(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(rq): Query<RelQuery>,
+) -> Result<Response, PageError> {
+    let path = "/ecif/relationships";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    let lang = ctx.lang;
+    let number = rq
+        .customer
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let rows = match number {
+        Some(n) => {
+            let id = customer_by_number(&state, n).await.page(&ctx, path)?;
+            q::relationships(&state.store, id).await.page(&ctx, path)?
+        }
+        None => Vec::new(),
+    };
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        form method="get" action="/ecif/relationships" {
+            label { (t::CUSTOMER_NO.get(lang)) " " input name="customer" size="14" value=(number.unwrap_or("")); } " "
+            button type="submit" { (t::VIEW.get(lang)) }
+        }
+        @if number.is_some() {
+            table id="relationships" { tbody { @for r in &rows { tr {
+                td { (if r.direction == "out" { "→" } else { "←" }) } td { (r.kind) }
+                td { a href={ "/customers/" (r.other) } { (r.other_no) } } td.muted { (r.source) }
+                td { @if r.source == "steward" {
+                    form.inline method="post" action={ "/ecif/relationships/" (r.id) "/remove" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { (t::REMOVE.get(lang)) }
+                    }
+                } }
+            } } } }
+        }
+        section id="add-relationship" {
+            h2 { (t::ADD_RELATIONSHIP.get(lang)) }
+            form method="post" action="/ecif/relationships" {
+                input type="hidden" name="csrf" value=(csrf);
+                input name="from" id="rel-from" required size="14" placeholder=(t::FROM_CUSTOMER.get(lang)) value=(number.unwrap_or("")); " "
+                select name="kind" id="rel-kind" { @for k in STEWARD_KINDS { option value=(k) { (k) } } } " "
+                input name="to" id="rel-to" required size="14" placeholder=(t::TO_CUSTOMER.get(lang)); " "
+                button type="submit" id="rel-add" { (t::SAVE.get(lang)) }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::RELATIONSHIPS.get(lang), body).into_response())
+}
+
+/// The add form.
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    csrf: String,
+    from: String,
+    to: String,
+    kind: String,
+}
+
+/// `POST /ecif/relationships`.
+pub async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<AddForm>,
+) -> Result<Response, PageError> {
+    let path = "/ecif/relationships";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let from = customer_by_number(&state, &f.from).await.page(&ctx, path)?;
+    let to = customer_by_number(&state, &f.to).await.page(&ctx, path)?;
+    q::add_relationship(&state.store, from, to, f.kind.trim(), &user.username)
+        .await
+        .page(&ctx, path)?;
+    Ok(Redirect::to(&format!(
+        "/ecif/relationships?customer={}",
+        crate::pages::urlencode(f.from.trim())
+    ))
+    .into_response())
+}
+
+/// `POST /ecif/relationships/{id}/remove`.
+pub async fn remove(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    let path = "/ecif/relationships";
+    let user = ctx
+        .require(Permission::ResolveIdentities)
+        .page(&ctx, path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    if !q::remove_relationship(&state.store, id, &user.username)
+        .await
+        .page(&ctx, path)?
+    {
+        return Err(WebError::NotFound).page(&ctx, path);
+    }
+    Ok(Redirect::to(path).into_response())
+}

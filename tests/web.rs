@@ -316,6 +316,8 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/targets",             [303, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/dashboard",           [303, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/service",             [303, 403, 200, 200, 403, 403, 403, 403, 200]),
+            ("/referrals",           [303, 403, 200, 200, 403, 403, 403, 403, 403]),
+            ("/api/referrals",       [401, 403, 200, 200, 403, 403, 403, 403, 403]),
             ("/ecif",                [303, 403, 403, 403, 403, 200, 403, 403, 403]),
             ("/ecif/merges",         [303, 403, 403, 403, 403, 200, 403, 403, 403]),
             ("/ecif/quality",        [303, 403, 403, 403, 403, 200, 403, 403, 403]),
@@ -2358,5 +2360,181 @@ async fn stewards_work_from_their_pages() {
             .await
             .json();
         assert_eq!(trail["events"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrals_cross_lines_and_count_when_won() {
+    let dir = generated_bank(400, 21);
+    for (store, app) in demo_stores("referrals_cross_lines_and_count_when_won", dir.path()).await {
+        let rm_id = |name: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT id FROM app_user WHERE username = $1")
+                    .bind(name)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let (rm1, rm2) = (rm_id("rm1").await, rm_id("rm2").await);
+        let book = |rm: i64, kind: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT c.id FROM customer c JOIN assignment a ON a.customer_id = c.id AND a.to_date IS NULL \
+                     WHERE a.rm_user_id = $1 AND c.party_type = $2 AND c.status = 'active' ORDER BY c.id",
+                )
+                .bind(rm)
+                .bind(kind)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+            }
+        };
+        // rm1's company; two of rm2's persons become its executive and payroll employee.
+        let mine = book(rm1, "person").await;
+        let company = match book(rm1, "organisation").await.first() {
+            Some(c) => *c,
+            None => mine[0],
+        };
+        let theirs = book(rm2, "person").await;
+        for (person, kind) in [(theirs[0], "executive"), (theirs[1], "payroll_employee")] {
+            sqlx::query(
+                "INSERT INTO party_relationship (from_customer_id, to_customer_id, kind, source) VALUES ($1, $2, $3, 'declared')",
+            )
+            .bind(company)
+            .bind(person)
+            .bind(kind)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        let product: String = sqlx::query_scalar("SELECT code FROM product ORDER BY code LIMIT 1")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let mut c1 = Client::login(&app, "rm1").await;
+        let mut c2 = Client::login(&app, "rm2").await;
+        let (k1, k2) = (c1.csrf.clone(), c2.csrf.clone());
+        let refer = |via: i64, customer: i64| {
+            format!(
+                r#"{{"via":{via},"customer":{customer},"product_code":"{product}","note":"其高管有理财需求"}}"#
+            )
+        };
+        let r = c1
+            .post_api("/api/referrals", &refer(company, theirs[0]), &k1)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let first = r.json()["id"].as_i64().unwrap();
+        // Only customers related to one of mine, through my own customer.
+        assert_eq!(
+            c1.post_api("/api/referrals", &refer(company, theirs[2]), &k1)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            c1.post_api("/api/referrals", &refer(theirs[1], company), &k1)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        // The 360 offers the related customers.
+        assert!(
+            c1.get(&format!("/customers/{company}"))
+                .await
+                .body
+                .contains("referral-form")
+        );
+
+        // rm2 accepts: an opportunity of theirs; won, it is the referral's outcome.
+        let incoming = c2.get("/api/referrals").await.json();
+        assert!(
+            incoming["incoming"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == first)
+        );
+        assert_eq!(
+            c1.post_api(&format!("/api/referrals/{first}/accept"), "{}", &k1)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let r = c2
+            .post_api(&format!("/api/referrals/{first}/accept"), "{}", &k2)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let opportunity = r.json()["opportunity"].as_i64().unwrap();
+        let owner: i64 = sqlx::query_scalar("SELECT owner_user_id FROM opportunity WHERE id = $1")
+            .bind(opportunity)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(owner, rm2);
+        let r = c2
+            .post_api(
+                &format!("/api/opportunities/{opportunity}/stage"),
+                r#"{"stage":"won"}"#,
+                &k2,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let outgoing = c1.get("/api/referrals").await.json();
+        let made = outgoing["outgoing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == first)
+            .unwrap()
+            .clone();
+        assert_eq!(made["status"], "accepted");
+        assert_eq!(made["outcome"], "won");
+
+        // Credited to the referrer in targets.
+        let quarter =
+            panorama_store::targets::periods_of(chrono::Local::now().date_naive())[1].clone();
+        panorama_store::targets::refresh_actuals(&store, &quarter, "referrals_won")
+            .await
+            .unwrap();
+        let credited: i64 = sqlx::query_scalar(
+            "SELECT value FROM target_actual WHERE period = $1 AND indicator = 'referrals_won' AND rm_user_id = $2",
+        )
+        .bind(&quarter.code)
+        .bind(rm1)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(credited, 1);
+
+        // A second one declined, with a reason.
+        let r = c1
+            .post_api("/api/referrals", &refer(company, theirs[1]), &k1)
+            .await;
+        let second = r.json()["id"].as_i64().unwrap();
+        assert_eq!(
+            c2.post_api(&format!("/api/referrals/{second}/decline"), "{}", &k2)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        let r = c2
+            .post_api(
+                &format!("/api/referrals/{second}/decline"),
+                r#"{"note":"客户已在他行办理"}"#,
+                &k2,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let page = c1.get("/referrals").await.body;
+        assert!(page.contains("declined") && page.contains("outgoing"));
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor
+            .get("/api/audit?action=referral.decide")
+            .await
+            .json();
+        assert_eq!(trail["events"].as_array().unwrap().len(), 2);
     }
 }

@@ -24,6 +24,7 @@ pub mod models;
 pub mod names;
 pub mod ocrm;
 pub mod pipeline;
+pub mod referrals;
 pub mod targets;
 pub mod test_support;
 

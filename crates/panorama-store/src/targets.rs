@@ -73,6 +73,7 @@ pub const SOURCES: &[&str] = &[
     "product_sales",
     "campaign_conversions",
     "opportunities_won",
+    "referrals_won",
 ];
 
 /// Every indicator.
@@ -536,6 +537,14 @@ pub async fn refresh_actuals(
              JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
              WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
              GROUP BY m.owner_user_id",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(store.pool())
+        .await?,
+        "referrals_won" => sqlx::query_as(
+            "SELECT r.from_user_id, COUNT(*) FROM referral r JOIN opportunity o ON o.id = r.opportunity_id \
+             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 GROUP BY r.from_user_id",
         )
         .bind(&from)
         .bind(&to)

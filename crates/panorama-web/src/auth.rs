@@ -61,6 +61,9 @@ pub enum Permission {
     ManageTargets,
     /// Read the management dashboards of one's org units, export them.
     ViewDashboards,
+    /// Refer customers related to one's own to their RMs, and work the
+    /// referrals received.
+    Refer,
 }
 
 impl Role {
@@ -111,6 +114,7 @@ impl Role {
             ViewServiceReports => matches!(self, Rm | BranchManager | Executive),
             ManageTargets => matches!(self, BranchManager | Executive),
             ViewDashboards => matches!(self, BranchManager | Executive),
+            Refer => matches!(self, Rm | BranchManager),
         }
     }
 

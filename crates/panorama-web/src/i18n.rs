@@ -353,6 +353,14 @@ texts! {
     TO_CUSTOMER: "客户号（至）" / "To customer number",
     KIND: "关系" / "Kind",
     REMOVE: "删除" / "Remove",
+    REFERRALS: "公私联动转介" / "Referrals",
+    REFER: "转介给其客户经理" / "Refer to their RM",
+    INCOMING: "收到的转介" / "Referrals to me",
+    OUTGOING: "我发起的转介" / "My referrals",
+    DECLINE: "婉拒" / "Decline",
+    NOT_RELATED: "只能转介与您客户有关联的客户" / "Only customers related to one of yours can be referred",
+    NO_RM: "该客户尚无客户经理，请先分配" / "That customer has no RM yet; ask for an assignment first",
+    OWN_CUSTOMER: "该客户已由您管户" / "That customer is already yours",
 }
 
 #[cfg(test)]

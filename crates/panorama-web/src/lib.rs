@@ -21,6 +21,7 @@ pub mod mask;
 mod metrics;
 mod pages;
 mod pipeline;
+mod referrals;
 pub use pages::urlencode;
 mod service;
 mod service_desk;
@@ -182,6 +183,14 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/complaints/{id}/{action}", post(complaints::api_step))
         .route("/api/surveys", post(complaints::api_survey))
         .route("/api/satisfaction", get(complaints::api_satisfaction))
+        .route("/referrals", get(referrals::page))
+        .route("/referrals/{id}/{action}", post(referrals::form_decide))
+        .route("/customers/{id}/referrals", post(referrals::form_refer))
+        .route(
+            "/api/referrals",
+            get(referrals::api_list).post(referrals::api_refer),
+        )
+        .route("/api/referrals/{id}/{action}", post(referrals::api_decide))
         .route("/service", get(service_desk::page))
         .route("/api/service", get(service_desk::api))
         .route("/dashboard", get(dashboard::page))

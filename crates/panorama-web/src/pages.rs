@@ -59,6 +59,7 @@ pub(crate) fn layout(
                         @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
                         @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
                         @if u.can(Permission::RecordContact) { a href="/service" { (t::SERVICE_DESK.get(lang)) } }
+                        @if u.can(Permission::Refer) { a href="/referrals" { (t::REFERRALS.get(lang)) } }
                         @if u.can(Permission::HandleComplaints) { a href="/complaints" { (t::COMPLAINTS.get(lang)) } }
                         @if u.can(Permission::ViewDashboards) { a href="/dashboard" { (t::DASHBOARD.get(lang)) } }
                         @if u.can(Permission::ManageTargets) { a href="/targets" { (t::TARGETS.get(lang)) } }
@@ -714,6 +715,7 @@ async fn render_360(
             }
             section id="family" {
                 h2 { (t::FAMILY.get(lang)) }
+                @if user.can(Permission::Refer) { (crate::referrals::form(p.id, &v.related, &csrf, lang)) }
                 @if v.related.is_empty() { p.muted { (t::NONE.get(lang)) } }
                 table { tbody { @for r in &v.related { tr {
                     td { a href={ "/customers/" (r.customer_id) } { (r.name) } } td { (r.kind) } td.muted { (r.source) }

@@ -80,6 +80,9 @@ pub enum CampaignAction {
         /// Last day.
         #[arg(long)]
         ends: Option<NaiveDate>,
+        /// What the campaign may cost, in yuan (the report's ROI).
+        #[arg(long)]
+        budget: Option<String>,
         /// Who designs it.
         #[arg(long, default_value = "analyst")]
         by: String,
@@ -104,11 +107,12 @@ pub enum CampaignAction {
         #[arg(long, default_value = "analyst")]
         by: String,
     },
-    /// Write the members as `customer_id,arm` (arm `control` for the held-out group).
+    /// Write the members as `customer_id,arm` (arm `control` for the held-out
+    /// group): CSV, or an Excel workbook when the file ends in `.xlsx`.
     Export {
         /// Campaign id.
         id: i64,
-        /// The CSV file.
+        /// The file (`.csv` or `.xlsx`).
         #[arg(long)]
         out: PathBuf,
     },
@@ -139,6 +143,10 @@ pub enum CampaignAction {
     Report {
         /// Campaign id.
         id: i64,
+        /// What one response is worth, in yuan (default: the mean value
+        /// recorded with the responses), for the incremental value and ROI.
+        #[arg(long)]
+        value_per_response: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -234,6 +242,7 @@ pub async fn campaign(
             response_days,
             starts,
             ends,
+            budget,
             by,
         } => {
             if !(0.0..1.0).contains(&control) {
@@ -271,6 +280,14 @@ pub async fn campaign(
                 .iter()
                 .map(|a| (a.clone(), product.clone(), script.clone()))
                 .collect();
+            let budget_minor = budget
+                .as_deref()
+                .map(|b| {
+                    panorama_domain::money::Money::parse_major(b)
+                        .map(|m| m.minor())
+                        .with_context(|| format!("--budget {b}: an amount in yuan"))
+                })
+                .transpose()?;
             let id = q::create(
                 store,
                 &NewCampaign {
@@ -282,7 +299,7 @@ pub async fn campaign(
                     starts_on: starts.map(|d| d.to_string()).as_deref(),
                     ends_on: ends.map(|d| d.to_string()).as_deref(),
                     response_rule: response.as_deref(),
-                    budget_minor: None,
+                    budget_minor,
                     arms: &arm_rows,
                     created_by: &by,
                 },
@@ -308,13 +325,20 @@ pub async fn campaign(
         CampaignAction::Export { id, out } => {
             campaign_in(store, id, &["live", "finished"], "launch it first").await?;
             let members = q::members(store, id).await?;
-            let mut w = csv::Writer::from_path(&out)
-                .with_context(|| format!("writing {}", out.display()))?;
-            w.write_record(["customer_id", "arm"])?;
-            for (customer, arm) in &members {
-                w.write_record([customer.to_string(), arm.clone()])?;
+            let excel = out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            if excel {
+                write_members_xlsx(&out, id, &members)?;
+            } else {
+                let mut w = csv::Writer::from_path(&out)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                w.write_record(["customer_id", "arm"])?;
+                for (customer, arm) in &members {
+                    w.write_record([customer.to_string(), arm.clone()])?;
+                }
+                w.flush()?;
             }
-            w.flush()?;
             say!("{} members written to {}", members.len(), out.display());
             Ok(())
         }
@@ -356,7 +380,21 @@ pub async fn campaign(
             }
             Ok(())
         }
-        CampaignAction::Report { id, json } => report(store, id, json).await,
+        CampaignAction::Report {
+            id,
+            value_per_response,
+            json,
+        } => {
+            let value = value_per_response
+                .as_deref()
+                .map(|v| {
+                    panorama_domain::money::Money::parse_major(v)
+                        .map(|m| m.minor())
+                        .with_context(|| format!("--value-per-response {v}: an amount in yuan"))
+                })
+                .transpose()?;
+            report(store, id, value, json).await
+        }
         CampaignAction::Drain {
             channel,
             out,
@@ -692,7 +730,46 @@ async fn scores_of(store: &Store, model: &str) -> Result<std::collections::HashM
         .collect())
 }
 
-async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
+/// What the campaign earned over what it cost: responders above the
+/// control rate, their value, the budget and the return on it.
+#[derive(Debug, serde::Serialize)]
+struct Economics {
+    incremental_responders: f64,
+    value_per_response_minor: Option<i64>,
+    incremental_value_minor: Option<i64>,
+    cost_minor: Option<i64>,
+    roi: Option<f64>,
+}
+
+fn economics(
+    lines: &[ArmReport],
+    control: Option<&panorama_campaign::Rate>,
+    value: Option<i64>,
+    cost: Option<i64>,
+) -> Economics {
+    let incremental: f64 = match control {
+        Some(ctl) => lines
+            .iter()
+            .filter(|l| l.arm != CONTROL)
+            .map(|l| (l.rate.rate - ctl.rate) * l.rate.members as f64)
+            .sum(),
+        None => 0.0,
+    };
+    let value_minor = value.map(|v| (incremental * v as f64).round() as i64);
+    let roi = match (value_minor, cost) {
+        (Some(v), Some(c)) if c > 0 => Some((v - c) as f64 / c as f64),
+        _ => None,
+    };
+    Economics {
+        incremental_responders: incremental,
+        value_per_response_minor: value,
+        incremental_value_minor: value_minor,
+        cost_minor: cost,
+        roi,
+    }
+}
+
+async fn report(store: &Store, id: i64, value: Option<i64>, json: bool) -> Result<()> {
     let c = q::get(store, id)
         .await?
         .with_context(|| format!("there is no campaign {id}"))?;
@@ -737,10 +814,17 @@ async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
             _ => curve.push((day, point)),
         }
     }
+    let value = match value {
+        Some(v) => Some(v),
+        None => q::mean_response_value(store, id).await?,
+    };
+    let money = economics(&lines, control.as_ref(), value, c.budget_minor);
     if json {
         say!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"arms": lines, "curve": curve}))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"arms": lines, "curve": curve, "economics": money})
+            )?
         );
         return Ok(());
     }
@@ -790,6 +874,23 @@ async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
     }
     if control.is_none() {
         say!("  no control group: lift cannot be measured");
+    } else {
+        let yuan = |m: Option<i64>| {
+            m.map_or_else(
+                || "-".to_owned(),
+                |m| panorama_domain::money::Money::from_minor(m).to_string(),
+            )
+        };
+        say!(
+            "incremental responders {:.1} · value per response {} · incremental value {} · cost {} · ROI {}",
+            money.incremental_responders,
+            yuan(money.value_per_response_minor),
+            yuan(money.incremental_value_minor),
+            yuan(money.cost_minor),
+            money
+                .roi
+                .map_or_else(|| "-".to_owned(), |r| format!("{:+.0}%", 100.0 * r))
+        );
     }
     if !curve.is_empty() {
         say!("cumulative response rate by date:");
@@ -812,5 +913,35 @@ async fn report(store: &Store, id: i64, json: bool) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The members as a workbook: a sheet `members` (customer id, arm) and a
+/// sheet `arms` with each arm's size.
+fn write_members_xlsx(out: &std::path::Path, id: i64, members: &[(i64, String)]) -> Result<()> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet().set_name("members")?;
+    sheet.write_string_with_format(0, 0, "customer_id", &bold)?;
+    sheet.write_string_with_format(0, 1, "arm", &bold)?;
+    let mut sizes: std::collections::BTreeMap<&str, u64> = Default::default();
+    for (k, (customer, arm)) in members.iter().enumerate() {
+        let row = u32::try_from(k + 1).context("too many members for a worksheet")?;
+        sheet.write_number(row, 0, *customer as f64)?;
+        sheet.write_string(row, 1, arm)?;
+        *sizes.entry(arm.as_str()).or_default() += 1;
+    }
+    let sheet = book.add_worksheet().set_name("arms")?;
+    sheet.write_string_with_format(0, 0, "arm", &bold)?;
+    sheet.write_string_with_format(0, 1, "members", &bold)?;
+    for (k, (arm, n)) in sizes.iter().enumerate() {
+        sheet.write_string(k as u32 + 1, 0, *arm)?;
+        sheet.write_number(k as u32 + 1, 1, *n as f64)?;
+    }
+    let sheet = book.add_worksheet().set_name("about")?;
+    sheet.write_string(0, 0, "campaign")?;
+    sheet.write_number(0, 1, id as f64)?;
+    book.save(out)
+        .with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }

@@ -745,6 +745,8 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "A,B",
         "--seed",
         "5",
+        "--budget",
+        "5,000",
         "--by",
         "analyst1",
     ]);
@@ -777,6 +779,37 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         })
         .collect();
     assert!(rows.len() > 200, "{t}");
+    // The same as a workbook a spreadsheet reader opens.
+    run(&["campaign", "export", &campaign, "--out", "members.xlsx"]);
+    {
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook(dir.path().join("members.xlsx")).unwrap();
+        let sheet = book.worksheet_range("members").unwrap();
+        let read: Vec<(i64, String)> = sheet
+            .rows()
+            .skip(1)
+            .map(|r| {
+                let id = match r[0] {
+                    calamine::Data::Float(f) => f as i64,
+                    calamine::Data::Int(i) => i,
+                    ref other => panic!("customer id {other:?}"),
+                };
+                (id, r[1].to_string())
+            })
+            .collect();
+        assert_eq!(read, rows, "the workbook holds the CSV's rows");
+        let arms = book.worksheet_range("arms").unwrap();
+        let total: f64 = arms
+            .rows()
+            .skip(1)
+            .map(|r| match r[1] {
+                calamine::Data::Float(f) => f,
+                _ => 0.0,
+            })
+            .sum();
+        assert_eq!(total as usize, rows.len());
+    }
     let opted: std::collections::HashSet<i64> = opted_out.into_iter().collect();
     assert!(
         rows.iter().all(|(c, _)| !opted.contains(c)),
@@ -814,8 +847,37 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "{t}"
     );
     assert!(t.contains("cumulative response rate by date"), "{t}");
-    let report = run(&["campaign", "report", &campaign, "--json"]);
+    let report = run(&[
+        "campaign",
+        "report",
+        &campaign,
+        "--json",
+        "--value-per-response",
+        "800",
+    ]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    // Responders above the control rate, their value, the budget, the ROI.
+    let arms = report["arms"].as_array().unwrap();
+    let ctl = arms.iter().find(|a| a["arm"] == "control").unwrap()["rate"]["rate"]
+        .as_f64()
+        .unwrap();
+    let incremental: f64 = arms
+        .iter()
+        .filter(|a| a["arm"] != "control")
+        .map(|a| {
+            (a["rate"]["rate"].as_f64().unwrap() - ctl) * a["rate"]["members"].as_f64().unwrap()
+        })
+        .sum();
+    let money = &report["economics"];
+    assert!((money["incremental_responders"].as_f64().unwrap() - incremental).abs() < 1e-6);
+    assert_eq!(money["cost_minor"], 500_000);
+    let value = (incremental * 80_000.0).round();
+    assert_eq!(money["incremental_value_minor"].as_f64().unwrap(), value);
+    let roi = (value - 500_000.0) / 500_000.0;
+    assert!(
+        (money["roi"].as_f64().unwrap() - roi).abs() < 1e-9,
+        "{money}"
+    );
     assert!(!report["curve"].as_array().unwrap().is_empty(), "{report}");
     let a = report["arms"]
         .as_array()

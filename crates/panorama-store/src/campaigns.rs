@@ -551,6 +551,19 @@ pub async fn offers(
     Ok(rows.into_iter().map(|(a, p, s)| (a, (p, s))).collect())
 }
 
+/// The mean value (fen) recorded with the campaign's responses, if any
+/// carries one.
+pub async fn mean_response_value(store: &Store, id: i64) -> Result<Option<i64>> {
+    let mean: Option<f64> = sqlx::query_scalar(
+        "SELECT AVG(CAST(value_minor AS DOUBLE PRECISION)) FROM campaign_response \
+         WHERE campaign_id = $1 AND value_minor IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(mean.map(|m| m.round() as i64))
+}
+
 /// Responders per arm and response date, in date order.
 pub async fn responses_by_day(store: &Store, id: i64) -> Result<Vec<(String, String, i64)>> {
     Ok(sqlx::query_as(

@@ -1169,6 +1169,83 @@ async fn relationship_managers_work_their_opportunity_pipeline() {
                 .opt_out_all
         );
 
+        // A live campaign's call on rm1's list: its script on the workbench,
+        // and the outcome recorded there; an accepted call is a response.
+        let campaign: i64 = sqlx::query_scalar(
+            "INSERT INTO campaign (name, objective, status, eligibility, control_share_bp, seed, created_by, created_at) \
+             VALUES ('理财到期续作', 'retain', 'live', '{}', 1000, 1, 'analyst1', '2026-11-01') RETURNING id",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO offer (campaign_id, arm, product_code, script) VALUES ($1, 'A', $2, '您好，您的理财即将到期')")
+            .bind(campaign)
+            .bind(&product)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO campaign_member (campaign_id, customer_id, arm, is_control, owner_user_id, selected_on) \
+             VALUES ($1, $2, 'A', 0, (SELECT id FROM app_user WHERE username = 'rm1'), '2026-11-01')",
+        )
+        .bind(campaign)
+        .bind(mine)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let call: i64 = sqlx::query_scalar(
+            "INSERT INTO task (owner_user_id, customer_id, campaign_id, title, due_on, status, created_at) \
+             VALUES ((SELECT id FROM app_user WHERE username = 'rm1'), $1, $2, '营销外呼', '2026-11-30', 'open', '2026-11-01') RETURNING id",
+        )
+        .bind(mine)
+        .bind(campaign)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let home = rm1.get("/").await.body;
+        assert!(home.contains("您的理财即将到期") && home.contains(&format!("lead-save-{call}")));
+        let uri = format!("/api/leads/{call}");
+        assert_eq!(
+            rm2.post_api(&uri, r#"{"outcome":"accepted"}"#, &rm2_csrf)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            rm1.post_api(&uri, r#"{"outcome":"maybe"}"#, &csrf)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        let r = rm1.post_api(&uri, r#"{"outcome":"accepted"}"#, &csrf).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let source: String = sqlx::query_scalar(
+            "SELECT source FROM campaign_response WHERE campaign_id = $1 AND customer_id = $2",
+        )
+        .bind(campaign)
+        .bind(mine)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(source, "contact");
+        let (status, contacts): (String, i64) = sqlx::query_as(
+            "SELECT (SELECT status FROM task WHERE id = $1), \
+                    (SELECT COUNT(*) FROM contact WHERE campaign_id = $2 AND outcome = 'accepted')",
+        )
+        .bind(call)
+        .bind(campaign)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!((status.as_str(), contacts), ("done", 1));
+        assert_eq!(
+            rm1.post_api(&uri, r#"{"outcome":"accepted"}"#, &csrf)
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "once"
+        );
+
         // The workbench as rm1 arranges it: the pipeline first, then tasks;
         // the rest hidden (and not read).
         let home = rm1.get("/").await.body;

@@ -667,3 +667,92 @@ pub async fn leads_of(store: &Store, owner: i64, per_campaign: i64) -> Result<Ve
     }
     Ok(groups)
 }
+
+/// What an RM may record of a campaign call; `accepted` is a response.
+pub const LEAD_OUTCOMES: &[&str] = &["accepted", "interested", "declined", "no_answer"];
+
+/// Records the outcome of the owner's open campaign call `task`: a contact
+/// linked to the campaign, the task done, the member contacted, and for
+/// `accepted` a response (source `contact`, on `today`) — in one
+/// transaction, audited. `None` when the task is not the owner's open
+/// campaign call.
+pub async fn record_lead_outcome(
+    store: &Store,
+    task: i64,
+    owner: i64,
+    outcome: &str,
+    today: &str,
+    actor: &str,
+) -> Result<Option<(i64, i64)>> {
+    if !LEAD_OUTCOMES.contains(&outcome) {
+        return Err(crate::StoreError::Invalid(format!(
+            "unknown outcome {outcome:?}; one of {}",
+            LEAD_OUTCOMES.join(", ")
+        )));
+    }
+    let mut tx = store.begin().await?;
+    let found: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT campaign_id, customer_id FROM task \
+         WHERE id = $1 AND owner_user_id = $2 AND status = 'open' AND campaign_id IS NOT NULL AND customer_id IS NOT NULL",
+    )
+    .bind(task)
+    .bind(owner)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((campaign, customer)) = found else {
+        return Ok(None);
+    };
+    let now = crate::now_utc();
+    let contact = crate::ecif::next_id(&mut tx, "contact").await?;
+    sqlx::query(
+        "INSERT INTO contact (id, customer_id, user_id, at, channel, outcome, campaign_id) \
+         VALUES ($1, $2, $3, $4, 'phone', $5, $6)",
+    )
+    .bind(contact)
+    .bind(customer)
+    .bind(owner)
+    .bind(&now)
+    .bind(outcome)
+    .bind(campaign)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE task SET status = 'done', done_at = $1 WHERE id = $2")
+        .bind(&now)
+        .bind(task)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE campaign_member SET contacted_at = $1 WHERE campaign_id = $2 AND customer_id = $3",
+    )
+    .bind(&now)
+    .bind(campaign)
+    .bind(customer)
+    .execute(&mut *tx)
+    .await?;
+    if outcome == "accepted" {
+        sqlx::query(
+            "INSERT INTO campaign_response (campaign_id, customer_id, responded_on, source) \
+             VALUES ($1, $2, $3, 'contact') ON CONFLICT (campaign_id, customer_id) DO NOTHING",
+        )
+        .bind(campaign)
+        .bind(customer)
+        .bind(today)
+        .execute(&mut *tx)
+        .await?;
+    }
+    crate::ocrm::insert_audit(
+        &mut tx,
+        &crate::ocrm::Audit {
+            actor,
+            action: "campaign.lead",
+            customer_id: Some(customer),
+            object_type: Some("campaign"),
+            object_id: Some(&campaign.to_string()),
+            detail: Some(outcome),
+            ..crate::ocrm::Audit::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((campaign, customer)))
+}

@@ -361,6 +361,11 @@ texts! {
     NOT_RELATED: "只能转介与您客户有关联的客户" / "Only customers related to one of yours can be referred",
     NO_RM: "该客户尚无客户经理，请先分配" / "That customer has no RM yet; ask for an assignment first",
     OWN_CUSTOMER: "该客户已由您管户" / "That customer is already yours",
+    LEAD_ACCEPTED: "接受" / "Accepted",
+    LEAD_INTERESTED: "有意向" / "Interested",
+    LEAD_DECLINED: "拒绝" / "Declined",
+    LEAD_NO_ANSWER: "未接通" / "No answer",
+    RECORD_OUTCOME: "记录结果" / "Record",
 }
 
 #[cfg(test)]

@@ -113,6 +113,8 @@ pub fn router(store: Store, config: WebConfig) -> Router {
     Router::new()
         .route("/", get(workbench::page))
         .route("/workbench/layout", post(workbench::form_layout))
+        .route("/leads/{task}", post(workbench::form_lead))
+        .route("/api/leads/{task}", post(workbench::api_lead))
         .route("/api/me/workbench", post(workbench::api_layout))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))

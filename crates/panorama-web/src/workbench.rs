@@ -163,7 +163,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, P
         let part = match *s {
             "tasks" => tasks(&state, user, lang, &csrf).await,
             "alerts" => alerts(&state, user, lang).await,
-            "leads" => leads(&state, user, lang).await,
+            "leads" => leads(&state, user, lang, &csrf).await,
             "pipeline" => pipeline_summary(&state, user, lang).await,
             "targets" => crate::targets::mine(&state, user, lang).await,
             _ => customers(&state, user, lang).await,
@@ -230,7 +230,7 @@ async fn alerts(state: &AppState, user: &User, lang: Lang) -> Result<Markup, Web
     })
 }
 
-async fn leads(state: &AppState, user: &User, lang: Lang) -> Result<Markup, WebError> {
+async fn leads(state: &AppState, user: &User, lang: Lang, csrf: &str) -> Result<Markup, WebError> {
     let groups = campaigns::leads_of(&state.store, user.id, 5).await?;
     let level = Level::for_role(user.role);
     Ok(html! {
@@ -249,6 +249,15 @@ async fn leads(state: &AppState, user: &User, lang: Lang) -> Result<Markup, WebE
                     td { a href={ "/customers/" (l.customer_id) } { (mask::name(&l.name, &l.customer_no, level)) } }
                     td { @if let Some(a) = &l.arm { span.tag { (a) } } }
                     td { (l.due_on.as_deref().unwrap_or("—")) }
+                    td { form.inline method="post" action={ "/leads/" (l.task_id) } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        select name="outcome" id={ "lead-outcome-" (l.task_id) } {
+                            @for (code, label) in [("accepted", t::LEAD_ACCEPTED), ("interested", t::LEAD_INTERESTED), ("declined", t::LEAD_DECLINED), ("no_answer", t::LEAD_NO_ANSWER)] {
+                                option value=(code) { (label.get(lang)) }
+                            }
+                        } " "
+                        button type="submit" id={ "lead-save-" (l.task_id) } { (t::RECORD_OUTCOME.get(lang)) }
+                    } }
                 } } } }
             }
         }
@@ -286,4 +295,63 @@ async fn customers(state: &AppState, user: &User, lang: Lang) -> Result<Markup, 
             (customer_table(state, lang, &rows))
         }
     })
+}
+
+/// The outcome of a campaign call.
+#[derive(Debug, Deserialize)]
+pub struct LeadForm {
+    csrf: String,
+    outcome: String,
+}
+
+async fn lead_outcome(
+    state: &AppState,
+    ctx: &Ctx,
+    task: i64,
+    outcome: &str,
+) -> Result<(), WebError> {
+    let user = ctx.require(Permission::RecordContact)?;
+    let today = chrono::Local::now().date_naive().to_string();
+    campaigns::record_lead_outcome(
+        &state.store,
+        task,
+        user.id,
+        outcome.trim(),
+        &today,
+        &user.username,
+    )
+    .await?
+    .ok_or(WebError::NotFound)?;
+    Ok(())
+}
+
+/// `POST /leads/{task}`: the workbench's form.
+pub async fn form_lead(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(task): axum::extract::Path<i64>,
+    Form(f): Form<LeadForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::RecordContact).page(&ctx, "/")?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, "/")?;
+    lead_outcome(&state, &ctx, task, &f.outcome)
+        .await
+        .page(&ctx, "/")?;
+    Ok(Redirect::to("/#leads").into_response())
+}
+
+/// `POST /api/leads/{task}` with `{"outcome": "accepted"|"interested"|"declined"|"no_answer"}`:
+/// an accepted call is the campaign's response.
+pub async fn api_lead(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    axum::extract::Path(task): axum::extract::Path<i64>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::RecordContact)?;
+    ctx.check_csrf_header(&headers).await?;
+    let outcome = body["outcome"].as_str().unwrap_or_default();
+    lead_outcome(&state, &ctx, task, outcome).await?;
+    Ok(Json(json!({"task": task, "outcome": outcome})).into_response())
 }

@@ -314,6 +314,22 @@ pub async fn segment_count(
     Ok(())
 }
 
+/// The customers matching `condition` on the features of `as_of` (default:
+/// the latest).
+pub async fn segment_members(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    condition: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<Vec<i64>> {
+    let vocab = batch::vocabulary(store, config).await?;
+    let filter = segment::compile(condition, &vocab)?;
+    let ctx = session();
+    register_features(&ctx, analytics, as_of).await?;
+    Ok(batch::members_of(&ctx, filter).await?)
+}
+
 /// Runs a segment action.
 pub async fn segment(
     store: &Store,

@@ -411,6 +411,27 @@ pub enum UsersAction {
     },
     /// Assign every unassigned customer to an RM of their home branch (round robin).
     Assign,
+    /// Move the customers matching a segment condition (on the latest
+    /// features) to an RM — or, without `--rm`, reclaim them to the pool —
+    /// within the org units of the branch manager `--by`; audited per
+    /// customer.
+    Move {
+        /// The condition, e.g. "tier = 'platinum' and aum >= 3000000".
+        #[arg(long = "where")]
+        condition: String,
+        /// The receiving RM (login); none reclaims.
+        #[arg(long)]
+        rm: Option<String>,
+        /// The branch manager (or executive) moving them.
+        #[arg(long)]
+        by: String,
+        /// Why (kept with each assignment).
+        #[arg(long, default_value = "moved by segment condition")]
+        reason: String,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
 }
 
 fn init_tracing(verbose: u8) {
@@ -479,6 +500,23 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::new(bind, port);
             crate::web::serve(store, &config, addr, secure_cookies, session_minutes).await
+        }
+        Command::Users {
+            action:
+                UsersAction::Move {
+                    condition,
+                    rm,
+                    by,
+                    reason,
+                    as_of,
+                },
+        } => {
+            let store = open_store(&cli.store).await?;
+            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let ids =
+                crate::acrm::segment_members(&store, &dir, &config, &condition, as_of).await?;
+            crate::web::move_customers(&store, &ids, rm.as_deref(), &by, &reason).await
         }
         Command::Users { action } => {
             let store = open_store(&cli.store).await?;

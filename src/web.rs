@@ -104,6 +104,9 @@ pub async fn users(store: &Store, action: UsersAction) -> Result<()> {
             let password = password.unwrap_or_else(|| auth::random_password(12));
             demo_users(store, &password).await
         }
+        UsersAction::Move { .. } => {
+            bail!("moving customers needs the analytics: run it through the CLI")
+        }
         UsersAction::Assign => {
             let today = chrono::Local::now().date_naive().to_string();
             let r = ocrm::assign_unassigned(store, "cli", &today).await?;
@@ -115,6 +118,57 @@ pub async fn users(store: &Store, action: UsersAction) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Moves `customers` to the RM `rm` (or reclaims them) as the user `by`,
+/// within `by`'s org units (a branch manager's subtree; an executive's
+/// bank), and prints what happened.
+pub async fn move_customers(
+    store: &Store,
+    customers: &[i64],
+    rm: Option<&str>,
+    by: &str,
+    reason: &str,
+) -> Result<()> {
+    let mover = ocrm::user_by_username(store, by)
+        .await?
+        .with_context(|| format!("no user {by}"))?;
+    let scope = match mover.role.as_str() {
+        "branch_manager" => ocrm::Scope::Subtree(mover.org_path.clone()),
+        "executive" | "admin" => ocrm::Scope::All,
+        other => bail!("{by} is a {other}: only a branch manager or an executive moves customers"),
+    };
+    let to_rm = match rm {
+        Some(name) => Some(
+            ocrm::user_by_username(store, name)
+                .await?
+                .with_context(|| format!("no user {name}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let today = chrono::Local::now().date_naive().to_string();
+    let report = panorama_store::assign::transfer(
+        store,
+        &panorama_store::assign::Transfer {
+            customers,
+            to_rm,
+            reason,
+            actor: by,
+            scope: &scope,
+            on: &today,
+        },
+    )
+    .await?;
+    say!(
+        "{} customers matched: {} moved {}, {} already there, {} outside {by}'s org units (left as they were)",
+        customers.len(),
+        report.moved,
+        rm.map_or_else(|| "to the pool".to_owned(), |r| format!("to {r}")),
+        report.unchanged,
+        report.refused.len()
+    );
+    Ok(())
 }
 
 /// Creates the demo users — `admin`, two RMs per sub-branch of the first

@@ -1015,6 +1015,44 @@ fn models_then_campaigns_on_the_synthetic_bank() {
                 .is_err()
         );
     });
+    // A branch manager moves the customers of a segment condition to an RM;
+    // those outside the branch stay where they were.
+    let t = run(&[
+        "users",
+        "move",
+        "--where",
+        "aum >= 500000",
+        "--rm",
+        "rm2",
+        "--by",
+        "bm1",
+    ]);
+    assert!(t.contains("moved to rm2"), "{t}");
+    let matched: i64 = number_before(&t, " customers matched");
+    assert!(matched > 0, "{t}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        let (in_branch, with_rm2): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.username = 'rm2' THEN 1 ELSE 0 END), 0) \
+             FROM customer_features f JOIN customer c ON c.id = f.customer_id \
+             JOIN org_unit o ON o.id = c.home_org_unit_id \
+             JOIN assignment a ON a.customer_id = c.id AND a.to_date IS NULL AND a.role = 'primary' \
+             JOIN app_user u ON u.id = a.rm_user_id \
+             WHERE f.as_of = (SELECT MAX(as_of) FROM customer_features) AND f.aum_minor >= 50000000 \
+               AND o.path LIKE (SELECT o2.path FROM app_user b JOIN org_unit o2 ON o2.id = b.org_unit_id WHERE b.username = 'bm1') || '%'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(in_branch, with_rm2, "every matching customer of bm1's branch is rm2's");
+    });
+    fails(
+        &[
+            "users", "move", "--where", "aum >= 1", "--rm", "rm2", "--by", "rm1",
+        ],
+        "only a branch manager",
+    );
     let t = run(&["campaign", "capture", "--as-of", "2026-10-31"]);
     let captured: i64 = t
         .lines()

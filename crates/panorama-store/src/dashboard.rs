@@ -127,10 +127,20 @@ pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Resu
         .fetch_one(pool)
         .await?;
     let day = as_of.clone().unwrap_or_default();
+    // The stock figures of the head office are the features of the date
+    // (one covering index); a branch's are its customers' (from their home
+    // branch, each probing its features row on the list index).
+    let stock = if root {
+        "FROM customer_features f WHERE f.as_of = $1 AND $2 = $2".to_owned()
+    } else {
+        format!(
+            "FROM customer c JOIN customer_features f ON f.customer_id = c.id AND f.as_of = $1 \
+             WHERE c.status = 'active' AND {in_subtree}"
+        )
+    };
     let tiers: Vec<TierCell> = sqlx::query_as(&format!(
         "SELECT f.tier, COUNT(*) AS customers, CAST(SUM(f.aum_minor) AS BIGINT) AS aum_minor \
-         FROM customer_features f JOIN customer c ON c.id = f.customer_id \
-         WHERE f.as_of = $1 AND c.status = 'active' AND {in_subtree} GROUP BY f.tier ORDER BY f.tier"
+         {stock} GROUP BY f.tier ORDER BY f.tier"
     ))
     .bind(&day)
     .bind(&like)
@@ -170,18 +180,59 @@ pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Resu
     .bind(&like)
     .fetch_all(pool)
     .await?;
-    let arms: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT k.id, k.name, k.status, m.is_control, COUNT(*), COUNT(r.customer_id) \
-         FROM campaign k JOIN campaign_member m ON m.campaign_id = k.id \
-         JOIN customer c ON c.id = m.customer_id \
-         LEFT JOIN campaign_response r ON r.campaign_id = m.campaign_id AND r.customer_id = m.customer_id \
-         WHERE k.status IN ('live', 'finished') AND {} \
-         GROUP BY k.id, k.name, k.status, m.is_control ORDER BY k.id, m.is_control",
+    // Members by campaign and arm kind: the whole bank from a covering index,
+    // a branch from its customers; responders from the (few) responses.
+    let members_sql = if root {
+        "SELECT m.campaign_id, m.is_control, COUNT(*) FROM campaign_member m WHERE $1 = $1 \
+         GROUP BY m.campaign_id, m.is_control"
+            .to_owned()
+    } else {
+        format!(
+            "SELECT m.campaign_id, m.is_control, COUNT(*) FROM customer c \
+             JOIN campaign_member m ON m.customer_id = c.id WHERE c.status = 'active' AND {} \
+             GROUP BY m.campaign_id, m.is_control",
+            subtree(1)
+        )
+    };
+    let members: Vec<(i64, i64, i64)> = sqlx::query_as(&members_sql)
+        .bind(&like)
+        .fetch_all(pool)
+        .await?;
+    let responders: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT m.campaign_id, m.is_control, COUNT(*) FROM campaign_response r \
+         JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
+         JOIN customer c ON c.id = r.customer_id WHERE {} GROUP BY m.campaign_id, m.is_control",
         subtree(1)
     ))
     .bind(&like)
     .fetch_all(pool)
     .await?;
+    let shown: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, name, status FROM campaign WHERE status IN ('live', 'finished') ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let count = |rows: &[(i64, i64, i64)], id: i64, control: i64| {
+        rows.iter()
+            .find(|r| r.0 == id && r.1 == control)
+            .map_or(0, |r| r.2)
+    };
+    let arms: Vec<(i64, String, String, i64, i64, i64)> = shown
+        .into_iter()
+        .flat_map(|(id, name, status)| {
+            [0, 1].map(|control| {
+                (
+                    id,
+                    name.clone(),
+                    status.clone(),
+                    control,
+                    count(&members, id, control),
+                    count(&responders, id, control),
+                )
+            })
+        })
+        .filter(|a| a.4 > 0)
+        .collect();
     let mut campaigns: BTreeMap<i64, CampaignCell> = BTreeMap::new();
     for (id, name, status, control, members, responders) in arms {
         let cell = campaigns.entry(id).or_insert_with(|| CampaignCell {
@@ -212,8 +263,7 @@ pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Resu
         }
     }
     let profits: Vec<(Option<i64>,)> = sqlx::query_as(&format!(
-        "SELECT f.profit_minor FROM customer_features f JOIN customer c ON c.id = f.customer_id \
-         WHERE f.as_of = $1 AND c.status = 'active' AND {in_subtree} ORDER BY f.profit_minor DESC"
+        "SELECT f.profit_minor {stock} ORDER BY f.profit_minor DESC"
     ))
     .bind(&day)
     .bind(&like)

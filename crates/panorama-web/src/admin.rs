@@ -187,11 +187,7 @@ pub async fn api_update(
 ) -> Result<Response, WebError> {
     ctx.require(Permission::ManageUsers)?;
     ctx.check_csrf_header(&headers).await?;
-    let text = |k: &str| match &input[k] {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    };
+    let text = |k: &str| crate::service::json_text(&input, k);
     let change = UserUpdate {
         display_name: text("display_name"),
         role: text("role"),

@@ -294,11 +294,7 @@ pub async fn api_move(
         serde_json::Value::String(s) => s.clone(),
         _ => String::new(),
     };
-    let text = |k: &str| match &body[k] {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
+    let text = |k: &str| crate::service::json_text(&body, k);
     let input = MoveInput {
         customers,
         segment: text("segment"),

@@ -296,11 +296,7 @@ pub async fn api_step(
     ctx.require(Permission::HandleComplaints)?;
     ctx.check_csrf_header(&headers).await?;
     let body = body.map(|Json(v)| v).unwrap_or_default();
-    let text = |k: &str| match &body[k] {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
+    let text = |k: &str| crate::service::json_text(&body, k);
     let input = StepInput {
         note: text("note"),
         csat: text("csat"),

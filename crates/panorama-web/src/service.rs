@@ -532,3 +532,13 @@ pub async fn search(
     .await?;
     Ok(list_items(user, rows))
 }
+
+/// A JSON field as the text a form would send: strings as they are,
+/// numbers and booleans written out, absent or null as `None`.
+pub fn json_text(body: &serde_json::Value, key: &str) -> Option<String> {
+    match &body[key] {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}

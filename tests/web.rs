@@ -2145,6 +2145,26 @@ async fn dashboards_agree_with_the_data_and_export_to_excel() {
         assert_eq!(booked, assigned);
         let pareto = whole["dashboard"]["pareto"].as_array().unwrap();
         assert!((pareto.last().unwrap()["profit"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+        // The SQL Pareto agrees with the same computed from every profit.
+        let profits: Vec<Option<i64>> = sqlx::query_scalar(
+            "SELECT profit_minor FROM customer_features \
+             WHERE as_of = (SELECT MAX(as_of) FROM customer_features) ORDER BY profit_minor DESC",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let profits: Vec<i64> = profits.into_iter().map(|p| p.unwrap_or(0)).collect();
+        let expected = panorama_store::dashboard::pareto(&profits);
+        for (got, want) in pareto.iter().zip(&expected) {
+            assert!(
+                (got["profit"].as_f64().unwrap() - want.profit).abs() < 1e-9,
+                "{got} vs {want:?}"
+            );
+        }
+        assert_eq!(
+            whole["dashboard"]["loss_making"].as_i64().unwrap(),
+            profits.iter().filter(|p| **p < 0).count() as i64
+        );
         // Another branch is out of a branch manager's reach.
         let other: Option<String> = sqlx::query_scalar(
             "SELECT code FROM org_unit WHERE level = 'branch' AND path NOT LIKE $1 LIMIT 1",

@@ -262,14 +262,39 @@ pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Resu
             });
         }
     }
-    let profits: Vec<(Option<i64>,)> = sqlx::query_as(&format!(
-        "SELECT f.profit_minor {stock} ORDER BY f.profit_minor DESC"
+    // The Pareto in SQL: the customers, the positive profit, and the top
+    // k's profit for each share (an index walk in profit order that stops
+    // at k), so no profit leaves the store.
+    let (customers, positive, loss_making): (i64, Option<i64>, i64) = sqlx::query_as(&format!(
+        "SELECT COUNT(*), CAST(SUM(CASE WHEN f.profit_minor > 0 THEN f.profit_minor ELSE 0 END) AS BIGINT), \
+           COUNT(CASE WHEN f.profit_minor < 0 THEN 1 END) {stock}"
     ))
     .bind(&day)
     .bind(&like)
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?;
-    let profits: Vec<i64> = profits.into_iter().map(|(p,)| p.unwrap_or(0)).collect();
+    let positive = positive.unwrap_or(0);
+    let mut pareto = Vec::new();
+    for share in PARETO_SHARES {
+        let top = ((customers as f64 * share).ceil() as i64).min(customers);
+        let earned: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT CAST(SUM(CASE WHEN p > 0 THEN p ELSE 0 END) AS BIGINT) FROM \
+             (SELECT f.profit_minor AS p {stock} ORDER BY f.profit_minor DESC NULLS LAST LIMIT $3) top"
+        ))
+        .bind(&day)
+        .bind(&like)
+        .bind(top)
+        .fetch_one(pool)
+        .await?;
+        pareto.push(ParetoPoint {
+            customers: share,
+            profit: if positive > 0 {
+                earned.unwrap_or(0) as f64 / positive as f64
+            } else {
+                0.0
+            },
+        });
+    }
     Ok(Dashboard {
         as_of,
         period: period.code.clone(),
@@ -279,12 +304,16 @@ pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Resu
         segments,
         campaigns: campaigns.into_values().collect(),
         targets: targets_out,
-        loss_making: profits.iter().filter(|p| **p < 0).count() as i64,
-        pareto: pareto(&profits),
+        loss_making,
+        pareto,
     })
 }
 
-/// The Pareto points of profits sorted from the largest.
+/// The shares of customers the Pareto is read at.
+const PARETO_SHARES: [f64; 6] = [0.01, 0.05, 0.10, 0.20, 0.50, 1.0];
+
+/// The Pareto points of profits sorted from the largest (what the SQL
+/// computes, in memory: the reference of the tests).
 pub fn pareto(sorted_desc: &[i64]) -> Vec<ParetoPoint> {
     let positive: i128 = sorted_desc
         .iter()
@@ -292,7 +321,7 @@ pub fn pareto(sorted_desc: &[i64]) -> Vec<ParetoPoint> {
         .map(|p| i128::from(*p))
         .sum();
     let n = sorted_desc.len();
-    [0.01, 0.05, 0.10, 0.20, 0.50, 1.0]
+    PARETO_SHARES
         .iter()
         .map(|&share| {
             let top = ((n as f64 * share).ceil() as usize).min(n);

@@ -262,39 +262,57 @@ pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Resu
             });
         }
     }
-    // The Pareto in SQL: the customers, the positive profit, and the top
-    // k's profit for each share (an index walk in profit order that stops
-    // at k), so no profit leaves the store.
-    let (customers, positive, loss_making): (i64, Option<i64>, i64) = sqlx::query_as(&format!(
-        "SELECT COUNT(*), CAST(SUM(CASE WHEN f.profit_minor > 0 THEN f.profit_minor ELSE 0 END) AS BIGINT), \
-           COUNT(CASE WHEN f.profit_minor < 0 THEN 1 END) {stock}"
-    ))
-    .bind(&day)
-    .bind(&like)
-    .fetch_one(pool)
-    .await?;
-    let positive = positive.unwrap_or(0);
-    let mut pareto = Vec::new();
-    for share in PARETO_SHARES {
-        let top = ((customers as f64 * share).ceil() as i64).min(customers);
-        let earned: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT CAST(SUM(CASE WHEN p > 0 THEN p ELSE 0 END) AS BIGINT) FROM \
-             (SELECT f.profit_minor AS p {stock} ORDER BY f.profit_minor DESC NULLS LAST LIMIT $3) top"
-        ))
-        .bind(&day)
-        .bind(&like)
-        .bind(top)
-        .fetch_one(pool)
-        .await?;
-        pareto.push(ParetoPoint {
-            customers: share,
-            profit: if positive > 0 {
-                earned.unwrap_or(0) as f64 / positive as f64
-            } else {
-                0.0
-            },
-        });
-    }
+    // The bank's Pareto in SQL: the customers, the positive profit and the
+    // top k's profit for each share, each an index walk in profit order
+    // that stops at k, so no profit leaves the store. A branch's profits
+    // are few enough to sort here (six sorts of them in SQL cost more).
+    let (pareto, loss_making) = if root {
+        let (customers, positive, loss_making): (i64, Option<i64>, i64) =
+            sqlx::query_as(&format!(
+                "SELECT COUNT(*), CAST(SUM(CASE WHEN f.profit_minor > 0 THEN f.profit_minor ELSE 0 END) AS BIGINT), \
+                   COUNT(CASE WHEN f.profit_minor < 0 THEN 1 END) {stock}"
+            ))
+            .bind(&day)
+            .bind(&like)
+            .fetch_one(pool)
+            .await?;
+        let positive = positive.unwrap_or(0);
+        let mut points = Vec::new();
+        for share in PARETO_SHARES {
+            let top = ((customers as f64 * share).ceil() as i64).min(customers);
+            let earned: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT CAST(SUM(CASE WHEN p > 0 THEN p ELSE 0 END) AS BIGINT) FROM \
+                 (SELECT f.profit_minor AS p {stock} ORDER BY f.profit_minor DESC NULLS LAST LIMIT $3) top"
+            ))
+            .bind(&day)
+            .bind(&like)
+            .bind(top)
+            .fetch_one(pool)
+            .await?;
+            points.push(ParetoPoint {
+                customers: share,
+                profit: if positive > 0 {
+                    earned.unwrap_or(0) as f64 / positive as f64
+                } else {
+                    0.0
+                },
+            });
+        }
+        (points, loss_making)
+    } else {
+        let mut profits: Vec<i64> =
+            sqlx::query_scalar::<_, Option<i64>>(&format!("SELECT f.profit_minor {stock}"))
+                .bind(&day)
+                .bind(&like)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(|p| p.unwrap_or(0))
+                .collect();
+        profits.sort_unstable_by(|a, b| b.cmp(a));
+        let losses = profits.iter().filter(|p| **p < 0).count() as i64;
+        (pareto(&profits), losses)
+    };
     Ok(Dashboard {
         as_of,
         period: period.code.clone(),

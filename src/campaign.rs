@@ -83,6 +83,10 @@ pub enum CampaignAction {
         /// What the campaign may cost, in yuan (the report's ROI).
         #[arg(long)]
         budget: Option<String>,
+        /// Priority among overlapping campaigns: members of a live campaign
+        /// of higher priority are not selected by this one.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        priority: i64,
         /// Who designs it.
         #[arg(long, default_value = "analyst")]
         by: String,
@@ -243,6 +247,7 @@ pub async fn campaign(
             starts,
             ends,
             budget,
+            priority,
             by,
         } => {
             if !(0.0..1.0).contains(&control) {
@@ -300,6 +305,7 @@ pub async fn campaign(
                     ends_on: ends.map(|d| d.to_string()).as_deref(),
                     response_rule: response.as_deref(),
                     budget_minor,
+                    priority,
                     arms: &arm_rows,
                     created_by: &by,
                 },
@@ -563,6 +569,10 @@ async fn launch(
     let since = date - chrono::Days::new(rules.cap_days);
     let capped = q::capped(store, &since.to_string(), rules.cap.max(1)).await?;
     eligible.retain(|e| !capped.contains(&e.customer_id));
+    let after_cap = eligible.len();
+    // Priority: members of a live campaign of higher priority stay there.
+    let reserved = q::reserved(store, id, c.priority).await?;
+    eligible.retain(|e| !reserved.contains(&e.customer_id));
     let offers = q::offers(store, id).await?;
     let arms: Vec<String> = offers.keys().cloned().collect();
     let assignments = split(
@@ -636,11 +646,12 @@ async fn launch(
     let work_seconds = started.elapsed().as_secs_f64();
     let control = members.iter().filter(|m| m.2).count();
     let detail = format!(
-        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap; {} members ({control} control), {} calls on RMs' lists, {} messages queued",
+        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap, {} in live campaigns of higher priority; {} members ({control} control), {} calls on RMs' lists, {} messages queued",
         after_score,
         after_score - after_opt_out,
         after_opt_out - after_universal,
-        after_universal - eligible.len(),
+        after_universal - after_cap,
+        after_cap - eligible.len(),
         members.len(),
         tasks.len(),
         messages.len()

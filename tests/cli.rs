@@ -1195,4 +1195,53 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         &["clv", "margin", "--churn-model", "card"],
         "no approved churn model 'card'",
     );
+
+    // Priority between overlapping campaigns: a campaign of lower priority
+    // leaves out the members of the live one above it.
+    run(&["campaign", "export", &campaign, "--out", "high.csv"]);
+    let high: std::collections::HashSet<i64> = std::fs::read_to_string(dir.path().join("high.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "低优先级",
+        "--segment",
+        "aum >= 1000",
+        "--priority",
+        "-1",
+        "--universal-control",
+        "0",
+        "--cap",
+        "99",
+        "--by",
+        "analyst1",
+    ]);
+    let low = t
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("campaign=")
+        .unwrap()
+        .to_owned();
+    run(&["campaign", "approve", &low, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &low]);
+    let reserved: i64 = number_before(&t, " in live campaigns of higher priority");
+    assert!(reserved > 0, "{t}");
+    run(&["campaign", "export", &low, "--out", "low.csv"]);
+    let low_members: Vec<i64> = std::fs::read_to_string(dir.path().join("low.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!low_members.is_empty());
+    assert!(
+        low_members.iter().all(|c| !high.contains(c)),
+        "nobody in the live campaign of higher priority"
+    );
 }

@@ -828,6 +828,7 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
                 ends_on: None,
                 response_rule: None,
                 budget_minor: None,
+                priority: 0,
                 arms: &[("A".to_owned(), None, None)],
                 created_by: "analyst1",
             },

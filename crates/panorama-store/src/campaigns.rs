@@ -41,9 +41,11 @@ pub struct CampaignRow {
     pub approved_by: Option<String>,
     /// Created.
     pub created_at: String,
+    /// Priority among overlapping campaigns (higher wins).
+    pub priority: i64,
 }
 
-const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at";
+const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at, priority";
 
 /// A campaign to create, with its offer arms.
 #[derive(Debug, Clone)]
@@ -66,6 +68,9 @@ pub struct NewCampaign<'a> {
     pub response_rule: Option<&'a str>,
     /// Budget, fen.
     pub budget_minor: Option<i64>,
+    /// Priority: members of a live campaign of higher priority are not
+    /// selected by this one.
+    pub priority: i64,
     /// Arms: (name, product code, script).
     pub arms: &'a [(String, Option<String>, Option<String>)],
     /// Designer.
@@ -76,8 +81,8 @@ pub struct NewCampaign<'a> {
 pub async fn create(store: &Store, c: &NewCampaign<'_>) -> Result<i64> {
     let mut tx = store.begin().await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO campaign (name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, created_at) \
-         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        "INSERT INTO campaign (name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, created_at, priority) \
+         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(c.name)
     .bind(c.objective)
@@ -90,6 +95,7 @@ pub async fn create(store: &Store, c: &NewCampaign<'_>) -> Result<i64> {
     .bind(c.budget_minor)
     .bind(c.created_by)
     .bind(now_utc())
+    .bind(c.priority)
     .fetch_one(&mut *tx)
     .await?;
     for (arm, product, script) in c.arms {
@@ -203,6 +209,23 @@ pub async fn capped(store: &Store, since: &str, cap: i64) -> Result<HashSet<i64>
     )
     .bind(since)
     .bind(cap)
+    .fetch_all(store.pool())
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// Customers reserved by live campaigns of higher priority than
+/// `priority` (other than `id`): members there, treated or control, are
+/// not selected by this one.
+pub async fn reserved(store: &Store, id: i64, priority: i64) -> Result<HashSet<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT m.customer_id FROM campaign_member m \
+         WHERE m.campaign_id IN (SELECT k.id FROM campaign k \
+                                 WHERE k.status = 'live' AND k.priority > $1 AND k.id <> $2)",
+    )
+    .bind(priority)
+    .bind(id)
     .fetch_all(store.pool())
     .await?
     .into_iter()

@@ -51,6 +51,15 @@ fn drain_sms<'a>(out: &'a str, at: &'a str) -> [&'a str; 8] {
 }
 
 /// The number just before `marker` in a command's output (`… 12 messages queued`).
+/// The id `campaign create` printed as its last line (`campaign=ID`).
+fn campaign_id(t: &str) -> String {
+    t.lines()
+        .last()
+        .and_then(|l| l.strip_prefix("campaign="))
+        .unwrap_or_else(|| panic!("campaign=ID as the last line of {t}"))
+        .to_owned()
+}
+
 fn number_before<T: std::str::FromStr>(t: &str, marker: &str) -> T {
     t.split(marker)
         .next()
@@ -750,13 +759,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "--by",
         "analyst1",
     ]);
-    let campaign = t
-        .lines()
-        .last()
-        .unwrap()
-        .strip_prefix("campaign=")
-        .unwrap()
-        .to_owned();
+    let campaign = campaign_id(&t);
     fails(
         &["campaign", "launch", &campaign],
         "only an approved campaign",
@@ -908,13 +911,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "--by",
         "analyst1",
     ]);
-    let second = t
-        .lines()
-        .last()
-        .unwrap()
-        .strip_prefix("campaign=")
-        .unwrap()
-        .to_owned();
+    let second = campaign_id(&t);
     fails(
         &[
             "campaign",
@@ -1095,13 +1092,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "--by",
         "analyst1",
     ]);
-    let sms = t
-        .lines()
-        .last()
-        .unwrap()
-        .strip_prefix("campaign=")
-        .unwrap()
-        .to_owned();
+    let sms = campaign_id(&t);
     run(&["campaign", "approve", &sms, "--by", "bm1"]);
     let t = run(&["campaign", "launch", &sms]);
     let queued: usize = number_before(&t, " messages queued");
@@ -1221,13 +1212,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "--by",
         "analyst1",
     ]);
-    let low = t
-        .lines()
-        .last()
-        .unwrap()
-        .strip_prefix("campaign=")
-        .unwrap()
-        .to_owned();
+    let low = campaign_id(&t);
     run(&["campaign", "approve", &low, "--by", "bm1"]);
     let t = run(&["campaign", "launch", &low]);
     let reserved: i64 = number_before(&t, " in live campaigns of higher priority");

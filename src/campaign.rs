@@ -1,21 +1,17 @@
 //! `panorama campaign …`: design → approve → select and split under the
 //! contact policy → export → (simulated) responses → report with lift.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{NaiveDate, Timelike};
 use clap::Subcommand;
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
 use panorama_analytics::Config;
-use panorama_campaign::{CONTROL, Eligible, lift, rate, split, universal_control};
+use panorama_analytics::campaign as ops;
+use panorama_campaign::CONTROL;
 use panorama_store::Store;
-use panorama_store::campaigns::{self as q, NewCampaign};
+use panorama_store::campaigns as q;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 /// Campaign actions.
 #[derive(Debug, Subcommand)]
@@ -188,35 +184,28 @@ pub enum CampaignAction {
         #[arg(long, default_value = "gateway")]
         by: String,
     },
+    /// Finish a live campaign: its results are counted one last time and
+    /// kept (the batch finishes a campaign when its response window closes).
+    Finish {
+        /// Campaign id.
+        id: i64,
+        /// The day it ends (default: today).
+        #[arg(long)]
+        on: Option<NaiveDate>,
+        /// Who finishes it.
+        #[arg(long, default_value = "analyst")]
+        by: String,
+    },
+    /// Every launched campaign measured the same way: treated and control
+    /// rates, lift with its interval, incremental responders, cost per
+    /// incremental responder and ROI.
+    Compare {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every campaign.
     List,
-}
-
-/// What a campaign selects and the policy it keeps (stored as its eligibility).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Eligibility {
-    segment: String,
-    score_model: Option<String>,
-    min_score: f64,
-    channel: String,
-    universal_control: f64,
-    cap: i64,
-    cap_days: u64,
-    /// Days after launch in which a response counts.
-    #[serde(default = "default_window")]
-    response_days: u64,
-}
-
-fn default_window() -> u64 {
-    30
-}
-
-/// A report line.
-#[derive(Debug, Clone, Serialize)]
-struct ArmReport {
-    arm: String,
-    rate: panorama_campaign::Rate,
-    lift: Option<panorama_campaign::Lift>,
 }
 
 /// Runs a campaign action.
@@ -250,41 +239,6 @@ pub async fn campaign(
             priority,
             by,
         } => {
-            if !(0.0..1.0).contains(&control) {
-                bail!("--control is a share below 1, not {control}");
-            }
-            if !["rm", "sms", "email", "branch", "app"].contains(&channel.as_str()) {
-                bail!("--channel: rm, sms, email, branch or app, not {channel}");
-            }
-            let arms: Vec<String> = arms
-                .into_iter()
-                .map(|a| a.trim().to_owned())
-                .filter(|a| !a.is_empty())
-                .collect();
-            if arms.is_empty() || arms.iter().any(|a| a == CONTROL) {
-                bail!("--arms names the offer arms (A,B,…); `control` is the held-out group");
-            }
-            // The condition must compile now, not at launch.
-            let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
-            panorama_analytics::segment::compile(&segment, &vocab)?;
-            if let Some(rule) = &response {
-                panorama_analytics::segment::compile(rule, &vocab)
-                    .context("--response is a condition over the features")?;
-            }
-            let eligibility = Eligibility {
-                response_days,
-                segment,
-                score_model,
-                min_score,
-                channel,
-                universal_control,
-                cap,
-                cap_days,
-            };
-            let arm_rows: Vec<(String, Option<String>, Option<String>)> = arms
-                .iter()
-                .map(|a| (a.clone(), product.clone(), script.clone()))
-                .collect();
             let budget_minor = budget
                 .as_deref()
                 .map(|b| {
@@ -293,24 +247,33 @@ pub async fn campaign(
                         .with_context(|| format!("--budget {b}: an amount in yuan"))
                 })
                 .transpose()?;
-            let id = q::create(
-                store,
-                &NewCampaign {
-                    name: &name,
-                    objective: &objective,
-                    eligibility: &serde_json::to_string(&eligibility)?,
-                    control_share_bp: (control * 10_000.0).round() as i64,
-                    seed: seed as i64,
-                    starts_on: starts.map(|d| d.to_string()).as_deref(),
-                    ends_on: ends.map(|d| d.to_string()).as_deref(),
-                    response_rule: response.as_deref(),
-                    budget_minor,
-                    priority,
-                    arms: &arm_rows,
-                    created_by: &by,
+            let d = ops::Design {
+                name: name.clone(),
+                objective,
+                eligibility: ops::Eligibility {
+                    segment,
+                    score_model,
+                    min_score,
+                    channel,
+                    universal_control,
+                    cap,
+                    cap_days,
+                    response_days,
                 },
-            )
-            .await?;
+                control,
+                arms,
+                seed,
+                product,
+                script,
+                response,
+                starts,
+                ends,
+                budget_minor,
+                priority,
+                by: by.clone(),
+            };
+            let id = ops::design(store, config, &d).await?;
+            let arms = d.arms;
             say!(
                 "campaign {id} '{name}' designed by {by}: {} arm(s) {}, control {:.0}%; approve it with `panorama campaign approve {id} --by NAME` (someone else)",
                 arms.len(),
@@ -329,7 +292,7 @@ pub async fn campaign(
             launch(store, analytics, config, id, as_of, &by).await
         }
         CampaignAction::Export { id, out } => {
-            campaign_in(store, id, &["live", "finished"], "launch it first").await?;
+            ops::campaign_in(store, id, &["live", "finished"], "launch it first").await?;
             let members = q::members(store, id).await?;
             let excel = out
                 .extension()
@@ -357,7 +320,7 @@ pub async fn campaign(
             on,
         } => {
             let c =
-                campaign_in(store, id, &["live"], "only a live campaign gets responses").await?;
+                ops::campaign_in(store, id, &["live"], "only a live campaign gets responses").await?;
             let propensity = crate::scoring::truth_propensity(store, &truth, &column).await?;
             let members = q::members(store, id).await?;
             let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ (id as u64).rotate_left(32));
@@ -458,6 +421,12 @@ pub async fn campaign(
             );
             Ok(())
         }
+        CampaignAction::Finish { id, on, by } => {
+            ops::finish(store, id, on, &by).await?;
+            say!("campaign {id} finished; its results are kept");
+            report(store, id, None, false).await
+        }
+        CampaignAction::Compare { json } => compare(store, json).await,
         CampaignAction::Capture { as_of } => {
             for (id, n) in capture(store, analytics, config, as_of).await? {
                 say!("campaign {id}: {n} new responses");
@@ -490,22 +459,7 @@ pub async fn campaign(
     }
 }
 
-/// Campaign `id` if its status is one of `allowed`; else an error saying `why`.
-async fn campaign_in(
-    store: &Store,
-    id: i64,
-    allowed: &[&str],
-    why: &str,
-) -> Result<q::CampaignRow> {
-    let c = q::get(store, id)
-        .await?
-        .with_context(|| format!("there is no campaign {id}"))?;
-    if !allowed.contains(&c.status.as_str()) {
-        bail!("campaign {id} is {}: {why}", c.status);
-    }
-    Ok(c)
-}
-
+/// Launches a campaign and says what happened.
 async fn launch(
     store: &Store,
     analytics: &Path,
@@ -514,337 +468,69 @@ async fn launch(
     as_of: Option<NaiveDate>,
     by: &str,
 ) -> Result<()> {
-    let started = Instant::now();
-    let c = campaign_in(
-        store,
-        id,
-        &["approved"],
-        "only an approved campaign is launched",
-    )
-    .await?;
-    let rules: Eligibility = serde_json::from_str(&c.eligibility)
-        .with_context(|| format!("campaign {id}: its eligibility is unreadable"))?;
-    // Eligible: the segment condition on the features of the date, with the tier as stratum.
-    let ctx = panorama_analytics::engine::session();
-    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
-    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
-    let filter = panorama_analytics::segment::compile(&rules.segment, &vocab)?;
-    let batches = ctx
-        .table("features")
-        .await?
-        .filter(filter)?
-        .select_columns(&["customer_id", "tier"])?
-        .collect()
-        .await?;
-    let mut eligible = Vec::new();
-    for b in &batches {
-        let ids = b.column(0).as_primitive::<Int64Type>();
-        let tiers = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
-        let tiers = tiers.as_string::<i32>();
-        for i in 0..b.num_rows() {
-            eligible.push(Eligible {
-                customer_id: ids.value(i),
-                stratum: tiers.value(i).to_owned(),
-            });
-        }
-    }
-    let selected = eligible.len();
-    // A score cut from an approved model's latest scores.
-    if let Some(model) = &rules.score_model {
-        let scores = scores_of(store, model).await?;
-        eligible.retain(|e| {
-            scores
-                .get(&e.customer_id)
-                .is_some_and(|s| *s >= rules.min_score)
-        });
-    }
-    let after_score = eligible.len();
-    // The contact policy: opt-outs, the universal control group, the frequency cap.
-    let opted_out = q::opted_out(store, &rules.channel).await?;
-    eligible.retain(|e| !opted_out.contains(&e.customer_id));
-    let after_opt_out = eligible.len();
-    let period = date.format("%Y").to_string();
-    eligible.retain(|e| !universal_control(e.customer_id, &period, rules.universal_control));
-    let after_universal = eligible.len();
-    let since = date - chrono::Days::new(rules.cap_days);
-    let capped = q::capped(store, &since.to_string(), rules.cap.max(1)).await?;
-    eligible.retain(|e| !capped.contains(&e.customer_id));
-    let after_cap = eligible.len();
-    // Priority: members of a live campaign of higher priority stay there.
-    let reserved = q::reserved(store, id, c.priority).await?;
-    eligible.retain(|e| !reserved.contains(&e.customer_id));
-    let offers = q::offers(store, id).await?;
-    let arms: Vec<String> = offers.keys().cloned().collect();
-    let assignments = split(
-        &eligible,
-        c.control_share_bp as f64 / 10_000.0,
-        &arms,
-        c.seed as u64,
-    );
-    let owners = q::owners(store).await?;
-    let members: Vec<q::MemberWrite> = assignments
-        .into_iter()
-        .map(|a| {
-            let control = a.arm == CONTROL;
-            (
-                a.customer_id,
-                a.arm,
-                control,
-                rules.channel.clone(),
-                owners.get(&a.customer_id).copied(),
-            )
-        })
-        .collect();
-    let select_seconds = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    // The RM channel: each treated member with an RM is a call on that RM's list.
-    let due = (date + chrono::Days::new(7)).to_string();
-    let tasks: Vec<q::TaskWrite> = if rules.channel == "rm" {
-        members
-            .iter()
-            .filter(|m| !m.2)
-            .filter_map(|m| {
-                let product = offers
-                    .get(&m.1)
-                    .and_then(|(p, _)| p.as_deref())
-                    .map(|p| format!("，产品 {p}"))
-                    .unwrap_or_default();
-                Some((
-                    m.4?,
-                    m.0,
-                    format!("营销活动「{}」方案 {}{product}：联系客户", c.name, m.1),
-                    due.clone(),
-                ))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    // The message channels: each treated member with an address gets one
-    // message in the outbox; the gateway adapter drains it.
-    let messages: Vec<q::MessageWrite> =
-        if ["sms", "email", "app"].contains(&rules.channel.as_str()) {
-            let addresses = q::addresses(store, &rules.channel).await?;
-            members
-                .iter()
-                .filter(|m| !m.2)
-                .filter_map(|m| {
-                    let address = addresses.get(&m.0)?;
-                    let (product, script) = offers.get(&m.1).cloned().unwrap_or_default();
-                    let text = script.unwrap_or_else(|| {
-                        format!(
-                            "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
-                            product.as_deref().unwrap_or("专属产品")
-                        )
-                    });
-                    Some((m.0, rules.channel.clone(), address.clone(), text))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-    let work_seconds = started.elapsed().as_secs_f64();
-    let control = members.iter().filter(|m| m.2).count();
-    let detail = format!(
-        "{selected} in the segment as of {date}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap, {} in live campaigns of higher priority; {} members ({control} control), {} calls on RMs' lists, {} messages queued",
-        after_score,
-        after_score - after_opt_out,
-        after_opt_out - after_universal,
-        after_universal - after_cap,
-        after_cap - eligible.len(),
-        members.len(),
-        tasks.len(),
-        messages.len()
-    );
-    let started = Instant::now();
-    q::launch(
-        store,
-        id,
-        &date.to_string(),
-        &members,
-        q::Work {
-            tasks: &tasks,
-            messages: &messages,
-        },
-        by,
-        &detail,
-    )
-    .await?;
-    say!("campaign {id} live: {detail}");
+    let l = ops::launch(store, analytics, config, id, as_of, by).await?;
+    say!("campaign {id} live: {}", l.detail());
     say!(
-        "selected and split under the contact policy in {select_seconds:.2} s; tasks and messages prepared in {work_seconds:.2} s; written in {:.2} s",
-        started.elapsed().as_secs_f64()
+        "selected and split under the contact policy in {:.2} s; tasks and messages prepared in {:.2} s; written in {:.2} s",
+        l.select_seconds,
+        l.work_seconds,
+        l.write_seconds
     );
     Ok(())
 }
 
-/// Records, for every live campaign with a response condition, the members
-/// (treated and control alike) for whom it holds on the features of the
-/// date, if the date falls in the response window; returns the new
-/// responses per campaign.
+/// Captures responses for the live campaigns (and finishes those whose
+/// window closed); returns (campaign, new responses).
 pub async fn capture(
     store: &Store,
     analytics: &Path,
     config: &Config,
     as_of: Option<NaiveDate>,
 ) -> Result<Vec<(i64, u64)>> {
-    let live = q::live(store).await?;
-    if live.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ctx = panorama_analytics::engine::session();
-    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
-    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
     let mut out = Vec::new();
-    for c in live {
-        let Some(rule) = c.response_rule.as_deref() else {
-            continue;
-        };
-        let rules: Eligibility = serde_json::from_str(&c.eligibility)
-            .with_context(|| format!("campaign {}: its eligibility is unreadable", c.id))?;
-        let Some(launched) = q::launched_on(store, c.id)
-            .await?
-            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        else {
-            continue;
-        };
-        if date <= launched || date > launched + chrono::Days::new(rules.response_days) {
-            continue;
+    for x in ops::capture(store, analytics, config, as_of, "batch").await? {
+        if x.finished {
+            say!(
+                "campaign {}: its response window closed; finished, results kept",
+                x.campaign_id
+            );
+        } else {
+            out.push((x.campaign_id, x.responses));
         }
-        let filter = panorama_analytics::segment::compile(rule, &vocab)?;
-        let hits: HashSet<i64> = panorama_analytics::batch::members_of(&ctx, filter)
-            .await?
-            .into_iter()
-            .collect();
-        let responses: Vec<(i64, String, Option<i64>)> = q::members(store, c.id)
-            .await?
-            .into_iter()
-            .filter(|(customer, _)| hits.contains(customer))
-            .map(|(customer, _)| (customer, date.to_string(), None))
-            .collect();
-        let n = q::write_responses(store, c.id, "batch", &responses).await?;
-        out.push((c.id, n));
     }
     Ok(out)
-}
-
-/// The latest scores of the approved version of `model`.
-async fn scores_of(store: &Store, model: &str) -> Result<std::collections::HashMap<i64, f64>> {
-    let approved = panorama_store::models::approved(store)
-        .await?
-        .into_iter()
-        .find(|m| m.name == model)
-        .with_context(|| format!("no approved version of model '{model}'"))?;
-    Ok(panorama_store::models::latest_scores(store, approved.id)
-        .await?
-        .into_iter()
-        .collect())
-}
-
-/// What the campaign earned over what it cost: responders above the
-/// control rate, their value, the budget and the return on it.
-#[derive(Debug, serde::Serialize)]
-struct Economics {
-    incremental_responders: f64,
-    value_per_response_minor: Option<i64>,
-    incremental_value_minor: Option<i64>,
-    cost_minor: Option<i64>,
-    roi: Option<f64>,
-}
-
-fn economics(
-    lines: &[ArmReport],
-    control: Option<&panorama_campaign::Rate>,
-    value: Option<i64>,
-    cost: Option<i64>,
-) -> Economics {
-    let incremental: f64 = match control {
-        Some(ctl) => lines
-            .iter()
-            .filter(|l| l.arm != CONTROL)
-            .map(|l| (l.rate.rate - ctl.rate) * l.rate.members as f64)
-            .sum(),
-        None => 0.0,
-    };
-    let value_minor = value.map(|v| (incremental * v as f64).round() as i64);
-    let roi = match (value_minor, cost) {
-        (Some(v), Some(c)) if c > 0 => Some((v - c) as f64 / c as f64),
-        _ => None,
-    };
-    Economics {
-        incremental_responders: incremental,
-        value_per_response_minor: value,
-        incremental_value_minor: value_minor,
-        cost_minor: cost,
-        roi,
-    }
 }
 
 async fn report(store: &Store, id: i64, value: Option<i64>, json: bool) -> Result<()> {
     let c = q::get(store, id)
         .await?
         .with_context(|| format!("there is no campaign {id}"))?;
-    let counts = q::arm_counts(store, id).await?;
-    if counts.is_empty() {
-        bail!("campaign {id} has no members yet: launch it first");
-    }
-    let control = counts
+    let r = ops::results(store, &c, value).await?;
+    let (lines, curve, money) = (&r.arms, &r.curve, &r.economics);
+    let control = r.control();
+    let members: std::collections::BTreeMap<String, u64> = lines
         .iter()
-        .find(|(arm, _, _)| arm == CONTROL)
-        .map(|(_, n, k)| rate(*k as u64, *n as u64));
-    let lines: Vec<ArmReport> = counts
-        .iter()
-        .map(|(arm, n, k)| {
-            let r = rate(*k as u64, *n as u64);
-            ArmReport {
-                arm: arm.clone(),
-                rate: r,
-                lift: (arm != CONTROL)
-                    .then_some(control)
-                    .flatten()
-                    .map(|ctl| lift(&r, &ctl)),
-            }
-        })
+        .map(|l| (l.arm.clone(), l.rate.members))
         .collect();
-    // The cumulative response rate of each arm by response date.
-    let members: std::collections::BTreeMap<String, i64> =
-        counts.iter().map(|(arm, n, _)| (arm.clone(), *n)).collect();
-    let mut so_far: std::collections::BTreeMap<String, i64> = Default::default();
-    let mut curve: Vec<(String, std::collections::BTreeMap<String, f64>)> = Vec::new();
-    for (arm, day, k) in q::responses_by_day(store, id).await? {
-        *so_far.entry(arm).or_default() += k;
-        let point: std::collections::BTreeMap<String, f64> = members
-            .iter()
-            .map(|(a, n)| {
-                let r = so_far.get(a).copied().unwrap_or(0) as f64 / (*n).max(1) as f64;
-                (a.clone(), r)
-            })
-            .collect();
-        match curve.last_mut() {
-            Some((d, p)) if *d == day => *p = point,
-            _ => curve.push((day, point)),
-        }
-    }
-    let value = match value {
-        Some(v) => Some(v),
-        None => q::mean_response_value(store, id).await?,
-    };
-    let money = economics(&lines, control.as_ref(), value, c.budget_minor);
     if json {
         say!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"arms": lines, "curve": curve, "economics": money})
+                &serde_json::json!({"arms": lines, "curve": curve, "economics": money, "frozen": r.frozen})
             )?
         );
         return Ok(());
     }
     say!(
-        "campaign {} '{}' ({}, {})",
+        "campaign {} '{}' ({}, {}{})",
         c.id,
         c.name,
         c.objective,
-        c.status
+        c.status,
+        c.finished_on
+            .as_deref()
+            .map(|d| format!(" on {d}; results as kept then"))
+            .unwrap_or_default()
     );
     say!(
         "  {:<8} {:>9} {:>10} {:>8} {:>17}   {:>9} {:>20} {:>9} {:>8}",
@@ -858,7 +544,7 @@ async fn report(store: &Store, id: i64, value: Option<i64>, json: bool) -> Resul
         "relative",
         "p-value"
     );
-    for l in &lines {
+    for l in lines {
         let r = &l.rate;
         let lift_text = match &l.lift {
             Some(x) => format!(
@@ -913,7 +599,7 @@ async fn report(store: &Store, id: i64, value: Option<i64>, json: bool) -> Resul
                 .map(|a| format!("{a:>9}"))
                 .collect::<String>()
         );
-        for (day, point) in &curve {
+        for (day, point) in curve {
             say!(
                 "  {:<10} {}",
                 day,
@@ -954,5 +640,68 @@ fn write_members_xlsx(out: &std::path::Path, id: i64, members: &[(i64, String)])
     sheet.write_number(0, 1, id as f64)?;
     book.save(out)
         .with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+/// Prints every launched campaign measured the same way.
+async fn compare(store: &Store, json: bool) -> Result<()> {
+    let rows = ops::compare(store).await?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let yuan = |m: Option<i64>| {
+        m.map_or_else(
+            || "-".to_owned(),
+            |m| panorama_domain::money::Money::from_minor(m).to_string(),
+        )
+    };
+    say!(
+        "{:>4}  {:<20} {:<10} {:<6} {:<9} {:>9} {:>7} {:>7} {:>9} {:>20} {:>8} {:>8} {:>12} {:>7}",
+        "id",
+        "name",
+        "objective",
+        "chan.",
+        "status",
+        "treated",
+        "rate",
+        "control",
+        "lift",
+        "95% interval",
+        "p-value",
+        "incr.",
+        "cost/incr.",
+        "ROI"
+    );
+    for r in &rows {
+        let (lift, interval, p) = match &r.lift {
+            Some(l) => (
+                format!("{:+.2}pp", 100.0 * l.difference),
+                format!("[{:+.2}pp, {:+.2}pp]", 100.0 * l.low, 100.0 * l.high),
+                format!("{:.4}", l.p_value),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        say!(
+            "{:>4}  {:<20} {:<10} {:<6} {:<9} {:>9} {:>6.2}% {:>7} {:>9} {:>20} {:>8} {:>8.1} {:>12} {:>7}",
+            r.id,
+            r.name.chars().take(20).collect::<String>(),
+            r.objective,
+            r.channel,
+            r.status,
+            r.treated.members,
+            100.0 * r.treated.rate,
+            r.control
+                .map_or_else(|| "-".to_owned(), |c| format!("{:.2}%", 100.0 * c.rate)),
+            lift,
+            interval,
+            p,
+            r.economics.incremental_responders,
+            yuan(r.cost_per_incremental_minor),
+            r.economics
+                .roi
+                .map_or_else(|| "-".to_owned(), |x| format!("{:+.0}%", 100.0 * x))
+        );
+    }
     Ok(())
 }

@@ -488,7 +488,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-            crate::web::serve(store, &config, addr, false, 30).await
+            let analytics = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::web::serve(store, &config, analytics, addr, false, 30).await
         }
         Command::Serve {
             bind,
@@ -499,7 +500,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cli.store).await?;
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::new(bind, port);
-            crate::web::serve(store, &config, addr, secure_cookies, session_minutes).await
+            let analytics = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::web::serve(
+                store,
+                &config,
+                analytics,
+                addr,
+                secure_cookies,
+                session_minutes,
+            )
+            .await
         }
         Command::Users {
             action:

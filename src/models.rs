@@ -86,12 +86,15 @@ pub enum ModelAction {
         /// Registry name (versions share it).
         #[arg(long)]
         name: String,
-        /// What to predict: uptake:CLASS (e.g. uptake:card, uptake:wealth) or churn.
+        /// What to predict: uptake:CLASS (e.g. uptake:card, uptake:wealth),
+        /// churn, or response:CAMPAIGN_ID (learnt from a launched
+        /// campaign's treated members and their responses).
         #[arg(long)]
         target: String,
-        /// Features as of this date (a month end).
+        /// Features as of this date (a month end); a campaign's response
+        /// model uses the features of its launch.
         #[arg(long)]
-        as_of: chrono::NaiveDate,
+        as_of: Option<chrono::NaiveDate>,
         /// Outcome window in months.
         #[arg(long, default_value_t = 6)]
         horizon_months: u32,

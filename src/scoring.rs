@@ -44,6 +44,13 @@ pub enum Target {
         /// Share of assets lost that counts as leaving.
         drop: f64,
     },
+    /// Responds to a campaign's offer: learnt from a launched campaign's
+    /// treated members (features as of its launch) and their recorded
+    /// responses — the campaign's results feeding the next response model.
+    Response {
+        /// The campaign learnt from.
+        campaign: i64,
+    },
 }
 
 impl Target {
@@ -54,6 +61,12 @@ impl Target {
                 bail!("--drop is a share of assets between 0 and 1, not {drop}");
             }
             return Ok(Target::Churn { drop });
+        }
+        if let Some(id) = s.strip_prefix("response:") {
+            let campaign = id
+                .parse()
+                .with_context(|| format!("target '{s}': response:CAMPAIGN_ID"))?;
+            return Ok(Target::Response { campaign });
         }
         if let Some(class) = s.strip_prefix("uptake:") {
             if CLASSES.iter().any(|(c, _)| *c == class) {
@@ -66,7 +79,9 @@ impl Target {
                 CLASSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
             );
         }
-        bail!("target '{s}': use uptake:CLASS (e.g. uptake:card) or churn")
+        bail!(
+            "target '{s}': use uptake:CLASS (e.g. uptake:card), churn, or response:CAMPAIGN_ID"
+        )
     }
 
     /// The registry's kind.
@@ -74,6 +89,7 @@ impl Target {
         match self {
             Target::Uptake { class } => format!("uptake:{class}"),
             Target::Churn { .. } => "churn".into(),
+            Target::Response { campaign } => format!("response:{campaign}"),
         }
     }
 
@@ -85,6 +101,8 @@ impl Target {
         match self {
             Target::Uptake { class } => !f.holds(i, class),
             Target::Churn { .. } => f.aum[i] > 0.0,
+            // A campaign's members are chosen by the campaign.
+            Target::Response { .. } => true,
         }
     }
 
@@ -94,6 +112,8 @@ impl Target {
         match self {
             Target::Uptake { class } => j.is_some_and(|j| after.holds(j, class)),
             Target::Churn { drop } => j.is_none_or(|j| after.aum[j] < (1.0 - drop) * before.aum[i]),
+            // Recorded responses, not a later snapshot, say who responded.
+            Target::Response { .. } => false,
         }
     }
 
@@ -102,7 +122,7 @@ impl Target {
         match self {
             Target::Uptake { class } if class == "card" => Some("p_card_uptake"),
             Target::Churn { .. } => Some("p_churn"),
-            Target::Uptake { .. } => None,
+            Target::Uptake { .. } | Target::Response { .. } => None,
         }
     }
 }
@@ -347,8 +367,9 @@ pub struct TrainSpec {
     pub name: String,
     /// What it predicts.
     pub target: Target,
-    /// Training features date (outcomes follow it).
-    pub as_of: NaiveDate,
+    /// Training features date (outcomes follow it); a campaign's response
+    /// model learns from the features of its launch instead.
+    pub as_of: Option<NaiveDate>,
     /// Outcome window, months.
     pub horizon_months: u32,
     /// Learner.
@@ -400,13 +421,25 @@ fn labelled(target: &Target, before: &Frame, after: &Frame) -> (Vec<usize>, Vec<
     (rows, y)
 }
 
-/// Trains, evaluates and registers a model; returns its id and report.
-pub async fn train(
+/// Labelled rows to learn from: the features of `t0` (rows of `frame0`),
+/// their outcomes by `t1`, and an out-of-time test set (the features of
+/// `t1` with outcomes a window later) when the data reaches that far.
+struct Learnt {
+    t0: NaiveDate,
+    t1: NaiveDate,
+    frame0: std::sync::Arc<Frame>,
+    rows: Vec<usize>,
+    y: Vec<bool>,
+    test: Option<(std::sync::Arc<Frame>, Vec<usize>, Vec<bool>)>,
+}
+
+/// Uptake and churn: outcomes seen in the features a window later.
+async fn outcome_rows(
     store: &Store,
     analytics: &Path,
     config: &Config,
     spec: &TrainSpec,
-) -> Result<(i64, i64, TrainReport)> {
+) -> Result<Learnt> {
     if spec.horizon_months == 0 {
         bail!("--horizon-months must be at least 1");
     }
@@ -415,7 +448,9 @@ pub async fn train(
         .context("the store holds no data yet: ingest an extract first")?;
     let latest = NaiveDate::parse_from_str(&latest[..10.min(latest.len())], "%Y-%m-%d")
         .with_context(|| format!("latest business date '{latest}'"))?;
-    let t0 = spec.as_of;
+    let t0 = spec
+        .as_of
+        .context("--as-of: the features date to learn from")?;
     let t1 = months_after(t0, spec.horizon_months);
     if t1 > latest {
         bail!(
@@ -431,30 +466,118 @@ pub async fn train(
         &panorama_analytics::batch::ensure_features(store, analytics, config, t1).await?,
     )
     .await?;
-    let (mut train_rows, mut train_y) = labelled(&spec.target, &frame0, &frame1);
-    // Test out of time when the data reaches a second window; else hold out 30%.
-    let (test_frame, test_rows, test_y, kind, test_as_of) = if t2 <= latest {
+    let (rows, y) = labelled(&spec.target, &frame0, &frame1);
+    let frame1 = std::sync::Arc::new(frame1);
+    let test = if t2 <= latest {
         let frame2 = load_frame(
             &panorama_analytics::batch::ensure_features(store, analytics, config, t2).await?,
         )
         .await?;
         let (rows, y) = labelled(&spec.target, &frame1, &frame2);
-        (&frame1, rows, y, "out-of-time", t1)
+        Some((frame1, rows, y))
     } else {
-        let folds = panorama_models::cv::stratified_folds(&train_y, 10, spec.seed);
-        let test: std::collections::HashSet<usize> =
-            folds.iter().take(3).flatten().copied().collect();
-        let mut tr = (Vec::new(), Vec::new());
-        let mut te = (Vec::new(), Vec::new());
-        for (k, (&i, &y)) in train_rows.iter().zip(&train_y).enumerate() {
-            let side = if test.contains(&k) { &mut te } else { &mut tr };
-            side.0.push(i);
-            side.1.push(y);
-        }
-        train_rows = tr.0;
-        train_y = tr.1;
-        (&frame0, te.0, te.1, "holdout", t0)
+        None
     };
+    Ok(Learnt {
+        t0,
+        t1,
+        frame0: std::sync::Arc::new(frame0),
+        rows,
+        y,
+        test,
+    })
+}
+
+/// A campaign's responses: its treated members on the features of its
+/// launch, labelled by whether they responded within its window (control
+/// members are not offered anything, so they say nothing of the offer).
+async fn campaign_rows(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    campaign: i64,
+) -> Result<Learnt> {
+    let c = panorama_store::campaigns::get(store, campaign)
+        .await?
+        .with_context(|| format!("there is no campaign {campaign}"))?;
+    let t0 = c
+        .launched_on
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .with_context(|| format!("campaign {campaign} is {}: launch it first", c.status))?;
+    let window = panorama_analytics::campaign::Eligibility::of(&c)?.response_days;
+    let t1 = t0 + chrono::Days::new(window);
+    let frame0 = load_frame(
+        &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,
+    )
+    .await?;
+    let responders: std::collections::HashSet<i64> =
+        panorama_store::campaigns::responders(store, campaign)
+            .await?
+            .into_iter()
+            .collect();
+    let mut rows = Vec::new();
+    let mut y = Vec::new();
+    for (customer, arm) in panorama_store::campaigns::members(store, campaign).await? {
+        if arm == panorama_campaign::CONTROL {
+            continue;
+        }
+        if let Some(&i) = frame0.index.get(&customer) {
+            rows.push(i);
+            y.push(responders.contains(&customer));
+        }
+    }
+    Ok(Learnt {
+        t0,
+        t1,
+        frame0: std::sync::Arc::new(frame0),
+        rows,
+        y,
+        test: None,
+    })
+}
+
+/// Trains, evaluates and registers a model; returns its id and report.
+pub async fn train(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    spec: &TrainSpec,
+) -> Result<(i64, i64, TrainReport)> {
+    let learnt = match &spec.target {
+        Target::Response { campaign } => {
+            campaign_rows(store, analytics, config, *campaign).await?
+        }
+        _ => outcome_rows(store, analytics, config, spec).await?,
+    };
+    let Learnt {
+        t0,
+        t1,
+        frame0,
+        rows: mut train_rows,
+        y: mut train_y,
+        test,
+    } = learnt;
+    // Test out of time when the data reaches a second window; else hold out 30%.
+    let (test_frame, test_rows, test_y, kind, test_as_of) = match test {
+        Some((frame1, rows, y)) => (frame1, rows, y, "out-of-time", t1),
+        None => {
+            let folds = panorama_models::cv::stratified_folds(&train_y, 10, spec.seed);
+            let test: std::collections::HashSet<usize> =
+                folds.iter().take(3).flatten().copied().collect();
+            let mut tr = (Vec::new(), Vec::new());
+            let mut te = (Vec::new(), Vec::new());
+            for (k, (&i, &y)) in train_rows.iter().zip(&train_y).enumerate() {
+                let side = if test.contains(&k) { &mut te } else { &mut tr };
+                side.0.push(i);
+                side.1.push(y);
+            }
+            train_rows = tr.0;
+            train_y = tr.1;
+            (frame0.clone(), te.0, te.1, "holdout", t0)
+        }
+    };
+    let test_frame = &test_frame;
     let positives = train_y.iter().filter(|y| **y).count();
     if positives == 0 || positives == train_y.len() {
         bail!(

@@ -19,6 +19,7 @@ const DEMO_RMS_PER_SUB_BRANCH: usize = 2;
 pub async fn serve(
     store: Store,
     config: &Config,
+    analytics: std::path::PathBuf,
     addr: SocketAddr,
     secure_cookies: bool,
     session_minutes: i64,
@@ -27,6 +28,10 @@ pub async fn serve(
         secure_cookies,
         session_idle_minutes: session_minutes.max(1),
         tiers: tier_labels(config),
+        analytics: Some(panorama_web::WebAnalytics {
+            dir: analytics,
+            config: config.clone(),
+        }),
         ..WebConfig::default()
     };
     say!("Panorama workbench: http://{addr}/ (Ctrl-C stops it)");

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The arm of held-out customers.
 pub const CONTROL: &str = "control";
@@ -92,7 +92,7 @@ pub fn universal_control(customer_id: i64, period: &str, share: f64) -> bool {
 }
 
 /// A proportion with its 95% Wilson score interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     /// Responders.
     pub responders: u64,
@@ -134,7 +134,7 @@ pub fn rate(k: u64, n: u64) -> Rate {
 }
 
 /// An arm against control.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Lift {
     /// Rate difference, arm − control (percentage points as a share).
     pub difference: f64,

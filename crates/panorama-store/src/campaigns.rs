@@ -43,9 +43,13 @@ pub struct CampaignRow {
     pub created_at: String,
     /// Priority among overlapping campaigns (higher wins).
     pub priority: i64,
+    /// The features date its members were selected on.
+    pub launched_on: Option<String>,
+    /// When it was finished (its results frozen).
+    pub finished_on: Option<String>,
 }
 
-const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at, priority";
+const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at, priority, launched_on, finished_on";
 
 /// A campaign to create, with its offer arms.
 #[derive(Debug, Clone)]
@@ -351,7 +355,24 @@ pub async fn launch(
         })
         .collect();
     insert.execute(&mut tx, &rows).await?;
-    sqlx::query("UPDATE campaign SET status = 'live' WHERE id = $1")
+    // Each arm's size, kept for the dashboards and the comparison of campaigns.
+    let mut sizes: BTreeMap<(&str, bool), i64> = BTreeMap::new();
+    for (_, arm, control, _, _) in members {
+        *sizes.entry((arm.as_str(), *control)).or_default() += 1;
+    }
+    for ((arm, control), n) in sizes {
+        sqlx::query(
+            "INSERT INTO campaign_arm (campaign_id, arm, is_control, members) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(arm)
+        .bind(i64::from(control))
+        .bind(n)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE campaign SET status = 'live', launched_on = $1 WHERE id = $2")
+        .bind(selected_on)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -415,6 +436,16 @@ pub async fn members(store: &Store, id: i64) -> Result<Vec<(i64, String)>> {
     .await?)
 }
 
+/// The customers who responded to a campaign.
+pub async fn responders(store: &Store, id: i64) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT customer_id FROM campaign_response WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
 /// Records responses (customer, date, value), keeping the first of each customer.
 pub async fn write_responses(
     store: &Store,
@@ -452,16 +483,43 @@ pub async fn write_responses(
     Ok(n)
 }
 
-/// Per arm: members and responders.
+/// Per arm: members and responders. The sizes kept at launch and the
+/// responders counted from the (few) responses: a million memberships are
+/// not read.
 pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT m.arm, CAST(COUNT(*) AS BIGINT), CAST(COUNT(r.customer_id) AS BIGINT) FROM campaign_member m \
-         LEFT JOIN campaign_response r ON r.campaign_id = m.campaign_id AND r.customer_id = m.customer_id \
-         WHERE m.campaign_id = $1 GROUP BY m.arm ORDER BY m.arm",
+    let mut sizes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT arm, members FROM campaign_arm WHERE campaign_id = $1 ORDER BY arm",
     )
     .bind(id)
     .fetch_all(store.pool())
-    .await?)
+    .await?;
+    if sizes.is_empty() {
+        // Members written other than by a launch: counted.
+        sizes = sqlx::query_as(
+            "SELECT arm, CAST(COUNT(*) AS BIGINT) FROM campaign_member WHERE campaign_id = $1 \
+             GROUP BY arm ORDER BY arm",
+        )
+        .bind(id)
+        .fetch_all(store.pool())
+        .await?;
+    }
+    let responders: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+        "SELECT m.arm, CAST(COUNT(*) AS BIGINT) FROM campaign_response r \
+         JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
+         WHERE r.campaign_id = $1 GROUP BY m.arm",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?
+    .into_iter()
+    .collect();
+    Ok(sizes
+        .into_iter()
+        .map(|(arm, n)| {
+            let k = responders.get(&arm).copied().unwrap_or(0);
+            (arm, n, k)
+        })
+        .collect())
 }
 
 /// Live campaigns.
@@ -476,10 +534,72 @@ pub async fn live(store: &Store) -> Result<Vec<CampaignRow>> {
 /// The date a campaign's members were selected.
 pub async fn launched_on(store: &Store, id: i64) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT MIN(selected_on) FROM campaign_member WHERE campaign_id = $1")
+        sqlx::query_scalar::<_, Option<String>>("SELECT launched_on FROM campaign WHERE id = $1")
             .bind(id)
-            .fetch_one(store.pool())
-            .await?,
+            .fetch_optional(store.pool())
+            .await?
+            .flatten(),
+    )
+}
+
+/// Each launched campaign's arm sizes at launch: (campaign, arm, control?, members).
+pub async fn arm_sizes(store: &Store) -> Result<Vec<(i64, String, bool, i64)>> {
+    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT campaign_id, arm, is_control, members FROM campaign_arm ORDER BY campaign_id, arm",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, arm, control, n)| (c, arm, control == 1, n))
+        .collect())
+}
+
+/// Finishes a live campaign on `on`, keeping its final `results` (JSON);
+/// audited. Responses recorded later no longer change what it reports.
+pub async fn finish(store: &Store, id: i64, on: &str, results: &str, by: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    let done = sqlx::query(
+        "UPDATE campaign SET status = 'finished', finished_on = $1, results = $2 \
+         WHERE id = $3 AND status = 'live'",
+    )
+    .bind(on)
+    .bind(results)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM campaign WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return Err(StoreError::Invalid(match status {
+            Some(s) => format!("campaign {id} is {s}: only a live campaign is finished"),
+            None => format!("there is no campaign {id}"),
+        }));
+    }
+    audit(
+        &mut tx,
+        by,
+        "campaign.finish",
+        None,
+        &format!("campaign {id} finished on {on}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A finished campaign's frozen results (JSON).
+pub async fn results(store: &Store, id: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT results FROM campaign WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?
+            .flatten(),
     )
 }
 

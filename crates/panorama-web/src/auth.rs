@@ -64,6 +64,10 @@ pub enum Permission {
     /// Refer customers related to one's own to their RMs, and work the
     /// referrals received.
     Refer,
+    /// Design campaigns, launch and finish them, export their members.
+    DesignCampaigns,
+    /// Approve a campaign someone else designed.
+    ApproveCampaigns,
 }
 
 impl Role {
@@ -115,6 +119,8 @@ impl Role {
             ManageTargets => matches!(self, BranchManager | Executive),
             ViewDashboards => matches!(self, BranchManager | Executive),
             Refer => matches!(self, Rm | BranchManager),
+            DesignCampaigns => matches!(self, Analyst),
+            ApproveCampaigns => matches!(self, BranchManager | Executive),
         }
     }
 

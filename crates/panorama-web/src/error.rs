@@ -73,6 +73,18 @@ impl From<panorama_ecif::store::ActionError> for WebError {
     }
 }
 
+impl From<panorama_analytics::AnalyticsError> for WebError {
+    fn from(e: panorama_analytics::AnalyticsError) -> Self {
+        use panorama_analytics::AnalyticsError as A;
+        match e {
+            A::Store(e) => WebError::Store(e),
+            A::Invalid(m) => WebError::BadRequest(m),
+            A::Condition(c) => WebError::BadRequest(c.to_string()),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = self.status();

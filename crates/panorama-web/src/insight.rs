@@ -1,16 +1,12 @@
-//! What analysts, executives and branch managers read of ACRM: the model
+//! What analysts, executives and branch managers read of ACRM's models: the
 //! registry with each version's evaluation (AUC, KS, cumulative gains chart,
-//! lift and calibration by decile) and the campaigns with their measured
-//! results (rate per arm with its interval, lift over control). Pages and
-//! JSON; read-only.
+//! lift and calibration by decile). Pages and JSON; read-only. Campaigns
+//! are in [`crate::campaigns`].
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use panorama_campaign::{CONTROL, Lift, Rate, lift, rate};
-use panorama_store::campaigns::{self, CampaignRow};
 use panorama_store::models::{self, ModelRow};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -134,127 +130,4 @@ pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
         }
     };
     Ok(layout(lang, Some(user), &csrf, t::MODELS.get(lang), body).into_response())
-}
-
-/// One arm's measured result.
-#[derive(Debug, Serialize)]
-struct ArmResult {
-    arm: String,
-    rate: Rate,
-    lift: Option<Lift>,
-}
-
-/// A campaign and its results so far.
-#[derive(Debug, Serialize)]
-struct CampaignResult {
-    #[serde(flatten)]
-    campaign: CampaignRow,
-    arms: Vec<ArmResult>,
-}
-
-async fn results(state: &AppState, c: CampaignRow) -> Result<CampaignResult, WebError> {
-    let counts = campaigns::arm_counts(&state.store, c.id).await?;
-    let control = counts
-        .iter()
-        .find(|(arm, _, _)| arm == CONTROL)
-        .map(|(_, n, k)| rate(*k as u64, *n as u64));
-    let arms = counts
-        .into_iter()
-        .map(|(arm, n, k)| {
-            let r = rate(k as u64, n as u64);
-            let l = (arm != CONTROL)
-                .then_some(control)
-                .flatten()
-                .map(|ctl| lift(&r, &ctl));
-            ArmResult {
-                arm,
-                rate: r,
-                lift: l,
-            }
-        })
-        .collect();
-    Ok(CampaignResult { campaign: c, arms })
-}
-
-async fn all_results(state: &AppState) -> Result<Vec<CampaignResult>, WebError> {
-    let mut out = Vec::new();
-    for c in campaigns::list(&state.store).await? {
-        out.push(results(state, c).await?);
-    }
-    Ok(out)
-}
-
-/// `GET /api/campaigns`: every campaign with its results per arm.
-pub async fn campaigns_api(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
-    Ok(Json(json!({"campaigns": all_results(&state).await?})).into_response())
-}
-
-/// `GET /api/campaigns/{id}`: one campaign's results.
-pub async fn campaign_api(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
-    let c = campaigns::get(&state.store, id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    Ok(Json(results(&state, c).await?).into_response())
-}
-
-/// `POST /api/campaigns/{id}/approve` (header `X-CSRF-Token`): a draft
-/// goes live-ready once someone other than its designer approves it; audited.
-pub async fn approve_campaign(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewAnalytics)?;
-    ctx.check_csrf_header(&headers).await?;
-    if campaigns::get(&state.store, id).await?.is_none() {
-        return Err(WebError::NotFound);
-    }
-    let c = campaigns::approve(&state.store, id, &user.username).await?;
-    Ok(Json(results(&state, c).await?).into_response())
-}
-
-/// `GET /campaigns`: campaigns and their measured lift.
-pub async fn campaigns_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-) -> Result<Response, PageError> {
-    let user = ctx
-        .require(Permission::ViewAnalytics)
-        .page(&ctx, "/campaigns")?;
-    let all = all_results(&state).await.page(&ctx, "/campaigns")?;
-    let lang = ctx.lang;
-    let csrf = ctx.csrf().await;
-    let pct = |v: f64| format!("{:.2}%", 100.0 * v);
-    let pp = |v: f64| format!("{:+.2}pp", 100.0 * v);
-    let body = html! {
-        @if all.is_empty() { p.muted { (t::NONE.get(lang)) } }
-        @for c in &all {
-            section id={ "campaign-" (c.campaign.id) } {
-                h2 { (c.campaign.name) }
-                p.muted {
-                    (t::OBJECTIVE.get(lang)) " " (c.campaign.objective) " · " (t::STATUS.get(lang)) " " (c.campaign.status)
-                    " · " (c.campaign.created_by) " / " (c.campaign.approved_by.as_deref().unwrap_or("—"))
-                }
-                table { thead { tr {
-                    th { (t::ARM.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
-                    th.n { (t::RATE.get(lang)) } th { (t::INTERVAL.get(lang)) } th.n { (t::LIFT.get(lang)) }
-                    th { (t::INTERVAL.get(lang)) } th.n { "p" }
-                } } tbody { @for a in &c.arms { tr {
-                    td { (a.arm) } td.n { (a.rate.members) } td.n { (a.rate.responders) }
-                    td.n { (pct(a.rate.rate)) } td { (pct(a.rate.low)) " – " (pct(a.rate.high)) }
-                    @if let Some(l) = &a.lift {
-                        td.n { (pp(l.difference)) } td { (pp(l.low)) " – " (pp(l.high)) } td.n { (format!("{:.4}", l.p_value)) }
-                    } @else { td {} td {} td {} }
-                } } } }
-            }
-        }
-    };
-    Ok(layout(lang, Some(user), &csrf, t::CAMPAIGNS.get(lang), body).into_response())
 }

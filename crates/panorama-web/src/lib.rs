@@ -12,6 +12,7 @@ mod admin;
 mod api;
 mod assignment;
 pub mod auth;
+mod campaigns;
 mod complaints;
 mod dashboard;
 mod error;
@@ -69,6 +70,17 @@ pub struct WebConfig {
     pub lockout_minutes: i64,
     /// Value tiers, highest first.
     pub tiers: Vec<TierLabel>,
+    /// The feature store, for designing and launching campaigns.
+    pub analytics: Option<WebAnalytics>,
+}
+
+/// Where the analytics live and how they are configured.
+#[derive(Debug, Clone)]
+pub struct WebAnalytics {
+    /// The analytics directory (features by date).
+    pub dir: std::path::PathBuf,
+    /// The ACRM configuration (segment vocabulary).
+    pub config: panorama_analytics::Config,
 }
 
 impl Default for WebConfig {
@@ -79,6 +91,7 @@ impl Default for WebConfig {
             max_failed_logins: 5,
             lockout_minutes: 15,
             tiers: Vec::new(),
+            analytics: None,
         }
     }
 }
@@ -215,14 +228,25 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         )
         .route("/api/opportunities/{id}/stage", post(pipeline::api_move))
         .route("/models", get(insight::models_page))
-        .route("/campaigns", get(insight::campaigns_page))
         .route("/api/models", get(insight::models_api))
-        .route("/api/campaigns", get(insight::campaigns_api))
-        .route("/api/campaigns/{id}", get(insight::campaign_api))
         .route(
-            "/api/campaigns/{id}/approve",
-            post(insight::approve_campaign),
+            "/campaigns",
+            get(campaigns::list_page).post(campaigns::form_create),
         )
+        .route("/campaigns/new", get(campaigns::new_page))
+        .route("/campaigns/{id}", get(campaigns::detail_page))
+        .route("/campaigns/{id}/members.csv", get(campaigns::members_csv))
+        .route("/campaigns/{id}/{action}", post(campaigns::form_step))
+        .route(
+            "/api/campaigns",
+            get(campaigns::api_list).post(campaigns::api_create),
+        )
+        .route("/api/campaigns/compare", get(campaigns::api_compare))
+        .route("/api/campaigns/preview", post(campaigns::api_preview))
+        .route("/api/campaigns/{id}", get(campaigns::api_get))
+        .route("/api/campaigns/{id}/approve", post(campaigns::api_approve))
+        .route("/api/campaigns/{id}/launch", post(campaigns::api_launch))
+        .route("/api/campaigns/{id}/finish", post(campaigns::api_finish))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(metrics::health))
         .route("/metrics", get(metrics::render))

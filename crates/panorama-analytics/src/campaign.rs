@@ -1,0 +1,801 @@
+//! Campaigns on the feature store, shared by the CLI and the web app:
+//! design (conditions checked when written), launch (the eligible list as
+//! of a features date, the score cut, the contact policy, the seeded split,
+//! RM call lists and gateway messages), capture of responses by the
+//! response rule, the report (rates, lift, cumulative curve, economics),
+//! finishing (results frozen) and the comparison of campaigns.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use panorama_campaign::{CONTROL, Eligible, Lift, Rate, lift, rate, split, universal_control};
+use panorama_store::Store;
+use panorama_store::campaigns::{self as q, CampaignRow, NewCampaign};
+use serde::{Deserialize, Serialize};
+
+use crate::{AnalyticsError, Config, Result};
+
+/// Objectives a campaign may have.
+pub const OBJECTIVES: &[&str] = &["acquire", "cross_sell", "upsell", "retain", "reactivate"];
+
+/// Channels a campaign reaches customers through.
+pub const CHANNELS: &[&str] = &["rm", "sms", "email", "branch", "app"];
+
+fn invalid(message: impl Into<String>) -> AnalyticsError {
+    AnalyticsError::Invalid(message.into())
+}
+
+/// What a campaign selects and the policy it keeps (stored as its eligibility).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Eligibility {
+    /// The segment condition over the features.
+    pub segment: String,
+    /// An approved model whose latest score must reach `min_score`.
+    pub score_model: Option<String>,
+    /// The score cut.
+    pub min_score: f64,
+    /// rm, sms, email, branch or app.
+    pub channel: String,
+    /// Share of all customers left out of every campaign of the year.
+    pub universal_control: f64,
+    /// Frequency cap: at most this many campaign contacts …
+    pub cap: i64,
+    /// … within this many days.
+    pub cap_days: u64,
+    /// Days after launch in which a response counts.
+    #[serde(default = "default_window")]
+    pub response_days: u64,
+}
+
+fn default_window() -> u64 {
+    30
+}
+
+impl Eligibility {
+    /// A campaign's stored eligibility.
+    pub fn of(c: &CampaignRow) -> Result<Eligibility> {
+        serde_json::from_str(&c.eligibility)
+            .map_err(|e| invalid(format!("campaign {}: its eligibility is unreadable: {e}", c.id)))
+    }
+}
+
+/// A campaign to design.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// Name.
+    pub name: String,
+    /// One of [`OBJECTIVES`].
+    pub objective: String,
+    /// Who is eligible, the channel and the contact policy.
+    pub eligibility: Eligibility,
+    /// Share held out as the control group.
+    pub control: f64,
+    /// Offer arms (A/B/n).
+    pub arms: Vec<String>,
+    /// Seed of the split.
+    pub seed: u64,
+    /// The product offered (every arm).
+    pub product: Option<String>,
+    /// The message or the RM's script.
+    pub script: Option<String>,
+    /// What counts as a response: a condition the batch checks after launch.
+    pub response: Option<String>,
+    /// First day.
+    pub starts: Option<NaiveDate>,
+    /// Last day.
+    pub ends: Option<NaiveDate>,
+    /// Budget, fen.
+    pub budget_minor: Option<i64>,
+    /// Priority among overlapping campaigns.
+    pub priority: i64,
+    /// Who designs it.
+    pub by: String,
+}
+
+/// Checks a design (shares, channel, arms, conditions that compile, an
+/// approved score model, dates in order) and stores it as a draft; returns
+/// its id.
+pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
+    let name = d.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid("a campaign needs a name of 1 to 100 characters"));
+    }
+    if !OBJECTIVES.contains(&d.objective.as_str()) {
+        return Err(invalid(format!(
+            "objective: {}, not {}",
+            OBJECTIVES.join(", "),
+            d.objective
+        )));
+    }
+    if !(0.0..1.0).contains(&d.control) {
+        return Err(invalid(format!(
+            "the control share is below 1, not {}",
+            d.control
+        )));
+    }
+    let e = &d.eligibility;
+    if !CHANNELS.contains(&e.channel.as_str()) {
+        return Err(invalid(format!(
+            "channel: {}, not {}",
+            CHANNELS.join(", "),
+            e.channel
+        )));
+    }
+    if !(0.0..0.5).contains(&e.universal_control) {
+        return Err(invalid(format!(
+            "the universal control share is below 0.5, not {}",
+            e.universal_control
+        )));
+    }
+    if e.cap < 1 || e.cap_days == 0 || e.response_days == 0 {
+        return Err(invalid(
+            "the frequency cap, its days and the response window are at least 1",
+        ));
+    }
+    let arms: Vec<String> = d
+        .arms
+        .iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let distinct: HashSet<&String> = arms.iter().collect();
+    if arms.is_empty() || arms.iter().any(|a| a == CONTROL) || distinct.len() != arms.len() {
+        return Err(invalid(
+            "the offer arms are named once each (A,B,…); `control` is the held-out group",
+        ));
+    }
+    if let (Some(s), Some(t)) = (d.starts, d.ends)
+        && t < s
+    {
+        return Err(invalid(format!("it ends ({t}) before it starts ({s})")));
+    }
+    // The conditions must compile now, not at launch.
+    let vocab = crate::batch::vocabulary(store, config).await?;
+    crate::segment::compile(&e.segment, &vocab)?;
+    if let Some(rule) = &d.response {
+        crate::segment::compile(rule, &vocab).map_err(|err| {
+            invalid(format!(
+                "the response definition is a condition over the features: {err}"
+            ))
+        })?;
+    }
+    if let Some(model) = &e.score_model {
+        approved_model(store, model).await?;
+    }
+    if let Some(product) = &d.product {
+        let known: Option<String> = sqlx::query_scalar("SELECT code FROM product WHERE code = $1")
+            .bind(product)
+            .fetch_optional(store.pool())
+            .await?;
+        if known.is_none() {
+            return Err(invalid(format!("there is no product {product}")));
+        }
+    }
+    let arm_rows: Vec<(String, Option<String>, Option<String>)> = arms
+        .iter()
+        .map(|a| (a.clone(), d.product.clone(), d.script.clone()))
+        .collect();
+    let eligibility =
+        serde_json::to_string(e).map_err(|err| invalid(format!("eligibility: {err}")))?;
+    Ok(q::create(
+        store,
+        &NewCampaign {
+            name,
+            objective: &d.objective,
+            eligibility: &eligibility,
+            control_share_bp: (d.control * 10_000.0).round() as i64,
+            seed: d.seed as i64,
+            starts_on: d.starts.map(|x| x.to_string()).as_deref(),
+            ends_on: d.ends.map(|x| x.to_string()).as_deref(),
+            response_rule: d.response.as_deref(),
+            budget_minor: d.budget_minor,
+            priority: d.priority,
+            arms: &arm_rows,
+            created_by: &d.by,
+        },
+    )
+    .await?)
+}
+
+/// Campaign `id` if its status is one of `allowed`; else an error saying `why`.
+pub async fn campaign_in(
+    store: &Store,
+    id: i64,
+    allowed: &[&str],
+    why: &str,
+) -> Result<CampaignRow> {
+    let c = q::get(store, id)
+        .await?
+        .ok_or_else(|| invalid(format!("there is no campaign {id}")))?;
+    if !allowed.contains(&c.status.as_str()) {
+        return Err(invalid(format!("campaign {id} is {}: {why}", c.status)));
+    }
+    Ok(c)
+}
+
+/// How many customers a segment condition selects on the features of a
+/// date (the latest by default): the designer's preview.
+pub async fn preview(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    segment: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<(NaiveDate, usize)> {
+    let ctx = crate::engine::session();
+    let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = crate::batch::vocabulary(store, config).await?;
+    let filter = crate::segment::compile(segment, &vocab)?;
+    Ok((date, crate::batch::count(&ctx, filter).await?))
+}
+
+/// What a launch did, step by step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Launched {
+    /// The features date the members were selected on.
+    pub date: NaiveDate,
+    /// In the segment.
+    pub selected: usize,
+    /// Left after the score cut.
+    pub after_score: usize,
+    /// Left after opt-outs.
+    pub after_opt_out: usize,
+    /// Left after the universal control group.
+    pub after_universal: usize,
+    /// Left after the frequency cap.
+    pub after_cap: usize,
+    /// Left after live campaigns of higher priority.
+    pub after_priority: usize,
+    /// Members written (treated and control).
+    pub members: usize,
+    /// Of them held out.
+    pub control: usize,
+    /// Calls put on RMs' lists.
+    pub tasks: usize,
+    /// Messages queued for the gateways.
+    pub messages: usize,
+    /// Seconds selecting and splitting under the contact policy.
+    pub select_seconds: f64,
+    /// Seconds preparing tasks and messages.
+    pub work_seconds: f64,
+    /// Seconds writing.
+    pub write_seconds: f64,
+}
+
+impl Launched {
+    /// One sentence of what happened.
+    pub fn detail(&self) -> String {
+        format!(
+            "{} in the segment as of {}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap, {} in live campaigns of higher priority; {} members ({} control), {} calls on RMs' lists, {} messages queued",
+            self.selected,
+            self.date,
+            self.after_score,
+            self.after_score - self.after_opt_out,
+            self.after_opt_out - self.after_universal,
+            self.after_universal - self.after_cap,
+            self.after_cap - self.after_priority,
+            self.members,
+            self.control,
+            self.tasks,
+            self.messages
+        )
+    }
+}
+
+/// Launches an approved campaign: the eligible customers on the features of
+/// `as_of` (the latest by default), with the tier as stratum; the score cut;
+/// the contact policy (opt-outs of the channel, the universal control group,
+/// the frequency cap, live campaigns of higher priority); the seeded split;
+/// for the RM channel a call on each treated member's RM's list, for the
+/// message channels one message per treated member with an address. Written
+/// in one transaction; audited.
+pub async fn launch(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    id: i64,
+    as_of: Option<NaiveDate>,
+    by: &str,
+) -> Result<Launched> {
+    let started = Instant::now();
+    let c = campaign_in(
+        store,
+        id,
+        &["approved"],
+        "only an approved campaign is launched",
+    )
+    .await?;
+    let rules = Eligibility::of(&c)?;
+    let ctx = crate::engine::session();
+    let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = crate::batch::vocabulary(store, config).await?;
+    let filter = crate::segment::compile(&rules.segment, &vocab)?;
+    let batches = ctx
+        .table("features")
+        .await?
+        .filter(filter)?
+        .select_columns(&["customer_id", "tier"])?
+        .collect()
+        .await?;
+    let mut eligible = Vec::new();
+    for b in &batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let tiers = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+        let tiers = tiers.as_string::<i32>();
+        for i in 0..b.num_rows() {
+            eligible.push(Eligible {
+                customer_id: ids.value(i),
+                stratum: tiers.value(i).to_owned(),
+            });
+        }
+    }
+    let selected = eligible.len();
+    if let Some(model) = &rules.score_model {
+        let scores = scores_of(store, model).await?;
+        eligible.retain(|e| {
+            scores
+                .get(&e.customer_id)
+                .is_some_and(|s| *s >= rules.min_score)
+        });
+    }
+    let after_score = eligible.len();
+    let opted_out = q::opted_out(store, &rules.channel).await?;
+    eligible.retain(|e| !opted_out.contains(&e.customer_id));
+    let after_opt_out = eligible.len();
+    let period = date.format("%Y").to_string();
+    eligible.retain(|e| !universal_control(e.customer_id, &period, rules.universal_control));
+    let after_universal = eligible.len();
+    let since = date - chrono::Days::new(rules.cap_days);
+    let capped = q::capped(store, &since.to_string(), rules.cap.max(1)).await?;
+    eligible.retain(|e| !capped.contains(&e.customer_id));
+    let after_cap = eligible.len();
+    let reserved = q::reserved(store, id, c.priority).await?;
+    eligible.retain(|e| !reserved.contains(&e.customer_id));
+    let offers = q::offers(store, id).await?;
+    let arms: Vec<String> = offers.keys().cloned().collect();
+    let assignments = split(
+        &eligible,
+        c.control_share_bp as f64 / 10_000.0,
+        &arms,
+        c.seed as u64,
+    );
+    let owners = q::owners(store).await?;
+    let members: Vec<q::MemberWrite> = assignments
+        .into_iter()
+        .map(|a| {
+            let control = a.arm == CONTROL;
+            (
+                a.customer_id,
+                a.arm,
+                control,
+                rules.channel.clone(),
+                owners.get(&a.customer_id).copied(),
+            )
+        })
+        .collect();
+    let select_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let due = (date + chrono::Days::new(7)).to_string();
+    let tasks: Vec<q::TaskWrite> = if rules.channel == "rm" {
+        members
+            .iter()
+            .filter(|m| !m.2)
+            .filter_map(|m| {
+                let product = offers
+                    .get(&m.1)
+                    .and_then(|(p, _)| p.as_deref())
+                    .map(|p| format!("，产品 {p}"))
+                    .unwrap_or_default();
+                Some((
+                    m.4?,
+                    m.0,
+                    format!("营销活动「{}」方案 {}{product}：联系客户", c.name, m.1),
+                    due.clone(),
+                ))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let messages: Vec<q::MessageWrite> =
+        if ["sms", "email", "app"].contains(&rules.channel.as_str()) {
+            let addresses = q::addresses(store, &rules.channel).await?;
+            members
+                .iter()
+                .filter(|m| !m.2)
+                .filter_map(|m| {
+                    let address = addresses.get(&m.0)?;
+                    let (product, script) = offers.get(&m.1).cloned().unwrap_or_default();
+                    let text = script.unwrap_or_else(|| {
+                        format!(
+                            "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
+                            product.as_deref().unwrap_or("专属产品")
+                        )
+                    });
+                    Some((m.0, rules.channel.clone(), address.clone(), text))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let work_seconds = started.elapsed().as_secs_f64();
+    let mut launched = Launched {
+        date,
+        selected,
+        after_score,
+        after_opt_out,
+        after_universal,
+        after_cap,
+        after_priority: eligible.len(),
+        members: members.len(),
+        control: members.iter().filter(|m| m.2).count(),
+        tasks: tasks.len(),
+        messages: messages.len(),
+        select_seconds,
+        work_seconds,
+        write_seconds: 0.0,
+    };
+    let started = Instant::now();
+    q::launch(
+        store,
+        id,
+        &date.to_string(),
+        &members,
+        q::Work {
+            tasks: &tasks,
+            messages: &messages,
+        },
+        by,
+        &launched.detail(),
+    )
+    .await?;
+    launched.write_seconds = started.elapsed().as_secs_f64();
+    Ok(launched)
+}
+
+/// New responses a capture recorded for one campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct Captured {
+    /// Campaign.
+    pub campaign_id: i64,
+    /// Responses recorded now.
+    pub responses: u64,
+    /// Finished now: its response window closed before the date.
+    pub finished: bool,
+}
+
+/// Records, for every live campaign with a response condition, the members
+/// (treated and control alike) for whom it holds on the features of the
+/// date, if the date falls in the response window; a campaign whose window
+/// closed before the date is finished with its results frozen.
+pub async fn capture(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    by: &str,
+) -> Result<Vec<Captured>> {
+    let live = q::live(store).await?;
+    if live.iter().all(|c| c.response_rule.is_none()) {
+        return Ok(Vec::new());
+    }
+    let ctx = crate::engine::session();
+    let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = crate::batch::vocabulary(store, config).await?;
+    let mut out = Vec::new();
+    for c in live {
+        let Some(rule) = c.response_rule.as_deref() else {
+            continue;
+        };
+        let rules = Eligibility::of(&c)?;
+        let Some(launched) = c
+            .launched_on
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        let closes = launched + chrono::Days::new(rules.response_days);
+        if date <= launched {
+            continue;
+        }
+        if date > closes {
+            finish(store, c.id, Some(closes), by).await?;
+            out.push(Captured {
+                campaign_id: c.id,
+                responses: 0,
+                finished: true,
+            });
+            continue;
+        }
+        let filter = crate::segment::compile(rule, &vocab)?;
+        let hits: HashSet<i64> = crate::batch::members_of(&ctx, filter)
+            .await?
+            .into_iter()
+            .collect();
+        let responses: Vec<(i64, String, Option<i64>)> = q::members(store, c.id)
+            .await?
+            .into_iter()
+            .filter(|(customer, _)| hits.contains(customer))
+            .map(|(customer, _)| (customer, date.to_string(), None))
+            .collect();
+        let n = q::write_responses(store, c.id, "batch", &responses).await?;
+        out.push(Captured {
+            campaign_id: c.id,
+            responses: n,
+            finished: false,
+        });
+    }
+    Ok(out)
+}
+
+/// An approved model's registry row.
+async fn approved_model(store: &Store, model: &str) -> Result<panorama_store::models::ModelRow> {
+    panorama_store::models::approved(store)
+        .await?
+        .into_iter()
+        .find(|m| m.name == model)
+        .ok_or_else(|| invalid(format!("no approved version of model '{model}'")))
+}
+
+/// The latest scores of the approved version of `model`.
+async fn scores_of(store: &Store, model: &str) -> Result<HashMap<i64, f64>> {
+    let approved = approved_model(store, model).await?;
+    Ok(panorama_store::models::latest_scores(store, approved.id)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// One arm's results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArmReport {
+    /// Arm name ([`CONTROL`] for the held-out group).
+    pub arm: String,
+    /// Response rate with its interval.
+    pub rate: Rate,
+    /// Lift over control (treated arms, when there is a control group).
+    pub lift: Option<Lift>,
+}
+
+/// What the campaign earned over what it cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Economics {
+    /// Responders above the control rate, summed over the treated arms.
+    pub incremental_responders: f64,
+    /// What one response is worth, fen.
+    pub value_per_response_minor: Option<i64>,
+    /// Incremental responders × value, fen.
+    pub incremental_value_minor: Option<i64>,
+    /// The budget, fen.
+    pub cost_minor: Option<i64>,
+    /// (value − cost) / cost.
+    pub roi: Option<f64>,
+}
+
+/// A campaign's results: per arm, the cumulative response rate by date and
+/// the economics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    /// Per arm.
+    pub arms: Vec<ArmReport>,
+    /// (date, arm → cumulative rate).
+    pub curve: Vec<(String, BTreeMap<String, f64>)>,
+    /// Money.
+    pub economics: Economics,
+    /// Finished: these are the frozen results.
+    #[serde(default)]
+    pub frozen: bool,
+}
+
+impl Results {
+    /// The control arm's rate.
+    pub fn control(&self) -> Option<&Rate> {
+        self.arms.iter().find(|a| a.arm == CONTROL).map(|a| &a.rate)
+    }
+
+    /// The treated arms pooled.
+    pub fn treated(&self) -> Rate {
+        let (k, n) = self
+            .arms
+            .iter()
+            .filter(|a| a.arm != CONTROL)
+            .fold((0, 0), |(k, n), a| {
+                (k + a.rate.responders, n + a.rate.members)
+            });
+        rate(k, n)
+    }
+}
+
+fn economics(
+    arms: &[ArmReport],
+    control: Option<&Rate>,
+    value: Option<i64>,
+    cost: Option<i64>,
+) -> Economics {
+    let incremental: f64 = match control {
+        Some(ctl) => arms
+            .iter()
+            .filter(|l| l.arm != CONTROL)
+            .map(|l| (l.rate.rate - ctl.rate) * l.rate.members as f64)
+            .sum(),
+        None => 0.0,
+    };
+    let value_minor = value.map(|v| (incremental * v as f64).round() as i64);
+    let roi = match (value_minor, cost) {
+        (Some(v), Some(c)) if c > 0 => Some((v - c) as f64 / c as f64),
+        _ => None,
+    };
+    Economics {
+        incremental_responders: incremental,
+        value_per_response_minor: value,
+        incremental_value_minor: value_minor,
+        cost_minor: cost,
+        roi,
+    }
+}
+
+/// A campaign's results: frozen when it is finished (unless `value`
+/// re-prices them), counted from its members and responses otherwise.
+/// `value` is what one response is worth (fen; default: the mean value
+/// recorded with the responses).
+pub async fn results(store: &Store, c: &CampaignRow, value: Option<i64>) -> Result<Results> {
+    if c.status == "finished"
+        && let Some(text) = q::results(store, c.id).await?
+    {
+        let mut frozen: Results = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("campaign {}: frozen results unreadable: {e}", c.id)))?;
+        if value.is_some() {
+            let control = frozen.control().copied();
+            frozen.economics = economics(&frozen.arms, control.as_ref(), value, c.budget_minor);
+        }
+        frozen.frozen = true;
+        return Ok(frozen);
+    }
+    let counts = q::arm_counts(store, c.id).await?;
+    if counts.is_empty() {
+        return Err(invalid(format!(
+            "campaign {} has no members yet: launch it first",
+            c.id
+        )));
+    }
+    let control = counts
+        .iter()
+        .find(|(arm, _, _)| arm == CONTROL)
+        .map(|(_, n, k)| rate(*k as u64, *n as u64));
+    let arms: Vec<ArmReport> = counts
+        .iter()
+        .map(|(arm, n, k)| {
+            let r = rate(*k as u64, *n as u64);
+            ArmReport {
+                arm: arm.clone(),
+                rate: r,
+                lift: (arm != CONTROL)
+                    .then_some(control)
+                    .flatten()
+                    .map(|ctl| lift(&r, &ctl)),
+            }
+        })
+        .collect();
+    let members: BTreeMap<String, i64> =
+        counts.iter().map(|(arm, n, _)| (arm.clone(), *n)).collect();
+    let mut so_far: BTreeMap<String, i64> = BTreeMap::new();
+    let mut curve: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
+    for (arm, day, k) in q::responses_by_day(store, c.id).await? {
+        *so_far.entry(arm).or_default() += k;
+        let point: BTreeMap<String, f64> = members
+            .iter()
+            .map(|(a, n)| {
+                let r = so_far.get(a).copied().unwrap_or(0) as f64 / (*n).max(1) as f64;
+                (a.clone(), r)
+            })
+            .collect();
+        match curve.last_mut() {
+            Some((d, p)) if *d == day => *p = point,
+            _ => curve.push((day, point)),
+        }
+    }
+    let value = match value {
+        Some(v) => Some(v),
+        None => q::mean_response_value(store, c.id).await?,
+    };
+    let economics = economics(&arms, control.as_ref(), value, c.budget_minor);
+    Ok(Results {
+        arms,
+        curve,
+        economics,
+        frozen: false,
+    })
+}
+
+/// Finishes a live campaign (on `on`, default today): its results are
+/// counted one last time and kept; returns them.
+pub async fn finish(
+    store: &Store,
+    id: i64,
+    on: Option<NaiveDate>,
+    by: &str,
+) -> Result<Results> {
+    let c = campaign_in(store, id, &["live"], "only a live campaign is finished").await?;
+    let mut r = results(store, &c, None).await?;
+    r.frozen = true;
+    let on = on.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let text = serde_json::to_string(&r).map_err(|e| invalid(format!("results: {e}")))?;
+    q::finish(store, id, &on.to_string(), &text, by).await?;
+    Ok(r)
+}
+
+/// One launched campaign beside the others: the same measures for every
+/// campaign, so results compare across campaigns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compared {
+    /// The campaign.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Objective.
+    pub objective: String,
+    /// Channel.
+    pub channel: String,
+    /// live / finished.
+    pub status: String,
+    /// Selected on.
+    pub launched_on: Option<String>,
+    /// Finished on.
+    pub finished_on: Option<String>,
+    /// Treated arms pooled.
+    pub treated: Rate,
+    /// The control group.
+    pub control: Option<Rate>,
+    /// Treated over control.
+    pub lift: Option<Lift>,
+    /// Money.
+    pub economics: Economics,
+    /// Cost per incremental responder, fen.
+    pub cost_per_incremental_minor: Option<i64>,
+    /// The arm with the highest response rate.
+    pub best_arm: Option<String>,
+}
+
+/// Every launched campaign measured the same way, newest first.
+pub async fn compare(store: &Store) -> Result<Vec<Compared>> {
+    let mut out = Vec::new();
+    for c in q::list(store).await? {
+        if !["live", "finished"].contains(&c.status.as_str()) {
+            continue;
+        }
+        let r = results(store, &c, None).await?;
+        let treated = r.treated();
+        let control = r.control().copied();
+        let best_arm = r
+            .arms
+            .iter()
+            .filter(|a| a.arm != CONTROL)
+            .max_by(|a, b| a.rate.rate.total_cmp(&b.rate.rate))
+            .map(|a| a.arm.clone());
+        let incremental = r.economics.incremental_responders;
+        out.push(Compared {
+            id: c.id,
+            name: c.name.clone(),
+            objective: c.objective.clone(),
+            channel: Eligibility::of(&c).map(|e| e.channel).unwrap_or_default(),
+            status: c.status.clone(),
+            launched_on: c.launched_on.clone(),
+            finished_on: c.finished_on.clone(),
+            treated,
+            control,
+            lift: control.map(|ctl| lift(&treated, &ctl)),
+            cost_per_incremental_minor: c
+                .budget_minor
+                .filter(|_| incremental >= 1.0)
+                .map(|b| (b as f64 / incremental).round() as i64),
+            economics: r.economics,
+            best_arm,
+        });
+    }
+    Ok(out)
+}

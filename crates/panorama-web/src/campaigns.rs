@@ -1,0 +1,836 @@
+//! Campaigns in the web app. Marketing analysts design them (the eligible
+//! count previewed on the features), a branch manager or an executive
+//! approves (someone other than the designer), the designer launches and
+//! finishes them; analysts, branch managers and executives read the
+//! results — each arm's rate with its interval, lift over control, the
+//! cumulative response curve, the economics — and every launched campaign
+//! compared on the same measures. Pages and JSON; every write is
+//! CSRF-checked and audited; launching runs the same code as the CLI
+//! (`panorama_analytics::campaign`).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use panorama_analytics::campaign::{
+    self as ops, CHANNELS, Compared, Design, Eligibility, OBJECTIVES, Results,
+};
+use panorama_campaign::CONTROL;
+use panorama_domain::money::Money;
+use panorama_store::campaigns::{self, CampaignRow};
+use panorama_store::ocrm;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::{Permission, User};
+use crate::error::WebError;
+use crate::i18n::{self as t, Lang};
+use crate::pages::{OrPage, PageError, layout, yuan};
+use crate::service::{Ctx, json_text};
+use crate::{AppState, WebAnalytics};
+
+/// The feature store, or why campaigns cannot be designed here.
+fn analytics(state: &AppState) -> Result<&WebAnalytics, WebError> {
+    state.config.analytics.as_ref().ok_or_else(|| {
+        WebError::Conflict(
+            "campaign design needs the analytics directory: serve with --analytics".into(),
+        )
+    })
+}
+
+/// A design as a form or JSON sends it: text fields, blank for the default.
+#[derive(Debug, Default, Deserialize)]
+pub struct DesignFields {
+    name: String,
+    objective: Option<String>,
+    segment: String,
+    control: Option<String>,
+    arms: Option<String>,
+    seed: Option<String>,
+    product: Option<String>,
+    script: Option<String>,
+    score_model: Option<String>,
+    min_score: Option<String>,
+    channel: Option<String>,
+    universal_control: Option<String>,
+    cap: Option<String>,
+    cap_days: Option<String>,
+    response: Option<String>,
+    response_days: Option<String>,
+    starts: Option<String>,
+    ends: Option<String>,
+    budget: Option<String>,
+    priority: Option<String>,
+}
+
+impl DesignFields {
+    /// From a JSON body: strings as they are, numbers written out, arms
+    /// as a list or a comma-separated string.
+    fn from_json(body: &Value) -> DesignFields {
+        let text = |k: &str| json_text(body, k);
+        let arms = match &body["arms"] {
+            Value::Array(list) => Some(
+                list.iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => text("arms"),
+        };
+        DesignFields {
+            name: text("name").unwrap_or_default(),
+            objective: text("objective"),
+            segment: text("segment").unwrap_or_default(),
+            control: text("control"),
+            arms,
+            seed: text("seed"),
+            product: text("product"),
+            script: text("script"),
+            score_model: text("score_model"),
+            min_score: text("min_score"),
+            channel: text("channel"),
+            universal_control: text("universal_control"),
+            cap: text("cap"),
+            cap_days: text("cap_days"),
+            response: text("response"),
+            response_days: text("response_days"),
+            starts: text("starts"),
+            ends: text("ends"),
+            budget: text("budget"),
+            priority: text("priority"),
+        }
+    }
+
+    /// The design, each field checked, by `by`.
+    fn design(&self, by: &str) -> Result<Design, WebError> {
+        fn blank(s: &Option<String>) -> Option<&str> {
+            s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        fn number<T: std::str::FromStr>(
+            s: &Option<String>,
+            field: &str,
+            default: T,
+        ) -> Result<T, WebError> {
+            match blank(s) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| WebError::BadRequest(format!("{field}: not a number: {v}"))),
+            }
+        }
+        fn date(s: &Option<String>, field: &str) -> Result<Option<NaiveDate>, WebError> {
+            blank(s)
+                .map(|d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| WebError::BadRequest(format!("{field}: YYYY-MM-DD, not {d}")))
+                })
+                .transpose()
+        }
+        let budget_minor = blank(&self.budget)
+            .map(|b| {
+                Money::parse_major(b)
+                    .ok()
+                    .map(Money::minor)
+                    .filter(|m| *m >= 0)
+                    .ok_or_else(|| WebError::BadRequest(format!("budget: an amount in yuan, not {b}")))
+            })
+            .transpose()?;
+        let owned = |s: &Option<String>| blank(s).map(str::to_owned);
+        Ok(Design {
+            name: self.name.trim().to_owned(),
+            objective: blank(&self.objective).unwrap_or("cross_sell").to_owned(),
+            eligibility: Eligibility {
+                segment: self.segment.trim().to_owned(),
+                score_model: owned(&self.score_model),
+                min_score: number(&self.min_score, "min_score", 0.0)?,
+                channel: blank(&self.channel).unwrap_or("rm").to_owned(),
+                universal_control: number(&self.universal_control, "universal_control", 0.02)?,
+                cap: number(&self.cap, "cap", 1)?,
+                cap_days: number(&self.cap_days, "cap_days", 30)?,
+                response_days: number(&self.response_days, "response_days", 30)?,
+            },
+            control: number(&self.control, "control", 0.1)?,
+            arms: blank(&self.arms)
+                .unwrap_or("A")
+                .split(',')
+                .map(|a| a.trim().to_owned())
+                .collect(),
+            seed: number(&self.seed, "seed", 1)?,
+            product: owned(&self.product),
+            script: owned(&self.script),
+            response: owned(&self.response),
+            starts: date(&self.starts, "starts")?,
+            ends: date(&self.ends, "ends")?,
+            budget_minor,
+            priority: number(&self.priority, "priority", 0)?,
+            by: by.to_owned(),
+        })
+    }
+}
+
+/// Designs a draft from the fields; returns its id.
+async fn design(state: &AppState, ctx: &Ctx, fields: &DesignFields) -> Result<i64, WebError> {
+    let user = ctx.require(Permission::DesignCampaigns)?;
+    let a = analytics(state)?;
+    let d = fields.design(&user.username)?;
+    Ok(ops::design(&state.store, &a.config, &d).await?)
+}
+
+/// A campaign with its offers, policy and (once launched) results.
+#[derive(Debug, Serialize)]
+struct CampaignView {
+    #[serde(flatten)]
+    campaign: CampaignRow,
+    eligibility: Option<Eligibility>,
+    offers: Vec<Offer>,
+    results: Option<Results>,
+}
+
+#[derive(Debug, Serialize)]
+struct Offer {
+    arm: String,
+    product: Option<String>,
+    script: Option<String>,
+}
+
+async fn view(state: &AppState, c: CampaignRow) -> Result<CampaignView, WebError> {
+    let offers = campaigns::offers(&state.store, c.id)
+        .await?
+        .into_iter()
+        .map(|(arm, (product, script))| Offer {
+            arm,
+            product,
+            script,
+        })
+        .collect();
+    let results = if ["live", "finished"].contains(&c.status.as_str()) {
+        Some(ops::results(&state.store, &c, None).await?)
+    } else {
+        None
+    };
+    Ok(CampaignView {
+        eligibility: Eligibility::of(&c).ok(),
+        campaign: c,
+        offers,
+        results,
+    })
+}
+
+async fn one(state: &AppState, id: i64) -> Result<CampaignRow, WebError> {
+    campaigns::get(&state.store, id)
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
+/// Approves a draft (a branch manager or an executive other than its designer).
+async fn approve(state: &AppState, ctx: &Ctx, id: i64) -> Result<CampaignRow, WebError> {
+    let user = ctx.require(Permission::ApproveCampaigns)?;
+    one(state, id).await?;
+    Ok(campaigns::approve(&state.store, id, &user.username).await?)
+}
+
+/// Launches an approved campaign (its designer, or another analyst) on the
+/// features of `as_of` (the latest by default). Runs to its end even if the
+/// client goes away: the launch is one transaction either way.
+async fn launch(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    as_of: Option<NaiveDate>,
+) -> Result<ops::Launched, WebError> {
+    let user = ctx.require(Permission::DesignCampaigns)?;
+    let a = analytics(state)?.clone();
+    one(state, id).await?;
+    let store = state.store.clone();
+    let by = user.username.clone();
+    tokio::spawn(async move { ops::launch(&store, &a.dir, &a.config, id, as_of, &by).await })
+        .await
+        .map_err(|e| WebError::Internal(format!("launch task: {e}")))?
+        .map_err(WebError::from)
+}
+
+/// Finishes a live campaign on `on` (today by default); results kept.
+async fn finish(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    on: Option<NaiveDate>,
+) -> Result<Results, WebError> {
+    let user = ctx.require(Permission::DesignCampaigns)?;
+    one(state, id).await?;
+    Ok(ops::finish(&state.store, id, on, &user.username).await?)
+}
+
+fn parse_date(s: Option<&str>) -> Result<Option<NaiveDate>, WebError> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| WebError::BadRequest(format!("date: YYYY-MM-DD, not {d}")))
+        })
+        .transpose()
+}
+
+// ---- JSON ----
+
+/// `GET /api/campaigns`: every campaign with its results.
+pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAnalytics)?;
+    let mut all = Vec::new();
+    for c in campaigns::list(&state.store).await? {
+        all.push(view(&state, c).await?);
+    }
+    Ok(Json(json!({"campaigns": all})).into_response())
+}
+
+/// `GET /api/campaigns/compare`: every launched campaign on the same measures.
+pub async fn api_compare(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAnalytics)?;
+    Ok(Json(json!({"campaigns": ops::compare(&state.store).await?})).into_response())
+}
+
+/// `GET /api/campaigns/{id}`: one campaign, its offers, policy and results.
+pub async fn api_get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ViewAnalytics)?;
+    let c = one(&state, id).await?;
+    Ok(Json(view(&state, c).await?).into_response())
+}
+
+/// `POST /api/campaigns` (`X-CSRF-Token`): designs a draft; 201 with its id.
+pub async fn api_create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::DesignCampaigns)?;
+    ctx.check_csrf_header(&headers).await?;
+    let id = design(&state, &ctx, &DesignFields::from_json(&body)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "status": "draft"})),
+    )
+        .into_response())
+}
+
+/// `POST /api/campaigns/preview` (`X-CSRF-Token`; body `segment`, optional
+/// `as_of`): how many customers the condition selects.
+pub async fn api_preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::DesignCampaigns)?;
+    ctx.check_csrf_header(&headers).await?;
+    let a = analytics(&state)?;
+    let segment = json_text(&body, "segment").unwrap_or_default();
+    let as_of = parse_date(json_text(&body, "as_of").as_deref())?;
+    let (date, eligible) = ops::preview(&state.store, &a.dir, &a.config, &segment, as_of).await?;
+    Ok(Json(json!({"as_of": date, "eligible": eligible})).into_response())
+}
+
+/// `POST /api/campaigns/{id}/approve` (`X-CSRF-Token`).
+pub async fn api_approve(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::ApproveCampaigns)?;
+    ctx.check_csrf_header(&headers).await?;
+    let c = approve(&state, &ctx, id).await?;
+    Ok(Json(view(&state, c).await?).into_response())
+}
+
+/// `POST /api/campaigns/{id}/launch` (`X-CSRF-Token`; optional `as_of`):
+/// what the selection and the contact policy did.
+pub async fn api_launch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Option<Json<Value>>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::DesignCampaigns)?;
+    ctx.check_csrf_header(&headers).await?;
+    let as_of = match &body {
+        Some(Json(b)) => parse_date(json_text(b, "as_of").as_deref())?,
+        None => None,
+    };
+    let l = launch(&state, &ctx, id, as_of).await?;
+    Ok(Json(json!({"id": id, "status": "live", "launch": l, "detail": l.detail()})).into_response())
+}
+
+/// `POST /api/campaigns/{id}/finish` (`X-CSRF-Token`; optional `on`): the
+/// results kept.
+pub async fn api_finish(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Option<Json<Value>>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::DesignCampaigns)?;
+    ctx.check_csrf_header(&headers).await?;
+    let on = match &body {
+        Some(Json(b)) => parse_date(json_text(b, "on").as_deref())?,
+        None => None,
+    };
+    let r = finish(&state, &ctx, id, on).await?;
+    Ok(Json(json!({"id": id, "status": "finished", "results": r})).into_response())
+}
+
+/// `GET /campaigns/{id}/members.csv`: `customer_id,arm` of a launched
+/// campaign (ids, no personal data), for gateways and analysis; audited.
+pub async fn members_csv(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    ctx.require(Permission::DesignCampaigns)?;
+    let c = one(&state, id).await?;
+    if !["live", "finished"].contains(&c.status.as_str()) {
+        return Err(WebError::Conflict(format!(
+            "campaign {id} is {}: launch it first",
+            c.status
+        )));
+    }
+    let members = campaigns::members(&state.store, id).await?;
+    let mut out = String::with_capacity(members.len() * 16 + 16);
+    out.push_str("customer_id,arm\n");
+    for (customer, arm) in &members {
+        out.push_str(&format!("{customer},{arm}\n"));
+    }
+    ctx.audit(
+        &state,
+        ocrm::Audit {
+            action: "campaign.export",
+            object_type: Some("campaign"),
+            object_id: Some(&id.to_string()),
+            detail: Some(&json!({"members": members.len()}).to_string()),
+            ..ocrm::Audit::default()
+        },
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"campaign-{id}-members.csv\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+// ---- Pages ----
+
+fn objective_name(o: &str) -> t::Text {
+    match o {
+        "acquire" => t::OBJ_ACQUIRE,
+        "upsell" => t::OBJ_UPSELL,
+        "retain" => t::OBJ_RETAIN,
+        "reactivate" => t::OBJ_REACTIVATE,
+        _ => t::OBJ_CROSS_SELL,
+    }
+}
+
+fn channel_name(c: &str) -> t::Text {
+    match c {
+        "sms" => t::CH_SMS,
+        "email" => t::CH_EMAIL,
+        "branch" => t::CH_BRANCH,
+        "app" => t::CH_APP,
+        _ => t::CH_RM,
+    }
+}
+
+fn status_name(s: &str) -> t::Text {
+    match s {
+        "draft" => t::ST_DRAFT,
+        "approved" => t::ST_APPROVED,
+        "live" => t::ST_LIVE,
+        "finished" => t::ST_FINISHED,
+        _ => t::ST_CANCELLED,
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", 100.0 * v)
+}
+
+fn pp(v: f64) -> String {
+    format!("{:+.2}pp", 100.0 * v)
+}
+
+/// The comparison of launched campaigns.
+fn comparison(rows: &[Compared], lang: Lang) -> Markup {
+    html! {
+        section id="compare" {
+            h2 { (t::CAMPAIGN_COMPARE.get(lang)) }
+            @if rows.is_empty() { p.muted { (t::NONE.get(lang)) } }
+            @else {
+                table { thead { tr {
+                    th { (t::CAMPAIGNS.get(lang)) } th { (t::OBJECTIVE.get(lang)) } th { (t::CHANNEL.get(lang)) }
+                    th { (t::STATUS.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RATE.get(lang)) }
+                    th.n { (t::CONTROL_RATE.get(lang)) } th.n { (t::LIFT.get(lang)) } th { (t::INTERVAL.get(lang)) }
+                    th.n { "p" } th.n { (t::INCREMENTAL.get(lang)) } th.n { (t::COST_PER_INCREMENTAL.get(lang)) } th.n { "ROI" }
+                } } tbody { @for r in rows { tr {
+                    td { a href={ "/campaigns/" (r.id) } { (r.name) } }
+                    td { (objective_name(&r.objective).get(lang)) }
+                    td { (channel_name(&r.channel).get(lang)) }
+                    td { (status_name(&r.status).get(lang)) }
+                    td.n { (r.treated.members) }
+                    td.n { (pct(r.treated.rate)) }
+                    td.n { @if let Some(c) = &r.control { (pct(c.rate)) } @else { "—" } }
+                    @if let Some(l) = &r.lift {
+                        td.n { (pp(l.difference)) } td { (pp(l.low)) " – " (pp(l.high)) } td.n { (format!("{:.4}", l.p_value)) }
+                    } @else { td { "—" } td {} td {} }
+                    td.n { (format!("{:.1}", r.economics.incremental_responders)) }
+                    td.n { (yuan(r.cost_per_incremental_minor)) }
+                    td.n { @if let Some(x) = r.economics.roi { (format!("{:+.0}%", 100.0 * x)) } @else { "—" } }
+                } } }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /campaigns`: the comparison, every campaign by status, and (for
+/// analysts) the link to design one.
+pub async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let path = "/campaigns";
+    let user = ctx.require(Permission::ViewAnalytics).page(&ctx, path)?;
+    let lang = ctx.lang;
+    let compared = ops::compare(&state.store).await.page(&ctx, path)?;
+    let all = campaigns::list(&state.store).await.page(&ctx, path)?;
+    let csrf = ctx.csrf().await;
+    let body = html! {
+        @if user.can(Permission::DesignCampaigns) {
+            p { a.button href="/campaigns/new" id="new-campaign" { (t::NEW_CAMPAIGN.get(lang)) } }
+        }
+        (comparison(&compared, lang))
+        section id="all-campaigns" {
+            h2 { (t::ALL_CAMPAIGNS.get(lang)) }
+            @if all.is_empty() { p.muted { (t::NONE.get(lang)) } }
+            table { tbody { @for c in &all { tr id={ "campaign-" (c.id) } {
+                td { a href={ "/campaigns/" (c.id) } { (c.name) } }
+                td { (objective_name(&c.objective).get(lang)) }
+                td { span.tag { (status_name(&c.status).get(lang)) } }
+                td.muted { (c.created_by) " / " (c.approved_by.as_deref().unwrap_or("—")) }
+                td.muted { (c.launched_on.as_deref().unwrap_or("")) }
+            } } } }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, t::CAMPAIGNS.get(lang), body).into_response())
+}
+
+/// `GET /campaigns/new`: the design form.
+pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let path = "/campaigns/new";
+    let user = ctx.require(Permission::DesignCampaigns).page(&ctx, path)?;
+    let lang = ctx.lang;
+    let csrf = ctx.csrf().await;
+    let models = panorama_store::models::approved(&state.store)
+        .await
+        .page(&ctx, path)?;
+    let products: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM product ORDER BY code")
+            .fetch_all(state.store.pool())
+            .await
+            .map_err(panorama_store::StoreError::from)
+            .page(&ctx, path)?;
+    let body = html! {
+        form method="post" action="/campaigns" id="design" {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { (t::DESIGN.get(lang)) }
+                label { (t::NAME.get(lang)) " " input name="name" id="c-name" required maxlength="100" size="40"; }
+                label { (t::OBJECTIVE.get(lang)) " " select name="objective" id="c-objective" {
+                    @for o in OBJECTIVES { option value=(o) selected[*o == "cross_sell"] { (objective_name(o).get(lang)) } }
+                } }
+                label { (t::CHANNEL.get(lang)) " " select name="channel" id="c-channel" {
+                    @for c in CHANNELS { option value=(c) { (channel_name(c).get(lang)) } }
+                } }
+            }
+            fieldset {
+                legend { (t::ELIGIBILITY.get(lang)) }
+                label { (t::SEGMENT_CONDITION.get(lang)) br;
+                    textarea name="segment" id="c-segment" rows="2" cols="70" required
+                        placeholder="aum >= 50000 and not holds('wealth')" {} }
+                p.muted { (t::CONDITION_HINT.get(lang)) }
+                label { (t::SCORE_MODEL.get(lang)) " " select name="score_model" id="c-model" {
+                    option value="" { "—" }
+                    @for m in &models { option value=(m.name) { (m.name) " v" (m.version) " (" (m.kind) ")" } }
+                } }
+                label { (t::MIN_SCORE.get(lang)) " " input name="min_score" id="c-min-score" size="6" placeholder="0.0"; }
+            }
+            fieldset {
+                legend { (t::OFFERS.get(lang)) }
+                label { (t::ARMS.get(lang)) " " input name="arms" id="c-arms" value="A" size="12"; }
+                label { (t::PRODUCT.get(lang)) " " select name="product" id="c-product" {
+                    option value="" { "—" }
+                    @for (code, name) in &products { option value=(code) { (name) " (" (code) ")" } }
+                } }
+                label { (t::SCRIPT.get(lang)) br; textarea name="script" id="c-script" rows="2" cols="70" maxlength="500" {} }
+            }
+            fieldset {
+                legend { (t::TEST_DESIGN.get(lang)) }
+                label { (t::CONTROL_SHARE.get(lang)) " " input name="control" id="c-control" value="0.1" size="5"; }
+                label { (t::UNIVERSAL_CONTROL.get(lang)) " " input name="universal_control" value="0.02" size="5"; }
+                label { (t::SEED.get(lang)) " " input name="seed" value="1" size="6"; }
+            }
+            fieldset {
+                legend { (t::CONTACT_POLICY.get(lang)) }
+                label { (t::FREQUENCY_CAP.get(lang)) " " input name="cap" value="1" size="3"; " / " input name="cap_days" value="30" size="4"; " " (t::DAYS.get(lang)) }
+                label { (t::PRIORITY.get(lang)) " " input name="priority" value="0" size="4"; }
+            }
+            fieldset {
+                legend { (t::RESPONSE_DEFINITION.get(lang)) }
+                label { (t::RESPONSE_RULE.get(lang)) " " input name="response" id="c-response" size="40" placeholder="holds('wealth')"; }
+                label { (t::RESPONSE_WINDOW.get(lang)) " " input name="response_days" value="30" size="4"; " " (t::DAYS.get(lang)) }
+                label { (t::STARTS.get(lang)) " " input type="date" name="starts"; }
+                label { (t::ENDS.get(lang)) " " input type="date" name="ends"; }
+                label { (t::BUDGET.get(lang)) " " input name="budget" id="c-budget" size="10" placeholder="50000"; }
+            }
+            button type="submit" id="c-save" { (t::SAVE_DRAFT.get(lang)) }
+        }
+    };
+    Ok(layout(lang, Some(user), &ctx.csrf().await, t::NEW_CAMPAIGN.get(lang), body).into_response())
+}
+
+/// A form post: the token and the design.
+#[derive(Debug, Deserialize)]
+pub struct DesignForm {
+    csrf: String,
+    #[serde(flatten)]
+    fields: DesignFields,
+}
+
+/// `POST /campaigns`: saves the draft and shows it.
+pub async fn form_create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<DesignForm>,
+) -> Result<Response, PageError> {
+    let path = "/campaigns/new";
+    ctx.require(Permission::DesignCampaigns).page(&ctx, path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let id = design(&state, &ctx, &f.fields).await.page(&ctx, path)?;
+    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+}
+
+/// A step on the campaign page: the token and, for a launch, the features
+/// date, for finishing the day.
+#[derive(Debug, Deserialize)]
+pub struct StepForm {
+    csrf: String,
+    date: Option<String>,
+}
+
+/// `POST /campaigns/{id}/{approve|launch|finish}`.
+pub async fn form_step(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    Form(f): Form<StepForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/campaigns/{id}");
+    ctx.user().page(&ctx, &path)?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
+    let date = parse_date(f.date.as_deref()).page(&ctx, &path)?;
+    match action.as_str() {
+        "approve" => {
+            approve(&state, &ctx, id).await.page(&ctx, &path)?;
+        }
+        "launch" => {
+            launch(&state, &ctx, id, date).await.page(&ctx, &path)?;
+        }
+        "finish" => {
+            finish(&state, &ctx, id, date).await.page(&ctx, &path)?;
+        }
+        _ => return Err(WebError::NotFound).page(&ctx, &path),
+    }
+    Ok(Redirect::to(&path).into_response())
+}
+
+/// Each arm's rate as a bar with its 95% interval as a whisker.
+fn rate_chart(r: &Results) -> Markup {
+    let top = r
+        .arms
+        .iter()
+        .map(|a| a.rate.high)
+        .fold(0.0_f64, f64::max)
+        .max(0.0001);
+    let x = |v: f64| 90.0 + 360.0 * v / top;
+    html! {
+        svg width="520" height=(r.arms.len() * 28 + 8) role="img" aria-label="response rate by arm" id="rate-chart" {
+            @for (k, a) in r.arms.iter().enumerate() {
+                @let y = (k * 28 + 4) as f64;
+                text x="0" y=(y + 15.0) font-size="12" { (a.arm) }
+                rect x="90" y=(y) width=(format!("{:.1}", (x(a.rate.rate) - 90.0).max(1.0))) height="20"
+                    fill=(if a.arm == CONTROL { "#c9ccd1" } else { "#0b3d6e" }) {}
+                line x1=(format!("{:.1}", x(a.rate.low))) x2=(format!("{:.1}", x(a.rate.high)))
+                    y1=(y + 10.0) y2=(y + 10.0) stroke="#d4380d" stroke-width="2" {}
+                text x=(format!("{:.1}", x(a.rate.high) + 6.0)) y=(y + 15.0) font-size="11" { (pct(a.rate.rate)) }
+            }
+        }
+    }
+}
+
+/// The cumulative response rate of each arm by date, as lines.
+fn curve_chart(r: &Results) -> Markup {
+    let (w, h) = (520.0, 180.0);
+    let n = r.curve.len();
+    let top = r
+        .curve
+        .iter()
+        .flat_map(|(_, p)| p.values().copied())
+        .fold(0.0_f64, f64::max)
+        .max(0.0001);
+    let arms: Vec<&String> = r.curve.last().map(|(_, p)| p.keys().collect()).unwrap_or_default();
+    let colours = ["#0b3d6e", "#d4380d", "#389e0d", "#7a4fb5", "#d48806"];
+    let points = |arm: &str| {
+        r.curve
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| {
+                let x = 40.0 + (w - 60.0) * i as f64 / (n.max(2) - 1) as f64;
+                let y = h - 20.0 - (h - 40.0) * p.get(arm).copied().unwrap_or(0.0) / top;
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    html! {
+        svg width=(w) height=(h) role="img" aria-label="cumulative response rate" id="curve-chart" {
+            line x1="40" y1=(h - 20.0) x2=(w - 20.0) y2=(h - 20.0) stroke="#999" {}
+            text x="0" y="20" font-size="10" { (pct(top)) }
+            @if let Some((first, _)) = r.curve.first() { text x="40" y=(h - 4.0) font-size="10" { (first) } }
+            @if let Some((last, _)) = r.curve.last() { text x=(w - 90.0) y=(h - 4.0) font-size="10" { (last) } }
+            @for (k, arm) in arms.iter().enumerate() {
+                polyline fill="none" stroke=(colours[k % colours.len()]) stroke-width="2" points=(points(arm)) {}
+                text x=(w - 60.0) y=(16.0 + 14.0 * k as f64) font-size="11" fill=(colours[k % colours.len()]) { (arm) }
+            }
+        }
+    }
+}
+
+/// What the user may do with the campaign now.
+fn actions(c: &CampaignRow, user: &User, csrf: &str, lang: Lang) -> Markup {
+    let step = |action: &str, label: t::Text, date: Option<t::Text>| {
+        html! {
+            form.inline method="post" action={ "/campaigns/" (c.id) "/" (action) } {
+                input type="hidden" name="csrf" value=(csrf);
+                @if let Some(d) = date { label { (d.get(lang)) " " input type="date" name="date"; } " " }
+                button type="submit" id={ "c-" (action) } { (label.get(lang)) }
+            }
+        }
+    };
+    html! {
+        p.actions {
+            @if c.status == "draft" && user.can(Permission::ApproveCampaigns) && user.username != c.created_by {
+                (step("approve", t::APPROVE, None))
+            }
+            @if c.status == "draft" && !user.can(Permission::ApproveCampaigns) {
+                span.muted { (t::AWAITS_APPROVAL.get(lang)) }
+            }
+            @if c.status == "approved" && user.can(Permission::DesignCampaigns) {
+                (step("launch", t::LAUNCH, Some(t::FEATURES_DATE)))
+            }
+            @if c.status == "live" && user.can(Permission::DesignCampaigns) {
+                (step("finish", t::FINISH, Some(t::FINISH_DATE)))
+            }
+            @if ["live", "finished"].contains(&c.status.as_str()) && user.can(Permission::DesignCampaigns) {
+                " " a href={ "/campaigns/" (c.id) "/members.csv" } id="c-members" { (t::EXPORT_MEMBERS.get(lang)) }
+            }
+        }
+    }
+}
+
+/// `GET /campaigns/{id}`: the design, the steps open to the user, and the
+/// results with their charts.
+pub async fn detail_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let path = format!("/campaigns/{id}");
+    let user = ctx.require(Permission::ViewAnalytics).page(&ctx, &path)?;
+    let lang = ctx.lang;
+    let c = one(&state, id).await.page(&ctx, &path)?;
+    let v = view(&state, c).await.page(&ctx, &path)?;
+    let csrf = ctx.csrf().await;
+    let c = &v.campaign;
+    let body = html! {
+        section id="design-summary" {
+            p.muted {
+                (objective_name(&c.objective).get(lang)) " · " span.tag id="c-status" { (status_name(&c.status).get(lang)) }
+                " · " (t::DESIGNED_BY.get(lang)) " " (c.created_by)
+                " · " (t::APPROVED_BY.get(lang)) " " (c.approved_by.as_deref().unwrap_or("—"))
+                @if let Some(d) = &c.launched_on { " · " (t::LAUNCHED_ON.get(lang)) " " (d) }
+                @if let Some(d) = &c.finished_on { " · " (t::FINISHED_ON.get(lang)) " " (d) }
+            }
+            (actions(c, user, &csrf, lang))
+            table { tbody {
+                @if let Some(e) = &v.eligibility {
+                    tr { th { (t::SEGMENT_CONDITION.get(lang)) } td { code { (e.segment) } } }
+                    @if let Some(m) = &e.score_model { tr { th { (t::SCORE_MODEL.get(lang)) } td { (m) " ≥ " (e.min_score) } } }
+                    tr { th { (t::CHANNEL.get(lang)) } td { (channel_name(&e.channel).get(lang)) } }
+                    tr { th { (t::CONTACT_POLICY.get(lang)) } td {
+                        (t::FREQUENCY_CAP.get(lang)) " " (e.cap) " / " (e.cap_days) " " (t::DAYS.get(lang))
+                        " · " (t::UNIVERSAL_CONTROL.get(lang)) " " (pct(e.universal_control))
+                        " · " (t::PRIORITY.get(lang)) " " (c.priority)
+                    } }
+                    tr { th { (t::RESPONSE_DEFINITION.get(lang)) } td {
+                        code { (c.response_rule.as_deref().unwrap_or("—")) } " · " (e.response_days) " " (t::DAYS.get(lang))
+                    } }
+                }
+                tr { th { (t::CONTROL_SHARE.get(lang)) } td { (pct(c.control_share_bp as f64 / 10_000.0)) " · " (t::SEED.get(lang)) " " (c.seed) } }
+                tr { th { (t::BUDGET.get(lang)) } td { (yuan(c.budget_minor)) } }
+            } }
+            h3 { (t::OFFERS.get(lang)) }
+            table { tbody { @for o in &v.offers { tr {
+                td { (o.arm) } td { (o.product.as_deref().unwrap_or("—")) } td { (o.script.as_deref().unwrap_or("")) }
+            } } } }
+        }
+        @if let Some(r) = &v.results {
+            section id="results" {
+                h2 { (t::CAMPAIGN_RESULTS.get(lang)) @if r.frozen { " " span.tag { (t::KEPT.get(lang)) } } }
+                (rate_chart(r))
+                table id="arms" { thead { tr {
+                    th { (t::ARM.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
+                    th.n { (t::RATE.get(lang)) } th { (t::INTERVAL.get(lang)) } th.n { (t::LIFT.get(lang)) }
+                    th { (t::INTERVAL.get(lang)) } th.n { "p" }
+                } } tbody { @for a in &r.arms { tr {
+                    td { (a.arm) } td.n { (a.rate.members) } td.n { (a.rate.responders) }
+                    td.n { (pct(a.rate.rate)) } td { (pct(a.rate.low)) " – " (pct(a.rate.high)) }
+                    @if let Some(l) = &a.lift {
+                        td.n { (pp(l.difference)) } td { (pp(l.low)) " – " (pp(l.high)) } td.n { (format!("{:.4}", l.p_value)) }
+                    } @else { td {} td {} td {} }
+                } } } }
+                p id="economics" {
+                    (t::INCREMENTAL.get(lang)) " " (format!("{:.1}", r.economics.incremental_responders))
+                    " · " (t::VALUE_PER_RESPONSE.get(lang)) " " (yuan(r.economics.value_per_response_minor))
+                    " · " (t::INCREMENTAL_VALUE.get(lang)) " " (yuan(r.economics.incremental_value_minor))
+                    " · " (t::BUDGET.get(lang)) " " (yuan(r.economics.cost_minor))
+                    " · ROI " @if let Some(x) = r.economics.roi { (format!("{:+.0}%", 100.0 * x)) } @else { "—" }
+                }
+                @if !r.curve.is_empty() {
+                    h3 { (t::RESPONSE_CURVE.get(lang)) }
+                    (curve_chart(r))
+                }
+            }
+        }
+    };
+    Ok(layout(lang, Some(user), &csrf, &c.name, body).into_response())
+}

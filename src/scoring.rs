@@ -79,9 +79,7 @@ impl Target {
                 CLASSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
             );
         }
-        bail!(
-            "target '{s}': use uptake:CLASS (e.g. uptake:card), churn, or response:CAMPAIGN_ID"
-        )
+        bail!("target '{s}': use uptake:CLASS (e.g. uptake:card), churn, or response:CAMPAIGN_ID")
     }
 
     /// The registry's kind.
@@ -545,9 +543,7 @@ pub async fn train(
     spec: &TrainSpec,
 ) -> Result<(i64, i64, TrainReport)> {
     let learnt = match &spec.target {
-        Target::Response { campaign } => {
-            campaign_rows(store, analytics, config, *campaign).await?
-        }
+        Target::Response { campaign } => campaign_rows(store, analytics, config, *campaign).await?,
         _ => outcome_rows(store, analytics, config, spec).await?,
     };
     let Learnt {

@@ -923,7 +923,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
             "--response",
             "holds('yacht')",
         ],
-        "--response",
+        "the response definition",
     );
     run(&["campaign", "approve", &second, "--by", "bm1"]);
     let t = run(&["campaign", "launch", &second, "--as-of", "2026-04-30"]);
@@ -1229,4 +1229,93 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         low_members.iter().all(|c| !high.contains(c)),
         "nobody in the live campaign of higher priority"
     );
+
+    // Learn: the campaign's responses train the next response model (its
+    // treated members on the features of its launch), evaluated on a
+    // holdout, approved, scored, and used to target the next campaign.
+    let t = run(&[
+        "model",
+        "train",
+        "--name",
+        "offer-response",
+        "--target",
+        &format!("response:{campaign}"),
+        "--learner",
+        "logistic",
+        "--by",
+        "analyst1",
+    ]);
+    let learnt = t
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("model="))
+        .unwrap_or_else(|| panic!("model=ID last in {t}"))
+        .to_owned();
+    let eval: serde_json::Value =
+        serde_json::from_str(&run(&["model", "evaluate", &learnt, "--json"])).unwrap();
+    let auc = eval["test"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.55, "the responses carry signal: AUC {auc}: {eval}");
+    assert_eq!(eval["test"]["kind"], "holdout", "{eval}");
+    assert!(
+        run(&["model", "list"]).contains(&format!("response:{campaign}")),
+        "registered with the campaign it learnt from"
+    );
+    run(&["model", "approve", &learnt, "--by", "exec1"]);
+    run(&["model", "score", "--name", "offer-response"]);
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "再次邀约",
+        "--segment",
+        "aum >= 0",
+        "--score-model",
+        "offer-response",
+        "--min-score",
+        "0.0",
+        "--cap",
+        "99",
+        "--by",
+        "analyst1",
+    ]);
+    let next = campaign_id(&t);
+    run(&["campaign", "approve", &next, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &next]);
+    assert!(number_before::<i64>(&t, " members (") > 0, "{t}");
+
+    // Finished: the results are kept, and the campaigns compare on the
+    // same measures.
+    let before = run(&["campaign", "report", &campaign, "--json"]);
+    let t = run(&[
+        "campaign",
+        "finish",
+        &campaign,
+        "--on",
+        "2026-11-30",
+        "--by",
+        "analyst1",
+    ]);
+    assert!(t.contains("finished"), "{t}");
+    fails(
+        &["campaign", "finish", &campaign, "--by", "analyst1"],
+        "only a live campaign is finished",
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&run(&["campaign", "report", &campaign, "--json"])).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(after["arms"], before["arms"]);
+    assert_eq!(after["frozen"], true);
+    let compared: serde_json::Value =
+        serde_json::from_str(&run(&["campaign", "compare", "--json"])).unwrap();
+    let rows = compared.as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["id"].to_string() == campaign)
+        .unwrap_or_else(|| panic!("campaign {campaign} in {compared}"));
+    assert_eq!(row["status"], "finished");
+    assert_eq!(row["finished_on"], "2026-11-30");
+    assert!(row["lift"]["difference"].as_f64().unwrap() > 0.0, "{row}");
+    assert!(rows.len() >= 4, "every launched campaign: {compared}");
+    let t = run(&["campaign", "compare"]);
+    assert!(t.contains("信用卡推荐") && t.contains("ROI"), "{t}");
 }

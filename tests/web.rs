@@ -173,7 +173,7 @@ async fn demo_stores(name: &str, dir: &std::path::Path) -> Vec<(test_support::Te
         .enumerate()
     {
         demo_bank(&store, dir, k).await;
-        let app = app(&store);
+        let app = app_with_analytics(&store, &dir.join(format!("analytics-{k}")));
         out.push((store, app));
     }
     out
@@ -203,6 +203,22 @@ fn app(store: &panorama_store::Store) -> Router {
         store.clone(),
         panorama_web::WebConfig {
             tiers: panorama::web::tier_labels(&config),
+            ..panorama_web::WebConfig::default()
+        },
+    )
+}
+
+/// The app with the feature store, for designing and launching campaigns.
+fn app_with_analytics(store: &panorama_store::Store, analytics: &std::path::Path) -> Router {
+    let config = panorama_analytics::Config::default_config();
+    panorama_web::router(
+        store.clone(),
+        panorama_web::WebConfig {
+            tiers: panorama::web::tier_labels(&config),
+            analytics: Some(panorama_web::WebAnalytics {
+                dir: analytics.to_path_buf(),
+                config,
+            }),
             ..panorama_web::WebConfig::default()
         },
     )
@@ -316,6 +332,10 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/models",          [401, 403, 403, 200, 200, 403, 403, 200, 403]),
             ("/api/campaigns",       [401, 403, 403, 200, 200, 403, 403, 200, 403]),
             ("/api/campaigns/999999", [401, 403, 403, 404, 404, 403, 403, 404, 403]),
+            ("/api/campaigns/compare", [401, 403, 403, 200, 200, 403, 403, 200, 403]),
+            ("/campaigns/new",       [303, 403, 403, 403, 200, 403, 403, 403, 403]),
+            ("/campaigns/999999",    [303, 403, 403, 404, 404, 403, 403, 404, 403]),
+            ("/campaigns/999999/members.csv", [401, 403, 403, 403, 404, 403, 403, 403, 403]),
             ("/opportunities",       [303, 403, 200, 200, 403, 403, 403, 200, 403]),
             ("/api/users",           [401, 200, 403, 403, 403, 403, 403, 403, 403]),
             ("/assignments",         [303, 403, 403, 200, 403, 403, 403, 403, 403]),
@@ -843,9 +863,9 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
             designer.post_api(&approve, "", "wrong").await.status,
             StatusCode::FORBIDDEN
         );
+        // An analyst designs; a branch manager or an executive approves.
         let r = designer.post_api(&approve, "", &token).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
-        assert!(r.body.contains("second person"), "{}", r.body);
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         let mut bm = Client::login(&app, "bm1").await;
         let bm_token = bm.csrf.clone();
         let r = bm.post_api(&approve, "", &bm_token).await;
@@ -900,7 +920,7 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let j = r.json();
         let arm = |name: &str| {
-            j["arms"]
+            j["results"]["arms"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -974,6 +994,256 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         assert!(best.contains("wealth") && best.contains("41.0%"), "{best}");
         let view = rm.get(&format!("/api/customers/{customer}")).await.json();
         assert_eq!(view["scores"].as_array().unwrap().len(), 2, "{view}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the_api() {
+    let dir = generated_bank(300, 17);
+    for (store, app) in demo_stores(
+        "campaigns_are_designed_approved_launched_finished_and_compared_over_the_api",
+        dir.path(),
+    )
+    .await
+    {
+        let mut analyst = Client::login(&app, "analyst1").await;
+        let token = analyst.csrf.clone();
+        // The designer previews the segment on the latest features.
+        let r = analyst
+            .post_api(
+                "/api/campaigns/preview",
+                r#"{"segment":"aum >= 0"}"#,
+                &token,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let eligible = r.json()["eligible"].as_i64().unwrap();
+        assert!(eligible > 100, "{}", r.body);
+        // Designs that cannot work are refused with the reason, nothing stored.
+        for (body, reason) in [
+            (r#"{"name":"x","segment":"aum >>= 1"}"#, ""),
+            (
+                r#"{"name":"x","segment":"no_such_feature > 1"}"#,
+                "no_such_feature",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","product":"NOPE"}"#,
+                "NOPE",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","objective":"win"}"#,
+                "win",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","control":"1.5"}"#,
+                "1.5",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","arms":["A","control"]}"#,
+                "control",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","response":"holds("}"#,
+                "response",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","score_model":"none"}"#,
+                "none",
+            ),
+            (r#"{"name":"","segment":"aum >= 0"}"#, "name"),
+        ] {
+            let r = analyst.post_api("/api/campaigns", body, &token).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+            assert!(r.body.contains(reason), "{body}: {}", r.body);
+        }
+        let design = serde_json::json!({
+            "name": "理财体验", "objective": "cross_sell", "segment": "aum >= 0",
+            "control": 0.2, "arms": ["A", "B"], "seed": 7, "channel": "rm", "budget": "5,000",
+            "response": "holds('wealth')", "response_days": 30
+        })
+        .to_string();
+        assert_eq!(
+            analyst
+                .post_api("/api/campaigns", &design, "wrong")
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let mut rm = Client::login(&app, "rm1").await;
+        let rm_token = rm.csrf.clone();
+        assert_eq!(
+            rm.post_api("/api/campaigns", &design, &rm_token)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let r = analyst.post_api("/api/campaigns", &design, &token).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        let drafts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM campaign")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(drafts, 1, "the refused designs left nothing");
+        let launch = format!("/api/campaigns/{id}/launch");
+        let r = analyst.post_api(&launch, "{}", &token).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("approved"), "{}", r.body);
+        // A branch manager approves; the analyst launches.
+        let mut bm = Client::login(&app, "bm1").await;
+        let bm_token = bm.csrf.clone();
+        let r = bm
+            .post_api(&format!("/api/campaigns/{id}/approve"), "", &bm_token)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            bm.post_api(&launch, "{}", &bm_token).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let r = analyst.post_api(&launch, "{}", &token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let l = r.json()["launch"].clone();
+        let members = l["members"].as_i64().unwrap();
+        let control = l["control"].as_i64().unwrap();
+        assert!(members > 100, "{l}");
+        assert!(
+            (control as f64 / members as f64 - 0.2).abs() < 0.06,
+            "{control} of {members}"
+        );
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM campaign_member WHERE campaign_id = $1")
+                .bind(id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(stored, members);
+        let kept: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT arm, members FROM campaign_arm WHERE campaign_id = $1 ORDER BY arm",
+        )
+        .bind(id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            kept.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            ["A", "B", "control"]
+        );
+        assert_eq!(kept.iter().map(|k| k.1).sum::<i64>(), members);
+        assert_eq!(
+            analyst.post_api(&launch, "{}", &token).await.status,
+            StatusCode::BAD_REQUEST,
+            "launched once"
+        );
+        // The members file: ids and arms, no personal data.
+        let csv = analyst.get(&format!("/campaigns/{id}/members.csv")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines[0], "customer_id,arm");
+        assert_eq!(lines.len() as i64, members + 1);
+        // Responses from the RMs' calls, then the results per arm.
+        let treated: Vec<i64> = sqlx::query_scalar(
+            "SELECT customer_id FROM campaign_member WHERE campaign_id = $1 AND arm = 'A' ORDER BY customer_id LIMIT 10",
+        )
+        .bind(id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let responses: Vec<(i64, String, Option<i64>)> = treated
+            .iter()
+            .map(|c| (*c, "2026-11-05".to_owned(), Some(80_000)))
+            .collect();
+        panorama_store::campaigns::write_responses(&store, id, "contact", &responses)
+            .await
+            .unwrap();
+        let j = analyst.get(&format!("/api/campaigns/{id}")).await.json();
+        let a = j["results"]["arms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["arm"] == "A")
+            .unwrap()
+            .clone();
+        assert_eq!(a["rate"]["responders"], 10, "{j}");
+        assert_eq!(j["results"]["economics"]["cost_minor"], 500_000, "{j}");
+        assert_eq!(
+            j["results"]["economics"]["value_per_response_minor"],
+            80_000
+        );
+        let page = analyst.get(&format!("/campaigns/{id}")).await.body;
+        assert!(
+            page.contains("id=\"rate-chart\"") && page.contains("id=\"curve-chart\""),
+            "{page}"
+        );
+        // Finished: the results are kept; a late response changes nothing.
+        let r = analyst
+            .post_api(
+                &format!("/api/campaigns/{id}/finish"),
+                r#"{"on":"2026-11-30"}"#,
+                &token,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let late: i64 = sqlx::query_scalar(
+            "SELECT customer_id FROM campaign_member WHERE campaign_id = $1 AND arm = 'B' ORDER BY customer_id LIMIT 1",
+        )
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        panorama_store::campaigns::write_responses(
+            &store,
+            id,
+            "contact",
+            &[(late, "2026-12-05".to_owned(), None)],
+        )
+        .await
+        .unwrap();
+        let j = analyst.get(&format!("/api/campaigns/{id}")).await.json();
+        assert_eq!(j["status"], "finished");
+        assert_eq!(j["finished_on"], "2026-11-30");
+        assert_eq!(j["results"]["frozen"], true);
+        let responders: i64 = j["results"]["arms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["rate"]["responders"].as_i64().unwrap())
+            .sum();
+        assert_eq!(responders, 10, "{j}");
+        // Compared with every launched campaign on the same measures.
+        let mut exec = Client::login(&app, "exec1").await;
+        let all = exec.get("/api/campaigns/compare").await.json();
+        let row = all["campaigns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone();
+        assert_eq!(row["treated"]["members"], members - control, "{row}");
+        assert_eq!(row["treated"]["responders"], 10, "{row}");
+        assert_eq!(row["control"]["members"], control, "{row}");
+        assert_eq!(row["status"], "finished");
+        assert!(exec.get("/campaigns").await.body.contains("理财体验"));
+        // Each step is in the audit trail.
+        let mut auditor = Client::login(&app, "auditor1").await;
+        let trail = auditor.get("/api/audit?actor=analyst1").await.json();
+        let actions: Vec<String> = trail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        for action in [
+            "campaign.create",
+            "campaign.launch",
+            "campaign.export",
+            "campaign.finish",
+        ] {
+            assert!(
+                actions.iter().any(|a| a == action),
+                "{action} in {actions:?}"
+            );
+        }
     }
 }
 

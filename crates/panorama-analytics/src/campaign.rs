@@ -58,8 +58,12 @@ fn default_window() -> u64 {
 impl Eligibility {
     /// A campaign's stored eligibility.
     pub fn of(c: &CampaignRow) -> Result<Eligibility> {
-        serde_json::from_str(&c.eligibility)
-            .map_err(|e| invalid(format!("campaign {}: its eligibility is unreadable: {e}", c.id)))
+        serde_json::from_str(&c.eligibility).map_err(|e| {
+            invalid(format!(
+                "campaign {}: its eligibility is unreadable: {e}",
+                c.id
+            ))
+        })
     }
 }
 
@@ -714,12 +718,7 @@ pub async fn results(store: &Store, c: &CampaignRow, value: Option<i64>) -> Resu
 
 /// Finishes a live campaign (on `on`, default today): its results are
 /// counted one last time and kept; returns them.
-pub async fn finish(
-    store: &Store,
-    id: i64,
-    on: Option<NaiveDate>,
-    by: &str,
-) -> Result<Results> {
+pub async fn finish(store: &Store, id: i64, on: Option<NaiveDate>, by: &str) -> Result<Results> {
     let c = campaign_in(store, id, &["live"], "only a live campaign is finished").await?;
     let mut r = results(store, &c, None).await?;
     r.frozen = true;

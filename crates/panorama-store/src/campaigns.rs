@@ -487,12 +487,11 @@ pub async fn write_responses(
 /// responders counted from the (few) responses: a million memberships are
 /// not read.
 pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)>> {
-    let mut sizes: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT arm, members FROM campaign_arm WHERE campaign_id = $1 ORDER BY arm",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
+    let mut sizes: Vec<(String, i64)> =
+        sqlx::query_as("SELECT arm, members FROM campaign_arm WHERE campaign_id = $1 ORDER BY arm")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?;
     if sizes.is_empty() {
         // Members written other than by a launch: counted.
         sizes = sqlx::query_as(

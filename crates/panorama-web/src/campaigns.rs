@@ -134,7 +134,9 @@ impl DesignFields {
                     .ok()
                     .map(Money::minor)
                     .filter(|m| *m >= 0)
-                    .ok_or_else(|| WebError::BadRequest(format!("budget: an amount in yuan, not {b}")))
+                    .ok_or_else(|| {
+                        WebError::BadRequest(format!("budget: an amount in yuan, not {b}"))
+                    })
             })
             .transpose()?;
         let owned = |s: &Option<String>| blank(s).map(str::to_owned);
@@ -365,7 +367,10 @@ pub async fn api_launch(
         None => None,
     };
     let l = launch(&state, &ctx, id, as_of).await?;
-    Ok(Json(json!({"id": id, "status": "live", "launch": l, "detail": l.detail()})).into_response())
+    Ok(
+        Json(json!({"id": id, "status": "live", "launch": l, "detail": l.detail()}))
+            .into_response(),
+    )
 }
 
 /// `POST /api/campaigns/{id}/finish` (`X-CSRF-Token`; optional `on`): the
@@ -605,7 +610,14 @@ pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
             button type="submit" id="c-save" { (t::SAVE_DRAFT.get(lang)) }
         }
     };
-    Ok(layout(lang, Some(user), &ctx.csrf().await, t::NEW_CAMPAIGN.get(lang), body).into_response())
+    Ok(layout(
+        lang,
+        Some(user),
+        &ctx.csrf().await,
+        t::NEW_CAMPAIGN.get(lang),
+        body,
+    )
+    .into_response())
 }
 
 /// A form post: the token and the design.
@@ -697,7 +709,11 @@ fn curve_chart(r: &Results) -> Markup {
         .flat_map(|(_, p)| p.values().copied())
         .fold(0.0_f64, f64::max)
         .max(0.0001);
-    let arms: Vec<&String> = r.curve.last().map(|(_, p)| p.keys().collect()).unwrap_or_default();
+    let arms: Vec<&String> = r
+        .curve
+        .last()
+        .map(|(_, p)| p.keys().collect())
+        .unwrap_or_default();
     let colours = ["#0b3d6e", "#d4380d", "#389e0d", "#7a4fb5", "#d48806"];
     let points = |arm: &str| {
         r.curve

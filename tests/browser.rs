@@ -87,6 +87,10 @@ async fn start(seed: u64) -> Option<Env> {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let web = panorama_web::WebConfig {
         tiers: panorama::web::tier_labels(&config),
+        analytics: Some(panorama_web::WebAnalytics {
+            dir: dir.path().join("analytics"),
+            config: config.clone(),
+        }),
         ..panorama_web::WebConfig::default()
     };
     let server_store = store.store.clone();
@@ -444,6 +448,62 @@ async fn branch_management_assignment_a_complaints_life_and_a_target_split() {
             .await
             .unwrap();
     assert_eq!((csat, nps), (5, 10));
+    b.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() {
+    let Some(env) = start(7).await else {
+        return;
+    };
+    let (store, base, b) = (&env.store, &env.base, &env.b);
+    env.login("analyst1").await;
+    b.goto(&format!("{base}/campaigns")).await.unwrap();
+    env.click("new-campaign").await;
+    env.fill("c-name", "理财体验邀约").await;
+    env.fill("c-segment", "aum >= 0").await;
+    env.fill("c-budget", "3000").await;
+    env.click("c-save").await;
+    let status = env.text_with("c-status", "草稿").await;
+    assert!(status.contains("草稿"), "{status}");
+    let id: i64 = b
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The designer cannot approve their own campaign: no button.
+    assert!(b.find(Locator::Id("c-approve")).await.is_err());
+
+    env.login("bm1").await;
+    b.goto(&format!("{base}/campaigns/{id}")).await.unwrap();
+    env.click("c-approve").await;
+    let status = env.text_with("c-status", "已审批").await;
+    assert!(status.contains("已审批"), "{status}");
+
+    env.login("analyst1").await;
+    b.goto(&format!("{base}/campaigns/{id}")).await.unwrap();
+    env.click("c-launch").await;
+    let status = env.text_with("c-status", "进行中").await;
+    assert!(status.contains("进行中"), "{status}");
+    let arms = env.text_with("arms", "control").await;
+    let members: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_member WHERE campaign_id = $1 AND arm = 'A'",
+    )
+    .bind(id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(members > 0 && arms.contains(&members.to_string()), "{arms}");
+    assert!(b.find(Locator::Id("rate-chart")).await.is_ok());
+    // Every launched campaign on the list page, compared.
+    b.goto(&format!("{base}/campaigns")).await.unwrap();
+    let compared = env.text_with("compare", "理财体验邀约").await;
+    assert!(compared.contains("理财体验邀约"), "{compared}");
     b.clone().close().await.unwrap();
 }
 

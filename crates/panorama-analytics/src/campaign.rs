@@ -661,7 +661,9 @@ pub async fn results(store: &Store, c: &CampaignRow, value: Option<i64>) -> Resu
         return Ok(frozen);
     }
     let counts = q::arm_counts(store, c.id).await?;
-    if counts.is_empty() {
+    // A launched campaign may have no members (the contact policy left
+    // nobody); one not launched has no results yet.
+    if counts.is_empty() && !["live", "finished"].contains(&c.status.as_str()) {
         return Err(invalid(format!(
             "campaign {} has no members yet: launch it first",
             c.id

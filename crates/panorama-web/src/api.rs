@@ -201,7 +201,34 @@ pub async fn openapi() -> Response {
         responses
     };
     let param = |name: &str, place: &str, kind: &str, required: bool| json!({"name": name, "in": place, "required": required, "schema": {"type": kind}});
-    Json(json!({
+    // Campaigns apart: one json! of every path exceeds the macro's recursion limit.
+    let campaign_paths = json!({
+            "/api/campaigns": {
+                "get": {"summary": "Campaigns with their offers, policy and results per arm: rate, 95% interval, lift over control, curve, economics (analysts, executives, branch managers)",
+                    "responses": with(json!({"200": ok("campaigns, newest first")}), denied.clone())},
+                "post": {"summary": "Design a draft campaign (analysts; JSON name, segment, and optionally objective, channel, control, arms, seed, product, script, score_model, min_score, universal_control, cap, cap_days, priority, response, response_days, starts, ends, budget in yuan); audited",
+                    "parameters": [param("X-CSRF-Token", "header", "string", true)],
+                    "responses": with(json!({"201": ok("the draft's id"), "400": ok("a field or condition that does not hold, with the reason"), "409": ok("served without the analytics directory")}), denied.clone())}
+            },
+            "/api/campaigns/compare": {"get": {"summary": "Every launched campaign on the same measures: treated and control rates, lift with its interval and p-value, incremental responders, cost per incremental responder, ROI",
+                "responses": with(json!({"200": ok("campaigns, newest first")}), denied.clone())}},
+            "/api/campaigns/preview": {"post": {"summary": "How many customers a segment condition selects on the features of a date (analysts; JSON segment, as_of)",
+                "parameters": [param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("as_of and eligible"), "400": ok("the condition does not compile")}), denied.clone())}},
+            "/api/campaigns/{id}": {"get": {"summary": "One campaign: design, offers, policy and results",
+                "parameters": [param("id", "path", "integer", true)],
+                "responses": with(json!({"200": ok("the campaign"), "404": ok("no such campaign")}), denied.clone())}},
+            "/api/campaigns/{id}/approve": {"post": {"summary": "Approve a draft campaign (branch managers and executives, not its designer; audited)",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("approved"), "400": ok("not a draft, or the designer approving"), "404": ok("no such campaign")}), denied.clone())}},
+            "/api/campaigns/{id}/launch": {"post": {"summary": "Launch an approved campaign (analysts; JSON as_of optional): select on the features, apply the contact policy, split, write members, call tasks and messages; audited",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("what each step selected and removed"), "400": ok("not approved"), "404": ok("no such campaign")}), denied.clone())}},
+            "/api/campaigns/{id}/finish": {"post": {"summary": "Finish a live campaign (analysts; JSON on optional): its results are kept; audited",
+                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
+                "responses": with(json!({"200": ok("the results kept"), "400": ok("not live"), "404": ok("no such campaign")}), denied.clone())}}
+    });
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Panorama OCRM API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "The relationship manager's workbench. Session cookie auth: POST /api/login first; writes send the returned CSRF token as X-CSRF-Token. Data scope and PII masking follow the caller's role."},
@@ -263,14 +290,6 @@ pub async fn openapi() -> Response {
                 "responses": with(json!({"200": ok("one row per system")}), denied.clone())}},
             "/api/models": {"get": {"summary": "Model registry: every version with its evaluation (AUC, KS, deciles, truth check) (analysts, executives, branch managers)",
                 "responses": with(json!({"200": ok("versions, by name")}), denied.clone())}},
-            "/api/campaigns": {"get": {"summary": "Campaigns with each arm's rate, 95% interval and lift over control (analysts, executives, branch managers)",
-                "responses": with(json!({"200": ok("campaigns, newest first")}), denied.clone())}},
-            "/api/campaigns/{id}": {"get": {"summary": "One campaign's results",
-                "parameters": [param("id", "path", "integer", true)],
-                "responses": with(json!({"200": ok("the campaign"), "404": ok("no such campaign")}), denied.clone())}},
-            "/api/campaigns/{id}/approve": {"post": {"summary": "Approve a draft campaign (not by its designer; audited)",
-                "parameters": [param("id", "path", "integer", true), param("X-CSRF-Token", "header", "string", true)],
-                "responses": with(json!({"200": ok("approved"), "400": ok("not a draft, or the designer approving"), "404": ok("no such campaign")}), denied.clone())}},
             "/api/opportunities": {
                 "get": {"summary": "The caller's pipeline by stage and product, and open opportunities (RM: own; branch manager: subtree; executive: bank)",
                     "parameters": [param("stage", "query", "string", false)],
@@ -297,6 +316,9 @@ pub async fn openapi() -> Response {
                 "responses": with(json!({"200": ok("moved"), "400": ok("not a stage"), "404": ok("not the caller's opportunity"), "409": ok("closed, or at that stage already")}), denied.clone())}}
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}}
-    }))
-    .into_response()
+    });
+    if let (Some(paths), Some(more)) = (doc["paths"].as_object_mut(), campaign_paths.as_object()) {
+        paths.extend(more.clone());
+    }
+    Json(doc).into_response()
 }

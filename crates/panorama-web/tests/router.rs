@@ -132,6 +132,7 @@ async fn bank(store: &panorama_store::Store) {
         ("rm.b", "rm", "SB0102"),
         ("bm", "branch_manager", "BR01"),
         ("agent", "agent", "HO"),
+        ("analyst", "analyst", "HO"),
     ] {
         ocrm::save_user(
             store,
@@ -271,6 +272,30 @@ async fn scope_masking_csrf_limits_and_the_sla_on_a_hand_built_bank() {
             StatusCode::OK,
             "moved by the file"
         );
+
+        // The API document names the campaign endpoints beside the rest.
+        let doc = a.get("/api/openapi.json").await.json();
+        for path in [
+            "/api/customers",
+            "/api/campaigns",
+            "/api/campaigns/compare",
+            "/api/campaigns/preview",
+            "/api/campaigns/{id}/launch",
+            "/api/campaigns/{id}/finish",
+        ] {
+            assert!(
+                doc["paths"][path].is_object(),
+                "{path} in the OpenAPI document"
+            );
+        }
+        assert!(doc["paths"]["/api/campaigns"]["post"].is_object());
+        // Without the analytics directory, design answers why.
+        let mut analyst = Client::login(&app, "analyst").await;
+        let r = analyst
+            .post("/api/campaigns", r#"{"name":"x","segment":"aum >= 0"}"#)
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.body.contains("analytics"), "{}", r.body);
 
         // Logout ends the session.
         let r = a.post("/api/logout", "").await;

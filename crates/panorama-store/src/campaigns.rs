@@ -203,13 +203,16 @@ pub async fn opted_out(store: &Store, channel: &str) -> Result<HashSet<i64>> {
 /// in SQL on a range of the covering index `campaign_member_recent` (the
 /// unary `+` keeps the planner off the primary key, which read the member
 /// rows: 10 s at 2M members, 1.3 s this way at 3.6M), returning only the
-/// customers over the cap.
+/// customers over the cap. Grouping by `+customer_id` keeps it there since
+/// the dashboards' index by customer (migration 0021), which the planner
+/// walked to group without sorting, reading every member row for its date:
+/// 23 s at 9.7M memberships, 2.3 s this way.
 pub async fn capped(store: &Store, since: &str, cap: i64) -> Result<HashSet<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT m.customer_id FROM campaign_member m \
+        "SELECT +m.customer_id FROM campaign_member m \
          WHERE m.selected_on >= $1 AND m.is_control = 0 \
          AND +m.campaign_id IN (SELECT id FROM campaign WHERE status IN ('live', 'finished')) \
-         GROUP BY m.customer_id HAVING COUNT(*) >= $2",
+         GROUP BY +m.customer_id HAVING COUNT(*) >= $2",
     )
     .bind(since)
     .bind(cap)

@@ -220,8 +220,12 @@ pub fn model(action: ModelAction) -> Result<()> {
                 );
             }
             let mean = result.iter().map(|f| f.auc).sum::<f64>() / result.len() as f64;
-            let seconds: f64 = result.iter().map(|f| f.train_seconds).sum();
-            say!("training {seconds:.3} s over {} folds", result.len());
+            let threads = rayon::current_num_threads();
+            say!(
+                "training {:.3} s over {} folds (wall clock; folds trained side by side on {threads} threads)",
+                cv.seconds,
+                result.len()
+            );
             let ks = panorama_models::metrics::ks(&cv.scores, &data.y).unwrap_or(0.0);
             say!("out-of-fold scores of every row: KS {ks:.4}; by decile of score:");
             print_deciles(&panorama_models::metrics::deciles(&cv.scores, &data.y));

@@ -28,6 +28,9 @@ pub struct ChaidParams {
     pub alpha_split: f64,
     /// Ordinal groups of a numeric column.
     pub bins: usize,
+    /// Whether a merged group of three or more categories may split again
+    /// (Kass's step 3).
+    pub resplit: bool,
 }
 
 impl Default for ChaidParams {
@@ -39,6 +42,7 @@ impl Default for ChaidParams {
             alpha_merge: 0.05,
             alpha_split: 0.05,
             bins: 10,
+            resplit: true,
         }
     }
 }
@@ -192,6 +196,106 @@ impl Grouping {
         }
         best
     }
+
+    /// Kass's step 3: of the groups of three or more categories, the one
+    /// whose best binary split (contiguous halves when ordinal; categories
+    /// in order of their rate otherwise) is most significant splits in two,
+    /// if that p-value is below `alpha`. Returns whether one split.
+    fn resplit(&mut self, counts: &[(usize, usize)], ordinal: bool, alpha: f64) -> bool {
+        let mut best: Option<(usize, Vec<usize>, Vec<usize>, f64)> = None;
+        for (g, members) in self.members.iter().enumerate() {
+            if members.len() < 3 {
+                continue;
+            }
+            let mut order = members.clone();
+            if !ordinal {
+                let rate = |c: usize| counts[c].1 as f64 / counts[c].0.max(1) as f64;
+                order.sort_by(|&a, &b| rate(a).total_cmp(&rate(b)).then(a.cmp(&b)));
+            }
+            let total = self.counts[g];
+            let mut left = (0usize, 0usize);
+            for cut in 1..order.len() {
+                left.0 += counts[order[cut - 1]].0;
+                left.1 += counts[order[cut - 1]].1;
+                let right = (total.0 - left.0, total.1 - left.1);
+                let p = p_value(&[left, right]);
+                if p < alpha && best.as_ref().is_none_or(|b| p < b.3) {
+                    best = Some((g, order[..cut].to_vec(), order[cut..].to_vec(), p));
+                }
+            }
+        }
+        let Some((g, mut low, mut high, _)) = best else {
+            return false;
+        };
+        low.sort_unstable();
+        high.sort_unstable();
+        let sum = |m: &[usize]| {
+            m.iter()
+                .fold((0, 0), |(n, k), &c| (n + counts[c].0, k + counts[c].1))
+        };
+        self.counts[g] = sum(&low);
+        self.counts.insert(g + 1, sum(&high));
+        self.members[g] = low;
+        self.members.insert(g + 1, high);
+        true
+    }
+}
+
+/// Kass's grouping of one predictor's categories at a node: (1) the pair of
+/// groups least different in the target (neighbours only when ordinal)
+/// merges while its p-value exceeds the merge level; (2) a merged group of
+/// three or more categories whose best binary split is significant at that
+/// level splits again, and merging resumes — so chaining similar
+/// neighbours cannot lump together categories that differ; (3) groups
+/// smaller than the child minimum join their closest neighbour.
+fn group_categories(
+    counts: &[(usize, usize)],
+    present: &[usize],
+    ordinal: bool,
+    params: &ChaidParams,
+) -> Grouping {
+    let mut grouping = Grouping {
+        members: present.iter().map(|&c| vec![c]).collect(),
+        counts: present.iter().map(|&c| counts[c]).collect(),
+    };
+    // Each re-split separates a pair the merge level calls different; the
+    // bound only guards against a merge and a split undoing each other.
+    for _ in 0..=2 * present.len() {
+        while grouping.counts.len() > 1 {
+            match grouping.closest(ordinal) {
+                Some((a, b, p)) if p > params.alpha_merge => grouping.merge(a, b),
+                _ => break,
+            }
+        }
+        if !params.resplit || !grouping.resplit(counts, ordinal, params.alpha_merge) {
+            break;
+        }
+    }
+    // Too-small groups join their closest neighbour.
+    while grouping.counts.len() > 1 {
+        let Some(small) = (0..grouping.counts.len())
+            .filter(|&g| grouping.counts[g].0 < params.min_child)
+            .min_by_key(|&g| grouping.counts[g].0)
+        else {
+            break;
+        };
+        let candidates: Vec<usize> = if ordinal {
+            [small.wrapping_sub(1), small + 1]
+                .into_iter()
+                .filter(|&g| g < grouping.counts.len())
+                .collect()
+        } else {
+            (0..grouping.counts.len()).filter(|&g| g != small).collect()
+        };
+        let Some(partner) = candidates.into_iter().max_by(|&a, &b| {
+            p_value(&[grouping.counts[small], grouping.counts[a]])
+                .total_cmp(&p_value(&[grouping.counts[small], grouping.counts[b]]))
+        }) else {
+            break;
+        };
+        grouping.merge(small, partner);
+    }
+    grouping
 }
 
 impl Chaid {
@@ -288,40 +392,7 @@ impl Chaid {
             if present.len() < 2 {
                 continue;
             }
-            let mut grouping = Grouping {
-                members: present.iter().map(|&c| vec![c]).collect(),
-                counts: present.iter().map(|&c| counts[c]).collect(),
-            };
-            while grouping.counts.len() > 1 {
-                match grouping.closest(predictor.ordinal) {
-                    Some((a, b, p)) if p > params.alpha_merge => grouping.merge(a, b),
-                    _ => break,
-                }
-            }
-            // Too-small groups join their closest neighbour.
-            while grouping.counts.len() > 1 {
-                let Some(small) = (0..grouping.counts.len())
-                    .filter(|&g| grouping.counts[g].0 < params.min_child)
-                    .min_by_key(|&g| grouping.counts[g].0)
-                else {
-                    break;
-                };
-                let candidates: Vec<usize> = if predictor.ordinal {
-                    [small.wrapping_sub(1), small + 1]
-                        .into_iter()
-                        .filter(|&g| g < grouping.counts.len())
-                        .collect()
-                } else {
-                    (0..grouping.counts.len()).filter(|&g| g != small).collect()
-                };
-                let Some(partner) = candidates.into_iter().max_by(|&a, &b| {
-                    p_value(&[grouping.counts[small], grouping.counts[a]])
-                        .total_cmp(&p_value(&[grouping.counts[small], grouping.counts[b]]))
-                }) else {
-                    break;
-                };
-                grouping.merge(small, partner);
-            }
+            let grouping = group_categories(&counts, &present, predictor.ordinal, params);
             if grouping.counts.len() < 2 {
                 continue;
             }
@@ -457,6 +528,71 @@ mod tests {
         // Any 4 categories into 2 groups: S(4, 2) = 7; into 3: S(4, 3) = 6.
         assert!((bonferroni(4, 2, false) - 7.0).abs() < 1e-9);
         assert!((bonferroni(4, 3, false) - 6.0).abs() < 1e-9);
+    }
+
+    /// Whether some group of three or more categories holds a binary split
+    /// significant at `alpha` (what the re-split step forbids).
+    fn splittable(g: &Grouping, counts: &[(usize, usize)], ordinal: bool, alpha: f64) -> bool {
+        let mut copy = Grouping {
+            members: g.members.clone(),
+            counts: g.counts.clone(),
+        };
+        copy.resplit(counts, ordinal, alpha)
+    }
+
+    #[test]
+    fn merged_groups_that_hide_a_difference_split_again() {
+        // Rates that climb slowly over categories of mixed sizes: each
+        // merge looks harmless, but merging alone chains every category
+        // into one group whose ends differ (tables found by a search).
+        let ordered = [
+            (100, 9),
+            (100, 13),
+            (200, 27),
+            (400, 62),
+            (30, 5),
+            (100, 19),
+            (60, 13),
+        ];
+        let nominal = [(100, 10), (200, 23), (400, 56), (100, 16), (200, 37)];
+        let without = ChaidParams {
+            resplit: false,
+            min_child: 1,
+            ..ChaidParams::default()
+        };
+        let with = ChaidParams {
+            resplit: true,
+            ..without.clone()
+        };
+        for (counts, ordinal) in [(&ordered[..], true), (&nominal[..], false)] {
+            let present: Vec<usize> = (0..counts.len()).collect();
+            let merged = group_categories(counts, &present, ordinal, &without);
+            assert_eq!(
+                merged.members,
+                std::slice::from_ref(&present),
+                "merging alone chains all"
+            );
+            assert!(splittable(&merged, counts, ordinal, without.alpha_merge));
+            let grouped = group_categories(counts, &present, ordinal, &with);
+            assert!(grouped.members.len() >= 2, "{:?}", grouped.members);
+            assert!(
+                !splittable(&grouped, counts, ordinal, with.alpha_merge),
+                "{:?}",
+                grouped.members
+            );
+            // Every category once, the counts kept; contiguous when ordered.
+            let mut all = grouped.members.concat();
+            if ordinal {
+                assert_eq!(all, present, "{:?}", grouped.members);
+            }
+            all.sort_unstable();
+            assert_eq!(all, present);
+            for (m, c) in grouped.members.iter().zip(&grouped.counts) {
+                let n: usize = m.iter().map(|&k| counts[k].0).sum();
+                let k: usize = m.iter().map(|&k| counts[k].1).sum();
+                assert_eq!((n, k), *c);
+            }
+        }
     }
 
     #[test]

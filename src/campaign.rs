@@ -38,9 +38,17 @@ pub enum CampaignAction {
         /// acquire, cross_sell, upsell, retain or reactivate.
         #[arg(long, default_value = "cross_sell")]
         objective: String,
-        /// The product offered (every arm).
+        /// The product offered (every arm, unless `--offer` gives it another).
         #[arg(long)]
         product: Option<String>,
+        /// An arm's own offer, `ARM=PRODUCT`, `ARM=PRODUCT|SCRIPT` or
+        /// `ARM=|SCRIPT` (repeat for each arm tested against the others).
+        #[arg(long = "offer")]
+        offers: Vec<String>,
+        /// Exclusions: a condition over the features; customers for whom it
+        /// holds are not eligible (e.g. "holds('wealth') or age >= 75").
+        #[arg(long)]
+        exclude: Option<String>,
         /// The message (SMS, e-mail, app) or the RM's script; a default
         /// naming the product otherwise.
         #[arg(long)]
@@ -51,9 +59,19 @@ pub enum CampaignAction {
         /// The score cut.
         #[arg(long, default_value_t = 0.0)]
         min_score: f64,
-        /// Channel: rm, sms, email, branch or app.
+        /// Channels: rm, sms, email, branch or app; several, comma-separated,
+        /// are tried in order for each treated member (e.g. `rm,sms`: a call
+        /// by their RM, else an SMS).
         #[arg(long, default_value = "rm")]
         channel: String,
+        /// Most treated members per channel, e.g. `rm=500,sms=20000`; when
+        /// every channel has a limit, only as many eligible customers as
+        /// they can take are selected (the best scored first).
+        #[arg(long)]
+        capacity: Option<String>,
+        /// Most calls per RM on the rm channel.
+        #[arg(long)]
+        per_rm: Option<u64>,
         /// Universal control group: this share of all customers is left out of every campaign of the year.
         #[arg(long, default_value_t = 0.02)]
         universal_control: f64,
@@ -224,10 +242,14 @@ pub async fn campaign(
             seed,
             objective,
             product,
+            offers,
+            exclude,
             script,
             score_model,
             min_score,
             channel,
+            capacity,
+            per_rm,
             universal_control,
             cap,
             cap_days,
@@ -247,14 +269,24 @@ pub async fn campaign(
                         .with_context(|| format!("--budget {b}: an amount in yuan"))
                 })
                 .transpose()?;
+            let (channel, fallback) = ops::parse_channels(&channel)?;
+            let capacity = ops::parse_capacity(capacity.as_deref().unwrap_or(""))?;
+            let offers = offers
+                .iter()
+                .map(|o| ops::ArmOffer::parse(o))
+                .collect::<Result<Vec<_>, _>>()?;
             let d = ops::Design {
                 name: name.clone(),
                 objective,
                 eligibility: ops::Eligibility {
                     segment,
+                    exclude,
                     score_model,
                     min_score,
                     channel,
+                    fallback,
+                    capacity,
+                    per_rm,
                     universal_control,
                     cap,
                     cap_days,
@@ -265,6 +297,7 @@ pub async fn campaign(
                 seed,
                 product,
                 script,
+                offers,
                 response,
                 starts,
                 ends,

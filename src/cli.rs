@@ -246,7 +246,7 @@ pub enum Command {
     Campaign {
         /// What to do.
         #[command(subcommand)]
-        action: crate::campaign::CampaignAction,
+        action: Box<crate::campaign::CampaignAction>,
     },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
@@ -779,7 +779,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cli.store).await?;
             let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
             let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::campaign::campaign(action, &store, &dir, &config).await
+            crate::campaign::campaign(*action, &store, &dir, &config).await
         }
         Command::Model { action } => match action {
             action @ crate::models::ModelAction::Cv { .. } => crate::models::model(action),

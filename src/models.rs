@@ -325,6 +325,12 @@ fn print_report(r: &crate::scoring::TrainReport) {
             truth.ratio
         );
     }
+    if !r.tree.is_empty() {
+        say!("the tree:");
+        for line in &r.tree {
+            say!("  {line}");
+        }
+    }
     if !r.top_features.is_empty() {
         say!("features that matter most:");
         for (name, w) in &r.top_features {

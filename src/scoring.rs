@@ -354,8 +354,13 @@ pub struct TrainReport {
     pub truth: Option<TruthCheck>,
     /// Seconds to fit.
     pub fit_seconds: f64,
-    /// The strongest features (share of gain, or standardised coefficient).
+    /// The strongest features (share of gain by column, or standardised
+    /// coefficient).
     pub top_features: Vec<(String, f64)>,
+    /// A CHAID model's tree as indented lines (each node: its condition,
+    /// size, rate and split).
+    #[serde(default)]
+    pub tree: Vec<String>,
 }
 
 /// What `panorama model train` needs.
@@ -646,6 +651,12 @@ pub async fn train(
         truth,
         fit_seconds,
         top_features,
+        tree: match &card.fitted {
+            panorama_models::scorecard::Fitted::Chaid(t) => {
+                t.describe().lines().map(str::to_owned).collect()
+            }
+            _ => Vec::new(),
+        },
     };
     // The columns it reads, with the meanings its reasons are shown in.
     let labels = reason_labels();
@@ -684,11 +695,9 @@ fn top_features(card: &Scorecard, data: &panorama_models::data::Dataset) -> Vec<
     let weights: Vec<f64> = match &card.fitted {
         Fitted::Logistic(m) => m.coefficients.clone(),
         Fitted::Gbdt(m) => {
-            let total: f64 = m.gain.iter().sum();
-            m.gain
-                .iter()
-                .map(|g| if total > 0.0 { g / total } else { 0.0 })
-                .collect()
+            let mut out = m.importance(data);
+            out.truncate(10);
+            return out;
         }
         Fitted::Chaid(_) => return Vec::new(),
     };

@@ -635,8 +635,40 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         t.contains("card v1") && t.contains("customers scored as of 2026-10-31"),
         "{t}"
     );
+    // A CHAID version prints (and keeps in its report) its tree.
+    let t = run(&[
+        "model",
+        "train",
+        "--name",
+        "card_tree",
+        "--target",
+        "uptake:card",
+        "--as-of",
+        "2025-10-31",
+        "--learner",
+        "chaid",
+        "--by",
+        "analyst1",
+    ]);
+    let tree = t.split("the tree:").nth(1).unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        tree.contains("→ split on") && tree.contains("% positive"),
+        "{t}"
+    );
     // A second version takes over when approved; the first is kept, retired.
     let t = train("gbdt");
+    // Boosted trees' importance is by column: a text column's levels together.
+    let strongest: Vec<&str> = t
+        .split("features that matter most:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{t}"))
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .collect();
+    assert!(
+        !strongest.is_empty() && strongest.iter().all(|l| !l.contains('=')),
+        "{t}"
+    );
     let second = t
         .lines()
         .last()
@@ -1115,6 +1147,181 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     let t = run(&drain_sms("gw2.csv", "10:00"));
     assert!(t.contains("0 sms messages"), "sent once: {t}");
 
+    // A channel plan: a call by the customer's RM (at most 3 per RM), else
+    // an SMS (at most 40); customers holding a wealth product are excluded;
+    // arm B tests its own script against A's.
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "plan",
+        "--segment",
+        "aum >= 1000",
+        "--exclude",
+        "holds('wealth')",
+        "--arms",
+        "A,B",
+        "--script",
+        "A方案：存款加息券限时领取。回T退订",
+        "--offer",
+        "B=|B方案：专属理财顾问一对一服务。回T退订",
+        "--channel",
+        "rm,sms",
+        "--per-rm",
+        "3",
+        "--capacity",
+        "sms=40",
+        "--cap",
+        "9",
+        "--by",
+        "analyst1",
+    ]);
+    let plan = campaign_id(&t);
+    fails(
+        &[
+            "campaign",
+            "create",
+            "--name",
+            "x",
+            "--segment",
+            "aum >= 1",
+            "--channel",
+            "sms",
+            "--per-rm",
+            "3",
+            "--by",
+            "analyst1",
+        ],
+        "needs the rm channel",
+    );
+    fails(
+        &[
+            "campaign",
+            "create",
+            "--name",
+            "x",
+            "--segment",
+            "aum >= 1",
+            "--capacity",
+            "email=5",
+            "--by",
+            "analyst1",
+        ],
+        "not one of the campaign's channels",
+    );
+    fails(
+        &[
+            "campaign",
+            "create",
+            "--name",
+            "x",
+            "--segment",
+            "aum >= 1",
+            "--offer",
+            "C=|x",
+            "--by",
+            "analyst1",
+        ],
+        "an offer for arm C",
+    );
+    run(&["campaign", "approve", &plan, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &plan]);
+    let segment: i64 = number_before(&t, " in the segment as of");
+    let excluded: i64 = number_before(&t, " excluded");
+    let wealthy: i64 = run(&[
+        "segment",
+        "count",
+        "--where",
+        "aum >= 1000 and holds('wealth')",
+    ])
+    .lines()
+    .last()
+    .unwrap()
+    .trim_start_matches("count=")
+    .parse()
+    .unwrap();
+    assert!(segment > 0 && excluded > 0, "{t}");
+    assert_eq!(excluded, wealthy, "{t}");
+    let by_rm: i64 = number_before(&t, " by rm");
+    let by_sms: i64 = number_before(&t, " by sms");
+    let members: i64 = number_before(&t, " members (");
+    assert!(by_rm > 0 && (1..=40).contains(&by_sms), "{t}");
+    let plan_id: i64 = plan.parse().unwrap();
+    let (per_rm, calls, channels, messages, owners) =
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+            let store = panorama_store::Store::open(&location).await.unwrap();
+            let per_rm: Vec<i64> = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM task WHERE campaign_id = $1 GROUP BY owner_user_id",
+            )
+            .bind(plan_id)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            let calls: i64 = per_rm.iter().sum();
+            let channels: Vec<(String, i64, i64)> = sqlx::query_as(
+                "SELECT COALESCE(channel, ''), is_control, COUNT(*) FROM campaign_member \
+                 WHERE campaign_id = $1 GROUP BY channel, is_control ORDER BY 1, 2",
+            )
+            .bind(plan_id)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            let messages: Vec<(String, String)> = sqlx::query_as(
+                "SELECT m.arm, o.message FROM campaign_outbox o JOIN campaign_member m \
+                 ON m.campaign_id = o.campaign_id AND m.customer_id = o.customer_id \
+                 WHERE o.campaign_id = $1",
+            )
+            .bind(plan_id)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            let owners: i64 = sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT owner_user_id) FROM campaign_member WHERE campaign_id = $1",
+            )
+            .bind(plan_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            (per_rm, calls, channels, messages, owners)
+        });
+    assert!(per_rm.iter().all(|n| *n <= 3), "{per_rm:?}");
+    assert_eq!(calls, by_rm);
+    // The list holds what the plan takes once a tenth is held out: three
+    // per RM (3 / 0.9, rounded) and 44 more (40 / 0.9) for SMS at most;
+    // treated members the split put over a capacity are few.
+    assert!(
+        members <= 3 * owners + 44,
+        "{members} members, {owners} RMs: {t}"
+    );
+    let uncontacted: i64 = if t.contains(" uncontacted") {
+        number_before(&t, " uncontacted")
+    } else {
+        0
+    };
+    assert!(
+        uncontacted * 10 <= members,
+        "{uncontacted} of {members}: {t}"
+    );
+    let count = |channel: &str, control: i64| {
+        channels
+            .iter()
+            .find(|(c, k, _)| c == channel && *k == control)
+            .map_or(0, |x| x.2)
+    };
+    assert_eq!(count("rm", 0), by_rm, "{channels:?}");
+    assert_eq!(count("sms", 0), by_sms, "{channels:?}");
+    assert_eq!(
+        channels.iter().map(|x| x.2).sum::<i64>(),
+        members,
+        "treated members no channel took stay in their arm: {channels:?}"
+    );
+    assert_eq!(messages.len() as i64, by_sms);
+    for (arm, text) in &messages {
+        let own = if arm == "B" { "B方案" } else { "A方案" };
+        assert!(text.starts_with(own), "arm {arm}: {text}");
+    }
+
     // Margin-based CLV with each customer's retention from the churn model.
     let t = run(&[
         "model",
@@ -1310,7 +1517,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     let rows = compared.as_array().unwrap();
     let row = rows
         .iter()
-        .find(|r| r["id"].to_string() == campaign)
+        .find(|r| r["id"].as_i64() == campaign.parse::<i64>().ok())
         .unwrap_or_else(|| panic!("campaign {campaign} in {compared}"));
     assert_eq!(row["status"], "finished");
     assert_eq!(row["finished_on"], "2026-11-30");

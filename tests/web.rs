@@ -1051,6 +1051,18 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
                 "none",
             ),
             (r#"{"name":"","segment":"aum >= 0"}"#, "name"),
+            (
+                r#"{"name":"x","segment":"aum >= 0","capacity":{"sms":5}}"#,
+                "not one of the campaign's channels",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","offers":[{"arm":"Z","script":"x"}]}"#,
+                "an offer for arm Z",
+            ),
+            (
+                r#"{"name":"x","segment":"aum >= 0","exclude":"holds("}"#,
+                "exclusions",
+            ),
         ] {
             let r = analyst.post_api("/api/campaigns", body, &token).await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
@@ -1058,7 +1070,9 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
         }
         let design = serde_json::json!({
             "name": "理财体验", "objective": "cross_sell", "segment": "aum >= 0",
-            "control": 0.2, "arms": ["A", "B"], "seed": 7, "channel": "rm", "budget": "5,000",
+            "control": 0.2, "arms": ["A", "B"], "seed": 7, "budget": "5,000",
+            "channel": ["rm", "branch"], "per_rm": 2,
+            "script": "A方案话术", "offers": [{"arm": "B", "script": "B方案话术"}],
             "response": "holds('wealth')", "response_days": 30
         })
         .to_string();
@@ -1134,6 +1148,57 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
             StatusCode::BAD_REQUEST,
             "launched once"
         );
+        // Two calls per RM at most; the other treated members are offered
+        // at the branch.
+        let calls: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM task WHERE campaign_id = $1 GROUP BY owner_user_id",
+        )
+        .bind(id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(
+            !calls.is_empty() && calls.iter().all(|n| *n <= 2),
+            "{calls:?}"
+        );
+        assert_eq!(
+            l["by_channel"]["rm"].as_i64(),
+            Some(calls.iter().sum()),
+            "{l}"
+        );
+        assert_eq!(
+            l["by_channel"]["rm"].as_i64().unwrap() + l["by_channel"]["branch"].as_i64().unwrap(),
+            members - control,
+            "{l}"
+        );
+        // Treated members' offers are on their 360 with their arm's script;
+        // a control member is offered nothing.
+        let mut agent = Client::login(&app, "agent1").await;
+        for (arm, script) in [
+            ("A", Some("A方案话术")),
+            ("B", Some("B方案话术")),
+            ("control", None),
+        ] {
+            let customer: i64 = sqlx::query_scalar(
+                "SELECT customer_id FROM campaign_member WHERE campaign_id = $1 AND arm = $2 LIMIT 1",
+            )
+            .bind(id)
+            .bind(arm)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            let page = agent.get(&format!("/customers/{customer}")).await.body;
+            match script {
+                Some(s) => {
+                    let offers = page.split("id=\"live-offers\"").nth(1).unwrap_or_default();
+                    assert!(
+                        offers.contains(s) && offers.contains("理财体验"),
+                        "{arm}: {page}"
+                    );
+                }
+                None => assert!(!page.contains("id=\"live-offers\""), "{arm}: {page}"),
+            }
+        }
         // The members file: ids and arms, no personal data.
         let csv = analyst.get(&format!("/campaigns/{id}/members.csv")).await;
         assert_eq!(csv.status, StatusCode::OK);

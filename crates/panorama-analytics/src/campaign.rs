@@ -10,9 +10,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use panorama_campaign::{CONTROL, Eligible, Lift, Rate, lift, rate, split, universal_control};
+use panorama_campaign::{
+    CONTROL, Channel, Eligible, Lift, Rate, Reach, allocate, for_selection, lift, rate,
+    seeded_rank, split, universal_control,
+};
 use panorama_store::Store;
 use panorama_store::campaigns::{self as q, CampaignRow, NewCampaign};
 use serde::{Deserialize, Serialize};
@@ -34,12 +37,25 @@ fn invalid(message: impl Into<String>) -> AnalyticsError {
 pub struct Eligibility {
     /// The segment condition over the features.
     pub segment: String,
+    /// Exclusions: customers for whom this condition holds are not eligible.
+    #[serde(default)]
+    pub exclude: Option<String>,
     /// An approved model whose latest score must reach `min_score`.
     pub score_model: Option<String>,
     /// The score cut.
     pub min_score: f64,
-    /// rm, sms, email, branch or app.
+    /// The first channel tried: rm, sms, email, branch or app.
     pub channel: String,
+    /// Channels tried next, in order, for a treated member the ones before
+    /// cannot reach (opted out, no address or RM, no room left).
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    /// Most treated members per channel.
+    #[serde(default)]
+    pub capacity: BTreeMap<String, u64>,
+    /// Most calls per RM on the rm channel.
+    #[serde(default)]
+    pub per_rm: Option<u64>,
     /// Share of all customers left out of every campaign of the year.
     pub universal_control: f64,
     /// Frequency cap: at most this many campaign contacts …
@@ -56,6 +72,19 @@ fn default_window() -> u64 {
 }
 
 impl Eligibility {
+    /// The channel plan: the first channel and the fallbacks, with their
+    /// capacities.
+    pub fn plan(&self) -> Vec<Channel> {
+        std::iter::once(&self.channel)
+            .chain(&self.fallback)
+            .map(|name| Channel {
+                name: name.clone(),
+                capacity: self.capacity.get(name).copied(),
+                per_rm: if name == "rm" { self.per_rm } else { None },
+            })
+            .collect()
+    }
+
     /// A campaign's stored eligibility.
     pub fn of(c: &CampaignRow) -> Result<Eligibility> {
         serde_json::from_str(&c.eligibility).map_err(|e| {
@@ -65,6 +94,73 @@ impl Eligibility {
             ))
         })
     }
+}
+
+/// One arm's own offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmOffer {
+    /// The arm.
+    pub arm: String,
+    /// Its product.
+    pub product: Option<String>,
+    /// Its message or script.
+    pub script: Option<String>,
+}
+
+impl ArmOffer {
+    /// Reads `ARM=PRODUCT`, `ARM=PRODUCT|SCRIPT` or `ARM=|SCRIPT`.
+    pub fn parse(text: &str) -> Result<ArmOffer> {
+        let (arm, rest) = text.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "an arm's offer is ARM=PRODUCT or ARM=PRODUCT|SCRIPT, not {text:?}"
+            ))
+        })?;
+        let (product, script) = rest.split_once('|').unwrap_or((rest, ""));
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let offer = ArmOffer {
+            arm: arm.trim().to_owned(),
+            product: some(product),
+            script: some(script),
+        };
+        if offer.arm.is_empty() || (offer.product.is_none() && offer.script.is_none()) {
+            return Err(invalid(format!(
+                "an arm's offer names the arm and a product or a script, not {text:?}"
+            )));
+        }
+        Ok(offer)
+    }
+}
+
+/// Reads a channel plan written `rm,sms` (the first channel, then the
+/// fallbacks in order).
+pub fn parse_channels(text: &str) -> Result<(String, Vec<String>)> {
+    let mut names = text
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    let first = names
+        .next()
+        .ok_or_else(|| invalid("a campaign needs a channel"))?;
+    Ok((first, names.collect()))
+}
+
+/// Reads capacities written `rm=200,sms=5000`.
+pub fn parse_capacity(text: &str) -> Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let parsed = part
+            .split_once('=')
+            .and_then(|(c, n)| Some((c.trim().to_owned(), n.trim().parse::<u64>().ok()?)));
+        let Some((channel, n)) = parsed else {
+            return Err(invalid(format!(
+                "a capacity is CHANNEL=NUMBER (e.g. sms=5000), not {part:?}"
+            )));
+        };
+        if out.insert(channel.clone(), n).is_some() {
+            return Err(invalid(format!("two capacities for {channel}")));
+        }
+    }
+    Ok(out)
 }
 
 /// A campaign to design.
@@ -82,10 +178,12 @@ pub struct Design {
     pub arms: Vec<String>,
     /// Seed of the split.
     pub seed: u64,
-    /// The product offered (every arm).
+    /// The product offered (every arm, unless `offers` names another).
     pub product: Option<String>,
-    /// The message or the RM's script.
+    /// The message or the RM's script (likewise).
     pub script: Option<String>,
+    /// Per arm: its own product and script (A/B tests of offers).
+    pub offers: Vec<ArmOffer>,
     /// What counts as a response: a condition the batch checks after launch.
     pub response: Option<String>,
     /// First day.
@@ -122,12 +220,30 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
         )));
     }
     let e = &d.eligibility;
-    if !CHANNELS.contains(&e.channel.as_str()) {
+    let plan = e.plan();
+    for c in &plan {
+        if !CHANNELS.contains(&c.name.as_str()) {
+            return Err(invalid(format!(
+                "channel: {}, not {}",
+                CHANNELS.join(", "),
+                c.name
+            )));
+        }
+    }
+    let names: HashSet<&str> = plan.iter().map(|c| c.name.as_str()).collect();
+    if names.len() != plan.len() {
+        return Err(invalid("each channel appears once in the plan"));
+    }
+    if let Some(c) = e.capacity.keys().find(|c| !names.contains(c.as_str())) {
         return Err(invalid(format!(
-            "channel: {}, not {}",
-            CHANNELS.join(", "),
-            e.channel
+            "a capacity for {c}, which is not one of the campaign's channels"
         )));
+    }
+    if e.per_rm.is_some() && !names.contains("rm") {
+        return Err(invalid("a capacity per RM needs the rm channel"));
+    }
+    if e.capacity.values().any(|c| *c == 0) || e.per_rm == Some(0) {
+        return Err(invalid("a capacity is at least 1"));
     }
     if !(0.0..0.5).contains(&e.universal_control) {
         return Err(invalid(format!(
@@ -160,6 +276,10 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
     // The conditions must compile now, not at launch.
     let vocab = crate::batch::vocabulary(store, config).await?;
     crate::segment::compile(&e.segment, &vocab)?;
+    if let Some(rule) = &e.exclude {
+        crate::segment::compile(rule, &vocab)
+            .map_err(|err| invalid(format!("the exclusions: {err}")))?;
+    }
     if let Some(rule) = &d.response {
         crate::segment::compile(rule, &vocab).map_err(|err| {
             invalid(format!(
@@ -170,7 +290,11 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
     if let Some(model) = &e.score_model {
         approved_model(store, model).await?;
     }
-    if let Some(product) = &d.product {
+    for product in d
+        .product
+        .iter()
+        .chain(d.offers.iter().filter_map(|o| o.product.as_ref()))
+    {
         let known: Option<String> = sqlx::query_scalar("SELECT code FROM product WHERE code = $1")
             .bind(product)
             .fetch_optional(store.pool())
@@ -179,9 +303,27 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
             return Err(invalid(format!("there is no product {product}")));
         }
     }
+    for o in &d.offers {
+        if !arms.contains(&o.arm) {
+            return Err(invalid(format!(
+                "an offer for arm {}, which is not one of {}",
+                o.arm,
+                arms.join(",")
+            )));
+        }
+    }
     let arm_rows: Vec<(String, Option<String>, Option<String>)> = arms
         .iter()
-        .map(|a| (a.clone(), d.product.clone(), d.script.clone()))
+        .map(|a| {
+            let own = d.offers.iter().find(|o| &o.arm == a);
+            (
+                a.clone(),
+                own.and_then(|o| o.product.clone())
+                    .or_else(|| d.product.clone()),
+                own.and_then(|o| o.script.clone())
+                    .or_else(|| d.script.clone()),
+            )
+        })
         .collect();
     let eligibility =
         serde_json::to_string(e).map_err(|err| invalid(format!("eligibility: {err}")))?;
@@ -244,9 +386,11 @@ pub struct Launched {
     pub date: NaiveDate,
     /// In the segment.
     pub selected: usize,
+    /// Left after the exclusions.
+    pub after_exclusions: usize,
     /// Left after the score cut.
     pub after_score: usize,
-    /// Left after opt-outs.
+    /// Left after opt-outs (of every channel of the plan).
     pub after_opt_out: usize,
     /// Left after the universal control group.
     pub after_universal: usize,
@@ -254,10 +398,21 @@ pub struct Launched {
     pub after_cap: usize,
     /// Left after live campaigns of higher priority.
     pub after_priority: usize,
+    /// Left after those no channel of the plan can reach (no RM, address
+    /// or consent for any of them), when the plan's room is limited.
+    pub after_reach: usize,
+    /// Left within what the channels can take once the control group is
+    /// drawn (the best scored first).
+    pub after_capacity: usize,
     /// Members written (treated and control).
     pub members: usize,
     /// Of them held out.
     pub control: usize,
+    /// Treated members per channel of the plan.
+    pub by_channel: BTreeMap<String, usize>,
+    /// Treated members no channel could take (kept in their arm: the
+    /// comparison is one of intention to treat).
+    pub uncontacted: usize,
     /// Calls put on RMs' lists.
     pub tasks: usize,
     /// Messages queued for the gateways.
@@ -273,30 +428,56 @@ pub struct Launched {
 impl Launched {
     /// One sentence of what happened.
     pub fn detail(&self) -> String {
+        let channels: Vec<String> = self
+            .by_channel
+            .iter()
+            .map(|(c, n)| format!("{n} by {c}"))
+            .collect();
         format!(
-            "{} in the segment as of {}, {} after the score cut, {} opted out, {} in the universal control group, {} over the frequency cap, {} in live campaigns of higher priority; {} members ({} control), {} calls on RMs' lists, {} messages queued",
+            "{} in the segment as of {}, {} excluded, {} below the score cut, {} opted out, {} in the universal control group, {} over the frequency cap, {} in live campaigns of higher priority, {} no channel can reach, {} beyond the channels' capacity; {} members ({} control); treated {}{}; {} calls on RMs' lists, {} messages queued",
             self.selected,
             self.date,
-            self.after_score,
+            self.selected - self.after_exclusions,
+            self.after_exclusions - self.after_score,
             self.after_score - self.after_opt_out,
             self.after_opt_out - self.after_universal,
             self.after_universal - self.after_cap,
             self.after_cap - self.after_priority,
+            self.after_priority - self.after_reach,
+            self.after_reach - self.after_capacity,
             self.members,
             self.control,
+            if channels.is_empty() {
+                "none".to_owned()
+            } else {
+                channels.join(", ")
+            },
+            if self.uncontacted > 0 {
+                format!(", {} uncontacted (no channel had room)", self.uncontacted)
+            } else {
+                String::new()
+            },
             self.tasks,
             self.messages
         )
     }
 }
 
+/// The channel a member is written with when no channel takes it.
+pub const UNCONTACTED: &str = "none";
+
 /// Launches an approved campaign: the eligible customers on the features of
-/// `as_of` (the latest by default), with the tier as stratum; the score cut;
-/// the contact policy (opt-outs of the channel, the universal control group,
-/// the frequency cap, live campaigns of higher priority); the seeded split;
-/// for the RM channel a call on each treated member's RM's list, for the
-/// message channels one message per treated member with an address. Written
-/// in one transaction; audited.
+/// `as_of` (the latest by default) less the exclusions, with tier and life
+/// stage as the stratum; the score cut; the contact policy (opt-outs of
+/// every channel of the plan, the universal control group, the frequency
+/// cap, live campaigns of higher priority); when the plan's room is
+/// limited, those some channel of the plan can reach and has room for, the
+/// best scored first (or in a seeded order), each capacity widened by the
+/// control share so that the treated fill it; the seeded split; then each
+/// treated member, best first, to the first channel of the plan that can
+/// reach them and has room — a call on their RM's list (within the RM's
+/// capacity), one message for the message channels, an offer at the branch.
+/// Written in one transaction; audited.
 pub async fn launch(
     store: &Store,
     analytics: &Path,
@@ -314,32 +495,61 @@ pub async fn launch(
     )
     .await?;
     let rules = Eligibility::of(&c)?;
+    let plan = rules.plan();
     let ctx = crate::engine::session();
     let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
     let vocab = crate::batch::vocabulary(store, config).await?;
     let filter = crate::segment::compile(&rules.segment, &vocab)?;
+    let excluded = match &rules.exclude {
+        Some(rule) => datafusion::prelude::coalesce(vec![
+            crate::segment::compile(rule, &vocab)?,
+            datafusion::prelude::lit(false),
+        ]),
+        None => datafusion::prelude::lit(false),
+    };
     let batches = ctx
         .table("features")
         .await?
         .filter(filter)?
-        .select_columns(&["customer_id", "tier"])?
+        .select(vec![
+            datafusion::prelude::col("customer_id"),
+            datafusion::prelude::col("tier"),
+            datafusion::prelude::col("life_stage"),
+            excluded.alias("excluded"),
+        ])?
         .collect()
         .await?;
     let mut eligible = Vec::new();
+    let mut selected = 0;
     for b in &batches {
         let ids = b.column(0).as_primitive::<Int64Type>();
         let tiers = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
         let tiers = tiers.as_string::<i32>();
+        let stages = datafusion::arrow::compute::cast(b.column(2), &DataType::Utf8)?;
+        let stages = stages.as_string::<i32>();
+        let out = b.column(3).as_boolean();
+        selected += b.num_rows();
         for i in 0..b.num_rows() {
+            if out.value(i) {
+                continue;
+            }
+            let stage = if stages.is_null(i) {
+                ""
+            } else {
+                stages.value(i)
+            };
             eligible.push(Eligible {
                 customer_id: ids.value(i),
-                stratum: tiers.value(i).to_owned(),
+                stratum: format!("{}|{stage}", tiers.value(i)),
             });
         }
     }
-    let selected = eligible.len();
-    if let Some(model) = &rules.score_model {
-        let scores = scores_of(store, model).await?;
+    let after_exclusions = eligible.len();
+    let scores = match &rules.score_model {
+        Some(model) => Some(scores_of(store, model).await?),
+        None => None,
+    };
+    if let Some(scores) = &scores {
         eligible.retain(|e| {
             scores
                 .get(&e.customer_id)
@@ -347,8 +557,11 @@ pub async fn launch(
         });
     }
     let after_score = eligible.len();
-    let opted_out = q::opted_out(store, &rules.channel).await?;
-    eligible.retain(|e| !opted_out.contains(&e.customer_id));
+    let mut opted_out = Vec::with_capacity(plan.len());
+    for channel in &plan {
+        opted_out.push(q::opted_out(store, &channel.name).await?);
+    }
+    eligible.retain(|e| !opted_out.iter().all(|o| o.contains(&e.customer_id)));
     let after_opt_out = eligible.len();
     let period = date.format("%Y").to_string();
     eligible.retain(|e| !universal_control(e.customer_id, &period, rules.universal_control));
@@ -359,24 +572,106 @@ pub async fn launch(
     let after_cap = eligible.len();
     let reserved = q::reserved(store, id, c.priority).await?;
     eligible.retain(|e| !reserved.contains(&e.customer_id));
+    let after_priority = eligible.len();
+    // Best first: by score, else in a seeded order; capacity goes that way.
+    let seed = c.seed as u64;
+    let rank = |customer: i64| -> (std::cmp::Reverse<i64>, u64) {
+        let score = scores
+            .as_ref()
+            .and_then(|s| s.get(&customer))
+            .map_or(0, |s| (s * 1e12) as i64);
+        (std::cmp::Reverse(score), seeded_rank(customer, seed))
+    };
+    // Order matters only where room runs out.
+    let bounded = plan
+        .iter()
+        .any(|c| c.capacity.is_some() || c.per_rm.is_some());
+    if bounded {
+        eligible.sort_by_cached_key(|e| rank(e.customer_id));
+    }
+    let owners = q::owners(store).await?;
+    let mut addresses: HashMap<&str, HashMap<i64, String>> = HashMap::new();
+    for channel in &plan {
+        if ["sms", "email", "app"].contains(&channel.name.as_str()) {
+            addresses.insert(&channel.name, q::addresses(store, &channel.name).await?);
+        }
+    }
+    // Where each customer can be reached: not opted out of the channel, and
+    // an RM, an address (or, at the branch, nothing) to reach them by.
+    let reach = |customer: i64| Reach {
+        customer_id: customer,
+        owner: owners.get(&customer).copied(),
+        reachable: plan
+            .iter()
+            .zip(&opted_out)
+            .map(|(channel, out)| {
+                !out.contains(&customer)
+                    && match channel.name.as_str() {
+                        "rm" => owners.contains_key(&customer),
+                        "branch" => true,
+                        name => addresses
+                            .get(name)
+                            .is_some_and(|m| m.contains_key(&customer)),
+                    }
+            })
+            .collect(),
+    };
+    // Where room is limited, selected are those the plan can take once the
+    // control group is drawn; otherwise everyone stays, and a treated
+    // member nothing reaches is compared by intention to treat.
+    let control_share = c.control_share_bp as f64 / 10_000.0;
+    let (after_reach, after_capacity) = if bounded {
+        let reaches: Vec<Reach> = eligible.iter().map(|e| reach(e.customer_id)).collect();
+        let after_reach = reaches
+            .iter()
+            .filter(|r| r.reachable.iter().any(|x| *x))
+            .count();
+        let taken = allocate(&reaches, &for_selection(&plan, control_share));
+        let mut keep = taken.iter().map(Option::is_some);
+        eligible.retain(|_| keep.next().unwrap_or(false));
+        (after_reach, eligible.len())
+    } else {
+        (eligible.len(), eligible.len())
+    };
     let offers = q::offers(store, id).await?;
     let arms: Vec<String> = offers.keys().cloned().collect();
-    let assignments = split(
-        &eligible,
-        c.control_share_bp as f64 / 10_000.0,
-        &arms,
-        c.seed as u64,
-    );
-    let owners = q::owners(store).await?;
+    let mut assignments = split(&eligible, control_share, &arms, seed);
+    if bounded {
+        assignments.sort_by_cached_key(|a| rank(a.customer_id));
+    }
+    // The treated, best first, to the channels with their real capacities.
+    let treated: Vec<Reach> = assignments
+        .iter()
+        .filter(|a| a.arm != CONTROL)
+        .map(|a| reach(a.customer_id))
+        .collect();
+    let dealt = allocate(&treated, &plan);
+    let channel_of: HashMap<i64, Option<usize>> = treated
+        .iter()
+        .zip(&dealt)
+        .map(|(t, k)| (t.customer_id, *k))
+        .collect();
+    let mut by_channel: BTreeMap<String, usize> = BTreeMap::new();
     let members: Vec<q::MemberWrite> = assignments
         .into_iter()
         .map(|a| {
             let control = a.arm == CONTROL;
+            let channel = if control {
+                plan[0].name.clone()
+            } else {
+                match channel_of.get(&a.customer_id).copied().flatten() {
+                    Some(k) => {
+                        *by_channel.entry(plan[k].name.clone()).or_default() += 1;
+                        plan[k].name.clone()
+                    }
+                    None => UNCONTACTED.to_owned(),
+                }
+            };
             (
                 a.customer_id,
                 a.arm,
                 control,
-                rules.channel.clone(),
+                channel,
                 owners.get(&a.customer_id).copied(),
             )
         })
@@ -384,59 +679,57 @@ pub async fn launch(
     let select_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let due = (date + chrono::Days::new(7)).to_string();
-    let tasks: Vec<q::TaskWrite> = if rules.channel == "rm" {
-        members
-            .iter()
-            .filter(|m| !m.2)
-            .filter_map(|m| {
-                let product = offers
-                    .get(&m.1)
-                    .and_then(|(p, _)| p.as_deref())
-                    .map(|p| format!("，产品 {p}"))
-                    .unwrap_or_default();
-                Some((
-                    m.4?,
-                    m.0,
-                    format!("营销活动「{}」方案 {}{product}：联系客户", c.name, m.1),
-                    due.clone(),
-                ))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let messages: Vec<q::MessageWrite> =
-        if ["sms", "email", "app"].contains(&rules.channel.as_str()) {
-            let addresses = q::addresses(store, &rules.channel).await?;
-            members
-                .iter()
-                .filter(|m| !m.2)
-                .filter_map(|m| {
-                    let address = addresses.get(&m.0)?;
-                    let (product, script) = offers.get(&m.1).cloned().unwrap_or_default();
-                    let text = script.unwrap_or_else(|| {
-                        format!(
-                            "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
-                            product.as_deref().unwrap_or("专属产品")
-                        )
-                    });
-                    Some((m.0, rules.channel.clone(), address.clone(), text))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+    let tasks: Vec<q::TaskWrite> = members
+        .iter()
+        .filter(|m| !m.2 && m.3 == "rm")
+        .filter_map(|m| {
+            let product = offers
+                .get(&m.1)
+                .and_then(|(p, _)| p.as_deref())
+                .map(|p| format!("，产品 {p}"))
+                .unwrap_or_default();
+            Some((
+                m.4?,
+                m.0,
+                format!("营销活动「{}」方案 {}{product}：联系客户", c.name, m.1),
+                due.clone(),
+            ))
+        })
+        .collect();
+    let messages: Vec<q::MessageWrite> = members
+        .iter()
+        .filter(|m| !m.2)
+        .filter_map(|m| {
+            let address = addresses.get(m.3.as_str())?.get(&m.0)?;
+            let (product, script) = offers.get(&m.1).cloned().unwrap_or_default();
+            let text = script.unwrap_or_else(|| {
+                format!(
+                    "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
+                    product.as_deref().unwrap_or("专属产品")
+                )
+            });
+            Some((m.0, m.3.clone(), address.clone(), text))
+        })
+        .collect();
     let work_seconds = started.elapsed().as_secs_f64();
     let mut launched = Launched {
         date,
         selected,
+        after_exclusions,
         after_score,
         after_opt_out,
         after_universal,
         after_cap,
-        after_priority: eligible.len(),
+        after_priority,
+        after_reach,
+        after_capacity,
         members: members.len(),
         control: members.iter().filter(|m| m.2).count(),
+        uncontacted: members
+            .iter()
+            .filter(|m| !m.2 && m.3 == UNCONTACTED)
+            .count(),
+        by_channel,
         tasks: tasks.len(),
         messages: messages.len(),
         select_seconds,

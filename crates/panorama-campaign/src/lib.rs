@@ -178,6 +178,88 @@ pub fn lift(arm: &Rate, control: &Rate) -> Lift {
     }
 }
 
+/// One channel of a campaign's plan; a plan's channels are tried in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// rm, sms, email, branch or app.
+    pub name: String,
+    /// Most treated members this channel takes (`None`: no limit).
+    pub capacity: Option<u64>,
+    /// Most members each RM takes on the rm channel (`None`: no limit).
+    pub per_rm: Option<u64>,
+}
+
+/// What the allocation knows of a treated member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// Customer id.
+    pub customer_id: i64,
+    /// The customer's RM, for the rm channel's per-RM capacity.
+    pub owner: Option<i64>,
+    /// Per channel of the plan: whether the member may be contacted there
+    /// (not opted out, an address or an RM to reach them by).
+    pub reachable: Vec<bool>,
+}
+
+/// Deals treated members, in the order given (best first), to the first
+/// channel of the plan that can reach them and has room left (its own
+/// capacity, and on the rm channel the member's RM's). Returns, per member,
+/// the plan index of its channel, or `None` when no channel had room: the
+/// member stays in its arm, uncontacted, so that the comparison with
+/// control stays one of intention to treat.
+pub fn allocate(members: &[Reach], plan: &[Channel]) -> Vec<Option<usize>> {
+    let mut used = vec![0u64; plan.len()];
+    let mut per_rm: Vec<std::collections::HashMap<i64, u64>> = vec![Default::default(); plan.len()];
+    members
+        .iter()
+        .map(|m| {
+            for (k, channel) in plan.iter().enumerate() {
+                if !m.reachable.get(k).copied().unwrap_or(false)
+                    || channel.capacity.is_some_and(|c| used[k] >= c)
+                {
+                    continue;
+                }
+                if let (Some(limit), Some(rm)) = (channel.per_rm, m.owner) {
+                    let calls = per_rm[k].entry(rm).or_default();
+                    if *calls >= limit {
+                        continue;
+                    }
+                    *calls += 1;
+                }
+                used[k] += 1;
+                return Some(k);
+            }
+            None
+        })
+        .collect()
+}
+
+/// The plan as the eligible list sees it before the split: each capacity
+/// divided by the treated share (1 − `control_share`), rounded, since only
+/// that share of the customers selected will be treated. Dealing the ranked
+/// eligible customers to it selects those the channels can take. (Rounded
+/// up, 3 calls per RM at a 10% control share would select 4 and leave one
+/// treated member in three RMs' lists over the limit; rounded, 3.)
+pub fn for_selection(plan: &[Channel], control_share: f64) -> Vec<Channel> {
+    let treated = (1.0 - control_share.clamp(0.0, 0.99)).max(0.01);
+    let scale = |n: Option<u64>| n.map(|n| ((n as f64 / treated).round() as u64).max(1));
+    plan.iter()
+        .map(|c| Channel {
+            name: c.name.clone(),
+            capacity: scale(c.capacity),
+            per_rm: scale(c.per_rm),
+        })
+        .collect()
+}
+
+/// A seeded order of customers that is the same whatever order they come
+/// in: the order in which an unscored campaign's capacity goes round.
+pub fn seeded_rank(customer_id: i64, seed: u64) -> u64 {
+    let mut key = customer_id.to_le_bytes().to_vec();
+    key.extend_from_slice(&seed.to_le_bytes());
+    xxhash_rust::xxh3::xxh3_64(&key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +361,48 @@ mod tests {
             }
         }
         assert!(covered >= 940, "coverage {covered} of {runs}");
+    }
+
+    #[test]
+    fn channels_are_filled_in_order_within_their_capacity() {
+        let plan = vec![
+            Channel {
+                name: "rm".into(),
+                capacity: None,
+                per_rm: Some(2),
+            },
+            Channel {
+                name: "sms".into(),
+                capacity: Some(3),
+                per_rm: None,
+            },
+        ];
+        // Six members of RM 7, one without an RM, two who opted out of SMS.
+        let mut members: Vec<Reach> = (0..6)
+            .map(|i| Reach {
+                customer_id: i,
+                owner: Some(7),
+                reachable: vec![true, i != 4 && i != 5],
+            })
+            .collect();
+        members.push(Reach {
+            customer_id: 6,
+            owner: None,
+            reachable: vec![false, true],
+        });
+        let got = allocate(&members, &plan);
+        // RM 7 takes the first two; SMS the next three it can reach; the
+        // last two of RM 7 opted out of SMS and the SMS capacity is spent.
+        assert_eq!(
+            got,
+            [Some(0), Some(0), Some(1), Some(1), None, None, Some(1)]
+        );
+        // Before a 20% control group is drawn, the eligible list may hold a
+        // quarter more than the channels take (2.5 and 3.75, rounded).
+        let wide = for_selection(&plan, 0.2);
+        assert_eq!((wide[0].per_rm, wide[1].capacity), (Some(3), Some(4)));
+        assert_eq!(wide[0].capacity, None);
+        assert_eq!(seeded_rank(5, 1), seeded_rank(5, 1));
+        assert_ne!(seeded_rank(5, 1), seeded_rank(5, 2));
     }
 }

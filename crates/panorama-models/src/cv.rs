@@ -162,8 +162,8 @@ fn fold(
 }
 
 /// What drives a learner's predictions, fitted on every row: per feature,
-/// a signed weight (logistic: the coefficient on the standardised feature)
-/// or a share of the split gain (trees), largest first.
+/// a signed weight (logistic: the coefficient on the standardised feature),
+/// or per column a share of the split gain (trees), largest first.
 pub fn importance(data: &Dataset, learner: Learner) -> Result<Vec<(String, f64)>, ModelError> {
     let rows: Vec<usize> = (0..data.rows()).collect();
     let weights = match learner {
@@ -174,11 +174,7 @@ pub fn importance(data: &Dataset, learner: Learner) -> Result<Vec<(String, f64)>
             ));
         }
         Learner::Gbdt => {
-            let gain = Gbdt::fit(data, &rows, &GbdtParams::default())?.gain;
-            let total: f64 = gain.iter().sum();
-            gain.into_iter()
-                .map(|g| if total > 0.0 { g / total } else { 0.0 })
-                .collect()
+            return Ok(Gbdt::fit(data, &rows, &GbdtParams::default())?.importance(data));
         }
     };
     let mut out: Vec<(String, f64)> = data.names.iter().cloned().zip(weights).collect();

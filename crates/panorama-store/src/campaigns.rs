@@ -183,11 +183,14 @@ pub async fn approve(store: &Store, id: i64, by: &str) -> Result<CampaignRow> {
 }
 
 /// The customers who may not be contacted on `channel` (opted out of all
-/// contact, or of that channel).
+/// contact, or of that channel: SMS, e-mail, or calls and app pushes by
+/// phone; an offer made at the branch when they come in is refused only by
+/// those who opted out of all contact).
 pub async fn opted_out(store: &Store, channel: &str) -> Result<HashSet<i64>> {
     let column = match channel {
         "sms" => "opt_out_sms",
         "email" => "opt_out_email",
+        "branch" => "opt_out_all",
         _ => "opt_out_phone",
     };
     let rows = sqlx::query(&format!(
@@ -694,6 +697,42 @@ pub async fn offers(
             .fetch_all(store.pool())
             .await?;
     Ok(rows.into_iter().map(|(a, p, s)| (a, (p, s))).collect())
+}
+
+/// An offer a customer is to be made: a live campaign whose treated arm
+/// they are in (never a control member's: they are held out).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LiveOffer {
+    /// Campaign.
+    pub campaign_id: i64,
+    /// Its name.
+    pub name: String,
+    /// The member's arm.
+    pub arm: String,
+    /// The channel the member was dealt (rm, sms, …, or none).
+    pub channel: Option<String>,
+    /// The arm's product.
+    pub product_code: Option<String>,
+    /// The arm's script.
+    pub script: Option<String>,
+    /// The campaign's last day.
+    pub ends_on: Option<String>,
+}
+
+/// The offers of the live campaigns `customer` is a treated member of, by
+/// priority: what the RM, the branch and the call centre say when the
+/// customer is in front of them.
+pub async fn live_offers(store: &Store, customer: i64) -> Result<Vec<LiveOffer>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id AS campaign_id, c.name, m.arm, m.channel, o.product_code, o.script, c.ends_on \
+         FROM campaign_member m JOIN campaign c ON c.id = m.campaign_id \
+         LEFT JOIN offer o ON o.campaign_id = m.campaign_id AND o.arm = m.arm \
+         WHERE m.customer_id = $1 AND m.is_control = 0 AND c.status = 'live' \
+         ORDER BY c.priority DESC, c.id DESC",
+    )
+    .bind(customer)
+    .fetch_all(store.pool())
+    .await?)
 }
 
 /// The mean value (fen) recorded with the campaign's responses, if any

@@ -206,7 +206,7 @@ pub async fn openapi() -> Response {
             "/api/campaigns": {
                 "get": {"summary": "Campaigns with their offers, policy and results per arm: rate, 95% interval, lift over control, curve, economics (analysts, executives, branch managers)",
                     "responses": with(json!({"200": ok("campaigns, newest first")}), denied.clone())},
-                "post": {"summary": "Design a draft campaign (analysts; JSON name, segment, and optionally objective, channel, control, arms, seed, product, script, score_model, min_score, universal_control, cap, cap_days, priority, response, response_days, starts, ends, budget in yuan); audited",
+                "post": {"summary": "Design a draft campaign (analysts; JSON name, segment, and optionally objective, channel (one, or a list tried in order: [\"rm\", \"sms\"]), capacity ({\"sms\": 5000} or \"sms=5000\"), per_rm, exclude, control, arms, seed, product, script, offers ([{arm, product, script}] per arm), score_model, min_score, universal_control, cap, cap_days, priority, response, response_days, starts, ends, budget in yuan); audited",
                     "parameters": [param("X-CSRF-Token", "header", "string", true)],
                     "responses": with(json!({"201": ok("the draft's id"), "400": ok("a field or condition that does not hold, with the reason"), "409": ok("served without the analytics directory")}), denied.clone())}
             },

@@ -54,6 +54,11 @@ pub struct DesignFields {
     score_model: Option<String>,
     min_score: Option<String>,
     channel: Option<String>,
+    fallback: Option<String>,
+    exclude: Option<String>,
+    capacity: Option<String>,
+    per_rm: Option<String>,
+    offers: Option<String>,
     universal_control: Option<String>,
     cap: Option<String>,
     cap_days: Option<String>,
@@ -90,7 +95,44 @@ impl DesignFields {
             script: text("script"),
             score_model: text("score_model"),
             min_score: text("min_score"),
-            channel: text("channel"),
+            channel: match &body["channel"] {
+                Value::Array(list) => Some(
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => text("channel"),
+            },
+            fallback: text("fallback"),
+            exclude: text("exclude"),
+            capacity: match &body["capacity"] {
+                Value::Object(map) => Some(
+                    map.iter()
+                        .map(|(c, n)| {
+                            format!(
+                                "{c}={}",
+                                n.as_str().map_or_else(|| n.to_string(), str::to_owned)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => text("capacity"),
+            },
+            per_rm: text("per_rm"),
+            offers: match &body["offers"] {
+                Value::Array(list) => Some(
+                    list.iter()
+                        .map(|o| {
+                            let field = |k: &str| o[k].as_str().unwrap_or("").to_owned();
+                            format!("{}={}|{}", field("arm"), field("product"), field("script"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+                _ => text("offers"),
+            },
             universal_control: text("universal_control"),
             cap: text("cap"),
             cap_days: text("cap_days"),
@@ -140,6 +182,26 @@ impl DesignFields {
             })
             .transpose()?;
         let owned = |s: &Option<String>| blank(s).map(str::to_owned);
+        let plan = [
+            blank(&self.channel).unwrap_or("rm"),
+            blank(&self.fallback).unwrap_or(""),
+        ]
+        .join(",");
+        let (channel, fallback) = ops::parse_channels(&plan)?;
+        let capacity = ops::parse_capacity(blank(&self.capacity).unwrap_or(""))?;
+        let per_rm = match blank(&self.per_rm) {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                WebError::BadRequest(format!("per_rm: a number of calls, not {v}"))
+            })?),
+        };
+        let offers = blank(&self.offers)
+            .unwrap_or("")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(ops::ArmOffer::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Design {
             name: self.name.trim().to_owned(),
             objective: blank(&self.objective).unwrap_or("cross_sell").to_owned(),
@@ -147,7 +209,11 @@ impl DesignFields {
                 segment: self.segment.trim().to_owned(),
                 score_model: owned(&self.score_model),
                 min_score: number(&self.min_score, "min_score", 0.0)?,
-                channel: blank(&self.channel).unwrap_or("rm").to_owned(),
+                exclude: owned(&self.exclude),
+                channel,
+                fallback,
+                capacity,
+                per_rm,
                 universal_control: number(&self.universal_control, "universal_control", 0.02)?,
                 cap: number(&self.cap, "cap", 1)?,
                 cap_days: number(&self.cap_days, "cap_days", 30)?,
@@ -162,6 +228,7 @@ impl DesignFields {
             seed: number(&self.seed, "seed", 1)?,
             product: owned(&self.product),
             script: owned(&self.script),
+            offers,
             response: owned(&self.response),
             starts: date(&self.starts, "starts")?,
             ends: date(&self.ends, "ends")?,
@@ -455,6 +522,7 @@ fn channel_name(c: &str) -> t::Text {
         "email" => t::CH_EMAIL,
         "branch" => t::CH_BRANCH,
         "app" => t::CH_APP,
+        panorama_analytics::campaign::UNCONTACTED => t::UNCONTACTED,
         _ => t::CH_RM,
     }
 }
@@ -566,6 +634,13 @@ pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
                 label { (t::CHANNEL.get(lang)) " " select name="channel" id="c-channel" {
                     @for c in CHANNELS { option value=(c) { (channel_name(c).get(lang)) } }
                 } }
+                label { (t::FALLBACK_CHANNEL.get(lang)) " " select name="fallback" id="c-fallback" {
+                    option value="" { "—" }
+                    @for c in CHANNELS { option value=(c) { (channel_name(c).get(lang)) } }
+                } }
+                label { (t::CHANNEL_CAPACITY.get(lang)) " " input name="capacity" id="c-capacity" size="24" placeholder="rm=500,sms=20000"; }
+                label { (t::PER_RM.get(lang)) " " input name="per_rm" id="c-per-rm" size="5"; }
+                p.muted { (t::CAPACITY_HINT.get(lang)) }
             }
             fieldset {
                 legend { (t::ELIGIBILITY.get(lang)) }
@@ -578,6 +653,9 @@ pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
                     @for m in &models { option value=(m.name) { (m.name) " v" (m.version) " (" (m.kind) ")" } }
                 } }
                 label { (t::MIN_SCORE.get(lang)) " " input name="min_score" id="c-min-score" size="6" placeholder="0.0"; }
+                label { (t::EXCLUSIONS.get(lang)) br;
+                    textarea name="exclude" id="c-exclude" rows="1" cols="70" placeholder="holds('wealth') or age >= 75" {} }
+                p.muted { (t::EXCLUSIONS_HINT.get(lang)) }
             }
             fieldset {
                 legend { (t::OFFERS.get(lang)) }
@@ -587,6 +665,8 @@ pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
                     @for (code, name) in &products { option value=(code) { (name) " (" (code) ")" } }
                 } }
                 label { (t::SCRIPT.get(lang)) br; textarea name="script" id="c-script" rows="2" cols="70" maxlength="500" {} }
+                label { (t::ARM_OFFERS.get(lang)) br; textarea name="offers" id="c-offers" rows="2" cols="70" placeholder="B=W001|…" {} }
+                p.muted { (t::ARM_OFFERS_HINT.get(lang)) }
             }
             fieldset {
                 legend { (t::TEST_DESIGN.get(lang)) }
@@ -801,7 +881,15 @@ pub async fn detail_page(
                 @if let Some(e) = &v.eligibility {
                     tr { th { (t::SEGMENT_CONDITION.get(lang)) } td { code { (e.segment) } } }
                     @if let Some(m) = &e.score_model { tr { th { (t::SCORE_MODEL.get(lang)) } td { (m) " ≥ " (e.min_score) } } }
-                    tr { th { (t::CHANNEL.get(lang)) } td { (channel_name(&e.channel).get(lang)) } }
+                    @if let Some(x) = &e.exclude { tr { th { (t::EXCLUSIONS.get(lang)) } td { code { (x) } } } }
+                    tr { th { (t::CHANNEL.get(lang)) } td id="c-plan" {
+                        @for (k, ch) in e.plan().iter().enumerate() {
+                            @if k > 0 { " → " }
+                            (channel_name(&ch.name).get(lang))
+                            @if let Some(n) = ch.capacity { " ≤ " (n) }
+                            @if let Some(n) = ch.per_rm { " (" (t::PER_RM.get(lang)) " " (n) ")" }
+                        }
+                    } }
                     tr { th { (t::CONTACT_POLICY.get(lang)) } td {
                         (t::FREQUENCY_CAP.get(lang)) " " (e.cap) " / " (e.cap_days) " " (t::DAYS.get(lang))
                         " · " (t::UNIVERSAL_CONTROL.get(lang)) " " (pct(e.universal_control))

@@ -126,6 +126,10 @@ pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
                         td.n { (pct(&d["cumulative_gain"])) }
                     } } } }
                 }
+                @if let Some(tree) = m.report["tree"].as_array().filter(|t| !t.is_empty()) {
+                    h3 { (t::DECISION_TREE.get(lang)) }
+                    pre.tree { @for line in tree { (line.as_str().unwrap_or("")) "\n" } }
+                }
             }
         }
     };

@@ -664,6 +664,17 @@ async fn render_360(
                 }
             }
         }
+        @if !v.offers.is_empty() {
+            section id="live-offers" {
+                h2 { (t::LIVE_OFFERS.get(lang)) }
+                table { tbody { @for o in &v.offers { tr {
+                    td { a href={ "/campaigns/" (o.campaign_id) } { (o.name) } " · " (o.arm) }
+                    td { (o.product_code.as_deref().unwrap_or(dash)) }
+                    td { (o.script.as_deref().unwrap_or("")) }
+                    td.muted { (o.channel.as_deref().unwrap_or(dash)) @if let Some(d) = &o.ends_on { " · " (t::ENDS.get(lang)) " " (d) } }
+                } } } }
+            }
+        }
         @if !v.scores.is_empty() {
             section id="scores" {
                 h2 { (t::MODEL_SCORES.get(lang)) }

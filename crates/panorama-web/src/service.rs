@@ -305,6 +305,8 @@ pub struct Customer360 {
     pub alerts: Vec<ocrm::AlertRow>,
     /// Latest scores of the approved models, with their top reasons.
     pub scores: Vec<ScoreView>,
+    /// Offers of live campaigns the customer is a treated member of.
+    pub offers: Vec<panorama_store::campaigns::LiveOffer>,
     /// Whether PII is shown in clear (after an audited reason).
     pub unmasked: bool,
 }
@@ -474,6 +476,7 @@ pub async fn customer_360(
             })
             .collect(),
         alerts: ocrm::alerts_of(store, id, 20).await?,
+        offers: panorama_store::campaigns::live_offers(store, id).await?,
         scores: panorama_store::models::customer_scores(store, id)
             .await?
             .into_iter()

@@ -362,6 +362,14 @@ pub async fn page(
                     h2 { (t::NEXT_BEST.get(lang)) }
                     p id="next-best" { (b.kind.trim_start_matches("uptake:")) " (" (format!("{:.1}%", 100.0 * b.score)) ")" }
                 }
+                @if !v.offers.is_empty() {
+                    h2 { (t::LIVE_OFFERS.get(lang)) }
+                    ul id="live-offers" { @for o in &v.offers { li {
+                        (o.name) " · " (o.arm)
+                        @if let Some(p) = &o.product_code { " · " (p) }
+                        @if let Some(s) = &o.script { br; span.muted { (s) } }
+                    } } }
+                }
             }
         }
         div.grid {
@@ -416,7 +424,7 @@ pub async fn api(
         .map(|b| serde_json::json!({"product_class": b.kind.trim_start_matches("uptake:"), "score": b.score}));
     Ok(axum::Json(serde_json::json!({
         "customer": {"id": v.profile.id, "customer_no": v.profile.customer_no, "name": v.profile.name},
-        "reasons": found, "retention": offer, "next_best": best,
+        "reasons": found, "retention": offer, "next_best": best, "campaign_offers": v.offers,
     }))
     .into_response())
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{Months, NaiveDate};
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use panorama_analytics::Config;
 use panorama_analytics::catalogue::{CLASSES, FeatureType, catalogue};
@@ -178,62 +178,67 @@ async fn load_frame(path: &Path) -> Result<Frame> {
             )
         })
         .collect();
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => bail!("{}: no features rows", path.display()),
+    };
+    let index_of = |name: &str| -> Result<usize> {
+        schema
+            .index_of(name)
+            .with_context(|| format!("{}: no column {name}", path.display()))
+    };
+    let (id_at, classes_at) = (index_of("customer_id")?, index_of("product_classes")?);
     let mut ids = Vec::new();
-    let mut numbers: Vec<Vec<Option<f64>>> = Vec::new();
-    let mut texts: Vec<Vec<Option<String>>> = Vec::new();
     let mut classes = Vec::new();
-    let mut kinds = Vec::new();
-    for f in &features {
-        kinds.push(f.kind == FeatureType::Text);
-        numbers.push(Vec::new());
-        texts.push(Vec::new());
-    }
     for b in &batches {
-        let schema = b.schema();
-        let column = |name: &str| -> Result<&std::sync::Arc<dyn Array>> {
-            let k = schema
-                .index_of(name)
-                .with_context(|| format!("{}: no column {name}", path.display()))?;
-            Ok(b.column(k))
-        };
-        let id = datafusion::arrow::compute::cast(column("customer_id")?, &DataType::Int64)?;
+        let id = datafusion::arrow::compute::cast(b.column(id_at), &DataType::Int64)?;
         ids.extend(
             id.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
                 .iter()
                 .map(|v| v.unwrap_or_default()),
         );
-        let held = datafusion::arrow::compute::cast(column("product_classes")?, &DataType::Utf8)?;
+        let held = datafusion::arrow::compute::cast(b.column(classes_at), &DataType::Utf8)?;
         classes.extend(held.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
-        for (k, f) in features.iter().enumerate() {
-            let Ok(c) = column(&f.name) else { continue };
-            if kinds[k] {
-                let c = datafusion::arrow::compute::cast(c, &DataType::Utf8)?;
-                texts[k].extend(c.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
-            } else {
-                let c = datafusion::arrow::compute::cast(c, &DataType::Float64)?;
-                numbers[k].extend(c.as_primitive::<Float64Type>().iter());
-            }
-        }
     }
+    // Each feature's column from every batch, the features side by side.
+    let read: Vec<Option<(String, Raw)>> = features
+        .par_iter()
+        .map(|f| -> Result<Option<(String, Raw)>> {
+            let Ok(k) = schema.index_of(&f.name) else {
+                return Ok(None);
+            };
+            let raw = if f.kind == FeatureType::Text {
+                let mut out = Vec::with_capacity(ids.len());
+                for b in &batches {
+                    let c = datafusion::arrow::compute::cast(b.column(k), &DataType::Utf8)?;
+                    out.extend(c.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
+                }
+                Raw::Text(out)
+            } else {
+                let mut out = Vec::with_capacity(ids.len());
+                for b in &batches {
+                    let c = datafusion::arrow::compute::cast(b.column(k), &DataType::Float64)?;
+                    out.extend(c.as_primitive::<Float64Type>().iter());
+                }
+                Raw::Number(out)
+            };
+            Ok(Some((f.name.clone(), raw)))
+        })
+        .collect::<Result<_>>()?;
     let n = ids.len();
     let mut columns = Vec::new();
     let mut aum = vec![0.0; n];
     let mut accounts = vec![0.0; n];
-    for (k, f) in features.iter().enumerate() {
-        if kinds[k] {
-            if texts[k].len() == n {
-                columns.push((f.name.clone(), Raw::Text(std::mem::take(&mut texts[k]))));
-            }
-        } else if numbers[k].len() == n {
-            let v = std::mem::take(&mut numbers[k]);
-            if f.name == "aum" {
+    for (name, raw) in read.into_iter().flatten() {
+        if let Raw::Number(v) = &raw {
+            if name == "aum" {
                 aum = v.iter().map(|x| x.unwrap_or(0.0)).collect();
             }
-            if f.name == "account_count" {
+            if name == "account_count" {
                 accounts = v.iter().map(|x| x.unwrap_or(0.0)).collect();
             }
-            columns.push((f.name.clone(), Raw::Number(v)));
         }
+        columns.push((name, raw));
     }
     let frame_classes = classes;
     for (class, _) in CLASSES {
@@ -806,7 +811,7 @@ pub struct ScoreReport {
     pub read_seconds: f64,
     /// Seconds to encode and score (with reasons).
     pub score_seconds: f64,
-    /// Seconds to write the scores.
+    /// Seconds writing every model's scores (one transaction for all).
     pub write_seconds: f64,
 }
 
@@ -837,6 +842,7 @@ pub async fn score(
     let frame = load_frame(&path).await?;
     let read_seconds = started.elapsed().as_secs_f64();
     let mut out = Vec::new();
+    let mut all = Vec::with_capacity(models.len());
     for m in models {
         let started = Instant::now();
         let artefact = registry::artefact(store, m.id)
@@ -866,10 +872,6 @@ pub async fn score(
             scored.extend(part);
         }
         let score_seconds = started.elapsed().as_secs_f64();
-        let started = Instant::now();
-        let mut tx = store.begin().await?;
-        registry::write_scores(&mut tx, store.backend(), &m, &date.to_string(), &scored).await?;
-        tx.commit().await?;
         out.push(ScoreReport {
             model_id: m.id,
             name: m.name.clone(),
@@ -878,8 +880,19 @@ pub async fn score(
             customers: scored.len(),
             read_seconds,
             score_seconds,
-            write_seconds: started.elapsed().as_secs_f64(),
+            write_seconds: 0.0,
         });
+        all.push((m, scored));
+    }
+    // Every model's scores in one transaction.
+    let started = Instant::now();
+    let batch: Vec<registry::Scores<'_>> = all.iter().map(|(m, s)| (m, &s[..])).collect();
+    let mut tx = store.begin().await?;
+    registry::write_scores(&mut tx, store.backend(), &date.to_string(), &batch).await?;
+    tx.commit().await?;
+    let write_seconds = started.elapsed().as_secs_f64();
+    for r in &mut out {
+        r.write_seconds = write_seconds;
     }
     Ok(out)
 }

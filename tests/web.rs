@@ -974,12 +974,12 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         for (id, score) in ids.iter().zip([0.12, 0.41]) {
             let row = m::approve(&store, *id, "exec1").await.unwrap();
             let mut tx = store.begin().await.unwrap();
+            let scores = [(customer, score, r#"[["avg_settlement",0.8]]"#.to_owned())];
             m::write_scores(
                 &mut tx,
                 store.backend(),
-                &row,
                 "2026-10-31",
-                &[(customer, score, r#"[["avg_settlement",0.8]]"#.to_owned())],
+                &[(&row, &scores[..])],
             )
             .await
             .unwrap();

@@ -157,9 +157,19 @@ impl Frame {
     }
 }
 
+/// What a frame is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Every predictor: rows to learn from or to score.
+    Features,
+    /// Only what outcomes are told from (held classes, AUM, accounts): the
+    /// snapshot at a window's end (a third of the memory at 1M customers).
+    Outcomes,
+}
+
 /// Reads a features file: numbers and codes of the catalogue (keys left
 /// out) and, from the held product classes, one `holds_CLASS` flag each.
-async fn load_frame(path: &Path) -> Result<Frame> {
+async fn load_frame(path: &Path, reading: Reading) -> Result<Frame> {
     let ctx = datafusion::prelude::SessionContext::new();
     ctx.register_parquet(
         "f",
@@ -167,9 +177,19 @@ async fn load_frame(path: &Path) -> Result<Frame> {
         datafusion::prelude::ParquetReadOptions::default(),
     )
     .await?;
-    let batches = ctx.table("f").await?.collect().await?;
+    let table = ctx.table("f").await?;
+    let table = match reading {
+        Reading::Features => table,
+        Reading::Outcomes => {
+            table.select_columns(&["customer_id", "product_classes", "aum", "account_count"])?
+        }
+    };
+    let batches = table.collect().await?;
     let features: Vec<_> = catalogue()
         .into_iter()
+        .filter(|f| {
+            reading == Reading::Features || ["aum", "account_count"].contains(&f.name.as_str())
+        })
         .filter(|f| !NOT_PREDICTORS.contains(&f.name.as_str()))
         .filter(|f| {
             matches!(
@@ -468,10 +488,18 @@ async fn outcome_rows(
     let t2 = months_after(t1, spec.horizon_months);
     let frame0 = load_frame(
         &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,
+        Reading::Features,
     )
     .await?;
+    // The window's end: the out-of-time test's features when the data goes
+    // a window further, else only the outcomes.
     let frame1 = load_frame(
         &panorama_analytics::batch::ensure_features(store, analytics, config, t1).await?,
+        if t2 <= latest {
+            Reading::Features
+        } else {
+            Reading::Outcomes
+        },
     )
     .await?;
     let (rows, y) = labelled(&spec.target, &frame0, &frame1);
@@ -479,6 +507,7 @@ async fn outcome_rows(
     let test = if t2 <= latest {
         let frame2 = load_frame(
             &panorama_analytics::batch::ensure_features(store, analytics, config, t2).await?,
+            Reading::Outcomes,
         )
         .await?;
         let (rows, y) = labelled(&spec.target, &frame1, &frame2);
@@ -517,6 +546,7 @@ async fn campaign_rows(
     let t1 = t0 + chrono::Days::new(window);
     let frame0 = load_frame(
         &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,
+        Reading::Features,
     )
     .await?;
     let responders: std::collections::HashSet<i64> =
@@ -839,7 +869,7 @@ pub async fn score(
     }
     let started = Instant::now();
     let (date, path) = panorama_analytics::engine::resolve_features(analytics, as_of)?;
-    let frame = load_frame(&path).await?;
+    let frame = load_frame(&path, Reading::Features).await?;
     let read_seconds = started.elapsed().as_secs_f64();
     let mut out = Vec::new();
     let mut all = Vec::with_capacity(models.len());

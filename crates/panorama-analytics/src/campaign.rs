@@ -453,7 +453,10 @@ impl Launched {
                 channels.join(", ")
             },
             if self.uncontacted > 0 {
-                format!(", {} uncontacted (no channel had room)", self.uncontacted)
+                format!(
+                    ", {} uncontacted (no channel of the plan reaches them or has room)",
+                    self.uncontacted
+                )
             } else {
                 String::new()
             },

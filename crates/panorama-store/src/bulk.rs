@@ -127,3 +127,35 @@ impl BulkInsert {
         Ok(affected)
     }
 }
+
+/// Reads the rows of `select` (whose columns are named `c0`, `c1`, …; at
+/// most one bound integer, `$1`) as one JSON array of arrays that the
+/// database builds itself, and parses it: for the million-row reads of a
+/// campaign launch (scores, addresses, owners), decoding rows one by one
+/// through the Any driver cost about a microsecond a value, five times the
+/// query.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    store: &crate::Store,
+    select: &str,
+    columns: usize,
+    bind: Option<i64>,
+) -> Result<Vec<T>> {
+    let names: Vec<String> = (0..columns).map(|c| format!("r.c{c}")).collect();
+    let sql = match store.backend() {
+        Backend::Sqlite => format!(
+            "SELECT json_group_array(json_array({})) FROM ({select}) AS r",
+            names.join(", ")
+        ),
+        Backend::Postgres => format!(
+            "SELECT CAST(COALESCE(json_agg(json_build_array({})), '[]') AS TEXT) FROM ({select}) AS r",
+            names.join(", ")
+        ),
+    };
+    let mut query = sqlx::query_scalar::<_, String>(&sql);
+    if let Some(b) = bind {
+        query = query.bind(b);
+    }
+    let text = query.fetch_one(store.pool()).await?;
+    serde_json::from_str(&text)
+        .map_err(|e| crate::StoreError::Invalid(format!("reading rows as JSON: {e}")))
+}

@@ -244,15 +244,15 @@ pub async fn reserved(store: &Store, id: i64, priority: i64) -> Result<HashSet<i
 
 /// Each active customer's primary RM.
 pub async fn owners(store: &Store) -> Result<HashMap<i64, i64>> {
-    let rows = sqlx::query(
-        "SELECT customer_id, rm_user_id FROM assignment WHERE to_date IS NULL AND role = 'primary'",
+    let rows: Vec<(i64, i64)> = crate::bulk::read_json(
+        store,
+        "SELECT customer_id AS c0, rm_user_id AS c1 FROM assignment \
+         WHERE to_date IS NULL AND role = 'primary'",
+        2,
+        None,
     )
-    .fetch_all(store.pool())
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
-        .collect())
+    Ok(rows.into_iter().collect())
 }
 
 /// A member to write: (customer, arm, control?, channel, owner).
@@ -616,15 +616,16 @@ pub async fn addresses(store: &Store, channel: &str) -> Result<HashMap<i64, Stri
     } else {
         "mobile"
     };
-    let rows = sqlx::query(&format!(
-        "SELECT id, {column} FROM customer WHERE status = 'active' AND {column} IS NOT NULL"
-    ))
-    .fetch_all(store.pool())
+    let rows: Vec<(i64, String)> = crate::bulk::read_json(
+        store,
+        &format!(
+            "SELECT id AS c0, {column} AS c1 FROM customer WHERE status = 'active' AND {column} IS NOT NULL"
+        ),
+        2,
+        None,
+    )
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)))
-        .collect())
+    Ok(rows.into_iter().collect())
 }
 
 /// A queued message handed to a gateway.

@@ -314,11 +314,12 @@ pub async fn customer_scores(store: &Store, customer_id: i64) -> Result<Vec<Cust
 
 /// The latest scores of one model version: (customer, score).
 pub async fn latest_scores(store: &Store, model_id: i64) -> Result<Vec<(i64, f64)>> {
-    Ok(sqlx::query_as(
-        "SELECT customer_id, score FROM customer_score WHERE model_id = $1 \
+    crate::bulk::read_json(
+        store,
+        "SELECT customer_id AS c0, score AS c1 FROM customer_score WHERE model_id = $1 \
          AND as_of = (SELECT MAX(as_of) FROM customer_score WHERE model_id = $1)",
+        2,
+        Some(model_id),
     )
-    .bind(model_id)
-    .fetch_all(store.pool())
-    .await?)
+    .await
 }

@@ -401,7 +401,7 @@ texts! {
     EXCLUSIONS_HINT: "满足此条件的客户不入选，如 holds('wealth') or age >= 75" / "Customers for whom this holds are left out, e.g. holds('wealth') or age >= 75",
     ARM_OFFERS: "各方案的产品与话术" / "Each arm's product and script",
     ARM_OFFERS_HINT: "每行一个方案：方案=产品代码|话术，如 B=W001|尊敬的客户…；未写的方案用上面的产品与话术" / "One arm per line: ARM=PRODUCT|SCRIPT, e.g. B=W001|Dear customer…; arms not listed take the product and script above",
-    UNCONTACTED: "无渠道可触达" / "No channel had room",
+    UNCONTACTED: "无可用渠道" / "No channel reaches them or has room",
     LIVE_OFFERS: "营销活动推荐" / "Campaign offers",
     DECISION_TREE: "决策树（每个节点：条件、客户数、响应率、拆分变量）" / "Decision tree (each node: condition, customers, rate, split)",
     ARMS: "方案（逗号分隔）" / "Arms (comma-separated)",

@@ -68,6 +68,16 @@ fn number_before<T: std::str::FromStr>(t: &str, marker: &str) -> T {
         .unwrap_or_else(|| panic!("a number before {marker:?} in {t}"))
 }
 
+/// `panorama segment count --where CONDITION`: the count its last line gives.
+fn segment_count<T: std::str::FromStr>(dir: &Path, condition: &str) -> T {
+    succeeds(dir, &["segment", "count", "--where", condition])
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("count="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count for {condition}"))
+}
+
 /// Runs `panorama --store store ARGS` in `dir`; it must succeed without a panic.
 fn succeeds(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["--store", "store"];
@@ -323,25 +333,8 @@ fn acrm_commands_from_batch_to_segments() {
     ]);
     let last = t.lines().last().unwrap();
     assert!(last.starts_with("count="), "{t}");
-    let all: usize = run(&["segment", "count", "--where", "aum >= 0"])
-        .lines()
-        .last()
-        .unwrap()
-        .trim_start_matches("count=")
-        .parse()
-        .unwrap();
-    let some: usize = run(&[
-        "segment",
-        "count",
-        "--where",
-        "tier in ('金', 'platinum', 'growth', 'core')",
-    ])
-    .lines()
-    .last()
-    .unwrap()
-    .trim_start_matches("count=")
-    .parse()
-    .unwrap();
+    let all: usize = segment_count(dir.path(), "aum >= 0");
+    let some: usize = segment_count(dir.path(), "tier in ('金', 'platinum', 'growth', 'core')");
     assert!(all > 500 && some > 0 && some < all, "{all} {some}");
 
     let t = run(&[
@@ -1177,69 +1170,36 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "analyst1",
     ]);
     let plan = campaign_id(&t);
-    fails(
-        &[
+    // Plans that cannot work are refused with the reason.
+    for (extra, why) in [
+        (
+            &["--channel", "sms", "--per-rm", "3"][..],
+            "needs the rm channel",
+        ),
+        (
+            &["--capacity", "email=5"][..],
+            "not one of the campaign's channels",
+        ),
+        (&["--offer", "C=|x"][..], "an offer for arm C"),
+    ] {
+        let mut args = vec![
             "campaign",
             "create",
             "--name",
             "x",
             "--segment",
             "aum >= 1",
-            "--channel",
-            "sms",
-            "--per-rm",
-            "3",
             "--by",
             "analyst1",
-        ],
-        "needs the rm channel",
-    );
-    fails(
-        &[
-            "campaign",
-            "create",
-            "--name",
-            "x",
-            "--segment",
-            "aum >= 1",
-            "--capacity",
-            "email=5",
-            "--by",
-            "analyst1",
-        ],
-        "not one of the campaign's channels",
-    );
-    fails(
-        &[
-            "campaign",
-            "create",
-            "--name",
-            "x",
-            "--segment",
-            "aum >= 1",
-            "--offer",
-            "C=|x",
-            "--by",
-            "analyst1",
-        ],
-        "an offer for arm C",
-    );
+        ];
+        args.extend_from_slice(extra);
+        fails(&args, why);
+    }
     run(&["campaign", "approve", &plan, "--by", "bm1"]);
     let t = run(&["campaign", "launch", &plan]);
     let segment: i64 = number_before(&t, " in the segment as of");
     let excluded: i64 = number_before(&t, " excluded");
-    let wealthy: i64 = run(&[
-        "segment",
-        "count",
-        "--where",
-        "aum >= 1000 and holds('wealth')",
-    ])
-    .lines()
-    .last()
-    .unwrap()
-    .trim_start_matches("count=")
-    .parse()
-    .unwrap();
+    let wealthy: i64 = segment_count(dir.path(), "aum >= 1000 and holds('wealth')");
     assert!(segment > 0 && excluded > 0, "{t}");
     assert_eq!(excluded, wealthy, "{t}");
     let by_rm: i64 = number_before(&t, " by rm");

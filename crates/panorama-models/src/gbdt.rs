@@ -117,8 +117,8 @@ fn level_of(features: &[usize], row: &[f64]) -> usize {
 
 impl Node {
     /// The child `row` (whose text columns are at `levels`) goes to, or
-    /// `None` at a leaf; with the feature the decision is credited to.
-    fn next(&self, row: &[f64], levels: &[u8], columns: &[Vec<usize>]) -> Option<(usize, usize)> {
+    /// `None` at a leaf.
+    fn child(&self, row: &[f64], levels: &[u8]) -> Option<usize> {
         match self {
             Node::Leaf(_) => None,
             Node::Split {
@@ -127,30 +127,40 @@ impl Node {
                 left,
                 right,
                 ..
-            } => Some((
-                if row[*feature] <= *threshold {
-                    *left
-                } else {
-                    *right
-                },
-                *feature,
-            )),
+            } => Some(if row[*feature] <= *threshold {
+                *left
+            } else {
+                *right
+            }),
             Node::Levels {
                 column,
                 goes_left,
                 left,
                 right,
                 ..
-            } => {
-                let level = usize::from(levels[*column]);
-                let next = if goes_left.get(level).copied().unwrap_or(false) {
+            } => Some(
+                if goes_left
+                    .get(usize::from(levels[*column]))
+                    .copied()
+                    .unwrap_or(false)
+                {
                     *left
                 } else {
                     *right
-                };
-                // Credited to the row's own level (the baseline's: the first).
-                Some((next, columns[*column][level.saturating_sub(1)]))
+                },
+            ),
+        }
+    }
+
+    /// The feature this node's decision is credited to: the number's, or
+    /// the row's own level (the baseline's: the column's first).
+    fn credited(&self, levels: &[u8], columns: &[Vec<usize>]) -> usize {
+        match self {
+            Node::Levels { column, .. } => {
+                columns[*column][usize::from(levels[*column]).saturating_sub(1)]
             }
+            Node::Split { feature, .. } => *feature,
+            Node::Leaf(_) => 0,
         }
     }
 
@@ -175,8 +185,9 @@ impl Tree {
     fn explain(&self, row: &[f64], levels: &[u8], columns: &[Vec<usize>], out: &mut [f64]) -> f64 {
         let root = self.nodes[0].value();
         let mut i = 0;
-        while let Some((next, feature)) = self.nodes[i].next(row, levels, columns) {
-            out[feature] += self.nodes[next].value() - self.nodes[i].value();
+        while let Some(next) = self.nodes[i].child(row, levels) {
+            out[self.nodes[i].credited(levels, columns)] +=
+                self.nodes[next].value() - self.nodes[i].value();
             i = next;
         }
         root
@@ -184,41 +195,10 @@ impl Tree {
 
     fn value(&self, row: &[f64], levels: &[u8]) -> f64 {
         let mut i = 0;
-        loop {
-            i = match &self.nodes[i] {
-                Node::Leaf(v) => return *v,
-                Node::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                    ..
-                } => {
-                    if row[*feature] <= *threshold {
-                        *left
-                    } else {
-                        *right
-                    }
-                }
-                Node::Levels {
-                    column,
-                    goes_left,
-                    left,
-                    right,
-                    ..
-                } => {
-                    if goes_left
-                        .get(usize::from(levels[*column]))
-                        .copied()
-                        .unwrap_or(false)
-                    {
-                        *left
-                    } else {
-                        *right
-                    }
-                }
-            }
+        while let Some(next) = self.nodes[i].child(row, levels) {
+            i = next;
         }
+        self.nodes[i].value()
     }
 }
 

@@ -39,6 +39,9 @@ pub struct Scorecard {
     pub encoder: Encoder,
     /// The learner.
     pub fitted: Fitted,
+    /// Each feature's column, worked out once (reasons are by column).
+    #[serde(skip)]
+    owner: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl Scorecard {
@@ -54,7 +57,11 @@ impl Scorecard {
             Learner::Gbdt => Fitted::Gbdt(Gbdt::fit(data, rows, &GbdtParams::default())?),
             Learner::Chaid => Fitted::Chaid(Chaid::fit(data, rows, &ChaidParams::default())?),
         };
-        Ok(Scorecard { encoder, fitted })
+        Ok(Scorecard {
+            encoder,
+            fitted,
+            owner: std::sync::OnceLock::new(),
+        })
     }
 
     /// The probability of the positive class for one encoded row.
@@ -87,7 +94,9 @@ impl Scorecard {
             }
             Fitted::Chaid(m) => return (m.probability(row), Vec::new()),
         };
-        let owner = self.encoder.column_of_feature();
+        let owner = self
+            .owner
+            .get_or_init(|| self.encoder.column_of_feature());
         let mut by_column = vec![0.0; self.encoder.columns.len()];
         for (f, c) in contributions.iter().enumerate() {
             if let Some(&col) = owner.get(f) {

@@ -94,9 +94,7 @@ impl Scorecard {
             }
             Fitted::Chaid(m) => return (m.probability(row), Vec::new()),
         };
-        let owner = self
-            .owner
-            .get_or_init(|| self.encoder.column_of_feature());
+        let owner = self.owner.get_or_init(|| self.encoder.column_of_feature());
         let mut by_column = vec![0.0; self.encoder.columns.len()];
         for (f, c) in contributions.iter().enumerate() {
             if let Some(&col) = owner.get(f) {

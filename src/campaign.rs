@@ -222,6 +222,27 @@ pub enum CampaignAction {
         #[arg(long)]
         json: bool,
     },
+    /// The whole marketing programme of a year measured on its universal
+    /// control group: product take-up, attrition and the change in assets
+    /// of the customers every campaign left out, against everyone else.
+    Effect {
+        /// The year (default: that of the latest launch).
+        #[arg(long)]
+        year: Option<i32>,
+        /// Baseline features date (default: the year's first launch).
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Outcome features date (default: the latest business date).
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// The group's share (default: the smallest universal control share
+        /// of the year's campaigns).
+        #[arg(long)]
+        share: Option<f64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every campaign.
     List,
 }
@@ -460,6 +481,27 @@ pub async fn campaign(
             report(store, id, None, false).await
         }
         CampaignAction::Compare { json } => compare(store, json).await,
+        CampaignAction::Effect {
+            year,
+            from,
+            to,
+            share,
+            json,
+        } => {
+            let ask = ops::EffectQuery {
+                year,
+                from,
+                to,
+                share,
+            };
+            let e = ops::marketing_effect(store, analytics, config, &ask).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print_effect(&e);
+            }
+            Ok(())
+        }
         CampaignAction::Capture { as_of } => {
             for (id, n) in capture(store, analytics, config, as_of).await? {
                 say!("campaign {id}: {n} new responses");
@@ -737,4 +779,67 @@ async fn compare(store: &Store, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn print_effect(e: &ops::MarketingEffect) {
+    say!(
+        "universal control group of {} ({:.1}% of customers, left out of the year's {} campaigns): {} customers with accounts on {}, against {} marketed to; outcomes on {}",
+        e.period,
+        100.0 * e.share,
+        e.campaigns.len(),
+        e.held_out,
+        e.from,
+        e.marketed,
+        e.to
+    );
+    say!(
+        "treated by a campaign of {}: {} of the marketed, {} of the group{}",
+        e.period,
+        e.marketed_treated,
+        e.held_out_treated,
+        if e.held_out_treated > 0 {
+            " (campaigns with a smaller or no universal control share reached them: the comparison understates the effect)"
+        } else {
+            ""
+        }
+    );
+    say!(
+        "{:<12} {:>18} {:>18} {:>10} {:>22} {:>8} {:>14}",
+        "outcome",
+        "marketed",
+        "held out",
+        "effect",
+        "95% interval",
+        "p-value",
+        "incremental"
+    );
+    let pct = |r: &panorama_campaign::Rate| format!("{:.2}%", 100.0 * r.rate);
+    for (name, r) in [("take-up", &e.uptake), ("attrition", &e.attrition)] {
+        say!(
+            "{:<12} {:>18} {:>18} {:>+9.2}pp {:>22} {:>8.4} {:>14.1}",
+            name,
+            format!("{} of {}", pct(&r.marketed), r.marketed.members),
+            format!("{} of {}", pct(&r.held_out), r.held_out.members),
+            100.0 * r.lift.difference,
+            format!(
+                "[{:+.2}pp, {:+.2}pp]",
+                100.0 * r.lift.low,
+                100.0 * r.lift.high
+            ),
+            r.lift.p_value,
+            r.incremental
+        );
+    }
+    let yuan = |fen: f64| panorama_domain::money::Money::from_minor(fen.round() as i64).to_string();
+    let a = &e.aum_change;
+    say!(
+        "{:<12} {:>18} {:>18} {:>11} {:>22} {:>8.4} {:>14}",
+        "AUM change",
+        yuan(a.marketed.mean),
+        yuan(a.held_out.mean),
+        yuan(a.difference.difference),
+        format!("[{}, {}]", yuan(a.difference.low), yuan(a.difference.high)),
+        a.difference.p_value,
+        yuan(a.incremental_minor as f64)
+    );
 }

@@ -305,6 +305,24 @@ fn print_report(r: &crate::scoring::TrainReport) {
         r.train_auc,
         r.fit_seconds
     );
+    if let Some(v) = &r.validation {
+        say!(
+            "validation ({}): {} customers as of {}, {} positive: AUC {:.4}, KS {:.4}",
+            v.kind,
+            v.rows,
+            v.as_of,
+            v.positives,
+            v.auc,
+            v.ks
+        );
+    }
+    if let Some(tuning) = &r.tuning {
+        say!(
+            "tuned on the validation rows: {} (log loss {:.5})",
+            tuning.chosen,
+            tuning.validation_loss
+        );
+    }
     let t = &r.test;
     say!(
         "test ({}): {} customers as of {}, {} positive: AUC {:.4}, KS {:.4}",

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
@@ -373,6 +374,13 @@ pub struct TrainReport {
     pub train_positives: usize,
     /// AUC on the training rows.
     pub train_auc: f64,
+    /// The validation rows the learner was tuned on (reports of versions
+    /// trained before validation sets have none).
+    #[serde(default)]
+    pub validation: Option<Evaluation>,
+    /// What the validation rows chose.
+    #[serde(default)]
+    pub tuning: Option<panorama_models::scorecard::Tuning>,
     /// The test.
     pub test: Evaluation,
     /// Against the synthetic truth, when given.
@@ -450,15 +458,24 @@ fn labelled(target: &Target, before: &Frame, after: &Frame) -> (Vec<usize>, Vec<
 }
 
 /// Labelled rows to learn from: the features of `t0` (rows of `frame0`),
-/// their outcomes by `t1`, and an out-of-time test set (the features of
-/// `t1` with outcomes a window later) when the data reaches that far.
+/// their outcomes by `t1`, and the out-of-time sets that follow when the
+/// data reaches that far: the features of `t1` with outcomes a window
+/// later, then those of `t2` with outcomes a window after that.
 struct Learnt {
     t0: NaiveDate,
     t1: NaiveDate,
-    frame0: std::sync::Arc<Frame>,
+    frame0: Arc<Frame>,
     rows: Vec<usize>,
     y: Vec<bool>,
-    test: Option<(std::sync::Arc<Frame>, Vec<usize>, Vec<bool>)>,
+    later: Vec<Labelled>,
+}
+
+/// Rows of a frame with their outcomes, and the features date.
+struct Labelled {
+    frame: Arc<Frame>,
+    rows: Vec<usize>,
+    y: Vec<bool>,
+    as_of: NaiveDate,
 }
 
 /// Uptake and churn: outcomes seen in the features a window later.
@@ -485,43 +502,50 @@ async fn outcome_rows(
             "features as of {t0} need outcomes up to {t1}, but the data ends on {latest}: choose an earlier --as-of"
         );
     }
-    let t2 = months_after(t1, spec.horizon_months);
-    let frame0 = load_frame(
-        &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,
-        Reading::Features,
-    )
-    .await?;
-    // The window's end: the out-of-time test's features when the data goes
-    // a window further, else only the outcomes.
-    let frame1 = load_frame(
-        &panorama_analytics::batch::ensure_features(store, analytics, config, t1).await?,
-        if t2 <= latest {
+    // Windows t0 → t1 (training), t1 → t2 and t2 → t3 (validation and test
+    // out of time) as far as the data reaches.
+    let mut dates = vec![t0, t1];
+    while dates.len() < 4 {
+        let next = months_after(dates[dates.len() - 1], spec.horizon_months);
+        if next > latest {
+            break;
+        }
+        dates.push(next);
+    }
+    // Each date's frame: features where a window starts, only the outcomes
+    // at the last date.
+    let mut frames = Vec::with_capacity(dates.len());
+    for (k, &date) in dates.iter().enumerate() {
+        let reading = if k + 1 < dates.len() {
             Reading::Features
         } else {
             Reading::Outcomes
-        },
-    )
-    .await?;
-    let (rows, y) = labelled(&spec.target, &frame0, &frame1);
-    let frame1 = std::sync::Arc::new(frame1);
-    let test = if t2 <= latest {
-        let frame2 = load_frame(
-            &panorama_analytics::batch::ensure_features(store, analytics, config, t2).await?,
-            Reading::Outcomes,
-        )
-        .await?;
-        let (rows, y) = labelled(&spec.target, &frame1, &frame2);
-        Some((frame1, rows, y))
-    } else {
-        None
-    };
+        };
+        let path =
+            panorama_analytics::batch::ensure_features(store, analytics, config, date).await?;
+        frames.push(Arc::new(load_frame(&path, reading).await?));
+    }
+    let mut windows: Vec<Labelled> = frames
+        .windows(2)
+        .zip(&dates)
+        .map(|(pair, &as_of)| {
+            let (rows, y) = labelled(&spec.target, &pair[0], &pair[1]);
+            Labelled {
+                frame: pair[0].clone(),
+                rows,
+                y,
+                as_of,
+            }
+        })
+        .collect();
+    let first = windows.remove(0);
     Ok(Learnt {
         t0,
         t1,
-        frame0: std::sync::Arc::new(frame0),
-        rows,
-        y,
-        test,
+        frame0: first.frame,
+        rows: first.rows,
+        y: first.y,
+        later: windows,
     })
 }
 
@@ -568,10 +592,10 @@ async fn campaign_rows(
     Ok(Learnt {
         t0,
         t1,
-        frame0: std::sync::Arc::new(frame0),
+        frame0: Arc::new(frame0),
         rows,
         y,
-        test: None,
+        later: Vec::new(),
     })
 }
 
@@ -590,72 +614,120 @@ pub async fn train(
         t0,
         t1,
         frame0,
-        rows: mut train_rows,
-        y: mut train_y,
-        test,
+        rows,
+        y,
+        mut later,
     } = learnt;
-    // Test out of time when the data reaches a second window; else hold out 30%.
-    let (test_frame, test_rows, test_y, kind, test_as_of) = match test {
-        Some((frame1, rows, y)) => (frame1, rows, y, "out-of-time", t1),
-        None => {
-            let folds = panorama_models::cv::stratified_folds(&train_y, 10, spec.seed);
-            let test: std::collections::HashSet<usize> =
-                folds.iter().take(3).flatten().copied().collect();
-            let mut tr = (Vec::new(), Vec::new());
-            let mut te = (Vec::new(), Vec::new());
-            for (k, (&i, &y)) in train_rows.iter().zip(&train_y).enumerate() {
-                let side = if test.contains(&k) { &mut te } else { &mut tr };
-                side.0.push(i);
-                side.1.push(y);
-            }
-            train_rows = tr.0;
-            train_y = tr.1;
-            (frame0.clone(), te.0, te.1, "holdout", t0)
+    // Train, validate and test by time as far as the data reaches: with two
+    // later windows, validation on the first and the test on the second;
+    // with one, the test on it and validation on a fifth of the training
+    // date's customers; with none, 30% test and 20% validation held out.
+    let folds = panorama_models::cv::stratified_folds(&y, 10, spec.seed);
+    let fold_of: HashMap<usize, usize> = folds
+        .iter()
+        .enumerate()
+        .flat_map(|(f, rows)| rows.iter().map(move |&k| (k, f)))
+        .collect();
+    let take = |wanted: &dyn Fn(usize) -> bool| -> Labelled {
+        let (rows, y) = rows
+            .iter()
+            .zip(&y)
+            .enumerate()
+            .filter(|(k, _)| wanted(fold_of.get(k).copied().unwrap_or(0)))
+            .map(|(_, (&i, &y))| (i, y))
+            .unzip();
+        Labelled {
+            frame: frame0.clone(),
+            rows,
+            y,
+            as_of: t0,
         }
     };
-    let test_frame = &test_frame;
-    let positives = train_y.iter().filter(|y| **y).count();
-    if positives == 0 || positives == train_y.len() {
+    let (train, valid, valid_kind, test, test_kind) = match later.len() {
+        0 => (
+            take(&|f| f >= 5),
+            take(&|f| (3..5).contains(&f)),
+            "holdout",
+            take(&|f| f < 3),
+            "holdout",
+        ),
+        1 => (
+            take(&|f| f >= 2),
+            take(&|f| f < 2),
+            "holdout",
+            later.remove(0),
+            "out-of-time",
+        ),
+        _ => {
+            let valid = later.remove(0);
+            (
+                take(&|_| true),
+                valid,
+                "out-of-time",
+                later.remove(0),
+                "out-of-time",
+            )
+        }
+    };
+    let positives = train.y.iter().filter(|y| **y).count();
+    if positives == 0 || positives == train.y.len() {
         bail!(
             "{} training rows as of {t0} with {positives} positive outcomes by {t1}: the model needs both outcomes",
-            train_y.len()
+            train.y.len()
         );
     }
-    let train_columns = frame0.select(&train_rows);
+    if valid.y.iter().all(|y| *y == valid.y[0]) {
+        bail!(
+            "the {} validation rows as of {} hold one outcome only: choose a longer horizon or an earlier date",
+            valid.y.len(),
+            valid.as_of
+        );
+    }
+    let train_columns = frame0.select(&train.rows);
     let encoder = Encoder::fit(&train_columns, panorama_models::data::MAX_LEVELS);
-    let data = encoder.encode(&train_columns, train_y.clone())?;
+    let data = encoder.encode(&train_columns, train.y.clone())?;
+    let valid_data = encoder.encode(&valid.frame.select(&valid.rows), valid.y.clone())?;
     let all: Vec<usize> = (0..data.rows()).collect();
     let started = Instant::now();
-    let card =
-        tokio::task::block_in_place(|| Scorecard::fit(encoder.clone(), spec.learner, &data, &all))?;
+    let (card, tuning) = tokio::task::block_in_place(|| {
+        Scorecard::fit_validated(encoder.clone(), spec.learner, &data, &all, &valid_data)
+    })?;
     let fit_seconds = started.elapsed().as_secs_f64();
     let train_scores: Vec<f64> = all
         .par_iter()
         .map(|&i| card.probability(data.row(i)))
         .collect();
-    let train_auc = auc(&train_scores, &train_y).unwrap_or(0.5);
-    let test_data = encoder.encode(&test_frame.select(&test_rows), test_y.clone())?;
+    let train_auc = auc(&train_scores, &train.y).unwrap_or(0.5);
+    let test_frame = &test.frame;
+    let (test_rows, test_y) = (&test.rows, &test.y);
+    let test_data = encoder.encode(&test_frame.select(test_rows), test_y.clone())?;
     if let Some(dir) = &spec.export {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         export_csv(&dir.join("train.csv"), &data)?;
+        export_csv(&dir.join("valid.csv"), &valid_data)?;
         export_csv(&dir.join("test.csv"), &test_data)?;
     }
-    let test_scores: Vec<f64> = (0..test_data.rows())
-        .into_par_iter()
-        .map(|i| card.probability(test_data.row(i)))
-        .collect();
-    let test_auc = auc(&test_scores, &test_y).context(
+    let evaluate = |kind: &str, as_of: NaiveDate, d: &panorama_models::data::Dataset| {
+        let scores: Vec<f64> = (0..d.rows())
+            .into_par_iter()
+            .map(|i| card.probability(d.row(i)))
+            .collect();
+        let evaluation = auc(&scores, &d.y).map(|auc| Evaluation {
+            kind: kind.into(),
+            as_of,
+            rows: d.rows(),
+            positives: d.y.iter().filter(|y| **y).count(),
+            auc,
+            ks: ks(&scores, &d.y).unwrap_or(0.0),
+            deciles: deciles(&scores, &d.y),
+        });
+        (evaluation, scores)
+    };
+    let (validation, _) = evaluate(valid_kind, valid.as_of, &valid_data);
+    let (test_evaluation, test_scores) = evaluate(test_kind, test.as_of, &test_data);
+    let test_evaluation = test_evaluation.context(
         "the test rows hold one outcome only: choose a longer horizon or an earlier date",
     )?;
-    let test = Evaluation {
-        kind: kind.into(),
-        as_of: test_as_of,
-        rows: test_y.len(),
-        positives: test_y.iter().filter(|y| **y).count(),
-        auc: test_auc,
-        ks: ks(&test_scores, &test_y).unwrap_or(0.0),
-        deciles: deciles(&test_scores, &test_y),
-    };
     let truth = match (&spec.truth, spec.target.truth_column()) {
         (Some(dir), Some(column)) => Some(
             truth_check(
@@ -667,7 +739,7 @@ pub async fn train(
                     .map(|&i| test_frame.ids[i])
                     .collect::<Vec<_>>(),
                 &test_scores,
-                &test_y,
+                test_y,
             )
             .await?,
         ),
@@ -679,10 +751,12 @@ pub async fn train(
         learner: learner_name(spec.learner).into(),
         horizon_months: spec.horizon_months,
         train_as_of: t0,
-        train_rows: train_y.len(),
+        train_rows: train.y.len(),
         train_positives: positives,
         train_auc,
-        test,
+        validation,
+        tuning: Some(tuning),
+        test: test_evaluation,
         truth,
         fit_seconds,
         top_features,

@@ -596,6 +596,12 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         t.contains("test (out-of-time)") && t.contains("as of 2026-04-30"),
         "{t}"
     );
+    // The data reaches one window past training: validation on a fifth of
+    // the training date's customers, where the L2 strength is chosen.
+    assert!(
+        t.contains("validation (holdout)") && t.contains("tuned on the validation rows: C="),
+        "{t}"
+    );
     let figure = |t: &str, after: &str| -> f64 {
         let rest = &t[t.find(after).unwrap_or_else(|| panic!("{after} in {t}")) + after.len()..];
         rest.split(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -628,7 +634,9 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         t.contains("card v1") && t.contains("customers scored as of 2026-10-31"),
         "{t}"
     );
-    // A CHAID version prints (and keeps in its report) its tree.
+    // A CHAID version prints (and keeps in its report) its tree. With
+    // three-month windows the data reaches two windows past training:
+    // validated on the first out of time, tested on the second.
     let t = run(&[
         "model",
         "train",
@@ -637,12 +645,28 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "--target",
         "uptake:card",
         "--as-of",
-        "2025-10-31",
+        "2026-01-31",
+        "--horizon-months",
+        "3",
         "--learner",
         "chaid",
         "--by",
         "analyst1",
     ]);
+    let line = |t: &str, start: &str| -> String {
+        t.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("{start} in {t}"))
+            .to_owned()
+    };
+    assert!(
+        line(&t, "validation (out-of-time)").contains("as of 2026-04-30"),
+        "{t}"
+    );
+    assert!(
+        line(&t, "test (out-of-time)").contains("as of 2026-07-31"),
+        "{t}"
+    );
     let tree = t.split("the tree:").nth(1).unwrap_or_else(|| panic!("{t}"));
     assert!(
         tree.contains("→ split on") && tree.contains("% positive"),
@@ -650,6 +674,10 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     );
     // A second version takes over when approved; the first is kept, retired.
     let t = train("gbdt");
+    assert!(
+        line(&t, "tuned on the validation rows:").contains("trees of"),
+        "{t}"
+    );
     // Boosted trees' importance is by column: a text column's levels together.
     let strongest: Vec<&str> = t
         .split("features that matter most:")
@@ -1423,6 +1451,18 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     let auc = eval["test"]["auc"].as_f64().unwrap();
     assert!(auc > 0.55, "the responses carry signal: AUC {auc}: {eval}");
     assert_eq!(eval["test"]["kind"], "holdout", "{eval}");
+    assert_eq!(eval["validation"]["kind"], "holdout", "{eval}");
+    // 30% test and 20% validation held out of the campaign's treated members.
+    let (train_rows, valid_rows, test_rows) = (
+        eval["train_rows"].as_f64().unwrap(),
+        eval["validation"]["rows"].as_f64().unwrap(),
+        eval["test"]["rows"].as_f64().unwrap(),
+    );
+    let all = train_rows + valid_rows + test_rows;
+    assert!(
+        (test_rows / all - 0.3).abs() < 0.01 && (valid_rows / all - 0.2).abs() < 0.01,
+        "{eval}"
+    );
     assert!(
         run(&["model", "list"]).contains(&format!("response:{campaign}")),
         "registered with the campaign it learnt from"
@@ -1485,4 +1525,54 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     assert!(rows.len() >= 4, "every launched campaign: {compared}");
     let t = run(&["campaign", "compare"]);
     assert!(t.contains("信用卡推荐") && t.contains("ROI"), "{t}");
+
+    // The whole programme against the year's universal control group: the
+    // customers every 2% campaign left out; the campaigns launched with no
+    // universal control reached some of them, and the report says so.
+    let effect: serde_json::Value =
+        serde_json::from_str(&run(&["campaign", "effect", "--json"])).unwrap();
+    assert_eq!(effect["period"], "2026", "{effect}");
+    assert_eq!(effect["share"], 0.02, "{effect}");
+    assert_eq!(
+        effect["from"], "2026-04-30",
+        "the year's first launch: {effect}"
+    );
+    assert_eq!(effect["to"], "2026-10-31", "{effect}");
+    let (held, marketed) = (
+        effect["held_out"].as_f64().unwrap(),
+        effect["marketed"].as_f64().unwrap(),
+    );
+    let share = held / (held + marketed);
+    assert!(share > 0.01 && share < 0.03, "about 2% held out: {effect}");
+    assert!(effect["held_out_treated"].as_u64().unwrap() > 0, "{effect}");
+    assert!(effect["marketed_treated"].as_u64().unwrap() > 0, "{effect}");
+    assert_eq!(
+        effect["uptake"]["held_out"]["members"].as_f64(),
+        Some(held),
+        "{effect}"
+    );
+    let t = run(&["campaign", "effect", "--share", "0.02"]);
+    for needle in [
+        "take-up",
+        "attrition",
+        "AUM change",
+        "the comparison understates",
+    ] {
+        assert!(t.contains(needle), "{needle} in {t}");
+    }
+    fails(
+        &["campaign", "effect", "--year", "2019"],
+        "no campaign launched in 2019 held out a universal control group",
+    );
+    fails(
+        &[
+            "campaign",
+            "effect",
+            "--from",
+            "2026-10-31",
+            "--to",
+            "2026-04-30",
+        ],
+        "is not after the baseline",
+    );
 }

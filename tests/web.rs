@@ -333,6 +333,8 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/campaigns",       [401, 403, 403, 200, 200, 403, 403, 200, 403]),
             ("/api/campaigns/999999", [401, 403, 403, 404, 404, 403, 403, 404, 403]),
             ("/api/campaigns/compare", [401, 403, 403, 200, 200, 403, 403, 200, 403]),
+            ("/api/campaigns/effect?year=x", [401, 403, 403, 400, 400, 403, 403, 400, 403]),
+            ("/campaigns/effect?year=x", [303, 403, 403, 200, 200, 403, 403, 200, 403]),
             ("/campaigns/new",       [303, 403, 403, 403, 200, 403, 403, 403, 403]),
             ("/campaigns/999999",    [303, 403, 403, 404, 404, 403, 403, 404, 403]),
             ("/campaigns/999999/members.csv", [401, 403, 403, 403, 404, 403, 403, 403, 403]),
@@ -826,6 +828,14 @@ async fn steward_works_the_review_queue_and_undoes_a_merge() {
     }
 }
 
+/// A trained version's report as `model train` stores it (abridged).
+const CARD_METRICS: &str = r#"{"learner":"gbdt",
+ "test":{"kind":"out-of-time","as_of":"2026-04-30","rows":100,"positives":10,"auc":0.8,"ks":0.4,
+  "deciles":[{"decile":1,"customers":50,"positives":8,"mean_score":0.15,"rate":0.16,"lift":1.6,"cumulative_gain":0.8},
+             {"decile":2,"customers":50,"positives":2,"mean_score":0.05,"rate":0.04,"lift":0.4,"cumulative_gain":1.0}]},
+ "validation":{"kind":"holdout","as_of":"2025-10-31","rows":50,"positives":5,"auc":0.79,"ks":0.3,"deciles":[]},
+ "tuning":{"chosen":"42 trees of 52 grown","validation_loss":0.3}}"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysts_read_campaign_results_and_model_evaluations() {
     let dir = generated_bank(200, 13);
@@ -961,7 +971,7 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
                     features,
                     train_from: "2025-10-31",
                     train_to: "2026-04-30",
-                    metrics: "{}",
+                    metrics: if name == "card" { CARD_METRICS } else { "{}" },
                     artefact: "{}",
                     created_by: "analyst1",
                 },
@@ -971,6 +981,18 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
             tx.commit().await.unwrap();
             ids.push(id);
         }
+        // Each version's evaluation: validation (and what it chose), the
+        // test's gains and calibration charts.
+        let page = analyst.get("/models").await.body;
+        assert!(
+            page.contains("验证集") && page.contains("42 trees of 52 grown"),
+            "{page}"
+        );
+        assert!(
+            page.contains("aria-label=\"calibration\"")
+                && page.contains("aria-label=\"cumulative gains\""),
+            "{page}"
+        );
         for (id, score) in ids.iter().zip([0.12, 0.41]) {
             let row = m::approve(&store, *id, "exec1").await.unwrap();
             let mut tx = store.begin().await.unwrap();
@@ -1289,6 +1311,38 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
         assert_eq!(row["control"]["members"], control, "{row}");
         assert_eq!(row["status"], "finished");
         assert!(exec.get("/campaigns").await.body.contains("理财体验"));
+        // The whole programme against the year's universal control group:
+        // from the first launch there is nothing yet to measure; from an
+        // earlier baseline (features computed for it) there is.
+        let r = exec.get("/api/campaigns/effect").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("is not after the baseline"), "{}", r.body);
+        let e = exec
+            .get("/api/campaigns/effect?from=2026-04-30&share=0.1")
+            .await
+            .json();
+        let held = e["held_out"].as_u64().unwrap();
+        let marketed = e["marketed"].as_u64().unwrap();
+        assert!(held > 5 && marketed > 5 * held, "{e}");
+        assert_eq!(
+            e["uptake"]["marketed"]["members"].as_u64(),
+            Some(marketed),
+            "{e}"
+        );
+        assert_eq!(e["period"], "2026", "{e}");
+        let page = exec
+            .get("/campaigns/effect?from=2026-04-30&share=0.1")
+            .await
+            .body;
+        assert!(
+            page.contains("id=\"effect\"") && page.contains("资产变化"),
+            "{page}"
+        );
+        let page = exec.get("/campaigns/effect?year=abc").await.body;
+        assert!(
+            page.contains("id=\"effect-error\"") && page.contains("year"),
+            "{page}"
+        );
         // Each step is in the audit trail.
         let mut auditor = Client::login(&app, "auditor1").await;
         let trail = auditor.get("/api/audit?actor=analyst1").await.json();

@@ -178,6 +178,93 @@ pub fn lift(arm: &Rate, control: &Rate) -> Lift {
     }
 }
 
+/// A sample mean with its 95% interval (normal approximation: the groups
+/// this compares — a universal control group and the customers marketed
+/// to — hold thousands of customers).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mean {
+    /// Observations.
+    pub n: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// Their standard deviation (n − 1 in the denominator).
+    pub sd: f64,
+    /// Lower bound of the mean's interval.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+}
+
+/// The mean of `values` with its interval (Welford's running sums, which
+/// keep their precision over a million amounts in fen).
+pub fn mean(values: impl IntoIterator<Item = f64>) -> Mean {
+    let (mut n, mut m, mut m2) = (0u64, 0.0, 0.0);
+    for v in values {
+        n += 1;
+        let d = v - m;
+        m += d / n as f64;
+        m2 += d * (v - m);
+    }
+    let sd = if n > 1 {
+        (m2 / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let half = if n > 0 {
+        Z95 * sd / (n as f64).sqrt()
+    } else {
+        0.0
+    };
+    Mean {
+        n,
+        mean: m,
+        sd,
+        low: m - half,
+        high: m + half,
+    }
+}
+
+/// The difference of two means, `a − b`, with Welch's standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// a − b.
+    pub difference: f64,
+    /// Its 95% interval.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+    /// z statistic of no difference.
+    pub z: f64,
+    /// Two-sided p-value of no difference.
+    pub p_value: f64,
+}
+
+/// `a − b` with its interval and test.
+pub fn difference(a: &Mean, b: &Mean) -> Difference {
+    let d = a.mean - b.mean;
+    let var = |m: &Mean| {
+        if m.n > 0 {
+            m.sd * m.sd / m.n as f64
+        } else {
+            0.0
+        }
+    };
+    let se = (var(a) + var(b)).sqrt();
+    let (z, p_value) = if se > 0.0 {
+        let z = d / se;
+        (z, libm::erfc(z.abs() / std::f64::consts::SQRT_2))
+    } else {
+        (0.0, 1.0)
+    };
+    Difference {
+        difference: d,
+        low: d - Z95 * se,
+        high: d + Z95 * se,
+        z,
+        p_value,
+    }
+}
+
 /// One channel of a campaign's plan; a plan's channels are tried in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Channel {
@@ -303,6 +390,29 @@ mod tests {
             let arm_a = members.iter().filter(|x| x.arm == "A").count();
             assert_eq!(arm_a, 4_500, "{s}");
         }
+    }
+
+    #[test]
+    fn means_and_their_difference_by_hand() {
+        let a = mean([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!(a.n, 8);
+        assert!((a.mean - 5.0).abs() < 1e-12);
+        // Sample variance 32 / 7.
+        assert!((a.sd - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+        let half = Z95 * a.sd / 8f64.sqrt();
+        assert!((a.low - (5.0 - half)).abs() < 1e-12 && (a.high - (5.0 + half)).abs() < 1e-12);
+        let b = mean([1.0, 2.0, 3.0]);
+        let d = difference(&a, &b);
+        assert!((d.difference - 3.0).abs() < 1e-12);
+        let se = (32.0 / 7.0 / 8.0 + 1.0 / 3.0f64).sqrt();
+        assert!((d.z - 3.0 / se).abs() < 1e-12);
+        assert!((d.high - d.low - 2.0 * Z95 * se).abs() < 1e-12);
+        assert!(d.p_value < 0.05 && d.p_value > 0.0);
+        // Nothing to compare: no difference, no evidence.
+        let empty = mean(std::iter::empty());
+        assert_eq!((empty.n, empty.mean), (0, 0.0));
+        let same = difference(&mean([1.0, 1.0]), &mean([1.0]));
+        assert_eq!((same.difference, same.p_value), (0.0, 1.0));
     }
 
     #[test]

@@ -825,12 +825,70 @@ impl Grower<'_> {
     }
 }
 
+/// Rows held out of training to choose how many trees to keep: after each
+/// tree their log loss is measured, and growing stops when it has not
+/// improved for `patience` trees (LightGBM's `early_stopping_round`); the
+/// trees up to the best are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct EarlyStopping<'a> {
+    /// Encoded like the training rows (the same encoder).
+    pub data: &'a Dataset,
+    /// The validation rows of `data`.
+    pub rows: &'a [usize],
+    /// Trees without improvement before growing stops.
+    pub patience: usize,
+}
+
+/// How early stopping went.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stopped {
+    /// Trees kept (the best validation loss).
+    pub kept: usize,
+    /// Trees grown before stopping.
+    pub grown: usize,
+    /// The validation log loss of the trees kept.
+    pub loss: f64,
+}
+
+/// Mean log loss of log-odds `scores` against `labels`.
+pub(crate) fn log_loss(scores: &[f64], labels: impl Iterator<Item = bool>) -> f64 {
+    let (mut total, mut n) = (0.0, 0usize);
+    for (z, y) in scores.iter().zip(labels) {
+        // log(1 + e^-z) for a positive, log(1 + e^z) for a negative, stably.
+        let m = if y { -z } else { *z };
+        total += m.max(0.0) + (-m.abs()).exp().ln_1p();
+        n += 1;
+    }
+    if n == 0 { 0.0 } else { total / n as f64 }
+}
+
 impl Gbdt {
     /// Fits on `rows` of `data`.
     pub fn fit(data: &Dataset, rows: &[usize], params: &GbdtParams) -> Result<Gbdt, ModelError> {
+        Ok(Gbdt::fit_stopping(data, rows, params, None)?.0)
+    }
+
+    /// Fits on `rows` of `data`, up to `params.trees` trees, stopping early
+    /// on the validation rows when given.
+    pub fn fit_stopping(
+        data: &Dataset,
+        rows: &[usize],
+        params: &GbdtParams,
+        stopping: Option<EarlyStopping<'_>>,
+    ) -> Result<(Gbdt, Option<Stopped>), ModelError> {
         let n = rows.len();
         if n == 0 || n > u32::MAX as usize {
             return Err(ModelError::Input(format!("{n} training rows")));
+        }
+        if let Some(v) = &stopping {
+            if v.rows.is_empty() || v.data.width() != data.width() {
+                return Err(ModelError::Input(format!(
+                    "validation: {} rows of {} features for a model of {}",
+                    v.rows.len(),
+                    v.data.width(),
+                    data.width()
+                )));
+            }
         }
         let max_bins = params.max_bins.clamp(2, 256);
         let p = data.width();
@@ -869,6 +927,13 @@ impl Gbdt {
             total_bins: bins.iter().sum(),
             layout: &layout,
         };
+        let mut text_columns: Vec<Vec<usize>> = Vec::new();
+        for input in &inputs {
+            if let Input::Levels { features, column } = input {
+                text_columns.resize(text_columns.len().max(column + 1), Vec::new());
+                text_columns[*column] = features.clone();
+            }
+        }
         let y: Vec<f64> = rows
             .iter()
             .map(|&i| if data.y[i] { 1.0 } else { 0.0 })
@@ -879,6 +944,20 @@ impl Gbdt {
         let mut gh = vec![(0.0, 0.0); n];
         let mut trees = Vec::with_capacity(params.trees);
         let mut gain = vec![0.0; p];
+        // The validation rows' text levels (read once) and running log-odds.
+        let valid_levels: Vec<Vec<u8>> = stopping.as_ref().map_or_else(Vec::new, |v| {
+            v.rows
+                .par_iter()
+                .map(|&i| {
+                    text_columns
+                        .iter()
+                        .map(|features| level_of(features, v.data.row(i)) as u8)
+                        .collect()
+                })
+                .collect()
+        });
+        let mut valid_score = vec![base; valid_levels.len()];
+        let mut best: Option<(usize, f64, Vec<f64>)> = None;
         for _ in 0..params.trees {
             gh.par_iter_mut()
                 .with_min_len(4_096)
@@ -909,21 +988,41 @@ impl Gbdt {
                     }
                 }
             }
-            trees.push(tree);
-        }
-        let mut columns: Vec<Vec<usize>> = Vec::new();
-        for input in &inputs {
-            if let Input::Levels { features, column } = input {
-                columns.resize(columns.len().max(column + 1), Vec::new());
-                columns[*column] = features.clone();
+            if let Some(v) = &stopping {
+                valid_score
+                    .par_iter_mut()
+                    .with_min_len(4_096)
+                    .zip(v.rows.par_iter().zip(&valid_levels))
+                    .for_each(|(s, (&i, levels))| *s += tree.value(v.data.row(i), levels));
+                trees.push(tree);
+                let loss = log_loss(&valid_score, v.rows.iter().map(|&i| v.data.y[i]));
+                if best.as_ref().is_none_or(|(_, b, _)| loss < *b) {
+                    best = Some((trees.len(), loss, gain.clone()));
+                } else if best
+                    .as_ref()
+                    .is_some_and(|(kept, _, _)| trees.len() - kept >= v.patience.max(1))
+                {
+                    break;
+                }
+            } else {
+                trees.push(tree);
             }
         }
-        Ok(Gbdt {
-            base,
-            trees,
-            gain,
-            columns,
-        })
+        let stopped = best.map(|(kept, loss, kept_gain)| {
+            let grown = trees.len();
+            trees.truncate(kept);
+            gain = kept_gain;
+            Stopped { kept, grown, loss }
+        });
+        Ok((
+            Gbdt {
+                base,
+                trees,
+                gain,
+                columns: text_columns,
+            },
+            stopped,
+        ))
     }
 
     /// Each column's share of the split gain, largest first: a number (and
@@ -1045,6 +1144,101 @@ mod tests {
         )
         .unwrap_or(0.0);
         assert!(train_auc > auc - 0.02, "{train_auc} {auc}");
+    }
+
+    /// Pure noise: whatever the trees learn past the first few only fits
+    /// the training rows, so the validation loss stops improving early.
+    fn noise_data(n: usize) -> Dataset {
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n as u64 {
+            let h = |k: u64| (i.wrapping_mul(k).wrapping_add(12_345) % 10_007) as f64 / 10_007.0;
+            x.extend([h(2_654_435_761), h(40_503), h(97_729)]);
+            y.push(h(69_069) < 0.3);
+        }
+        Dataset::numeric(vec!["a".into(), "b".into(), "c".into()], x, y)
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_trees_up_to_the_best_validation_loss() {
+        let data = xor_data(4_000);
+        let rows: Vec<usize> = (0..2_000).collect();
+        let valid: Vec<usize> = (2_000..3_000).collect();
+        let stopping = EarlyStopping {
+            data: &data,
+            rows: &valid,
+            patience: 10,
+        };
+        let params = GbdtParams::default();
+        let (m, stopped) = Gbdt::fit_stopping(&data, &rows, &params, Some(stopping))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stopped = stopped.unwrap_or_else(|| panic!("validation rows were given"));
+        assert_eq!(m.trees.len(), stopped.kept);
+        assert!(stopped.kept <= stopped.grown && stopped.grown <= 100);
+        // The kept trees' validation loss is the reported one, and no
+        // shorter or longer prefix of the same trees does better.
+        let loss_of = |trees: usize| {
+            let mut partial = m.clone();
+            partial.trees.truncate(trees);
+            let z: Vec<f64> = valid
+                .iter()
+                .map(|&i| {
+                    let p = partial.probability(data.row(i));
+                    (p / (1.0 - p)).ln()
+                })
+                .collect();
+            log_loss(&z, valid.iter().map(|&i| data.y[i]))
+        };
+        assert!((loss_of(stopped.kept) - stopped.loss).abs() < 1e-9);
+        assert!(loss_of(stopped.kept / 2) > stopped.loss);
+        // Without stopping the same fit grows every tree.
+        assert_eq!(
+            Gbdt::fit(&data, &rows, &params).map(|m| m.trees.len()).ok(),
+            Some(100)
+        );
+
+        // On noise, growing stops well before 100 trees.
+        let noise = noise_data(4_000);
+        let (m, stopped) = Gbdt::fit_stopping(
+            &noise,
+            &rows,
+            &params,
+            Some(EarlyStopping {
+                data: &noise,
+                rows: &valid,
+                patience: 10,
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let stopped = stopped.unwrap_or_else(|| panic!("validation rows were given"));
+        assert!(stopped.grown < 60, "{stopped:?}");
+        assert_eq!(stopped.grown - stopped.kept, 10);
+        assert_eq!(m.trees.len(), stopped.kept);
+        // Validation rows of another width are refused.
+        let other = Dataset::numeric(vec!["a".into()], vec![0.0], vec![true]);
+        let refused = Gbdt::fit_stopping(
+            &data,
+            &rows,
+            &params,
+            Some(EarlyStopping {
+                data: &other,
+                rows: &[0],
+                patience: 10,
+            }),
+        );
+        assert!(refused.is_err());
+    }
+
+    #[test]
+    fn log_loss_is_stable_for_large_log_odds() {
+        let z = [0.0, 800.0, -800.0];
+        let loss = log_loss(&z, [true, true, false].into_iter());
+        assert!(
+            (loss - std::f64::consts::LN_2 / 3.0).abs() < 1e-12,
+            "{loss}"
+        );
+        let wrong = log_loss(&[800.0], [false].into_iter());
+        assert!((wrong - 800.0).abs() < 1e-9, "{wrong}");
     }
 
     /// A text column of eight levels whose take-up rates are in no order of

@@ -8,7 +8,7 @@ use crate::chaid::{Chaid, ChaidParams};
 use crate::cv::Learner;
 use crate::data::Dataset;
 use crate::encode::Encoder;
-use crate::gbdt::{Gbdt, GbdtParams};
+use crate::gbdt::{EarlyStopping, Gbdt, GbdtParams};
 use crate::logistic::Logistic;
 
 /// A fitted learner.
@@ -21,6 +21,21 @@ pub enum Fitted {
     Gbdt(Gbdt),
     /// A CHAID tree.
     Chaid(Chaid),
+}
+
+/// Trees the boosting grows past its best validation loss before it stops.
+pub const GBDT_PATIENCE: usize = 10;
+
+/// L2 strengths (inverse) the logistic regression is tried with.
+pub const LOGISTIC_C: [f64; 3] = [0.1, 1.0, 10.0];
+
+/// What the validation rows chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// In words: the trees kept, or the L2 strength taken.
+    pub chosen: String,
+    /// The validation log loss of the model kept.
+    pub validation_loss: f64,
 }
 
 /// One reason behind a score: a column and how much it moved the log-odds.
@@ -57,11 +72,117 @@ impl Scorecard {
             Learner::Gbdt => Fitted::Gbdt(Gbdt::fit(data, rows, &GbdtParams::default())?),
             Learner::Chaid => Fitted::Chaid(Chaid::fit(data, rows, &ChaidParams::default())?),
         };
-        Ok(Scorecard {
+        Ok(Scorecard::of(encoder, fitted))
+    }
+
+    fn of(encoder: Encoder, fitted: Fitted) -> Scorecard {
+        Scorecard {
             encoder,
             fitted,
             owner: std::sync::OnceLock::new(),
-        })
+        }
+    }
+
+    /// Fits `learner` on `rows` of `data` and tunes it on the validation
+    /// rows `valid` (encoded by the same encoder, never trained on): the
+    /// boosted trees stop growing when the validation log loss has not
+    /// improved for 10 trees and keep those up to the best; the logistic
+    /// regression takes the L2 strength of [`LOGISTIC_C`] with the lowest
+    /// validation log loss; a CHAID tree is fitted as it is (its stopping
+    /// is by its own significance tests).
+    pub fn fit_validated(
+        encoder: Encoder,
+        learner: Learner,
+        data: &Dataset,
+        rows: &[usize],
+        valid: &Dataset,
+    ) -> Result<(Scorecard, Tuning), ModelError> {
+        if valid.rows() == 0 || valid.width() != data.width() {
+            return Err(ModelError::Input(format!(
+                "validation: {} rows of {} features for a model of {}",
+                valid.rows(),
+                valid.width(),
+                data.width()
+            )));
+        }
+        let valid_rows: Vec<usize> = (0..valid.rows()).collect();
+        let loss = |p: &dyn Fn(&[f64]) -> f64| {
+            let z: Vec<f64> = valid_rows
+                .iter()
+                .map(|&i| {
+                    let q = p(valid.row(i)).clamp(1e-15, 1.0 - 1e-15);
+                    (q / (1.0 - q)).ln()
+                })
+                .collect();
+            crate::gbdt::log_loss(&z, valid.y.iter().copied())
+        };
+        let (fitted, tuning) = match learner {
+            Learner::Gbdt => {
+                let params = GbdtParams::default();
+                let (m, stopped) = Gbdt::fit_stopping(
+                    data,
+                    rows,
+                    &params,
+                    Some(EarlyStopping {
+                        data: valid,
+                        rows: &valid_rows,
+                        patience: GBDT_PATIENCE,
+                    }),
+                )?;
+                let stopped = stopped.ok_or_else(|| {
+                    ModelError::Input("early stopping saw no validation rows".into())
+                })?;
+                let chosen = format!(
+                    "{} trees of {} grown (at most {}; stopped after {} without improvement)",
+                    stopped.kept, stopped.grown, params.trees, GBDT_PATIENCE
+                );
+                (
+                    Fitted::Gbdt(m),
+                    Tuning {
+                        chosen,
+                        validation_loss: stopped.loss,
+                    },
+                )
+            }
+            Learner::Logistic => {
+                let fits: Vec<(f64, Logistic)> = LOGISTIC_C
+                    .iter()
+                    .map(|&c| Logistic::fit(data, rows, c).map(|m| (c, m)))
+                    .collect::<Result<_, _>>()?;
+                let scored: Vec<(f64, f64, Logistic)> = fits
+                    .into_iter()
+                    .map(|(c, m)| (c, loss(&|row| m.probability(row)), m))
+                    .collect();
+                let tried = scored
+                    .iter()
+                    .map(|(c, l, _)| format!("C={c}: {l:.5}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (c, l, m) = scored
+                    .into_iter()
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .ok_or_else(|| ModelError::Input("no regularisation strength".into()))?;
+                (
+                    Fitted::Logistic(m),
+                    Tuning {
+                        chosen: format!("C={c} (validation log loss {tried})"),
+                        validation_loss: l,
+                    },
+                )
+            }
+            Learner::Chaid => {
+                let m = Chaid::fit(data, rows, &ChaidParams::default())?;
+                let l = loss(&|row| m.probability(row));
+                (
+                    Fitted::Chaid(m),
+                    Tuning {
+                        chosen: "the tree as its significance tests grew it".into(),
+                        validation_loss: l,
+                    },
+                )
+            }
+        };
+        Ok((Scorecard::of(encoder, fitted), tuning))
     }
 
     /// The probability of the positive class for one encoded row.
@@ -185,6 +306,58 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn validation_rows_tune_each_learner_and_are_never_trained_on() {
+        let n = 6_000;
+        let x: Vec<f64> = (0..n * 2)
+            .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
+            .collect();
+        // A noisy label: a deterministic draw at a rate rising with a.
+        let y: Vec<bool> = (0..n)
+            .map(|i| {
+                let u = ((i as u64).wrapping_mul(2_654_435_761) % 10_000) as f64 / 10_000.0;
+                u < 0.1 + 0.5 * x[i * 2]
+            })
+            .collect();
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let train = Dataset::numeric(names.clone(), x[..8_000].to_vec(), y[..4_000].to_vec());
+        let valid = Dataset::numeric(names, x[8_000..].to_vec(), y[4_000..].to_vec());
+        let encoder = Encoder::fit(
+            &[
+                ("a".to_owned(), Raw::Number(vec![Some(0.0)])),
+                ("b".to_owned(), Raw::Number(vec![Some(0.0)])),
+            ],
+            8,
+        );
+        let rows: Vec<usize> = (0..4_000).collect();
+        let (gbdt, tuning) =
+            Scorecard::fit_validated(encoder.clone(), Learner::Gbdt, &train, &rows, &valid)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let Fitted::Gbdt(m) = &gbdt.fitted else {
+            panic!("a gbdt was asked for")
+        };
+        // Noise past the rising rate: the boosting stops short of 100 trees.
+        assert!(m.trees.len() < 100, "{}", tuning.chosen);
+        assert!(
+            tuning
+                .chosen
+                .starts_with(&format!("{} trees", m.trees.len()))
+        );
+        let (logistic, tuning) =
+            Scorecard::fit_validated(encoder.clone(), Learner::Logistic, &train, &rows, &valid)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(logistic.fitted, Fitted::Logistic(_)));
+        assert!(tuning.chosen.starts_with("C="), "{}", tuning.chosen);
+        assert!(tuning.validation_loss > 0.0 && tuning.validation_loss < std::f64::consts::LN_2);
+        let (_, tuning) =
+            Scorecard::fit_validated(encoder.clone(), Learner::Chaid, &train, &rows, &valid)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(tuning.validation_loss > 0.0);
+        // Validation rows of another shape are refused.
+        let narrow = Dataset::numeric(vec!["a".into()], vec![0.5], vec![true]);
+        assert!(Scorecard::fit_validated(encoder, Learner::Gbdt, &train, &rows, &narrow).is_err());
     }
 
     #[test]

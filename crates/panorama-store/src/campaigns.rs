@@ -225,6 +225,22 @@ pub async fn capped(store: &Store, since: &str, cap: i64) -> Result<HashSet<i64>
     .collect())
 }
 
+/// Customers treated (members not held out) by campaigns launched from
+/// `from` to `to` (inclusive, `YYYY-MM-DD`): a range of the covering index
+/// `campaign_member_recent`.
+pub async fn treated_between(store: &Store, from: &str, to: &str) -> Result<HashSet<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT m.customer_id FROM campaign_member m \
+         WHERE m.selected_on >= $1 AND m.selected_on <= $2 AND m.is_control = 0",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(store.pool())
+    .await?
+    .into_iter()
+    .collect())
+}
+
 /// Customers reserved by live campaigns of higher priority than
 /// `priority` (other than `id`): members there, treated or control, are
 /// not selected by this one.

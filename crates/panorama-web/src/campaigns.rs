@@ -537,11 +537,11 @@ fn status_name(s: &str) -> t::Text {
     }
 }
 
-fn pct(v: f64) -> String {
+pub(crate) fn pct(v: f64) -> String {
     format!("{:.2}%", 100.0 * v)
 }
 
-fn pp(v: f64) -> String {
+pub(crate) fn pp(v: f64) -> String {
     format!("{:+.2}pp", 100.0 * v)
 }
 
@@ -588,8 +588,11 @@ pub async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
     let all = campaigns::list(&state.store).await.page(&ctx, path)?;
     let csrf = ctx.csrf().await;
     let body = html! {
-        @if user.can(Permission::DesignCampaigns) {
-            p { a.button href="/campaigns/new" id="new-campaign" { (t::NEW_CAMPAIGN.get(lang)) } }
+        p {
+            @if user.can(Permission::DesignCampaigns) {
+                a.button href="/campaigns/new" id="new-campaign" { (t::NEW_CAMPAIGN.get(lang)) } " "
+            }
+            a href="/campaigns/effect" id="marketing-effect" { (t::MARKETING_EFFECT.get(lang)) }
         }
         (comparison(&compared, lang))
         section id="all-campaigns" {

@@ -76,6 +76,44 @@ fn gains_chart(deciles: &[Value]) -> Markup {
     }
 }
 
+/// Calibration: each decile's mean score (x) against its observed rate (y),
+/// both on one scale up to the largest, with the diagonal a calibrated
+/// model follows.
+fn calibration_chart(deciles: &[Value]) -> Markup {
+    let (w, h, pad) = (260.0_f64, 180.0_f64, 24.0_f64);
+    let points: Vec<(f64, f64)> = deciles
+        .iter()
+        .map(|d| {
+            (
+                d["mean_score"].as_f64().unwrap_or(0.0),
+                d["rate"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let top = points
+        .iter()
+        .map(|(s, r)| s.max(*r))
+        .fold(0.0_f64, f64::max)
+        .max(1e-6);
+    let x = |v: f64| pad + (w - 2.0 * pad) * v / top;
+    let y = |v: f64| h - pad - (h - 2.0 * pad) * v / top;
+    let line: Vec<String> = points
+        .iter()
+        .map(|(s, r)| format!("{:.1},{:.1}", x(*s), y(*r)))
+        .collect();
+    html! {
+        svg.calibration width="260" height="180" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="calibration" {
+            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(top)) y2=(y(top)) stroke="#bbb" stroke-dasharray="4 3" {}
+            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(top)) y2=(y(0.0)) stroke="#999" {}
+            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(0.0)) y2=(y(top)) stroke="#999" {}
+            polyline fill="none" stroke="#0b3d6e" stroke-width="1.5" points=(line.join(" ")) {}
+            @for (s, r) in &points { circle cx=(format!("{:.1}", x(*s))) cy=(format!("{:.1}", y(*r))) r="3" fill="#0b3d6e" {} }
+            text x=(pad) y="14" font-size="10" fill="#666" { (format!("{:.0}%", 100.0 * top)) }
+            text x=(w - pad - 20.0) y=(h - 6.0) font-size="10" fill="#666" { (format!("{:.0}%", 100.0 * top)) }
+        }
+    }
+}
+
 /// `GET /models`: the registry and each version's evaluation.
 pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     let user = ctx
@@ -114,8 +152,20 @@ pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
                     (m.report["test"]["positives"].as_u64().unwrap_or(0)) " · AUC " (num(&m.report["test"]["auc"]))
                     @if let Some(ratio) = m.report["truth"]["ratio"].as_f64() { " · truth ratio " (format!("{ratio:.3}")) }
                 }
+                @if let Some(v) = m.report["validation"].as_object() {
+                    p.muted.validation {
+                        (t::VALIDATION.get(lang)) ": "
+                        (v.get("kind").and_then(Value::as_str).unwrap_or("")) " · "
+                        (v.get("as_of").and_then(Value::as_str).unwrap_or("")) " · "
+                        (v.get("rows").and_then(Value::as_u64).unwrap_or(0)) " / "
+                        (v.get("positives").and_then(Value::as_u64).unwrap_or(0)) " · AUC "
+                        (num(v.get("auc").unwrap_or(&Value::Null)))
+                        @if let Some(chosen) = m.report["tuning"]["chosen"].as_str() { " · " (t::TUNED.get(lang)) ": " (chosen) }
+                    }
+                }
                 div.grid {
                     div { h3 { (t::GAINS.get(lang)) } (gains_chart(m.report["test"]["deciles"].as_array().map_or(&[][..], Vec::as_slice))) }
+                    div { h3 { (t::CALIBRATION.get(lang)) } (calibration_chart(m.report["test"]["deciles"].as_array().map_or(&[][..], Vec::as_slice))) }
                     table { thead { tr {
                         th { (t::DECILE.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
                         th.n { (t::SCORE.get(lang)) } th.n { (t::RATE.get(lang)) } th.n { (t::LIFT.get(lang)) } th.n { (t::GAINS.get(lang)) }

@@ -15,6 +15,7 @@ pub mod auth;
 mod campaigns;
 mod complaints;
 mod dashboard;
+mod effect;
 mod error;
 pub mod i18n;
 mod insight;
@@ -234,6 +235,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
             get(campaigns::list_page).post(campaigns::form_create),
         )
         .route("/campaigns/new", get(campaigns::new_page))
+        .route("/campaigns/effect", get(effect::effect_page))
         .route("/campaigns/{id}", get(campaigns::detail_page))
         .route("/campaigns/{id}/members.csv", get(campaigns::members_csv))
         .route("/campaigns/{id}/{action}", post(campaigns::form_step))
@@ -242,6 +244,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
             get(campaigns::api_list).post(campaigns::api_create),
         )
         .route("/api/campaigns/compare", get(campaigns::api_compare))
+        .route("/api/campaigns/effect", get(effect::api_effect))
         .route("/api/campaigns/preview", post(campaigns::api_preview))
         .route("/api/campaigns/{id}", get(campaigns::api_get))
         .route("/api/campaigns/{id}/approve", post(campaigns::api_approve))

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use panorama_campaign::{
     CONTROL, Channel, Difference, Eligible, Lift, Mean, Rate, Reach, allocate, difference,
     for_selection, lift, mean, rate, seeded_rank, split, universal_control,
@@ -1182,33 +1182,36 @@ async fn holdings(path: &Path) -> Result<HashMap<i64, Holding>> {
     )
     .await?;
     let batches = ctx
-        .sql(
-            "SELECT CAST(customer_id AS BIGINT), CAST(aum AS DOUBLE), \
-             CAST(account_count AS DOUBLE), CAST(product_classes AS VARCHAR) FROM f",
-        )
+        .sql("SELECT customer_id, aum, account_count, product_classes FROM f")
         .await?
         .collect()
         .await?;
+    // Each column cast to the type read here, whatever the file stores.
+    let cast = |b: &datafusion::arrow::record_batch::RecordBatch, k: usize, to: &DataType| {
+        datafusion::arrow::compute::cast(b.column(k), to)
+    };
     let mut out = HashMap::new();
     for b in &batches {
-        let ids = b.column(0).as_primitive::<Int64Type>();
-        let aum = b
-            .column(1)
-            .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-        let accounts = b
-            .column(2)
-            .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-        let classes = b.column(3).as_string::<i32>();
+        let ids = cast(b, 0, &DataType::Int64)?;
+        let ids = ids.as_primitive::<Int64Type>();
+        let aum = cast(b, 1, &DataType::Float64)?;
+        let aum = aum.as_primitive::<Float64Type>();
+        let accounts = cast(b, 2, &DataType::Float64)?;
+        let accounts = accounts.as_primitive::<Float64Type>();
+        let classes = cast(b, 3, &DataType::Utf8)?;
+        let classes = classes.as_string::<i32>();
+        let number = |a: &datafusion::arrow::array::Float64Array, i: usize| {
+            if a.is_null(i) { 0.0 } else { a.value(i) }
+        };
         for i in 0..b.num_rows() {
+            if ids.is_null(i) {
+                continue;
+            }
             out.insert(
                 ids.value(i),
                 Holding {
-                    aum: if aum.is_null(i) { 0.0 } else { aum.value(i) },
-                    accounts: if accounts.is_null(i) {
-                        0.0
-                    } else {
-                        accounts.value(i)
-                    },
+                    aum: number(aum, i),
+                    accounts: number(accounts, i),
                     classes: if classes.is_null(i) {
                         String::new()
                     } else {

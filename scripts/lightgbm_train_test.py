@@ -8,12 +8,14 @@ usage: lightgbm_train_test.py DIR
 Prints the fitting seconds, the trees kept and a last line `auc=0.XXXX`."""
 
 import sys
+import warnings
 import time
 
 import lightgbm as lgb
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+warnings.filterwarnings("ignore", module="lightgbm")
 folder = sys.argv[1]
 train = pd.read_csv(f"{folder}/train.csv")
 valid = pd.read_csv(f"{folder}/valid.csv")

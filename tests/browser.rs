@@ -504,6 +504,20 @@ async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() 
     b.goto(&format!("{base}/campaigns")).await.unwrap();
     let compared = env.text_with("compare", "理财体验邀约").await;
     assert!(compared.contains("理财体验邀约"), "{compared}");
+    // The year's programme against its universal control group: launched on
+    // the latest features, nothing to measure yet; from an earlier baseline,
+    // the three outcomes.
+    env.click("marketing-effect").await;
+    let why = env.text_with("effect-error", "2026-10-31").await;
+    assert!(why.contains("2026-10-31"), "{why}");
+    b.goto(&format!("{base}/campaigns/effect?from=2026-04-30"))
+        .await
+        .unwrap();
+    let effect = env.text_with("effect", "资产变化").await;
+    assert!(
+        effect.contains("开通新产品") && effect.contains("客户流失"),
+        "{effect}"
+    );
     b.clone().close().await.unwrap();
 }
 

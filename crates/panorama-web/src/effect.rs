@@ -151,17 +151,24 @@ pub async fn effect_page(
         return Err(e).page(&ctx, path);
     }
     let csrf = ctx.csrf().await;
-    let value = |s: &Option<String>| s.clone().unwrap_or_default();
+    // The form shows what was asked, else what the defaults came to.
+    let shown = result.as_ref().ok();
+    let value = |s: &Option<String>, effective: Option<String>| {
+        given(s)
+            .map(str::to_owned)
+            .or(effective)
+            .unwrap_or_default()
+    };
     let body = html! {
         p.muted { (t::EFFECT_ABOUT.get(lang)) }
         form method="get" action="/campaigns/effect" {
-            label { (t::YEAR.get(lang)) " " input name="year" size="5" value=(value(&params.year)); }
+            label { (t::YEAR.get(lang)) " " input name="year" size="5" value=(value(&params.year, shown.map(|e| e.period.clone()))); }
             " "
-            label { (t::FROM.get(lang)) " " input name="from" type="date" value=(value(&params.from)); }
+            label { (t::FROM.get(lang)) " " input name="from" type="date" value=(value(&params.from, shown.map(|e| e.from.to_string()))); }
             " "
-            label { (t::TO.get(lang)) " " input name="to" type="date" value=(value(&params.to)); }
+            label { (t::TO.get(lang)) " " input name="to" type="date" value=(value(&params.to, shown.map(|e| e.to.to_string()))); }
             " "
-            label { (t::UNIVERSAL_CONTROL.get(lang)) " " input name="share" size="5" value=(value(&params.share)); }
+            label { (t::UNIVERSAL_CONTROL.get(lang)) " " input name="share" size="5" value=(value(&params.share, shown.map(|e| e.share.to_string()))); }
             " "
             button type="submit" { (t::SHOW.get(lang)) }
         }

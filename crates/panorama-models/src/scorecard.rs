@@ -26,6 +26,10 @@ pub enum Fitted {
 /// Trees the boosting grows past its best validation loss before it stops.
 pub const GBDT_PATIENCE: usize = 10;
 
+/// Fewest validation rows of the rarer outcome the boosting stops on;
+/// with fewer it grows every tree.
+pub const MIN_STOPPING_EVENTS: usize = 100;
+
 /// L2 strengths (inverse) the logistic regression is tried with.
 pub const LOGISTIC_C: [f64; 3] = [0.1, 1.0, 10.0];
 
@@ -86,7 +90,9 @@ impl Scorecard {
     /// Fits `learner` on `rows` of `data` and tunes it on the validation
     /// rows `valid` (encoded by the same encoder, never trained on): the
     /// boosted trees stop growing when the validation log loss has not
-    /// improved for 10 trees and keep those up to the best; the logistic
+    /// improved for 10 trees and keep those up to the best (when the
+    /// validation rows hold at least [`MIN_STOPPING_EVENTS`] of each
+    /// outcome; with fewer, every tree is grown); the logistic
     /// regression takes the L2 strength of [`LOGISTIC_C`] with the lowest
     /// validation log loss; a CHAID tree is fitted as it is (its stopping
     /// is by its own significance tests).
@@ -119,30 +125,50 @@ impl Scorecard {
         let (fitted, tuning) = match learner {
             Learner::Gbdt => {
                 let params = GbdtParams::default();
-                let (m, stopped) = Gbdt::fit_stopping(
-                    data,
-                    rows,
-                    &params,
-                    Some(EarlyStopping {
-                        data: valid,
-                        rows: &valid_rows,
-                        patience: GBDT_PATIENCE,
-                    }),
-                )?;
-                let stopped = stopped.ok_or_else(|| {
-                    ModelError::Input("early stopping saw no validation rows".into())
-                })?;
-                let chosen = format!(
-                    "{} trees of {} grown (at most {}; stopped after {} without improvement)",
-                    stopped.kept, stopped.grown, params.trees, GBDT_PATIENCE
-                );
-                (
-                    Fitted::Gbdt(m),
-                    Tuning {
-                        chosen,
-                        validation_loss: stopped.loss,
-                    },
-                )
+                let positives = valid.y.iter().filter(|y| **y).count();
+                let events = positives.min(valid.rows() - positives);
+                if events < MIN_STOPPING_EVENTS {
+                    // A log loss over a few dozen events moves with each
+                    // of them: stopping on it would be chance.
+                    let m = Gbdt::fit(data, rows, &params)?;
+                    let l = loss(&|row| m.probability(row));
+                    let chosen = format!(
+                        "{n} trees of {n} grown (no early stopping: the validation rows hold {events} of the rarer outcome, fewer than the {MIN_STOPPING_EVENTS} a stopping decision needs)",
+                        n = m.trees.len()
+                    );
+                    (
+                        Fitted::Gbdt(m),
+                        Tuning {
+                            chosen,
+                            validation_loss: l,
+                        },
+                    )
+                } else {
+                    let (m, stopped) = Gbdt::fit_stopping(
+                        data,
+                        rows,
+                        &params,
+                        Some(EarlyStopping {
+                            data: valid,
+                            rows: &valid_rows,
+                            patience: GBDT_PATIENCE,
+                        }),
+                    )?;
+                    let stopped = stopped.ok_or_else(|| {
+                        ModelError::Input("early stopping saw no validation rows".into())
+                    })?;
+                    let chosen = format!(
+                        "{} trees of {} grown (at most {}; stopped after {} without improvement)",
+                        stopped.kept, stopped.grown, params.trees, GBDT_PATIENCE
+                    );
+                    (
+                        Fitted::Gbdt(m),
+                        Tuning {
+                            chosen,
+                            validation_loss: stopped.loss,
+                        },
+                    )
+                }
             }
             Learner::Logistic => {
                 let fits: Vec<(f64, Logistic)> = LOGISTIC_C
@@ -355,6 +381,21 @@ mod tests {
             Scorecard::fit_validated(encoder.clone(), Learner::Chaid, &train, &rows, &valid)
                 .unwrap_or_else(|e| panic!("{e}"));
         assert!(tuning.validation_loss > 0.0);
+        // Too few positive validation rows to stop on: every tree is grown.
+        let few: Vec<bool> = (0..2_000).map(|i| i % 50 == 0).collect();
+        let sparse = Dataset::numeric(valid.names.clone(), x[8_000..].to_vec(), few);
+        let (card, tuning) =
+            Scorecard::fit_validated(encoder.clone(), Learner::Gbdt, &train, &rows, &sparse)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let Fitted::Gbdt(m) = &card.fitted else {
+            panic!("a gbdt was asked for")
+        };
+        assert_eq!(m.trees.len(), 100);
+        assert!(
+            tuning.chosen.contains("no early stopping") && tuning.chosen.contains("hold 40 "),
+            "{}",
+            tuning.chosen
+        );
         // Validation rows of another shape are refused.
         let narrow = Dataset::numeric(vec!["a".into()], vec![0.5], vec![true]);
         assert!(Scorecard::fit_validated(encoder, Learner::Gbdt, &train, &rows, &narrow).is_err());

@@ -457,16 +457,13 @@ fn labelled(target: &Target, before: &Frame, after: &Frame) -> (Vec<usize>, Vec<
     (rows, y)
 }
 
-/// Labelled rows to learn from: the features of `t0` (rows of `frame0`),
+/// Labelled rows to learn from: the features of the training date with
 /// their outcomes by `t1`, and the out-of-time sets that follow when the
 /// data reaches that far: the features of `t1` with outcomes a window
 /// later, then those of `t2` with outcomes a window after that.
 struct Learnt {
-    t0: NaiveDate,
+    first: Labelled,
     t1: NaiveDate,
-    frame0: Arc<Frame>,
-    rows: Vec<usize>,
-    y: Vec<bool>,
     later: Vec<Labelled>,
 }
 
@@ -540,11 +537,8 @@ async fn outcome_rows(
         .collect();
     let first = windows.remove(0);
     Ok(Learnt {
-        t0,
+        first,
         t1,
-        frame0: first.frame,
-        rows: first.rows,
-        y: first.y,
         later: windows,
     })
 }
@@ -590,11 +584,13 @@ async fn campaign_rows(
         }
     }
     Ok(Learnt {
-        t0,
+        first: Labelled {
+            frame: Arc::new(frame0),
+            rows,
+            y,
+            as_of: t0,
+        },
         t1,
-        frame0: Arc::new(frame0),
-        rows,
-        y,
         later: Vec::new(),
     })
 }
@@ -611,11 +607,14 @@ pub async fn train(
         _ => outcome_rows(store, analytics, config, spec).await?,
     };
     let Learnt {
-        t0,
+        first:
+            Labelled {
+                frame: frame0,
+                rows,
+                y,
+                as_of: t0,
+            },
         t1,
-        frame0,
-        rows,
-        y,
         mut later,
     } = learnt;
     // Train, validate and test by time as far as the data reaches: with two

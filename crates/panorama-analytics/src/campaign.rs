@@ -1328,22 +1328,26 @@ pub async fn marketing_effect(
         &format!("{period}-12-31"),
     )
     .await?;
-    let mut e = effect_of(&before, &after, &treated, &period, share);
-    e.from = from;
-    e.to = to;
-    e.campaigns = campaigns;
-    Ok(e)
+    Ok(effect_of(
+        &before,
+        &after,
+        &treated,
+        (&period, share),
+        (from, to),
+        campaigns,
+    ))
 }
 
-/// The effect from each customer's holdings on the two dates: the customers
-/// with accounts at the baseline, split by the universal control group of
-/// `period` at `share`.
+/// The effect from each customer's holdings on the two dates (`before` on
+/// `from`, `after` on `to`): the customers with accounts at the baseline,
+/// split by the universal control group of `period` at `share`.
 fn effect_of(
     before: &HashMap<i64, Holding>,
     after: &HashMap<i64, Holding>,
     treated: &HashSet<i64>,
-    period: &str,
-    share: f64,
+    (period, share): (&str, f64),
+    (from, to): (NaiveDate, NaiveDate),
+    campaigns: Vec<i64>,
 ) -> MarketingEffect {
     // Per group (0 marketed, 1 held out): customers, took up, with assets,
     // left, treated.
@@ -1381,9 +1385,9 @@ fn effect_of(
     MarketingEffect {
         period: period.to_owned(),
         share,
-        from: NaiveDate::MIN,
-        to: NaiveDate::MIN,
-        campaigns: Vec::new(),
+        from,
+        to,
+        campaigns,
         held_out: h[0],
         marketed: m[0],
         held_out_treated: h[4],
@@ -1466,7 +1470,15 @@ mod tests {
                 classes: String::new(),
             },
         );
-        let e = effect_of(&before, &after, &treated, period, share);
+        let dates = (
+            NaiveDate::from_ymd_opt(2026, 4, 30).unwrap_or_default(),
+            NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
+        );
+        let e = effect_of(&before, &after, &treated, (period, share), dates, vec![7]);
+        assert_eq!(
+            (e.from, e.to, e.campaigns.as_slice()),
+            (dates.0, dates.1, &[7][..])
+        );
         assert_eq!(e.held_out + e.marketed, 200_000);
         let expected = 200_000.0 * share;
         assert!(

@@ -335,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn validation_rows_tune_each_learner_and_are_never_trained_on() {
+    fn validation_rows_tune_each_learner() {
         let n = 6_000;
         let x: Vec<f64> = (0..n * 2)
             .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)

@@ -175,6 +175,13 @@ pub enum Command {
         /// Optional truth (CSV `record_id,entity_id`): adds pairwise precision, recall and F1 to the report.
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// Candidate pairs allowed per blocking rule (default: 1,000,000 + 50 per record);
+        /// a rule over it is refused before anything is compared.
+        #[arg(long)]
+        max_pairs: Option<u64>,
+        /// Records allowed in one cluster; a larger one fails the run.
+        #[arg(long, default_value_t = 50)]
+        max_cluster: usize,
     },
     /// Run the analytics batch for an as-of date: snapshot, tiers, features, segments.
     Batch {
@@ -265,6 +272,26 @@ pub enum Command {
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchWhat {
+    /// The ECIF accuracy panel: the matcher on datasets of different origin
+    /// (Febrl 1–3, the synthetic bank's persons, Febrl-style, Chinese-person
+    /// and company generators), beside Splink when given a Python with it.
+    Ecif {
+        /// Folder of the generated files and results.
+        #[arg(long, default_value = "bench-data/ecif")]
+        dir: PathBuf,
+        /// The Febrl files' folder.
+        #[arg(long, default_value = "../shared/datasets/febrl")]
+        febrl: PathBuf,
+        /// Also the 1,000,000-record Febrl-style file.
+        #[arg(long)]
+        large: bool,
+        /// A Python with Splink and DuckDB, to run Splink on the same files.
+        #[arg(long)]
+        splink: Option<PathBuf>,
+        /// Only the datasets whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Generate and ingest speed on a fresh bank of N customers.
     Ingest {
         /// Number of customers.
@@ -718,7 +745,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             link_only,
             out,
             truth,
-        } => match_csv(&schema, &inputs, link_only, &out, truth.as_deref()),
+            max_pairs,
+            max_cluster,
+        } => match_csv(
+            &schema,
+            &inputs,
+            link_only,
+            &out,
+            truth.as_deref(),
+            panorama_ecif::Limits {
+                max_pairs,
+                max_cluster,
+                ..panorama_ecif::Limits::default()
+            },
+        ),
         Command::Batches => {
             let location = StoreLocation::parse(&cli.store)?;
             let store = Store::open(&location).await?;
@@ -745,6 +785,25 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Ecif {
+                    dir,
+                    febrl,
+                    large,
+                    splink,
+                    only,
+                },
+        } => {
+            crate::bench_ecif::run(&crate::bench_ecif::Panel {
+                dir,
+                febrl,
+                large,
+                splink,
+                only,
+            })
+            .await
         }
         Command::Bench {
             what:
@@ -1028,13 +1087,37 @@ fn match_csv(
     link_only: bool,
     out: &Path,
     truth: Option<&Path>,
+    limits: panorama_ecif::Limits,
 ) -> Result<()> {
     let started = Instant::now();
     let schema = panorama_ecif::Schema::load(schema)?;
     let ds = panorama_ecif::input::read_inputs(&schema, inputs)?;
     let read_secs = started.elapsed().as_secs_f64();
-    let outcome = panorama_ecif::run(&schema, &ds, link_only);
-    let mut extra = serde_json::json!({ "read_seconds": read_secs, "total_seconds": started.elapsed().as_secs_f64() });
+    let outcome = match panorama_ecif::run_focused(&schema, &ds, link_only, None, limits) {
+        Ok(o) => o,
+        Err(panorama_ecif::EcifError::Guard { failed, report }) => {
+            // Nothing is written to `out`; the report beside it says why.
+            let path = out.with_extension("refused.json");
+            let json = serde_json::json!({"refused": failed, "report": report});
+            std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            for f in &failed {
+                say!("check failed: {f}");
+            }
+            anyhow::bail!(
+                "the model failed {} check(s); nothing was written to {} (details in {})",
+                failed.len(),
+                out.display(),
+                path.display()
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut extra = serde_json::json!({
+        "read_seconds": read_secs,
+        "total_seconds": started.elapsed().as_secs_f64(),
+        "peak_rss_mb": peak_rss_mb(),
+    });
     if let Some(truth) = truth {
         let mut entity = std::collections::HashMap::new();
         let mut reader = csv_reader(truth)?;
@@ -1076,6 +1159,18 @@ fn match_csv(
         say!("  {stage:<8} {secs:>8.2} s");
     }
     Ok(())
+}
+
+/// This process's peak resident memory in MB (Linux `VmHWM`; 0 elsewhere).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {

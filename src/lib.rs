@@ -13,6 +13,7 @@ macro_rules! say {
 }
 
 pub mod acrm;
+pub mod bench_ecif;
 pub mod bench_web;
 pub mod campaign;
 pub mod cli;

@@ -124,14 +124,30 @@ pub fn write_outputs(
         write_csv_field(&mut clusters, &ds.ids[*c as usize]);
         clusters.push(b'\n');
     }
+    // pairs.csv: each pair above the floor with its waterfall — the prior's
+    // weight, then per field the comparison level, its weight and the
+    // term-frequency adjustment, and the total.
     let mut pairs = Vec::new();
-    writeln!(pairs, "left_id,right_id,match_probability").map_err(io(out))?;
-    for &(i, j, p) in &outcome.pairs {
+    write!(
+        pairs,
+        "left_id,right_id,match_probability,match_weight,prior_weight"
+    )
+    .map_err(io(out))?;
+    for f in &schema.fields {
+        write!(pairs, ",{0}_level,{0}_weight,{0}_tf", f.column).map_err(io(out))?;
+    }
+    pairs.push(b'\n');
+    for (k, &(i, j, p)) in outcome.pairs.iter().enumerate() {
         if p >= schema.pair_floor {
+            let w = outcome.explain(schema, ds, k);
             write_csv_field(&mut pairs, &ds.ids[i as usize]);
             pairs.push(b',');
             write_csv_field(&mut pairs, &ds.ids[j as usize]);
-            writeln!(pairs, ",{p:.6}").map_err(io(out))?;
+            write!(pairs, ",{p:.6},{:.3},{:.3}", w.total, w.prior).map_err(io(out))?;
+            for s in &w.steps {
+                write!(pairs, ",{},{:.3},{:.3}", s.level, s.weight, s.tf).map_err(io(out))?;
+            }
+            pairs.push(b'\n');
         }
     }
     let mut report = serde_json::to_value(&outcome.report).unwrap_or_default();

@@ -18,7 +18,7 @@ pub mod store;
 
 use std::path::PathBuf;
 
-pub use engine::{Dataset, Outcome, Report, pairwise_scores, run};
+pub use engine::{Dataset, Limits, Outcome, Report, pairwise_scores, run, run_focused};
 pub use schema::Schema;
 
 /// What can go wrong in ECIF.
@@ -34,6 +34,18 @@ pub enum EcifError {
         path: PathBuf,
         /// Why.
         reason: String,
+    },
+    /// The run would exceed a limit (a blocking rule over the pair budget);
+    /// nothing was compared.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The learned model or its result failed a guard check; nothing was written.
+    #[error("the run failed its checks, nothing was written: {}", failed.join("; "))]
+    Guard {
+        /// The failed checks.
+        failed: Vec<String>,
+        /// What the run had learned when it stopped.
+        report: Box<engine::Report>,
     },
     /// An I/O error.
     #[error("{}: {source}", path.display())]

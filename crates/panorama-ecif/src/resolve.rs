@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::engine::{Dataset, Outcome, run_focused};
+use crate::EcifError;
+use crate::engine::cluster::Clusters;
+use crate::engine::{Dataset, Limits, Outcome, run_focused};
 use crate::schema::{BlockRule, FieldDef, FieldKind, Schema};
 use crate::standardise;
 
@@ -59,6 +61,9 @@ pub struct Link {
     pub score: f64,
     /// `deterministic`, `probabilistic` or `singleton`.
     pub rule: &'static str,
+    /// Why: the record it was linked to and that pair's waterfall (JSON), for
+    /// links this run made.
+    pub evidence: Option<String>,
 }
 
 /// A surviving attribute value with where it came from.
@@ -98,8 +103,9 @@ pub struct ReviewPair {
     pub right: i64,
     /// Match probability.
     pub probability: f64,
-    /// Per-field evidence: field → comparison level name.
-    pub evidence: BTreeMap<String, String>,
+    /// The pair's waterfall: prior, per field level, weight and
+    /// term-frequency adjustment, total and probability.
+    pub evidence: serde_json::Value,
 }
 
 /// What resolution produced.
@@ -264,9 +270,10 @@ pub fn resolve(
     dirty: &HashSet<i64>,
     decisions: &Decisions,
     t: Thresholds,
-) -> Resolution {
-    let mut dsu = Dsu((0..records.len()).collect());
+) -> Result<Resolution, EcifError> {
+    let mut dsu = Clusters::new(records.len());
     let mut best: Vec<(f64, &'static str)> = vec![(1.0, "singleton"); records.len()];
+    let mut why: Vec<Option<String>> = vec![None; records.len()];
     let mut review = Vec::new();
     let mut reports = Vec::new();
     // Records already linked to one customer stay together.
@@ -275,7 +282,7 @@ pub fn resolve(
         if let Some(c) = previous.get(&r.id) {
             match first_of_customer.get(c) {
                 Some(&j) => {
-                    dsu.union(i, j);
+                    dsu.join_unchecked(i as u32, j as u32);
                     best[i] = (1.0, "previous");
                 }
                 None => {
@@ -288,7 +295,7 @@ pub fn resolve(
         records.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     for (a, b) in &decisions.accepted {
         if let (Some(&i), Some(&j)) = (position.get(a), position.get(b)) {
-            dsu.union(i, j);
+            dsu.join_unchecked(i as u32, j as u32);
             best[i] = (1.0, "steward");
             best[j] = (1.0, "steward");
         }
@@ -320,8 +327,40 @@ pub fn resolve(
                 .map(|&i| dirty.contains(&records[i].id) || !previous.contains_key(&records[i].id))
                 .collect()
         });
-        let outcome: Outcome = run_focused(&schema, &ds, false, focus.as_deref());
-        for &(a, b, p) in &outcome.pairs {
+        let outcome: Outcome = run_focused(
+            &schema,
+            &ds,
+            false,
+            focus.as_deref(),
+            Limits {
+                max_pairs: Some(2_000_000 + 100 * ds.len() as u64),
+                ..Limits::default()
+            },
+        )?;
+        // Record index → index in this party's dataset.
+        let mut local = vec![u32::MAX; records.len()];
+        for (k, &i) in index.iter().enumerate() {
+            local[i] = k as u32;
+        }
+        let differ = |x: u32, y: u32| {
+            let (lx, ly) = (local[x as usize], local[y as usize]);
+            if lx == u32::MAX || ly == u32::MAX {
+                return false;
+            }
+            outcome.model.distinct_keys(&ds, lx as usize, ly as usize)
+                || outcome
+                    .model
+                    .evidence_of(&schema, &ds, lx as usize, ly as usize)
+                    < crate::engine::CLEARLY_DIFFERENT_BITS
+        };
+        // Strongest first, so a chain is cut at its weakest link.
+        let mut order: Vec<usize> = (0..outcome.pairs.len()).collect();
+        order.sort_by(|&x, &y| {
+            let (a, b) = (&outcome.pairs[x], &outcome.pairs[y]);
+            b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1)))
+        });
+        for k in order {
+            let (a, b, p) = outcome.pairs[k];
             let (ia, ib) = (index[a as usize], index[b as usize]);
             let (ra, rb) = (&records[ia], &records[ib]);
             let key = if ra.id < rb.id {
@@ -376,34 +415,32 @@ pub fn resolve(
                 p
             };
             if p >= t.link {
-                dsu.union(ia, ib);
+                if dsu.join(ia as u32, ib as u32, differ) == crate::engine::cluster::Join::Refused {
+                    continue;
+                }
+                let waterfall = outcome.explain(&schema, &ds, k);
                 let rule = if deterministic {
                     "deterministic"
                 } else {
                     "probabilistic"
                 };
-                for k in [ia, ib] {
-                    if best[k].1 == "singleton"
-                        || (best[k].1 == "probabilistic" && rule == "deterministic")
-                        || p > best[k].0 && best[k].1 == "probabilistic"
+                for r in [ia, ib] {
+                    if best[r].1 == "singleton"
+                        || (best[r].1 == "probabilistic" && rule == "deterministic")
+                        || p > best[r].0 && best[r].1 == "probabilistic"
                     {
-                        best[k] = (p, rule);
+                        best[r] = (p, rule);
+                        let other = if r == ia { rb.id } else { ra.id };
+                        why[r] = Some(
+                            serde_json::json!({"linked_to": other, "rule": rule, "waterfall": compact(&waterfall)})
+                                .to_string(),
+                        );
                     }
                 }
             } else if p >= t.review {
-                let evidence = schema
-                    .fields
-                    .iter()
-                    .zip(&pattern)
-                    .map(|(f, &l)| {
-                        let level = if l == crate::compare::NULL {
-                            "missing"
-                        } else {
-                            crate::compare::level_names(f.kind)[l as usize]
-                        };
-                        (f.column.clone(), level.to_owned())
-                    })
-                    .collect();
+                let mut waterfall = outcome.explain(&schema, &ds, k);
+                waterfall.probability = p;
+                let evidence = serde_json::to_value(&waterfall).unwrap_or_default();
                 let (left, right) = if ra.id < rb.id {
                     (ra.id, rb.id)
                 } else {
@@ -420,14 +457,13 @@ pub fn resolve(
         reports.push(outcome.report);
     }
     // Review only pairs that did not end up in one cluster anyway.
-    review.retain(|p| dsu.find(position[&p.left]) != dsu.find(position[&p.right]));
+    review.retain(|p| dsu.find(position[&p.left] as u32) != dsu.find(position[&p.right] as u32));
     review.sort_by_key(|p| (p.left, p.right));
     review.dedup_by(|a, b| (a.left, a.right) == (b.left, b.right));
 
     let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..records.len() {
-        let root = dsu.find(i);
-        members.entry(root).or_default().push(i);
+    for (i, root) in dsu.roots().into_iter().enumerate() {
+        members.entry(root as usize).or_default().push(i);
     }
     let mut links = Vec::with_capacity(records.len());
     let mut golden = Vec::with_capacity(members.len());
@@ -448,6 +484,11 @@ pub fn resolve(
                 cluster,
                 score,
                 rule,
+                evidence: if group.len() == 1 {
+                    None
+                } else {
+                    why[i].take()
+                },
             });
         }
         // Stable ids: keep the existing customer holding most of the records
@@ -473,12 +514,24 @@ pub fn resolve(
             absorbs,
         });
     }
-    Resolution {
+    Ok(Resolution {
         links,
         golden,
         review,
         reports,
-    }
+    })
+}
+
+/// A waterfall for storing beside a link: levels and weights rounded, missing fields left out.
+fn compact(w: &crate::engine::explain::Waterfall) -> serde_json::Value {
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    serde_json::json!({
+        "prior": round(w.prior),
+        "total": round(w.total),
+        "steps": w.steps.iter().filter(|s| s.level != "missing").map(|s| serde_json::json!({
+            "field": s.field, "level": s.level, "weight": round(s.weight), "tf": round(s.tf)
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Survivorship: per attribute, the value from the most trusted system, then
@@ -663,7 +716,8 @@ mod tests {
             &HashSet::new(),
             &Decisions::default(),
             Thresholds::default(),
-        );
+        )
+        .unwrap();
         let c: HashMap<i64, i64> = r.links.iter().map(|l| (l.record_id, l.cluster)).collect();
         assert_eq!(c[&1], c[&2]);
         assert_ne!(c[&1], c[&3]);
@@ -692,7 +746,8 @@ mod tests {
             &HashSet::from([4]),
             &Decisions::default(),
             Thresholds::default(),
-        );
+        )
+        .unwrap();
         let g = r2.golden.iter().find(|g| g.records.contains(&4)).unwrap();
         assert_eq!(g.customer_id, Some(500));
         assert!(g.records.contains(&1));
@@ -728,10 +783,14 @@ mod tests {
             &HashSet::new(),
             &Decisions::default(),
             Thresholds::default(),
-        );
+        )
+        .unwrap();
         assert_ne!(r.links[0].cluster, r.links[1].cluster);
         assert_eq!(r.review.len(), 1);
-        assert_eq!(r.review[0].evidence["id_no"], "exact");
+        let steps = r.review[0].evidence["steps"].as_array().unwrap();
+        let id = steps.iter().find(|s| s["field"] == "id_no").unwrap();
+        assert_eq!(id["level"], "exact");
+        assert!(id["weight"].as_f64().unwrap() > 0.0, "{id}");
     }
 
     #[test]
@@ -763,7 +822,8 @@ mod tests {
             &HashSet::new(),
             &Decisions::default(),
             Thresholds::default(),
-        );
+        )
+        .unwrap();
         assert_ne!(r.links[0].cluster, r.links[1].cluster);
     }
 

@@ -97,7 +97,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         .collect();
     let decisions = load_decisions(&mut *store.pool().acquire().await?).await?;
     lap("load", &mut steps);
-    let resolution = tokio::task::block_in_place(|| {
+    let resolution = match tokio::task::block_in_place(|| {
         resolve(
             &records,
             &previous,
@@ -105,7 +105,29 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
             &decisions,
             Thresholds::default(),
         )
-    });
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing of the run is written but its refusal, so the
+            // stewards see why the customers did not change.
+            let report = match &e {
+                crate::EcifError::Guard { failed, report } => {
+                    json!({"refused": failed, "report": report}).to_string()
+                }
+                other => json!({"refused": [other.to_string()]}).to_string(),
+            };
+            let counts = RunCounts {
+                mode: "refused".into(),
+                max_batch_id: last,
+                records: records.len() as i64,
+                ..Default::default()
+            };
+            let mut tx = store.begin().await?;
+            q::record_run(&mut tx, &counts, &report).await?;
+            tx.commit().await?;
+            refuse!("resolve refused, nothing was changed: {e}");
+        }
+    };
     lap("match", &mut steps);
 
     let mut tx = store.begin().await?;
@@ -260,7 +282,8 @@ pub async fn refresh_customers(
             &decisions,
             Thresholds::default(),
         )
-    });
+    })
+    .map_err(|e| ActionError::Refused(e.to_string()))?;
     let mut counts = RunCounts::default();
     let written = write_goldens(
         tx,
@@ -382,7 +405,9 @@ async fn write_goldens(
                         id,
                         l.score,
                         l.rule.to_owned(),
-                        json!({"cluster": l.cluster}).to_string(),
+                        l.evidence
+                            .clone()
+                            .unwrap_or_else(|| json!({"cluster": l.cluster}).to_string()),
                     ));
                 }
             }

@@ -990,6 +990,23 @@ pub async fn resolved_keys(store: &Store) -> Result<Vec<(String, String, i64)>> 
         .collect())
 }
 
+/// Every source record's system and key by record id (to label records with a generated bank's truth).
+pub async fn record_keys(store: &Store) -> Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query("SELECT id, system, source_key FROM source_record ORDER BY id")
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<i64, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2),
+            )
+        })
+        .collect())
+}
+
 /// The next free id of a table (fixed identifier from this program), for
 /// bulk inserts with ids allocated by the caller inside its transaction.
 pub async fn next_id(conn: &mut AnyConnection, table: &str) -> Result<i64> {

@@ -18,6 +18,7 @@
 mod bank;
 mod csvout;
 mod data;
+pub mod er;
 mod extract;
 mod manifest;
 mod people;

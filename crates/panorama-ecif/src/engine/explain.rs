@@ -1,0 +1,182 @@
+//! The scoring model and its explanation: a pair's match weight is the
+//! prior's weight plus, per field, the weight of its comparison level and a
+//! term-frequency adjustment — the waterfall a steward reads.
+
+use serde::Serialize;
+
+use super::Dataset;
+use crate::compare::{NULL, compare, level_names};
+use crate::schema::Schema;
+
+/// What scoring needs, learned once per run.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// log2(λ / (1 − λ)): where every pair starts.
+    pub base: f64,
+    /// Weight per field and level (monotone, exact never negative).
+    pub weight: Vec<Vec<f64>>,
+    /// For term-frequency fields: log2(u of an exact match) — a value's own
+    /// frequency replaces it.
+    pub log_u_exact: Vec<Option<f64>>,
+    /// For term-frequency fields: each record's value frequency.
+    pub frequency: Vec<Option<Vec<f32>>>,
+    /// Fields whose valid, different values mean different parties.
+    pub distinct: Vec<usize>,
+}
+
+/// One field's step in the waterfall.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Step {
+    /// Column.
+    pub field: String,
+    /// Comparison level (`missing` when a side has no value).
+    pub level: &'static str,
+    /// The level's match weight (bits).
+    pub weight: f64,
+    /// Term-frequency adjustment (bits; rare values count more).
+    pub tf: f64,
+}
+
+/// A pair's whole explanation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Waterfall {
+    /// The prior's weight.
+    pub prior: f64,
+    /// Per field.
+    pub steps: Vec<Step>,
+    /// Prior plus every step.
+    pub total: f64,
+    /// 1 / (1 + 2^−total), or 0 when valid strong ids differ.
+    pub probability: f64,
+}
+
+impl Model {
+    /// Frequencies of each record's value for the fields with `tf = true`.
+    pub fn frequencies(schema: &Schema, ds: &Dataset) -> Vec<Option<Vec<f32>>> {
+        schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, def)| {
+                def.tf.then(|| {
+                    let mut count: std::collections::HashMap<&str, u32> =
+                        std::collections::HashMap::new();
+                    let mut n = 0u32;
+                    for v in ds.fields[f].iter().flatten() {
+                        *count.entry(v.value.as_str()).or_default() += 1;
+                        n += 1;
+                    }
+                    ds.fields[f]
+                        .iter()
+                        .map(|v| {
+                            v.as_ref().map_or(0.0, |v| {
+                                count.get(v.value.as_str()).copied().unwrap_or(0) as f32
+                                    / n.max(1) as f32
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
+    /// The weight and term-frequency adjustment of field `f` at level `l` for record `i`.
+    pub fn step(&self, f: usize, l: u8, i: usize) -> (f64, f64) {
+        if l == NULL {
+            return (0.0, 0.0);
+        }
+        let w = self.weight[f][l as usize];
+        let tf = match (&self.frequency[f], self.log_u_exact[f], l) {
+            (Some(freq), Some(log_u), 0) => {
+                let adj = log_u - f64::from(freq[i]).max(1e-9).log2();
+                // Never so common that an exact match counts against.
+                adj.max(-w)
+            }
+            _ => 0.0,
+        };
+        (w, tf)
+    }
+
+    /// Whether records i and j hold valid, different strong ids.
+    pub fn distinct_keys(&self, ds: &Dataset, i: usize, j: usize) -> bool {
+        self.distinct.iter().any(|&f| {
+            matches!((ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref()),
+                (Some(a), Some(b)) if a.valid && b.valid && a.value != b.value)
+        })
+    }
+
+    /// The total match weight of a pair from its comparison levels.
+    pub fn total(&self, pattern: &[u8], i: usize) -> f64 {
+        self.base + self.evidence(pattern, i)
+    }
+
+    /// The comparison evidence alone (no prior).
+    pub fn evidence(&self, pattern: &[u8], i: usize) -> f64 {
+        pattern
+            .iter()
+            .enumerate()
+            .map(|(f, &l)| {
+                let (w, tf) = self.step(f, l, i);
+                w + tf
+            })
+            .sum()
+    }
+
+    /// Compares two records and returns their evidence (for pairs that were not candidates).
+    pub fn evidence_of(&self, schema: &Schema, ds: &Dataset, i: usize, j: usize) -> f64 {
+        let pattern: Vec<u8> = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, d)| compare(d.kind, ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref()))
+            .collect();
+        self.evidence(&pattern, i)
+    }
+
+    /// The waterfall of a pair.
+    pub fn explain(
+        &self,
+        schema: &Schema,
+        ds: &Dataset,
+        i: usize,
+        j: usize,
+        pattern: &[u8],
+    ) -> Waterfall {
+        let steps: Vec<Step> = schema
+            .fields
+            .iter()
+            .zip(pattern)
+            .enumerate()
+            .map(|(f, (def, &l))| {
+                let (weight, tf) = self.step(f, l, i);
+                Step {
+                    field: def.column.clone(),
+                    level: if l == NULL {
+                        "missing"
+                    } else {
+                        level_names(def.kind)[l as usize]
+                    },
+                    weight,
+                    tf,
+                }
+            })
+            .collect();
+        let total = self.base + steps.iter().map(|s| s.weight + s.tf).sum::<f64>();
+        let probability = if self.distinct_keys(ds, i, j) {
+            0.0
+        } else {
+            probability(total)
+        };
+        Waterfall {
+            prior: self.base,
+            steps,
+            total,
+            probability,
+        }
+    }
+}
+
+/// Match probability of a total weight in bits.
+pub fn probability(total: f64) -> f64 {
+    1.0 / (1.0 + (-total).exp2())
+}

@@ -1,0 +1,430 @@
+//! Learning the model without labels, in the way that does not collapse:
+//!
+//! - u, P(level | non-match), from random pairs (nearly all non-matches);
+//! - m, P(level | match), by EM with u held fixed, in *training sessions*:
+//!   one per blocking rule, on that rule's pairs with the rule's own fields
+//!   left out (inside a block they agree by construction, so they say nothing
+//!   about matching), averaged over the sessions where a field was free;
+//! - the prior λ, the chance that two records drawn at random match, from
+//!   recall-adjusted counts: a session's estimated matches divided by the
+//!   share of all matches its rule can catch (the m of its keys' agreement),
+//!   over all pairs; the median across sessions;
+//! - weights made monotone per field (agreement never weaker evidence than a
+//!   looser level) and an exact match never negative evidence.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::Dataset;
+use super::block::{Rule, Scope, blocks, sorted_keys, split};
+use crate::compare::{NULL, compare, level_names};
+use crate::schema::{FieldKind, Schema, Transform};
+
+/// Pairs a training session compares at most (whole blocks sampled beyond it).
+pub const SESSION_PAIRS: u64 = 1_000_000;
+
+/// What one training session found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    /// The rule the session blocked on.
+    pub rule: String,
+    /// All pairs of the rule.
+    pub pairs: u64,
+    /// Pairs compared (a sample of whole blocks when there are more than [`SESSION_PAIRS`]).
+    pub sampled: u64,
+    /// EM iterations.
+    pub iterations: usize,
+    /// Estimated share of matches among the rule's pairs.
+    pub match_share: f64,
+    /// Estimated share of all matches the rule catches (from m of its keys).
+    pub recall: f64,
+    /// The prior λ this session implies.
+    pub prior: f64,
+}
+
+/// The learned parameters.
+#[derive(Debug, Clone)]
+pub struct Learned {
+    /// m per field and level, as estimated (before the monotone repair).
+    pub m: Vec<Vec<f64>>,
+    /// u per field and level.
+    pub u: Vec<Vec<f64>>,
+    /// Whether some session estimated the field's m (else a default was used).
+    pub estimated: Vec<bool>,
+    /// log2(m/u) as estimated.
+    pub raw_weight: Vec<Vec<f64>>,
+    /// log2(m/u) after the monotone repair: the weights scoring uses.
+    pub weight: Vec<Vec<f64>>,
+    /// λ: P(two random records match).
+    pub prior: f64,
+    /// The sessions.
+    pub sessions: Vec<Session>,
+}
+
+fn normalise(v: &[f64]) -> Vec<f64> {
+    let s: f64 = v.iter().sum();
+    v.iter().map(|x| (x / s).max(1e-9)).collect()
+}
+
+/// splitmix64, deterministic for a seed.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// u from random pairs (across inputs for link-only runs), smoothed towards [`default_u`].
+pub fn estimate_u(schema: &Schema, ds: &Dataset, link_only: bool, seed: u64) -> Vec<Vec<f64>> {
+    let n = ds.len() as u64;
+    let samples = 300_000u64.min(n * n.saturating_sub(1) / 2);
+    let mut rng = SplitMix(seed ^ 0x9E37_79B9_7F4A_7C15);
+    let mut counts: Vec<Vec<f64>> = schema
+        .fields
+        .iter()
+        .map(|d| {
+            default_u(d.kind)
+                .into_iter()
+                .map(|x| x * PRIOR_U_PAIRS)
+                .collect()
+        })
+        .collect();
+    let (mut drawn, mut tries) = (0, 0u64);
+    while drawn < samples && n >= 2 && tries < samples * 20 {
+        tries += 1;
+        let i = (rng.next() % n) as usize;
+        let j = (rng.next() % n) as usize;
+        if i == j || (link_only && ds.source[i] == ds.source[j]) {
+            continue;
+        }
+        drawn += 1;
+        for (f, def) in schema.fields.iter().enumerate() {
+            let l = compare(def.kind, ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref());
+            if l != NULL {
+                counts[f][l as usize] += 1.0;
+            }
+        }
+    }
+    counts.into_iter().map(|c| normalise(&c)).collect()
+}
+
+/// P(match | pattern) for a prior.
+fn posterior(pattern: &[u8], m: &[Vec<f64>], u: &[Vec<f64>], prior: f64) -> f64 {
+    let (mut lm, mut lu) = (prior.ln(), (1.0 - prior).ln());
+    for (f, &l) in pattern.iter().enumerate() {
+        if l != NULL {
+            lm += m[f][l as usize].ln();
+            lu += u[f][l as usize].ln();
+        }
+    }
+    1.0 / (1.0 + (lu - lm).exp())
+}
+
+/// What m is believed to be before any data: matches mostly agree exactly.
+fn default_m(kind: FieldKind) -> Vec<f64> {
+    let k = level_names(kind).len();
+    let mut v = vec![0.1 / (k - 1) as f64; k];
+    v[0] = 0.9;
+    v
+}
+
+/// What u is believed to be before any data, per kind of value: two
+/// strangers rarely share a name, an id or a mobile, often a gender.
+fn default_u(kind: FieldKind) -> Vec<f64> {
+    match kind {
+        FieldKind::Name | FieldKind::OrgName => vec![0.002, 0.003, 0.01, 0.05, 0.935],
+        FieldKind::Text | FieldKind::Address => vec![0.01, 0.01, 0.05, 0.93],
+        FieldKind::Code => vec![0.01, 0.02, 0.97],
+        FieldKind::ResidentId | FieldKind::CreditCode | FieldKind::Mobile => {
+            vec![1e-4, 1e-3, 0.9989]
+        }
+        FieldKind::Date => vec![0.001, 0.005, 0.05, 0.944],
+        FieldKind::Exact => vec![0.5, 0.5],
+    }
+}
+
+/// Pseudo-pairs of the beliefs above: they decide on a handful of records
+/// (a steward's refresh of two customers) and vanish under real volumes.
+const PRIOR_U_PAIRS: f64 = 20.0;
+const PRIOR_M_PAIRS: f64 = 5.0;
+
+/// EM for m and the session's match share with u fixed, on pattern counts.
+/// Returns m, the share and the iterations.
+pub fn em(
+    schema: &Schema,
+    patterns: &HashMap<Vec<u8>, u64>,
+    u: &[Vec<f64>],
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut m: Vec<Vec<f64>> = schema.fields.iter().map(|d| default_m(d.kind)).collect();
+    let mut share: f64 = 0.5;
+    let mut iterations = 0;
+    for it in 0..200 {
+        iterations = it + 1;
+        let mut acc: Vec<Vec<f64>> = schema
+            .fields
+            .iter()
+            .map(|d| {
+                default_m(d.kind)
+                    .into_iter()
+                    .map(|x| x * PRIOR_M_PAIRS)
+                    .collect()
+            })
+            .collect();
+        let (mut matched, mut total) = (0.0, 0.0);
+        for (pattern, &count) in patterns {
+            let p = posterior(pattern, &m, u, share);
+            let c = count as f64;
+            matched += c * p;
+            total += c;
+            for (f, &l) in pattern.iter().enumerate() {
+                if l != NULL {
+                    acc[f][l as usize] += c * p;
+                }
+            }
+        }
+        let new_share = (matched / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+        let new_m: Vec<Vec<f64>> = acc.iter().map(|v| normalise(v)).collect();
+        let delta = (new_share - share).abs()
+            + new_m
+                .iter()
+                .zip(&m)
+                .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+                .fold(0.0, f64::max);
+        m = new_m;
+        share = new_share;
+        if delta < 1e-7 {
+            break;
+        }
+    }
+    (m, share, iterations)
+}
+
+/// One session: the rule's pairs (whole blocks sampled down to about
+/// [`SESSION_PAIRS`]), compared on every field but the rule's own, then EM.
+fn session(
+    schema: &Schema,
+    ds: &Dataset,
+    rule: &Rule,
+    scope: Scope<'_>,
+    u: &[Vec<f64>],
+    seed: u64,
+) -> (Session, Vec<Vec<f64>>) {
+    let keyed = sorted_keys(ds, rule);
+    let pairs: u64 = blocks(&keyed).map(|b| scope.count(ds, b)).sum();
+    let keep = (SESSION_PAIRS as f64 / pairs.max(1) as f64).min(1.0);
+    let mut chosen = Vec::new();
+    for block in blocks(&keyed) {
+        let pick = (xxh3_64(&(block[0].0 ^ seed).to_le_bytes()) as f64) / (u64::MAX as f64);
+        if pick < keep {
+            scope.pairs_into(ds, block, &mut chosen);
+        }
+    }
+    let nf = schema.fields.len();
+    let patterns: HashMap<Vec<u8>, u64> = chosen
+        .par_iter()
+        .fold(HashMap::new, |mut acc: HashMap<Vec<u8>, u64>, &p| {
+            let (i, j) = split(p);
+            let mut pattern = vec![NULL; nf];
+            for (f, def) in schema.fields.iter().enumerate() {
+                if !rule.fields.contains(&f) {
+                    pattern[f] = compare(
+                        def.kind,
+                        ds.fields[f][i as usize].as_ref(),
+                        ds.fields[f][j as usize].as_ref(),
+                    );
+                }
+            }
+            *acc.entry(pattern).or_default() += 1;
+            acc
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
+            }
+            a
+        });
+    let (m, share, iterations) = em(schema, &patterns, u);
+    (
+        Session {
+            rule: rule.name.clone(),
+            pairs,
+            sampled: chosen.len() as u64,
+            iterations,
+            match_share: share,
+            recall: f64::NAN,
+            prior: f64::NAN,
+        },
+        m,
+    )
+}
+
+/// The share of matching pairs that agree on a rule's key part: the m of the
+/// levels the key cannot tell apart, times both values being present.
+fn key_recall(schema: &Schema, m: &[Vec<f64>], part: (usize, Transform), present: &[f64]) -> f64 {
+    let (f, t) = part;
+    let kind = schema.fields[f].kind;
+    let agree = match (kind, t) {
+        (FieldKind::Name | FieldKind::OrgName, Transform::Pinyin) => m[f][0] + m[f][1],
+        (_, Transform::Whole) => m[f][0],
+        // A prefix, suffix or year also holds for most near agreements.
+        _ => m[f][0] + m[f].get(1).copied().unwrap_or(0.0),
+    };
+    agree.min(1.0) * present[f] * present[f]
+}
+
+/// Pool-adjacent-violators: the closest non-increasing sequence (weighted).
+pub fn monotone_decreasing(values: &[f64], weights: &[f64]) -> Vec<f64> {
+    let mut blocks: Vec<(f64, f64, usize)> = Vec::new(); // (mean, weight, length)
+    for (&v, &w) in values.iter().zip(weights) {
+        blocks.push((v, w.max(1e-12), 1));
+        while blocks.len() >= 2 {
+            let (b, a) = (blocks[blocks.len() - 1], blocks[blocks.len() - 2]);
+            if a.0 >= b.0 {
+                break;
+            }
+            blocks.pop();
+            blocks.pop();
+            let w = a.1 + b.1;
+            blocks.push(((a.0 * a.1 + b.0 * b.1) / w, w, a.2 + b.2));
+        }
+    }
+    blocks
+        .into_iter()
+        .flat_map(|(v, _, n)| std::iter::repeat_n(v, n))
+        .collect()
+}
+
+/// Learns u, m and λ (see the module's documentation).
+pub fn learn(schema: &Schema, ds: &Dataset, rules: &[Rule], link_only: bool, seed: u64) -> Learned {
+    let nf = schema.fields.len();
+    let u = estimate_u(schema, ds, link_only, seed);
+    // Training runs on all of the rule's pairs, not only those in focus:
+    // λ is a property of the whole population.
+    let scope = Scope {
+        link_only,
+        focus: None,
+        max_block: schema.max_block,
+    };
+    let results: Vec<(Session, Vec<Vec<f64>>)> = rules
+        .iter()
+        .map(|r| session(schema, ds, r, scope, &u, seed))
+        .collect();
+    // m: the mean over the sessions where the field was free and had pairs.
+    let mut m: Vec<Vec<f64>> = schema.fields.iter().map(|d| default_m(d.kind)).collect();
+    let mut estimated = vec![false; nf];
+    for f in 0..nf {
+        let free: Vec<&Vec<Vec<f64>>> = results
+            .iter()
+            .zip(rules)
+            .filter(|((s, _), r)| !r.fields.contains(&f) && s.sampled > 0)
+            .map(|((_, m), _)| m)
+            .collect();
+        if free.is_empty() {
+            continue;
+        }
+        estimated[f] = true;
+        let levels = m[f].len();
+        m[f] = normalise(
+            &(0..levels)
+                .map(|l| free.iter().map(|s| s[f][l]).sum::<f64>() / free.len() as f64)
+                .collect::<Vec<_>>(),
+        );
+    }
+    // λ from each session's recall-adjusted count of matches.
+    let n = ds.len() as f64;
+    let total_pairs = if link_only {
+        let mut per_source: HashMap<u16, f64> = HashMap::new();
+        for s in &ds.source {
+            *per_source.entry(*s).or_default() += 1.0;
+        }
+        n * (n - 1.0) / 2.0
+            - per_source
+                .values()
+                .map(|k| k * (k - 1.0) / 2.0)
+                .sum::<f64>()
+    } else {
+        n * (n - 1.0) / 2.0
+    }
+    .max(1.0);
+    let present: Vec<f64> = (0..nf)
+        .map(|f| ds.fields[f].iter().filter(|v| v.is_some()).count() as f64 / n.max(1.0))
+        .collect();
+    let mut sessions: Vec<Session> = Vec::with_capacity(results.len());
+    for ((mut s, _), rule) in results.into_iter().zip(rules) {
+        s.recall = rule
+            .parts
+            .iter()
+            .map(|&part| key_recall(schema, &m, part, &present))
+            .product::<f64>()
+            .max(1e-6);
+        s.prior = if s.sampled > 0 {
+            (s.match_share * s.pairs as f64 / s.recall / total_pairs).min(1.0)
+        } else {
+            f64::NAN
+        };
+        sessions.push(s);
+    }
+    let mut priors: Vec<f64> = sessions
+        .iter()
+        .map(|s| s.prior)
+        .filter(|p| p.is_finite())
+        .collect();
+    priors.sort_by(f64::total_cmp);
+    let prior = match priors.len() {
+        0 => 1.0 / total_pairs,
+        k if k % 2 == 1 => priors[k / 2],
+        k => (priors[k / 2 - 1] * priors[k / 2]).sqrt(),
+    }
+    .clamp(1e-12, 0.5);
+    let raw_weight: Vec<Vec<f64>> = m
+        .iter()
+        .zip(&u)
+        .map(|(m, u)| m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect())
+        .collect();
+    let weight = raw_weight
+        .iter()
+        .zip(m.iter().zip(&u))
+        .map(|(w, (m, u))| {
+            let support: Vec<f64> = m.iter().zip(u).map(|(a, b)| a + b).collect();
+            let mut w = monotone_decreasing(w, &support);
+            if w[0] < 0.0 {
+                w[0] = 0.0;
+            }
+            w
+        })
+        .collect();
+    Learned {
+        m,
+        u,
+        estimated,
+        raw_weight,
+        weight,
+        prior,
+        sessions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pava_keeps_a_decreasing_sequence_and_pools_violators() {
+        assert_eq!(
+            monotone_decreasing(&[3.0, 1.0, -2.0], &[1.0; 3]),
+            vec![3.0, 1.0, -2.0]
+        );
+        let out = monotone_decreasing(&[1.0, 3.0, -2.0], &[1.0; 3]);
+        assert_eq!(out, vec![2.0, 2.0, -2.0]);
+        let out = monotone_decreasing(&[-4.0, 0.0, 5.0], &[1.0, 1.0, 2.0]);
+        assert!(out.windows(2).all(|w| w[0] >= w[1]), "{out:?}");
+    }
+}

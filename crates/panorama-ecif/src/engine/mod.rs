@@ -1,0 +1,595 @@
+//! The probabilistic matching engine on columnar, pre-standardised values:
+//! [`block`] (pairs counted against a budget before any is made) → compare →
+//! [`learn`] (u from random pairs, m by EM in training sessions, the prior
+//! from recall-adjusted counts, monotone weights) → score with term-frequency
+//! adjustment ([`explain`]) → [`guard`] checks → [`cluster`] without chaining
+//! strangers. A run that fails a guard returns [`EcifError::Guard`] and
+//! writes nothing.
+
+pub mod block;
+pub mod cluster;
+pub mod explain;
+pub mod guard;
+pub mod learn;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::EcifError;
+use crate::compare::{Std, compare, level_names};
+use crate::schema::{FieldKind, Schema};
+use crate::standardise;
+use block::{Rule, Scope, blocks, sorted_keys, split};
+use cluster::{Clusters, Join};
+use explain::{Model, Waterfall, probability};
+use guard::Check;
+use learn::Session;
+
+/// Records ready for matching: per field, per record, the standardised value.
+#[derive(Debug, Default)]
+pub struct Dataset {
+    /// Record ids as given.
+    pub ids: Vec<String>,
+    /// Which input each record came from (for link-only runs).
+    pub source: Vec<u16>,
+    /// `fields[f][r]`: field f of record r.
+    pub fields: Vec<Vec<Option<Std>>>,
+}
+
+impl Dataset {
+    /// An empty dataset for `n_fields` fields.
+    pub fn new(n_fields: usize) -> Self {
+        Dataset {
+            ids: Vec::new(),
+            source: Vec::new(),
+            fields: vec![Vec::new(); n_fields],
+        }
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Adds a record from raw values (one per schema field, in order).
+    pub fn push(&mut self, schema: &Schema, id: String, source: u16, raw: &[Option<&str>]) {
+        self.ids.push(id);
+        self.source.push(source);
+        for (f, def) in schema.fields.iter().enumerate() {
+            let std = raw
+                .get(f)
+                .copied()
+                .flatten()
+                .and_then(|v| standardise_value(def.kind, v));
+            self.fields[f].push(std);
+        }
+    }
+}
+
+/// Standardises one raw value of a kind.
+pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
+    let mut valid = false;
+    let value = match kind {
+        FieldKind::Name => standardise::name(raw)?,
+        FieldKind::OrgName => standardise::organisation_name(raw)?,
+        FieldKind::Text | FieldKind::Exact | FieldKind::Code => standardise::text(raw)?,
+        FieldKind::Address => standardise::address(raw)?,
+        FieldKind::ResidentId => match standardise::resident_id(raw) {
+            Some(id) => {
+                valid = true;
+                id
+            }
+            None => standardise::id_digits(raw)?,
+        },
+        FieldKind::CreditCode => match panorama_domain::CreditCode::parse(raw) {
+            Ok(code) => {
+                valid = code.checksum_ok();
+                code.to_string()
+            }
+            Err(_) => standardise::text(raw)?,
+        },
+        FieldKind::Mobile => standardise::mobile(raw).or_else(|| standardise::id_digits(raw))?,
+        FieldKind::Date => standardise::date(raw)?,
+    };
+    let pinyin = (matches!(kind, FieldKind::Name | FieldKind::OrgName)
+        && value.chars().any(standardise::is_han))
+    .then(|| standardise::pinyin_key(&value));
+    Some(Std {
+        value,
+        pinyin,
+        valid,
+    })
+}
+
+/// Learned parameters of one field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldWeights {
+    /// Column.
+    pub column: String,
+    /// Level names, strongest first.
+    pub levels: Vec<&'static str>,
+    /// P(level | match), as estimated.
+    pub m: Vec<f64>,
+    /// P(level | non-match).
+    pub u: Vec<f64>,
+    /// log2(m/u) as estimated.
+    pub raw_weight: Vec<f64>,
+    /// The weight each level adds when scoring (monotone; exact never negative).
+    pub weight: Vec<f64>,
+    /// Whether a training session estimated m (else a default was used).
+    pub estimated: bool,
+}
+
+/// What a run did and learned.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Records compared.
+    pub records: usize,
+    /// Candidate pairs per blocking rule, counted before any was made.
+    pub pairs_per_rule: Vec<(String, u64)>,
+    /// The pair budget the counts were held to.
+    pub max_pairs: u64,
+    /// Blocks skipped for being larger than `max_block`.
+    pub blocks_skipped: usize,
+    /// Distinct candidate pairs compared.
+    pub comparisons: usize,
+    /// Distinct comparison patterns among them.
+    pub patterns: usize,
+    /// Training sessions (one per blocking rule).
+    pub sessions: Vec<Session>,
+    /// λ: the chance that two records drawn at random match.
+    pub prior: f64,
+    /// λ times all pairs: the matches the model expects.
+    pub expected_matches: f64,
+    /// Learned weights per field and level.
+    pub fields: Vec<FieldWeights>,
+    /// Pairs at or above the threshold.
+    pub linked_pairs: usize,
+    /// Links not followed because they would have joined clearly different parties.
+    pub links_refused: usize,
+    /// Clusters (including singletons).
+    pub clusters: usize,
+    /// Records in the largest cluster.
+    pub largest_cluster: usize,
+    /// The guard checks and their verdicts.
+    pub checks: Vec<Check>,
+    /// Seconds per stage.
+    pub seconds: Vec<(String, f64)>,
+}
+
+/// Limits a run is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Candidate pairs allowed per rule and in all (default: 1,000,000 + 50 per record).
+    pub max_pairs: Option<u64>,
+    /// Records allowed in one cluster.
+    pub max_cluster: usize,
+    /// Seed of the random pairs and sampled blocks.
+    pub seed: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pairs: None,
+            max_cluster: 50,
+            seed: 42,
+        }
+    }
+}
+
+impl Limits {
+    /// The pair budget for `records` records.
+    pub fn pair_budget(&self, records: usize) -> u64 {
+        self.max_pairs.unwrap_or(1_000_000 + 50 * records as u64)
+    }
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Scored candidate pairs (record indexes, probability), sorted.
+    pub pairs: Vec<(u32, u32, f64)>,
+    /// Cluster of each record: the index of its cluster's first record.
+    pub cluster: Vec<u32>,
+    /// The report.
+    pub report: Report,
+    /// Comparison levels of each pair, `fields` bytes a pair, in `pairs` order.
+    pub patterns: Vec<u8>,
+    /// Fields per pattern.
+    pub fields: usize,
+    /// The scoring model.
+    pub model: Model,
+}
+
+/// Chain refusal: evidence this far against a match (bits) marks two records
+/// as clearly different parties — on its own, 99:1 against.
+pub const CLEARLY_DIFFERENT_BITS: f64 = -6.63;
+
+/// Runs the engine on every candidate pair with the default limits.
+pub fn run(schema: &Schema, ds: &Dataset, link_only: bool) -> Result<Outcome, EcifError> {
+    run_focused(schema, ds, link_only, None, Limits::default())
+}
+
+/// Runs the engine; with `focus`, only pairs where at least one side is in
+/// focus are compared and scored (incremental resolution of new or changed
+/// records; learning still sees the whole population).
+pub fn run_focused(
+    schema: &Schema,
+    ds: &Dataset,
+    link_only: bool,
+    focus: Option<&[bool]>,
+    limits: Limits,
+) -> Result<Outcome, EcifError> {
+    let mut report = Report {
+        records: ds.len(),
+        pairs_per_rule: Vec::new(),
+        max_pairs: limits.pair_budget(ds.len()),
+        blocks_skipped: 0,
+        comparisons: 0,
+        patterns: 0,
+        sessions: Vec::new(),
+        prior: 0.0,
+        expected_matches: 0.0,
+        fields: Vec::new(),
+        linked_pairs: 0,
+        links_refused: 0,
+        clusters: 0,
+        largest_cluster: 0,
+        checks: Vec::new(),
+        seconds: Vec::new(),
+    };
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, report: &mut Report| {
+        report
+            .seconds
+            .push((name.to_owned(), clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
+    let rules: Vec<Rule> = schema
+        .blocking
+        .iter()
+        .map(|b| Rule::of(schema, b))
+        .collect();
+    let scope = Scope {
+        link_only,
+        focus,
+        max_block: schema.max_block,
+    };
+    // Count before making: a rule over budget is refused with its count.
+    let keyed: Vec<Vec<(u64, u32)>> = rules.iter().map(|r| sorted_keys(ds, r)).collect();
+    for (rule, keyed) in rules.iter().zip(&keyed) {
+        let mut count = 0u64;
+        for b in blocks(keyed) {
+            if b.len() > schema.max_block {
+                report.blocks_skipped += 1;
+            }
+            count += scope.count(ds, b);
+        }
+        report.pairs_per_rule.push((rule.name.clone(), count));
+    }
+    let budget = report.max_pairs;
+    if let Some((rule, count)) = report.pairs_per_rule.iter().find(|(_, c)| *c > budget) {
+        return Err(EcifError::Refused(format!(
+            "blocking rule `{rule}` makes {count} candidate pairs, over the budget of {budget} \
+             (--max-pairs, default 1,000,000 + 50 per record): add a key to the rule \
+             (e.g. `{rule} & <another column>` or a `:first3` of a name) or remove it"
+        )));
+    }
+    let sum: u64 = report.pairs_per_rule.iter().map(|(_, c)| c).sum();
+    if sum > budget.saturating_mul(2) {
+        return Err(EcifError::Refused(format!(
+            "the blocking rules make {sum} candidate pairs together (before de-duplication), \
+             over twice the budget of {budget} (--max-pairs): tighten the largest rules ({})",
+            report
+                .pairs_per_rule
+                .iter()
+                .map(|(r, c)| format!("{r}: {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let mut pairs: Vec<u64> = Vec::with_capacity(sum.min(budget) as usize);
+    for keyed in &keyed {
+        for b in blocks(keyed) {
+            scope.pairs_into(ds, b, &mut pairs);
+        }
+    }
+    drop(keyed);
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    report.comparisons = pairs.len();
+    lap("block", &mut report);
+    let nf = schema.fields.len();
+    let patterns = patterns_of(schema, ds, &pairs);
+    lap("compare", &mut report);
+
+    let learned = learn::learn(schema, ds, &rules, link_only, limits.seed);
+    report.prior = learned.prior;
+    report.sessions = learned.sessions.clone();
+    let n = ds.len() as f64;
+    report.expected_matches = learned.prior * n * (n - 1.0) / 2.0;
+    report.fields = schema
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(f, def)| FieldWeights {
+            column: def.column.clone(),
+            levels: level_names(def.kind).to_vec(),
+            m: learned.m[f].clone(),
+            u: learned.u[f].clone(),
+            raw_weight: learned.raw_weight[f].clone(),
+            weight: learned.weight[f].clone(),
+            estimated: learned.estimated[f],
+        })
+        .collect();
+    let model = Model {
+        base: (learned.prior / (1.0 - learned.prior)).log2(),
+        weight: learned.weight.clone(),
+        log_u_exact: schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, d)| d.tf.then(|| learned.u[f][0].log2()))
+            .collect(),
+        frequency: Model::frequencies(schema, ds),
+        distinct: schema
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.distinct)
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    let mut distinct_patterns: HashMap<&[u8], ()> = HashMap::new();
+    for p in patterns.chunks(nf.max(1)) {
+        distinct_patterns.insert(p, ());
+    }
+    report.patterns = distinct_patterns.len();
+    drop(distinct_patterns);
+    lap("learn", &mut report);
+
+    let scored: Vec<(u32, u32, f64)> = pairs
+        .par_iter()
+        .zip(patterns.par_chunks(nf.max(1)))
+        .map(|(&p, pattern)| {
+            let (i, j) = split(p);
+            let p = if model.distinct_keys(ds, i as usize, j as usize) {
+                0.0
+            } else {
+                probability(model.total(pattern, i as usize))
+            };
+            (i, j, p)
+        })
+        .collect();
+    drop(pairs);
+    lap("score", &mut report);
+
+    report.checks = model_checks(schema, &learned, &report);
+    let failed = guard::failures(&report.checks);
+    if !failed.is_empty() {
+        return Err(EcifError::Guard {
+            failed,
+            report: Box::new(report),
+        });
+    }
+
+    // Links strongest first; a link that would join clearly different
+    // parties is not followed.
+    let mut links: Vec<(u32, u32, f64)> = scored
+        .iter()
+        .copied()
+        .filter(|&(_, _, p)| p >= schema.threshold)
+        .collect();
+    links.par_sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    report.linked_pairs = links.len();
+    let mut clusters = Clusters::new(ds.len());
+    let differ = |x: u32, y: u32| {
+        let (x, y) = (x as usize, y as usize);
+        model.distinct_keys(ds, x, y)
+            || model.evidence_of(schema, ds, x, y) < CLEARLY_DIFFERENT_BITS
+    };
+    for &(i, j, _) in &links {
+        if clusters.join(i, j, differ) == Join::Refused {
+            report.links_refused += 1;
+        }
+    }
+    let cluster = clusters.roots();
+    report.clusters = cluster
+        .iter()
+        .enumerate()
+        .filter(|(r, c)| *r as u32 == **c)
+        .count();
+    report.largest_cluster = clusters.largest();
+    lap("cluster", &mut report);
+    let expected = report.expected_matches;
+    report.checks.push(Check::new(
+        "links within the expected matches",
+        (report.linked_pairs as f64) <= 3.0 * expected + 10.0 + 0.01 * n,
+        format!(
+            "{} pairs linked; the model expects {expected:.0} matching pairs in all",
+            report.linked_pairs
+        ),
+    ));
+    report.checks.push(Check::new(
+        "cluster size",
+        report.largest_cluster <= limits.max_cluster,
+        format!(
+            "largest cluster {} records (limit {})",
+            report.largest_cluster, limits.max_cluster
+        ),
+    ));
+    let failed = guard::failures(&report.checks);
+    if !failed.is_empty() {
+        return Err(EcifError::Guard {
+            failed,
+            report: Box::new(report),
+        });
+    }
+    Ok(Outcome {
+        pairs: scored,
+        cluster,
+        report,
+        patterns,
+        fields: nf,
+        model,
+    })
+}
+
+/// Checks of the learned model, before any link is made.
+fn model_checks(schema: &Schema, learned: &learn::Learned, report: &Report) -> Vec<Check> {
+    let n = report.records as f64;
+    let mut checks = Vec::new();
+    let per_record = learned.prior * (n - 1.0).max(0.0);
+    checks.push(Check::new(
+        "prior",
+        per_record <= 20.0,
+        format!(
+            "λ = {:.3e}: each record expects {per_record:.3} matching records (plausible: at most 20)",
+            learned.prior
+        ),
+    ));
+    // Evidence at all: some level of some field must tell matches apart.
+    let informative = learned
+        .raw_weight
+        .iter()
+        .any(|w| w.iter().any(|x| x.abs() >= 1.0));
+    checks.push(Check::new(
+        "m differs from u",
+        informative || report.comparisons < 1_000,
+        if informative {
+            "at least one field separates matches from non-matches by a factor of 2 or more".into()
+        } else {
+            "on every field m ≈ u: the comparisons carry no evidence".into()
+        },
+    ));
+    // The signature of swapped classes: exact agreement estimated as weaker
+    // evidence than disagreement.
+    let swapped: Vec<String> = schema
+        .fields
+        .iter()
+        .zip(&learned.raw_weight)
+        .zip(&learned.estimated)
+        .filter(|((_, w), est)| **est && w[0] + 1.0 < w[w.len() - 1])
+        .map(|((d, w), _)| {
+            format!(
+                "{} (exact {:+.2} < different {:+.2} bits)",
+                d.column,
+                w[0],
+                w[w.len() - 1]
+            )
+        })
+        .collect();
+    checks.push(Check::new(
+        "monotone weights",
+        swapped.is_empty() || report.comparisons < 1_000,
+        if swapped.is_empty() {
+            "every field's exact agreement is at least as strong evidence as disagreement".into()
+        } else {
+            format!("agreement counts against a match on {}", swapped.join(", "))
+        },
+    ));
+    checks
+}
+
+/// Comparison levels of every pair, `fields` bytes a pair.
+fn patterns_of(schema: &Schema, ds: &Dataset, pairs: &[u64]) -> Vec<u8> {
+    let nf = schema.fields.len();
+    let mut out = vec![0u8; pairs.len() * nf];
+    out.par_chunks_mut(nf.max(1))
+        .zip(pairs.par_iter())
+        .for_each(|(pattern, &p)| {
+            let (i, j) = split(p);
+            for (f, def) in schema.fields.iter().enumerate() {
+                pattern[f] = compare(
+                    def.kind,
+                    ds.fields[f][i as usize].as_ref(),
+                    ds.fields[f][j as usize].as_ref(),
+                );
+            }
+        });
+    out
+}
+
+impl Outcome {
+    /// The comparison levels of candidate pair (a, b) (empty if not a candidate).
+    pub fn pattern(&self, a: u32, b: u32) -> Vec<u8> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        match self
+            .pairs
+            .binary_search_by(|&(i, j, _)| (i, j).cmp(&(a, b)))
+        {
+            Ok(k) => self.patterns[k * self.fields..(k + 1) * self.fields].to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The waterfall of candidate pair `k` (index into `pairs`).
+    pub fn explain(&self, schema: &Schema, ds: &Dataset, k: usize) -> Waterfall {
+        let (i, j, _) = self.pairs[k];
+        self.model.explain(
+            schema,
+            ds,
+            i as usize,
+            j as usize,
+            &self.patterns[k * self.fields..(k + 1) * self.fields],
+        )
+    }
+
+    /// The waterfall of any two records (compared now if they were not candidates).
+    pub fn explain_records(&self, schema: &Schema, ds: &Dataset, a: u32, b: u32) -> Waterfall {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        let pattern: Vec<u8> = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, d)| {
+                compare(
+                    d.kind,
+                    ds.fields[f][a as usize].as_ref(),
+                    ds.fields[f][b as usize].as_ref(),
+                )
+            })
+            .collect();
+        self.model
+            .explain(schema, ds, a as usize, b as usize, &pattern)
+    }
+}
+
+/// Pairwise precision, recall and F1 of clusters against true entity labels.
+pub fn pairwise_scores(cluster: &[u32], truth: &[String]) -> (f64, f64, f64) {
+    fn pairs_within<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> u64 {
+        let mut sizes: HashMap<K, u64> = HashMap::new();
+        for k in keys {
+            *sizes.entry(k).or_default() += 1;
+        }
+        sizes.values().map(|s| s * (s - 1) / 2).sum()
+    }
+    let predicted = pairs_within(cluster.iter());
+    let actual = pairs_within(truth.iter());
+    let both = pairs_within(cluster.iter().zip(truth.iter()));
+    let precision = if predicted == 0 {
+        1.0
+    } else {
+        both as f64 / predicted as f64
+    };
+    let recall = if actual == 0 {
+        1.0
+    } else {
+        both as f64 / actual as f64
+    };
+    let f1 = if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    (precision, recall, f1)
+}

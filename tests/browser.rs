@@ -4,6 +4,9 @@
 //! RM's customer. A branch manager assigns customers by number and by an
 //! uploaded file; a complaint runs from the 360 to closed with its survey;
 //! head office sets a target and splits it, and the branch splits its share.
+//! A steward reads why records are one customer (the waterfall on the 360)
+//! and the evidence of a pair in the review queue. Screenshots land in
+//! `target/screenshots/`.
 
 #![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
 
@@ -518,6 +521,82 @@ async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() 
         effect.contains("开通新产品") && effect.contains("客户流失"),
         "{effect}"
     );
+    b.clone().close().await.unwrap();
+}
+
+/// Saves a screenshot a person can look at (`target/screenshots/NAME.png`).
+async fn screenshot(b: &fantoccini::Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steward_reads_why_records_are_one_customer_and_a_pairs_evidence() {
+    let Some(env) = start(9).await else {
+        return;
+    };
+    let (b, base, store) = (&env.b, &env.base, &env.store);
+    // A customer whose records this resolution linked, with the pair's waterfall.
+    let (customer, evidence): (i64, String) = sqlx::query_as(
+        "SELECT customer_id, evidence FROM customer_xref WHERE evidence LIKE '%waterfall%' ORDER BY customer_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let linked: serde_json::Value = serde_json::from_str(&evidence).unwrap();
+    let steps = linked["waterfall"]["steps"].as_array().unwrap();
+    assert!(!steps.is_empty(), "{linked}");
+    env.login("steward1").await;
+    b.goto(&format!("{base}/customers/{customer}")).await.unwrap();
+    let sources = env.text_with("sources", "合计").await;
+    assert!(sources.contains("为何这些记录是同一客户"), "{sources}");
+    assert!(sources.contains("先验") && sources.contains("合计"), "{sources}");
+    let field = steps[0]["field"].as_str().unwrap();
+    assert!(sources.contains(field), "{field} missing from {sources}");
+    b.execute(
+        "document.getElementById('sources').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(b, "ecif-360-why-one-customer").await;
+
+    // The review queue shows each open pair's waterfall.
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM match_review WHERE status = 'open'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    if open == 0 {
+        // This small bank left no uncertain pair: queue two records of two
+        // customers with the matcher's real waterfall of a linked pair.
+        let (left, right): (i64, i64) = sqlx::query_as(
+            "SELECT MIN(source_record_id), MAX(source_record_id) FROM customer_xref \
+             WHERE customer_id IN (SELECT MIN(customer_id) FROM customer_xref UNION SELECT MAX(customer_id) FROM customer_xref)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let mut w = linked["waterfall"].clone();
+        w["probability"] = serde_json::json!(0.8);
+        sqlx::query("INSERT INTO match_review (left_record_id, right_record_id, match_probability, evidence, status) VALUES ($1, $2, 0.8, $3, 'open')")
+            .bind(left)
+            .bind(right)
+            .bind(w.to_string())
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    b.goto(&format!("{base}/ecif")).await.unwrap();
+    let pair = b
+        .wait()
+        .for_element(Locator::Css("section.pair table.waterfall"))
+        .await
+        .unwrap();
+    let text = pair.text().await.unwrap();
+    assert!(text.contains("先验") && text.contains("合计"), "{text}");
+    screenshot(b, "ecif-review-waterfall").await;
     b.clone().close().await.unwrap();
 }
 

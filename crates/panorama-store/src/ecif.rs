@@ -990,6 +990,45 @@ pub async fn resolved_keys(store: &Store) -> Result<Vec<(String, String, i64)>> 
         .collect())
 }
 
+/// A customer's source record with how it was linked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceLink {
+    /// Source record id.
+    pub record_id: i64,
+    /// Its system.
+    pub system: String,
+    /// Its key (the system's customer number).
+    pub source_key: String,
+    /// `deterministic`, `probabilistic`, `steward`, `previous`, `singleton`.
+    pub rule: String,
+    /// Match score.
+    pub score: f64,
+    /// The link's evidence (JSON: the record it was linked to and the pair's waterfall).
+    pub evidence: Option<String>,
+}
+
+/// The source records of a customer and how each was linked, by system and key.
+pub async fn source_links(store: &Store, customer_id: i64) -> Result<Vec<SourceLink>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.system, r.source_key, x.rule, x.match_score, x.evidence FROM customer_xref x \
+         JOIN source_record r ON r.id = x.source_record_id WHERE x.customer_id = $1 ORDER BY r.system, r.source_key",
+    )
+    .bind(customer_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| SourceLink {
+            record_id: r.get(0),
+            system: r.get(1),
+            source_key: r.get(2),
+            rule: r.get(3),
+            score: r.get::<Option<f64>, _>(4).unwrap_or(1.0),
+            evidence: r.get(5),
+        })
+        .collect())
+}
+
 /// Every source record's system and key by record id (to label records with a generated bank's truth).
 pub async fn record_keys(store: &Store) -> Result<Vec<(i64, String, String)>> {
     let rows = sqlx::query("SELECT id, system, source_key FROM source_record ORDER BY id")

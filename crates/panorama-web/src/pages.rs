@@ -25,7 +25,10 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:c
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1em}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
 dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}.sev-critical td:first-child{border-left:3px solid #b00020}.sev-warning td:first-child{border-left:3px solid #e6a700}\
-form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}";
+form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}\
+table.waterfall{margin:.4em 0}table.waterfall caption{text-align:left;font-weight:600;padding:.2em 0}table.waterfall td:last-child{width:40%}\
+.wbar{position:relative;display:block;height:.9em;background:linear-gradient(to right,transparent 49.8%,#999 49.8%,#999 50.2%,transparent 50.2%)}\
+.wbar .w{position:absolute;top:0;height:100%;border-radius:2px}.wbar .for{background:#2e8b57}.wbar .against{background:#c0392b}tr.total td{border-top:2px solid #ccc}";
 
 /// A full page around `body`.
 pub(crate) fn layout(
@@ -731,6 +734,20 @@ async fn render_360(
                 table { tbody { @for r in &v.related { tr {
                     td { a href={ "/customers/" (r.customer_id) } { (r.name) } } td { (r.kind) } td.muted { (r.source) }
                 } } } }
+            }
+            section id="sources" {
+                h2 { (t::WHY_ONE_CUSTOMER.get(lang)) " (" (v.sources.len()) ")" }
+                table { thead { tr { th { (t::SOURCE_RECORD.get(lang)) } th { (t::LINK_RULE.get(lang)) } th.n { (t::PROBABILITY.get(lang)) } th { (t::LINKED_TO.get(lang)) } } }
+                    tbody { @for s in &v.sources {
+                        @let ev: serde_json::Value = s.evidence.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default();
+                        @let to = ev["linked_to"].as_i64().and_then(|r| v.sources.iter().find(|x| x.record_id == r));
+                        tr { td { (s.system) " " span.muted { (s.source_key) } } td { (s.rule) } td.n { (format!("{:.4}", s.score)) }
+                            td { @if let Some(to) = to { (to.system) " " span.muted { (to.source_key) } } } }
+                        @if ev["waterfall"].is_object() {
+                            tr.why { td colspan="4" { (crate::steward_pages::waterfall(&ev["waterfall"], lang)) } }
+                        }
+                    } }
+                }
             }
             section id="tier-history" {
                 h2 { (t::TIER_HISTORY.get(lang)) }

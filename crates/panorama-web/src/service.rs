@@ -307,6 +307,9 @@ pub struct Customer360 {
     pub scores: Vec<ScoreView>,
     /// Offers of live campaigns the customer is a treated member of.
     pub offers: Vec<panorama_store::campaigns::LiveOffer>,
+    /// The source records behind the golden record and how each was linked
+    /// (the pair's waterfall: field, level, weight — no values).
+    pub sources: Vec<panorama_store::ecif::SourceLink>,
     /// Whether PII is shown in clear (after an audited reason).
     pub unmasked: bool,
 }
@@ -482,6 +485,7 @@ pub async fn customer_360(
             .into_iter()
             .map(score_view)
             .collect(),
+        sources: panorama_store::ecif::source_links(store, id).await?,
         unmasked: level == Level::Clear,
     };
     ctx.audit(

@@ -9,7 +9,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use panorama_store::ecif::{self as q, STEWARD_KINDS};
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::auth::Permission;
 use crate::error::WebError;
-use crate::i18n::{self as t};
+use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
 use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
@@ -61,14 +61,7 @@ pub async fn queue(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
                         tr { th { (t::ADDRESS.get(lang)) } td { (shown(&r.left_address, mask::address)) } td { (shown(&r.right_address, mask::address)) } }
                     }
                 }
-                @if let Some(fields) = evidence.as_object() {
-                    p { strong { (t::EVIDENCE.get(lang)) ": " }
-                        @for (field, e) in fields {
-                            span.tag { (field) " " (e["level"].as_str().unwrap_or("")) " "
-                                (e["weight"].as_f64().map_or_else(String::new, |w| format!("{w:+.1}"))) }
-                        }
-                    }
-                }
+                (waterfall(&evidence, lang))
                 form.inline method="post" action={ "/ecif/reviews/" (r.id) "/accept" } {
                     input type="hidden" name="csrf" value=(csrf);
                     button type="submit" id={ "accept-" (r.id) } { (t::ACCEPT.get(lang)) }
@@ -317,4 +310,43 @@ pub async fn remove(
         return Err(WebError::NotFound).page(&ctx, path);
     }
     Ok(Redirect::to(path).into_response())
+}
+
+/// A pair's evidence as a waterfall: the prior, each field's comparison level
+/// with its weight and frequency adjustment (a bar right for, left against),
+/// and the total. Shows field names and levels only, never the values.
+pub(crate) fn waterfall(evidence: &Value, lang: Lang) -> Markup {
+    let Some(steps) = evidence["steps"].as_array() else {
+        return html! {};
+    };
+    let num = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let scale = steps
+        .iter()
+        .map(|s| (num(&s["weight"]) + num(&s["tf"])).abs())
+        .chain([num(&evidence["prior"]).abs(), num(&evidence["total"]).abs()])
+        .fold(1.0, f64::max);
+    let bar = |w: f64| {
+        let pct = (50.0 * w.abs() / scale).min(50.0);
+        let (left, class) = if w >= 0.0 { (50.0, "for") } else { (50.0 - pct, "against") };
+        html! { span.wbar { span class={ "w " (class) } style={ "left:" (format!("{left:.1}")) "%;width:" (format!("{pct:.1}")) "%" } {} } }
+    };
+    html! {
+        table.waterfall {
+            caption { (t::EVIDENCE.get(lang)) " — " span.muted { (t::WATERFALL_NOTE.get(lang)) } }
+            thead { tr { th { (t::FIELD.get(lang)) } th { (t::COMPARISON_LEVEL.get(lang)) } th.n { (t::MATCH_WEIGHT.get(lang)) } th.n { (t::TF_ADJ.get(lang)) } th {} } }
+            tbody {
+                tr.prior { td { (t::PRIOR_WEIGHT.get(lang)) } td {} td.n { (format!("{:+.2}", num(&evidence["prior"]))) } td {} td { (bar(num(&evidence["prior"]))) } }
+                @for s in steps {
+                    @let w = num(&s["weight"]) + num(&s["tf"]);
+                    tr { td { (s["field"].as_str().unwrap_or("")) } td { (s["level"].as_str().unwrap_or("")) }
+                        td.n { (format!("{:+.2}", num(&s["weight"]))) }
+                        td.n { @if num(&s["tf"]) != 0.0 { (format!("{:+.2}", num(&s["tf"]))) } }
+                        td { (bar(w)) } }
+                }
+                tr.total { td { strong { (t::TOTAL_WEIGHT.get(lang)) } } td {
+                        @if let Some(p) = evidence["probability"].as_f64() { (format!("{:.2}%", 100.0 * p)) } }
+                    td.n { strong { (format!("{:+.2}", num(&evidence["total"]))) } } td {} td { (bar(num(&evidence["total"]))) } }
+            }
+        }
+    }
 }

@@ -549,10 +549,15 @@ async fn a_steward_reads_why_records_are_one_customer_and_a_pairs_evidence() {
     let steps = linked["waterfall"]["steps"].as_array().unwrap();
     assert!(!steps.is_empty(), "{linked}");
     env.login("steward1").await;
-    b.goto(&format!("{base}/customers/{customer}")).await.unwrap();
+    b.goto(&format!("{base}/customers/{customer}"))
+        .await
+        .unwrap();
     let sources = env.text_with("sources", "合计").await;
     assert!(sources.contains("为何这些记录是同一客户"), "{sources}");
-    assert!(sources.contains("先验") && sources.contains("合计"), "{sources}");
+    assert!(
+        sources.contains("先验") && sources.contains("合计"),
+        "{sources}"
+    );
     let field = steps[0]["field"].as_str().unwrap();
     assert!(sources.contains(field), "{field} missing from {sources}");
     b.execute(

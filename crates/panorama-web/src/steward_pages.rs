@@ -317,7 +317,15 @@ pub async fn remove(
 /// and the total. Shows field names and levels only, never the values.
 pub(crate) fn waterfall(evidence: &Value, lang: Lang) -> Markup {
     let Some(steps) = evidence["steps"].as_array() else {
-        return html! {};
+        // Evidence stored before waterfalls: field → level (and weight).
+        return html! { @if let Some(fields) = evidence.as_object() {
+            p { strong { (t::EVIDENCE.get(lang)) ": " }
+                @for (field, e) in fields {
+                    span.tag { (field) " " (e["level"].as_str().or(e.as_str()).unwrap_or("")) " "
+                        (e["weight"].as_f64().map_or_else(String::new, |w| format!("{w:+.1}"))) }
+                }
+            }
+        } };
     };
     let num = |v: &Value| v.as_f64().unwrap_or(0.0);
     let scale = steps
@@ -327,7 +335,11 @@ pub(crate) fn waterfall(evidence: &Value, lang: Lang) -> Markup {
         .fold(1.0, f64::max);
     let bar = |w: f64| {
         let pct = (50.0 * w.abs() / scale).min(50.0);
-        let (left, class) = if w >= 0.0 { (50.0, "for") } else { (50.0 - pct, "against") };
+        let (left, class) = if w >= 0.0 {
+            (50.0, "for")
+        } else {
+            (50.0 - pct, "against")
+        };
         html! { span.wbar { span class={ "w " (class) } style={ "left:" (format!("{left:.1}")) "%;width:" (format!("{pct:.1}")) "%" } {} } }
     };
     html! {

@@ -302,8 +302,92 @@ pub fn monotone_decreasing(values: &[f64], weights: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// Where the training sessions' pairs come from.
+pub enum Pairs<'a> {
+    /// The run's own candidates (every pair of every rule was made): each
+    /// rule's pairs are the candidates whose keys under it agree.
+    Candidates {
+        /// Packed pairs, sorted.
+        pairs: &'a [u64],
+        /// Their comparison levels, `fields` bytes a pair.
+        patterns: &'a [u8],
+        /// Per rule, each record's block key ([`NO_BLOCK`] when it has none
+        /// or its block was skipped).
+        keys: &'a [Vec<u64>],
+    },
+    /// Made anew per rule (a focused run compares only some pairs).
+    Sampled,
+}
+
+/// The key of a record outside every block of a rule.
+pub const NO_BLOCK: u64 = u64::MAX;
+
+/// Sessions from the candidates already compared: no pair compared twice.
+fn sessions_from_candidates(
+    schema: &Schema,
+    rules: &[Rule],
+    pairs: &[u64],
+    patterns: &[u8],
+    keys: &[Vec<u64>],
+    u: &[Vec<f64>],
+) -> Vec<(Session, Vec<Vec<f64>>)> {
+    let nf = schema.fields.len();
+    rules
+        .iter()
+        .zip(keys)
+        .map(|(rule, key)| {
+            let counts: HashMap<Vec<u8>, u64> = pairs
+                .par_iter()
+                .zip(patterns.par_chunks(nf.max(1)))
+                .filter(|(p, _)| {
+                    let (i, j) = split(**p);
+                    let k = key[i as usize];
+                    k != NO_BLOCK && k == key[j as usize]
+                })
+                .fold(
+                    HashMap::new,
+                    |mut acc: HashMap<Vec<u8>, u64>, (_, pattern)| {
+                        let mut masked = pattern.to_vec();
+                        for &f in &rule.fields {
+                            masked[f] = NULL;
+                        }
+                        *acc.entry(masked).or_default() += 1;
+                        acc
+                    },
+                )
+                .reduce(HashMap::new, |mut a, b| {
+                    for (k, v) in b {
+                        *a.entry(k).or_default() += v;
+                    }
+                    a
+                });
+            let n: u64 = counts.values().sum();
+            let (m, share, iterations) = em(schema, &counts, u);
+            (
+                Session {
+                    rule: rule.name.clone(),
+                    pairs: n,
+                    sampled: n,
+                    iterations,
+                    match_share: share,
+                    recall: f64::NAN,
+                    prior: f64::NAN,
+                },
+                m,
+            )
+        })
+        .collect()
+}
+
 /// Learns u, m and λ (see the module's documentation).
-pub fn learn(schema: &Schema, ds: &Dataset, rules: &[Rule], link_only: bool, seed: u64) -> Learned {
+pub fn learn(
+    schema: &Schema,
+    ds: &Dataset,
+    rules: &[Rule],
+    link_only: bool,
+    source: Pairs<'_>,
+    seed: u64,
+) -> Learned {
     let nf = schema.fields.len();
     let u = estimate_u(schema, ds, link_only, seed);
     // Training runs on all of the rule's pairs, not only those in focus:
@@ -313,10 +397,17 @@ pub fn learn(schema: &Schema, ds: &Dataset, rules: &[Rule], link_only: bool, see
         focus: None,
         max_block: schema.max_block,
     };
-    let results: Vec<(Session, Vec<Vec<f64>>)> = rules
-        .iter()
-        .map(|r| session(schema, ds, r, scope, &u, seed))
-        .collect();
+    let results: Vec<(Session, Vec<Vec<f64>>)> = match source {
+        Pairs::Candidates {
+            pairs,
+            patterns,
+            keys,
+        } => sessions_from_candidates(schema, rules, pairs, patterns, keys, &u),
+        Pairs::Sampled => rules
+            .iter()
+            .map(|r| session(schema, ds, r, scope, &u, seed))
+            .collect(),
+    };
     // m: the mean over the sessions where the field was free and had pairs.
     let mut m: Vec<Vec<f64>> = schema.fields.iter().map(|d| default_m(d.kind)).collect();
     let mut estimated = vec![false; nf];

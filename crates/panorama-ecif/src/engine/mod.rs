@@ -303,6 +303,26 @@ pub fn run_focused(
             scope.pairs_into(ds, b, &mut pairs);
         }
     }
+    // Each record's block key per rule, for the training sessions (an
+    // unfocused run made every pair of every rule: sessions reuse them).
+    let block_keys: Vec<Vec<u64>> = if focus.is_none() {
+        keyed
+            .iter()
+            .map(|keyed| {
+                let mut key = vec![learn::NO_BLOCK; ds.len()];
+                for b in blocks(keyed) {
+                    if b.len() >= 2 && b.len() <= schema.max_block {
+                        for &(k, r) in b {
+                            key[r as usize] = k;
+                        }
+                    }
+                }
+                key
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     drop(keyed);
     pairs.par_sort_unstable();
     pairs.dedup();
@@ -312,7 +332,17 @@ pub fn run_focused(
     let patterns = patterns_of(schema, ds, &pairs);
     lap("compare", &mut report);
 
-    let learned = learn::learn(schema, ds, &rules, link_only, limits.seed);
+    let source = if focus.is_none() {
+        learn::Pairs::Candidates {
+            pairs: &pairs,
+            patterns: &patterns,
+            keys: &block_keys,
+        }
+    } else {
+        learn::Pairs::Sampled
+    };
+    let learned = learn::learn(schema, ds, &rules, link_only, source, limits.seed);
+    drop(block_keys);
     report.prior = learned.prior;
     report.sessions = learned.sessions.clone();
     let n = ds.len() as f64;

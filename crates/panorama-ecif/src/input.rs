@@ -5,6 +5,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::engine::{Dataset, Outcome};
 use crate::{EcifError, Schema};
 
@@ -126,7 +128,8 @@ pub fn write_outputs(
     }
     // pairs.csv: each pair above the floor with its waterfall — the prior's
     // weight, then per field the comparison level, its weight and the
-    // term-frequency adjustment, and the total.
+    // term-frequency adjustment, and the total. Rows are formatted in
+    // parallel chunks, without building a waterfall per pair.
     let mut pairs = Vec::new();
     write!(
         pairs,
@@ -137,18 +140,49 @@ pub fn write_outputs(
         write!(pairs, ",{0}_level,{0}_weight,{0}_tf", f.column).map_err(io(out))?;
     }
     pairs.push(b'\n');
-    for (k, &(i, j, p)) in outcome.pairs.iter().enumerate() {
-        if p >= schema.pair_floor {
-            let w = outcome.explain(schema, ds, k);
-            write_csv_field(&mut pairs, &ds.ids[i as usize]);
-            pairs.push(b',');
-            write_csv_field(&mut pairs, &ds.ids[j as usize]);
-            write!(pairs, ",{p:.6},{:.3},{:.3}", w.total, w.prior).map_err(io(out))?;
-            for s in &w.steps {
-                write!(pairs, ",{},{:.3},{:.3}", s.level, s.weight, s.tf).map_err(io(out))?;
+    let levels: Vec<&[&str]> = schema
+        .fields
+        .iter()
+        .map(|f| crate::compare::level_names(f.kind))
+        .collect();
+    let nf = outcome.fields.max(1);
+    let chunks: Vec<Vec<u8>> = outcome
+        .pairs
+        .par_chunks(65_536)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut buf = Vec::new();
+            for (k, &(i, j, p)) in chunk.iter().enumerate() {
+                if p < schema.pair_floor {
+                    continue;
+                }
+                let pattern = &outcome.patterns[(c * 65_536 + k) * nf..][..nf];
+                let m = &outcome.model;
+                let steps: Vec<(f64, f64)> = pattern
+                    .iter()
+                    .enumerate()
+                    .map(|(f, &l)| m.step(f, l, i as usize))
+                    .collect();
+                let total = m.base + steps.iter().map(|(w, t)| w + t).sum::<f64>();
+                write_csv_field(&mut buf, &ds.ids[i as usize]);
+                buf.push(b',');
+                write_csv_field(&mut buf, &ds.ids[j as usize]);
+                let _ = write!(buf, ",{p:.6},{total:.3},{:.3}", m.base);
+                for (f, (&l, (w, t))) in pattern.iter().zip(&steps).enumerate() {
+                    let level = if l == crate::compare::NULL {
+                        "missing"
+                    } else {
+                        levels[f][l as usize]
+                    };
+                    let _ = write!(buf, ",{level},{w:.3},{t:.3}");
+                }
+                buf.push(b'\n');
             }
-            pairs.push(b'\n');
-        }
+            buf
+        })
+        .collect();
+    for c in chunks {
+        pairs.extend_from_slice(&c);
     }
     let mut report = serde_json::to_value(&outcome.report).unwrap_or_default();
     if let (Some(obj), Some(more)) = (report.as_object_mut(), extra.as_object()) {

@@ -327,6 +327,8 @@ pub fn resolve(
                 .map(|&i| dirty.contains(&records[i].id) || !previous.contains_key(&records[i].id))
                 .collect()
         });
+        // Everything in focus is no focus (the first run): compare once.
+        let focus = focus.filter(|f: &Vec<bool>| f.iter().any(|x| !x));
         let outcome: Outcome = run_focused(
             &schema,
             &ds,

@@ -123,6 +123,12 @@ impl Schema {
         if self.fields.is_empty() {
             return Err(EcifError::Schema("the schema compares no fields".into()));
         }
+        if self.fields.len() > 16 {
+            return Err(EcifError::Schema(format!(
+                "the schema compares {} fields; at most 16 are supported",
+                self.fields.len()
+            )));
+        }
         if self.blocking.is_empty() || self.blocking.iter().any(|b| b.keys.is_empty()) {
             return Err(EcifError::Schema(
                 "every blocking rule needs at least one key, and one rule is needed".into(),

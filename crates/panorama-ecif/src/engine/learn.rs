@@ -312,7 +312,8 @@ pub enum Pairs<'a> {
         /// Their comparison levels, `fields` bytes a pair.
         patterns: &'a [u8],
         /// Per rule, each record's block key ([`NO_BLOCK`] when it has none
-        /// or its block was skipped).
+        /// or its block was skipped); empty for a rule that skipped no block
+        /// (its pairs are then read from the comparison levels alone).
         keys: &'a [Vec<u64>],
     },
     /// Made anew per rule (a focused run compares only some pairs).
@@ -325,6 +326,7 @@ pub const NO_BLOCK: u64 = u64::MAX;
 /// Sessions from the candidates already compared: no pair compared twice.
 fn sessions_from_candidates(
     schema: &Schema,
+    ds: &Dataset,
     rules: &[Rule],
     pairs: &[u64],
     patterns: &[u8],
@@ -339,10 +341,11 @@ fn sessions_from_candidates(
             let counts: HashMap<Vec<u8>, u64> = pairs
                 .par_iter()
                 .zip(patterns.par_chunks(nf.max(1)))
-                .filter(|(p, _)| {
+                .filter(|(p, pattern)| {
                     let (i, j) = split(**p);
-                    let k = key[i as usize];
-                    k != NO_BLOCK && k == key[j as usize]
+                    let (i, j) = (i as usize, j as usize);
+                    rule.agrees(ds, pattern, i, j)
+                        && (key.is_empty() || (key[i] != NO_BLOCK && key[i] == key[j]))
                 })
                 .fold(
                     HashMap::new,
@@ -402,7 +405,7 @@ pub fn learn(
             pairs,
             patterns,
             keys,
-        } => sessions_from_candidates(schema, rules, pairs, patterns, keys, &u),
+        } => sessions_from_candidates(schema, ds, rules, pairs, patterns, keys, &u),
         Pairs::Sampled => rules
             .iter()
             .map(|r| session(schema, ds, r, scope, &u, seed))

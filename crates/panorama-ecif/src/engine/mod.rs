@@ -12,7 +12,7 @@ pub mod explain;
 pub mod guard;
 pub mod learn;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -309,6 +309,9 @@ pub fn run_focused(
         keyed
             .iter()
             .map(|keyed| {
+                if blocks(keyed).all(|b| b.len() <= schema.max_block) {
+                    return Vec::new();
+                }
                 let mut key = vec![learn::NO_BLOCK; ds.len()];
                 for b in blocks(keyed) {
                     if b.len() >= 2 && b.len() <= schema.max_block {
@@ -379,18 +382,26 @@ pub fn run_focused(
             .map(|(i, _)| i)
             .collect(),
     };
-    let mut distinct_patterns: HashMap<&[u8], ()> = HashMap::new();
-    for p in patterns.chunks(nf.max(1)) {
-        distinct_patterns.insert(p, ());
-    }
-    report.patterns = distinct_patterns.len();
-    drop(distinct_patterns);
+    report.patterns = patterns
+        .par_chunks(nf.max(1))
+        .fold(HashSet::new, |mut seen: HashSet<u64>, p| {
+            seen.insert(
+                p.iter()
+                    .fold(0u64, |code, &l| code << 4 | u64::from(l.min(15))),
+            );
+            seen
+        })
+        .reduce(HashSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        })
+        .len();
     lap("learn", &mut report);
 
     let scored: Vec<(u32, u32, f64)> = pairs
-        .par_iter()
+        .into_par_iter()
         .zip(patterns.par_chunks(nf.max(1)))
-        .map(|(&p, pattern)| {
+        .map(|(p, pattern)| {
             let (i, j) = split(p);
             let p = if model.distinct_keys(ds, i as usize, j as usize) {
                 0.0
@@ -400,7 +411,6 @@ pub fn run_focused(
             (i, j, p)
         })
         .collect();
-    drop(pairs);
     lap("score", &mut report);
 
     report.checks = model_checks(schema, &learned, &report);

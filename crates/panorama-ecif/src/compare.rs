@@ -83,6 +83,31 @@ fn within_one_edit(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether a name in Latin letters spells a Chinese name's pinyin, in
+/// either order (`Wei Hu`, `HU WEI`, `huwei` for 胡伟): cards emboss names in
+/// pinyin, and customers type them given name first.
+fn latin_spells(latin: &Std, han: &Std) -> bool {
+    let Some(pinyin) = han.pinyin.as_deref() else {
+        return false;
+    };
+    if latin.pinyin.is_some() || !latin.value.is_ascii() {
+        return false;
+    }
+    let tokens: Vec<&str> = latin.value.split_whitespace().collect();
+    let joined: String = tokens.concat();
+    if joined.len() != pinyin.len() {
+        return false;
+    }
+    if joined == pinyin {
+        return true;
+    }
+    // Given name first: the last token is the surname.
+    tokens.len() >= 2 && {
+        let last = tokens[tokens.len() - 1];
+        pinyin.starts_with(last) && pinyin[last.len()..] == tokens[..tokens.len() - 1].concat()
+    }
+}
+
 fn jw_level(a: &str, b: &str, base: u8) -> u8 {
     let s = similarity_at_least(a, b, 0.80);
     if s >= 0.92 {
@@ -104,7 +129,10 @@ pub fn compare(kind: FieldKind, a: Option<&Std>, b: Option<&Std>) -> u8 {
     }
     match kind {
         FieldKind::Name | FieldKind::OrgName => {
-            if a.pinyin.is_some() && a.pinyin == b.pinyin {
+            if a.pinyin.is_some() && a.pinyin == b.pinyin
+                || latin_spells(a, b)
+                || latin_spells(b, a)
+            {
                 1
             } else {
                 jw_level(&a.value, &b.value, 2)
@@ -141,7 +169,9 @@ mod tests {
     fn s(v: &str) -> Std {
         Std {
             value: v.into(),
-            pinyin: crate::standardise::name(v).map(|n| crate::standardise::pinyin_key(&n)),
+            pinyin: crate::standardise::name(v)
+                .filter(|n| n.chars().any(crate::standardise::is_han))
+                .map(|n| crate::standardise::pinyin_key(&n)),
             valid: false,
         }
     }
@@ -206,5 +236,16 @@ mod tests {
             2
         );
         assert_eq!(compare(FieldKind::Exact, Some(&s("M")), None), NULL);
+        for latin in ["wei hu", "hu wei", "huwei"] {
+            assert_eq!(
+                compare(FieldKind::Name, Some(&s("胡伟")), Some(&s(latin))),
+                1,
+                "{latin}"
+            );
+        }
+        assert_eq!(
+            compare(FieldKind::Name, Some(&s("胡伟")), Some(&s("wei hua"))),
+            4
+        );
     }
 }

@@ -376,7 +376,19 @@ pub fn resolve(
             // Two valid, different keys are two parties: GB 11643's check digit
             // catches every single-digit typo, and GB 32100's nearly all.
             let different_keys = match party {
-                "person" => ra.id_no.is_some() && rb.id_no.is_some() && ra.id_no != rb.id_no,
+                "person" => {
+                    // Legacy 15-digit ids carry no check digit of their own.
+                    let proven = |r: &SourceRec| {
+                        r.id_raw.as_deref().is_none_or(|raw| {
+                            standardise::id_digits(raw).is_some_and(|d| d.len() == 18)
+                        })
+                    };
+                    ra.id_no.is_some()
+                        && rb.id_no.is_some()
+                        && ra.id_no != rb.id_no
+                        && proven(ra)
+                        && proven(rb)
+                }
                 _ => {
                     ra.credit_code_ok
                         && rb.credit_code_ok

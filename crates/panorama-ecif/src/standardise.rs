@@ -146,6 +146,10 @@ pub fn address(raw: &str) -> Option<String> {
         ("座", "幢"),
         ("弄", "号"),
         ("號", "号"),
+        // Floors (11层 = 11楼) and unit-room (1单元302室 = 1-302).
+        ("层", "楼"),
+        ("单元", "-"),
+        ("室", ""),
     ] {
         if s.contains(from) {
             s = s.replace(from, to);

@@ -84,7 +84,10 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
         FieldKind::Address => standardise::address(raw)?,
         FieldKind::ResidentId => match standardise::resident_id(raw) {
             Some(id) => {
-                valid = true;
+                // Only an 18-character id proves itself by its check digit: a
+                // legacy 15-digit one is upgraded with a computed check digit,
+                // so a typo in it still "parses" and must not mark two parties.
+                valid = standardise::id_digits(raw).is_some_and(|d| d.len() == 18);
                 id
             }
             None => standardise::id_digits(raw)?,

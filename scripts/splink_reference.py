@@ -42,7 +42,7 @@ def half_width(v):
 
 
 def resident_id(v):
-    if v is None:
+    if not isinstance(v, str):
         return None
     v = re.sub(r"[\s-]", "", half_width(v)).upper()
     if len(v) == 15 and v.isdigit():
@@ -53,7 +53,7 @@ def resident_id(v):
 
 
 def mobile(v):
-    if v is None:
+    if not isinstance(v, str):
         return None
     d = re.sub(r"\D", "", half_width(v))
     if len(d) == 13 and d.startswith("86"):
@@ -62,7 +62,7 @@ def mobile(v):
 
 
 def digits(v):
-    return re.sub(r"\D", "", v) if v else None
+    return re.sub(r"\D", "", v) if isinstance(v, str) and v else None
 
 
 def main():
@@ -89,8 +89,8 @@ def main():
         train = [block_on("date_of_birth"), block_on("soc_sec_id")]
         deterministic = [block_on("soc_sec_id")]
     elif kind == "company":
-        df = pd.read_csv(path, dtype=str).replace("", None)
-        df["credit_code"] = df["credit_code"].map(lambda v: v.upper() if v else None)
+        df = pd.read_csv(path, dtype=str).fillna("").replace("", None)
+        df["credit_code"] = df["credit_code"].map(lambda v: v.upper() if isinstance(v, str) and v else None)
         comparisons = [
             cl.JaroWinklerAtThresholds("name", [0.92, 0.8]).configure(term_frequency_adjustments=True),
             cl.DamerauLevenshteinAtThresholds("credit_code", [1]),
@@ -101,7 +101,7 @@ def main():
         train = [block_on("credit_code"), block_on("name")]
         deterministic = [block_on("credit_code")]
     else:
-        df = pd.read_csv(path, dtype=str).replace("", None)
+        df = pd.read_csv(path, dtype=str).fillna("").replace("", None)
         df["id_no"] = df["id_no"].map(resident_id)
         df["mobile"] = df["mobile"].map(mobile)
         df["birth_date"] = df["birth_date"].map(digits)
@@ -131,7 +131,7 @@ def main():
     seconds = time.time() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Candidate pairs (not timed): every blocked pair, whatever its score.
-    pairs = linker.inference.predict(threshold_match_probability=0.0).as_duckdbpyrelation().count("*").fetchone()[0]
+    pairs = linker.inference.predict(threshold_match_probability=0.0).as_duckdbpyrelation().count("*").fetchall()[0][0]
     truth = pd.read_csv(truth_path, dtype=str)
     entity_of = dict(zip(truth.iloc[:, 0], truth.iloc[:, 1]))
     cluster_of = dict(zip(clusters["record_id"], clusters["cluster_id"]))

@@ -601,6 +601,12 @@ async fn a_steward_reads_why_records_are_one_customer_and_a_pairs_evidence() {
         .unwrap();
     let text = pair.text().await.unwrap();
     assert!(text.contains("先验") && text.contains("合计"), "{text}");
+    b.execute(
+        "document.querySelector('section.pair').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
     screenshot(b, "ecif-review-waterfall").await;
     b.clone().close().await.unwrap();
 }

@@ -735,25 +735,25 @@ async fn render_360(
                     td { a href={ "/customers/" (r.customer_id) } { (r.name) } } td { (r.kind) } td.muted { (r.source) }
                 } } } }
             }
-            section id="sources" {
-                h2 { (t::WHY_ONE_CUSTOMER.get(lang)) " (" (v.sources.len()) ")" }
-                table { thead { tr { th { (t::SOURCE_RECORD.get(lang)) } th { (t::LINK_RULE.get(lang)) } th.n { (t::PROBABILITY.get(lang)) } th { (t::LINKED_TO.get(lang)) } } }
-                    tbody { @for s in &v.sources {
-                        @let ev: serde_json::Value = s.evidence.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default();
-                        @let to = ev["linked_to"].as_i64().and_then(|r| v.sources.iter().find(|x| x.record_id == r));
-                        tr { td { (s.system) " " span.muted { (s.source_key) } } td { (s.rule) } td.n { (format!("{:.4}", s.score)) }
-                            td { @if let Some(to) = to { (to.system) " " span.muted { (to.source_key) } } } }
-                        @if ev["waterfall"].is_object() {
-                            tr.why { td colspan="4" { (crate::steward_pages::waterfall(&ev["waterfall"], lang)) } }
-                        }
-                    } }
-                }
-            }
             section id="tier-history" {
                 h2 { (t::TIER_HISTORY.get(lang)) }
                 table { tbody { @for (as_of, tier, previous) in v.tiers.iter().take(24) { tr {
                     td { (as_of) } td { (tier_name(state, lang, previous.as_deref())) " → " (tier_name(state, lang, Some(tier))) }
                 } } } }
+            }
+        }
+        section id="sources" {
+            h2 { (t::WHY_ONE_CUSTOMER.get(lang)) " (" (v.sources.len()) ")" }
+            table { thead { tr { th { (t::SOURCE_RECORD.get(lang)) } th { (t::LINK_RULE.get(lang)) } th.n { (t::PROBABILITY.get(lang)) } th { (t::LINKED_TO.get(lang)) } } }
+                tbody { @for s in &v.sources {
+                    @let ev: serde_json::Value = s.evidence.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default();
+                    @let to = ev["linked_to"].as_i64().and_then(|r| v.sources.iter().find(|x| x.record_id == r));
+                    tr { td { (s.system) " " span.muted { (s.source_key) } } td { (s.rule) } td.n { (format!("{:.4}", s.score)) }
+                        td { @if let Some(to) = to { (to.system) " " span.muted { (to.source_key) } } } }
+                    @if ev["waterfall"].is_object() {
+                        tr.why { td colspan="4" { (crate::steward_pages::waterfall(&ev["waterfall"], lang)) } }
+                    }
+                } }
             }
         }
         section id="recent" {

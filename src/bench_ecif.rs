@@ -271,13 +271,19 @@ fn ours(set: &Set, out: &Path) -> Result<Figures> {
     }
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json"))?)?;
+    // The peak after the outputs were written (the report's is from before).
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let peak = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_mb="))
+        .and_then(|v| v.parse::<f64>().ok());
     Ok(Figures {
         precision: report["precision"].as_f64().unwrap_or(0.0),
         recall: report["recall"].as_f64().unwrap_or(0.0),
         f1: report["f1"].as_f64().unwrap_or(0.0),
         pairs: report["comparisons"].as_u64().unwrap_or(0),
         seconds: wall,
-        peak_mb: report["peak_rss_mb"].as_f64().unwrap_or(0.0),
+        peak_mb: peak.or(report["peak_rss_mb"].as_f64()).unwrap_or(0.0),
         error: None,
     })
 }

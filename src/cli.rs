@@ -1158,6 +1158,8 @@ fn match_csv(
     for (stage, secs) in &rep.seconds {
         say!("  {stage:<8} {secs:>8.2} s");
     }
+    // After the outputs are written: the whole run's peak.
+    say!("peak_rss_mb={:.0}", peak_rss_mb());
     Ok(())
 }
 

@@ -128,77 +128,76 @@ pub fn write_outputs(
     }
     // pairs.csv: each pair above the floor with its waterfall — the prior's
     // weight, then per field the comparison level, its weight and the
-    // term-frequency adjustment, and the total. Rows are formatted in
-    // parallel chunks, without building a waterfall per pair.
-    let mut pairs = Vec::new();
-    write!(
-        pairs,
-        "left_id,right_id,match_probability,match_weight,prior_weight"
-    )
-    .map_err(io(out))?;
+    // term-frequency adjustment, and the total. Formatted in parallel chunks
+    // and streamed to the file a batch at a time (it can be half a gigabyte),
+    // without building a waterfall per pair.
+    let pairs_tmp = out.join(".pairs.csv.tmp");
+    let mut pairs = std::io::BufWriter::new(fs::File::create(&pairs_tmp).map_err(io(&pairs_tmp))?);
+    let mut header = String::from("left_id,right_id,match_probability,match_weight,prior_weight");
     for f in &schema.fields {
-        write!(pairs, ",{0}_level,{0}_weight,{0}_tf", f.column).map_err(io(out))?;
+        header.push_str(&format!(",{0}_level,{0}_weight,{0}_tf", f.column));
     }
-    pairs.push(b'\n');
+    writeln!(pairs, "{header}").map_err(io(&pairs_tmp))?;
     let levels: Vec<&[&str]> = schema
         .fields
         .iter()
         .map(|f| crate::compare::level_names(f.kind))
         .collect();
     let nf = outcome.fields.max(1);
-    let chunks: Vec<Vec<u8>> = outcome
-        .pairs
-        .par_chunks(65_536)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let mut buf = Vec::new();
-            for (k, &(i, j, p)) in chunk.iter().enumerate() {
-                if p < schema.pair_floor {
-                    continue;
+    const CHUNK: usize = 65_536;
+    for (b, batch) in outcome.pairs.chunks(CHUNK * 16).enumerate() {
+        let chunks: Vec<Vec<u8>> = batch
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut buf = Vec::new();
+                for (k, &(i, j, p)) in chunk.iter().enumerate() {
+                    if p < schema.pair_floor {
+                        continue;
+                    }
+                    let at = b * CHUNK * 16 + c * CHUNK + k;
+                    let pattern = &outcome.patterns[at * nf..][..nf];
+                    let m = &outcome.model;
+                    let steps: Vec<(f64, f64)> = pattern
+                        .iter()
+                        .enumerate()
+                        .map(|(f, &l)| m.step(f, l, i as usize))
+                        .collect();
+                    let total = m.base + steps.iter().map(|(w, t)| w + t).sum::<f64>();
+                    write_csv_field(&mut buf, &ds.ids[i as usize]);
+                    buf.push(b',');
+                    write_csv_field(&mut buf, &ds.ids[j as usize]);
+                    let _ = write!(buf, ",{p:.6},{total:.3},{:.3}", m.base);
+                    for (f, (&l, (w, t))) in pattern.iter().zip(&steps).enumerate() {
+                        let level = if l == crate::compare::NULL {
+                            "missing"
+                        } else {
+                            levels[f][l as usize]
+                        };
+                        let _ = write!(buf, ",{level},{w:.3},{t:.3}");
+                    }
+                    buf.push(b'\n');
                 }
-                let pattern = &outcome.patterns[(c * 65_536 + k) * nf..][..nf];
-                let m = &outcome.model;
-                let steps: Vec<(f64, f64)> = pattern
-                    .iter()
-                    .enumerate()
-                    .map(|(f, &l)| m.step(f, l, i as usize))
-                    .collect();
-                let total = m.base + steps.iter().map(|(w, t)| w + t).sum::<f64>();
-                write_csv_field(&mut buf, &ds.ids[i as usize]);
-                buf.push(b',');
-                write_csv_field(&mut buf, &ds.ids[j as usize]);
-                let _ = write!(buf, ",{p:.6},{total:.3},{:.3}", m.base);
-                for (f, (&l, (w, t))) in pattern.iter().zip(&steps).enumerate() {
-                    let level = if l == crate::compare::NULL {
-                        "missing"
-                    } else {
-                        levels[f][l as usize]
-                    };
-                    let _ = write!(buf, ",{level},{w:.3},{t:.3}");
-                }
-                buf.push(b'\n');
-            }
-            buf
-        })
-        .collect();
-    for c in chunks {
-        pairs.extend_from_slice(&c);
+                buf
+            })
+            .collect();
+        for c in chunks {
+            pairs.write_all(&c).map_err(io(&pairs_tmp))?;
+        }
     }
+    pairs.flush().map_err(io(&pairs_tmp))?;
+    drop(pairs);
     let mut report = serde_json::to_value(&outcome.report).unwrap_or_default();
     if let (Some(obj), Some(more)) = (report.as_object_mut(), extra.as_object()) {
         obj.extend(more.clone());
     }
     let report = serde_json::to_vec_pretty(&report).unwrap_or_default();
-    let files = [
-        ("clusters.csv", clusters),
-        ("pairs.csv", pairs),
-        ("report.json", report),
-    ];
+    let files = [("clusters.csv", clusters), ("report.json", report)];
     for (name, bytes) in &files {
         let tmp = out.join(format!(".{name}.tmp"));
         fs::write(&tmp, bytes).map_err(io(&tmp))?;
     }
-    for (name, _) in &files {
+    for name in ["clusters.csv", "pairs.csv", "report.json"] {
         let (tmp, dest) = (out.join(format!(".{name}.tmp")), out.join(name));
         fs::rename(&tmp, &dest).map_err(io(&dest))?;
     }

@@ -334,36 +334,61 @@ fn sessions_from_candidates(
     u: &[Vec<f64>],
 ) -> Vec<(Session, Vec<Vec<f64>>)> {
     let nf = schema.fields.len();
+    let nr = rules.len();
+    // One pass over the candidates: each pair's masked pattern, packed into a
+    // u64 (4 bits a field), counted for every rule whose key it shares.
+    let counted: Vec<HashMap<u64, u64>> = pairs
+        .par_iter()
+        .zip(patterns.par_chunks(nf.max(1)))
+        .fold(
+            || vec![HashMap::new(); nr],
+            |mut acc: Vec<HashMap<u64, u64>>, (&p, pattern)| {
+                let (i, j) = split(p);
+                let (i, j) = (i as usize, j as usize);
+                for (r, rule) in rules.iter().enumerate() {
+                    let key = &keys[r];
+                    if !rule.agrees(ds, pattern, i, j)
+                        || !(key.is_empty() || (key[i] != NO_BLOCK && key[i] == key[j]))
+                    {
+                        continue;
+                    }
+                    let mut code = 0u64;
+                    for (f, &l) in pattern.iter().enumerate() {
+                        let l = if rule.fields.contains(&f) { NULL } else { l };
+                        code = code << 4 | u64::from(l.min(15));
+                    }
+                    *acc[r].entry(code).or_default() += 1;
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![HashMap::new(); nr],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (k, v) in y {
+                        *x.entry(k).or_default() += v;
+                    }
+                }
+                a
+            },
+        );
     rules
         .iter()
-        .zip(keys)
-        .map(|(rule, key)| {
-            let counts: HashMap<Vec<u8>, u64> = pairs
-                .par_iter()
-                .zip(patterns.par_chunks(nf.max(1)))
-                .filter(|(p, pattern)| {
-                    let (i, j) = split(**p);
-                    let (i, j) = (i as usize, j as usize);
-                    rule.agrees(ds, pattern, i, j)
-                        && (key.is_empty() || (key[i] != NO_BLOCK && key[i] == key[j]))
+        .zip(counted)
+        .map(|(rule, packed)| {
+            let counts: HashMap<Vec<u8>, u64> = packed
+                .into_iter()
+                .map(|(code, n)| {
+                    let pattern: Vec<u8> = (0..nf)
+                        .map(|f| {
+                            let l = ((code >> (4 * (nf - 1 - f))) & 15) as u8;
+                            if l == 15 { NULL } else { l }
+                        })
+                        .collect();
+                    (pattern, n)
                 })
-                .fold(
-                    HashMap::new,
-                    |mut acc: HashMap<Vec<u8>, u64>, (_, pattern)| {
-                        let mut masked = pattern.to_vec();
-                        for &f in &rule.fields {
-                            masked[f] = NULL;
-                        }
-                        *acc.entry(masked).or_default() += 1;
-                        acc
-                    },
-                )
-                .reduce(HashMap::new, |mut a, b| {
-                    for (k, v) in b {
-                        *a.entry(k).or_default() += v;
-                    }
-                    a
-                });
+                .collect();
             let n: u64 = counts.values().sum();
             let (m, share, iterations) = em(schema, &counts, u);
             (

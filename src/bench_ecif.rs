@@ -85,16 +85,7 @@ async fn bank_persons(dir: &Path, customers: u64, seed: u64) -> Result<()> {
         .collect();
     let mut records = csv::Writer::from_path(dir.join("records.csv"))?;
     let mut truth = csv::Writer::from_path(dir.join("truth.csv"))?;
-    records.write_record([
-        "record_id",
-        "name",
-        "id_no",
-        "mobile",
-        "birth_date",
-        "gender",
-        "address",
-        "email",
-    ])?;
+    records.write_record(panorama_synth::er::cn_persons::HEADER)?;
     truth.write_record(["record_id", "entity_id"])?;
     for r in panorama_store::ecif::records(&store).await? {
         if r.party_type != "person" {

@@ -207,6 +207,60 @@ pub fn em(
     (m, share, iterations)
 }
 
+/// A comparison pattern packed into a u64, 4 bits a field (at most 16
+/// fields, checked on schema load); fields in `masked` count as missing.
+pub fn pack(pattern: &[u8], masked: &[usize]) -> u64 {
+    pattern.iter().enumerate().fold(0u64, |code, (f, &l)| {
+        let l = if masked.contains(&f) { NULL } else { l };
+        code << 4 | u64::from(l.min(15))
+    })
+}
+
+fn unpack(code: u64, nf: usize) -> Vec<u8> {
+    (0..nf)
+        .map(|f| {
+            let l = ((code >> (4 * (nf - 1 - f))) & 15) as u8;
+            if l == 15 { NULL } else { l }
+        })
+        .collect()
+}
+
+fn merge(mut a: HashMap<u64, u64>, b: HashMap<u64, u64>) -> HashMap<u64, u64> {
+    for (k, v) in b {
+        *a.entry(k).or_default() += v;
+    }
+    a
+}
+
+/// EM on a session's packed pattern counts, and what the session found.
+fn fit(
+    schema: &Schema,
+    rule: &Rule,
+    packed: HashMap<u64, u64>,
+    pairs: u64,
+    u: &[Vec<f64>],
+) -> (Session, Vec<Vec<f64>>) {
+    let nf = schema.fields.len();
+    let counts: HashMap<Vec<u8>, u64> = packed
+        .into_iter()
+        .map(|(code, n)| (unpack(code, nf), n))
+        .collect();
+    let sampled: u64 = counts.values().sum();
+    let (m, share, iterations) = em(schema, &counts, u);
+    (
+        Session {
+            rule: rule.name.clone(),
+            pairs: pairs.max(sampled),
+            sampled,
+            iterations,
+            match_share: share,
+            recall: f64::NAN,
+            prior: f64::NAN,
+        },
+        m,
+    )
+}
+
 /// One session: the rule's pairs (whole blocks sampled down to about
 /// [`SESSION_PAIRS`]), compared on every field but the rule's own, then EM.
 fn session(
@@ -228,42 +282,28 @@ fn session(
         }
     }
     let nf = schema.fields.len();
-    let patterns: HashMap<Vec<u8>, u64> = chosen
+    let packed = chosen
         .par_iter()
-        .fold(HashMap::new, |mut acc: HashMap<Vec<u8>, u64>, &p| {
+        .fold(HashMap::new, |mut acc: HashMap<u64, u64>, &p| {
             let (i, j) = split(p);
-            let mut pattern = vec![NULL; nf];
-            for (f, def) in schema.fields.iter().enumerate() {
-                if !rule.fields.contains(&f) {
-                    pattern[f] = compare(
+            let pattern: Vec<u8> = schema
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(f, def)| {
+                    compare(
                         def.kind,
                         ds.fields[f][i as usize].as_ref(),
                         ds.fields[f][j as usize].as_ref(),
-                    );
-                }
-            }
-            *acc.entry(pattern).or_default() += 1;
+                    )
+                })
+                .collect();
+            debug_assert_eq!(pattern.len(), nf);
+            *acc.entry(pack(&pattern, &rule.fields)).or_default() += 1;
             acc
         })
-        .reduce(HashMap::new, |mut a, b| {
-            for (k, v) in b {
-                *a.entry(k).or_default() += v;
-            }
-            a
-        });
-    let (m, share, iterations) = em(schema, &patterns, u);
-    (
-        Session {
-            rule: rule.name.clone(),
-            pairs,
-            sampled: chosen.len() as u64,
-            iterations,
-            match_share: share,
-            recall: f64::NAN,
-            prior: f64::NAN,
-        },
-        m,
-    )
+        .reduce(HashMap::new, merge);
+    fit(schema, rule, packed, pairs, u)
 }
 
 /// The share of matching pairs that agree on a rule's key part: the m of the
@@ -347,63 +387,23 @@ fn sessions_from_candidates(
                 let (i, j) = (i as usize, j as usize);
                 for (r, rule) in rules.iter().enumerate() {
                     let key = &keys[r];
-                    if !rule.agrees(ds, pattern, i, j)
-                        || !(key.is_empty() || (key[i] != NO_BLOCK && key[i] == key[j]))
+                    if rule.agrees(ds, pattern, i, j)
+                        && (key.is_empty() || (key[i] != NO_BLOCK && key[i] == key[j]))
                     {
-                        continue;
+                        *acc[r].entry(pack(pattern, &rule.fields)).or_default() += 1;
                     }
-                    let mut code = 0u64;
-                    for (f, &l) in pattern.iter().enumerate() {
-                        let l = if rule.fields.contains(&f) { NULL } else { l };
-                        code = code << 4 | u64::from(l.min(15));
-                    }
-                    *acc[r].entry(code).or_default() += 1;
                 }
                 acc
             },
         )
         .reduce(
             || vec![HashMap::new(); nr],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    for (k, v) in y {
-                        *x.entry(k).or_default() += v;
-                    }
-                }
-                a
-            },
+            |a, b| a.into_iter().zip(b).map(|(x, y)| merge(x, y)).collect(),
         );
     rules
         .iter()
         .zip(counted)
-        .map(|(rule, packed)| {
-            let counts: HashMap<Vec<u8>, u64> = packed
-                .into_iter()
-                .map(|(code, n)| {
-                    let pattern: Vec<u8> = (0..nf)
-                        .map(|f| {
-                            let l = ((code >> (4 * (nf - 1 - f))) & 15) as u8;
-                            if l == 15 { NULL } else { l }
-                        })
-                        .collect();
-                    (pattern, n)
-                })
-                .collect();
-            let n: u64 = counts.values().sum();
-            let (m, share, iterations) = em(schema, &counts, u);
-            (
-                Session {
-                    rule: rule.name.clone(),
-                    pairs: n,
-                    sampled: n,
-                    iterations,
-                    match_share: share,
-                    recall: f64::NAN,
-                    prior: f64::NAN,
-                },
-                m,
-            )
-        })
+        .map(|(rule, packed)| fit(schema, rule, packed, 0, u))
         .collect()
 }
 

@@ -586,25 +586,6 @@ impl Outcome {
             &self.patterns[k * self.fields..(k + 1) * self.fields],
         )
     }
-
-    /// The waterfall of any two records (compared now if they were not candidates).
-    pub fn explain_records(&self, schema: &Schema, ds: &Dataset, a: u32, b: u32) -> Waterfall {
-        let (a, b) = if a < b { (a, b) } else { (b, a) };
-        let pattern: Vec<u8> = schema
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(f, d)| {
-                compare(
-                    d.kind,
-                    ds.fields[f][a as usize].as_ref(),
-                    ds.fields[f][b as usize].as_ref(),
-                )
-            })
-            .collect();
-        self.model
-            .explain(schema, ds, a as usize, b as usize, &pattern)
-    }
 }
 
 /// Pairwise precision, recall and F1 of clusters against true entity labels.

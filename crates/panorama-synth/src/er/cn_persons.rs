@@ -647,22 +647,22 @@ fn write_mobile(rng: &mut Pcg64Mcg, p: &Person, system: usize, family: &str) -> 
     }
 }
 
+/// The columns of a person file (`schemas/bank-persons.toml` reads them).
+pub const HEADER: [&str; 8] = [
+    "record_id",
+    "name",
+    "id_no",
+    "mobile",
+    "birth_date",
+    "gender",
+    "address",
+    "email",
+];
+
 /// Writes records of about `people` persons into `dir`.
 pub fn generate(dir: &Path, people: usize, seed: u64) -> std::io::Result<Written> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0xC41A);
-    let mut files = Files::create(
-        dir,
-        &[
-            "record_id",
-            "name",
-            "id_no",
-            "mobile",
-            "birth_date",
-            "gender",
-            "address",
-            "email",
-        ],
-    )?;
+    let mut files = Files::create(dir, &HEADER)?;
     let mut made = 0;
     let mut record = 0usize;
     while made < people {

@@ -45,7 +45,7 @@ pub fn level_names(kind: FieldKind) -> &'static [&'static str] {
             "year within 1",
             "different",
         ],
-        FieldKind::Exact => &["exact", "different"],
+        FieldKind::Exact | FieldKind::OrgCity => &["exact", "different"],
     }
 }
 
@@ -158,7 +158,7 @@ pub fn compare(kind: FieldKind, a: Option<&Std>, b: Option<&Std>) -> u8 {
                 3
             }
         }
-        FieldKind::Exact => 1,
+        FieldKind::Exact | FieldKind::OrgCity => 1,
     }
 }
 

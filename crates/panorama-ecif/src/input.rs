@@ -135,7 +135,7 @@ pub fn write_outputs(
     let mut pairs = std::io::BufWriter::new(fs::File::create(&pairs_tmp).map_err(io(&pairs_tmp))?);
     let mut header = String::from("left_id,right_id,match_probability,match_weight,prior_weight");
     for f in &schema.fields {
-        header.push_str(&format!(",{0}_level,{0}_weight,{0}_tf", f.column));
+        header.push_str(&format!(",{0}_level,{0}_weight,{0}_tf", f.label()));
     }
     writeln!(pairs, "{header}").map_err(io(&pairs_tmp))?;
     let levels: Vec<&[&str]> = schema

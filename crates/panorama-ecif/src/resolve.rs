@@ -141,6 +141,7 @@ impl Default for Thresholds {
 
 fn field(column: &str, kind: FieldKind, tf: bool) -> FieldDef {
     FieldDef {
+        name: None,
         column: column.to_owned(),
         kind,
         tf,
@@ -191,6 +192,10 @@ pub fn organisation_schema() -> Schema {
         trim: true,
         fields: vec![
             field("name", FieldKind::OrgName, true),
+            FieldDef {
+                name: Some("city".into()),
+                ..field("name", FieldKind::OrgCity, false)
+            },
             field("credit_code", FieldKind::CreditCode, false),
             field("address", FieldKind::Address, false),
             field("industry", FieldKind::Exact, false),
@@ -222,8 +227,9 @@ fn person_values(r: &SourceRec) -> [Option<&str>; 7] {
     ]
 }
 
-fn org_values(r: &SourceRec) -> [Option<&str>; 4] {
+fn org_values(r: &SourceRec) -> [Option<&str>; 5] {
     [
+        Some(r.name.as_str()),
         Some(r.name.as_str()),
         r.credit_code.as_deref(),
         r.address.as_deref(),

@@ -16,6 +16,11 @@ pub enum FieldKind {
     /// A company's name, compared without its region prefix and legal form
     /// (`上海嘉禾置业有限公司` = `嘉禾置业有限公司`), also by pinyin.
     OrgName,
+    /// The city a company's name places it in (a branch office's city, else
+    /// the city leading the name or in brackets); read from the name column
+    /// beside an `org_name` field, so that one trade name in two cities is
+    /// two parties.
+    OrgCity,
     /// Free text (street, suburb, company, occupation).
     Text,
     /// A Chinese or free-form address (region prefixes optional).
@@ -38,6 +43,10 @@ pub enum FieldKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
+    /// The field's name in blocking keys, `pairs.csv` and explanations;
+    /// the column's by default (two fields may read one column).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Column name in the input.
     pub column: String,
     /// Kind of value.
@@ -52,11 +61,18 @@ pub struct FieldDef {
     pub distinct: bool,
 }
 
+impl FieldDef {
+    /// The field's name: `name` if given, else its column.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.column)
+    }
+}
+
 /// A blocking rule: records that agree on all of these keys are compared.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockRule {
-    /// Keys: a column name, optionally with a transform — `col`, `col:first3`
+    /// Keys: a field's name, optionally with a transform — `col`, `col:first3`
     /// (first 3 characters), `col:pinyin` (toneless pinyin), `col:year`
     /// (first 4 characters of a date), `col:last4`.
     pub keys: Vec<String>,
@@ -147,12 +163,20 @@ impl Schema {
                 f.column
             )));
         }
+        for (i, f) in self.fields.iter().enumerate() {
+            if self.fields[..i].iter().any(|g| g.label() == f.label()) {
+                return Err(EcifError::Schema(format!(
+                    "two fields are named {}; give one a `name`",
+                    f.label()
+                )));
+            }
+        }
         for rule in &self.blocking {
             for key in &rule.keys {
                 let (col, transform) = key.split_once(':').unwrap_or((key, ""));
-                if col != self.id_column && !self.fields.iter().any(|f| f.column == col) {
+                if col != self.id_column && !self.fields.iter().any(|f| f.label() == col) {
                     return Err(EcifError::Schema(format!(
-                        "blocking key '{key}': column {col} is not a compared field"
+                        "blocking key '{key}': {col} is not a compared field"
                     )));
                 }
                 if !transform.is_empty() && parse_transform(transform).is_none() {

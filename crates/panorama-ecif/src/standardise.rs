@@ -40,26 +40,148 @@ const LEGAL_FORMS: &[&str] = &[
     "公司",
 ];
 
+/// Endings of a branch office's name. A branch (分公司, 分行, …) is a party of
+/// its own, with its own credit code, named after its parent and the place it
+/// is in: `上海恒联科技有限公司武汉分公司`.
+const BRANCH_ENDINGS: &[&str] = &["分公司", "分行", "支行", "分店", "营业部", "办事处"];
+
+/// A Chinese company name taken apart: the parent's name, and for a branch
+/// office its ending and the place before it.
+struct OrgParts<'a> {
+    parent: &'a str,
+    branch: Option<(&'a str, Option<&'static str>)>,
+}
+
+fn org_parts(n: &str) -> OrgParts<'_> {
+    for ending in BRANCH_ENDINGS {
+        let Some(rest) = n.strip_suffix(ending) else {
+            continue;
+        };
+        if rest.chars().count() < 2 {
+            break;
+        }
+        // `…(武汉)分公司` or `…武汉市分公司` / `…武汉分公司`.
+        if let Some(inner) = rest.strip_suffix(')') {
+            if let Some(open) = inner.rfind('(') {
+                if let Some(place) = place_named(&inner[open + 1..]) {
+                    return OrgParts {
+                        parent: &inner[..open],
+                        branch: Some((ending, Some(place))),
+                    };
+                }
+            }
+        }
+        let r = regions();
+        if let Some((variant, place)) = r
+            .places
+            .iter()
+            .find(|(variant, _)| rest.len() > variant.len() && rest.ends_with(variant.as_str()))
+        {
+            return OrgParts {
+                parent: &rest[..rest.len() - variant.len()],
+                branch: Some((ending, Some(place.as_str()))),
+            };
+        }
+        return OrgParts {
+            parent: rest,
+            branch: Some((ending, None)),
+        };
+    }
+    OrgParts {
+        parent: n,
+        branch: None,
+    }
+}
+
+/// The place a bracket, a province or a city names (`上海市`, `杭州`), as
+/// one spelling (`上海`, `杭州`).
+fn place_named(s: &str) -> Option<&'static str> {
+    regions()
+        .places
+        .iter()
+        .find(|(variant, _)| variant == s)
+        .map(|(_, place)| place.as_str())
+}
+
 /// A company name reduced to what tells it apart: [`name`], then without a
 /// place in brackets (`(上海)`), a leading province or city (`上海`,
 /// `深圳市`) or the legal form (`有限公司`, `股份有限公司`, …), so
 /// `上海嘉禾置业有限公司`, `嘉禾置业有限公司` and `嘉禾置业(上海)有限公司`
-/// agree. A name that would keep fewer than two characters stays whole;
-/// Latin names get [`name`].
+/// agree. A branch office keeps its ending without its place
+/// (`上海恒联科技有限公司武汉分公司` → `恒联科技分公司`): the place is
+/// [`organisation_city`]'s evidence. A name that would keep fewer than two
+/// characters stays whole; Latin names get [`name`].
 pub fn organisation_name(raw: &str) -> Option<String> {
     let n = name(raw)?;
     if !n.chars().any(is_han) {
         return Some(n);
     }
+    let parts = org_parts(&n);
+    let core = organisation_core(parts.parent).unwrap_or_else(|| parts.parent.to_owned());
+    Some(match parts.branch {
+        Some((ending, _)) => format!("{core}{ending}"),
+        None => core,
+    })
+}
+
+/// The city a company's name places it in: a branch office's place
+/// (`…武汉分公司` → `武汉`), else a place in brackets (`嘉禾置业(上海)有限公司`)
+/// or leading the name (`深圳市…`, `浙江省杭州…`). `None` when the name names
+/// no place. Two companies of one trade name in two cities are two parties;
+/// this is the evidence that tells them apart.
+pub fn organisation_city(raw: &str) -> Option<String> {
+    let n = name(raw)?;
+    if !n.chars().any(is_han) {
+        return None;
+    }
+    let parts = org_parts(&n);
+    if let Some((_, place)) = parts.branch {
+        return place.map(str::to_owned);
+    }
+    let name = parts.parent;
+    let mut rest = name;
+    while let Some(open) = rest.find('(') {
+        let after = &rest[open + 1..];
+        let close = after.find(')')?;
+        if let Some(place) = place_named(&after[..close]) {
+            return Some(place.to_owned());
+        }
+        rest = &after[close + 1..];
+    }
+    let r = regions();
+    let (mut rest, mut found) = (name, None);
+    if let Some((p, i)) = r.provinces.iter().find(|(p, _)| rest.starts_with(p.as_str())) {
+        rest = &rest[p.len()..];
+        found = place_named(p);
+        if let Some(c) = r.cities_of[*i].iter().find(|c| rest.starts_with(c.as_str())) {
+            return place_named(c).map(str::to_owned);
+        }
+    }
+    if found.is_none() {
+        found = r
+            .cities_of
+            .iter()
+            .flatten()
+            .filter(|c| rest.starts_with(c.as_str()))
+            .max_by_key(|c| c.len())
+            .and_then(|c| place_named(c));
+    }
+    found.map(str::to_owned)
+}
+
+/// The trade name of a company that is not a branch: without brackets
+/// holding a place, leading places and the legal form; `None` if fewer than
+/// two characters would be left.
+fn organisation_core(n: &str) -> Option<String> {
     // Brackets holding a place name: dropped with their content.
     let mut core = String::with_capacity(n.len());
-    let mut rest = n.as_str();
-    while let Some(open) = rest.find(['(', '（']) {
-        let after = &rest[open + rest[open..].chars().next().map_or(1, char::len_utf8)..];
-        match after.find([')', '）']) {
+    let mut rest = n;
+    while let Some(open) = rest.find('(') {
+        let after = &rest[open + 1..];
+        match after.find(')') {
             Some(close) if after[..close].chars().count() <= 6 => {
                 core.push_str(&rest[..open]);
-                rest = &after[close + after[close..].chars().next().map_or(1, char::len_utf8)..];
+                rest = &after[close + 1..];
             }
             _ => break,
         }
@@ -83,11 +205,7 @@ pub fn organisation_name(raw: &str) -> Option<String> {
     if let Some(form) = LEGAL_FORMS.iter().find(|f| stripped.ends_with(*f)) {
         stripped = &stripped[..stripped.len() - form.len()];
     }
-    if stripped.chars().count() >= 2 {
-        Some(stripped.to_owned())
-    } else {
-        Some(n)
-    }
+    (stripped.chars().count() >= 2).then(|| stripped.to_owned())
 }
 
 pub use panorama_domain::pinyin::pinyin_key;
@@ -164,6 +282,9 @@ struct Regions {
     provinces: Vec<(String, usize)>,
     cities_of: Vec<Vec<String>>,
     full_cities: Vec<String>,
+    /// Every spelling of a province or city (`上海市`, `上海`, `杭州市`,
+    /// `杭州`) with its one spelling (`上海`, `杭州`), longest first.
+    places: Vec<(String, String)>,
 }
 
 fn shorten(name: &str) -> Option<String> {
@@ -212,10 +333,19 @@ fn regions() -> &'static Regions {
             c.sort_by_key(|n| std::cmp::Reverse(n.len()));
         }
         full_cities.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let mut places: Vec<(String, String)> = Vec::new();
+        for full in provinces.iter().map(|(p, _)| p).chain(&full_cities) {
+            let one = shorten(full).unwrap_or_else(|| full.clone());
+            places.push((full.clone(), one.clone()));
+            places.push((one.clone(), one));
+        }
+        places.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        places.dedup_by(|a, b| a.0 == b.0);
         Regions {
             provinces,
             cities_of,
             full_cities,
+            places,
         }
     })
 }
@@ -279,6 +409,50 @@ mod tests {
             Some("上海有限公司")
         );
         assert_eq!(organisation_name("ACME  Ltd").as_deref(), Some("acme ltd"));
+    }
+
+    #[test]
+    fn a_branch_office_keeps_its_ending_and_its_place_is_the_city() {
+        for raw in [
+            "上海恒联信息技术股份有限公司武汉分公司",
+            "恒联信息技术有限公司武汉市分公司",
+            "上海恒联信息技术股份有限公司（武汉）分公司",
+        ] {
+            assert_eq!(
+                organisation_name(raw).as_deref(),
+                Some("恒联信息技术分公司"),
+                "{raw}"
+            );
+            assert_eq!(organisation_city(raw).as_deref(), Some("武汉"), "{raw}");
+        }
+        // The parent is another party: another name and another city.
+        assert_eq!(
+            organisation_name("上海恒联信息技术股份有限公司").as_deref(),
+            Some("恒联信息技术")
+        );
+        assert_eq!(
+            organisation_city("上海恒联信息技术股份有限公司").as_deref(),
+            Some("上海")
+        );
+        // A branch that names no place: no city evidence.
+        assert_eq!(organisation_city("恒联信息技术有限公司分公司"), None);
+    }
+
+    #[test]
+    fn a_company_name_places_it_in_a_city() {
+        for (raw, city) in [
+            ("上海嘉禾置业有限公司", Some("上海")),
+            ("上海市嘉禾置业有限公司", Some("上海")),
+            ("嘉禾置业(上海)有限公司", Some("上海")),
+            ("嘉禾置业（上海）", Some("上海")),
+            ("浙江省杭州华嘉商贸有限公司", Some("杭州")),
+            ("杭州市华嘉商贸有限公司", Some("杭州")),
+            ("深圳腾达网络科技有限公司", Some("深圳")),
+            ("嘉禾置业有限公司", None),
+            ("ACME Ltd", None),
+        ] {
+            assert_eq!(organisation_city(raw).as_deref(), city, "{raw}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ impl Rule {
             .iter()
             .filter_map(|k| {
                 let (col, t) = k.split_once(':').unwrap_or((k, ""));
-                let f = schema.fields.iter().position(|d| d.column == col)?;
+                let f = schema.fields.iter().position(|d| d.label() == col)?;
                 Some((f, parse_transform(t)?))
             })
             .collect();

@@ -150,7 +150,7 @@ impl Model {
             .map(|(f, (def, &l))| {
                 let (weight, tf) = self.step(f, l, i);
                 Step {
-                    field: def.column.clone(),
+                    field: def.label().to_owned(),
                     level: if l == NULL {
                         "missing"
                     } else {

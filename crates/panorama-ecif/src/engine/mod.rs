@@ -80,6 +80,7 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
     let value = match kind {
         FieldKind::Name => standardise::name(raw)?,
         FieldKind::OrgName => standardise::organisation_name(raw)?,
+        FieldKind::OrgCity => standardise::organisation_city(raw)?,
         FieldKind::Text | FieldKind::Exact | FieldKind::Code => standardise::text(raw)?,
         FieldKind::Address => standardise::address(raw)?,
         FieldKind::ResidentId => match standardise::resident_id(raw) {
@@ -358,7 +359,7 @@ pub fn run_focused(
         .iter()
         .enumerate()
         .map(|(f, def)| FieldWeights {
-            column: def.column.clone(),
+            column: def.label().to_owned(),
             levels: level_names(def.kind).to_vec(),
             m: learned.m[f].clone(),
             u: learned.u[f].clone(),
@@ -525,7 +526,7 @@ fn model_checks(schema: &Schema, learned: &learn::Learned, report: &Report) -> V
         .map(|((d, w), _)| {
             format!(
                 "{} (exact {:+.2} < different {:+.2} bits)",
-                d.column,
+                d.label(),
                 w[0],
                 w[w.len() - 1]
             )

@@ -150,10 +150,17 @@ pub fn organisation_city(raw: &str) -> Option<String> {
     }
     let r = regions();
     let (mut rest, mut found) = (name, None);
-    if let Some((p, i)) = r.provinces.iter().find(|(p, _)| rest.starts_with(p.as_str())) {
+    if let Some((p, i)) = r
+        .provinces
+        .iter()
+        .find(|(p, _)| rest.starts_with(p.as_str()))
+    {
         rest = &rest[p.len()..];
         found = place_named(p);
-        if let Some(c) = r.cities_of[*i].iter().find(|c| rest.starts_with(c.as_str())) {
+        if let Some(c) = r.cities_of[*i]
+            .iter()
+            .find(|c| rest.starts_with(c.as_str()))
+        {
             return place_named(c).map(str::to_owned);
         }
     }

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::Dataset;
-use crate::compare::Std;
+use crate::compare::Value;
 use crate::schema::{BlockRule, Schema, Transform, parse_transform};
 
 /// One blocking rule resolved against the schema.
@@ -43,18 +43,18 @@ impl Rule {
 }
 
 /// The part of a standardised value a key transform keeps.
-pub fn part(std: &Std, t: Transform) -> Option<&str> {
-    let v = &std.value;
+pub fn part(std: Value<'_>, t: Transform) -> Option<&str> {
+    let v = std.value;
     Some(match t {
         Transform::Whole => v,
-        Transform::Pinyin => std.pinyin.as_deref().unwrap_or(v),
+        Transform::Pinyin => std.pinyin.unwrap_or(v),
         Transform::Year => v.get(..4)?,
-        Transform::First(n) => v.char_indices().nth(n).map_or(v.as_str(), |(b, _)| &v[..b]),
+        Transform::First(n) => v.char_indices().nth(n).map_or(v, |(b, _)| &v[..b]),
         Transform::Last(n) => {
             let count = v.chars().count();
             v.char_indices()
                 .nth(count.saturating_sub(n))
-                .map_or(v.as_str(), |(b, _)| &v[b..])
+                .map_or(v, |(b, _)| &v[b..])
         }
     })
 }
@@ -62,27 +62,13 @@ pub fn part(std: &Std, t: Transform) -> Option<&str> {
 fn key_of(ds: &Dataset, parts: &[(usize, Transform)], r: usize, buf: &mut String) -> Option<u64> {
     buf.clear();
     for (i, (f, t)) in parts.iter().enumerate() {
-        let part = part(ds.fields[*f][r].as_ref()?, *t)?;
+        let part = part(ds.value(*f, r)?, *t)?;
         if i > 0 {
             buf.push('\u{1f}');
         }
         buf.push_str(part);
     }
     Some(xxh3_64(buf.as_bytes()))
-}
-
-impl Rule {
-    /// Whether two records share this rule's key, read from their comparison
-    /// levels where a key part is a whole value (exact agreement is level 0).
-    pub fn agrees(&self, ds: &Dataset, pattern: &[u8], i: usize, j: usize) -> bool {
-        self.parts.iter().all(|&(f, t)| match t {
-            Transform::Whole => pattern[f] == 0,
-            _ => match (ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref()) {
-                (Some(a), Some(b)) => part(a, t).is_some() && part(a, t) == part(b, t),
-                _ => false,
-            },
-        })
-    }
 }
 
 /// Records sorted by their key under a rule (records without a key left out):

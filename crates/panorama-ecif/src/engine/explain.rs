@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Dataset;
-use crate::compare::{NULL, compare, level_names};
+use crate::compare::{NULL, level_names};
 use crate::schema::Schema;
 
 /// What scoring needs, learned once per run.
@@ -62,16 +62,14 @@ impl Model {
                     let mut count: std::collections::HashMap<&str, u32> =
                         std::collections::HashMap::new();
                     let mut n = 0u32;
-                    for v in ds.fields[f].iter().flatten() {
-                        *count.entry(v.value.as_str()).or_default() += 1;
+                    for v in ds.column(f).flatten() {
+                        *count.entry(v.value).or_default() += 1;
                         n += 1;
                     }
-                    ds.fields[f]
-                        .iter()
+                    ds.column(f)
                         .map(|v| {
-                            v.as_ref().map_or(0.0, |v| {
-                                count.get(v.value.as_str()).copied().unwrap_or(0) as f32
-                                    / n.max(1) as f32
+                            v.map_or(0.0, |v| {
+                                count.get(v.value).copied().unwrap_or(0) as f32 / n.max(1) as f32
                             })
                         })
                         .collect()
@@ -100,7 +98,7 @@ impl Model {
     /// Whether records i and j hold valid, different strong ids.
     pub fn distinct_keys(&self, ds: &Dataset, i: usize, j: usize) -> bool {
         self.distinct.iter().any(|&f| {
-            matches!((ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref()),
+            matches!((ds.value(f, i), ds.value(f, j)),
                 (Some(a), Some(b)) if a.valid && b.valid && a.value != b.value)
         })
     }
@@ -124,13 +122,7 @@ impl Model {
 
     /// Compares two records and returns their evidence (for pairs that were not candidates).
     pub fn evidence_of(&self, schema: &Schema, ds: &Dataset, i: usize, j: usize) -> f64 {
-        let pattern: Vec<u8> = schema
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(f, d)| compare(d.kind, ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref()))
-            .collect();
-        self.evidence(&pattern, i)
+        self.evidence(&ds.pattern(schema, i, j), i)
     }
 
     /// The waterfall of a pair.

@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::Dataset;
 use super::block::{Rule, Scope, blocks, sorted_keys, split};
-use crate::compare::{NULL, compare, level_names};
+use crate::compare::{NULL, level_names};
 use crate::schema::{FieldKind, Schema, Transform};
 
 /// Pairs a training session compares at most (whole blocks sampled beyond it).
@@ -106,8 +106,7 @@ pub fn estimate_u(schema: &Schema, ds: &Dataset, link_only: bool, seed: u64) -> 
             continue;
         }
         drawn += 1;
-        for (f, def) in schema.fields.iter().enumerate() {
-            let l = compare(def.kind, ds.fields[f][i].as_ref(), ds.fields[f][j].as_ref());
+        for (f, l) in ds.pattern(schema, i, j).into_iter().enumerate() {
             if l != NULL {
                 counts[f][l as usize] += 1.0;
             }
@@ -288,18 +287,7 @@ fn session(
         .par_iter()
         .fold(HashMap::new, |mut acc: HashMap<u64, u64>, &p| {
             let (i, j) = split(p);
-            let pattern: Vec<u8> = schema
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(f, def)| {
-                    compare(
-                        def.kind,
-                        ds.fields[f][i as usize].as_ref(),
-                        ds.fields[f][j as usize].as_ref(),
-                    )
-                })
-                .collect();
+            let pattern = ds.pattern(schema, i as usize, j as usize);
             debug_assert_eq!(pattern.len(), nf);
             *acc.entry(pack(&pattern, &rule.fields)).or_default() += 1;
             acc
@@ -353,9 +341,8 @@ pub enum Pairs<'a> {
         pairs: &'a [u64],
         /// Their comparison levels, `fields` bytes a pair.
         patterns: &'a [u8],
-        /// Per rule, each record's block key ([`NO_BLOCK`] when it has none
-        /// or its block was skipped); empty for a rule that skipped no block
-        /// (its pairs are then read from the comparison levels alone).
+        /// Per rule, each record's block key ([`NO_BLOCK`] when it has none,
+        /// or its block was a single record or skipped as too large).
         keys: &'a [Vec<u64>],
     },
     /// Made anew per rule (a focused run compares only some pairs).
@@ -368,7 +355,6 @@ pub const NO_BLOCK: u64 = u64::MAX;
 /// Sessions from the candidates already compared: no pair compared twice.
 fn sessions_from_candidates(
     schema: &Schema,
-    ds: &Dataset,
     rules: &[Rule],
     pairs: &[u64],
     patterns: &[u8],
@@ -389,9 +375,7 @@ fn sessions_from_candidates(
                 let (i, j) = (i as usize, j as usize);
                 for (r, rule) in rules.iter().enumerate() {
                     let key = &keys[r];
-                    if rule.agrees(ds, pattern, i, j)
-                        && (key.is_empty() || (key[i] != NO_BLOCK && key[i] == key[j]))
-                    {
+                    if key[i] != NO_BLOCK && key[i] == key[j] {
                         *acc[r].entry(pack(pattern, &rule.fields)).or_default() += 1;
                     }
                 }
@@ -432,7 +416,7 @@ pub fn learn(
             pairs,
             patterns,
             keys,
-        } => sessions_from_candidates(schema, ds, rules, pairs, patterns, keys, &u),
+        } => sessions_from_candidates(schema, rules, pairs, patterns, keys, &u),
         Pairs::Sampled => rules
             .iter()
             .map(|r| session(schema, ds, r, scope, &u, seed))
@@ -476,7 +460,7 @@ pub fn learn(
     }
     .max(1.0);
     let present: Vec<f64> = (0..nf)
-        .map(|f| ds.fields[f].iter().filter(|v| v.is_some()).count() as f64 / n.max(1.0))
+        .map(|f| ds.column(f).filter(Option::is_some).count() as f64 / n.max(1.0))
         .collect();
     let mut sessions: Vec<Session> = Vec::with_capacity(results.len());
     for ((mut s, _), rule) in results.into_iter().zip(rules) {

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::EcifError;
-use crate::compare::{Std, compare, level_names};
+use crate::compare::{Std, Value, compare, level_names};
 use crate::schema::{FieldKind, Schema};
 use crate::standardise;
 use block::{Rule, Scope, blocks, sorted_keys, split};
@@ -28,15 +28,39 @@ use explain::{Model, Waterfall, probability};
 use guard::Check;
 use learn::Session;
 
-/// Records ready for matching: per field, per record, the standardised value.
+/// Records ready for matching: each record's standardised values packed
+/// together in one buffer, so comparing a pair reads two short runs of
+/// memory instead of chasing a pointer per field (at a million records the
+/// values of one field alone outgrow every cache).
 #[derive(Debug, Default)]
 pub struct Dataset {
     /// Record ids as given.
     pub ids: Vec<String>,
     /// Which input each record came from (for link-only runs).
     pub source: Vec<u16>,
-    /// `fields[f][r]`: field f of record r.
-    pub fields: Vec<Vec<Option<Std>>>,
+    n_fields: usize,
+    /// Per record and field: a tag (0 missing; else 1, +2 valid, +4 with
+    /// pinyin), the value's length and the pinyin's length in bytes.
+    meta: Vec<u16>,
+    /// Record r's text (each value, then its pinyin) is `text[start[r]..start[r + 1]]`.
+    start: Vec<usize>,
+    text: String,
+}
+
+const PRESENT: u16 = 1;
+const VALID: u16 = 2;
+const PINYIN: u16 = 4;
+
+/// A value cut to what a length of u16 holds (at a character boundary).
+fn capped(s: &str) -> &str {
+    if s.len() <= usize::from(u16::MAX) {
+        return s;
+    }
+    let mut end = usize::from(u16::MAX);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 impl Dataset {
@@ -45,7 +69,10 @@ impl Dataset {
         Dataset {
             ids: Vec::new(),
             source: Vec::new(),
-            fields: vec![Vec::new(); n_fields],
+            n_fields,
+            meta: Vec::new(),
+            start: vec![0],
+            text: String::new(),
         }
     }
 
@@ -59,18 +86,116 @@ impl Dataset {
         self.ids.is_empty()
     }
 
+    /// Number of fields per record.
+    pub fn n_fields(&self) -> usize {
+        self.n_fields
+    }
+
     /// Adds a record from raw values (one per schema field, in order).
     pub fn push(&mut self, schema: &Schema, id: String, source: u16, raw: &[Option<&str>]) {
+        let values: Vec<Option<Std>> = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, def)| {
+                raw.get(f)
+                    .copied()
+                    .flatten()
+                    .and_then(|v| standardise_value(def.kind, v))
+            })
+            .collect();
+        self.push_standardised(id, source, &values);
+    }
+
+    /// Adds a record of standardised values (one per field, in order).
+    pub fn push_standardised(&mut self, id: String, source: u16, values: &[Option<Std>]) {
+        debug_assert_eq!(values.len(), self.n_fields);
         self.ids.push(id);
         self.source.push(source);
-        for (f, def) in schema.fields.iter().enumerate() {
-            let std = raw
-                .get(f)
-                .copied()
-                .flatten()
-                .and_then(|v| standardise_value(def.kind, v));
-            self.fields[f].push(std);
+        for f in 0..self.n_fields {
+            let Some(v) = values.get(f).and_then(Option::as_ref) else {
+                self.meta.extend_from_slice(&[0, 0, 0]);
+                continue;
+            };
+            let value = capped(&v.value);
+            let pinyin = v.pinyin.as_deref().map(capped);
+            let mut tag = PRESENT;
+            if v.valid {
+                tag |= VALID;
+            }
+            if pinyin.is_some() {
+                tag |= PINYIN;
+            }
+            self.meta.extend_from_slice(&[
+                tag,
+                value.len() as u16,
+                pinyin.map_or(0, |p| p.len() as u16),
+            ]);
+            self.text.push_str(value);
+            self.text.push_str(pinyin.unwrap_or_default());
         }
+        self.start.push(self.text.len());
+    }
+
+    /// Every field of record `r`, in schema order, into `out` (cleared first).
+    pub fn values_into<'a>(&'a self, r: usize, out: &mut Vec<Option<Value<'a>>>) {
+        out.clear();
+        let nf = self.n_fields;
+        let mut at = self.start[r];
+        for m in self.meta[r * nf * 3..(r + 1) * nf * 3].chunks_exact(3) {
+            out.push(self.decode(m, &mut at));
+        }
+    }
+
+    /// One field from its meta, its text starting at `at` (moved past it).
+    fn decode(&self, m: &[u16], at: &mut usize) -> Option<Value<'_>> {
+        if m[0] == 0 {
+            return None;
+        }
+        let (value_len, pinyin_len) = (usize::from(m[1]), usize::from(m[2]));
+        // Values were pushed whole, so these are character boundaries.
+        let value = self.text.get(*at..*at + value_len).unwrap_or_default();
+        *at += value_len;
+        let pinyin = (m[0] & PINYIN != 0).then(|| {
+            let p = self.text.get(*at..*at + pinyin_len).unwrap_or_default();
+            *at += pinyin_len;
+            p
+        });
+        Some(Value {
+            value,
+            pinyin,
+            valid: m[0] & VALID != 0,
+        })
+    }
+
+    /// Field `f` of record `r`.
+    pub fn value(&self, f: usize, r: usize) -> Option<Value<'_>> {
+        let nf = self.n_fields;
+        let meta = &self.meta[r * nf * 3..(r + 1) * nf * 3];
+        let mut at = self.start[r]
+            + meta[..f * 3]
+                .chunks_exact(3)
+                .map(|m| usize::from(m[1]) + usize::from(m[2]))
+                .sum::<usize>();
+        self.decode(&meta[f * 3..f * 3 + 3], &mut at)
+    }
+
+    /// The comparison levels of records i and j, one per field.
+    pub fn pattern(&self, schema: &Schema, i: usize, j: usize) -> Vec<u8> {
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        self.values_into(i, &mut left);
+        self.values_into(j, &mut right);
+        schema
+            .fields
+            .iter()
+            .zip(left.into_iter().zip(right))
+            .map(|(def, (a, b))| compare(def.kind, a, b))
+            .collect()
+    }
+
+    /// Field `f` of every record, in record order.
+    pub fn column(&self, f: usize) -> impl Iterator<Item = Option<Value<'_>>> + '_ {
+        (0..self.len()).map(move |r| self.value(f, r))
     }
 }
 
@@ -308,14 +433,12 @@ pub fn run_focused(
         }
     }
     // Each record's block key per rule, for the training sessions (an
-    // unfocused run made every pair of every rule: sessions reuse them).
+    // unfocused run made every pair of every rule: sessions reuse them, and
+    // a pair shares a rule's key when both records are in one of its blocks).
     let block_keys: Vec<Vec<u64>> = if focus.is_none() {
         keyed
-            .iter()
+            .par_iter()
             .map(|keyed| {
-                if blocks(keyed).all(|b| b.len() <= schema.max_block) {
-                    return Vec::new();
-                }
                 let mut key = vec![learn::NO_BLOCK; ds.len()];
                 for b in blocks(keyed) {
                     if b.len() >= 2 && b.len() <= schema.max_block {
@@ -544,22 +667,27 @@ fn model_checks(schema: &Schema, learned: &learn::Learned, report: &Report) -> V
     checks
 }
 
-/// Comparison levels of every pair, `fields` bytes a pair.
+/// Comparison levels of every pair, `fields` bytes a pair. Pairs are sorted,
+/// so record i is decoded once per run of its pairs.
 fn patterns_of(schema: &Schema, ds: &Dataset, pairs: &[u64]) -> Vec<u8> {
     let nf = schema.fields.len();
     let mut out = vec![0u8; pairs.len() * nf];
     out.par_chunks_mut(nf.max(1))
         .zip(pairs.par_iter())
-        .for_each(|(pattern, &p)| {
-            let (i, j) = split(p);
-            for (f, def) in schema.fields.iter().enumerate() {
-                pattern[f] = compare(
-                    def.kind,
-                    ds.fields[f][i as usize].as_ref(),
-                    ds.fields[f][j as usize].as_ref(),
-                );
-            }
-        });
+        .for_each_init(
+            || (u32::MAX, Vec::with_capacity(nf), Vec::with_capacity(nf)),
+            |(last, left, right), (pattern, &p)| {
+                let (i, j) = split(p);
+                if i != *last {
+                    ds.values_into(i as usize, left);
+                    *last = i;
+                }
+                ds.values_into(j as usize, right);
+                for (f, def) in schema.fields.iter().enumerate() {
+                    pattern[f] = compare(def.kind, left[f], right[f]);
+                }
+            },
+        );
     out
 }
 

@@ -493,6 +493,7 @@ pub async fn campaign(
                 from,
                 to,
                 share,
+                compute_features: true,
             };
             let e = ops::marketing_effect(store, analytics, config, &ask).await?;
             if json {

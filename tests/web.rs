@@ -379,6 +379,11 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
                 Client::login(&app, who).await
             });
         }
+        let pii = Pii::of(&store).await;
+        assert!(
+            !pii.ids.is_empty() && !pii.accounts.is_empty() && !pii.births.is_empty(),
+            "the bank holds personal data to look for"
+        );
         for (path, expected) in &matrix {
             for (k, c) in clients.iter_mut().enumerate() {
                 let r = c.get(path).await;
@@ -389,6 +394,11 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
                     callers[k],
                     r.body.chars().take(200).collect::<String>()
                 );
+                // The masking matrix: every answer a role gets is scanned
+                // for personal data that role must not see in clear.
+                if r.status == StatusCode::OK {
+                    pii.assert_absent(&r.body, callers[k], path);
+                }
             }
         }
         // Alerts are scoped like customers: rm1 sees alerts of rm1's
@@ -445,6 +455,13 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             .await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body.contains(&name));
+        // The scan of the matrix sees clear data where it is shown: the
+        // audited unmask shows the card and account numbers.
+        let clear = pii.found(&r.body, true);
+        assert!(
+            clear.as_ref().is_some_and(|(kind, ..)| *kind != "name"),
+            "the unmasked 360 shows identifiers in clear: {clear:?}"
+        );
         let r = clients[4]
             .form(
                 &format!("/customers/{mine}/unmask"),
@@ -1022,12 +1039,15 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the_api() {
     let dir = generated_bank(300, 17);
-    for (store, app) in demo_stores(
+    for (k, (store, app)) in demo_stores(
         "campaigns_are_designed_approved_launched_finished_and_compared_over_the_api",
         dir.path(),
     )
     .await
+    .into_iter()
+    .enumerate()
     {
+        let analytics = dir.path().join(format!("analytics-{k}"));
         let mut analyst = Client::login(&app, "analyst1").await;
         let token = analyst.csrf.clone();
         // The designer previews the segment on the latest features.
@@ -1313,10 +1333,42 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
         assert!(exec.get("/campaigns").await.body.contains("理财体验"));
         // The whole programme against the year's universal control group:
         // from the first launch there is nothing yet to measure; from an
-        // earlier baseline (features computed for it) there is.
+        // earlier baseline there is, once the batch has computed its features.
         let r = exec.get("/api/campaigns/effect").await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
         assert!(r.body.contains("is not after the baseline"), "{}", r.body);
+        // A read never writes: dates without computed features are refused,
+        // and none are made for them (before, a GET stored features for any
+        // date, and previews and launches then used invented ones).
+        let baseline: chrono::NaiveDate = "2026-04-30".parse().unwrap();
+        let future: chrono::NaiveDate = "2030-12-31".parse().unwrap();
+        for query in [
+            "from=2026-04-30&share=0.1",
+            "from=2026-04-30&to=2030-12-31&share=0.1",
+        ] {
+            let r = exec.get(&format!("/api/campaigns/effect?{query}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+            assert!(
+                r.body.contains("no features have been computed for"),
+                "{}",
+                r.body
+            );
+        }
+        for day in [baseline, future] {
+            assert!(
+                !panorama_analytics::engine::features_path(&analytics, day).exists(),
+                "a GET wrote the features of {day}"
+            );
+        }
+        let config = panorama_analytics::Config::default_config();
+        // The batch computes a past day's features; never a day without data.
+        let err = panorama_analytics::batch::ensure_features(&store, &analytics, &config, future)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("data ends on"), "{err}");
+        panorama_analytics::batch::ensure_features(&store, &analytics, &config, baseline)
+            .await
+            .unwrap();
         let e = exec
             .get("/api/campaigns/effect?from=2026-04-30&share=0.1")
             .await
@@ -3050,5 +3102,90 @@ async fn referrals_cross_lines_and_count_when_won() {
                 .len(),
             2
         );
+    }
+}
+
+/// The bank's personal data in clear, to scan answers for.
+struct Pii {
+    ids: Vec<String>,
+    mobiles: Vec<String>,
+    emails: Vec<String>,
+    accounts: Vec<String>,
+    /// Full birth dates that are not also a business date in the bank.
+    births: Vec<String>,
+    /// Customer names of three characters or more.
+    names: Vec<String>,
+}
+
+impl Pii {
+    async fn of(store: &panorama_store::Store) -> Pii {
+        let texts = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+        };
+        let business: std::collections::HashSet<String> = texts(
+            "SELECT DISTINCT opened_on FROM account UNION SELECT DISTINCT matures_on FROM account \
+             WHERE matures_on IS NOT NULL",
+        )
+        .await
+        .into_iter()
+        .collect();
+        let earliest = business.iter().min().cloned().unwrap_or_default();
+        Pii {
+            ids: texts("SELECT id_no FROM customer WHERE id_no IS NOT NULL").await,
+            mobiles: texts("SELECT mobile FROM customer WHERE mobile IS NOT NULL").await,
+            emails: texts("SELECT email FROM customer WHERE email IS NOT NULL").await,
+            accounts: texts("SELECT account_no FROM account").await,
+            births: texts("SELECT birth_date FROM customer WHERE birth_date IS NOT NULL")
+                .await
+                .into_iter()
+                .filter(|d| d.len() == 10 && *d < earliest && !business.contains(d))
+                .collect(),
+            names: texts("SELECT name FROM customer")
+                .await
+                .into_iter()
+                .filter(|n| n.chars().count() >= 3)
+                .collect(),
+        }
+    }
+
+    /// Fails if `body`, answered to `who`, shows what their role may not see.
+    fn assert_absent(&self, body: &str, who: &str, path: &str) {
+        let strict = matches!(
+            who,
+            "analyst1" | "steward1" | "auditor1" | "exec1" | "agent1"
+        );
+        if let Some((kind, v, around)) = self.found(body, strict) {
+            panic!("GET {path} as {who} shows a {kind} in clear ({v}): …{around}…");
+        }
+    }
+
+    /// The first clear value of a kind in `body` (names too if `names`),
+    /// with what surrounds it.
+    fn found(&self, body: &str, names: bool) -> Option<(&'static str, String, String)> {
+        let mut kinds: Vec<(&str, &Vec<String>)> = vec![
+            ("resident id", &self.ids),
+            ("mobile", &self.mobiles),
+            ("e-mail", &self.emails),
+            ("card or account number", &self.accounts),
+            ("birth date", &self.births),
+        ];
+        if names {
+            kinds.push(("name", &self.names));
+        }
+        for (kind, values) in kinds {
+            if let Some(v) = values.iter().find(|v| body.contains(v.as_str())) {
+                let at = body.find(v.as_str()).unwrap_or(0);
+                let from = (0..=at.saturating_sub(80))
+                    .rev()
+                    .find(|&i| body.is_char_boundary(i))
+                    .unwrap_or(0);
+                let around: String = body[from..].chars().take(200).collect();
+                return Some((kind, v.clone(), around));
+            }
+        }
+        None
     }
 }

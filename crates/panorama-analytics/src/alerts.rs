@@ -180,7 +180,8 @@ async fn birthdays(
         if next > until {
             continue;
         }
-        let age = next.year() - birth.year();
+        // Without the age: an RM sees the month and day of birth beside a
+        // resident id whose mask hides the date, so the year must stay out.
         out.push(alert(
             int(&r[0]),
             "birthday",
@@ -188,10 +189,10 @@ async fn birthdays(
             Some(next),
             "info",
             (
-                format!("{}月{}日生日（{age}岁）", next.month(), next.day()),
-                format!("Birthday on {} (turns {age})", next.format("%-d %b")),
+                format!("{}月{}日生日", next.month(), next.day()),
+                format!("Birthday on {}", next.format("%-d %b")),
             ),
-            json!({ "on": next.to_string(), "age": age }),
+            json!({ "on": next.to_string() }),
         ));
     }
     Ok(out)

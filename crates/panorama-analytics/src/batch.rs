@@ -195,6 +195,16 @@ pub async fn ensure_features(
     if path.exists() {
         return Ok(path);
     }
+    // Features of a day the bank has no data for would be invented: every
+    // balance carried forward, every customer inactive.
+    let latest = acrm::latest_business_date(store).await?;
+    if let Some(latest) = latest.as_deref().and_then(|l| l.get(..10)) {
+        if as_of.to_string().as_str() > latest {
+            return Err(AnalyticsError::Invalid(format!(
+                "no features for {as_of}: the store's data ends on {latest}"
+            )));
+        }
+    }
     if !snapshot::snapshot_dir(analytics).exists() {
         snapshot::refresh(store, analytics).await?;
     }
@@ -204,6 +214,21 @@ pub async fn ensure_features(
     let history = features::tier_history(&ctx, config, dates).await?;
     features::compute(&ctx, analytics, config, dates, &history).await?;
     Ok(path)
+}
+
+/// The features of `as_of` as the batch (or a training run) computed them;
+/// an error naming the command that computes them if there are none. What
+/// only reads — a page, an API call — uses this, never [`ensure_features`].
+pub fn computed_features(analytics: &Path, as_of: NaiveDate) -> Result<std::path::PathBuf> {
+    let path = crate::engine::features_path(analytics, as_of);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(AnalyticsError::Invalid(format!(
+            "no features have been computed for {as_of}: the nightly batch computes them \
+             (`panorama batch --as-of {as_of}`), or `panorama campaign effect` does for its dates"
+        )))
+    }
 }
 
 /// What conditions may name: the product catalogue and the configured codes.

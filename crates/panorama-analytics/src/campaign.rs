@@ -1245,6 +1245,9 @@ pub struct EffectQuery {
     /// share among the year's launched campaigns, the customers every one
     /// of them left out).
     pub share: Option<f64>,
+    /// Compute the features of the two dates if the batch has not (the
+    /// command line); a read (the web) only uses what is there.
+    pub compute_features: bool,
 }
 
 /// Measures the whole programme of `ask.year` on its universal control group.
@@ -1318,10 +1321,15 @@ pub async fn marketing_effect(
             "the outcome date {to} is not after the baseline {from}"
         )));
     }
-    let before =
-        holdings(&crate::batch::ensure_features(store, analytics, config, from).await?).await?;
-    let after =
-        holdings(&crate::batch::ensure_features(store, analytics, config, to).await?).await?;
+    let features = |on: NaiveDate| async move {
+        if ask.compute_features {
+            crate::batch::ensure_features(store, analytics, config, on).await
+        } else {
+            crate::batch::computed_features(analytics, on)
+        }
+    };
+    let before = holdings(&features(from).await?).await?;
+    let after = holdings(&features(to).await?).await?;
     let treated = q::treated_between(
         store,
         &format!("{period}-01-01"),

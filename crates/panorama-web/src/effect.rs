@@ -61,6 +61,8 @@ impl EffectParams {
                         .ok_or_else(|| WebError::BadRequest(format!("share: a number, not {s}")))
                 })
                 .transpose()?,
+            // A GET never writes analytics state.
+            compute_features: false,
         })
     }
 }

@@ -439,6 +439,7 @@ pub async fn customer_360(
     for r in &mut related {
         r.name = mask::name(&r.name, &format!("#{}", r.customer_id), level);
     }
+    let pseudonym = c.customer_no.clone();
     let view = Customer360 {
         profile: Profile {
             id: c.id,
@@ -457,16 +458,46 @@ pub async fn customer_360(
             branch_name: c.branch_name,
             created_at: c.created_at,
         },
-        features,
-        accounts: ocrm::accounts_of(store, id).await?,
+        features: features.map(|f| ocrm::FeatureRow {
+            features: mask::features(&f.features, level),
+            ..f
+        }),
+        // Card and account numbers six and four, counterparties by the
+        // level's rule for names: the clear view is the audited unmask.
+        accounts: ocrm::accounts_of(store, id)
+            .await?
+            .into_iter()
+            .map(|a| ocrm::AccountRow {
+                account_no: mask::account_no(&a.account_no, level),
+                ..a
+            })
+            .collect(),
         trend: ocrm::balance_trend(store, id).await?,
         channels: ocrm::transactions_by_channel(store, id, &since).await?,
-        recent: ocrm::recent_transactions(store, id, 20).await?,
+        recent: ocrm::recent_transactions(store, id, 20)
+            .await?
+            .into_iter()
+            .map(|x| ocrm::TxnRow {
+                account_no: mask::account_no(&x.account_no, level),
+                counterparty_name: x
+                    .counterparty_name
+                    .as_deref()
+                    .map(|n| mask::counterparty(n, level)),
+                ..x
+            })
+            .collect(),
         tiers: ocrm::tier_history_of(store, id).await?,
         related,
         segments: ocrm::segments_of(store, id).await?,
         contacts: ocrm::contacts_of(store, id, 50).await?,
-        opportunities: ocrm::opportunities(store, Some(id), None).await?,
+        opportunities: ocrm::opportunities(store, Some(id), None)
+            .await?
+            .into_iter()
+            .map(|o| ocrm::OpportunityRow {
+                customer_name: mask::name(&o.customer_name, &pseudonym, level),
+                ..o
+            })
+            .collect(),
         preferences: ocrm::preferences_of(store, id).await?,
         customer_since: ocrm::first_opened_on(store, id).await?,
         // The customer's own name, masked like the profile's.

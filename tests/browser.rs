@@ -85,6 +85,16 @@ async fn start(seed: u64) -> Option<Env> {
     panorama_analytics::batch::run(&store, &dir.path().join("analytics"), &config, None)
         .await
         .unwrap();
+    // An earlier day's features, as that night's batch left them (the
+    // marketing effect's baseline; pages only read features).
+    panorama_analytics::batch::ensure_features(
+        &store,
+        &dir.path().join("analytics"),
+        &config,
+        "2026-04-30".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     panorama::web::demo_users(&store, PASSWORD).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

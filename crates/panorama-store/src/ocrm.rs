@@ -336,17 +336,37 @@ pub async fn audit(store: &Store, a: &Audit<'_>) -> Result<()> {
     insert_audit(&mut conn, a).await
 }
 
-/// Failed logins for `username` at or after `since` (ISO-8601 UTC), since
-/// its last successful login.
-pub async fn failed_logins_since(store: &Store, username: &str, since: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_event WHERE actor = $1 AND action = 'login' AND outcome IN ('failed', 'denied') AND at >= $2 \
+/// Wrong passwords at or after `since` (ISO-8601 UTC): for `username` from
+/// `source_ip` since its last successful login, and from `source_ip` for any
+/// account.
+pub async fn failed_logins_since(
+    store: &Store,
+    username: &str,
+    source_ip: &str,
+    since: &str,
+) -> Result<(i64, i64)> {
+    // Only wrong passwords count: attempts refused while locked do not keep
+    // the lock alive. Per account from this address (since its last good
+    // login from anywhere), and from this address over all accounts.
+    let pair: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE actor = $1 AND action = 'login' AND outcome = 'failed' \
+         AND COALESCE(source_ip, '') = $2 AND at >= $3 \
          AND at > COALESCE((SELECT MAX(at) FROM audit_event WHERE actor = $1 AND action = 'login' AND outcome = 'ok'), '')",
     )
     .bind(username)
+    .bind(source_ip)
     .bind(since)
     .fetch_one(store.pool())
-    .await?)
+    .await?;
+    let address: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'login' AND outcome = 'failed' \
+         AND COALESCE(source_ip, '') = $1 AND at >= $2",
+    )
+    .bind(source_ip)
+    .bind(since)
+    .fetch_one(store.pool())
+    .await?;
+    Ok((pair, address))
 }
 
 /// One audit event as read back.

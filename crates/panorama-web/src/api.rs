@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use panorama_store::ocrm::{self, AuditFilter, CustomerFilter};
+use panorama_store::ocrm::{self, AuditFilter};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -78,28 +78,24 @@ pub async fn me(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Web
     .into_response())
 }
 
-/// Paging and filters of `GET /api/customers`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    page: i64,
-    per_page: Option<i64>,
-    #[serde(flatten)]
-    filter: CustomerFilter,
-}
-
-/// `GET /api/customers`: the caller's scope, paged.
+/// `GET /api/customers`: the caller's scope, paged; `?page=&per_page=` and
+/// the list page's filters (`tier`, `min_aum` in yuan, `name`, `sort`,
+/// `segment`, `model`, `min_score`). The read is audited with its filters
+/// and the rows it returned.
 pub async fn customers(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<service::CustomerQuery>,
 ) -> Result<Response, WebError> {
     let user = ctx.require(Permission::ViewCustomers)?;
-    let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
+    let filter = q.filter(ctx.lang)?;
+    let page = q.page()?;
+    let per_page = q.per_page()?.unwrap_or(50).clamp(1, 500);
     let (rows, total) =
-        ocrm::customers(&state.store, &user.scope(), &q.filter, q.page, per_page).await?;
+        ocrm::customers(&state.store, &user.scope(), &filter, page, per_page).await?;
+    service::audit_list(&state, &ctx, "customer.list", &q.described(), rows.len()).await?;
     Ok(Json(json!({
-        "page": q.page.max(0),
+        "page": page,
         "per_page": per_page,
         "total": total,
         "customers": service::list_items(user, rows),

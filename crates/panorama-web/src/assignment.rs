@@ -320,6 +320,7 @@ pub async fn api_overview(State(state): State<AppState>, ctx: Ctx) -> Result<Res
             ..s
         })
         .collect();
+    crate::service::audit_list(&state, &ctx, "assignment.list", "", suggestions.len()).await?;
     Ok(Json(json!({"rms": rms, "suggestions": suggestions})).into_response())
 }
 

@@ -241,6 +241,12 @@ pub async fn api_list(
 ) -> Result<Response, WebError> {
     let user = ctx.require(Permission::HandleComplaints)?;
     let rows = read_list(&state, user, &q).await?;
+    let filters = format!(
+        "status={}&customer={}",
+        q.status.as_deref().unwrap_or(""),
+        q.customer.map(|c| c.to_string()).unwrap_or_default()
+    );
+    crate::service::audit_list(&state, &ctx, "complaint.list", &filters, rows.len()).await?;
     Ok(Json(json!({"complaints": rows})).into_response())
 }
 

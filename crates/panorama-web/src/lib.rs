@@ -31,6 +31,7 @@ mod session_store;
 mod steward;
 mod steward_pages;
 mod targets;
+mod throttle;
 mod workbench;
 
 use std::net::SocketAddr;
@@ -65,8 +66,11 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Idle minutes before a session expires.
     pub session_idle_minutes: i64,
-    /// Failed logins in the window that lock an account.
+    /// Failed logins in the window that lock an account for the client
+    /// address they came from.
     pub max_failed_logins: i64,
+    /// Failed logins from one client address, any account, in the window.
+    pub max_failed_logins_per_address: i64,
     /// The window for counting failed logins, minutes.
     pub lockout_minutes: i64,
     /// Value tiers, highest first.
@@ -90,6 +94,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             session_idle_minutes: 30,
             max_failed_logins: 5,
+            max_failed_logins_per_address: 30,
             lockout_minutes: 15,
             tiers: Vec::new(),
             analytics: None,
@@ -106,6 +111,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Login attempts in flight.
+    pub throttle: Arc<throttle::Throttle>,
 }
 
 /// The application: pages, API, health and metrics, behind sessions and login.
@@ -116,6 +123,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         store: store.clone(),
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
+        throttle: Arc::new(throttle::Throttle::default()),
     };
     let sessions = SessionManagerLayer::new(StoreSessions::new(store.clone()))
         .with_name("panorama_session")

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use panorama_domain::money::Money;
-use panorama_store::ocrm::{self, AuditFilter, CustomerFilter, NewContact};
+use panorama_store::ocrm::{self, AuditFilter, NewContact};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -193,11 +193,20 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths are followed after login (no open redirect).
+/// Only local paths are followed after login (no open redirect): a `/`
+/// and then not a second slash, and no backslash, whitespace or control
+/// character anywhere (browsers drop tabs and newlines, so `/\t/evil.example`
+/// would become `//evil.example`).
 fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
-        .to_owned()
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    })
+    .unwrap_or("/")
+    .to_owned()
 }
 
 fn login_page(lang: Lang, next: &str, error: Option<&str>) -> Markup {
@@ -331,75 +340,18 @@ pub(crate) fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) ->
     }
 }
 
-/// Filters and page of the customer list page.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    page: i64,
-    tier: Option<String>,
-    min_aum: Option<String>,
-    name: Option<String>,
-    sort: Option<String>,
-    segment: Option<String>,
-    model: Option<String>,
-    min_score: Option<String>,
-}
-
 /// `GET /customers`: my customers (or my branch's), filtered and sorted.
 pub async fn customer_list(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<service::CustomerQuery>,
 ) -> Result<Response, PageError> {
     let path = "/customers";
     let user = ctx.require(Permission::ViewCustomers).page(&ctx, path)?;
     let lang = ctx.lang;
-    let min_aum = match q
-        .min_aum
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(s) => Some(
-            s.parse::<i64>()
-                .map_err(|_| WebError::BadRequest(format!("{}: {s}", t::MIN_AUM.get(lang))))
-                .page(&ctx, path)?,
-        ),
-        None => None,
-    };
-    let given = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let segment = match given(&q.segment) {
-        Some(s) => Some(
-            s.parse::<i64>()
-                .map_err(|_| WebError::BadRequest(format!("{}: {s}", t::SEGMENTS.get(lang))))
-                .page(&ctx, path)?,
-        ),
-        None => None,
-    };
-    let min_score = match given(&q.min_score) {
-        Some(s) => Some(
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| (0.0..=1.0).contains(v))
-                .ok_or_else(|| WebError::BadRequest(format!("{}: {s}", t::MIN_SCORE.get(lang))))
-                .page(&ctx, path)?,
-        ),
-        None => None,
-    };
-    let filter = CustomerFilter {
-        tier: given(&q.tier),
-        min_aum,
-        segment,
-        name: q.name.clone(),
-        sort: given(&q.sort),
-        model: given(&q.model),
-        min_score,
-    };
+    let filter = q.filter(lang).page(&ctx, path)?;
+    let (min_aum, segment, min_score) = (filter.min_aum, filter.segment, filter.min_score);
+    let page_no = q.page().page(&ctx, path)?;
     let segments = panorama_store::acrm::segments(&state.store)
         .await
         .page(&ctx, path)?;
@@ -407,11 +359,14 @@ pub async fn customer_list(
         .await
         .page(&ctx, path)?;
     let per_page = 50;
-    let (rows, total) = ocrm::customers(&state.store, &user.scope(), &filter, q.page, per_page)
+    let (rows, total) = ocrm::customers(&state.store, &user.scope(), &filter, page_no, per_page)
+        .await
+        .page(&ctx, path)?;
+    service::audit_list(&state, &ctx, "customer.list", &q.described(), rows.len())
         .await
         .page(&ctx, path)?;
     let rows = service::list_items(user, rows);
-    let page = q.page.max(0);
+    let page = page_no;
     let link = |p: i64| {
         format!(
             "/customers?page={p}&tier={}&min_aum={}&name={}&sort={}&segment={}&model={}&min_score={}",
@@ -1104,5 +1059,15 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tabs and newlines, and read a backslash as a slash.
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "/ /evil",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(safe_next(Some("/customers?q=a%20b")), "/customers?q=a%20b");
     }
 }

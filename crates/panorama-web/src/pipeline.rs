@@ -229,6 +229,8 @@ pub async fn api_list(
 ) -> Result<Response, WebError> {
     let user = ctx.require(Permission::ViewPipeline)?;
     let (since, cells, items) = read(&state, user, blank(&q.stage)).await?;
+    let filters = format!("stage={}", blank(&q.stage).unwrap_or(""));
+    crate::service::audit_list(&state, &ctx, "opportunity.list", &filters, items.len()).await?;
     Ok(
         Json(json!({"closed_since": since, "pipeline": cells, "opportunities": items}))
             .into_response(),

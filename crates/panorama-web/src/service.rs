@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::AppState;
 use crate::auth::{Backend, Credentials, Permission, User};
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
 
 /// Session key of the CSRF token.
@@ -151,17 +151,29 @@ impl From<WebError> for LoginRefused {
     }
 }
 
+/// The longest user name and password a login reads: longer ones are
+/// wrong without being checked (and the trail keeps the name's start).
+pub const MAX_USERNAME: usize = 64;
+/// See [`MAX_USERNAME`].
+pub const MAX_PASSWORD: usize = 1024;
+
 /// Checks credentials with throttling, logs the user in (new session id,
-/// new CSRF token) and audits the attempt either way.
+/// new CSRF token) and audits the attempt either way. The attempt is
+/// admitted (counted) before its password is checked; the lock is per
+/// account and client address, so a stranger cannot lock someone out from
+/// elsewhere, and refused attempts do not prolong it.
 pub async fn login(
     state: &AppState,
     ctx: &mut Ctx,
     creds: Credentials,
 ) -> Result<User, LoginRefused> {
-    let username = creds.username.trim().to_owned();
+    let username: String = creds.username.trim().chars().take(MAX_USERNAME).collect();
+    let oversized =
+        creds.username.trim().chars().count() > MAX_USERNAME || creds.password.len() > MAX_PASSWORD;
+    let address = ctx.ip.clone().unwrap_or_default();
     let window = chrono::Utc::now() - chrono::Duration::minutes(state.config.lockout_minutes);
     let since = window.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let failures = ocrm::failed_logins_since(&state.store, &username, &since)
+    let (pair, by_address) = ocrm::failed_logins_since(&state.store, &username, &address, &since)
         .await
         .map_err(WebError::from)?;
     let audit = |outcome: &'static str, detail: &'static str| Audit {
@@ -171,30 +183,53 @@ pub async fn login(
         detail: Some(detail),
         ..Audit::default()
     };
-    if failures >= state.config.max_failed_logins {
+    let ticket = state.throttle.admit(
+        &username,
+        &address,
+        crate::throttle::Failures {
+            pair,
+            address: by_address,
+        },
+        crate::throttle::Limits {
+            pair: state.config.max_failed_logins,
+            address: state.config.max_failed_logins_per_address,
+        },
+    );
+    let Some(ticket) = ticket else {
         let a = Audit {
             actor: &username,
-            ..audit("denied", "locked: too many failed logins")
+            ..audit("denied", "locked: too many failed logins from this address")
         };
         ctx.audit(state, a).await?;
         return Err(LoginRefused::Locked);
-    }
-    let user = ctx
-        .auth
-        .authenticate(Credentials {
-            username: username.clone(),
-            password: creds.password,
-        })
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    };
+    let user = if oversized {
+        None
+    } else {
+        let _turn = state.throttle.check_turn().await;
+        ctx.auth
+            .authenticate(Credentials {
+                username: username.clone(),
+                password: creds.password,
+            })
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?
+    };
     let Some(user) = user else {
         let a = Audit {
             actor: &username,
             ..audit("failed", "wrong username or password")
         };
         ctx.audit(state, a).await?;
+        drop(ticket);
         return Err(LoginRefused::Wrong);
     };
+    // A new session id on every login, even over a session that was
+    // already logged in (no fixation).
+    ctx.session
+        .cycle_id()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     ctx.auth
         .login(&user)
         .await
@@ -204,6 +239,7 @@ pub async fn login(
         .await
         .map_err(WebError::from)?;
     ctx.audit(state, audit("ok", "password")).await?;
+    drop(ticket);
     Ok(user)
 }
 
@@ -224,6 +260,138 @@ pub async fn logout(state: &AppState, ctx: &mut Ctx) -> Result<(), WebError> {
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(())
+}
+
+/// The customer list's query, as the page's form and the API send it:
+/// every value text (numbers parsed here, with a clear error).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CustomerQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+    tier: Option<String>,
+    min_aum: Option<String>,
+    name: Option<String>,
+    sort: Option<String>,
+    segment: Option<String>,
+    model: Option<String>,
+    min_score: Option<String>,
+}
+
+/// The last page a list pages to: far beyond any bank's customers, and far
+/// from overflowing the offset it becomes.
+pub const MAX_PAGE: i64 = 10_000_000;
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl CustomerQuery {
+    /// The filter, or which value is not a number of its kind.
+    pub fn filter(&self, lang: Lang) -> Result<ocrm::CustomerFilter, WebError> {
+        let min_aum = given(&self.min_aum)
+            .map(|s| {
+                s.parse::<i64>()
+                    .ok()
+                    .filter(|v| (0..=i64::MAX / 100).contains(v))
+                    .ok_or_else(|| WebError::BadRequest(format!("{}: {s}", t::MIN_AUM.get(lang))))
+            })
+            .transpose()?;
+        let segment = given(&self.segment)
+            .map(|s| {
+                s.parse::<i64>()
+                    .map_err(|_| WebError::BadRequest(format!("{}: {s}", t::SEGMENTS.get(lang))))
+            })
+            .transpose()?;
+        let min_score = given(&self.min_score)
+            .map(|s| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|v| (0.0..=1.0).contains(v))
+                    .ok_or_else(|| WebError::BadRequest(format!("{}: {s}", t::MIN_SCORE.get(lang))))
+            })
+            .transpose()?;
+        Ok(ocrm::CustomerFilter {
+            tier: given(&self.tier).map(str::to_owned),
+            min_aum,
+            segment,
+            name: self.name.clone(),
+            sort: given(&self.sort).map(str::to_owned),
+            model: given(&self.model).map(str::to_owned),
+            min_score,
+        })
+    }
+
+    /// The page (0 first), or an error if it is not a page number.
+    pub fn page(&self) -> Result<i64, WebError> {
+        Ok(given(&self.page)
+            .map(|p| {
+                p.parse::<i64>()
+                    .ok()
+                    .filter(|p| (0..=MAX_PAGE).contains(p))
+                    .ok_or_else(|| WebError::BadRequest(format!("page: 0 to {MAX_PAGE}, not {p}")))
+            })
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Rows a page, if asked.
+    pub fn per_page(&self) -> Result<Option<i64>, WebError> {
+        given(&self.per_page)
+            .map(|p| {
+                p.parse::<i64>()
+                    .map_err(|_| WebError::BadRequest(format!("per_page: a number, not {p}")))
+            })
+            .transpose()
+    }
+
+    /// The filters as the audit trail keeps them (the name prefix masked).
+    pub fn described(&self) -> String {
+        let mut parts = Vec::new();
+        for (key, value) in [
+            ("tier", &self.tier),
+            ("min_aum", &self.min_aum),
+            ("sort", &self.sort),
+            ("segment", &self.segment),
+            ("model", &self.model),
+            ("min_score", &self.min_score),
+            ("page", &self.page),
+            ("per_page", &self.per_page),
+        ] {
+            if let Some(v) = given(value) {
+                parts.push(format!("{key}={}", v.chars().take(40).collect::<String>()));
+            }
+        }
+        if let Some(n) = given(&self.name) {
+            parts.push(format!("name={}", mask::name(n, "", Level::Strict)));
+        }
+        parts.join("&")
+    }
+}
+
+/// Audits a list read: who, which list, with which filters, how many rows
+/// (PCI DSS 10.2: bulk access to cardholder and personal data is logged).
+pub async fn audit_list(
+    state: &AppState,
+    ctx: &Ctx,
+    action: &str,
+    filters: &str,
+    rows: usize,
+) -> Result<(), WebError> {
+    let detail = if filters.is_empty() {
+        format!("{rows} rows")
+    } else {
+        format!("{filters} -> {rows} rows")
+    };
+    ctx.audit(
+        state,
+        Audit {
+            action,
+            object_type: Some("list"),
+            detail: Some(&detail),
+            ..Audit::default()
+        },
+    )
+    .await
 }
 
 /// A customer in a list, masked for the caller.

@@ -137,6 +137,8 @@ pub async fn reviews(
     let level = Level::for_role(user.role);
     let rows = q::review_queue(&state.store, &q.status, limit).await?;
     let pairs: Vec<ReviewView> = rows.into_iter().map(|r| view(r, level)).collect();
+    let filters = format!("status={}&limit={limit}", q.status);
+    crate::service::audit_list(&state, &ctx, "ecif.review.list", &filters, pairs.len()).await?;
     Ok(Json(json!({"status": q.status, "pairs": pairs})).into_response())
 }
 

@@ -2442,6 +2442,21 @@ async fn targets_are_set_split_down_to_rms_and_measured() {
             "shares must add up: {}",
             r.body
         );
+        // Shares that add up only by wrapping round are refused too.
+        if subs.len() >= 3 {
+            let mut huge = vec![0; subs.len()];
+            huge[0] = i64::MAX;
+            huge[1] = i64::MAX;
+            huge[2] = branch_target.wrapping_sub(i64::MAX.wrapping_mul(2));
+            let r = bm
+                .post_api(
+                    &format!("/api/targets/{branch_id}/split"),
+                    &manual(huge),
+                    &bm_csrf,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        }
         values[0] = branch_target;
         let r = bm
             .post_api(
@@ -3046,6 +3061,21 @@ async fn referrals_cross_lines_and_count_when_won() {
                 .body
                 .contains("referral-form")
         );
+        // The 360's form refers as well (it always answered 422: a form's
+        // text cannot be flattened into a numeric field).
+        let person = theirs[1].to_string();
+        let r = c1
+            .form(
+                &format!("/customers/{company}/referrals"),
+                &[
+                    ("csrf", &k1),
+                    ("customer", &person),
+                    ("product_code", &product.to_string()),
+                    ("note", "表单转介"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 
         // rm2 accepts: an opportunity of theirs; won, it is the referral's outcome.
         let incoming = c2.get("/api/referrals").await.json();
@@ -3340,6 +3370,28 @@ async fn login_abuse_is_throttled_and_sessions_and_redirects_are_safe() {
         assert_eq!(second.status(), StatusCode::OK);
         let after = cookie(&second).expect("a new session cookie");
         assert_ne!(before, after, "the session id is cycled on login");
+        // The store keeps a digest of the session id, and no password hash.
+        let sessions: Vec<(String, String)> = sqlx::query_as("SELECT id, data FROM web_session")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let cookie_id = after.trim_start_matches("panorama_session=");
+        let hash: String =
+            sqlx::query_scalar("SELECT password_hash FROM app_user WHERE username = 'rm1'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        // As text, or as the bytes the login layer serialises.
+        let as_bytes = serde_json::to_string(&hash.as_bytes().to_vec()).unwrap();
+        let as_bytes = as_bytes.trim_matches(['[', ']']);
+        assert!(!sessions.is_empty());
+        for (id, data) in &sessions {
+            assert_ne!(id, cookie_id, "the cookie itself is in the store");
+            assert!(
+                !data.contains(&hash) && !data.contains(as_bytes),
+                "a password hash in session data: {data}"
+            );
+        }
 
         // Open redirect: a tab after the slash is not followed.
         let mut c = Client::anonymous(&app);

@@ -437,7 +437,7 @@ async fn alerts_match_the_hand_computed_bank() {
                 "birthday",
                 "2026-07-15",
                 Some("2026-07-15"),
-                "7月15日生日（36岁）"
+                "7月15日生日"
             ),
             // Accounts 1 (current) and 2 (deposit): 600,000 yuan; the card
             // and the loan are not assets.
@@ -475,7 +475,7 @@ async fn alerts_match_the_hand_computed_bank() {
             ),
         ]
     );
-    assert_eq!(alerts[0].message_en, "Birthday on 15 Jul (turns 36)");
+    assert_eq!(alerts[0].message_en, "Birthday on 15 Jul");
     assert_eq!(alerts[3].severity, "info");
     // With the default week, 30 days and 50,000 yuan, none of these fire.
     let quiet = alerts::evaluate(&ctx, &Config::default_config(), dates, &[])

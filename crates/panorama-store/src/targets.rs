@@ -429,8 +429,9 @@ pub async fn split(
             return Err(StoreError::Invalid("a share is not negative".into()));
         }
     }
-    let sum: i64 = shares.iter().map(|s| s.1).sum();
-    if sum != t.value {
+    // In i128: shares near i64::MAX must not wrap round to the target.
+    let sum: i128 = shares.iter().map(|s| i128::from(s.1)).sum();
+    if sum != i128::from(t.value) {
         return Err(StoreError::Invalid(format!(
             "the shares add up to {sum}, not to the target {}",
             t.value

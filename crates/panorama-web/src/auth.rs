@@ -147,9 +147,11 @@ pub struct User {
     pub org_name: String,
     /// Materialised path of the org unit.
     pub org_path: String,
-    /// The password hash: a changed password ends every session.
+    /// A digest of the password hash, kept in the session to end every
+    /// session when the password changes (the hash itself never goes into
+    /// session data).
     #[serde(skip)]
-    password_hash: String,
+    session_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for User {
@@ -172,7 +174,10 @@ impl User {
             org_code: row.org_code,
             org_name: row.org_name,
             org_path: row.org_path,
-            password_hash: row.password_hash?,
+            session_key: {
+                use sha2::Digest as _;
+                sha2::Sha256::digest(row.password_hash?.as_bytes()).to_vec()
+            },
         })
     }
 
@@ -199,7 +204,7 @@ impl AuthUser for User {
     }
 
     fn session_auth_hash(&self) -> &[u8] {
-        self.password_hash.as_bytes()
+        &self.session_key
     }
 }
 
@@ -240,7 +245,9 @@ impl AuthnBackend for Backend {
 
     async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, WebError> {
         let row = ocrm::user_by_username(&self.store, &creds.username).await?;
-        let Some(user) = row.filter(|r| r.active == 1).and_then(User::from_row) else {
+        let row = row.filter(|r| r.active == 1);
+        let hash = row.as_ref().and_then(|r| r.password_hash.clone());
+        let Some((user, hash)) = row.and_then(User::from_row).zip(hash) else {
             // Spend the same time as a real check so a missing user is not
             // told apart by timing.
             let _ =
@@ -248,7 +255,6 @@ impl AuthnBackend for Backend {
                     .await;
             return Ok(None);
         };
-        let hash = user.password_hash.clone();
         let ok = tokio::task::spawn_blocking(move || verify_password(&creds.password, &hash))
             .await
             .map_err(|e| WebError::Internal(e.to_string()))?;

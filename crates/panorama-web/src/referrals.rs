@@ -165,12 +165,14 @@ pub async fn api_decide(
     Ok(Json(json!({"id": id, "opportunity": opportunity})).into_response())
 }
 
-/// The 360's form.
+/// The 360's form: every value text (a form cannot be flattened into
+/// numeric fields — the referral form always answered 422 that way).
 #[derive(Debug, Deserialize)]
 pub struct ReferForm {
     csrf: String,
-    #[serde(flatten)]
-    input: ReferInput,
+    customer: String,
+    product_code: Option<String>,
+    note: Option<String>,
 }
 
 /// `POST /customers/{id}/referrals`.
@@ -183,7 +185,18 @@ pub async fn form_refer(
     let path = format!("/customers/{via}");
     ctx.require(Permission::Refer).page(&ctx, &path)?;
     ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
-    refer(&state, &ctx, via, &f.input).await.page(&ctx, &path)?;
+    let customer = f
+        .customer
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| WebError::BadRequest(format!("customer: {}", f.customer)))
+        .page(&ctx, &path)?;
+    let input = ReferInput {
+        customer,
+        product_code: f.product_code,
+        note: f.note,
+    };
+    refer(&state, &ctx, via, &input).await.page(&ctx, &path)?;
     Ok(Redirect::to("/referrals").into_response())
 }
 

@@ -25,6 +25,16 @@ impl StoreSessions {
     }
 }
 
+/// What the store keeps of a session id: its SHA-256, so that a copy of
+/// the table (a backup, a read replica) holds no cookie that logs anyone in.
+fn key(id: &Id) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(id.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
@@ -37,7 +47,7 @@ impl SessionStore for StoreSessions {
         // A colliding random id is astronomically unlikely; draw again if so.
         while !sessions::create(
             &self.store,
-            &record.id.to_string(),
+            &key(&record.id),
             &data,
             record.expiry_date.unix_timestamp(),
         )
@@ -54,7 +64,7 @@ impl SessionStore for StoreSessions {
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         sessions::save(
             &self.store,
-            &record.id.to_string(),
+            &key(&record.id),
             &data,
             record.expiry_date.unix_timestamp(),
         )
@@ -64,7 +74,7 @@ impl SessionStore for StoreSessions {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let Some((data, expires)) = sessions::load(&self.store, &id.to_string(), now)
+        let Some((data, expires)) = sessions::load(&self.store, &key(id), now)
             .await
             .map_err(backend)?
         else {
@@ -82,7 +92,7 @@ impl SessionStore for StoreSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sessions::delete(&self.store, &id.to_string())
+        sessions::delete(&self.store, &key(id))
             .await
             .map_err(backend)
     }

@@ -166,6 +166,7 @@ pub async fn audit(
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
     ctx.require(Permission::ViewAudit)?;
+    service::check_audit_dates(&filter)?;
     let rows = ocrm::audit_search(&state.store, &filter, 500).await?;
     ctx.audit(
         &state,

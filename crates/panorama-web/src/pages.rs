@@ -1005,6 +1005,7 @@ pub async fn audit_page(
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, PageError> {
     let user = ctx.require(Permission::ViewAudit).page(&ctx, "/audit")?;
+    service::check_audit_dates(&filter).page(&ctx, "/audit")?;
     let rows = ocrm::audit_search(&state.store, &filter, 500)
         .await
         .page(&ctx, "/audit")?;

@@ -368,6 +368,23 @@ impl CustomerQuery {
     }
 }
 
+/// Checks an audit search's dates: a day (`YYYY-MM-DD`) or an instant
+/// (RFC 3339), not any text compared as a string.
+pub fn check_audit_dates(f: &ocrm::AuditFilter) -> Result<(), WebError> {
+    for (name, value) in [("from", &f.from), ("to", &f.to)] {
+        let Some(v) = given(value) else { continue };
+        let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok();
+        let instant = chrono::DateTime::parse_from_rfc3339(v).is_ok();
+        if !day && !instant {
+            return Err(WebError::BadRequest(format!(
+                "{name}: a date (YYYY-MM-DD) or an instant (RFC 3339), not {}",
+                v.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Audits a list read: who, which list, with which filters, how many rows
 /// (PCI DSS 10.2: bulk access to cardholder and personal data is logged).
 pub async fn audit_list(

@@ -26,21 +26,25 @@ impl Level {
     }
 }
 
+/// The first `head` and last `tail` characters with stars between; all
+/// stars if the value is shorter than both together.
+fn keep_ends(s: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let len = chars.len();
+    if len < head + tail {
+        return "*".repeat(len);
+    }
+    let first: String = chars[..head].iter().collect();
+    let last: String = chars[len - tail..].iter().collect();
+    format!("{first}{}{last}", "*".repeat(len - head - tail))
+}
+
 /// A resident id: `110105********1234`.
 pub fn resident_id(id: &str, level: Level) -> String {
     match level {
         Level::Clear => id.to_owned(),
         Level::Pseudonymised => "******".to_owned(),
-        _ => {
-            let chars: Vec<char> = id.chars().collect();
-            if chars.len() >= 10 {
-                let head: String = chars[..6].iter().collect();
-                let tail: String = chars[chars.len() - 4..].iter().collect();
-                format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
-            } else {
-                "*".repeat(chars.len())
-            }
-        }
+        _ => keep_ends(id, 6, 4),
     }
 }
 
@@ -49,16 +53,7 @@ pub fn mobile(m: &str, level: Level) -> String {
     match level {
         Level::Clear => m.to_owned(),
         Level::Pseudonymised => "***********".to_owned(),
-        _ => {
-            let chars: Vec<char> = m.chars().collect();
-            if chars.len() >= 7 {
-                let head: String = chars[..3].iter().collect();
-                let tail: String = chars[chars.len() - 4..].iter().collect();
-                format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
-            } else {
-                "*".repeat(chars.len())
-            }
-        }
+        _ => keep_ends(m, 3, 4),
     }
 }
 
@@ -147,17 +142,10 @@ pub fn account_no(n: &str, level: Level) -> String {
     if level == Level::Clear {
         return n.to_owned();
     }
-    let chars: Vec<char> = n.chars().collect();
-    let len = chars.len();
-    if len > 10 {
-        let head: String = chars[..6].iter().collect();
-        let tail: String = chars[len - 4..].iter().collect();
-        format!("{head}{}{tail}", "*".repeat(len - 10))
-    } else if len > 4 {
-        let tail: String = chars[len - 4..].iter().collect();
-        format!("{}{tail}", "*".repeat(len - 4))
-    } else {
-        "*".repeat(len)
+    match n.chars().count() {
+        len if len > 10 => keep_ends(n, 6, 4),
+        len if len > 4 => keep_ends(n, 0, 4),
+        len => "*".repeat(len),
     }
 }
 

@@ -234,6 +234,8 @@ struct Figures {
     precision: f64,
     recall: f64,
     f1: f64,
+    /// The best F1 a pair-by-pair classifier of the comparison levels reaches (ours only).
+    oracle: Option<f64>,
     pairs: u64,
     seconds: f64,
     peak_mb: f64,
@@ -272,6 +274,7 @@ fn ours(set: &Set, out: &Path) -> Result<Figures> {
         precision: report["precision"].as_f64().unwrap_or(0.0),
         recall: report["recall"].as_f64().unwrap_or(0.0),
         f1: report["f1"].as_f64().unwrap_or(0.0),
+        oracle: report["oracle_f1"].as_f64(),
         pairs: report["comparisons"].as_u64().unwrap_or(0),
         seconds: wall,
         peak_mb: peak.or(report["peak_rss_mb"].as_f64()).unwrap_or(0.0),
@@ -305,6 +308,7 @@ fn splink(python: &Path, set: &Set) -> Result<Figures> {
         precision: field("precision"),
         recall: field("recall"),
         f1: field("f1"),
+        oracle: None,
         pairs: field("pairs") as u64,
         seconds: field("seconds"),
         peak_mb: field("peak_mb"),
@@ -316,10 +320,11 @@ fn row(name: &str, tool: &str, f: &Figures) {
     match &f.error {
         Some(e) => say!("{name:<18} {tool:<9} {e}"),
         None => say!(
-            "{name:<18} {tool:<9} {:>9.4} {:>9.4} {:>9.4} {:>12} {:>9.1} {:>9.0}",
+            "{name:<18} {tool:<9} {:>9.4} {:>9.4} {:>9.4} {:>9} {:>12} {:>9.1} {:>9.0}",
             f.precision,
             f.recall,
             f.f1,
+            f.oracle.map(|c| format!("{c:.4}")).unwrap_or_default(),
             f.pairs,
             f.seconds,
             f.peak_mb
@@ -331,12 +336,13 @@ fn row(name: &str, tool: &str, f: &Figures) {
 pub async fn run(p: &Panel) -> Result<()> {
     let sets = prepare(p).await?;
     say!(
-        "{:<18} {:<9} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9}",
+        "{:<18} {:<9} {:>9} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9}",
         "dataset",
         "tool",
         "precision",
         "recall",
         "F1",
+        "oracle",
         "pairs",
         "seconds",
         "peak MB"

@@ -1139,10 +1139,12 @@ fn match_csv(
             })
             .collect();
         let (p, r, f1) = panorama_ecif::pairwise_scores(&outcome.cluster, &labels);
-        say!("pairwise precision={p:.4} recall={r:.4} f1={f1:.4}");
+        let oracle = panorama_ecif::levels_oracle_f1(&outcome, &labels);
+        say!("pairwise precision={p:.4} recall={r:.4} f1={f1:.4} (levels-only oracle {oracle:.4})");
         extra["precision"] = p.into();
         extra["recall"] = r.into();
         extra["f1"] = f1.into();
+        extra["oracle_f1"] = oracle.into();
     }
     panorama_ecif::input::write_outputs(out, &schema, &ds, &outcome, &extra)?;
     let rep = &outcome.report;

@@ -18,7 +18,9 @@ pub mod store;
 
 use std::path::PathBuf;
 
-pub use engine::{Dataset, Limits, Outcome, Report, pairwise_scores, run, run_focused};
+pub use engine::{
+    Dataset, Limits, Outcome, Report, levels_oracle_f1, pairwise_scores, run, run_focused,
+};
 pub use schema::Schema;
 
 /// What can go wrong in ECIF.

@@ -99,12 +99,23 @@ pub enum Command {
         /// Port.
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Mark session cookies Secure (when served behind TLS).
+        /// The address users open, e.g. https://crm.bank.example behind a TLS
+        /// proxy: an https:// address marks session cookies Secure.
+        #[arg(long, env = "PANORAMA_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Mark session cookies Secure whatever the public address.
         #[arg(long)]
         secure_cookies: bool,
         /// Idle minutes before a session expires.
         #[arg(long, default_value_t = 30)]
         session_minutes: i64,
+        /// Hours after its login a session ends, however active.
+        #[arg(long, default_value_t = 12)]
+        session_hours: i64,
+        /// The bearer token a metrics scraper presents at /metrics (without
+        /// one, only a logged-in administrator reads the counters).
+        #[arg(long, env = "PANORAMA_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Users of the workbench and assignment of customers to RMs.
     Users {
@@ -254,6 +265,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: Box<crate::campaign::CampaignAction>,
+    },
+    /// Satisfaction surveys: send the queued invitations (after a closed
+    /// complaint or a recorded contact) to the SMS gateway.
+    Survey {
+        /// What to do.
+        #[command(subcommand)]
+        action: SurveyAction,
     },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
@@ -516,27 +534,29 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let analytics = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            crate::web::serve(store, &config, analytics, addr, false, 30).await
+            let sessions = crate::web::Sessions::new(None, false);
+            crate::web::serve(store, &config, analytics, addr, sessions).await
         }
         Command::Serve {
             bind,
             port,
+            public_url,
             secure_cookies,
             session_minutes,
+            session_hours,
+            metrics_token,
         } => {
             let store = open_store(&cli.store).await?;
             let config = crate::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::new(bind, port);
             let analytics = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            crate::web::serve(
-                store,
-                &config,
-                analytics,
-                addr,
-                secure_cookies,
-                session_minutes,
-            )
-            .await
+            let sessions = crate::web::Sessions {
+                idle_minutes: session_minutes,
+                absolute_hours: session_hours,
+                metrics_token,
+                ..crate::web::Sessions::new(public_url.as_deref(), secure_cookies)
+            };
+            crate::web::serve(store, &config, analytics, addr, sessions).await
         }
         Command::Users {
             action:
@@ -834,6 +854,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             action => crate::models::clv(action),
         },
+        Command::Survey { action } => {
+            let store = open_store(&cli.store).await?;
+            survey(action, &store).await
+        }
         Command::Campaign { action } => {
             let store = open_store(&cli.store).await?;
             let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
@@ -1323,5 +1347,81 @@ mod tests {
             ])
             .is_err()
         );
+    }
+}
+
+/// `panorama survey …`.
+#[derive(Debug, Subcommand)]
+pub enum SurveyAction {
+    /// Give each queued invitation a one-time link and write the SMS
+    /// gateway's file (`mobile,message,invite_id`); only a hash of each link's
+    /// token stays in the store. Customers without a mobile are marked so.
+    Send {
+        /// The gateway's file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The public address customers open (the link is BASE/survey/TOKEN).
+        #[arg(long)]
+        base_url: String,
+        /// Invitations at most.
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
+        /// Days a link stays valid.
+        #[arg(long, default_value_t = 14)]
+        valid_days: i64,
+        /// Who runs it (audited).
+        #[arg(long, default_value = "ops")]
+        by: String,
+    },
+}
+
+async fn survey(action: SurveyAction, store: &Store) -> Result<()> {
+    match action {
+        SurveyAction::Send {
+            out,
+            base_url,
+            limit,
+            valid_days,
+            by,
+        } => {
+            if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                anyhow::bail!("--base-url: an http(s):// address, not {base_url}");
+            }
+            if !(1..=90).contains(&valid_days) {
+                anyhow::bail!("--valid-days: 1 to 90, not {valid_days}");
+            }
+            let now = chrono::Utc::now();
+            let batch = format!("survey-{}", now.format("%Y%m%dT%H%M%S%.6f"));
+            let expires = (now + chrono::Duration::days(valid_days))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            let sent = panorama_store::surveys::send_invites(
+                store,
+                limit.max(1),
+                &batch,
+                &expires,
+                panorama_web::surveys::mint,
+                &by,
+            )
+            .await?;
+            let base = base_url.trim_end_matches('/');
+            let mut w = csv::Writer::from_path(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            w.write_record(["mobile", "message", "invite_id"])?;
+            for s in &sent {
+                let message = format!(
+                    "请您为本次服务评分 Please rate our service: {base}/survey/{}",
+                    s.token
+                );
+                w.write_record([s.mobile.as_str(), message.as_str(), &s.id.to_string()])?;
+            }
+            w.flush()?;
+            say!(
+                "{} survey invitations handed to the gateway in {} (batch {batch}; links valid until {expires})",
+                sent.len(),
+                out.display()
+            );
+            Ok(())
+        }
     }
 }

@@ -15,18 +15,50 @@ use crate::cli::UsersAction;
 /// Demo RMs per sub-branch of the first branch.
 const DEMO_RMS_PER_SUB_BRANCH: usize = 2;
 
+/// How sessions are kept, and who reads the metrics.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    /// Mark cookies `Secure` (served over TLS).
+    pub secure_cookies: bool,
+    /// Idle minutes before a session expires.
+    pub idle_minutes: i64,
+    /// Hours after its login a session ends, however active.
+    pub absolute_hours: i64,
+    /// The bearer token of a metrics scraper.
+    pub metrics_token: Option<String>,
+}
+
+impl Sessions {
+    /// The defaults (30 idle minutes, 12 hours), Secure cookies when users
+    /// open an https:// address or `secure` says so.
+    pub fn new(public_url: Option<&str>, secure: bool) -> Sessions {
+        Sessions {
+            secure_cookies: secure || public_url.is_some_and(|u| u.starts_with("https://")),
+            idle_minutes: 30,
+            absolute_hours: 12,
+            metrics_token: None,
+        }
+    }
+}
+
 /// Serves the workbench on `addr` until stopped.
 pub async fn serve(
     store: Store,
     config: &Config,
     analytics: std::path::PathBuf,
     addr: SocketAddr,
-    secure_cookies: bool,
-    session_minutes: i64,
+    sessions: Sessions,
 ) -> Result<()> {
+    if !addr.ip().is_loopback() && !sessions.secure_cookies {
+        say!(
+            "warning: serving beyond this machine without Secure cookies; put a TLS proxy in front and give --public-url https://…"
+        );
+    }
     let web = WebConfig {
-        secure_cookies,
-        session_idle_minutes: session_minutes.max(1),
+        secure_cookies: sessions.secure_cookies,
+        session_idle_minutes: sessions.idle_minutes.max(1),
+        session_absolute_seconds: sessions.absolute_hours.max(1) * 3600,
+        metrics_token: sessions.metrics_token,
         tiers: tier_labels(config),
         analytics: Some(panorama_web::WebAnalytics {
             dir: analytics,

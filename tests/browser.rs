@@ -400,9 +400,10 @@ async fn branch_management_assignment_a_complaints_life_and_a_target_split() {
     env.fill("complaint-note", "已致电说明并补发提醒").await;
     env.click("complaint-resolve").await;
     env.text_with("complaint-status", "已办结").await;
-    // Closed with the customer's answers to the survey.
-    env.fill("complaint-csat", "5").await;
-    env.fill("complaint-nps", "10").await;
+    // rm2 owns it, so the close form offers no survey to fill in (it would
+    // rate rm2): the customer is invited by SMS instead.
+    let note = env.text_with("complaint-survey-note", "短信").await;
+    assert!(note.contains("短信"), "{note}");
     env.click("complaint-close").await;
     let status = env.text_with("complaint-status", "已关闭").await;
     assert!(status.contains("已关闭"), "{status}");
@@ -410,6 +411,31 @@ async fn branch_management_assignment_a_complaints_life_and_a_target_split() {
     for s in ["待处理", "处理中", "已办结", "已关闭"] {
         assert!(steps.contains(s), "{s} in {steps}");
     }
+    // The gateway's run sends the link; the customer opens it and answers.
+    let sent = panorama_store::surveys::send_invites(
+        store,
+        100,
+        "browser-batch",
+        "2999-01-01T00:00:00Z",
+        panorama_web::surveys::mint,
+        "ops",
+    )
+    .await
+    .unwrap();
+    let invite = sent
+        .iter()
+        .find(|s| s.kind == "complaint")
+        .expect("the complaint's invitation was sent");
+    b.goto(&format!("{base}/survey/{}", invite.token))
+        .await
+        .unwrap();
+    env.click("survey-csat-5").await;
+    env.click("survey-nps-10").await;
+    env.fill("survey-comment", "提醒及时，谢谢").await;
+    screenshot(b, "customer-survey").await;
+    env.click("survey-submit").await;
+    let thanks = env.text_with("survey-message", "感谢").await;
+    assert!(thanks.contains("感谢"), "{thanks}");
     // Head office sets a quarter's target and splits it among the branches
     // in proportion to their books; the branch manager splits the branch's
     // share among the sub-branches by hand.
@@ -455,12 +481,12 @@ async fn branch_management_assignment_a_complaints_life_and_a_target_split() {
     .unwrap();
     assert_eq!(sub, branch);
 
-    let (csat, nps): (i64, i64) =
-        sqlx::query_as("SELECT csat, nps FROM survey WHERE kind = 'complaint'")
+    let (csat, nps, source): (i64, i64, String) =
+        sqlx::query_as("SELECT csat, nps, source FROM survey WHERE kind = 'complaint'")
             .fetch_one(store.pool())
             .await
             .unwrap();
-    assert_eq!((csat, nps), (5, 10));
+    assert_eq!((csat, nps, source.as_str()), (5, 10, "customer"));
     b.clone().close().await.unwrap();
 }
 

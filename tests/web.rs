@@ -371,7 +371,7 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/api/opportunities?stage=x", [401, 403, 400, 400, 403, 403, 403, 400, 403]),
             ("/api/openapi.json",    [200, 200, 200, 200, 200, 200, 200, 200, 200]),
             ("/healthz",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-            ("/metrics",             [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+            ("/metrics",             [401, 200, 403, 403, 403, 403, 403, 403, 403]),
         ];
         let mut clients = Vec::new();
         for who in callers {
@@ -2249,7 +2249,8 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
                 .any(|e| e["actor"] == "sla")
         );
 
-        // Resolved by the branch manager, closed with the customer's survey.
+        // Resolved by the branch manager, who owns it now. Closing it with a
+        // survey they entered would rate themselves: refused, nothing changes.
         let r = bm
             .post_api(&step("resolve"), r#"{"note":"年费已退还并致歉"}"#, &bm_csrf)
             .await;
@@ -2257,16 +2258,18 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
         let r = bm
             .post_api(
                 &step("close"),
-                r#"{"csat":4,"nps":9,"comment":"处理及时"}"#,
+                r#"{"csat":5,"nps":10,"comment":"处理及时"}"#,
                 &bm_csrf,
             )
             .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let again = format!(r#"{{"kind":"complaint","object_id":{id},"csat":1}}"#);
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         assert_eq!(
-            bm.post_api("/api/surveys", &again, &bm_csrf).await.status,
-            StatusCode::BAD_REQUEST
+            bm.get(&format!("/api/complaints/{id}")).await.json()["complaint"]["status"],
+            "resolved"
         );
+        // Closed without one: the customer's invitation is queued.
+        let r = bm.post_api(&step("close"), "{}", &bm_csrf).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let events = bm.get(&format!("/api/complaints/{id}")).await.json()["events"].clone();
         let statuses: Vec<&str> = events
             .as_array()
@@ -2279,7 +2282,73 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
             ["open", "in_progress", "escalated", "resolved", "closed"]
         );
 
-        // A contact's survey rates the RM who made it.
+        // The SMS gateway's run gives the invitation its link; only a hash
+        // of the token stays in the store.
+        let sent = panorama_store::surveys::send_invites(
+            &store,
+            100,
+            "test-batch",
+            "2999-01-01T00:00:00Z",
+            panorama_web::surveys::mint,
+            "ops",
+        )
+        .await
+        .unwrap();
+        let invite = sent
+            .iter()
+            .find(|s| s.kind == "complaint")
+            .expect("the complaint's invitation was sent");
+        let kept: Option<String> =
+            sqlx::query_scalar("SELECT token_hash FROM survey_invite WHERE id = $1")
+                .bind(invite.id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            kept.as_deref(),
+            Some(panorama_web::surveys::token_hash(&invite.token).as_str())
+        );
+        // The customer answers through the link, without a login.
+        let link = format!("/survey/{}", invite.token);
+        let mut customer = Client::anonymous(&app);
+        let page = customer.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("survey-csat-5"), "{}", page.body);
+        let r = customer
+            .form(
+                &link,
+                &[("csat", "4"), ("nps", "9"), ("comment", "处理及时")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            customer.form(&link, &[("csat", "1")]).await.status,
+            StatusCode::CONFLICT
+        );
+        let wrong = format!("/survey/{}", "0".repeat(32));
+        assert_eq!(customer.get(&wrong).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            customer.form(&wrong, &[("csat", "5")]).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let (source, entered_by): (String, Option<i64>) = sqlx::query_as(
+            "SELECT source, entered_by FROM survey WHERE kind = 'complaint' AND object_id = $1",
+        )
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!((source.as_str(), entered_by), ("customer", None));
+        let again = format!(r#"{{"kind":"complaint","object_id":{id},"csat":1}}"#);
+        assert_eq!(
+            agent
+                .post_api("/api/surveys", &again, &agent_csrf)
+                .await
+                .status,
+            StatusCode::CONFLICT
+        );
+
+        // A contact's survey rates the RM who made it: not theirs to enter.
         let r = rm1
             .form(
                 &format!("/customers/{mine}/contacts"),
@@ -2297,13 +2366,29 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
             .await
             .unwrap();
         let answer = format!(r#"{{"kind":"contact","object_id":{contact},"csat":5,"nps":6}}"#);
+        let r = rm1.post_api("/api/surveys", &answer, &rm_csrf).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        // The call centre enters what the customer told them on the phone.
         assert_eq!(
-            rm1.post_api("/api/surveys", &answer, &rm_csrf).await.status,
+            agent
+                .post_api("/api/surveys", &answer, &agent_csrf)
+                .await
+                .status,
             StatusCode::CREATED
         );
+        let (source, by): (String, Option<String>) = sqlx::query_as(
+            "SELECT s.source, u.username FROM survey s LEFT JOIN app_user u ON u.id = s.entered_by \
+             WHERE s.kind = 'contact' AND s.object_id = $1",
+        )
+        .bind(contact)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!((source.as_str(), by.as_deref()), ("staff", Some("agent1")));
         let out_of_range = format!(r#"{{"kind":"contact","object_id":{contact},"csat":9}}"#);
         assert_eq!(
-            rm1.post_api("/api/surveys", &out_of_range, &rm_csrf)
+            agent
+                .post_api("/api/surveys", &out_of_range, &agent_csrf)
                 .await
                 .status,
             StatusCode::BAD_REQUEST
@@ -2319,6 +2404,7 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
                 .clone()
         };
         assert_eq!(of("bm1")["csat"], 4.0);
+        assert_eq!(of("bm1")["from_customers"], 1);
         assert_eq!(of("bm1")["nps"], 100.0);
         assert_eq!(of("rm1")["nps"], -100.0);
         let mine_only = rm1.get("/api/satisfaction").await.json();
@@ -3410,5 +3496,80 @@ async fn login_abuse_is_throttled_and_sessions_and_redirects_are_safe() {
             )
             .await;
         assert_eq!(r.location, "/");
+
+        // A session ends a fixed time after its login, however active.
+        let short = panorama_web::router(
+            store.clone(),
+            panorama_web::WebConfig {
+                session_absolute_seconds: 2,
+                metrics_token: Some("scrape-me-0123456789".into()),
+                ..panorama_web::WebConfig::default()
+            },
+        );
+        let mut rm = Client::login(&short, "rm1").await;
+        assert_eq!(rm.get("/api/customers").await.status, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(rm.get("/api/customers").await.status, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(
+            rm.get("/api/customers").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // The counters: a scraper with the bearer token or an administrator.
+        let metrics = |auth: Option<&str>| {
+            let mut req = Request::builder().uri("/metrics");
+            if let Some(a) = auth {
+                req = req.header(header::AUTHORIZATION, a);
+            }
+            short.clone().oneshot(req.body(Body::empty()).unwrap())
+        };
+        assert_eq!(
+            metrics(Some("Bearer scrape-me-0123456789"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+        for wrong in [
+            None,
+            Some("Bearer scrape-me-012345678X"),
+            Some("scrape-me-0123456789"),
+        ] {
+            assert_eq!(
+                metrics(wrong).await.unwrap().status(),
+                StatusCode::UNAUTHORIZED,
+                "{wrong:?}"
+            );
+        }
+
+        // The header's search posts its term (no personal data in URLs),
+        // behind the CSRF token; no page sends a Referer.
+        let mut rm = Client::login(&app, "rm1").await;
+        let page = rm.get("/customers").await.body;
+        assert!(page.contains(r#"action="/search" method="post""#), "{page}");
+        let csrf = rm.csrf.clone();
+        let r = rm
+            .form("/search", &[("csrf", &csrf), ("q", "13800000000")])
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = rm
+            .form("/search", &[("csrf", "forged"), ("q", "13800000000")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let res = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/login")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers().get(header::REFERRER_POLICY).unwrap(),
+            "no-referrer"
+        );
     }
 }

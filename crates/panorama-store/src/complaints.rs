@@ -1,10 +1,9 @@
-//! Complaints (投诉) with SLA timers and escalation, and satisfaction
-//! surveys (CSAT 1–5, NPS 0–10) after a complaint or a contact is closed,
-//! reported by branch and RM.
+//! Complaints (投诉) with SLA timers and escalation; their surveys are in
+//! [`crate::surveys`].
 //!
 //! A complaint is opened (by an agent, an RM or a branch), owned by the
 //! customer's RM, worked (`in_progress`), resolved with a resolution and
-//! closed, optionally with the customer's survey. Past its SLA an unresolved
+//! closed, which queues the customer's survey invitation. Past its SLA an unresolved
 //! complaint is escalated to the branch manager over the customer's branch
 //! ([`escalate_overdue`], run by the server every minute and by the batch);
 //! anyone handling it may escalate sooner. Every step is an event.
@@ -370,6 +369,9 @@ pub async fn act(
         return Ok(Err(Refusal::WrongStatus(row.status)));
     }
     event(&mut tx, id, &at, actor, to, note).await?;
+    if action == Action::Close {
+        crate::surveys::queue_invite(&mut tx, "complaint", id, row.customer_id, &at).await?;
+    }
     tx.commit().await?;
     Ok(Ok(to.to_owned()))
 }
@@ -405,143 +407,4 @@ pub async fn escalate_overdue(store: &Store, now: &str) -> Result<u64> {
         tx.commit().await?;
     }
     Ok(escalated)
-}
-
-/// A survey answer.
-#[derive(Debug, Clone)]
-pub struct Answer<'a> {
-    /// `complaint` or `contact`.
-    pub kind: &'a str,
-    /// The complaint or contact.
-    pub object_id: i64,
-    /// 1–5.
-    pub csat: Option<i64>,
-    /// 0–10.
-    pub nps: Option<i64>,
-    /// Free text.
-    pub comment: Option<&'a str>,
-}
-
-/// Records the survey of a closed complaint or a recorded contact of a
-/// customer in `scope`, rating its owner (the complaint's owner, the
-/// contact's RM). `false` when there is no such closed complaint or contact
-/// in scope; a second answer for the same one is refused.
-pub async fn answer(store: &Store, scope: &Scope, a: &Answer<'_>) -> Result<bool> {
-    if a.csat.is_some_and(|c| !(1..=5).contains(&c))
-        || a.nps.is_some_and(|n| !(0..=10).contains(&n))
-    {
-        return Err(StoreError::Invalid("CSAT is 1–5 and NPS 0–10".into()));
-    }
-    if a.csat.is_none() && a.nps.is_none() {
-        return Err(StoreError::Invalid("a survey needs CSAT or NPS".into()));
-    }
-    let (cond, bind) = scope.customer_condition(2);
-    let mut binds = vec![Bind::Int(a.object_id)];
-    binds.extend(bind);
-    let sql = match a.kind {
-        "complaint" => format!(
-            "SELECT k.customer_id, k.owner_user_id FROM complaint k JOIN customer c ON c.id = k.customer_id \
-             WHERE k.id = $1 AND k.status = 'closed' AND {cond}"
-        ),
-        "contact" => format!(
-            "SELECT k.customer_id, k.user_id FROM contact k JOIN customer c ON c.id = k.customer_id \
-             WHERE k.id = $1 AND {cond}"
-        ),
-        other => return Err(StoreError::Invalid(format!("survey of {other:?}"))),
-    };
-    let found: Option<(i64, Option<i64>)> = bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_optional(store.pool())
-        .await?;
-    let Some((customer, rated)) = found else {
-        return Ok(false);
-    };
-    let org: Option<i64> = match rated {
-        Some(u) => {
-            sqlx::query_scalar("SELECT org_unit_id FROM app_user WHERE id = $1")
-                .bind(u)
-                .fetch_optional(store.pool())
-                .await?
-        }
-        None => None,
-    };
-    let inserted = sqlx::query(
-        "INSERT INTO survey (kind, object_id, customer_id, user_id, org_unit_id, csat, nps, comment, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (kind, object_id) DO NOTHING",
-    )
-    .bind(a.kind)
-    .bind(a.object_id)
-    .bind(customer)
-    .bind(rated)
-    .bind(org)
-    .bind(a.csat)
-    .bind(a.nps)
-    .bind(a.comment)
-    .bind(now_utc())
-    .execute(store.pool())
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Err(StoreError::Invalid(
-            "this survey was already answered".into(),
-        ));
-    }
-    Ok(true)
-}
-
-/// Satisfaction of one org unit or RM.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct Satisfaction {
-    /// Org unit code.
-    pub org_code: String,
-    /// Org unit name.
-    pub org_name: String,
-    /// The RM (login), or none for the org unit's total.
-    pub rm: Option<String>,
-    /// Answers.
-    pub answers: i64,
-    /// Mean CSAT (1–5) of those who gave one.
-    pub csat: Option<f64>,
-    /// Promoters (NPS 9–10).
-    pub promoters: i64,
-    /// Detractors (NPS 0–6).
-    pub detractors: i64,
-    /// Those who gave an NPS.
-    pub nps_answers: i64,
-}
-
-impl Satisfaction {
-    /// Net promoter score: promoters less detractors, in percent.
-    pub fn nps(&self) -> Option<f64> {
-        (self.nps_answers > 0)
-            .then(|| 100.0 * (self.promoters - self.detractors) as f64 / self.nps_answers as f64)
-    }
-}
-
-/// Survey results since `since` by org unit and RM, for the org units in
-/// `scope` (an RM: their own answers).
-pub async fn satisfaction(store: &Store, scope: &Scope, since: &str) -> Result<Vec<Satisfaction>> {
-    let mut binds = vec![Bind::Text(since.to_owned())];
-    let cond = match scope {
-        Scope::All => "1 = 1".to_owned(),
-        Scope::Subtree(path) => {
-            binds.push(Bind::Text(format!("{path}%")));
-            "o.path LIKE $2".to_owned()
-        }
-        Scope::Assigned(user) => {
-            binds.push(Bind::Int(*user));
-            "s.user_id = $2".to_owned()
-        }
-    };
-    let sql = format!(
-        "SELECT o.code AS org_code, o.name AS org_name, u.username AS rm, COUNT(*) AS answers, \
-           AVG(CAST(s.csat AS DOUBLE PRECISION)) AS csat, \
-           CAST(SUM(CASE WHEN s.nps >= 9 THEN 1 ELSE 0 END) AS BIGINT) AS promoters, \
-           CAST(SUM(CASE WHEN s.nps <= 6 THEN 1 ELSE 0 END) AS BIGINT) AS detractors, \
-           COUNT(s.nps) AS nps_answers \
-         FROM survey s JOIN org_unit o ON o.id = s.org_unit_id LEFT JOIN app_user u ON u.id = s.user_id \
-         WHERE s.at >= $1 AND {cond} \
-         GROUP BY o.code, o.name, o.path, u.username ORDER BY o.path, u.username"
-    );
-    Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
-        .await?)
 }

@@ -25,6 +25,7 @@ pub mod names;
 pub mod ocrm;
 pub mod pipeline;
 pub mod referrals;
+pub mod surveys;
 pub mod targets;
 pub mod test_support;
 

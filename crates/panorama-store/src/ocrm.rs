@@ -1446,6 +1446,7 @@ pub async fn record_contact(store: &Store, c: &NewContact<'_>) -> Result<i64> {
     .bind(c.follow_up_on)
     .execute(&mut *tx)
     .await?;
+    crate::surveys::queue_invite(&mut tx, "contact", id, c.customer_id, &now).await?;
     if let Some(due) = c.follow_up_on {
         sqlx::query(
             "INSERT INTO task (owner_user_id, customer_id, title, due_on, status, created_at) VALUES ($1, $2, $3, $4, 'open', $5)",

@@ -44,6 +44,8 @@ pub enum Permission {
     ViewAudit,
     /// Manage users.
     ManageUsers,
+    /// Read the server's request counters (`/metrics`).
+    ViewMetrics,
     /// Work the identity review queue, undo merges, read data quality.
     ResolveIdentities,
     /// Read model evaluations and campaign results.
@@ -109,7 +111,7 @@ impl Role {
             Unmask => matches!(self, Rm | BranchManager | Steward),
             RecordContact => matches!(self, Rm | BranchManager | Agent),
             ViewAudit => matches!(self, Auditor),
-            ManageUsers => matches!(self, Admin),
+            ManageUsers | ViewMetrics => matches!(self, Admin),
             ResolveIdentities => matches!(self, Steward),
             ViewAnalytics => matches!(self, Analyst | Executive | BranchManager),
             ViewPipeline => matches!(self, Rm | BranchManager | Executive),

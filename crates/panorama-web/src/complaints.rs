@@ -11,9 +11,10 @@ use axum::{Form, Json};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use panorama_store::complaints::{
-    self, Action, Answer, CATEGORIES, CHANNELS, ComplaintRow, NewComplaint, Refusal,
+    self, Action, CATEGORIES, CHANNELS, ComplaintRow, NewComplaint, Refusal,
 };
 use panorama_store::ocrm;
+use panorama_store::surveys::{self, Answered, Rating};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -148,6 +149,17 @@ pub struct StepInput {
     comment: Option<String>,
 }
 
+/// The error of a survey answer that was not recorded.
+pub(crate) fn answered(a: Answered, lang: Lang) -> WebError {
+    match a {
+        Answered::Recorded => WebError::Internal("a recorded survey is not an error".into()),
+        Answered::NotFound => WebError::NotFound,
+        Answered::SelfRating => WebError::Refused(t::SURVEY_SELF.get(lang).to_owned()),
+        Answered::AlreadyAnswered => WebError::Conflict(t::SURVEY_DONE.get(lang).to_owned()),
+        Answered::Expired => WebError::Conflict(t::SURVEY_EXPIRED.get(lang).to_owned()),
+    }
+}
+
 fn score(raw: Option<&str>, what: &str) -> Result<Option<i64>, WebError> {
     raw.map(|s| {
         s.parse::<i64>()
@@ -175,6 +187,21 @@ async fn step(
         score(blank(&input.nps), "NPS")?,
     );
     let scope = user.scope();
+    let rating = (csat.is_some() || nps.is_some()).then(|| Rating {
+        csat,
+        nps,
+        comment: blank(&input.comment),
+    });
+    // A survey the closer enters must not rate the closer: refused before
+    // anything changes (the customer gets an invitation of their own).
+    if action == Action::Close && rating.is_some() {
+        let owner = complaints::get(&state.store, &scope, id)
+            .await?
+            .and_then(|c| c.owner_user_id);
+        if owner == Some(user.id) {
+            return Err(answered(Answered::SelfRating, lang));
+        }
+    }
     let status = complaints::act(&state.store, &scope, id, action, note, &user.username)
         .await?
         .map_err(|r| refusal(r, lang))?;
@@ -193,19 +220,13 @@ async fn step(
         },
     )
     .await?;
-    if action == Action::Close && (csat.is_some() || nps.is_some()) {
-        complaints::answer(
-            &state.store,
-            &scope,
-            &Answer {
-                kind: "complaint",
-                object_id: id,
-                csat,
-                nps,
-                comment: blank(&input.comment),
-            },
-        )
-        .await?;
+    if action == Action::Close
+        && let Some(rating) = rating
+    {
+        let done = surveys::answer(&state.store, &scope, "complaint", id, &rating, user.id).await?;
+        if done != Answered::Recorded {
+            return Err(answered(done, lang));
+        }
     }
     Ok(status)
 }
@@ -323,8 +344,9 @@ pub struct SurveyBody {
     comment: Option<String>,
 }
 
-/// `POST /api/surveys`: the customer's answer after a closed complaint or
-/// a contact.
+/// `POST /api/surveys`: an answer the customer gave a member of staff after
+/// a closed complaint or a contact, entered by someone other than the
+/// person it rates (marked `staff`, with who entered it).
 pub async fn api_survey(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -333,20 +355,21 @@ pub async fn api_survey(
 ) -> Result<Response, WebError> {
     let user = ctx.require(Permission::HandleComplaints)?;
     ctx.check_csrf_header(&headers).await?;
-    let found = complaints::answer(
+    let done = surveys::answer(
         &state.store,
         &user.scope(),
-        &Answer {
-            kind: &body.kind,
-            object_id: body.object_id,
+        &body.kind,
+        body.object_id,
+        &Rating {
             csat: body.csat,
             nps: body.nps,
             comment: blank(&body.comment),
         },
+        user.id,
     )
     .await?;
-    if !found {
-        return Err(WebError::NotFound);
+    if done != Answered::Recorded {
+        return Err(answered(done, ctx.lang));
     }
     Ok((StatusCode::CREATED, Json(json!({"recorded": true}))).into_response())
 }
@@ -362,12 +385,12 @@ pub async fn api_satisfaction(
     ctx: Ctx,
 ) -> Result<Response, WebError> {
     let user = ctx.require(Permission::ViewServiceReports)?;
-    let rows = complaints::satisfaction(&state.store, &user.scope(), &since_90_days()).await?;
+    let rows = surveys::satisfaction(&state.store, &user.scope(), &since_90_days()).await?;
     let rows: Vec<_> = rows
         .iter()
         .map(|r| {
             json!({"org_code": r.org_code, "org_name": r.org_name, "rm": r.rm, "answers": r.answers,
-                        "csat": r.csat, "nps": r.nps()})
+                        "from_customers": r.from_customers, "csat": r.csat, "nps": r.nps()})
         })
         .collect();
     Ok(Json(json!({"since": since_90_days(), "satisfaction": rows})).into_response())
@@ -478,7 +501,7 @@ pub async fn list_page(
     let lang = ctx.lang;
     let rows = read_list(&state, user, &q).await.page(&ctx, path)?;
     let satisfaction = if user.can(Permission::ViewServiceReports) {
-        complaints::satisfaction(&state.store, &user.scope(), &since_90_days())
+        surveys::satisfaction(&state.store, &user.scope(), &since_90_days())
             .await
             .page(&ctx, path)?
     } else {
@@ -566,11 +589,19 @@ pub async fn detail_page(
             }
             @if row.status == "resolved" {
                 p { (button("reopen", t::ACT_REOPEN, none.clone())) }
-                (button("close", t::ACT_CLOSE, html! {
-                    label { (t::CSAT.get(lang)) " " input type="number" name="csat" id="complaint-csat" min="1" max="5" size="2"; } " "
-                    label { (t::NPS.get(lang)) " " input type="number" name="nps" id="complaint-nps" min="0" max="10" size="2"; } " "
-                    input name="comment" size="16" placeholder=(t::NOTES.get(lang)); " "
-                }))
+                @if row.owner_user_id == Some(user.id) {
+                    // The owner is the one rated: the customer answers an SMS invitation.
+                    (button("close", t::ACT_CLOSE, html! {
+                        span.muted id="complaint-survey-note" { (t::SURVEY_INVITED.get(lang)) } " "
+                    }))
+                } @else {
+                    // A colleague may enter what the customer told them.
+                    (button("close", t::ACT_CLOSE, html! {
+                        label { (t::CSAT.get(lang)) " " input type="number" name="csat" id="complaint-csat" min="1" max="5" size="2"; } " "
+                        label { (t::NPS.get(lang)) " " input type="number" name="nps" id="complaint-nps" min="0" max="10" size="2"; } " "
+                        input name="comment" size="16" maxlength="1000" placeholder=(t::NOTES.get(lang)); " "
+                    }))
+                }
             }
         }
         section id="complaint-steps" {

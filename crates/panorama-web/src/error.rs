@@ -28,6 +28,9 @@ pub enum WebError {
     /// Logged in, but the role may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// Logged in and allowed in general, but not this time, for the reason given.
+    #[error("{0}")]
+    Refused(String),
     /// Not logged in.
     #[error("login required")]
     Unauthorized,
@@ -45,7 +48,7 @@ impl WebError {
             }
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::Forbidden | WebError::Refused(_) => StatusCode::FORBIDDEN,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
@@ -55,7 +58,8 @@ impl WebError {
         match self {
             WebError::Store(panorama_store::StoreError::Invalid(m))
             | WebError::BadRequest(m)
-            | WebError::Conflict(m) => m.clone(),
+            | WebError::Conflict(m)
+            | WebError::Refused(m) => m.clone(),
             WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
                 "internal error".to_owned()
             }

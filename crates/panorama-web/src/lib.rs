@@ -30,6 +30,7 @@ mod service_desk;
 mod session_store;
 mod steward;
 mod steward_pages;
+pub mod surveys;
 mod targets;
 mod throttle;
 mod workbench;
@@ -66,6 +67,11 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Idle minutes before a session expires.
     pub session_idle_minutes: i64,
+    /// Seconds after its login a session ends, however active.
+    pub session_absolute_seconds: i64,
+    /// The bearer token a metrics scraper presents at `/metrics` (without
+    /// one, only a logged-in administrator reads it).
+    pub metrics_token: Option<String>,
     /// Failed logins in the window that lock an account for the client
     /// address they came from.
     pub max_failed_logins: i64,
@@ -93,6 +99,8 @@ impl Default for WebConfig {
         WebConfig {
             secure_cookies: false,
             session_idle_minutes: 30,
+            session_absolute_seconds: 12 * 3600,
+            metrics_token: None,
             max_failed_logins: 5,
             max_failed_logins_per_address: 30,
             lockout_minutes: 15,
@@ -147,7 +155,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/customers/{id}/contacts", post(pages::record_contact))
         .route("/customers/{id}/unmask", post(pages::unmask))
         .route("/customers/{id}/preferences", post(pages::set_preferences))
-        .route("/search", get(pages::search))
+        .route("/search", get(pages::search).post(pages::search_form))
         .route("/tasks/{id}/done", post(pages::task_done))
         .route("/audit", get(pages::audit_page))
         .route("/users", get(admin::page).post(admin::form_create))
@@ -206,6 +214,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .route("/api/complaints/{id}", get(complaints::api_get))
         .route("/api/complaints/{id}/{action}", post(complaints::api_step))
         .route("/api/surveys", post(complaints::api_survey))
+        .route("/survey/{token}", get(surveys::form).post(surveys::submit))
         .route("/api/satisfaction", get(complaints::api_satisfaction))
         .route("/referrals", get(referrals::page))
         .route("/referrals/{id}/{action}", post(referrals::form_decide))
@@ -279,6 +288,10 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_FRAME_OPTIONS,
             axum::http::HeaderValue::from_static("DENY"),
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("no-referrer"),
         ))
         .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,

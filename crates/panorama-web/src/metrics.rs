@@ -1,12 +1,18 @@
-//! Health and Prometheus-style request counters.
+//! Health and Prometheus-style request counters. Health answers anyone;
+//! the counters a scraper holding the configured bearer token, or an
+//! administrator.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
+use crate::auth::Permission;
+use crate::error::WebError;
+use crate::service::Ctx;
 
 /// Request counts by status class and total handling time.
 #[derive(Debug, Default)]
@@ -57,8 +63,34 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: counters in the Prometheus text format.
-pub async fn render(State(state): State<AppState>) -> Response {
+/// Whether `headers` carry `Authorization: Bearer <token>` (compared in
+/// constant time).
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    crate::service::constant_time_eq(given.as_bytes(), token.as_bytes())
+}
+
+/// `GET /metrics`: counters in the Prometheus text format, for a scraper
+/// with the configured bearer token or a logged-in administrator.
+pub async fn render(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let scraper = state
+        .config
+        .metrics_token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty() && bearer_matches(&headers, t));
+    if !scraper {
+        ctx.require(Permission::ViewMetrics)?;
+    }
     let m = &state.metrics;
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let body = format!(
@@ -77,12 +109,12 @@ pub async fn render(State(state): State<AppState>) -> Response {
         get(&m.status_5xx),
         get(&m.micros) as f64 / 1e6,
     );
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
         body,
     )
-        .into_response()
+        .into_response())
 }

@@ -54,8 +54,10 @@ pub(crate) fn layout(
                         @if u.can(Permission::ViewCustomers) {
                             a href="/" { (t::WORKBENCH.get(lang)) }
                             a href="/customers" { (t::CUSTOMERS.get(lang)) }
-                            form.inline action="/search" method="get" {
-                                input type="search" name="q" id="q" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
+                            // Posted, so names and numbers searched for stay out of URLs, proxy logs and history.
+                            form.inline action="/search" method="post" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="search" name="q" id="q" maxlength="100" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
                                 " " button type="submit" { (t::SEARCH.get(lang)) }
                             }
                         }
@@ -427,21 +429,45 @@ pub struct SearchQuery {
     q: String,
 }
 
-/// `GET /search?q=…`.
+/// `GET /search?q=…` (for links and tools; the page's own form posts).
 pub async fn search(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
+    search_page(&state, &ctx, &q.q).await
+}
+
+/// The search form.
+#[derive(Debug, Deserialize)]
+pub struct SearchForm {
+    csrf: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /search`: the header's search, the term in the body.
+pub async fn search_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<SearchForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ViewCustomers)
+        .page(&ctx, "/search")?;
+    ctx.check_csrf(&f.csrf).await.page(&ctx, "/search")?;
+    search_page(&state, &ctx, &f.q).await
+}
+
+async fn search_page(state: &AppState, ctx: &Ctx, q: &str) -> Result<Response, PageError> {
     let user = ctx
         .require(Permission::ViewCustomers)
-        .page(&ctx, "/search")?;
-    let found = service::search(&state, &ctx, &q.q, 50)
+        .page(ctx, "/search")?;
+    let found = service::search(state, ctx, q, 50)
         .await
-        .page(&ctx, "/search")?;
+        .page(ctx, "/search")?;
     let csrf = ctx.csrf().await;
     let lang = ctx.lang;
-    let body = html! { section id="results" { (customer_table(&state, lang, &found)) } };
+    let body = html! { section id="results" { (customer_table(state, lang, &found)) } };
     Ok(layout(lang, Some(user), &csrf, t::SEARCH.get(lang), body).into_response())
 }
 

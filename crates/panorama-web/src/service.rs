@@ -20,6 +20,9 @@ use crate::mask::{self, Level};
 /// Session key of the CSRF token.
 pub const CSRF_KEY: &str = "csrf";
 
+/// Session key of the login's time (Unix seconds), for the absolute lifetime.
+const LOGIN_AT_KEY: &str = "login_at";
+
 /// Who is asking, in which language, from where.
 pub struct Ctx {
     /// The login session.
@@ -35,13 +38,24 @@ pub struct Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Ctx, WebError> {
-        let auth = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, WebError> {
+        let mut auth = parts
             .extensions
             .get::<AuthSession<Backend>>()
             .cloned()
             .ok_or_else(|| WebError::Internal("auth layer missing".into()))?;
         let session = auth.session.clone();
+        // However active, a session ends a fixed time after its login.
+        if auth.user.is_some() {
+            let login_at: Option<i64> = session.get(LOGIN_AT_KEY).await.map_err(WebError::from)?;
+            let limit = state.config.session_absolute_seconds.max(1);
+            let now = chrono::Utc::now().timestamp();
+            if login_at.is_none_or(|t| now - t >= limit) {
+                auth.logout()
+                    .await
+                    .map_err(|e| WebError::Internal(e.to_string()))?;
+            }
+        }
         let lang = parts
             .headers
             .get_all(axum::http::header::COOKIE)
@@ -130,7 +144,7 @@ impl Ctx {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -236,6 +250,10 @@ pub async fn login(
         .map_err(|e| WebError::Internal(e.to_string()))?;
     ctx.session
         .insert(CSRF_KEY, crate::auth::random_password(32))
+        .await
+        .map_err(WebError::from)?;
+    ctx.session
+        .insert(LOGIN_AT_KEY, chrono::Utc::now().timestamp())
         .await
         .map_err(WebError::from)?;
     ctx.audit(state, audit("ok", "password")).await?;

@@ -3596,6 +3596,33 @@ async fn login_abuse_is_throttled_and_sessions_and_redirects_are_safe() {
             .form("/search", &[("csrf", "forged"), ("q", "13800000000")])
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        // Every free-text input is bounded: too long is a 400 naming the field.
+        let long = "长".repeat(2001);
+        let r = rm
+            .get(&format!("/api/search?q={}", urlencode(&long[..303])))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        let (mine, _) = first_customer(&mut rm).await;
+        let r = rm
+            .form(
+                &format!("/customers/{mine}/unmask"),
+                &[("csrf", &csrf), ("reason", &long[..603])],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        let r = rm
+            .form(
+                &format!("/customers/{mine}/contacts"),
+                &[
+                    ("csrf", &csrf),
+                    ("channel", "phone"),
+                    ("outcome", "回访"),
+                    ("notes", &long),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("notes"), "{}", r.body);
         let res = app
             .clone()
             .oneshot(

@@ -168,6 +168,9 @@ async fn do_move(
         Some(name) => Some(rm_of(state, user, name, lang).await?),
         None => None,
     };
+    if let Some(r) = &input.reason {
+        crate::service::within("reason", r, 200)?;
+    }
     let reason = input
         .reason
         .as_deref()

@@ -28,7 +28,7 @@ use crate::auth::{Permission, User};
 use crate::error::WebError;
 use crate::i18n::{self as t, Lang};
 use crate::pages::{OrPage, PageError, layout, yuan};
-use crate::service::{Ctx, json_text};
+use crate::service::{Ctx, json_text, within};
 use crate::{AppState, WebAnalytics};
 
 /// The feature store, or why campaigns cannot be designed here.
@@ -202,6 +202,16 @@ impl DesignFields {
             .filter(|l| !l.is_empty())
             .map(ops::ArmOffer::parse)
             .collect::<Result<Vec<_>, _>>()?;
+        within("name", &self.name, 100)?;
+        within("segment", &self.segment, 2000)?;
+        for (field, text) in [
+            ("script", &self.script),
+            ("offers", &self.offers),
+            ("response", &self.response),
+            ("exclude", &self.exclude),
+        ] {
+            within(field, text.as_deref().unwrap_or(""), 2000)?;
+        }
         Ok(Design {
             name: self.name.trim().to_owned(),
             objective: blank(&self.objective).unwrap_or("cross_sell").to_owned(),

@@ -532,6 +532,7 @@ pub async fn unmask(
     let user = ctx.require(Permission::Unmask).page(&ctx, &path)?.clone();
     ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
     let reason = f.reason.trim();
+    service::within("reason", reason, 200).page(&ctx, &path)?;
     if reason.chars().count() < 2 {
         return Err(WebError::BadRequest(
             t::UNMASK_REASON.get(ctx.lang).to_owned(),
@@ -961,6 +962,9 @@ pub async fn record_contact(
         return Err(WebError::NotFound).page(&ctx, &path);
     }
     let outcome = f.outcome.trim();
+    if let Some(notes) = &f.notes {
+        service::within("notes", notes, 2000).page(&ctx, &path)?;
+    }
     if outcome.is_empty() || outcome.chars().count() > 200 {
         return Err(WebError::BadRequest(t::OUTCOME.get(ctx.lang).to_owned())).page(&ctx, &path);
     }

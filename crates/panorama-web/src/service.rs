@@ -20,7 +20,7 @@ use crate::mask::{self, Level};
 /// Session key of the CSRF token.
 pub const CSRF_KEY: &str = "csrf";
 
-/// Session key of the login's time (Unix seconds), for the absolute lifetime.
+/// Session key of the login's time (Unix milliseconds), for the absolute lifetime.
 const LOGIN_AT_KEY: &str = "login_at";
 
 /// Who is asking, in which language, from where.
@@ -48,8 +48,8 @@ impl FromRequestParts<AppState> for Ctx {
         // However active, a session ends a fixed time after its login.
         if auth.user.is_some() {
             let login_at: Option<i64> = session.get(LOGIN_AT_KEY).await.map_err(WebError::from)?;
-            let limit = state.config.session_absolute_seconds.max(1);
-            let now = chrono::Utc::now().timestamp();
+            let limit = state.config.session_absolute_seconds.max(1) * 1000;
+            let now = chrono::Utc::now().timestamp_millis();
             if login_at.is_none_or(|t| now - t >= limit) {
                 auth.logout()
                     .await
@@ -142,6 +142,16 @@ impl Ctx {
         .await?;
         Ok(())
     }
+}
+
+/// Refuses a text field longer than `max` characters, naming the field.
+pub(crate) fn within(field: &str, value: &str, max: usize) -> Result<(), WebError> {
+    if value.chars().count() > max {
+        return Err(WebError::BadRequest(format!(
+            "{field}: at most {max} characters"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -253,7 +263,7 @@ pub async fn login(
         .await
         .map_err(WebError::from)?;
     ctx.session
-        .insert(LOGIN_AT_KEY, chrono::Utc::now().timestamp())
+        .insert(LOGIN_AT_KEY, chrono::Utc::now().timestamp_millis())
         .await
         .map_err(WebError::from)?;
     ctx.audit(state, audit("ok", "password")).await?;
@@ -750,6 +760,7 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<ListItem>, WebError> {
     let user = ctx.require(Permission::ViewCustomers)?;
+    within("q", q, 100)?;
     let Some(key) = ocrm::SearchKey::parse(q) else {
         return Ok(Vec::new());
     };

@@ -173,6 +173,7 @@ pub async fn unmask(
     ctx.require(Permission::ResolveIdentities)?;
     ctx.check_csrf_header(&headers).await?;
     let reason = body.reason.trim();
+    crate::service::within("reason", reason, 200)?;
     if reason.chars().count() < 2 {
         return Err(WebError::BadRequest(
             "reason: say why the records must be seen in clear".into(),

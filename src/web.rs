@@ -284,3 +284,18 @@ pub async fn demo_users(store: &Store, password: &str) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod session_tests {
+    use super::Sessions;
+
+    #[test]
+    fn cookies_are_secure_when_users_open_an_https_address() {
+        assert!(Sessions::new(Some("https://crm.bank.example"), false).secure_cookies);
+        assert!(!Sessions::new(Some("http://127.0.0.1:8080"), false).secure_cookies);
+        assert!(!Sessions::new(None, false).secure_cookies);
+        assert!(Sessions::new(None, true).secure_cookies);
+        let s = Sessions::new(None, false);
+        assert_eq!((s.idle_minutes, s.absolute_hours), (30, 12));
+    }
+}

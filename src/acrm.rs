@@ -624,12 +624,12 @@ pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result
             Ok(())
         }
         TierAction::History { customer_no } => {
-            let id: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM customer WHERE customer_no = $1")
-                    .bind(&customer_no)
-                    .fetch_optional(store.pool())
-                    .await?;
-            let id = id.with_context(|| format!("no customer {customer_no}"))?;
+            let id =
+                panorama_store::assign::ids_by_number(store, std::slice::from_ref(&customer_no))
+                    .await?
+                    .get(&customer_no)
+                    .copied()
+                    .with_context(|| format!("no customer {customer_no}"))?;
             for r in acrm::customer_tiers(store, id).await? {
                 say!("{}  {:<14} {}", r.as_of, label(&r.tier), r.reason);
             }

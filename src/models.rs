@@ -510,18 +510,6 @@ pub fn clv(action: ClvAction) -> Result<()> {
     }
 }
 
-/// The discounted value of a yearly margin kept with yearly retention `r`
-/// over `years` at discount rate `d`: Σₜ m·rᵗ/(1+d)ᵗ, in fen.
-pub fn margin_clv(margin_fen: i64, r: f64, d: f64, years: u32) -> i64 {
-    let q = r / (1.0 + d);
-    let factor = if (1.0 - q).abs() < 1e-12 {
-        f64::from(years)
-    } else {
-        q * (1.0 - q.powi(years as i32)) / (1.0 - q)
-    };
-    (margin_fen as f64 * factor).round() as i64
-}
-
 /// `panorama clv margin`.
 pub async fn margin(
     action: ClvAction,
@@ -590,7 +578,12 @@ pub async fn margin(
                     .map_or(retention, |s| (1.0 - s).clamp(0.0, 1.0).powf(*per_year)),
                 None => retention,
             };
-            rows.push((id, p, r, margin_clv(p, r, discount, years)));
+            rows.push((
+                id,
+                p,
+                r,
+                panorama_models::clv::margin_clv(p, r, discount, years),
+            ));
         }
     }
     if let Some(path) = &out {
@@ -824,21 +817,4 @@ pub fn bench(customers: usize, seed: u64, lifetimes: Option<&Path>) -> Result<()
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn margin_clv_by_hand() {
-        // 1,000 yuan a year kept at 90% and discounted at 8% for 5 years:
-        // Σ 1000·(0.9/1.08)ᵗ = 2,990.61 yuan.
-        assert_eq!(margin_clv(100_000, 0.9, 0.08, 5), 299_061);
-        // No discount, no loss: five years of margin.
-        assert_eq!(margin_clv(100_000, 1.0, 0.0, 5), 500_000);
-        // A loss-making customer has a negative value; one who leaves, none.
-        assert_eq!(margin_clv(-100_000, 0.9, 0.08, 5), -299_061);
-        assert_eq!(margin_clv(100_000, 0.0, 0.08, 5), 0);
-    }
 }

@@ -170,11 +170,15 @@ pub async fn move_customers(
     let mover = ocrm::user_by_username(store, by)
         .await?
         .with_context(|| format!("no user {by}"))?;
-    let scope = match mover.role.as_str() {
-        "branch_manager" => ocrm::Scope::Subtree(mover.org_path.clone()),
-        "executive" | "admin" => ocrm::Scope::All,
-        other => bail!("{by} is a {other}: only a branch manager or an executive moves customers"),
+    use panorama_web::auth::Role;
+    let role = Role::parse(&mover.role);
+    let Some(role @ (Role::BranchManager | Role::Executive | Role::Admin)) = role else {
+        bail!(
+            "{by} is a {}: only a branch manager or an executive moves customers",
+            mover.role
+        );
     };
+    let scope = role.scope(mover.id, &mover.org_path);
     let to_rm = match rm {
         Some(name) => Some(
             ocrm::user_by_username(store, name)

@@ -233,9 +233,7 @@ pub fn computed_features(analytics: &Path, as_of: NaiveDate) -> Result<std::path
 
 /// What conditions may name: the product catalogue and the configured codes.
 pub async fn vocabulary(store: &Store, config: &Config) -> Result<Vocabulary> {
-    let products: Vec<String> = sqlx::query_scalar("SELECT code FROM product ORDER BY code")
-        .fetch_all(store.pool())
-        .await?;
+    let products = panorama_store::products::all_codes(store).await?;
     Ok(Vocabulary::new(config, products))
 }
 
@@ -414,12 +412,10 @@ async fn tier_diff(
 ) -> Result<(Vec<TierRow>, Vec<(i64, String)>)> {
     let through = month_end(dates.month).to_string();
     let mut stored = acrm::tier_rows(store, &through).await?;
-    let active: HashSet<i64> =
-        sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
-            .fetch_all(store.pool())
-            .await?
-            .into_iter()
-            .collect();
+    let active: HashSet<i64> = acrm::active_customer_ids(store)
+        .await?
+        .into_iter()
+        .collect();
     let mut upserts = Vec::new();
     for (&customer_id, decisions) in history {
         if !active.contains(&customer_id) {

@@ -295,11 +295,7 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
         .iter()
         .chain(d.offers.iter().filter_map(|o| o.product.as_ref()))
     {
-        let known: Option<String> = sqlx::query_scalar("SELECT code FROM product WHERE code = $1")
-            .bind(product)
-            .fetch_optional(store.pool())
-            .await?;
-        if known.is_none() {
+        if !panorama_store::products::exists(store, product).await? {
             return Err(invalid(format!("there is no product {product}")));
         }
     }

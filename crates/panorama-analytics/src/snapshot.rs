@@ -21,6 +21,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures_util::TryStreamExt;
+use panorama_store::snapshot::{self, Table};
 use panorama_store::{Row, Store};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -47,20 +48,17 @@ enum Kind {
     Timestamp,
 }
 
-/// A table of the snapshot: its name, the query and the column kinds.
+/// A table of the snapshot: its name, the store's query and the column
+/// kinds (in the query's column order).
 struct Export {
     name: &'static str,
-    sql: &'static str,
+    table: Table,
     columns: &'static [(&'static str, Kind)],
 }
 
 const CUSTOMER: Export = Export {
     name: "customer",
-    sql: "SELECT c.id, c.customer_no, c.party_type, c.gender, c.birth_date, c.industry, \
-          o.code, hm.household_id, c.created_at \
-          FROM customer c LEFT JOIN org_unit o ON o.id = c.home_org_unit_id \
-          LEFT JOIN household_member hm ON hm.customer_id = c.id \
-          WHERE c.status = 'active' ORDER BY c.id",
+    table: Table::Customer,
     columns: &[
         ("customer_id", Kind::Int),
         ("customer_no", Kind::Text),
@@ -76,11 +74,7 @@ const CUSTOMER: Export = Export {
 
 const ACCOUNT: Export = Export {
     name: "account",
-    sql: "SELECT a.id, a.customer_id, a.product_code, COALESCE(p.class, 'unknown'), a.branch_code, \
-          a.opened_on, a.matures_on, a.closed_on, a.status, COALESCE(a.rate_bp, p.rate_bp, 0), \
-          a.credit_limit_minor \
-          FROM account a LEFT JOIN product p ON p.code = a.product_code \
-          WHERE a.customer_id IS NOT NULL ORDER BY a.id",
+    table: Table::Account,
     columns: &[
         ("account_id", Kind::Int),
         ("customer_id", Kind::Int),
@@ -98,7 +92,7 @@ const ACCOUNT: Export = Export {
 
 const PRODUCT: Export = Export {
     name: "product",
-    sql: "SELECT code, name, name_en, class, term_months, rate_bp FROM product ORDER BY code",
+    table: Table::Product,
     columns: &[
         ("product_code", Kind::Text),
         ("name", Kind::Text),
@@ -113,10 +107,7 @@ const PRODUCT: Export = Export {
 /// officers and contacts, guarantors), either way round as declared.
 const RELATIONSHIP: Export = Export {
     name: "relationship",
-    sql: "SELECT r.from_customer_id, r.to_customer_id, r.kind FROM party_relationship r \
-          JOIN customer f ON f.id = r.from_customer_id AND f.status = 'active' \
-          JOIN customer t ON t.id = r.to_customer_id AND t.status = 'active' \
-          ORDER BY r.from_customer_id, r.to_customer_id, r.kind",
+    table: Table::Relationship,
     columns: &[
         ("from_customer_id", Kind::Int),
         ("to_customer_id", Kind::Int),
@@ -126,8 +117,7 @@ const RELATIONSHIP: Export = Export {
 
 const BALANCE: Export = Export {
     name: "balance",
-    sql: "SELECT account_id, month, avg_balance_minor, end_balance_minor \
-          FROM balance_monthly WHERE batch_id = $1",
+    table: Table::Balance,
     columns: &[
         ("account_id", Kind::Int),
         ("month", Kind::Month),
@@ -138,8 +128,7 @@ const BALANCE: Export = Export {
 
 const TXN: Export = Export {
     name: "txn",
-    sql: "SELECT account_id, booked_at, booked_at, amount_minor, direction, channel, mcc \
-          FROM txn WHERE batch_id = $1",
+    table: Table::Txn,
     columns: &[
         ("account_id", Kind::Int),
         ("booked_at", Kind::Timestamp),
@@ -194,11 +183,8 @@ pub async fn refresh(store: &Store, analytics: &Path) -> Result<SnapshotReport> 
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         Err(_) => Manifest::default(),
     };
-    for (export, done, table) in [
-        (&BALANCE, &mut manifest.balance, "balance_monthly"),
-        (&TXN, &mut manifest.txn, "txn"),
-    ] {
-        let counts = batch_counts(store, table).await?;
+    for (export, done) in [(&BALANCE, &mut manifest.balance), (&TXN, &mut manifest.txn)] {
+        let counts = batch_counts(store, export.table).await?;
         let sub = dir.join(export.name);
         // Files of batches the store no longer holds rows for.
         for (&batch, _) in done.iter().filter(|(b, _)| !counts.contains_key(b)) {
@@ -232,10 +218,8 @@ fn batch_file(dir: &Path, batch: i64) -> PathBuf {
     dir.join(format!("batch-{batch:06}.parquet"))
 }
 
-async fn batch_counts(store: &Store, table: &str) -> Result<BTreeMap<i64, u64>> {
-    // `table` is one of two fixed names above.
-    let sql = format!("SELECT batch_id, COUNT(*) FROM {table} GROUP BY batch_id");
-    let rows: Vec<(i64, i64)> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
+async fn batch_counts(store: &Store, table: Table) -> Result<BTreeMap<i64, u64>> {
+    let rows = snapshot::batch_counts(store, table).await?;
     Ok(rows
         .into_iter()
         .map(|(b, n)| (b, u64::try_from(n).unwrap_or(0)))
@@ -413,11 +397,7 @@ async fn export_query(
         .iter()
         .map(|(_, k)| Builder::new(k.clone_kind()))
         .collect();
-    let mut query = sqlx::query(export.sql);
-    if let Some(b) = batch {
-        query = query.bind(b);
-    }
-    let mut rows = query.fetch(store.pool());
+    let mut rows = snapshot::rows(store, export.table, batch);
     let mut pending = 0usize;
     while let Some(row) = rows.try_next().await? {
         for (i, ((name, kind), builder)) in export.columns.iter().zip(&mut builders).enumerate() {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, NaiveDateTime};
 use panorama_domain::{CreditCode, Mobile, Money, ResidentId, parse_date};
 use panorama_store::ingest as q;
-use panorama_store::{AnyConnection, Backend, BulkInsert, Row, Value};
+use panorama_store::{AnyConnection, Backend, BulkInsert, Value};
 
 use crate::manifest::{AmountUnit, FileDef, Kind};
 use crate::reader::Fields;
@@ -192,8 +192,7 @@ impl Context {
         self.seen.clear();
         match kind {
             Kind::OrgUnits => {
-                let codes: Vec<String> =
-                    sqlx_query_strings(conn, "SELECT code FROM org_unit").await?;
+                let codes = panorama_store::org::codes(conn).await?;
                 self.org_units = codes.into_iter().collect();
             }
             Kind::Products => {}
@@ -202,7 +201,7 @@ impl Context {
             }
             Kind::Accounts => {
                 self.customers = q::source_record_ids(conn, system).await?;
-                let codes = sqlx_query_strings(conn, "SELECT code FROM product").await?;
+                let codes = panorama_store::products::codes(conn).await?;
                 self.products = codes.into_iter().collect();
             }
             Kind::Balances | Kind::Transactions => {
@@ -220,7 +219,7 @@ impl Context {
         _system: &str,
     ) -> Result<(), IngestError> {
         if kind == Kind::OrgUnits {
-            fix_org_paths(conn).await?;
+            panorama_store::org::fix_paths(conn).await?;
         }
         Ok(())
     }
@@ -308,30 +307,15 @@ impl Context {
             else {
                 continue;
             };
-            let parent_id: Option<i64> = match parent {
-                Some(p) => sqlx::query_scalar("SELECT id FROM org_unit WHERE code = $1")
-                    .bind(p)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(panorama_store::StoreError::from)?,
-                None => None,
+            let unit = panorama_store::org::UnitRecord {
+                code,
+                name,
+                name_en: name_en.as_deref(),
+                level,
+                parent: parent.as_deref(),
             };
-            let done = sqlx::query(
-                "INSERT INTO org_unit (code, name, name_en, level, parent_id, path) VALUES ($1, $2, $3, $4, $5, '') \
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, level = excluded.level, \
-                 parent_id = excluded.parent_id WHERE org_unit.name IS DISTINCT FROM excluded.name \
-                 OR org_unit.name_en IS DISTINCT FROM excluded.name_en OR org_unit.level IS DISTINCT FROM excluded.level \
-                 OR org_unit.parent_id IS DISTINCT FROM excluded.parent_id",
-            )
-            .bind(code)
-            .bind(name)
-            .bind(name_en.as_deref())
-            .bind(level)
-            .bind(parent_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(panorama_store::StoreError::from)?;
-            changed += done.rows_affected() as i64;
+            let done = panorama_store::org::upsert_unit(conn, &unit).await?;
+            changed += done as i64;
         }
         Ok(changed)
     }
@@ -599,53 +583,4 @@ fn product(f: &Fields) -> Result<Converted, RowError> {
         ],
         flush_key: Some(code),
     })
-}
-
-async fn sqlx_query_strings(
-    conn: &mut AnyConnection,
-    sql: &str,
-) -> Result<Vec<String>, IngestError> {
-    Ok(sqlx::query_scalar(sql)
-        .fetch_all(conn)
-        .await
-        .map_err(panorama_store::StoreError::from)?)
-}
-
-/// Recomputes every org unit's materialised path from its parent chain.
-async fn fix_org_paths(conn: &mut AnyConnection) -> Result<(), IngestError> {
-    let rows = sqlx::query("SELECT id, parent_id FROM org_unit")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(panorama_store::StoreError::from)?;
-    let parents: HashMap<i64, Option<i64>> = rows
-        .iter()
-        .map(|r| (r.get::<i64, _>(0), r.get::<Option<i64>, _>(1)))
-        .collect();
-    for &id in parents.keys() {
-        let mut chain = vec![id];
-        let mut cur = parents.get(&id).copied().flatten();
-        while let Some(p) = cur {
-            if chain.contains(&p) || chain.len() > 32 {
-                break;
-            }
-            chain.push(p);
-            cur = parents.get(&p).copied().flatten();
-        }
-        chain.reverse();
-        let path = format!(
-            "/{}/",
-            chain
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join("/")
-        );
-        sqlx::query("UPDATE org_unit SET path = $1 WHERE id = $2 AND path <> $1")
-            .bind(path)
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map_err(panorama_store::StoreError::from)?;
-    }
-    Ok(())
 }

@@ -136,6 +136,15 @@ pub struct TierRow {
 const TIER_COLUMNS: &str =
     "customer_id, as_of, tier, previous_tier, COALESCE(reason, '') AS reason";
 
+/// The ids of active customers.
+pub async fn active_customer_ids(store: &Store) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
 /// The stored tier decisions up to `through` (inclusive), keyed by
 /// customer and date.
 pub async fn tier_rows(store: &Store, through: &str) -> Result<HashMap<(i64, String), TierRow>> {

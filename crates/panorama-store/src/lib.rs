@@ -23,8 +23,11 @@ mod location;
 pub mod models;
 pub mod names;
 pub mod ocrm;
+pub mod org;
 pub mod pipeline;
+pub mod products;
 pub mod referrals;
+pub mod snapshot;
 pub mod surveys;
 pub mod targets;
 pub mod test_support;
@@ -182,6 +185,14 @@ impl Store {
                     .await?
             }
         }
+        Ok(())
+    }
+
+    /// Whether the store answers a query (health checks).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(())
     }
 

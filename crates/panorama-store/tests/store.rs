@@ -293,3 +293,127 @@ async fn batches_are_recorded_and_found_by_file_hash() {
         );
     }
 }
+
+/// Table names; (table, column, NOT NULL as 1); (table, index, its columns).
+type Introspected = (
+    Vec<String>,
+    Vec<(String, String, i64)>,
+    Vec<(String, String, String)>,
+);
+
+/// Tables, columns (with NOT NULL) and explicit indexes (with their columns)
+/// of a migrated store, sorted.
+async fn schema_of(store: &TestStore) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let pool = store.pool();
+    let (tables, columns, indexes): Introspected = match store.backend() {
+        Backend::Sqlite => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            // A primary key is NOT NULL on PostgreSQL; SQLite's rowid alias reports 0.
+            let columns = sqlx::query_as(
+                    "SELECT m.name, p.name, CAST(CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 1 ELSE 0 END AS INTEGER) \
+                     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            let indexes = sqlx::query_as(
+                    "SELECT m.tbl_name, m.name, COALESCE(group_concat(COALESCE(i.name, '<expr>'), ','), '') \
+                     FROM sqlite_master m JOIN pragma_index_info(m.name) i \
+                     WHERE m.type = 'index' AND m.sql IS NOT NULL GROUP BY m.tbl_name, m.name",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            (tables, columns, indexes)
+        }
+        Backend::Postgres => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' \
+                     AND table_type = 'BASE TABLE' AND table_name NOT LIKE '_sqlx%' ORDER BY table_name",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            let columns = sqlx::query_as(
+                "SELECT table_name::text, column_name::text, \
+                       CAST(CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END AS BIGINT) \
+                     FROM information_schema.columns WHERE table_schema = 'public' \
+                     AND table_name NOT LIKE '_sqlx%'",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            // Indexes written in the migrations: not those behind a
+            // primary key or UNIQUE constraint.
+            let indexes = sqlx::query_as(
+                    "SELECT t.relname::text, i.relname::text, \
+                       COALESCE(string_agg(COALESCE(a.attname::text, '<expr>'), ',' ORDER BY k.ord), '') \
+                     FROM pg_index x \
+                     JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+                     JOIN pg_namespace n ON n.oid = t.relnamespace \
+                     CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                     LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum AND k.attnum > 0 \
+                     WHERE n.nspname = 'public' AND t.relname NOT LIKE '_sqlx%' \
+                       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) \
+                     GROUP BY t.relname, i.relname",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            (tables, columns, indexes)
+        }
+    };
+    let mut columns: Vec<String> = columns
+        .into_iter()
+        .map(|(t, c, n)| format!("{t}.{c}{}", if n == 1 { " NOT NULL" } else { "" }))
+        .collect();
+    columns.sort();
+    let mut indexes: Vec<String> = indexes
+        .into_iter()
+        .map(|(t, i, cols)| format!("{t}: {i} ({cols})"))
+        .collect();
+    indexes.sort();
+    (tables, columns, indexes)
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_migrations_make_the_same_schema() {
+    let stores = stores("sqlite_and_postgres_migrations_make_the_same_schema").await;
+    let schemas = futures_util::future::join_all(stores.iter().map(schema_of)).await;
+    let (tables, columns, indexes) = &schemas[0];
+    assert!(tables.len() > 40 && columns.len() > 300 && indexes.len() > 30);
+    let Some((pg_tables, pg_columns, pg_indexes)) = schemas.get(1) else {
+        return;
+    };
+    assert!(
+        pg_tables.len() > 40 && pg_columns.len() > 300 && pg_indexes.len() > 30,
+        "PostgreSQL's schema read: {} tables, {} columns, {} indexes",
+        pg_tables.len(),
+        pg_columns.len(),
+        pg_indexes.len()
+    );
+    eprintln!(
+        "both stores: {} tables, {} columns, {} indexes",
+        pg_tables.len(),
+        pg_columns.len(),
+        pg_indexes.len()
+    );
+    let differ = |what: &str, a: &[String], b: &[String]| {
+        let only_sqlite: Vec<&String> = a.iter().filter(|x| !b.contains(x)).collect();
+        let only_pg: Vec<&String> = b.iter().filter(|x| !a.contains(x)).collect();
+        assert!(
+            only_sqlite.is_empty() && only_pg.is_empty(),
+            "{what} differ:\n  only on SQLite: {only_sqlite:#?}\n  only on PostgreSQL: {only_pg:#?}"
+        );
+    };
+    differ("tables", tables, pg_tables);
+    differ("columns", columns, pg_columns);
+    differ("indexes", indexes, pg_indexes);
+}

@@ -73,6 +73,17 @@ pub enum Permission {
 }
 
 impl Role {
+    /// The customers a user of this role (`user_id`, at org unit `org_path`)
+    /// may see: an RM those assigned to them, a branch manager their org
+    /// units', everyone else the whole bank.
+    pub fn scope(self, user_id: i64, org_path: &str) -> Scope {
+        match self {
+            Role::Rm => Scope::Assigned(user_id),
+            Role::BranchManager => Scope::Subtree(org_path.to_owned()),
+            _ => Scope::All,
+        }
+    }
+
     /// The role of a stored role name.
     pub fn parse(s: &str) -> Option<Role> {
         Some(match s {
@@ -185,11 +196,7 @@ impl User {
 
     /// The customers this user may see, applied in every customer query.
     pub fn scope(&self) -> Scope {
-        match self.role {
-            Role::Rm => Scope::Assigned(self.id),
-            Role::BranchManager => Scope::Subtree(self.org_path.clone()),
-            _ => Scope::All,
-        }
+        self.role.scope(self.id, &self.org_path)
     }
 
     /// Whether the user may do `p`.

@@ -629,12 +629,9 @@ pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
     let models = panorama_store::models::approved(&state.store)
         .await
         .page(&ctx, path)?;
-    let products: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM product ORDER BY code")
-            .fetch_all(state.store.pool())
-            .await
-            .map_err(panorama_store::StoreError::from)
-            .page(&ctx, path)?;
+    let products: Vec<(String, String)> = panorama_store::products::names(&state.store)
+        .await
+        .page(&ctx, path)?;
     let body = html! {
         form method="post" action="/campaigns" id="design" {
             input type="hidden" name="csrf" value=(csrf);

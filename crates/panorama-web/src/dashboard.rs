@@ -29,7 +29,7 @@ pub struct DashQuery {
 }
 
 struct Scoped {
-    org: (i64, String, String, String),
+    org: panorama_store::org::OrgUnit,
     period: Period,
     data: Dashboard,
 }
@@ -46,15 +46,9 @@ async fn read(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or(&user.org_code);
-    let org: (i64, String, String, String) = sqlx::query_as(
-        "SELECT id, code, name, path FROM org_unit WHERE code = $1 AND path LIKE $2",
-    )
-    .bind(code)
-    .bind(format!("{}%", user.org_path))
-    .fetch_optional(state.store.pool())
-    .await
-    .map_err(panorama_store::StoreError::from)?
-    .ok_or(WebError::NotFound)?;
+    let org = panorama_store::org::unit_within(&state.store, code, &user.org_path)
+        .await?
+        .ok_or(WebError::NotFound)?;
     let period_code = q
         .period
         .as_deref()
@@ -71,7 +65,7 @@ async fn read(
         );
     let period = Period::parse(&period_code)
         .ok_or_else(|| WebError::BadRequest(format!("{}: {period_code}", t::PERIOD.get(lang))))?;
-    let data = dashboard::build(&state.store, org.0, &org.3, &period).await?;
+    let data = dashboard::build(&state.store, org.id, &org.path, &period).await?;
     Ok(Scoped { org, period, data })
 }
 
@@ -109,7 +103,7 @@ pub async fn api(
 ) -> Result<Response, WebError> {
     let user = ctx.require(Permission::ViewDashboards)?;
     let s = read(&state, user, &q, ctx.lang).await?;
-    Ok(Json(serde_json::json!({"org": s.org.1, "from": s.period.from, "to": s.period.to, "dashboard": s.data})).into_response())
+    Ok(Json(serde_json::json!({"org": s.org.code, "from": s.period.from, "to": s.period.to, "dashboard": s.data})).into_response())
 }
 
 fn bars(rows: &[(String, i64)], format: impl Fn(i64) -> String) -> Markup {
@@ -157,11 +151,8 @@ pub async fn page(
     let lang = ctx.lang;
     let s = read(&state, user, &q, lang).await.page(&ctx, path)?;
     let orgs: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM org_unit WHERE path LIKE $1 ORDER BY path")
-            .bind(format!("{}%", user.org_path))
-            .fetch_all(state.store.pool())
+        panorama_store::org::units_within(&state.store, &user.org_path)
             .await
-            .map_err(panorama_store::StoreError::from)
             .page(&ctx, path)?;
     let d = &s.data;
     let csrf = ctx.csrf().await;
@@ -184,19 +175,19 @@ pub async fn page(
     };
     let export = format!(
         "/dashboard.xlsx?org={}&period={}",
-        urlencode(&s.org.1),
+        urlencode(&s.org.code),
         urlencode(&s.period.code)
     );
     let body = html! {
         form method="get" action="/dashboard" {
             label { (t::ORG.get(lang)) " " select name="org" {
-                @for (code, n) in &orgs { option value=(code) selected[*code == s.org.1] { (n) " " (code) } }
+                @for (code, n) in &orgs { option value=(code) selected[*code == s.org.code] { (n) " " (code) } }
             } } " "
             label { (t::PERIOD.get(lang)) " " input name="period" size="8" value=(s.period.code); } " "
             button type="submit" { (t::VIEW.get(lang)) } " · "
             a href=(export) id="export-excel" { (t::EXPORT_EXCEL.get(lang)) }
         }
-        p.muted { (s.org.2) " · " (t::AS_OF.get(lang)) " " (d.as_of.as_deref().unwrap_or("—")) " · " (s.period.from) " → " (s.period.to) }
+        p.muted { (s.org.name) " · " (t::AS_OF.get(lang)) " " (d.as_of.as_deref().unwrap_or("—")) " · " (s.period.from) " → " (s.period.to) }
         div.grid {
             section id="by-tier" {
                 h2 { (t::BY_TIER.get(lang)) }
@@ -378,8 +369,8 @@ fn workbook(state: &AppState, lang: Lang, s: &Scoped) -> Result<Vec<u8>, XlsxErr
     }
     let sheet = book.add_worksheet().set_name("about")?;
     for (r, (k, v)) in [
-        ("org", s.org.1.as_str()),
-        ("org_name", s.org.2.as_str()),
+        ("org", s.org.code.as_str()),
+        ("org_name", s.org.name.as_str()),
         ("period", s.period.code.as_str()),
         ("as_of", d.as_of.as_deref().unwrap_or("")),
     ]
@@ -407,13 +398,13 @@ pub async fn excel(
         panorama_store::ocrm::Audit {
             action: "dashboard.export",
             object_type: Some("org_unit"),
-            object_id: Some(&s.org.1),
+            object_id: Some(&s.org.code),
             detail: Some(&format!("period={}", s.period.code)),
             ..panorama_store::ocrm::Audit::default()
         },
     )
     .await?;
-    let name = format!("dashboard-{}-{}.xlsx", s.org.1, s.period.code);
+    let name = format!("dashboard-{}-{}.xlsx", s.org.code, s.period.code);
     Ok((
         [
             (

@@ -47,10 +47,7 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /healthz`: the store answers.
 pub async fn health(State(state): State<AppState>) -> Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(state.store.pool())
-        .await
-    {
+    match state.store.ping().await {
         Ok(_) => "ok\n".into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check");

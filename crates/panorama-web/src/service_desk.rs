@@ -236,10 +236,7 @@ async fn assess(
         .and_then(|f| NaiveDate::parse_from_str(&f.as_of, "%Y-%m-%d").ok())
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     let reasons = reasons(&view, day);
-    let rates: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT code, rate_bp FROM product")
-        .fetch_all(state.store.pool())
-        .await
-        .map_err(panorama_store::StoreError::from)?;
+    let rates = panorama_store::products::rates(&state.store).await?;
     let retention = retention(&view, &reasons, &rates);
     Ok(Assessment {
         view,

@@ -71,14 +71,10 @@ async fn org_in_scope(
     user: &User,
     code: &str,
 ) -> Result<(i64, String, String), WebError> {
-    let found: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT id, code, name FROM org_unit WHERE code = $1 AND path LIKE $2")
-            .bind(code)
-            .bind(format!("{}%", user.org_path))
-            .fetch_optional(state.store.pool())
-            .await
-            .map_err(panorama_store::StoreError::from)?;
-    found.ok_or(WebError::NotFound)
+    panorama_store::org::unit_within(&state.store, code, &user.org_path)
+        .await?
+        .map(|o| (o.id, o.code, o.name))
+        .ok_or(WebError::NotFound)
 }
 
 async fn indicator_of(state: &AppState, code: &str) -> Result<Indicator, WebError> {
@@ -94,11 +90,7 @@ async fn target_in_scope(state: &AppState, user: &User, id: i64) -> Result<Targe
     let t = targets::get(&state.store, id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let path: Option<String> = sqlx::query_scalar("SELECT path FROM org_unit WHERE id = $1")
-        .bind(t.org_unit_id)
-        .fetch_optional(state.store.pool())
-        .await
-        .map_err(panorama_store::StoreError::from)?;
+    let path = panorama_store::org::path_of(&state.store, t.org_unit_id).await?;
     match path {
         Some(p) if p.starts_with(&user.org_path) => Ok(t),
         _ => Err(WebError::NotFound),
@@ -481,11 +473,8 @@ pub async fn page(
     let v = read(&state, user, &q, lang).await.page(&ctx, path)?;
     let indicators = targets::indicators(&state.store).await.page(&ctx, path)?;
     let orgs: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM org_unit WHERE path LIKE $1 ORDER BY path")
-            .bind(format!("{}%", user.org_path))
-            .fetch_all(state.store.pool())
+        panorama_store::org::units_within(&state.store, &user.org_path)
             .await
-            .map_err(panorama_store::StoreError::from)
             .page(&ctx, path)?;
     let csrf = ctx.csrf().await;
     let name = |i: &Indicator| {

@@ -61,7 +61,7 @@ pub async fn run_batch(
         .await
         .context("computing the targets' actuals")?;
     // The approved models score the batch's features.
-    let scored = crate::scoring::score(store, analytics, Some(report.as_of), None)
+    let scored = panorama_scoring::score(store, analytics, Some(report.as_of), None)
         .await
         .context("scoring with the approved models")?;
     // Live campaigns' responses visible in these features.

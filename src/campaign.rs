@@ -375,7 +375,7 @@ pub async fn campaign(
         } => {
             let c = ops::campaign_in(store, id, &["live"], "only a live campaign gets responses")
                 .await?;
-            let propensity = crate::scoring::truth_propensity(store, &truth, &column).await?;
+            let propensity = panorama_scoring::truth_propensity(store, &truth, &column).await?;
             let members = q::members(store, id).await?;
             let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ (id as u64).rotate_left(32));
             let on = on

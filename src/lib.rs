@@ -18,5 +18,4 @@ pub mod bench_web;
 pub mod campaign;
 pub mod cli;
 pub mod models;
-pub mod scoring;
 pub mod web;

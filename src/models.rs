@@ -293,7 +293,7 @@ fn learner_of(arg: LearnerArg) -> panorama_models::cv::Learner {
 }
 
 /// Prints a training report: data, test, deciles, truth, features.
-fn print_report(r: &crate::scoring::TrainReport) {
+fn print_report(r: &panorama_scoring::TrainReport) {
     say!(
         "{} ({}): trained on {} customers as of {} ({} took the outcome within {} months; train AUC {:.4}) in {:.2} s",
         r.target.code(),
@@ -379,9 +379,9 @@ pub async fn registry(
             seed,
             export,
         } => {
-            let spec = crate::scoring::TrainSpec {
+            let spec = panorama_scoring::TrainSpec {
                 name,
-                target: crate::scoring::Target::parse(&target, drop)?,
+                target: panorama_scoring::Target::parse(&target, drop)?,
                 as_of,
                 horizon_months,
                 learner: learner_of(learner),
@@ -391,7 +391,7 @@ pub async fn registry(
                 export,
             };
             let (id, version, report) =
-                crate::scoring::train(store, analytics, config, &spec).await?;
+                panorama_scoring::train(store, analytics, config, &spec).await?;
             print_report(&report);
             say!(
                 "registered {} version {version} as trained: approve it with `panorama model approve {id} --by NAME` (someone else)",
@@ -423,7 +423,7 @@ pub async fn registry(
                     .map(|a| format!(", approved by {a}"))
                     .unwrap_or_default()
             );
-            let report: crate::scoring::TrainReport = serde_json::from_str(metrics)
+            let report: panorama_scoring::TrainReport = serde_json::from_str(metrics)
                 .with_context(|| format!("model {id}: the stored report is unreadable"))?;
             print_report(&report);
             Ok(())
@@ -439,7 +439,7 @@ pub async fn registry(
             Ok(())
         }
         ModelAction::Score { name, as_of } => {
-            let reports = crate::scoring::score(store, analytics, as_of, name.as_deref()).await?;
+            let reports = panorama_scoring::score(store, analytics, as_of, name.as_deref()).await?;
             if reports.is_empty() {
                 say!("no approved models: nothing scored");
             }
@@ -479,7 +479,7 @@ pub async fn registry(
                 let test_auc = m
                     .metrics
                     .as_deref()
-                    .and_then(|s| serde_json::from_str::<crate::scoring::TrainReport>(s).ok())
+                    .and_then(|s| serde_json::from_str::<panorama_scoring::TrainReport>(s).ok())
                     .map_or_else(|| "-".to_owned(), |r| format!("{:.4}", r.test.auc));
                 say!(
                     "{:>4}  {:<16} {:>3}  {:<14} {:<9} {:<10} {:<10} {:>7}  {} / {}",
@@ -549,7 +549,7 @@ pub async fn margin(
                 .into_iter()
                 .find(|m| &m.name == name && m.kind == "churn")
                 .with_context(|| format!("no approved churn model '{name}'"))?;
-            let report: crate::scoring::TrainReport =
+            let report: panorama_scoring::TrainReport =
                 serde_json::from_str(m.metrics.as_deref().unwrap_or("null"))
                     .with_context(|| format!("model {}: its report is unreadable", m.id))?;
             let scores = panorama_store::models::latest_scores(store, m.id).await?;

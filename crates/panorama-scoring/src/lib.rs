@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result, bail};
 use chrono::{Months, NaiveDate};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
@@ -23,6 +22,84 @@ use panorama_store::Store;
 use panorama_store::models::{self as registry, ModelRow, NewModel};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// What went wrong in training or scoring.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoringError {
+    /// The request or the data cannot give a model: a message the user can act on.
+    #[error("{0}")]
+    Invalid(String),
+    /// A step failed; what it was doing, and why.
+    #[error("{what}: {source}")]
+    Step {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] panorama_store::StoreError),
+    /// The feature store failed.
+    #[error(transparent)]
+    Analytics(#[from] panorama_analytics::AnalyticsError),
+    /// The analytics engine failed.
+    #[error("analytics engine: {0}")]
+    Engine(#[from] datafusion::error::DataFusionError),
+    /// An Arrow cast failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// A learner failed.
+    #[error(transparent)]
+    Model(#[from] panorama_models::ModelError),
+    /// JSON (a stored report) failed.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A file failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A CSV file failed.
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// Results of this crate.
+pub type Result<T> = std::result::Result<T, ScoringError>;
+
+/// Returns early with [`ScoringError::Invalid`].
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err(ScoringError::Invalid(format!($($arg)*)))
+    };
+}
+
+/// Says what a failing step was doing (a `Result`), or what is missing (an `Option`).
+trait Context<T> {
+    fn context(self, what: &str) -> Result<T>;
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: &str) -> Result<T> {
+        self.with_context(|| what)
+    }
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|e| ScoringError::Step {
+            what: what().into(),
+            source: Box::new(e),
+        })
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, what: &str) -> Result<T> {
+        self.ok_or_else(|| ScoringError::Invalid(what.to_owned()))
+    }
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T> {
+        self.ok_or_else(|| ScoringError::Invalid(what().into()))
+    }
+}
 
 /// Columns never used as predictors: keys and labels of the customer.
 const NOT_PREDICTORS: &[&str] = &["customer_id", "household_id", "customer_no", "home_branch"];
@@ -794,7 +871,9 @@ pub async fn train(
         },
     )
     .await?;
-    tx.commit().await?;
+    tx.commit()
+        .await
+        .map_err(panorama_store::StoreError::from)?;
     Ok((id, version, report))
 }
 
@@ -992,10 +1071,96 @@ pub async fn score(
     let batch: Vec<registry::Scores<'_>> = all.iter().map(|(m, s)| (m, &s[..])).collect();
     let mut tx = store.begin().await?;
     registry::write_scores(&mut tx, store.backend(), &date.to_string(), &batch).await?;
-    tx.commit().await?;
+    tx.commit()
+        .await
+        .map_err(panorama_store::StoreError::from)?;
     let write_seconds = started.elapsed().as_secs_f64();
     for r in &mut out {
         r.write_seconds = write_seconds;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame of customers: (id, accounts, AUM, classes held).
+    fn frame(rows: &[(i64, f64, f64, &str)]) -> Frame {
+        Frame {
+            ids: rows.iter().map(|r| r.0).collect(),
+            index: rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect(),
+            columns: Vec::new(),
+            classes: rows
+                .iter()
+                .map(|r| (!r.3.is_empty()).then(|| format!(",{},", r.3)))
+                .collect(),
+            aum: rows.iter().map(|r| r.2).collect(),
+            accounts: rows.iter().map(|r| r.1).collect(),
+        }
+    }
+
+    #[test]
+    fn targets_parse_and_refuse_what_cannot_be_learnt() {
+        assert_eq!(
+            Target::parse("uptake:card", 0.5).unwrap().code(),
+            "uptake:card"
+        );
+        assert_eq!(Target::parse("churn", 0.5).unwrap().code(), "churn");
+        assert_eq!(
+            Target::parse("response:7", 0.5).unwrap().code(),
+            "response:7"
+        );
+        for (bad, why) in [
+            ("uptake:spaceship", "no product class"),
+            ("churn-ish", "use uptake:CLASS"),
+            ("response:x", "response:CAMPAIGN_ID"),
+        ] {
+            let e = Target::parse(bad, 0.5).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        for drop in [0.0, -0.1, 1.5] {
+            assert!(Target::parse("churn", drop).is_err(), "{drop}");
+        }
+    }
+
+    #[test]
+    fn uptake_learns_from_those_without_the_class_and_sees_it_later() {
+        let before = frame(&[
+            (1, 2.0, 100.0, "deposit"),
+            (2, 1.0, 50.0, "card"),
+            (3, 0.0, 0.0, ""),
+            (4, 1.0, 10.0, "deposit"),
+        ]);
+        let after = frame(&[(1, 3.0, 100.0, "deposit,card"), (4, 1.0, 10.0, "deposit")]);
+        let target = Target::parse("uptake:card", 0.5).unwrap();
+        // 2 already holds a card, 3 has no account: neither is learnt from.
+        let (rows, y) = labelled(&target, &before, &after);
+        assert_eq!(rows, vec![0, 3]);
+        assert_eq!(y, vec![true, false]);
+    }
+
+    #[test]
+    fn churn_is_a_drop_in_assets_beyond_the_share_or_leaving() {
+        let before = frame(&[
+            (1, 1.0, 100.0, "deposit"),
+            (2, 1.0, 100.0, "deposit"),
+            (3, 1.0, 100.0, "deposit"),
+            (4, 1.0, 0.0, "card"),
+        ]);
+        let after = frame(&[(1, 1.0, 40.0, "deposit"), (2, 1.0, 60.0, "deposit")]);
+        let target = Target::parse("churn", 0.5).unwrap();
+        // 1 lost 60 % (left), 2 lost 40 % (stayed), 3 is gone (left); 4 held no assets.
+        let (rows, y) = labelled(&target, &before, &after);
+        assert_eq!(rows, vec![0, 1, 2]);
+        assert_eq!(y, vec![true, false, true]);
+    }
+
+    #[test]
+    fn windows_end_at_month_ends() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(months_after(d("2026-01-31"), 1), d("2026-02-28"));
+        assert_eq!(months_after(d("2026-11-15"), 3), d("2027-02-28"));
+        assert_eq!(months_after(d("2024-01-10"), 1), d("2024-02-29"));
+    }
 }

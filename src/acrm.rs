@@ -37,7 +37,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
     })
 }
 
-/// Runs the batch and prints its report.
+/// Runs the nightly chain (`panorama_jobs::nightly`) and prints its report.
 pub async fn run_batch(
     store: &Store,
     analytics: &Path,
@@ -45,66 +45,47 @@ pub async fn run_batch(
     as_of: Option<NaiveDate>,
     json: bool,
 ) -> Result<BatchReport> {
-    let report = batch::run(store, analytics, config, as_of)
-        .await
-        .context("analytics batch")?;
-    // Search keys of names that changed since (or a store from before them).
-    let names = panorama_store::names::index_names(store)
-        .await
-        .context("keying names for search")?;
-    // Complaints past their SLA (by the clock) go to the branch manager.
-    let escalated = panorama_store::complaints::escalate_overdue(store, &panorama_store::now_utc())
-        .await
-        .context("escalating complaints past their SLA")?;
-    // Targets of the periods containing the as-of date: actuals from the data.
-    let targets = panorama_store::targets::refresh_current(store, report.as_of)
-        .await
-        .context("computing the targets' actuals")?;
-    // The approved models score the batch's features.
-    let scored = panorama_scoring::score(store, analytics, Some(report.as_of), None)
-        .await
-        .context("scoring with the approved models")?;
-    // Live campaigns' responses visible in these features.
-    let captured = crate::campaign::capture(store, analytics, config, Some(report.as_of))
-        .await
-        .context("capturing campaign responses")?;
+    let run = panorama_jobs::nightly(store, analytics, config, as_of).await?;
     if json {
-        let mut value = serde_json::to_value(&report)?;
-        value["scores"] = serde_json::to_value(&scored)?;
-        value["campaign_responses"] = serde_json::to_value(&captured)?;
-        value["name_keys"] = serde_json::to_value(names)?;
-        value["complaints_escalated"] = serde_json::to_value(escalated)?;
-        value["targets_refreshed"] = serde_json::to_value(targets)?;
-        say!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        print_batch(&report, config);
-        for r in &scored {
-            say!(
-                "  scored {} customers with {} v{} in {:.2} s",
-                r.customers,
-                r.name,
-                r.version,
-                r.read_seconds + r.score_seconds + r.write_seconds
-            );
-        }
-        if targets > 0 {
-            say!("  targets: actuals of {targets} period and indicator pairs recomputed");
-        }
-        if escalated > 0 {
-            say!("  complaints: {escalated} past their SLA escalated to branch managers");
-        }
-        if names.customers > 0 {
-            say!(
-                "  name keys: {} customers keyed for pinyin search ({} keys)",
-                names.customers,
-                names.keys
-            );
-        }
-        for (id, n) in &captured {
-            say!("  campaign {id}: {n} new responses");
-        }
+        say!("{}", serde_json::to_string_pretty(&run)?);
+        return Ok(run.batch);
     }
-    Ok(report)
+    print_batch(&run.batch, config);
+    for r in &run.scores {
+        say!(
+            "  scored {} customers with {} v{} in {:.2} s",
+            r.customers,
+            r.name,
+            r.version,
+            r.read_seconds + r.score_seconds + r.write_seconds
+        );
+    }
+    if run.targets_refreshed > 0 {
+        say!(
+            "  targets: actuals of {} period and indicator pairs recomputed",
+            run.targets_refreshed
+        );
+    }
+    if run.complaints_escalated > 0 {
+        say!(
+            "  complaints: {} past their SLA escalated to branch managers",
+            run.complaints_escalated
+        );
+    }
+    if run.name_keys.customers > 0 {
+        say!(
+            "  name keys: {} customers keyed for pinyin search ({} keys)",
+            run.name_keys.customers,
+            run.name_keys.keys
+        );
+    }
+    for (id, n) in &run.campaign_responses {
+        say!("  campaign {id}: {n} new responses");
+    }
+    for id in &run.campaigns_finished {
+        say!("  campaign {id}: its response window closed; finished, results kept");
+    }
+    Ok(run.batch)
 }
 
 fn print_batch(r: &BatchReport, config: &Config) {

@@ -400,6 +400,20 @@ fn acrm_commands_from_batch_to_segments() {
             .unwrap_or_else(|| panic!("{t}"));
         assert!(line.ends_with("(+0 / -0)"), "{line}");
     }
+    // The nightly chain's report as JSON: the batch and every step after it.
+    let j: serde_json::Value =
+        serde_json::from_str(&run(&["batch", "--as-of", "2026-10-31", "--json"])).unwrap();
+    assert_eq!(j["as_of"], "2026-10-31", "{j}");
+    for key in [
+        "scores",
+        "campaign_responses",
+        "campaigns_finished",
+        "name_keys",
+        "complaints_escalated",
+        "targets_refreshed",
+    ] {
+        assert!(!j[key].is_null(), "{key} in {j}");
+    }
 
     // Mistakes are explained, not panicked over.
     for (args, expected) in [

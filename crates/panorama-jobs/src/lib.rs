@@ -1,0 +1,80 @@
+//! The nightly chain, one function for whoever runs it (`panorama batch`,
+//! `quickstart`): the analytics batch for an as-of date, then the steps that
+//! read what it wrote — search keys of changed names, complaints past their
+//! SLA escalated, the current periods' target actuals, the approved models'
+//! scores, and live campaigns' responses. Each step says what failed; a
+//! failed step leaves what the steps before it committed.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use chrono::NaiveDate;
+use panorama_analytics::batch::{self, BatchReport};
+use panorama_analytics::{Config, campaign as ops};
+use panorama_scoring::ScoreReport;
+use panorama_store::names::NameIndexReport;
+use serde::Serialize;
+
+/// What a nightly run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Nightly {
+    /// The analytics batch.
+    #[serde(flatten)]
+    pub batch: BatchReport,
+    /// Customers whose names were keyed for pinyin search.
+    pub name_keys: NameIndexReport,
+    /// Complaints past their SLA handed to branch managers.
+    pub complaints_escalated: u64,
+    /// Period and indicator pairs whose actuals were recomputed.
+    pub targets_refreshed: usize,
+    /// Each approved model's scoring.
+    pub scores: Vec<ScoreReport>,
+    /// New responses per live campaign: (campaign, responses).
+    pub campaign_responses: Vec<(i64, u64)>,
+    /// Campaigns whose response window closed, finished with their results kept.
+    pub campaigns_finished: Vec<i64>,
+}
+
+/// Runs the nightly chain for `as_of` (default: the latest business date in
+/// the data).
+pub async fn nightly(
+    store: &panorama_store::Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<Nightly> {
+    let report = batch::run(store, analytics, config, as_of)
+        .await
+        .context("analytics batch")?;
+    // Search keys of names that changed since (or a store from before them).
+    let name_keys = panorama_store::names::index_names(store)
+        .await
+        .context("keying names for search")?;
+    // Complaints past their SLA (by the clock) go to the branch manager.
+    let complaints_escalated =
+        panorama_store::complaints::escalate_overdue(store, &panorama_store::now_utc())
+            .await
+            .context("escalating complaints past their SLA")?;
+    // Targets of the periods containing the as-of date: actuals from the data.
+    let targets_refreshed = panorama_store::targets::refresh_current(store, report.as_of)
+        .await
+        .context("computing the targets' actuals")?;
+    // The approved models score the batch's features.
+    let scores = panorama_scoring::score(store, analytics, Some(report.as_of), None)
+        .await
+        .context("scoring with the approved models")?;
+    // Live campaigns' responses visible in these features.
+    let captured = ops::capture(store, analytics, config, Some(report.as_of), "batch")
+        .await
+        .context("capturing campaign responses")?;
+    let (finished, live): (Vec<_>, Vec<_>) = captured.into_iter().partition(|x| x.finished);
+    Ok(Nightly {
+        batch: report,
+        name_keys,
+        complaints_escalated,
+        targets_refreshed,
+        scores,
+        campaign_responses: live.iter().map(|x| (x.campaign_id, x.responses)).collect(),
+        campaigns_finished: finished.iter().map(|x| x.campaign_id).collect(),
+    })
+}

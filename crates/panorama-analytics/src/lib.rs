@@ -9,7 +9,6 @@
 
 pub mod alerts;
 pub mod batch;
-pub mod campaign;
 pub mod catalogue;
 pub mod cluster;
 pub mod config;

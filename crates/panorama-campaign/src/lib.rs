@@ -4,6 +4,8 @@
 //! seed; and what the responses say (each arm's rate with its interval,
 //! lift over control with its interval and a significance test).
 
+pub mod service;
+
 use std::collections::BTreeMap;
 
 use rand::SeedableRng;

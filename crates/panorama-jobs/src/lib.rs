@@ -9,8 +9,9 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
+use panorama_analytics::Config;
 use panorama_analytics::batch::{self, BatchReport};
-use panorama_analytics::{Config, campaign as ops};
+use panorama_campaign::service as ops;
 use panorama_scoring::ScoreReport;
 use panorama_store::names::NameIndexReport;
 use serde::Serialize;

@@ -637,7 +637,7 @@ async fn campaign_rows(
         .as_deref()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .with_context(|| format!("campaign {campaign} is {}: launch it first", c.status))?;
-    let window = panorama_analytics::campaign::Eligibility::of(&c)?.response_days;
+    let window = panorama_campaign::service::Eligibility::of(&c)?.response_days;
     let t1 = t0 + chrono::Days::new(window);
     let frame0 = load_frame(
         &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,

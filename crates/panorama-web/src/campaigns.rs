@@ -6,7 +6,7 @@
 //! cumulative response curve, the economics — and every launched campaign
 //! compared on the same measures. Pages and JSON; every write is
 //! CSRF-checked and audited; launching runs the same code as the CLI
-//! (`panorama_analytics::campaign`).
+//! (`panorama_campaign::service`).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use panorama_analytics::campaign::{
+use panorama_campaign::CONTROL;
+use panorama_campaign::service::{
     self as ops, CHANNELS, Compared, Design, Eligibility, OBJECTIVES, Results,
 };
-use panorama_campaign::CONTROL;
 use panorama_domain::money::Money;
 use panorama_store::campaigns::{self, CampaignRow};
 use panorama_store::ocrm;
@@ -532,7 +532,7 @@ fn channel_name(c: &str) -> t::Text {
         "email" => t::CH_EMAIL,
         "branch" => t::CH_BRANCH,
         "app" => t::CH_APP,
-        panorama_analytics::campaign::UNCONTACTED => t::UNCONTACTED,
+        panorama_campaign::service::UNCONTACTED => t::UNCONTACTED,
         _ => t::CH_RM,
     }
 }

@@ -1,5 +1,5 @@
 //! The whole marketing programme's effect, measured on the year's universal
-//! control group (`panorama_analytics::campaign::marketing_effect`): a page
+//! control group (`panorama_campaign::service::marketing_effect`): a page
 //! for analysts, executives and branch managers, and the same as JSON.
 
 use axum::Json;
@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use panorama_analytics::campaign::{self as ops, MarketingEffect, RateEffect};
+use panorama_campaign::service::{self as ops, MarketingEffect, RateEffect};
 use panorama_domain::money::Money;
 use serde::Deserialize;
 

@@ -9,18 +9,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
-use panorama_campaign::{
+use crate::{
     CONTROL, Channel, Difference, Eligible, Lift, Mean, Rate, Reach, allocate, difference,
     for_selection, lift, mean, rate, seeded_rank, split, universal_control,
 };
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use panorama_store::Store;
 use panorama_store::campaigns::{self as q, CampaignRow, NewCampaign};
 use serde::{Deserialize, Serialize};
 
-use crate::{AnalyticsError, Config, Result};
+use panorama_analytics::{AnalyticsError, Config, Result};
 
 /// Objectives a campaign may have.
 pub const OBJECTIVES: &[&str] = &["acquire", "cross_sell", "upsell", "retain", "reactivate"];
@@ -274,14 +274,14 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
         return Err(invalid(format!("it ends ({t}) before it starts ({s})")));
     }
     // The conditions must compile now, not at launch.
-    let vocab = crate::batch::vocabulary(store, config).await?;
-    crate::segment::compile(&e.segment, &vocab)?;
+    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
+    panorama_analytics::segment::compile(&e.segment, &vocab)?;
     if let Some(rule) = &e.exclude {
-        crate::segment::compile(rule, &vocab)
+        panorama_analytics::segment::compile(rule, &vocab)
             .map_err(|err| invalid(format!("the exclusions: {err}")))?;
     }
     if let Some(rule) = &d.response {
-        crate::segment::compile(rule, &vocab).map_err(|err| {
+        panorama_analytics::segment::compile(rule, &vocab).map_err(|err| {
             invalid(format!(
                 "the response definition is a condition over the features: {err}"
             ))
@@ -368,11 +368,11 @@ pub async fn preview(
     segment: &str,
     as_of: Option<NaiveDate>,
 ) -> Result<(NaiveDate, usize)> {
-    let ctx = crate::engine::session();
-    let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
-    let vocab = crate::batch::vocabulary(store, config).await?;
-    let filter = crate::segment::compile(segment, &vocab)?;
-    Ok((date, crate::batch::count(&ctx, filter).await?))
+    let ctx = panorama_analytics::engine::session();
+    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
+    let filter = panorama_analytics::segment::compile(segment, &vocab)?;
+    Ok((date, panorama_analytics::batch::count(&ctx, filter).await?))
 }
 
 /// What a launch did, step by step.
@@ -495,13 +495,13 @@ pub async fn launch(
     .await?;
     let rules = Eligibility::of(&c)?;
     let plan = rules.plan();
-    let ctx = crate::engine::session();
-    let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
-    let vocab = crate::batch::vocabulary(store, config).await?;
-    let filter = crate::segment::compile(&rules.segment, &vocab)?;
+    let ctx = panorama_analytics::engine::session();
+    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
+    let filter = panorama_analytics::segment::compile(&rules.segment, &vocab)?;
     let excluded = match &rules.exclude {
         Some(rule) => datafusion::prelude::coalesce(vec![
-            crate::segment::compile(rule, &vocab)?,
+            panorama_analytics::segment::compile(rule, &vocab)?,
             datafusion::prelude::lit(false),
         ]),
         None => datafusion::prelude::lit(false),
@@ -779,9 +779,9 @@ pub async fn capture(
     if live.iter().all(|c| c.response_rule.is_none()) {
         return Ok(Vec::new());
     }
-    let ctx = crate::engine::session();
-    let date = crate::engine::register_features(&ctx, analytics, as_of).await?;
-    let vocab = crate::batch::vocabulary(store, config).await?;
+    let ctx = panorama_analytics::engine::session();
+    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
+    let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
     let mut out = Vec::new();
     for c in live {
         let Some(rule) = c.response_rule.as_deref() else {
@@ -808,8 +808,8 @@ pub async fn capture(
             });
             continue;
         }
-        let filter = crate::segment::compile(rule, &vocab)?;
-        let hits: HashSet<i64> = crate::batch::members_of(&ctx, filter)
+        let filter = panorama_analytics::segment::compile(rule, &vocab)?;
+        let hits: HashSet<i64> = panorama_analytics::batch::members_of(&ctx, filter)
             .await?
             .into_iter()
             .collect();
@@ -1170,7 +1170,7 @@ struct Holding {
 /// Each customer's assets, accounts and held product classes on the
 /// features of `path`.
 async fn holdings(path: &Path) -> Result<HashMap<i64, Holding>> {
-    let ctx = crate::engine::session();
+    let ctx = panorama_analytics::engine::session();
     ctx.register_parquet(
         "f",
         &path.display().to_string(),
@@ -1319,9 +1319,9 @@ pub async fn marketing_effect(
     }
     let features = |on: NaiveDate| async move {
         if ask.compute_features {
-            crate::batch::ensure_features(store, analytics, config, on).await
+            panorama_analytics::batch::ensure_features(store, analytics, config, on).await
         } else {
-            crate::batch::computed_features(analytics, on)
+            panorama_analytics::batch::computed_features(analytics, on)
         }
     };
     let before = holdings(&features(from).await?).await?;

@@ -224,16 +224,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     counts.households = writes.len() as i64;
     counts.relationships = q::rebuild_relationships(&mut tx).await?;
     lap("households and relationships", &mut steps);
-    counts.customers = sqlx_count(
-        &mut tx,
-        "SELECT COUNT(*) FROM customer WHERE status = 'active'",
-    )
-    .await?;
-    counts.review_pairs = sqlx_count(
-        &mut tx,
-        "SELECT COUNT(*) FROM match_review WHERE status = 'open'",
-    )
-    .await?;
+    (counts.customers, counts.review_pairs) = q::resolution_totals(&mut tx).await?;
     let report = json!({"engine": resolution.reports, "steps": steps});
     q::record_run(&mut tx, &counts, &report.to_string()).await?;
     tx.commit().await?;
@@ -438,10 +429,6 @@ fn inverse(kind: &str) -> &str {
         "child" => "parent",
         other => other,
     }
-}
-
-async fn sqlx_count(conn: &mut panorama_store::AnyConnection, sql: &str) -> Result<i64> {
-    Ok(panorama_store::count_query(conn, sql).await?)
 }
 
 /// A steward accepts or rejects a review pair. Accepting merges the two

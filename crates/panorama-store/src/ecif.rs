@@ -575,6 +575,17 @@ pub async fn replace_households(
     sync_id_sequence(conn, backend, "household").await
 }
 
+/// After a resolution: active customers, and review pairs still open.
+pub async fn resolution_totals(conn: &mut AnyConnection) -> Result<(i64, i64)> {
+    let customers = sqlx::query_scalar("SELECT COUNT(*) FROM customer WHERE status = 'active'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let reviews = sqlx::query_scalar("SELECT COUNT(*) FROM match_review WHERE status = 'open'")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((customers, reviews))
+}
+
 /// Rebuilds party relationships: declared ones (mapped to customers), payroll
 /// employees (salary credits from a company's account) and suppliers
 /// (payments between companies). Returns how many there are.

@@ -289,8 +289,3 @@ pub fn migration_fingerprint() -> u64 {
     }
     h
 }
-
-/// Runs a `SELECT COUNT(*)`-style query (fixed SQL from this program) on a connection.
-pub async fn count_query(conn: &mut AnyConnection, sql: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(sql).fetch_one(conn).await?)
-}

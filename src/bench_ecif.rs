@@ -181,7 +181,14 @@ async fn prepare(p: &Panel) -> Result<Vec<Set>> {
             continue;
         }
         let dir = p.dir.join(name);
-        once(&dir, &format!("{name} {size} {seed}"), |d| {
+        // The companies generator's second version registers each trade name
+        // once per city and trade; a file made by the first is made again.
+        let version = if name.starts_with("companies") {
+            " v2"
+        } else {
+            ""
+        };
+        once(&dir, &format!("{name} {size} {seed}{version}"), |d| {
             let w = if name.starts_with("febrl") {
                 er::febrl_like::generate(d, size, seed)?
             } else if name.starts_with("cn") {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::compare::Std;
-use crate::engine::{Dataset, Outcome, standardise_value};
+use crate::engine::{Dataset, Outcome};
 use crate::{EcifError, Schema};
 
 fn input_err(path: &Path, reason: impl Into<String>) -> EcifError {
@@ -68,6 +68,12 @@ pub fn read_inputs(schema: &Schema, paths: &[PathBuf]) -> Result<Dataset, EcifEr
                 })
             })
             .collect::<Result<_, _>>()?;
+        // Every or_column is a compared field's column, so it is in the header.
+        let or_cols: Vec<Option<usize>> = schema
+            .fields
+            .iter()
+            .map(|f| f.or_column.as_deref().and_then(index))
+            .collect();
         // Rows are read in batches and standardised in parallel, then added
         // in file order.
         const BATCH: usize = 32_768;
@@ -106,10 +112,9 @@ pub fn read_inputs(schema: &Schema, paths: &[PathBuf]) -> Result<Dataset, EcifEr
                             .fields
                             .iter()
                             .zip(&cols)
-                            .map(|(def, &c)| {
-                                row.get(c)
-                                    .filter(|v| !v.is_empty())
-                                    .and_then(|v| standardise_value(def.kind, v))
+                            .zip(&or_cols)
+                            .map(|((def, &c), &or)| {
+                                def.read(row.get(c), || or.and_then(|o| row.get(o)))
                             })
                             .collect()
                     })

@@ -146,6 +146,7 @@ fn field(column: &str, kind: FieldKind, tf: bool) -> FieldDef {
         kind,
         tf,
         distinct: false,
+        or_column: None,
     }
 }
 
@@ -194,6 +195,7 @@ pub fn organisation_schema() -> Schema {
             field("name", FieldKind::OrgName, true),
             FieldDef {
                 name: Some("city".into()),
+                or_column: Some("address".into()),
                 ..field("name", FieldKind::OrgCity, false)
             },
             field("credit_code", FieldKind::CreditCode, false),

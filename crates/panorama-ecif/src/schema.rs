@@ -59,9 +59,27 @@ pub struct FieldDef {
     /// such a pair is never linked.
     #[serde(default)]
     pub distinct: bool,
+    /// Another compared field's column, read when `column` gives no value:
+    /// an `org_city` from the address when the name carries no city.
+    #[serde(default)]
+    pub or_column: Option<String>,
 }
 
 impl FieldDef {
+    /// The standardised value of this field from a row: its column's, else
+    /// (when that gives none) its `or_column`'s.
+    pub fn read<'a>(
+        &self,
+        own: Option<&'a str>,
+        or: impl FnOnce() -> Option<&'a str>,
+    ) -> Option<crate::compare::Std> {
+        let std = |v: Option<&str>| {
+            v.filter(|v| !v.is_empty())
+                .and_then(|v| crate::engine::standardise_value(self.kind, v))
+        };
+        std(own).or_else(|| self.or_column.as_ref().and_then(|_| std(or())))
+    }
+
     /// The field's name: `name` if given, else its column.
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.column)
@@ -164,6 +182,14 @@ impl Schema {
             )));
         }
         for (i, f) in self.fields.iter().enumerate() {
+            if let Some(or) = &f.or_column
+                && (or == &f.column || !self.fields.iter().any(|g| &g.column == or))
+            {
+                return Err(EcifError::Schema(format!(
+                    "field {}: or_column {or} must be another compared field's column",
+                    f.label()
+                )));
+            }
             if self.fields[..i].iter().any(|g| g.label() == f.label()) {
                 return Err(EcifError::Schema(format!(
                     "two fields are named {}; give one a `name`",

@@ -463,6 +463,21 @@ mod tests {
     }
 
     #[test]
+    fn an_address_places_a_company_in_the_city_it_leads_with() {
+        // What an org_city field with `or_column = "address"` reads when the
+        // name carries no city.
+        for (raw, city) in [
+            ("浙江省杭州市科技园路472号24层", Some("杭州")),
+            ("杭州市世纪大道339号24层", Some("杭州")),
+            ("上海市滨江路768号12楼", Some("上海")),
+            ("广东省深圳市南山区科技园路1号", Some("深圳")),
+            ("科技园路472号24层", None),
+        ] {
+            assert_eq!(organisation_city(raw).as_deref(), city, "{raw}");
+        }
+    }
+
+    #[test]
     fn homophones_share_a_pinyin_key() {
         assert_eq!(pinyin_key("张三"), "zhangsan");
         assert_eq!(pinyin_key("张叁"), "zhangsan");

@@ -96,6 +96,36 @@ fn outputs_hold_every_record_once() {
 }
 
 #[test]
+fn a_company_without_a_city_in_its_name_is_placed_by_its_address() {
+    let schema = Schema::load(&repo().join("schemas/companies.toml")).unwrap();
+    let city = schema
+        .fields
+        .iter()
+        .position(|f| f.label() == "city")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("companies.csv");
+    std::fs::write(
+        &path,
+        "record_id,name,credit_code,address,industry\n\
+         a,华嘉商贸有限公司,,浙江省杭州市世纪大道339号,F52\n\
+         b,上海华嘉商贸有限公司,,杭州市世纪大道339号,F52\n\
+         c,华嘉商贸有限公司,,,F52\n",
+    )
+    .unwrap();
+    let ds = read_inputs(&schema, &[path]).unwrap();
+    let city_of = |r: usize| ds.value(city, r).map(|v| v.value.to_owned());
+    assert_eq!(city_of(0).as_deref(), Some("杭州"), "from the address");
+    assert_eq!(city_of(1).as_deref(), Some("上海"), "the name's city wins");
+    assert_eq!(city_of(2), None, "neither says");
+
+    let mut bad = schema.clone();
+    bad.fields[city].or_column = Some("phone".into());
+    let err = bad.check().unwrap_err().to_string();
+    assert!(err.contains("or_column phone"), "{err}");
+}
+
+#[test]
 fn link_only_pairs_cross_inputs_only() {
     let dir = tempfile::tempdir().unwrap();
     let schema_text = "id_column = \"id\"\n[[fields]]\ncolumn = \"name\"\nkind = \"name\"\n[[fields]]\ncolumn = \"dob\"\nkind = \"date\"\n[[blocking]]\nkeys = [\"dob\"]\n";

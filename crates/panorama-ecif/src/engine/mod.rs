@@ -93,15 +93,16 @@ impl Dataset {
 
     /// Adds a record from raw values (one per schema field, in order).
     pub fn push(&mut self, schema: &Schema, id: String, source: u16, raw: &[Option<&str>]) {
+        let raw_of = |f: usize| raw.get(f).copied().flatten();
         let values: Vec<Option<Std>> = schema
             .fields
             .iter()
             .enumerate()
             .map(|(f, def)| {
-                raw.get(f)
-                    .copied()
-                    .flatten()
-                    .and_then(|v| standardise_value(def.kind, v))
+                def.read(raw_of(f), || {
+                    let or = def.or_column.as_deref()?;
+                    raw_of(schema.fields.iter().position(|g| g.column == or)?)
+                })
             })
             .collect();
         self.push_standardised(id, source, &values);

@@ -4,7 +4,13 @@
 //! of their own with their own credit code; companies in different cities
 //! share a trade name; credit codes are missing on some systems and mistyped
 //! on others; addresses move and are written several ways.
+//!
+//! Like a company registry (企业名称登记管理规定: one registration authority
+//! registers a trade name once per line of business), no two head offices in
+//! one city share a trade name and a trade; a reused trade name is always in
+//! another city. Records may still collide by a mistyped character.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use rand::{Rng, SeedableRng};
@@ -219,16 +225,25 @@ pub fn generate(dir: &Path, parties: usize, seed: u64) -> std::io::Result<Writte
     )?;
     let mut made = 0;
     let mut record = 0usize;
+    // (trade name, trade, city) of every head office registered so far.
+    let mut registered: HashSet<(String, usize, usize)> = HashSet::new();
     while made < parties {
         let name = trade_name(&mut rng);
         let city = rng.random_range(0..CITIES.len());
         let head = company(&mut rng, name.clone(), city);
+        if !registered.insert((name.clone(), head.trade, city)) {
+            // The registry refuses a name it already holds: draw another.
+            continue;
+        }
         let mut group = vec![(head.clone(), None)];
         // A trade name reused by an unrelated company in another city.
         if rng.random_bool(0.08) {
-            let mut other = company(&mut rng, name.clone(), (city + 1) % CITIES.len());
+            let other_city = (city + 1) % CITIES.len();
+            let mut other = company(&mut rng, name.clone(), other_city);
             other.trade = head.trade;
-            group.push((other, None));
+            if registered.insert((name.clone(), head.trade, other_city)) {
+                group.push((other, None));
+            }
         }
         // Branch offices: distinct parties registered where they trade.
         let branches = *super::weighted(&mut rng, &[(0usize, 85), (1, 10), (2, 5)]);

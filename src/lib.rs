@@ -12,10 +12,4 @@ macro_rules! say {
     }};
 }
 
-pub mod acrm;
-pub mod bench_ecif;
-pub mod bench_web;
-pub mod campaign;
 pub mod cli;
-pub mod models;
-pub mod web;

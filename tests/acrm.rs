@@ -41,7 +41,7 @@ async fn the_batch_computes_features_tiers_and_segments() {
             .await
             .unwrap();
         // RMs, and customers assigned to them: alerts become their tasks.
-        panorama::web::demo_users(&store, "a-test-password-1")
+        panorama::cli::serve::demo_users(&store, "a-test-password-1")
             .await
             .unwrap();
         ocrm::assign_unassigned(&store, "test", "2026-10-31")

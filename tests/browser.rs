@@ -95,11 +95,13 @@ async fn start(seed: u64) -> Option<Env> {
     )
     .await
     .unwrap();
-    panorama::web::demo_users(&store, PASSWORD).await.unwrap();
+    panorama::cli::serve::demo_users(&store, PASSWORD)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let web = panorama_web::WebConfig {
-        tiers: panorama::web::tier_labels(&config),
+        tiers: panorama::cli::serve::tier_labels(&config),
         analytics: Some(panorama_web::WebAnalytics {
             dir: dir.path().join("analytics"),
             config: config.clone(),
@@ -181,14 +183,29 @@ impl Env {
             .unwrap();
     }
 
+    /// Clicks element `id`, waiting up to 20 s for it (a loaded machine
+    /// serves slowly); if it never comes, saves the page as a screenshot
+    /// (`failed-ID.png`) and fails with the page's address and text.
     async fn click(&self, id: &str) {
-        self.b
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        let found = self
+            .b
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id(id))
+            .await;
+        match found {
+            Ok(e) => e.click().await.unwrap(),
+            Err(err) => {
+                screenshot(&self.b, &format!("failed-{id}")).await;
+                let url = self.b.current_url().await.map(|u| u.to_string());
+                let text = match self.b.find(Locator::Css("body")).await {
+                    Ok(body) => body.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                let text: String = text.chars().take(600).collect();
+                panic!("no element #{id} on {url:?} ({err}); the page says: {text}");
+            }
+        }
     }
 
     /// The text of element `id` once it contains `wanted` (a post redirects

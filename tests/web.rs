@@ -209,7 +209,9 @@ async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usiz
         .await
         .unwrap();
     // Users and assignments first, so the batch's alerts land on RMs' lists.
-    panorama::web::demo_users(store, PASSWORD).await.unwrap();
+    panorama::cli::serve::demo_users(store, PASSWORD)
+        .await
+        .unwrap();
     let config = panorama_analytics::Config::default_config();
     panorama_analytics::batch::run(store, &dir.join(format!("analytics-{k}")), &config, None)
         .await
@@ -221,7 +223,7 @@ fn app(store: &panorama_store::Store) -> Router {
     panorama_web::router(
         store.clone(),
         panorama_web::WebConfig {
-            tiers: panorama::web::tier_labels(&config),
+            tiers: panorama::cli::serve::tier_labels(&config),
             ..panorama_web::WebConfig::default()
         },
     )
@@ -233,7 +235,7 @@ fn app_with_analytics(store: &panorama_store::Store, analytics: &std::path::Path
     panorama_web::router(
         store.clone(),
         panorama_web::WebConfig {
-            tiers: panorama::web::tier_labels(&config),
+            tiers: panorama::cli::serve::tier_labels(&config),
             analytics: Some(panorama_web::WebAnalytics {
                 dir: analytics.to_path_buf(),
                 config,

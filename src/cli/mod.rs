@@ -9,9 +9,15 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use panorama_store::{Store, StoreLocation};
 
+pub mod acrm;
 mod bench;
+pub mod bench_ecif;
+pub mod bench_web;
+pub mod campaign;
 mod ecif;
 mod load;
+pub mod models;
+pub mod serve;
 mod setup;
 mod survey;
 
@@ -227,13 +233,13 @@ pub enum Command {
     Segment {
         /// What to do.
         #[command(subcommand)]
-        action: crate::acrm::SegmentAction,
+        action: crate::cli::acrm::SegmentAction,
     },
     /// Value tiers: migration matrix, changes, a customer's history.
     Tiers {
         /// What to do.
         #[command(subcommand)]
-        action: crate::acrm::TierAction,
+        action: crate::cli::acrm::TierAction,
     },
     /// Profit contribution: deciles, the Pareto peak, loss-making customers and households.
     Profit {
@@ -247,7 +253,7 @@ pub enum Command {
         query: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: crate::acrm::Format,
+        format: crate::cli::acrm::Format,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -271,14 +277,14 @@ pub enum Command {
     Model {
         /// What to do.
         #[command(subcommand)]
-        action: crate::models::ModelAction,
+        action: crate::cli::models::ModelAction,
     },
     /// Campaigns: create, approve, launch (select, contact policy, control
     /// group and arms), export, simulate responses, report lift.
     Campaign {
         /// What to do.
         #[command(subcommand)]
-        action: Box<crate::campaign::CampaignAction>,
+        action: Box<crate::cli::campaign::CampaignAction>,
     },
     /// Satisfaction surveys: send the queued invitations (after a closed
     /// complaint or a recorded contact) to the SMS gateway.
@@ -291,7 +297,7 @@ pub enum Command {
     Clv {
         /// What to do.
         #[command(subcommand)]
-        action: crate::models::ClvAction,
+        action: crate::cli::models::ClvAction,
     },
     /// Benchmarks that print figures.
     Bench {
@@ -426,11 +432,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             if no_serve {
                 return Ok(());
             }
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-            let analytics = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let sessions = crate::web::Sessions::new(None, false);
-            crate::web::serve(store, &config, analytics, addr, sessions).await
+            let analytics = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let sessions = crate::cli::serve::Sessions::new(None, false);
+            crate::cli::serve::serve(store, &config, analytics, addr, sessions).await
         }
         Command::Serve {
             bind,
@@ -442,16 +448,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             metrics_token,
         } => {
             let store = open_store(&cli.store).await?;
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
             let addr = std::net::SocketAddr::new(bind, port);
-            let analytics = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let sessions = crate::web::Sessions {
+            let analytics = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let sessions = crate::cli::serve::Sessions {
                 idle_minutes: session_minutes,
                 absolute_hours: session_hours,
                 metrics_token,
-                ..crate::web::Sessions::new(public_url.as_deref(), secure_cookies)
+                ..crate::cli::serve::Sessions::new(public_url.as_deref(), secure_cookies)
             };
-            crate::web::serve(store, &config, analytics, addr, sessions).await
+            crate::cli::serve::serve(store, &config, analytics, addr, sessions).await
         }
         Command::Users {
             action:
@@ -464,15 +470,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
         } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
             let ids =
-                crate::acrm::segment_members(&store, &dir, &config, &condition, as_of).await?;
-            crate::web::move_customers(&store, &ids, rm.as_deref(), &by, &reason).await
+                crate::cli::acrm::segment_members(&store, &dir, &config, &condition, as_of).await?;
+            crate::cli::serve::move_customers(&store, &ids, rm.as_deref(), &by, &reason).await
         }
         Command::Users { action } => {
             let store = open_store(&cli.store).await?;
-            crate::web::users(&store, action).await
+            crate::cli::serve::users(&store, action).await
         }
         Command::Resolve { full, json } => {
             let store = open_store(&cli.store).await?;
@@ -711,7 +717,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     only,
                 },
         } => {
-            crate::bench_ecif::run(&crate::bench_ecif::Panel {
+            crate::cli::bench_ecif::run(&crate::cli::bench_ecif::Panel {
                 dir,
                 febrl,
                 large,
@@ -737,17 +743,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
         } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref()).await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref())
+                .await
         }
         Command::Clv { action } => match action {
-            action @ crate::models::ClvAction::Margin { .. } => {
+            action @ crate::cli::models::ClvAction::Margin { .. } => {
                 let store = open_store(&cli.store).await?;
-                let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-                crate::models::margin(action, &store, &dir).await
+                let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+                crate::cli::models::margin(action, &store, &dir).await
             }
-            action => crate::models::clv(action),
+            action => crate::cli::models::clv(action),
         },
         Command::Survey { action } => {
             let store = open_store(&cli.store).await?;
@@ -755,17 +762,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Campaign { action } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::campaign::campaign(*action, &store, &dir, &config).await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::campaign::campaign(*action, &store, &dir, &config).await
         }
         Command::Model { action } => match action {
-            action @ crate::models::ModelAction::Cv { .. } => crate::models::model(action),
+            action @ crate::cli::models::ModelAction::Cv { .. } => {
+                crate::cli::models::model(action)
+            }
             action => {
                 let store = open_store(&cli.store).await?;
-                let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-                let config = crate::acrm::load_config(cli.config.as_deref())?;
-                crate::models::registry(action, &store, &dir, &config).await
+                let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+                let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+                crate::cli::models::registry(action, &store, &dir, &config).await
             }
         },
         Command::Bench {
@@ -775,7 +784,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     seed,
                     lifetimes,
                 },
-        } => crate::models::bench(customers, seed, lifetimes.as_deref()),
+        } => crate::cli::models::bench(customers, seed, lifetimes.as_deref()),
         Command::Bench {
             what:
                 BenchWhat::Web {
@@ -789,8 +798,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
         } => {
             let store = open_store(&cli.store).await?;
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            let b = crate::bench_web::WebBench {
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            let b = crate::cli::bench_web::WebBench {
                 password,
                 rm,
                 agent,
@@ -799,31 +808,31 @@ pub async fn run(cli: Cli) -> Result<()> {
                 think_ms,
                 wrk,
             };
-            crate::bench_web::run(store, &config, &b).await
+            crate::cli::bench_web::run(store, &config, &b).await
         }
         Command::Batch { as_of, json } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::acrm::run_batch(&store, &dir, &config, as_of, json).await?;
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::acrm::run_batch(&store, &dir, &config, as_of, json).await?;
             Ok(())
         }
-        Command::Features { json } => crate::acrm::print_catalogue(json),
+        Command::Features { json } => crate::cli::acrm::print_catalogue(json),
         Command::Segment { action } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::acrm::segment(&store, &dir, &config, action).await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::acrm::segment(&store, &dir, &config, action).await
         }
         Command::Tiers { action } => {
             let store = open_store(&cli.store).await?;
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::acrm::tiers(&store, &config, action).await
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::acrm::tiers(&store, &config, action).await
         }
         Command::Profit { as_of } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            crate::acrm::profit(&dir, as_of).await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::cli::acrm::profit(&dir, as_of).await
         }
         Command::Sql {
             query,
@@ -832,8 +841,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             as_of,
         } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            crate::acrm::run_sql(&dir, &query, as_of, format, out.as_deref()).await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::cli::acrm::run_sql(&dir, &query, as_of, format, out.as_deref()).await
         }
         Command::Export {
             out,
@@ -841,10 +850,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             as_of,
         } => {
             let store = open_store(&cli.store).await?;
-            let dir = crate::acrm::analytics_dir(cli.analytics.as_deref(), &store);
-            let config = crate::acrm::load_config(cli.config.as_deref())?;
-            crate::acrm::export_features(&store, &dir, &config, as_of, condition.as_deref(), &out)
-                .await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::acrm::export_features(
+                &store,
+                &dir,
+                &config,
+                as_of,
+                condition.as_deref(),
+                &out,
+            )
+            .await
         }
     }
 }

@@ -32,10 +32,10 @@ pub(crate) async fn quickstart(
     print_ingest(&r);
     let summary = panorama_ecif::store::run_resolve(&store, false).await?;
     print_resolve(&summary);
-    crate::web::demo_users(&store, password).await?;
-    let config = crate::acrm::load_config(None)?;
+    crate::cli::serve::demo_users(&store, password).await?;
+    let config = crate::cli::acrm::load_config(None)?;
     let analytics = data_dir.join("analytics");
-    crate::acrm::run_batch(&store, &analytics, &config, Some(as_of), false).await?;
+    crate::cli::acrm::run_batch(&store, &analytics, &config, Some(as_of), false).await?;
     say!("");
     say!("Store: {location}");
     for table in [

@@ -4,7 +4,9 @@
 //! seed; and what the responses say (each arm's rate with its interval,
 //! lift over control with its interval and a significance test).
 
+pub mod delivery;
 pub mod service;
+pub mod simulate;
 
 use std::collections::BTreeMap;
 

@@ -12,9 +12,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use panorama_analytics::batch::{self, BatchReport};
 use panorama_analytics::catalogue::catalogue;
-use panorama_analytics::cluster::{DEFAULT_FEATURES, KMeansModel, check_features};
+use panorama_analytics::cluster::DEFAULT_FEATURES;
 use panorama_analytics::engine::{register_features, session};
-use panorama_analytics::{Config, segment, snapshot, sql};
+use panorama_analytics::{Config, saved_segments, segment, snapshot, sql};
 use panorama_store::{Store, StoreLocation, acrm};
 
 /// Where the analytics files of a store live: `analytics/` beside a SQLite
@@ -328,32 +328,21 @@ pub async fn segment(
             by,
             description,
         } => {
-            let vocab = batch::vocabulary(store, config).await?;
-            segment::compile(&condition, &vocab)?;
-            check_name(&name)?;
-            let id = {
-                let mut tx = store.begin().await?;
-                let id = acrm::insert_segment(
-                    &mut tx,
-                    &name,
-                    "rule",
-                    &condition,
-                    description.as_deref(),
-                    &by,
-                )
-                .await?;
-                tx.commit().await?;
-                id
-            };
-            let ctx = session();
-            let date = register_features(&ctx, analytics, None).await?;
-            let seg = acrm::segment(store, &name)
-                .await?
-                .with_context(|| format!("segment {name} vanished"))?;
-            let r = batch::refresh_segment(store, &ctx, &vocab, &seg, date).await?;
+            let saved = saved_segments::save_rule(
+                store,
+                analytics,
+                config,
+                &name,
+                &condition,
+                description.as_deref(),
+                &by,
+            )
+            .await?;
             say!(
-                "saved segment {name} (id {id}): {} members as of {date}",
-                r.members
+                "saved segment {name} (id {}): {} members as of {}",
+                saved.id,
+                saved.members,
+                saved.as_of
             );
             Ok(())
         }
@@ -399,12 +388,7 @@ pub async fn segment(
             Ok(())
         }
         SegmentAction::Delete { name, by } => {
-            let seg = acrm::segment(store, &name)
-                .await?
-                .with_context(|| format!("no segment named {name}"))?;
-            let mut tx = store.begin().await?;
-            acrm::delete_segment(&mut tx, seg.id, &name, &by).await?;
-            tx.commit().await?;
+            saved_segments::delete(store, &name, &by).await?;
             say!("deleted segment {name}");
             Ok(())
         }
@@ -441,13 +425,6 @@ pub async fn segment(
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control() || c == '\'') {
-        bail!("a segment name is 1-64 characters without quotes or control characters");
-    }
-    Ok(())
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn cluster(
     store: &Store,
@@ -460,22 +437,22 @@ async fn cluster(
     save: Option<(String, String)>,
     as_of: Option<NaiveDate>,
 ) -> Result<()> {
-    let log = check_features(&features)?;
-    let vocab = batch::vocabulary(store, config).await?;
-    let filter = segment::compile(condition, &vocab)?;
-    let ctx = session();
-    let date = register_features(&ctx, analytics, as_of).await?;
-    let (ids, rows) = panorama_analytics::batch::feature_matrix(&ctx, filter, &features).await?;
-    let started = Instant::now();
-    let (model, labels) = KMeansModel::fit(features.clone(), log, &rows, k, seed, 100)?;
-    let profile = model.profile(&labels, &rows);
+    let ask = saved_segments::ClusterAsk {
+        k,
+        features,
+        condition,
+        seed,
+        as_of,
+    };
+    let c = saved_segments::fit_clusters(store, analytics, config, &ask).await?;
     say!(
-        "k-means: {} customers as of {date}, k={k}, {} features, {:.2}s",
-        rows.len(),
-        features.len(),
-        started.elapsed().as_secs_f64()
+        "k-means: {} customers as of {}, k={k}, {} features, {:.2}s",
+        c.ids.len(),
+        c.as_of,
+        ask.features.len(),
+        c.seconds
     );
-    for p in &profile {
+    for p in &c.profile {
         say!(
             "cluster {} — {} customers ({:.1}%): {}",
             p.cluster,
@@ -483,10 +460,11 @@ async fn cluster(
             p.share_pct,
             p.description
         );
-        let means: Vec<String> = features
+        let means: Vec<String> = ask
+            .features
             .iter()
             .zip(&p.means)
-            .zip(&model.log_scale)
+            .zip(&c.model.log_scale)
             .map(|((f, m), money)| {
                 if *money {
                     format!("{f}={:.0} yuan", m / 100.0)
@@ -498,44 +476,8 @@ async fn cluster(
         say!("    means: {}", means.join(", "));
     }
     if let Some((name, by)) = save {
-        check_name(&name)?;
-        let mut tx = store.begin().await?;
-        for p in &profile {
-            let seg_name = format!("{name}-{}", p.cluster);
-            let definition = panorama_analytics::cluster::ClusterDefinition {
-                condition: condition.to_owned(),
-                cluster: p.cluster,
-                model: model.clone(),
-            }
-            .to_json();
-            let id = acrm::insert_segment(
-                &mut tx,
-                &seg_name,
-                "cluster",
-                &definition,
-                Some(&p.description),
-                &by,
-            )
-            .await?;
-            let members: Vec<i64> = ids
-                .iter()
-                .zip(&labels)
-                .filter(|(_, l)| **l + 1 == p.cluster)
-                .map(|(id, _)| *id)
-                .collect();
-            acrm::apply_membership(
-                &mut tx,
-                store.backend(),
-                id,
-                &date.to_string(),
-                &members,
-                &[],
-                members.len() as i64,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        say!("saved {} segments {name}-1 … {name}-{k}", profile.len());
+        let n = saved_segments::save_clusters(store, &c, &name, &by).await?;
+        say!("saved {n} segments {name}-1 … {name}-{k}");
     }
     Ok(())
 }

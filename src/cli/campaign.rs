@@ -3,15 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
-use chrono::{NaiveDate, Timelike};
+use anyhow::{Context as _, Result};
+use chrono::NaiveDate;
 use clap::Subcommand;
 use panorama_analytics::Config;
-use panorama_campaign::CONTROL;
+use panorama_campaign::delivery::{self, Drained, QuietHours};
 use panorama_campaign::service as ops;
 use panorama_store::Store;
 use panorama_store::campaigns as q;
-use rand::{Rng, SeedableRng};
 
 /// Campaign actions.
 #[derive(Debug, Subcommand)]
@@ -377,29 +376,24 @@ pub async fn campaign(
                 .await?;
             let propensity = panorama_scoring::truth_propensity(store, &truth, &column).await?;
             let members = q::members(store, id).await?;
-            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ (id as u64).rotate_left(32));
             let on = on
                 .map(|d| d.to_string())
                 .or(c.starts_on.clone())
                 .unwrap_or_else(|| chrono::Utc::now().date_naive().to_string());
-            let mut responses = Vec::new();
-            let mut expected: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
-            for (customer, arm) in &members {
-                let p = propensity.get(customer).copied().unwrap_or(0.0);
-                let p = if arm == CONTROL { p * organic } else { p };
-                let e = expected.entry(arm.clone()).or_default();
-                e.0 += p;
-                e.1 += 1;
-                if rng.random::<f64>() < p {
-                    responses.push((*customer, on.clone(), None));
-                }
-            }
-            let written = q::write_responses(store, id, "batch", &responses).await?;
+            let drawn = panorama_campaign::simulate::responses(
+                id,
+                &members,
+                &propensity,
+                organic,
+                seed,
+                &on,
+            );
+            let written = q::write_responses(store, id, "batch", &drawn.responses).await?;
             say!(
                 "{written} responses recorded for campaign {id} (simulated from {column}, control at {organic} of it)"
             );
-            for (arm, (sum, n)) in &expected {
-                say!("  true rate {arm}: {:.4} over {n} members", sum / *n as f64);
+            for (arm, rate, n) in drawn.true_rates() {
+                say!("  true rate {arm}: {rate:.4} over {n} members");
             }
             Ok(())
         }
@@ -427,28 +421,23 @@ pub async fn campaign(
             at,
             by,
         } => {
-            if !["sms", "email", "app"].contains(&channel.as_str()) {
-                bail!("--channel: sms, email or app, not {channel}");
-            }
-            let now = chrono::Local::now();
-            let hour = match &at {
-                Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
-                    .with_context(|| format!("--at {t}: HH:MM"))?
-                    .hour(),
-                None => now.hour(),
+            let now = match &at {
+                Some(t) => {
+                    let time = chrono::NaiveTime::parse_from_str(t, "%H:%M")
+                        .with_context(|| format!("--at {t}: HH:MM"))?;
+                    chrono::Local::now()
+                        .with_time(time)
+                        .earliest()
+                        .with_context(|| format!("--at {t}: not a local time today"))?
+                }
+                None => chrono::Local::now(),
             };
-            let quiet = if quiet_start > quiet_end {
-                hour >= quiet_start || hour < quiet_end
-            } else {
-                hour >= quiet_start && hour < quiet_end
+            let quiet = QuietHours {
+                start: quiet_start,
+                end: quiet_end,
             };
-            if quiet {
-                bail!(
-                    "quiet hours ({quiet_start}:00–{quiet_end}:00): no messages go out at {hour}:xx; nothing was sent"
-                );
-            }
-            let batch = format!("{channel}-{}", now.format("%Y%m%dT%H%M%S%.6f"));
-            let rows = q::drain(store, &channel, limit.max(1), &batch, &by).await?;
+            let Drained { batch, rows } =
+                delivery::drain(store, &channel, limit, quiet, now, &by).await?;
             let mut w = csv::Writer::from_path(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             w.write_record([

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Timelike as _};
 use clap::Subcommand;
 use panorama_analytics::Config;
 use panorama_campaign::delivery::{self, Drained, QuietHours};
@@ -421,23 +421,19 @@ pub async fn campaign(
             at,
             by,
         } => {
-            let now = match &at {
-                Some(t) => {
-                    let time = chrono::NaiveTime::parse_from_str(t, "%H:%M")
-                        .with_context(|| format!("--at {t}: HH:MM"))?;
-                    chrono::Local::now()
-                        .with_time(time)
-                        .earliest()
-                        .with_context(|| format!("--at {t}: not a local time today"))?
-                }
-                None => chrono::Local::now(),
+            let now = chrono::Local::now();
+            let hour = match &at {
+                Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
+                    .with_context(|| format!("--at {t}: HH:MM"))?
+                    .hour(),
+                None => now.hour(),
             };
             let quiet = QuietHours {
                 start: quiet_start,
                 end: quiet_end,
             };
             let Drained { batch, rows } =
-                delivery::drain(store, &channel, limit, quiet, now, &by).await?;
+                delivery::drain(store, &channel, limit, quiet, hour, now, &by).await?;
             let mut w = csv::Writer::from_path(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             w.write_record([

@@ -40,26 +40,26 @@ pub struct Drained {
     pub rows: Vec<OutboxRow>,
 }
 
-/// Takes up to `limit` queued messages of `channel` at time `now`, unless
-/// `now` is in the quiet hours (then nothing is taken and the error says why).
+/// Takes up to `limit` queued messages of `channel` at `hour` (0–23, local),
+/// unless that hour is quiet (then nothing is taken and the error says why).
+/// The batch is named after the channel and `now`, so each drain is its own.
 pub async fn drain<Tz: TimeZone>(
     store: &Store,
     channel: &str,
     limit: i64,
     quiet: QuietHours,
+    hour: u32,
     now: DateTime<Tz>,
     by: &str,
 ) -> Result<Drained>
 where
     Tz::Offset: std::fmt::Display,
 {
-    use chrono::Timelike as _;
     if !CHANNELS.contains(&channel) {
         return Err(AnalyticsError::Invalid(format!(
             "channel: sms, email or app, not {channel}"
         )));
     }
-    let hour = now.hour();
     if quiet.contains(hour) {
         return Err(AnalyticsError::Invalid(format!(
             "quiet hours ({}:00–{}:00): no messages go out at {hour}:xx; nothing was sent",

@@ -10,6 +10,7 @@ pub mod date;
 pub mod division;
 pub mod mobile;
 pub mod money;
+pub mod period;
 pub mod pinyin;
 pub mod resident_id;
 pub mod text;

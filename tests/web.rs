@@ -999,9 +999,13 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
         let r = bm.post_api(&approve, "", &bm_token).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.json()["status"], "approved");
-        assert_eq!(
-            bm.post_api(&approve, "", &bm_token).await.status,
-            StatusCode::BAD_REQUEST
+        // Approving it again conflicts with its state: 409, not a bad request.
+        let r = bm.post_api(&approve, "", &bm_token).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(
+            r.body.contains("only a draft can be approved"),
+            "{}",
+            r.body
         );
         assert_eq!(
             bm.post_api("/api/campaigns/999999/approve", "", &bm_token)
@@ -1244,7 +1248,7 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
         assert_eq!(drafts, 1, "the refused designs left nothing");
         let launch = format!("/api/campaigns/{id}/launch");
         let r = analyst.post_api(&launch, "{}", &token).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
         assert!(r.body.contains("approved"), "{}", r.body);
         // A branch manager approves; the analyst launches.
         let mut bm = Client::login(&app, "bm1").await;
@@ -1288,7 +1292,7 @@ async fn campaigns_are_designed_approved_launched_finished_and_compared_over_the
         assert_eq!(kept.iter().map(|k| k.1).sum::<i64>(), members);
         assert_eq!(
             analyst.post_api(&launch, "{}", &token).await.status,
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "launched once"
         );
         // Two calls per RM at most; the other treated members are offered
@@ -2572,7 +2576,8 @@ async fn targets_are_set_split_down_to_rms_and_measured() {
             bm.post_api("/api/targets", &set(&bm1.org_code, "1"), &bm_csrf)
                 .await
                 .status,
-            StatusCode::BAD_REQUEST
+            StatusCode::CONFLICT,
+            "the parent's split holds it"
         );
         let subs = j["children"].as_array().unwrap().clone();
         assert!(subs.len() >= 2, "{j}");

@@ -182,9 +182,10 @@ async fn prepare(p: &Panel) -> Result<Vec<Set>> {
         }
         let dir = p.dir.join(name);
         // The companies generator's second version registers each trade name
-        // once per city and trade; a file made by the first is made again.
+        // once per city and trade, its third one branch per city and company;
+        // a file made by an earlier version is made again.
         let version = if name.starts_with("companies") {
-            " v2"
+            " v3"
         } else {
             ""
         };

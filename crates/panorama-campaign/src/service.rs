@@ -16,8 +16,8 @@ use crate::{
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
-use panorama_store::Store;
 use panorama_store::campaigns::{self as q, CampaignRow, NewCampaign};
+use panorama_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use panorama_analytics::{AnalyticsError, Config, Result};
@@ -352,9 +352,10 @@ pub async fn campaign_in(
 ) -> Result<CampaignRow> {
     let c = q::get(store, id)
         .await?
-        .ok_or_else(|| invalid(format!("there is no campaign {id}")))?;
+        .ok_or_else(|| StoreError::NotFound(format!("there is no campaign {id}")))?;
     if !allowed.contains(&c.status.as_str()) {
-        return Err(invalid(format!("campaign {id} is {}: {why}", c.status)));
+        let state = format!("campaign {id} is {}: {why}", c.status);
+        return Err(StoreError::Conflict(state).into());
     }
     Ok(c)
 }

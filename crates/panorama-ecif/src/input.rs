@@ -209,11 +209,8 @@ pub fn write_outputs(
                     let at = b * CHUNK * 16 + c * CHUNK + k;
                     let pattern = &outcome.patterns[at * nf..][..nf];
                     let m = &outcome.model;
-                    let steps: Vec<(f64, f64)> = pattern
-                        .iter()
-                        .enumerate()
-                        .map(|(f, &l)| m.step(f, l, i as usize))
-                        .collect();
+                    let steps: Vec<(f64, f64)> =
+                        (0..nf).map(|f| m.step(pattern, f, i as usize)).collect();
                     let total = m.base + steps.iter().map(|(w, t)| w + t).sum::<f64>();
                     write_csv_field(&mut buf, &ds.ids[i as usize]);
                     buf.push(b',');

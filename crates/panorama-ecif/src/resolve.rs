@@ -147,6 +147,7 @@ fn field(column: &str, kind: FieldKind, tf: bool) -> FieldDef {
         tf,
         distinct: false,
         or_column: None,
+        depends_on: None,
     }
 }
 

@@ -63,6 +63,15 @@ pub struct FieldDef {
     /// an `org_city` from the address when the name carries no city.
     #[serde(default)]
     pub or_column: Option<String>,
+    /// Another compared field (by name) this one is not independent of among
+    /// different parties. When that field agrees exactly, this field's u is
+    /// the one measured among different parties that agree on it — pairs
+    /// whose `distinct` ids are valid and differ — not over all pairs. A
+    /// registry grants a trade name once per city and line of business, so
+    /// two companies of one name seldom share a city, and a shared city says
+    /// more when the names agree than when they do not.
+    #[serde(default)]
+    pub depends_on: Option<String>,
 }
 
 impl FieldDef {
@@ -140,6 +149,12 @@ fn default_floor() -> f64 {
 }
 
 impl Schema {
+    /// The index of the field field `f` depends on (its `depends_on`).
+    pub fn depends_on(&self, f: usize) -> Option<usize> {
+        let on = self.fields[f].depends_on.as_deref()?;
+        self.fields.iter().position(|g| g.label() == on)
+    }
+
     /// Reads a schema file.
     pub fn load(path: &Path) -> Result<Schema, EcifError> {
         let text = std::fs::read_to_string(path).map_err(|source| EcifError::Io {
@@ -189,6 +204,23 @@ impl Schema {
                     "field {}: or_column {or} must be another compared field's column",
                     f.label()
                 )));
+            }
+            if let Some(on) = &f.depends_on {
+                let target = self.fields.iter().find(|g| g.label() == on);
+                if on == f.label() || target.is_none_or(|g| g.depends_on.is_some()) {
+                    return Err(EcifError::Schema(format!(
+                        "field {}: depends_on {on} must name another compared field \
+                         that depends on none",
+                        f.label()
+                    )));
+                }
+                if !self.fields.iter().any(|g| g.distinct) {
+                    return Err(EcifError::Schema(format!(
+                        "field {}: depends_on needs a `distinct` id field, whose valid \
+                         different values show which pairs are different parties",
+                        f.label()
+                    )));
+                }
             }
             if self.fields[..i].iter().any(|g| g.label() == f.label()) {
                 return Err(EcifError::Schema(format!(

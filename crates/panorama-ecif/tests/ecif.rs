@@ -125,6 +125,74 @@ fn a_company_without_a_city_in_its_name_is_placed_by_its_address() {
     assert!(err.contains("or_column phone"), "{err}");
 }
 
+/// One trade name registered by different companies, each in its own city
+/// (as a registry grants it), among companies spread over a few cities: a
+/// shared city is common between random companies but rare between
+/// different companies of one name, so it says more when the names agree.
+#[test]
+fn a_shared_city_says_more_when_the_names_agree() {
+    const CITIES: [&str; 20] = [
+        "杭州", "上海", "北京", "南京", "苏州", "深圳", "广州", "武汉", "成都", "西安", "重庆",
+        "天津", "宁波", "厦门", "青岛", "长沙", "郑州", "济南", "合肥", "福州",
+    ];
+    const TRADE: [&str; 16] = [
+        "华", "信", "鑫", "达", "恒", "泰", "盛", "源", "宏", "远", "博", "通", "安", "嘉", "和",
+        "祥",
+    ];
+    let code = |k: usize| {
+        panorama_domain::CreditCode::with_checksums(&format!("91330100{k:08}"))
+            .unwrap()
+            .to_string()
+    };
+    let mut csv = String::from("record_id,name,credit_code,address,industry\n");
+    for (k, city) in CITIES.iter().enumerate() {
+        csv += &format!("s{k},{city}华嘉商贸有限公司,{},,F52\n", code(k));
+    }
+    for (k, (a, b)) in TRADE
+        .iter()
+        .flat_map(|a| TRADE.iter().map(move |b| (a, b)))
+        .enumerate()
+    {
+        let city = CITIES[k % 3];
+        csv += &format!("o{k},{city}{a}{b}科技有限公司,{},,I65\n", code(100 + k));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("companies.csv");
+    std::fs::write(&path, csv).unwrap();
+    let schema = Schema::load(&repo().join("schemas/companies.toml")).unwrap();
+    let ds = read_inputs(&schema, &[path]).unwrap();
+    let outcome = run(&schema, &ds, false).unwrap();
+    let city = outcome
+        .report
+        .fields
+        .iter()
+        .find(|f| f.column == "city")
+        .unwrap();
+    assert_eq!(city.depends_on.as_deref(), Some("name"));
+    assert_eq!(city.given_pairs, 190, "20 companies of one name: 190 pairs");
+    let (u, u_given) = (city.u[0], city.u_given.as_ref().unwrap()[0]);
+    assert!(u > 0.2, "random companies share a city often: {u}");
+    assert!(u_given < u / 3.0, "companies of one name seldom: {u_given}");
+    let gained = city.weight_given.as_ref().unwrap()[0] - city.weight[0];
+    assert!(gained > 1.0, "a shared city gains {gained} bits");
+
+    // Without distinct ids there is no way to tell different parties apart.
+    let mut bad = schema.clone();
+    for f in &mut bad.fields {
+        f.distinct = false;
+    }
+    let err = bad.check().unwrap_err().to_string();
+    assert!(
+        err.contains("depends_on needs a `distinct` id field"),
+        "{err}"
+    );
+    let mut bad = schema.clone();
+    let c = bad.fields.iter().position(|f| f.label() == "city").unwrap();
+    bad.fields[c].depends_on = Some("city".into());
+    let err = bad.check().unwrap_err().to_string();
+    assert!(err.contains("must name another compared field"), "{err}");
+}
+
 #[test]
 fn link_only_pairs_cross_inputs_only() {
     let dir = tempfile::tempdir().unwrap();

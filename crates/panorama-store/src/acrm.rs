@@ -304,7 +304,7 @@ pub async fn insert_segment(
         .fetch_optional(&mut *conn)
         .await?;
     if exists.is_some() {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "a segment named '{name}' exists; choose another name or delete it first"
         )));
     }

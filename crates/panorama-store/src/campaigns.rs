@@ -148,15 +148,15 @@ pub async fn list(store: &Store) -> Result<Vec<CampaignRow>> {
 pub async fn approve(store: &Store, id: i64, by: &str) -> Result<CampaignRow> {
     let c = get(store, id)
         .await?
-        .ok_or_else(|| StoreError::Invalid(format!("there is no campaign {id}")))?;
+        .ok_or_else(|| StoreError::NotFound(format!("there is no campaign {id}")))?;
     if c.status != "draft" {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "campaign {id} is {}: only a draft can be approved",
             c.status
         )));
     }
     if c.created_by == by {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Refused(format!(
             "campaign {id} was designed by {by}: a second person approves it"
         )));
     }
@@ -310,11 +310,11 @@ pub async fn launch(
     match status.as_deref() {
         Some("approved") => {}
         Some(s) => {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::Conflict(format!(
                 "campaign {id} is {s}: only an approved campaign is launched"
             )));
         }
-        None => return Err(StoreError::Invalid(format!("there is no campaign {id}"))),
+        None => return Err(StoreError::NotFound(format!("there is no campaign {id}"))),
     }
     let written = write_members(&mut tx, store.backend(), id, selected_on, members).await?;
     let now = now_utc();
@@ -596,10 +596,12 @@ pub async fn finish(store: &Store, id: i64, on: &str, results: &str, by: &str) -
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        return Err(StoreError::Invalid(match status {
-            Some(s) => format!("campaign {id} is {s}: only a live campaign is finished"),
-            None => format!("there is no campaign {id}"),
-        }));
+        return Err(match status {
+            Some(s) => StoreError::Conflict(format!(
+                "campaign {id} is {s}: only a live campaign is finished"
+            )),
+            None => StoreError::NotFound(format!("there is no campaign {id}")),
+        });
     }
     audit(
         &mut tx,

@@ -40,4 +40,15 @@ pub enum StoreError {
     /// A caller passed something the store will not run.
     #[error("{0}")]
     Invalid(String),
+    /// What the caller named does not exist (a campaign, a model, an org unit).
+    #[error("{0}")]
+    NotFound(String),
+    /// The data's state does not allow it (approving what is not a draft, a
+    /// name already taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// Allowed in general but not to this person this time (the designer
+    /// approving their own campaign).
+    #[error("{0}")]
+    Refused(String),
 }

@@ -146,16 +146,16 @@ pub async fn approve(store: &Store, id: i64, by: &str) -> Result<ModelRow> {
             .fetch_optional(&mut *tx)
             .await?;
     let Some(row) = row else {
-        return Err(StoreError::Invalid(format!("there is no model {id}")));
+        return Err(StoreError::NotFound(format!("there is no model {id}")));
     };
     if row.status != "trained" {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "model {id} is {}: only a trained version can be approved",
             row.status
         )));
     }
     if row.created_by == by {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Refused(format!(
             "model {id} was trained by {by}: a second person approves it"
         )));
     }

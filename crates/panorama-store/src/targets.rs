@@ -184,7 +184,7 @@ pub async fn set(
     if let Some(t) = target_of(store, &period.code, indicator_code, org.0).await?
         && t.parent_id.is_some()
     {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "the target of {org_code} comes from its parent's split; change it there"
         )));
     }

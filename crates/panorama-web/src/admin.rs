@@ -5,10 +5,10 @@
 //! ends their sessions (the session is bound to the password hash). Every
 //! change is audited; an admin cannot lock themselves out.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use maud::html;
 use panorama_store::StoreError;
 use panorama_store::ocrm::{self, NewUser, ROLES, UserChange};
@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, hash_password};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
@@ -167,12 +168,10 @@ pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
 /// `POST /api/users`: creates a user (`X-CSRF-Token`).
 pub async fn api_create(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ManageUsers>,
+    _: ApiCsrf,
     Json(input): Json<NewUserInput>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageUsers)?;
-    ctx.check_csrf_header(&headers).await?;
     let id = create(&state, &ctx, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
@@ -180,13 +179,11 @@ pub async fn api_create(
 /// `POST /api/users/{id}`: changes a user (`X-CSRF-Token`).
 pub async fn api_update(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ManageUsers>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
     Json(input): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageUsers)?;
-    ctx.check_csrf_header(&headers).await?;
     let text = |k: &str| crate::service::json_text(&input, k);
     let change = UserUpdate {
         display_name: text("display_name"),
@@ -208,14 +205,18 @@ pub struct CreateForm {
     input: NewUserInput,
 }
 
+impl HasCsrf for CreateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /users`.
 pub async fn form_create(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Form(f): Form<CreateForm>,
+    Require { ctx, .. }: Require<perm::ManageUsers>,
+    CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::ManageUsers).page(&ctx, "/users")?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, "/users")?;
     create(&state, &ctx, &f.input).await.page(&ctx, "/users")?;
     Ok(Redirect::to("/users").into_response())
 }
@@ -228,15 +229,19 @@ pub struct UpdateForm {
     input: UserUpdate,
 }
 
+impl HasCsrf for UpdateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /users/{id}`.
 pub async fn form_update(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::ManageUsers>,
     Path(id): Path<i64>,
-    Form(f): Form<UpdateForm>,
+    CsrfForm(f): CsrfForm<UpdateForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::ManageUsers).page(&ctx, "/users")?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, "/users")?;
     update(&state, &ctx, id, &f.input)
         .await
         .page(&ctx, "/users")?;
@@ -298,4 +303,14 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, P
         } } } }
     };
     Ok(layout(lang, Some(user), &csrf, t::USERS.get(lang), body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/users", get(page).post(form_create))
+        .route("/users/{id}", post(form_update))
+        .route("/api/users", get(api_list).post(api_create))
+        .route("/api/users/{id}", post(api_update))
 }

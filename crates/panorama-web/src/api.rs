@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Credentials, Permission};
 use crate::error::WebError;
+use crate::extract::{Require, perm};
 use crate::mask::Level;
 use crate::service::{self, Ctx, LoginRefused};
 
@@ -84,10 +85,10 @@ pub async fn me(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Web
 /// and the rows it returned.
 pub async fn customers(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewCustomers>,
     Query(q): Query<service::CustomerQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewCustomers)?;
+    let user = &user;
     let filter = q.filter(ctx.lang)?;
     let page = q.page()?;
     let per_page = q.per_page()?.unwrap_or(50).clamp(1, 500);
@@ -140,10 +141,10 @@ pub struct AlertQuery {
 /// scope raised on or after `since` (default: the last 7 days of batches).
 pub async fn alerts(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { user, .. }: Require<perm::ViewCustomers>,
     Query(q): Query<AlertQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewCustomers)?;
+    let user = &user;
     let since = match q.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| WebError::BadRequest(format!("since: '{s}' is not a date (YYYY-MM-DD)")))?
@@ -162,10 +163,9 @@ pub async fn alerts(
 /// `GET /api/audit?customer=…&actor=…&action=…&from=…&to=…` (auditors only).
 pub async fn audit(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::ViewAudit>,
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAudit)?;
     service::check_audit_dates(&filter)?;
     let rows = ocrm::audit_search(&state.store, &filter, 500).await?;
     ctx.audit(
@@ -321,4 +321,19 @@ pub async fn openapi() -> Response {
         paths.extend(more.clone());
     }
     Json(doc).into_response()
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/customers", get(customers))
+        .route("/api/customers/{id}", get(customer))
+        .route("/api/search", get(search))
+        .route("/api/alerts", get(alerts))
+        .route("/api/audit", get(audit))
+        .route("/api/openapi.json", get(openapi))
 }

@@ -5,10 +5,9 @@
 //! branch pool, and suggestions after tier changes. Each customer's history
 //! is kept; every move is audited per customer.
 
+use axum::Json;
 use axum::extract::{Multipart, Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
 use maud::{Markup, html};
 use panorama_store::assign::{self, Transfer, TransferReport};
 use panorama_store::ocrm;
@@ -18,6 +17,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, User};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
 use crate::pages::{OrPage, PageError, layout};
@@ -279,12 +279,11 @@ async fn do_file(
 /// or ids, `segment`, `rm`, `reason`); without `rm` they are reclaimed.
 pub async fn api_move(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, user, .. }: Require<perm::AssignCustomers>,
+    _: ApiCsrf,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::AssignCustomers)?;
-    ctx.check_csrf_header(&headers).await?;
+    let user = &user;
     let customers = match &body["customers"] {
         serde_json::Value::Array(a) => a
             .iter()
@@ -330,10 +329,10 @@ pub async fn api_overview(State(state): State<AppState>, ctx: Ctx) -> Result<Res
 /// `GET /api/customers/{id}/assignments`: a customer's assignment history.
 pub async fn api_history(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { user, .. }: Require<perm::ViewCustomers>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewCustomers)?;
+    let user = &user;
     if ocrm::customer_in_scope(&state.store, &user.scope(), id)
         .await?
         .is_none()
@@ -351,15 +350,20 @@ pub struct MoveForm {
     input: MoveInput,
 }
 
+impl HasCsrf for MoveForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /assignments`: the page's move and reclaim forms.
 pub async fn form_move(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Form(f): Form<MoveForm>,
+    Require { ctx, user, .. }: Require<perm::AssignCustomers>,
+    CsrfForm(f): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
     let path = "/assignments";
-    let user = ctx.require(Permission::AssignCustomers).page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let user = &user;
     let outcome = do_move(&state, user, &f.input, ctx.lang)
         .await
         .page(&ctx, path)?;
@@ -369,11 +373,11 @@ pub async fn form_move(
 /// `POST /assignments/upload`: a CSV file (multipart field `file`).
 pub async fn form_upload(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::AssignCustomers>,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
     let path = "/assignments";
-    let user = ctx.require(Permission::AssignCustomers).page(&ctx, path)?;
+    let user = &user;
     let mut csrf = String::new();
     let mut file = None;
     while let Some(field) = multipart
@@ -525,4 +529,13 @@ async fn render(
         }
     };
     Ok(layout(lang, Some(user), &csrf, t::ASSIGNMENTS.get(lang), body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/assignments", get(page).post(form_move))
+        .route("/api/assignments", get(api_overview).post(api_move))
+        .route("/api/customers/{id}/assignments", get(api_history))
 }

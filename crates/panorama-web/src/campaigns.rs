@@ -9,7 +9,7 @@
 //! (`panorama_campaign::service`).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use chrono::NaiveDate;
@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{Permission, User};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::pages::{OrPage, PageError, layout, yuan};
 use crate::service::{Ctx, json_text, within};
@@ -373,10 +374,9 @@ pub async fn api_compare(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
 /// `GET /api/campaigns/{id}`: one campaign, its offers, policy and results.
 pub async fn api_get(
     State(state): State<AppState>,
-    ctx: Ctx,
+    _: Require<perm::ViewAnalytics>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
     let c = one(&state, id).await?;
     Ok(Json(view(&state, c).await?).into_response())
 }
@@ -384,12 +384,10 @@ pub async fn api_get(
 /// `POST /api/campaigns` (`X-CSRF-Token`): designs a draft; 201 with its id.
 pub async fn api_create(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::DesignCampaigns>,
+    _: ApiCsrf,
     Json(body): Json<Value>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::DesignCampaigns)?;
-    ctx.check_csrf_header(&headers).await?;
     let id = design(&state, &ctx, &DesignFields::from_json(&body)).await?;
     Ok((
         StatusCode::CREATED,
@@ -402,12 +400,10 @@ pub async fn api_create(
 /// `as_of`): how many customers the condition selects.
 pub async fn api_preview(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    _: Require<perm::DesignCampaigns>,
+    _: ApiCsrf,
     Json(body): Json<Value>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::DesignCampaigns)?;
-    ctx.check_csrf_header(&headers).await?;
     let a = analytics(&state)?;
     let segment = json_text(&body, "segment").unwrap_or_default();
     let as_of = parse_date(json_text(&body, "as_of").as_deref())?;
@@ -418,12 +414,10 @@ pub async fn api_preview(
 /// `POST /api/campaigns/{id}/approve` (`X-CSRF-Token`).
 pub async fn api_approve(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ApproveCampaigns>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ApproveCampaigns)?;
-    ctx.check_csrf_header(&headers).await?;
     let c = approve(&state, &ctx, id).await?;
     Ok(Json(view(&state, c).await?).into_response())
 }
@@ -432,13 +426,11 @@ pub async fn api_approve(
 /// what the selection and the contact policy did.
 pub async fn api_launch(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::DesignCampaigns>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
     body: Option<Json<Value>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::DesignCampaigns)?;
-    ctx.check_csrf_header(&headers).await?;
     let as_of = match &body {
         Some(Json(b)) => parse_date(json_text(b, "as_of").as_deref())?,
         None => None,
@@ -454,13 +446,11 @@ pub async fn api_launch(
 /// results kept.
 pub async fn api_finish(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::DesignCampaigns>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
     body: Option<Json<Value>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::DesignCampaigns)?;
-    ctx.check_csrf_header(&headers).await?;
     let on = match &body {
         Some(Json(b)) => parse_date(json_text(b, "on").as_deref())?,
         None => None,
@@ -473,10 +463,9 @@ pub async fn api_finish(
 /// campaign (ids, no personal data), for gateways and analysis; audited.
 pub async fn members_csv(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::DesignCampaigns>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::DesignCampaigns)?;
     let c = one(&state, id).await?;
     if !["live", "finished"].contains(&c.status.as_str()) {
         return Err(WebError::Conflict(format!(
@@ -718,15 +707,19 @@ pub struct DesignForm {
     fields: DesignFields,
 }
 
+impl HasCsrf for DesignForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /campaigns`: saves the draft and shows it.
 pub async fn form_create(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Form(f): Form<DesignForm>,
+    Require { ctx, .. }: Require<perm::DesignCampaigns>,
+    CsrfForm(f): CsrfForm<DesignForm>,
 ) -> Result<Response, PageError> {
     let path = "/campaigns/new";
-    ctx.require(Permission::DesignCampaigns).page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
     let id = design(&state, &ctx, &f.fields).await.page(&ctx, path)?;
     Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
 }
@@ -867,11 +860,11 @@ fn actions(c: &CampaignRow, user: &User, csrf: &str, lang: Lang) -> Markup {
 /// results with their charts.
 pub async fn detail_page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewAnalytics>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let path = format!("/campaigns/{id}");
-    let user = ctx.require(Permission::ViewAnalytics).page(&ctx, &path)?;
+    let user = &user;
     let lang = ctx.lang;
     let c = one(&state, id).await.page(&ctx, &path)?;
     let v = view(&state, c).await.page(&ctx, &path)?;
@@ -947,4 +940,22 @@ pub async fn detail_page(
         }
     };
     Ok(layout(lang, Some(user), &csrf, &c.name, body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/campaigns", get(list_page).post(form_create))
+        .route("/campaigns/new", get(new_page))
+        .route("/campaigns/{id}", get(detail_page))
+        .route("/campaigns/{id}/members.csv", get(members_csv))
+        .route("/campaigns/{id}/{action}", post(form_step))
+        .route("/api/campaigns", get(api_list).post(api_create))
+        .route("/api/campaigns/compare", get(api_compare))
+        .route("/api/campaigns/preview", post(api_preview))
+        .route("/api/campaigns/{id}", get(api_get))
+        .route("/api/campaigns/{id}/approve", post(api_approve))
+        .route("/api/campaigns/{id}/launch", post(api_launch))
+        .route("/api/campaigns/{id}/finish", post(api_finish))
 }

@@ -4,10 +4,10 @@
 //! and read CSAT and NPS by branch and RM. Pages and JSON; writes are
 //! CSRF-checked and audited.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use panorama_store::complaints::{
@@ -21,6 +21,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, User};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
 use crate::pages::{OrPage, PageError, layout};
@@ -257,10 +258,10 @@ async fn read_list(
 /// scope, the most urgent first.
 pub async fn api_list(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::HandleComplaints)?;
+    let user = &user;
     let rows = read_list(&state, user, &q).await?;
     let filters = format!(
         "status={}&customer={}",
@@ -282,12 +283,10 @@ pub struct OpenBody {
 /// `POST /api/complaints`.
 pub async fn api_open(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::HandleComplaints>,
+    _: ApiCsrf,
     Json(body): Json<OpenBody>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::HandleComplaints)?;
-    ctx.check_csrf_header(&headers).await?;
     let id = open(&state, &ctx, body.customer_id, &body.input).await?;
     Ok((
         StatusCode::CREATED,
@@ -299,10 +298,10 @@ pub async fn api_open(
 /// `GET /api/complaints/{id}`: the complaint and its steps.
 pub async fn api_get(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { user, .. }: Require<perm::HandleComplaints>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::HandleComplaints)?;
+    let user = &user;
     let row = complaints::get(&state.store, &user.scope(), id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -315,13 +314,11 @@ pub async fn api_get(
 /// reopen, close (optional csat, nps, comment).
 pub async fn api_step(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::HandleComplaints>,
+    _: ApiCsrf,
     Path((id, action)): Path<(i64, String)>,
     body: Option<Json<serde_json::Value>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::HandleComplaints)?;
-    ctx.check_csrf_header(&headers).await?;
     let body = body.map(|Json(v)| v).unwrap_or_default();
     let text = |k: &str| crate::service::json_text(&body, k);
     let input = StepInput {
@@ -349,12 +346,11 @@ pub struct SurveyBody {
 /// person it rates (marked `staff`, with who entered it).
 pub async fn api_survey(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
+    _: ApiCsrf,
     Json(body): Json<SurveyBody>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::HandleComplaints)?;
-    ctx.check_csrf_header(&headers).await?;
+    let user = &user;
     let done = surveys::answer(
         &state.store,
         &user.scope(),
@@ -382,9 +378,9 @@ fn since_90_days() -> String {
 /// and RM.
 pub async fn api_satisfaction(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { user, .. }: Require<perm::ViewServiceReports>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewServiceReports)?;
+    let user = &user;
     let rows = surveys::satisfaction(&state.store, &user.scope(), &since_90_days()).await?;
     let rows: Vec<_> = rows
         .iter()
@@ -404,17 +400,20 @@ pub struct OpenForm {
     input: NewInput,
 }
 
+impl HasCsrf for OpenForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /customers/{id}/complaints`.
 pub async fn form_open(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::HandleComplaints>,
     Path(customer): Path<i64>,
-    Form(f): Form<OpenForm>,
+    CsrfForm(f): CsrfForm<OpenForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{customer}");
-    ctx.require(Permission::HandleComplaints)
-        .page(&ctx, &path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
     let id = open(&state, &ctx, customer, &f.input)
         .await
         .page(&ctx, &path)?;
@@ -429,17 +428,20 @@ pub struct StepForm {
     input: StepInput,
 }
 
+impl HasCsrf for StepForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /complaints/{id}/{action}`.
 pub async fn form_step(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::HandleComplaints>,
     Path((id, action)): Path<(i64, String)>,
-    Form(f): Form<StepForm>,
+    CsrfForm(f): CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/complaints/{id}");
-    ctx.require(Permission::HandleComplaints)
-        .page(&ctx, &path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
     step(&state, &ctx, id, &action, &f.input)
         .await
         .page(&ctx, &path)?;
@@ -493,11 +495,11 @@ pub(crate) fn table(rows: &[ComplaintRow], lang: Lang) -> Markup {
 /// read service reports, satisfaction by branch and RM.
 pub async fn list_page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let path = "/complaints";
-    let user = ctx.require(Permission::HandleComplaints).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let rows = read_list(&state, user, &q).await.page(&ctx, path)?;
     let satisfaction = if user.can(Permission::ViewServiceReports) {
@@ -530,13 +532,11 @@ pub async fn list_page(
 /// forms for the steps its status allows.
 pub async fn detail_page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let path = format!("/complaints/{id}");
-    let user = ctx
-        .require(Permission::HandleComplaints)
-        .page(&ctx, &path)?;
+    let user = &user;
     let lang = ctx.lang;
     let row = complaints::get(&state.store, &user.scope(), id)
         .await
@@ -619,4 +619,19 @@ pub async fn detail_page(
         body,
     )
     .into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/complaints", get(list_page))
+        .route("/complaints/{id}", get(detail_page))
+        .route("/complaints/{id}/{action}", post(form_step))
+        .route("/customers/{id}/complaints", post(form_open))
+        .route("/api/complaints", get(api_list).post(api_open))
+        .route("/api/complaints/{id}", get(api_get))
+        .route("/api/complaints/{id}/{action}", post(api_step))
+        .route("/api/surveys", post(api_survey))
+        .route("/api/satisfaction", get(api_satisfaction))
 }

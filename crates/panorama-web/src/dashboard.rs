@@ -15,11 +15,11 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Permission, User};
+use crate::auth::User;
 use crate::error::WebError;
+use crate::extract::{Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::pages::{OrPage, PageError, layout, urlencode, yuan};
-use crate::service::Ctx;
 
 /// The dashboard's filters.
 #[derive(Debug, Deserialize)]
@@ -98,10 +98,10 @@ fn pct(v: Option<f64>) -> String {
 /// `GET /api/dashboard?org=&period=`.
 pub async fn api(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewDashboards>,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewDashboards)?;
+    let user = &user;
     let s = read(&state, user, &q, ctx.lang).await?;
     Ok(Json(serde_json::json!({"org": s.org.code, "from": s.period.from, "to": s.period.to, "dashboard": s.data})).into_response())
 }
@@ -143,11 +143,11 @@ fn pareto_chart(points: &[dashboard::ParetoPoint]) -> Markup {
 /// `GET /dashboard?org=&period=`.
 pub async fn page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewDashboards>,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, PageError> {
     let path = "/dashboard";
-    let user = ctx.require(Permission::ViewDashboards).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let s = read(&state, user, &q, lang).await.page(&ctx, path)?;
     let orgs: Vec<(String, String)> =
@@ -387,10 +387,10 @@ fn workbook(state: &AppState, lang: Lang, s: &Scoped) -> Result<Vec<u8>, XlsxErr
 /// as an export.
 pub async fn excel(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewDashboards>,
     Query(q): Query<DashQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewDashboards)?;
+    let user = &user;
     let s = read(&state, user, &q, ctx.lang).await?;
     let bytes = workbook(&state, ctx.lang, &s).map_err(|e| WebError::Internal(e.to_string()))?;
     ctx.audit(
@@ -419,4 +419,13 @@ pub async fn excel(
         bytes,
     )
         .into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/dashboard", get(page))
+        .route("/dashboard.xlsx", get(excel))
+        .route("/api/dashboard", get(api))
 }

@@ -12,12 +12,11 @@ use panorama_domain::money::Money;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::Permission;
 use crate::campaigns::{pct, pp};
 use crate::error::WebError;
+use crate::extract::{Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::pages::{OrPage, PageError, layout};
-use crate::service::Ctx;
 
 /// `?year=&from=&to=&share=`, each optional (blank is the default).
 #[derive(Debug, Default, Deserialize)]
@@ -86,10 +85,9 @@ async fn effect(state: &AppState, params: &EffectParams) -> Result<MarketingEffe
 /// control group.
 pub async fn api_effect(
     State(state): State<AppState>,
-    ctx: Ctx,
+    _: Require<perm::ViewAnalytics>,
     Query(params): Query<EffectParams>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
     Ok(Json(effect(&state, &params).await?).into_response())
 }
 
@@ -142,11 +140,11 @@ fn table(e: &MarketingEffect, lang: Lang) -> Markup {
 /// `GET /campaigns/effect`: the form (year, dates, share) and the effect.
 pub async fn effect_page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewAnalytics>,
     Query(params): Query<EffectParams>,
 ) -> Result<Response, PageError> {
     let path = "/campaigns/effect";
-    let user = ctx.require(Permission::ViewAnalytics).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let result = effect(&state, &params).await;
     if let Err(e @ (WebError::Store(_) | WebError::Internal(_) | WebError::Session(_))) = result {
@@ -180,4 +178,12 @@ pub async fn effect_page(
         }
     };
     Ok(layout(lang, Some(user), &csrf, t::MARKETING_EFFECT.get(lang), body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/campaigns/effect", get(effect_page))
+        .route("/api/campaigns/effect", get(api_effect))
 }

@@ -3,13 +3,14 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use panorama_store::StoreError;
 
 /// What went wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     /// The store failed.
     #[error("store: {0}")]
-    Store(#[from] panorama_store::StoreError),
+    Store(#[from] StoreError),
     /// The session layer failed.
     #[error("session: {0}")]
     Session(#[from] tower_sessions::session::Error),
@@ -40,15 +41,19 @@ impl WebError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            WebError::Store(panorama_store::StoreError::Invalid(_)) | WebError::BadRequest(_) => {
+            WebError::Store(StoreError::Invalid(_)) | WebError::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
+            WebError::Conflict(_) | WebError::Store(StoreError::Conflict(_)) => {
+                StatusCode::CONFLICT
+            }
+            WebError::NotFound | WebError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            WebError::Forbidden
+            | WebError::Refused(_)
+            | WebError::Store(StoreError::Refused(_)) => StatusCode::FORBIDDEN,
             WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            WebError::Conflict(_) => StatusCode::CONFLICT,
-            WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::Forbidden | WebError::Refused(_) => StatusCode::FORBIDDEN,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
@@ -56,7 +61,12 @@ impl WebError {
     /// What the client is told.
     pub fn public_message(&self) -> String {
         match self {
-            WebError::Store(panorama_store::StoreError::Invalid(m))
+            WebError::Store(
+                StoreError::Invalid(m)
+                | StoreError::NotFound(m)
+                | StoreError::Conflict(m)
+                | StoreError::Refused(m),
+            )
             | WebError::BadRequest(m)
             | WebError::Conflict(m)
             | WebError::Refused(m) => m.clone(),

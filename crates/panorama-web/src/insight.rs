@@ -185,3 +185,11 @@ pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     };
     Ok(layout(lang, Some(user), &csrf, t::MODELS.get(lang), body).into_response())
 }
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/models", get(models_page))
+        .route("/api/models", get(models_api))
+}

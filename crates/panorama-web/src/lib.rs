@@ -17,6 +17,7 @@ mod complaints;
 mod dashboard;
 mod effect;
 mod error;
+mod extract;
 pub mod i18n;
 mod insight;
 pub mod mask;
@@ -39,7 +40,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum_login::AuthManagerLayerBuilder;
 use panorama_store::Store;
 use time::Duration;
@@ -141,135 +142,24 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .with_expiry(Expiry::OnInactivity(Duration::minutes(idle)));
     let auth = AuthManagerLayerBuilder::new(auth::Backend::new(store), sessions).build();
     Router::new()
-        .route("/", get(workbench::page))
-        .route("/workbench/layout", post(workbench::form_layout))
-        .route("/leads/{task}", post(workbench::form_lead))
-        .route("/api/leads/{task}", post(workbench::api_lead))
-        .route("/api/me/workbench", post(workbench::api_layout))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/lang/{lang}", get(pages::set_lang))
-        .route("/customers", get(pages::customer_list))
-        .route("/customers/lookup", get(pages::lookup))
-        .route("/customers/{id}", get(pages::customer_360))
-        .route("/customers/{id}/contacts", post(pages::record_contact))
-        .route("/customers/{id}/unmask", post(pages::unmask))
-        .route("/customers/{id}/preferences", post(pages::set_preferences))
-        .route("/search", get(pages::search).post(pages::search_form))
-        .route("/tasks/{id}/done", post(pages::task_done))
-        .route("/audit", get(pages::audit_page))
-        .route("/users", get(admin::page).post(admin::form_create))
-        .route("/users/{id}", post(admin::form_update))
-        .route("/api/users", get(admin::api_list).post(admin::api_create))
-        .route("/api/users/{id}", post(admin::api_update))
-        .route("/api/login", post(api::login))
-        .route("/api/logout", post(api::logout))
-        .route("/api/me", get(api::me))
-        .route("/api/customers", get(api::customers))
-        .route("/api/customers/{id}", get(api::customer))
-        .route("/api/search", get(api::search))
-        .route("/api/alerts", get(api::alerts))
-        .route("/api/audit", get(api::audit))
-        .route("/ecif", get(steward_pages::queue))
-        .route("/ecif/reviews/{id}/{action}", post(steward_pages::decide))
-        .route("/ecif/merges", get(steward_pages::merges))
-        .route("/ecif/merges/{id}/undo", post(steward_pages::undo))
-        .route("/ecif/quality", get(steward_pages::quality))
-        .route(
-            "/ecif/relationships",
-            get(steward_pages::relationships).post(steward_pages::add),
-        )
-        .route(
-            "/ecif/relationships/{id}/remove",
-            post(steward_pages::remove),
-        )
-        .route("/api/ecif/reviews", get(steward::reviews))
-        .route("/api/ecif/reviews/{id}", get(steward::review))
-        .route("/api/ecif/reviews/{id}/unmask", post(steward::unmask))
-        .route("/api/ecif/reviews/{id}/accept", post(steward::accept))
-        .route("/api/ecif/reviews/{id}/reject", post(steward::reject))
-        .route("/api/ecif/merges", get(steward::merges))
-        .route("/api/ecif/merges/{id}/undo", post(steward::undo))
-        .route("/api/ecif/quality", get(steward::quality))
-        .route(
-            "/assignments",
-            get(assignment::page).post(assignment::form_move),
-        )
-        .route(
-            "/api/assignments",
-            get(assignment::api_overview).post(assignment::api_move),
-        )
-        .route(
-            "/api/customers/{id}/assignments",
-            get(assignment::api_history),
-        )
-        .route("/complaints", get(complaints::list_page))
-        .route("/complaints/{id}", get(complaints::detail_page))
-        .route("/complaints/{id}/{action}", post(complaints::form_step))
-        .route("/customers/{id}/complaints", post(complaints::form_open))
-        .route(
-            "/api/complaints",
-            get(complaints::api_list).post(complaints::api_open),
-        )
-        .route("/api/complaints/{id}", get(complaints::api_get))
-        .route("/api/complaints/{id}/{action}", post(complaints::api_step))
-        .route("/api/surveys", post(complaints::api_survey))
-        .route("/survey/{token}", get(surveys::form).post(surveys::submit))
-        .route("/api/satisfaction", get(complaints::api_satisfaction))
-        .route("/referrals", get(referrals::page))
-        .route("/referrals/{id}/{action}", post(referrals::form_decide))
-        .route("/customers/{id}/referrals", post(referrals::form_refer))
-        .route(
-            "/api/referrals",
-            get(referrals::api_list).post(referrals::api_refer),
-        )
-        .route("/api/referrals/{id}/{action}", post(referrals::api_decide))
-        .route("/service", get(service_desk::page))
-        .route("/api/service", get(service_desk::api))
-        .route("/dashboard", get(dashboard::page))
-        .route("/dashboard.xlsx", get(dashboard::excel))
-        .route("/api/dashboard", get(dashboard::api))
-        .route("/targets", get(targets::page).post(targets::form))
-        .route("/api/targets", get(targets::api_view).post(targets::api_set))
-        .route("/api/targets/{id}/split", post(targets::api_split))
-        .route("/api/targets/actuals", post(targets::api_actuals))
-        .route(
-            "/api/indicators",
-            get(targets::api_indicators).post(targets::api_add_indicator),
-        )
-        .route("/opportunities", get(pipeline::page))
-        .route("/opportunities/{id}/stage", post(pipeline::form_move))
-        .route("/customers/{id}/opportunities", post(pipeline::form_create))
-        .route(
-            "/api/opportunities",
-            get(pipeline::api_list).post(pipeline::api_create),
-        )
-        .route("/api/opportunities/{id}/stage", post(pipeline::api_move))
-        .route("/models", get(insight::models_page))
-        .route("/api/models", get(insight::models_api))
-        .route(
-            "/campaigns",
-            get(campaigns::list_page).post(campaigns::form_create),
-        )
-        .route("/campaigns/new", get(campaigns::new_page))
-        .route("/campaigns/effect", get(effect::effect_page))
-        .route("/campaigns/{id}", get(campaigns::detail_page))
-        .route("/campaigns/{id}/members.csv", get(campaigns::members_csv))
-        .route("/campaigns/{id}/{action}", post(campaigns::form_step))
-        .route(
-            "/api/campaigns",
-            get(campaigns::api_list).post(campaigns::api_create),
-        )
-        .route("/api/campaigns/compare", get(campaigns::api_compare))
-        .route("/api/campaigns/effect", get(effect::api_effect))
-        .route("/api/campaigns/preview", post(campaigns::api_preview))
-        .route("/api/campaigns/{id}", get(campaigns::api_get))
-        .route("/api/campaigns/{id}/approve", post(campaigns::api_approve))
-        .route("/api/campaigns/{id}/launch", post(campaigns::api_launch))
-        .route("/api/campaigns/{id}/finish", post(campaigns::api_finish))
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/healthz", get(metrics::health))
-        .route("/metrics", get(metrics::render))
+        .merge(workbench::routes())
+        .merge(pages::routes())
+        .merge(admin::routes())
+        .merge(api::routes())
+        .merge(steward_pages::routes())
+        .merge(steward::routes())
+        .merge(assignment::routes())
+        .merge(complaints::routes())
+        .merge(surveys::routes())
+        .merge(referrals::routes())
+        .merge(service_desk::routes())
+        .merge(dashboard::routes())
+        .merge(targets::routes())
+        .merge(pipeline::routes())
+        .merge(insight::routes())
+        .merge(campaigns::routes())
+        .merge(effect::routes())
+        .merge(metrics::routes())
         .fallback(pages::not_found)
         // Forms and JSON are small; an assignment file may hold 100,000
         // customers.

@@ -85,6 +85,8 @@ pub async fn render(
         .metrics_token
         .as_deref()
         .is_some_and(|t| !t.is_empty() && bearer_matches(&headers, t));
+    // A scraper's token or a logged-in administrator: not an extractor,
+    // since either one will do.
     if !scraper {
         ctx.require(Permission::ViewMetrics)?;
     }
@@ -114,4 +116,12 @@ pub async fn render(
         body,
     )
         .into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(render))
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Credentials, Permission, User};
 use crate::error::WebError;
+use crate::extract::{CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::Level;
 use crate::service::{self, Ctx, Customer360, ListItem, LoginRefused};
@@ -98,6 +99,17 @@ pub struct PageError {
     lang: Lang,
     error: WebError,
     path: String,
+}
+
+impl PageError {
+    /// `error` shown as a page in `lang`; `path` is where a login returns to.
+    pub fn new(lang: Lang, error: WebError, path: &str) -> PageError {
+        PageError {
+            lang,
+            error,
+            path: path.to_owned(),
+        }
+    }
 }
 
 impl IntoResponse for PageError {
@@ -271,15 +283,21 @@ pub async fn login(
 
 /// A form that carries only the CSRF token.
 #[derive(Debug, Deserialize)]
-pub struct CsrfForm {
+pub struct TokenOnly {
     csrf: String,
+}
+
+impl HasCsrf for TokenOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /logout`.
 pub async fn logout(
     State(state): State<AppState>,
     mut ctx: Ctx,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<TokenOnly>,
 ) -> Result<Response, PageError> {
     if ctx.auth.user.is_some() {
         ctx.check_csrf(&f.csrf).await.page(&ctx, "/logout")?;
@@ -345,11 +363,11 @@ pub(crate) fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) ->
 /// `GET /customers`: my customers (or my branch's), filtered and sorted.
 pub async fn customer_list(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewCustomers>,
     Query(q): Query<service::CustomerQuery>,
 ) -> Result<Response, PageError> {
     let path = "/customers";
-    let user = ctx.require(Permission::ViewCustomers).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let filter = q.filter(lang).page(&ctx, path)?;
     let (min_aum, segment, min_score) = (filter.min_aum, filter.segment, filter.min_score);
@@ -446,15 +464,18 @@ pub struct SearchForm {
     q: String,
 }
 
+impl HasCsrf for SearchForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /search`: the header's search, the term in the body.
 pub async fn search_form(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Form(f): Form<SearchForm>,
+    Require { ctx, .. }: Require<perm::ViewCustomers>,
+    CsrfForm(f): CsrfForm<SearchForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::ViewCustomers)
-        .page(&ctx, "/search")?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, "/search")?;
     search_page(&state, &ctx, &f.q).await
 }
 
@@ -482,11 +503,11 @@ pub struct LookupQuery {
 /// view when exactly one customer in scope has that number.
 pub async fn lookup(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewCustomers>,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, PageError> {
     let path = "/customers/lookup";
-    let user = ctx.require(Permission::ViewCustomers).page(&ctx, path)?;
+    let user = &user;
     let found = service::search(&state, &ctx, &q.phone, 20)
         .await
         .page(&ctx, path)?;
@@ -520,17 +541,21 @@ pub struct UnmaskForm {
     reason: String,
 }
 
+impl HasCsrf for UnmaskForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /customers/{id}/unmask`: the view in clear, after a stated reason
 /// (audited as `customer.unmask`).
 pub async fn unmask(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::Unmask>,
     Path(id): Path<i64>,
-    Form(f): Form<UnmaskForm>,
+    CsrfForm(f): CsrfForm<UnmaskForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{id}");
-    let user = ctx.require(Permission::Unmask).page(&ctx, &path)?.clone();
-    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
     let reason = f.reason.trim();
     service::within("reason", reason, 200).page(&ctx, &path)?;
     if reason.chars().count() < 2 {
@@ -906,16 +931,22 @@ pub struct ContactForm {
     follow_up_on: Option<String>,
 }
 
+impl HasCsrf for ContactForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /customers/{id}/preferences`: the customer's contact preferences
 /// as they stated them (checkboxes; unchecked means allowed); audited.
 pub async fn set_preferences(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     Path(id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{id}");
-    let user = ctx.require(Permission::RecordContact).page(&ctx, &path)?;
+    let user = &user;
     let csrf = fields
         .iter()
         .find(|(k, _)| k == "csrf")
@@ -947,13 +978,12 @@ pub async fn set_preferences(
 /// becomes a task).
 pub async fn record_contact(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     Path(id): Path<i64>,
-    Form(f): Form<ContactForm>,
+    CsrfForm(f): CsrfForm<ContactForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{id}");
-    let user = ctx.require(Permission::RecordContact).page(&ctx, &path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
+    let user = &user;
     if ocrm::customer_in_scope(&state.store, &user.scope(), id)
         .await
         .page(&ctx, &path)?
@@ -1013,12 +1043,11 @@ pub async fn record_contact(
 /// `POST /tasks/{id}/done`.
 pub async fn task_done(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewCustomers>,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, PageError> {
-    let user = ctx.require(Permission::ViewCustomers).page(&ctx, "/")?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, "/")?;
+    let user = &user;
     if !ocrm::complete_task(&state.store, user.id, id)
         .await
         .page(&ctx, "/")?
@@ -1031,10 +1060,10 @@ pub async fn task_done(
 /// `GET /audit`: the auditor's search of the trail.
 pub async fn audit_page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewAudit>,
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, PageError> {
-    let user = ctx.require(Permission::ViewAudit).page(&ctx, "/audit")?;
+    let user = &user;
     service::check_audit_dates(&filter).page(&ctx, "/audit")?;
     let rows = ocrm::audit_search(&state.store, &filter, 500)
         .await
@@ -1071,6 +1100,24 @@ pub async fn audit_page(
         } } } } }
     };
     Ok(layout(lang, Some(user), &csrf, t::AUDIT.get(lang), body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/lang/{lang}", get(set_lang))
+        .route("/customers", get(customer_list))
+        .route("/customers/lookup", get(lookup))
+        .route("/customers/{id}", get(customer_360))
+        .route("/customers/{id}/contacts", post(record_contact))
+        .route("/customers/{id}/unmask", post(unmask))
+        .route("/customers/{id}/preferences", post(set_preferences))
+        .route("/search", get(search).post(search_form))
+        .route("/tasks/{id}/done", post(task_done))
+        .route("/audit", get(audit_page))
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@
 //! product; a branch manager reads their subtree's, an executive the bank's.
 //! Pages and JSON; every write is CSRF-checked and audited.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use maud::html;
 use panorama_domain::money::Money;
 use panorama_store::ocrm;
@@ -18,6 +17,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, Role, User};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
 use crate::pages::{OrPage, PageError, layout};
@@ -224,10 +224,10 @@ async fn read(
 /// product, and their open opportunities.
 pub async fn api_list(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewPipeline>,
     Query(q): Query<PipelineQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ViewPipeline)?;
+    let user = &user;
     let (since, cells, items) = read(&state, user, blank(&q.stage)).await?;
     let filters = format!("stage={}", blank(&q.stage).unwrap_or(""));
     crate::service::audit_list(&state, &ctx, "opportunity.list", &filters, items.len()).await?;
@@ -248,12 +248,10 @@ pub struct CreateBody {
 /// `POST /api/opportunities`: a new opportunity (`X-CSRF-Token`).
 pub async fn api_create(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::RecordContact>,
+    _: ApiCsrf,
     Json(body): Json<CreateBody>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::RecordContact)?;
-    ctx.check_csrf_header(&headers).await?;
     let id = create(&state, &ctx, body.customer_id, &body.input).await?;
     Ok((
         axum::http::StatusCode::CREATED,
@@ -265,13 +263,11 @@ pub async fn api_create(
 /// `POST /api/opportunities/{id}/stage`: moves the caller's opportunity.
 pub async fn api_move(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::RecordContact>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
     Json(body): Json<MoveInput>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::RecordContact)?;
-    ctx.check_csrf_header(&headers).await?;
     move_stage(&state, &ctx, id, &body).await?;
     Ok(Json(json!({"id": id, "stage": body.stage.trim()})).into_response())
 }
@@ -284,16 +280,20 @@ pub struct CreateForm {
     input: OpportunityInput,
 }
 
+impl HasCsrf for CreateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /customers/{id}/opportunities`: from the 360's form.
 pub async fn form_create(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::RecordContact>,
     Path(customer): Path<i64>,
-    Form(f): Form<CreateForm>,
+    CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{customer}");
-    ctx.require(Permission::RecordContact).page(&ctx, &path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
     create(&state, &ctx, customer, &f.input)
         .await
         .page(&ctx, &path)?;
@@ -308,16 +308,20 @@ pub struct MoveForm {
     input: MoveInput,
 }
 
+impl HasCsrf for MoveForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /opportunities/{id}/stage`.
 pub async fn form_move(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::RecordContact>,
     Path(id): Path<i64>,
-    Form(f): Form<MoveForm>,
+    CsrfForm(f): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
     let path = "/opportunities";
-    ctx.require(Permission::RecordContact).page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
     move_stage(&state, &ctx, id, &f.input)
         .await
         .page(&ctx, path)?;
@@ -328,11 +332,11 @@ pub async fn form_move(
 /// product, and the open opportunities with a move form on one's own.
 pub async fn page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ViewPipeline>,
     Query(q): Query<PipelineQuery>,
 ) -> Result<Response, PageError> {
     let path = "/opportunities";
-    let user = ctx.require(Permission::ViewPipeline).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let (since, cells, items) = read(&state, user, blank(&q.stage)).await.page(&ctx, path)?;
     let csrf = ctx.csrf().await;
@@ -412,4 +416,15 @@ pub async fn page(
         }
     };
     Ok(layout(lang, Some(user), &csrf, t::PIPELINE.get(lang), body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/opportunities", get(page))
+        .route("/opportunities/{id}/stage", post(form_move))
+        .route("/customers/{id}/opportunities", post(form_create))
+        .route("/api/opportunities", get(api_list).post(api_create))
+        .route("/api/opportunities/{id}/stage", post(api_move))
 }

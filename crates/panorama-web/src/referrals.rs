@@ -5,22 +5,22 @@
 //! the outcome on `/referrals`. Won referrals count in the referrer's
 //! targets (`referrals_won`).
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use maud::{Markup, html};
 use panorama_store::referrals::{self, NewReferral, ReferralRow, Refusal};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Permission, User};
+use crate::auth::User;
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
 use crate::pages::{OrPage, PageError, layout};
-use crate::service::Ctx;
 
 fn refusal(r: Refusal, lang: Lang) -> WebError {
     match r {
@@ -45,11 +45,16 @@ pub struct ReferInput {
     note: Option<String>,
 }
 
-async fn refer(state: &AppState, ctx: &Ctx, via: i64, input: &ReferInput) -> Result<i64, WebError> {
-    let user = ctx.require(Permission::Refer)?;
+async fn refer(
+    state: &AppState,
+    user: &User,
+    lang: Lang,
+    via: i64,
+    input: &ReferInput,
+) -> Result<i64, WebError> {
     let note = blank(&input.note);
     if note.is_some_and(|n| n.chars().count() > 500) {
-        return Err(WebError::BadRequest(t::NOTES.get(ctx.lang).to_owned()));
+        return Err(WebError::BadRequest(t::NOTES.get(lang).to_owned()));
     }
     referrals::create(
         &state.store,
@@ -64,7 +69,7 @@ async fn refer(state: &AppState, ctx: &Ctx, via: i64, input: &ReferInput) -> Res
         },
     )
     .await?
-    .map_err(|r| refusal(r, ctx.lang))
+    .map_err(|r| refusal(r, lang))
 }
 
 /// Body of `POST /api/referrals`.
@@ -79,13 +84,11 @@ pub struct ReferBody {
 /// it), `product_code`, `note`.
 pub async fn api_refer(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, user, .. }: Require<perm::Refer>,
+    _: ApiCsrf,
     Json(body): Json<ReferBody>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::Refer)?;
-    ctx.check_csrf_header(&headers).await?;
-    let id = refer(&state, &ctx, body.via, &body.input).await?;
+    let id = refer(&state, &user, ctx.lang, body.via, &body.input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 
@@ -100,10 +103,12 @@ fn masked(user: &User, rows: Vec<ReferralRow>) -> Vec<ReferralRow> {
 }
 
 /// `GET /api/referrals`: referrals to the caller and by them.
-pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::Refer)?;
-    let incoming = masked(user, referrals::list(&state.store, user.id, false).await?);
-    let outgoing = masked(user, referrals::list(&state.store, user.id, true).await?);
+pub async fn api_list(
+    State(state): State<AppState>,
+    Require { user, .. }: Require<perm::Refer>,
+) -> Result<Response, WebError> {
+    let incoming = masked(&user, referrals::list(&state.store, user.id, false).await?);
+    let outgoing = masked(&user, referrals::list(&state.store, user.id, true).await?);
     Ok(Json(json!({"incoming": incoming, "outgoing": outgoing})).into_response())
 }
 
@@ -116,13 +121,12 @@ pub struct DecideInput {
 
 async fn decide(
     state: &AppState,
-    ctx: &Ctx,
+    user: &User,
+    lang: Lang,
     id: i64,
     action: &str,
     input: &DecideInput,
 ) -> Result<Option<i64>, WebError> {
-    let user = ctx.require(Permission::Refer)?;
-    let lang = ctx.lang;
     match action {
         "accept" => referrals::accept(
             &state.store,
@@ -149,19 +153,17 @@ async fn decide(
 /// `POST /api/referrals/{id}/accept|decline`.
 pub async fn api_decide(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, user, .. }: Require<perm::Refer>,
+    _: ApiCsrf,
     Path((id, action)): Path<(i64, String)>,
     body: Option<Json<serde_json::Value>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::Refer)?;
-    ctx.check_csrf_header(&headers).await?;
     let body = body.map(|Json(v)| v).unwrap_or_default();
     let input = DecideInput {
         product_code: body["product_code"].as_str().map(str::to_owned),
         note: body["note"].as_str().map(str::to_owned),
     };
-    let opportunity = decide(&state, &ctx, id, &action, &input).await?;
+    let opportunity = decide(&state, &user, ctx.lang, id, &action, &input).await?;
     Ok(Json(json!({"id": id, "opportunity": opportunity})).into_response())
 }
 
@@ -178,13 +180,11 @@ pub struct ReferForm {
 /// `POST /customers/{id}/referrals`.
 pub async fn form_refer(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::Refer>,
     Path(via): Path<i64>,
-    Form(f): Form<ReferForm>,
+    CsrfForm(f): CsrfForm<ReferForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{via}");
-    ctx.require(Permission::Refer).page(&ctx, &path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, &path)?;
     let customer = f
         .customer
         .trim()
@@ -196,7 +196,9 @@ pub async fn form_refer(
         product_code: f.product_code,
         note: f.note,
     };
-    refer(&state, &ctx, via, &input).await.page(&ctx, &path)?;
+    refer(&state, &user, ctx.lang, via, &input)
+        .await
+        .page(&ctx, &path)?;
     Ok(Redirect::to("/referrals").into_response())
 }
 
@@ -208,17 +210,27 @@ pub struct DecideForm {
     input: DecideInput,
 }
 
+impl HasCsrf for DecideForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl HasCsrf for ReferForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /referrals/{id}/accept|decline`.
 pub async fn form_decide(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::Refer>,
     Path((id, action)): Path<(i64, String)>,
-    Form(f): Form<DecideForm>,
+    CsrfForm(f): CsrfForm<DecideForm>,
 ) -> Result<Response, PageError> {
     let path = "/referrals";
-    ctx.require(Permission::Refer).page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
-    decide(&state, &ctx, id, &action, &f.input)
+    decide(&state, &user, ctx.lang, id, &action, &f.input)
         .await
         .page(&ctx, path)?;
     Ok(Redirect::to(path).into_response())
@@ -277,9 +289,12 @@ fn table(
 }
 
 /// `GET /referrals`: received (accept or decline) and made (with outcome).
-pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn page(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::Refer>,
+) -> Result<Response, PageError> {
     let path = "/referrals";
-    let user = ctx.require(Permission::Refer).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let incoming = masked(
         user,
@@ -302,4 +317,15 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, P
         section id="outgoing" { h2 { (t::OUTGOING.get(lang)) } (table(&outgoing, false, &csrf, lang, &products)) }
     };
     Ok(layout(lang, Some(user), &csrf, t::REFERRALS.get(lang), body).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/referrals", get(page))
+        .route("/referrals/{id}/{action}", post(form_decide))
+        .route("/customers/{id}/referrals", post(form_refer))
+        .route("/api/referrals", get(api_list).post(api_refer))
+        .route("/api/referrals/{id}/{action}", post(api_decide))
 }

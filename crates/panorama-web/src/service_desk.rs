@@ -425,3 +425,11 @@ pub async fn api(
     }))
     .into_response())
 }
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/service", get(page))
+        .route("/api/service", get(api))
+}

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::Permission;
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, Require, perm};
 use crate::mask::{self, Level};
 use crate::service::Ctx;
 
@@ -123,10 +124,10 @@ fn open() -> String {
 /// pairs, most probable first, masked.
 pub async fn reviews(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
     Query(q): Query<ReviewQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ResolveIdentities)?;
+    let user = &user;
     if !matches!(q.status.as_str(), "open" | "accepted" | "rejected") {
         return Err(WebError::BadRequest(format!(
             "status: '{}' is not one of open, accepted, rejected",
@@ -145,10 +146,10 @@ pub async fn reviews(
 /// `GET /api/ecif/reviews/{id}`: one pair, masked.
 pub async fn review(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { user, .. }: Require<perm::ResolveIdentities>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ResolveIdentities)?;
+    let user = &user;
     let row = q::review(&state.store, id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -165,13 +166,11 @@ pub struct Reason {
 /// clear, audited as `ecif.review.unmask` with the reason.
 pub async fn unmask(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ResolveIdentities>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
     Json(body): Json<Reason>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ResolveIdentities)?;
-    ctx.check_csrf_header(&headers).await?;
     let reason = body.reason.trim();
     crate::service::within("reason", reason, 200)?;
     if reason.chars().count() < 2 {
@@ -248,10 +247,9 @@ pub struct Limit {
 /// `GET /api/ecif/merges?limit=N`: merge and unmerge events, newest first.
 pub async fn merges(
     State(state): State<AppState>,
-    ctx: Ctx,
+    _: Require<perm::ResolveIdentities>,
     Query(q): Query<Limit>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ResolveIdentities)?;
     let rows = q::merges(&state.store, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     let events: Vec<Value> = rows
         .into_iter()
@@ -273,12 +271,11 @@ pub async fn merges(
 /// its id and records.
 pub async fn undo(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { user, .. }: Require<perm::ResolveIdentities>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ResolveIdentities)?;
-    ctx.check_csrf_header(&headers).await?;
+    let user = &user;
     let message = panorama_ecif::store::unmerge(&state.store, id, &user.username).await?;
     Ok(Json(json!({"message": message})).into_response())
 }
@@ -289,4 +286,18 @@ pub async fn quality(State(state): State<AppState>, ctx: Ctx) -> Result<Response
     ctx.require(Permission::ResolveIdentities)?;
     let rows = q::quality(&state.store).await?;
     Ok(Json(json!({"systems": rows})).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/ecif/reviews", get(reviews))
+        .route("/api/ecif/reviews/{id}", get(review))
+        .route("/api/ecif/reviews/{id}/unmask", post(unmask))
+        .route("/api/ecif/reviews/{id}/accept", post(accept))
+        .route("/api/ecif/reviews/{id}/reject", post(reject))
+        .route("/api/ecif/merges", get(merges))
+        .route("/api/ecif/merges/{id}/undo", post(undo))
+        .route("/api/ecif/quality", get(quality))
 }

@@ -6,7 +6,6 @@
 //! source system. Every action goes through the same ECIF functions as the
 //! CLI and the API, is CSRF-checked and audited.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -17,6 +16,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::auth::Permission;
 use crate::error::WebError;
+use crate::extract::{CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
 use crate::pages::{OrPage, PageError, layout};
@@ -26,6 +26,12 @@ use crate::service::Ctx;
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     csrf: String,
+}
+
+impl HasCsrf for TokenForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `GET /ecif`: the open review pairs, most probable first.
@@ -79,15 +85,12 @@ pub async fn queue(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
 /// `POST /ecif/reviews/{id}/{accept|reject}`.
 pub async fn decide(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
     Path((id, action)): Path<(i64, String)>,
-    Form(f): Form<TokenForm>,
+    CsrfForm(_): CsrfForm<TokenForm>,
 ) -> Result<Response, PageError> {
     let path = "/ecif";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let user = &user;
     let accept = match action.as_str() {
         "accept" => true,
         "reject" => false,
@@ -130,15 +133,12 @@ pub async fn merges(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
 /// `POST /ecif/merges/{id}/undo`.
 pub async fn undo(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
     Path(id): Path<i64>,
-    Form(f): Form<TokenForm>,
+    CsrfForm(_): CsrfForm<TokenForm>,
 ) -> Result<Response, PageError> {
     let path = "/ecif/merges";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let user = &user;
     panorama_ecif::store::unmerge(&state.store, id, &user.username)
         .await
         .map_err(WebError::from)
@@ -207,13 +207,11 @@ async fn customer_by_number(state: &AppState, number: &str) -> Result<i64, WebEr
 /// and the form to declare one.
 pub async fn relationships(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
     Query(rq): Query<RelQuery>,
 ) -> Result<Response, PageError> {
     let path = "/ecif/relationships";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let number = rq
         .customer
@@ -268,17 +266,20 @@ pub struct AddForm {
     kind: String,
 }
 
+impl HasCsrf for AddForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /ecif/relationships`.
 pub async fn add(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Form(f): Form<AddForm>,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
+    CsrfForm(f): CsrfForm<AddForm>,
 ) -> Result<Response, PageError> {
     let path = "/ecif/relationships";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let user = &user;
     let from = customer_by_number(&state, &f.from).await.page(&ctx, path)?;
     let to = customer_by_number(&state, &f.to).await.page(&ctx, path)?;
     q::add_relationship(&state.store, from, to, f.kind.trim(), &user.username)
@@ -294,15 +295,12 @@ pub async fn add(
 /// `POST /ecif/relationships/{id}/remove`.
 pub async fn remove(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
     Path(id): Path<i64>,
-    Form(f): Form<TokenForm>,
+    CsrfForm(_): CsrfForm<TokenForm>,
 ) -> Result<Response, PageError> {
     let path = "/ecif/relationships";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, path)?;
+    let user = &user;
     if !q::remove_relationship(&state.store, id, &user.username)
         .await
         .page(&ctx, path)?
@@ -361,4 +359,17 @@ pub(crate) fn waterfall(evidence: &Value, lang: Lang) -> Markup {
             }
         }
     }
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/ecif", get(queue))
+        .route("/ecif/reviews/{id}/{action}", post(decide))
+        .route("/ecif/merges", get(merges))
+        .route("/ecif/merges/{id}/undo", post(undo))
+        .route("/ecif/quality", get(quality))
+        .route("/ecif/relationships", get(relationships).post(add))
+        .route("/ecif/relationships/{id}/remove", post(remove))
 }

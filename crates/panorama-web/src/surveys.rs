@@ -164,6 +164,12 @@ pub async fn submit(
     }
 }
 
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new().route("/survey/{token}", get(form).post(submit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

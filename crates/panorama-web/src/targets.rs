@@ -6,7 +6,7 @@
 //! CSRF-checked and audited.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use maud::{Markup, html};
@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, User};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::pages::{OrPage, PageError, layout, yuan};
 use crate::service::Ctx;
@@ -150,10 +151,10 @@ async fn read(state: &AppState, user: &User, q: &ViewQuery, lang: Lang) -> Resul
 /// and its children's (target, actual, progress, rank).
 pub async fn api_view(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ManageTargets>,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ManageTargets)?;
+    let user = &user;
     let v = read(&state, user, &q, ctx.lang).await?;
     let (root, children) = v.progress.unzip();
     Ok(Json(json!({
@@ -173,12 +174,11 @@ pub async fn api_indicators(State(state): State<AppState>, ctx: Ctx) -> Result<R
 /// `POST /api/indicators`: adds an indicator (executives).
 pub async fn api_add_indicator(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { user, .. }: Require<perm::ManageTargets>,
+    _: ApiCsrf,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::ManageTargets)?;
-    ctx.check_csrf_header(&headers).await?;
+    let user = &user;
     if user.role != crate::auth::Role::Executive {
         return Err(WebError::Forbidden);
     }
@@ -229,12 +229,10 @@ async fn set(state: &AppState, ctx: &Ctx, input: &SetInput) -> Result<i64, WebEr
 /// `POST /api/targets`.
 pub async fn api_set(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ManageTargets>,
+    _: ApiCsrf,
     Json(input): Json<SetInput>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageTargets)?;
-    ctx.check_csrf_header(&headers).await?;
     let id = set(&state, &ctx, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
@@ -289,13 +287,11 @@ fn base_of(raw: &str) -> Result<Base, WebError> {
 /// or `{"method":"proportional","base":"customers"|"aum"}`.
 pub async fn api_split(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ManageTargets>,
+    _: ApiCsrf,
     Path(id): Path<i64>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageTargets)?;
-    ctx.check_csrf_header(&headers).await?;
     let input = match body["method"].as_str() {
         Some("proportional") => {
             SplitInput::Proportional(base_of(body["base"].as_str().unwrap_or(""))?)
@@ -341,12 +337,10 @@ pub struct ActualsInput {
 /// `POST /api/targets/actuals`: recomputes every RM's actual from the data.
 pub async fn api_actuals(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ManageTargets>,
+    _: ApiCsrf,
     Json(input): Json<ActualsInput>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageTargets)?;
-    ctx.check_csrf_header(&headers).await?;
     let period = period_of(Some(&input.period), ctx.lang)?;
     let ind = indicator_of(&state, input.indicator.trim()).await?;
     let rms = targets::refresh_actuals(&state.store, &period, &ind.code).await?;
@@ -357,11 +351,11 @@ pub async fn api_actuals(
 /// recompute), told apart by `action`.
 pub async fn form(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ManageTargets>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let path = "/targets";
-    let user = ctx.require(Permission::ManageTargets).page(&ctx, path)?;
+    let user = &user;
     let get = |k: &str| {
         fields
             .iter()
@@ -464,11 +458,11 @@ fn chart(ind: &Indicator, nodes: &[Node]) -> Markup {
 /// `GET /targets?period=&indicator=&org=`.
 pub async fn page(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, user, .. }: Require<perm::ManageTargets>,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, PageError> {
     let path = "/targets";
-    let user = ctx.require(Permission::ManageTargets).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let v = read(&state, user, &q, lang).await.page(&ctx, path)?;
     let indicators = targets::indicators(&state.store).await.page(&ctx, path)?;
@@ -602,4 +596,18 @@ pub(crate) async fn mine(state: &AppState, user: &User, lang: Lang) -> Result<Ma
             } } } }
         }
     })
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/targets", get(page).post(form))
+        .route("/api/targets", get(api_view).post(api_set))
+        .route("/api/targets/{id}/split", post(api_split))
+        .route("/api/targets/actuals", post(api_actuals))
+        .route(
+            "/api/indicators",
+            get(api_indicators).post(api_add_indicator),
+        )
 }

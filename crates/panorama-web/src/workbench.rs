@@ -4,7 +4,6 @@
 //! preference), each read only when shown.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use maud::{Markup, html};
@@ -16,6 +15,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, User};
 use crate::error::WebError;
+use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
 use crate::pages::{
@@ -98,12 +98,10 @@ pub struct LayoutBody {
 /// `POST /api/me/workbench`: the caller's sections, in order.
 pub async fn api_layout(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::ViewCustomers>,
+    _: ApiCsrf,
     Json(body): Json<LayoutBody>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewCustomers)?;
-    ctx.check_csrf_header(&headers).await?;
     let kept = save(&state, &ctx, &body.sections).await?;
     Ok(Json(json!({"sections": kept})).into_response())
 }
@@ -111,7 +109,7 @@ pub async fn api_layout(
 /// `POST /workbench/layout`: `show_<section>=on` and `order_<section>=N`.
 pub async fn form_layout(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::ViewCustomers>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let csrf = fields
@@ -119,7 +117,6 @@ pub async fn form_layout(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
-    ctx.require(Permission::ViewCustomers).page(&ctx, "/")?;
     ctx.check_csrf(csrf).await.page(&ctx, "/")?;
     let value = |key: String| {
         fields
@@ -304,6 +301,12 @@ pub struct LeadForm {
     outcome: String,
 }
 
+impl HasCsrf for LeadForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 async fn lead_outcome(
     state: &AppState,
     ctx: &Ctx,
@@ -328,12 +331,10 @@ async fn lead_outcome(
 /// `POST /leads/{task}`: the workbench's form.
 pub async fn form_lead(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Require { ctx, .. }: Require<perm::RecordContact>,
     axum::extract::Path(task): axum::extract::Path<i64>,
-    Form(f): Form<LeadForm>,
+    CsrfForm(f): CsrfForm<LeadForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::RecordContact).page(&ctx, "/")?;
-    ctx.check_csrf(&f.csrf).await.page(&ctx, "/")?;
     lead_outcome(&state, &ctx, task, &f.outcome)
         .await
         .page(&ctx, "/")?;
@@ -344,14 +345,23 @@ pub async fn form_lead(
 /// an accepted call is the campaign's response.
 pub async fn api_lead(
     State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
+    Require { ctx, .. }: Require<perm::RecordContact>,
+    _: ApiCsrf,
     axum::extract::Path(task): axum::extract::Path<i64>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::RecordContact)?;
-    ctx.check_csrf_header(&headers).await?;
     let outcome = body["outcome"].as_str().unwrap_or_default();
     lead_outcome(&state, &ctx, task, outcome).await?;
     Ok(Json(json!({"task": task, "outcome": outcome})).into_response())
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/", get(page))
+        .route("/workbench/layout", post(form_layout))
+        .route("/leads/{task}", post(form_lead))
+        .route("/api/leads/{task}", post(api_lead))
+        .route("/api/me/workbench", post(api_layout))
 }

@@ -22,6 +22,9 @@ pub struct Model {
     pub frequency: Vec<Option<Vec<f32>>>,
     /// Fields whose valid, different values mean different parties.
     pub distinct: Vec<usize>,
+    /// For fields with a `depends_on`: that field, and the weights used
+    /// instead of `weight` when it agrees exactly.
+    pub given: Vec<Option<(usize, Vec<f64>)>>,
 }
 
 /// One field's step in the waterfall.
@@ -78,12 +81,17 @@ impl Model {
             .collect()
     }
 
-    /// The weight and term-frequency adjustment of field `f` at level `l` for record `i`.
-    pub fn step(&self, f: usize, l: u8, i: usize) -> (f64, f64) {
+    /// The weight and term-frequency adjustment of field `f` in a pair's
+    /// comparison `pattern`, `i` being the pair's first record.
+    pub fn step(&self, pattern: &[u8], f: usize, i: usize) -> (f64, f64) {
+        let l = pattern[f];
         if l == NULL {
             return (0.0, 0.0);
         }
-        let w = self.weight[f][l as usize];
+        let w = match &self.given[f] {
+            Some((g, weight)) if pattern[*g] == 0 => weight[l as usize],
+            _ => self.weight[f][l as usize],
+        };
         let tf = match (&self.frequency[f], self.log_u_exact[f], l) {
             (Some(freq), Some(log_u), 0) => {
                 let adj = log_u - f64::from(freq[i]).max(1e-9).log2();
@@ -110,11 +118,9 @@ impl Model {
 
     /// The comparison evidence alone (no prior).
     pub fn evidence(&self, pattern: &[u8], i: usize) -> f64 {
-        pattern
-            .iter()
-            .enumerate()
-            .map(|(f, &l)| {
-                let (w, tf) = self.step(f, l, i);
+        (0..pattern.len())
+            .map(|f| {
+                let (w, tf) = self.step(pattern, f, i);
                 w + tf
             })
             .sum()
@@ -140,7 +146,7 @@ impl Model {
             .zip(pattern)
             .enumerate()
             .map(|(f, (def, &l))| {
-                let (weight, tf) = self.step(f, l, i);
+                let (weight, tf) = self.step(pattern, f, i);
                 Step {
                     field: def.label().to_owned(),
                     level: if l == NULL {

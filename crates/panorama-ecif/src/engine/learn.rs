@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::Dataset;
 use super::block::{Rule, Scope, blocks, sorted_keys, split};
-use crate::compare::{NULL, level_names};
+use crate::compare::{NULL, compare, level_names};
 use crate::schema::{FieldKind, Schema, Transform};
 
 /// Pairs a training session compares at most (whole blocks sampled beyond it).
@@ -58,6 +58,14 @@ pub struct Learned {
     pub raw_weight: Vec<Vec<f64>>,
     /// log2(m/u) after the monotone repair: the weights scoring uses.
     pub weight: Vec<Vec<f64>>,
+    /// For fields with a `depends_on`: u among different parties whose
+    /// `depends_on` field agrees exactly ([`estimate_u_given`]).
+    pub u_given: Vec<Option<Vec<f64>>>,
+    /// The different parties behind each `u_given`.
+    pub given_pairs: Vec<u64>,
+    /// log2(m/u_given) after the monotone repair: the weights scoring uses
+    /// when the `depends_on` field agrees exactly.
+    pub weight_given: Vec<Option<Vec<f64>>>,
     /// λ: P(two random records match).
     pub prior: f64,
     /// The sessions.
@@ -113,6 +121,83 @@ pub fn estimate_u(schema: &Schema, ds: &Dataset, link_only: bool, seed: u64) -> 
         }
     }
     counts.into_iter().map(|c| normalise(&c)).collect()
+}
+
+/// Different parties a `depends_on` estimate needs before it replaces u.
+pub const GIVEN_MIN_PAIRS: u64 = 50;
+
+/// Pairs a `depends_on` estimate compares at most per field.
+const GIVEN_MAX_PAIRS: u64 = 2_000_000;
+
+/// u of each field with a `depends_on`, among different parties whose
+/// `depends_on` field agrees exactly: records grouped by that field's value,
+/// every pair in a group whose `distinct` ids are valid and differ counted at
+/// this field's level. Smoothed towards the field's u; with fewer than
+/// [`GIVEN_MIN_PAIRS`] such pairs, none (u stays as it is). Returns the
+/// estimates and the pairs behind each.
+pub fn estimate_u_given(
+    schema: &Schema,
+    ds: &Dataset,
+    u: &[Vec<f64>],
+) -> (Vec<Option<Vec<f64>>>, Vec<u64>) {
+    let nf = schema.fields.len();
+    let distinct: Vec<usize> = (0..nf).filter(|&f| schema.fields[f].distinct).collect();
+    let id_of = |r: usize| {
+        distinct
+            .iter()
+            .map(move |&f| ds.value(f, r).filter(|v| v.valid).map(|v| v.value))
+    };
+    let differ = |i: usize, j: usize| {
+        id_of(i)
+            .zip(id_of(j))
+            .any(|(a, b)| matches!((a, b), (Some(a), Some(b)) if a != b))
+    };
+    let mut estimates = vec![None; nf];
+    let mut counted = vec![0u64; nf];
+    for f in 0..nf {
+        let Some(g) = schema.depends_on(f) else {
+            continue;
+        };
+        let kind = schema.fields[f].kind;
+        let mut keyed: Vec<(u64, u32)> = ds
+            .column(g)
+            .enumerate()
+            .filter_map(|(r, v)| {
+                let v = v?;
+                let has_id = id_of(r).any(|id| id.is_some());
+                has_id.then(|| (xxh3_64(v.value.as_bytes()), r as u32))
+            })
+            .collect();
+        keyed.sort_unstable();
+        let mut counts: Vec<f64> = u[f].iter().map(|x| x * PRIOR_U_PAIRS).collect();
+        let (mut compared, mut n) = (0u64, 0u64);
+        'groups: for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let group = &group[..group.len().min(schema.max_block)];
+            for (k, &(_, i)) in group.iter().enumerate() {
+                for &(_, j) in &group[k + 1..] {
+                    compared += 1;
+                    if compared > GIVEN_MAX_PAIRS {
+                        break 'groups;
+                    }
+                    let (i, j) = (i as usize, j as usize);
+                    if !differ(i, j) {
+                        continue;
+                    }
+                    let agree = compare(schema.fields[g].kind, ds.value(g, i), ds.value(g, j));
+                    let l = compare(kind, ds.value(f, i), ds.value(f, j));
+                    if agree == 0 && l != NULL {
+                        counts[l as usize] += 1.0;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        counted[f] = n;
+        if n >= GIVEN_MIN_PAIRS {
+            estimates[f] = Some(normalise(&counts));
+        }
+    }
+    (estimates, counted)
 }
 
 /// P(match | pattern) for a prior.
@@ -332,6 +417,18 @@ pub fn monotone_decreasing(values: &[f64], weights: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// log2(m/u) made monotone (agreement never weaker evidence than a looser
+/// level), an exact match never negative evidence.
+fn repaired(m: &[f64], u: &[f64]) -> Vec<f64> {
+    let raw: Vec<f64> = m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect();
+    let support: Vec<f64> = m.iter().zip(u).map(|(a, b)| a + b).collect();
+    let mut w = monotone_decreasing(&raw, &support);
+    if w[0] < 0.0 {
+        w[0] = 0.0;
+    }
+    w
+}
+
 /// Where the training sessions' pairs come from.
 pub enum Pairs<'a> {
     /// The run's own candidates (every pair of every rule was made): each
@@ -494,17 +591,12 @@ pub fn learn(
         .zip(&u)
         .map(|(m, u)| m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect())
         .collect();
-    let weight = raw_weight
+    let weight = m.iter().zip(&u).map(|(m, u)| repaired(m, u)).collect();
+    let (u_given, given_pairs) = estimate_u_given(schema, ds, &u);
+    let weight_given = u_given
         .iter()
-        .zip(m.iter().zip(&u))
-        .map(|(w, (m, u))| {
-            let support: Vec<f64> = m.iter().zip(u).map(|(a, b)| a + b).collect();
-            let mut w = monotone_decreasing(w, &support);
-            if w[0] < 0.0 {
-                w[0] = 0.0;
-            }
-            w
-        })
+        .zip(&m)
+        .map(|(ug, m)| ug.as_ref().map(|ug| repaired(m, ug)))
         .collect();
     Learned {
         m,
@@ -512,6 +604,9 @@ pub fn learn(
         estimated,
         raw_weight,
         weight,
+        u_given,
+        given_pairs,
+        weight_given,
         prior,
         sessions,
     }

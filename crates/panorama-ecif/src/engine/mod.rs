@@ -256,6 +256,15 @@ pub struct FieldWeights {
     pub weight: Vec<f64>,
     /// Whether a training session estimated m (else a default was used).
     pub estimated: bool,
+    /// The field this one depends on (`depends_on`), if any.
+    pub depends_on: Option<String>,
+    /// u among different parties whose `depends_on` field agrees exactly
+    /// (none when not asked, or too few such pairs were found).
+    pub u_given: Option<Vec<f64>>,
+    /// The weights used when the `depends_on` field agrees exactly.
+    pub weight_given: Option<Vec<f64>>,
+    /// The different parties `u_given` was counted on.
+    pub given_pairs: u64,
 }
 
 /// What a run did and learned.
@@ -490,6 +499,10 @@ pub fn run_focused(
             raw_weight: learned.raw_weight[f].clone(),
             weight: learned.weight[f].clone(),
             estimated: learned.estimated[f],
+            depends_on: def.depends_on.clone(),
+            u_given: learned.u_given[f].clone(),
+            weight_given: learned.weight_given[f].clone(),
+            given_pairs: learned.given_pairs[f],
         })
         .collect();
     let model = Model {
@@ -508,6 +521,12 @@ pub fn run_focused(
             .enumerate()
             .filter(|(_, f)| f.distinct)
             .map(|(i, _)| i)
+            .collect(),
+        given: (0..nf)
+            .map(|f| {
+                let g = schema.depends_on(f)?;
+                Some((g, learned.weight_given[f].clone()?))
+            })
             .collect(),
     };
     report.patterns = patterns

@@ -8,7 +8,9 @@
 //! Like a company registry (企业名称登记管理规定: one registration authority
 //! registers a trade name once per line of business), no two head offices in
 //! one city share a trade name and a trade; a reused trade name is always in
-//! another city. Records may still collide by a mistyped character.
+//! another city, and a company has at most one branch office per city (its
+//! name is the parent's name and the city). Records may still collide by a
+//! mistyped character.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -247,8 +249,15 @@ pub fn generate(dir: &Path, parties: usize, seed: u64) -> std::io::Result<Writte
         }
         // Branch offices: distinct parties registered where they trade.
         let branches = *super::weighted(&mut rng, &[(0usize, 85), (1, 10), (2, 5)]);
+        let mut branch_cities: Vec<usize> = Vec::new();
         for _ in 0..branches {
             let where_ = rng.random_range(0..CITIES.len());
+            if branch_cities.contains(&where_) {
+                // A second branch in one city would carry the first one's
+                // name, which the registry refuses.
+                continue;
+            }
+            branch_cities.push(where_);
             let mut b = head.clone();
             b.branch_of = Some(where_);
             b.city = where_;

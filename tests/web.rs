@@ -1116,7 +1116,9 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
             "{page}"
         );
         for (id, score) in ids.iter().zip([0.12, 0.41]) {
-            let row = m::approve(&store, *id, "exec1").await.unwrap();
+            let row = panorama_ocrm::approval::approve_model(&store, *id, "exec1")
+                .await
+                .unwrap();
             let mut tx = store.begin().await.unwrap();
             let scores = [(customer, score, r#"[["avg_settlement",0.8]]"#.to_owned())];
             m::write_scores(
@@ -2301,13 +2303,13 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
         assert_eq!(
-            panorama_store::complaints::escalate_overdue(&store, &early)
+            panorama_ocrm::complaints::escalate_overdue(&store, &early)
                 .await
                 .unwrap(),
             0
         );
         assert_eq!(
-            panorama_store::complaints::escalate_overdue(&store, &later)
+            panorama_ocrm::complaints::escalate_overdue(&store, &later)
                 .await
                 .unwrap(),
             1

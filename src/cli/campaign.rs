@@ -337,7 +337,7 @@ pub async fn campaign(
             Ok(())
         }
         CampaignAction::Approve { id, by } => {
-            let c = q::approve(store, id, &by).await?;
+            let c = panorama_ocrm::approval::approve_campaign(store, id, &by).await?;
             say!("campaign {} '{}' approved by {by}", c.id, c.name);
             Ok(())
         }

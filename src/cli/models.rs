@@ -429,7 +429,7 @@ pub async fn registry(
             Ok(())
         }
         ModelAction::Approve { id, by } => {
-            let m = reg::approve(store, id, &by).await?;
+            let m = panorama_ocrm::approval::approve_model(store, id, &by).await?;
             say!(
                 "model {} ({} version {}) approved by {by}: the batch scores with it from now on",
                 m.id,

@@ -53,7 +53,7 @@ pub async fn nightly(
         .context("keying names for search")?;
     // Complaints past their SLA (by the clock) go to the branch manager.
     let complaints_escalated =
-        panorama_store::complaints::escalate_overdue(store, &panorama_store::now_utc())
+        panorama_ocrm::complaints::escalate_overdue(store, &panorama_store::now_utc())
             .await
             .context("escalating complaints past their SLA")?;
     // Targets of the periods containing the as-of date: actuals from the data.

@@ -1,60 +1,30 @@
-//! Complaints (投诉) with SLA timers and escalation; their surveys are in
-//! [`crate::surveys`].
-//!
-//! A complaint is opened (by an agent, an RM or a branch), owned by the
-//! customer's RM, worked (`in_progress`), resolved with a resolution and
-//! closed, which queues the customer's survey invitation. Past its SLA an unresolved
-//! complaint is escalated to the branch manager over the customer's branch
-//! ([`escalate_overdue`], run by the server every minute and by the batch);
-//! anyone handling it may escalate sooner. Every step is an event.
+//! Complaints (投诉) as stored: each complaint, its steps as events, and
+//! the SQL that moves it from one status to the next. What a complaint may
+//! be and do — categories, channels, SLAs, which step from which status,
+//! escalation when overdue — is decided in `panorama-ocrm`. Its surveys are
+//! in [`crate::surveys`].
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use crate::ocrm::{Bind, Scope, bind_all};
-use crate::{Result, Store, StoreError, now_utc};
-
-/// Complaint categories and their SLA in hours (a `high` severity halves it).
-pub const CATEGORIES: &[(&str, i64)] = &[
-    ("fraud", 24),
-    ("card", 48),
-    ("fees", 48),
-    ("service", 48),
-    ("product", 72),
-    ("other", 72),
-];
-
-/// Where a complaint came in.
-pub const CHANNELS: &[&str] = &["phone", "branch", "app", "letter", "regulator"];
-
-/// The statuses: open → in_progress → (escalated) → resolved → closed.
-pub const STATUSES: &[&str] = &["open", "in_progress", "escalated", "resolved", "closed"];
-
-/// Whether a complaint in `status` still runs against its SLA.
-pub fn is_unresolved(status: &str) -> bool {
-    matches!(status, "open" | "in_progress" | "escalated")
-}
-
-/// The SLA of a category and severity, in hours.
-pub fn sla_hours(category: &str, severity: &str) -> Option<i64> {
-    let hours = CATEGORIES.iter().find(|(c, _)| *c == category)?.1;
-    Some(if severity == "high" { hours / 2 } else { hours })
-}
+use crate::{Result, Store};
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A new complaint.
+/// A new complaint, its category, channel and severity checked and its
+/// deadline set by the caller.
 #[derive(Debug, Clone)]
-pub struct NewComplaint<'a> {
+pub struct NewRow<'a> {
     /// Customer.
     pub customer_id: i64,
-    /// One of [`CATEGORIES`].
+    /// Category.
     pub category: &'a str,
-    /// One of [`CHANNELS`].
+    /// Channel it came in by.
     pub channel: &'a str,
-    /// `normal` or `high`.
+    /// Severity.
     pub severity: &'a str,
     /// What the customer says.
     pub description: &'a str,
@@ -62,6 +32,10 @@ pub struct NewComplaint<'a> {
     pub actor: &'a str,
     /// Who records it (their id: the owner when the customer has no RM).
     pub actor_id: i64,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+    /// When its SLA runs out.
+    pub sla_due_at: DateTime<Utc>,
 }
 
 /// A complaint as lists and its page show it.
@@ -133,31 +107,9 @@ async fn event(
     Ok(())
 }
 
-/// Opens a complaint, owned by the customer's RM (or whoever records it
-/// when the customer has none), due by its category's SLA.
-pub async fn open(store: &Store, c: &NewComplaint<'_>) -> Result<i64> {
-    let Some(hours) = sla_hours(c.category, c.severity) else {
-        return Err(StoreError::Invalid(format!(
-            "unknown category {:?}; one of {}",
-            c.category,
-            CATEGORIES
-                .iter()
-                .map(|c| c.0)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    };
-    if !CHANNELS.contains(&c.channel) {
-        return Err(StoreError::Invalid(format!(
-            "unknown channel {:?}; one of {}",
-            c.channel,
-            CHANNELS.join(", ")
-        )));
-    }
-    if !matches!(c.severity, "normal" | "high") {
-        return Err(StoreError::Invalid("severity is normal or high".into()));
-    }
-    let now = Utc::now();
+/// Inserts a complaint, status `open`, owned by the customer's RM (or
+/// whoever records it when the customer has none), with its first event.
+pub async fn insert(store: &Store, c: &NewRow<'_>) -> Result<i64> {
     let mut tx = store.begin().await?;
     let owner: Option<i64> = sqlx::query_scalar(
         "SELECT rm_user_id FROM assignment WHERE customer_id = $1 AND role = 'primary' AND to_date IS NULL",
@@ -165,7 +117,7 @@ pub async fn open(store: &Store, c: &NewComplaint<'_>) -> Result<i64> {
     .bind(c.customer_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let at = stamp(now);
+    let at = stamp(c.opened_at);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO complaint (customer_id, category, status, description, owner_user_id, opened_at, \
            sla_due_at, channel, severity, opened_by) \
@@ -176,7 +128,7 @@ pub async fn open(store: &Store, c: &NewComplaint<'_>) -> Result<i64> {
     .bind(c.description)
     .bind(owner.unwrap_or(c.actor_id))
     .bind(&at)
-    .bind(stamp(now + Duration::hours(hours)))
+    .bind(stamp(c.sla_due_at))
     .bind(c.channel)
     .bind(c.severity)
     .bind(c.actor)
@@ -255,55 +207,21 @@ pub async fn events(store: &Store, id: i64) -> Result<Vec<EventRow>> {
     .await?)
 }
 
-/// A step a handler takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// open → in_progress.
-    Start,
-    /// Unresolved → escalated, to the branch manager.
-    Escalate,
-    /// Unresolved → resolved (needs a resolution note).
-    Resolve,
-    /// Resolved → in_progress (the customer disagrees).
-    Reopen,
-    /// Resolved → closed.
-    Close,
-}
-
-impl Action {
-    /// From its name in a URL.
-    pub fn parse(s: &str) -> Option<Action> {
-        Some(match s {
-            "start" => Action::Start,
-            "escalate" => Action::Escalate,
-            "resolve" => Action::Resolve,
-            "reopen" => Action::Reopen,
-            "close" => Action::Close,
-            _ => return None,
-        })
-    }
-
-    /// The statuses it may be taken from, and the status it leads to.
-    fn rule(self) -> (&'static [&'static str], &'static str) {
-        match self {
-            Action::Start => (&["open"], "in_progress"),
-            Action::Escalate => (&["open", "in_progress"], "escalated"),
-            Action::Resolve => (&["open", "in_progress", "escalated"], "resolved"),
-            Action::Reopen => (&["resolved"], "in_progress"),
-            Action::Close => (&["resolved"], "closed"),
-        }
-    }
-}
-
-/// Why a step was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// No such complaint in scope.
-    NotFound,
-    /// Not from its current status.
-    WrongStatus(String),
-    /// A resolution needs a note.
-    NoteNeeded,
+/// One step of a complaint, as decided by the caller.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    /// The status it moves to.
+    pub to: &'a str,
+    /// A note (the resolution, when resolved).
+    pub note: Option<&'a str>,
+    /// Who takes it (`sla` for an automatic escalation).
+    pub actor: &'a str,
+    /// When.
+    pub at: &'a str,
+    /// Hand it to the branch manager over the customer's branch.
+    pub to_branch_manager: bool,
+    /// Queue the customer's survey invitation.
+    pub queue_survey: bool,
 }
 
 /// The branch manager over a customer's home branch (the nearest up the
@@ -321,33 +239,16 @@ async fn branch_manager_of(conn: &mut crate::AnyConnection, customer: i64) -> Re
     .await?)
 }
 
-/// Takes `action` on complaint `id` in `scope`, with an optional note (the
-/// resolution, for `Resolve`). Returns the new status.
-pub async fn act(
-    store: &Store,
-    scope: &Scope,
-    id: i64,
-    action: Action,
-    note: Option<&str>,
-    actor: &str,
-) -> Result<std::result::Result<String, Refusal>> {
-    let Some(row) = get(store, scope, id).await? else {
-        return Ok(Err(Refusal::NotFound));
-    };
-    let (from, to) = action.rule();
-    if !from.contains(&row.status.as_str()) {
-        return Ok(Err(Refusal::WrongStatus(row.status)));
-    }
-    if action == Action::Resolve && note.is_none() {
-        return Ok(Err(Refusal::NoteNeeded));
-    }
-    let at = now_utc();
+/// Moves complaint `row` from the status it was read in to `step.to`, with
+/// its event (and survey invitation); false, changing nothing, when it is
+/// no longer in that status (a racing step).
+pub async fn step(store: &Store, row: &ComplaintRow, step: &Step<'_>) -> Result<bool> {
     let mut tx = store.begin().await?;
-    let owner = match action {
-        Action::Escalate => branch_manager_of(&mut tx, row.customer_id).await?,
-        _ => None,
+    let owner = if step.to_branch_manager {
+        branch_manager_of(&mut tx, row.customer_id).await?
+    } else {
+        None
     };
-    // Guarded by the status read: a racing step changes nothing.
     let done = sqlx::query(
         "UPDATE complaint SET status = $1, \
            owner_user_id = COALESCE($2, owner_user_id), \
@@ -357,54 +258,43 @@ pub async fn act(
            closed_at = CASE WHEN $1 = 'closed' THEN $3 ELSE closed_at END \
          WHERE id = $5 AND status = $6",
     )
-    .bind(to)
+    .bind(step.to)
     .bind(owner)
-    .bind(&at)
-    .bind(note)
-    .bind(id)
+    .bind(step.at)
+    .bind(step.note)
+    .bind(row.id)
     .bind(&row.status)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Ok(Err(Refusal::WrongStatus(row.status)));
+        return Ok(false);
     }
-    event(&mut tx, id, &at, actor, to, note).await?;
-    if action == Action::Close {
-        crate::surveys::queue_invite(&mut tx, "complaint", id, row.customer_id, &at).await?;
+    event(&mut tx, row.id, step.at, step.actor, step.to, step.note).await?;
+    if step.queue_survey {
+        crate::surveys::queue_invite(&mut tx, "complaint", row.id, row.customer_id, step.at)
+            .await?;
     }
     tx.commit().await?;
-    Ok(Ok(to.to_owned()))
+    Ok(true)
 }
 
-/// Escalates every unresolved, not yet escalated complaint whose SLA ran
-/// out before `now` to its branch manager; returns how many.
-pub async fn escalate_overdue(store: &Store, now: &str) -> Result<u64> {
-    let due: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, customer_id, status FROM complaint \
-         WHERE status IN ('open', 'in_progress') AND sla_due_at < $1 ORDER BY sla_due_at",
-    )
-    .bind(now)
-    .fetch_all(store.pool())
-    .await?;
-    let mut escalated = 0;
-    for (id, customer, status) in due {
-        let mut tx = store.begin().await?;
-        let bm = branch_manager_of(&mut tx, customer).await?;
-        let done = sqlx::query(
-            "UPDATE complaint SET status = 'escalated', escalated_at = $1, \
-               owner_user_id = COALESCE($2, owner_user_id) WHERE id = $3 AND status = $4",
-        )
-        .bind(now)
-        .bind(bm)
-        .bind(id)
-        .bind(&status)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            event(&mut tx, id, now, "sla", "escalated", Some("SLA breached")).await?;
-            escalated += 1;
-        }
-        tx.commit().await?;
+/// Complaints in one of `statuses` whose SLA ran out before `now`, the
+/// most overdue first.
+pub async fn overdue(store: &Store, now: &str, statuses: &[&str]) -> Result<Vec<ComplaintRow>> {
+    let mut binds = vec![Bind::Text(now.to_owned())];
+    let mut marks = Vec::new();
+    for s in statuses {
+        binds.push(Bind::Text((*s).to_owned()));
+        marks.push(format!("${}", binds.len()));
     }
-    Ok(escalated)
+    if marks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE k.status IN ({}) AND k.sla_due_at < $1 ORDER BY k.sla_due_at, k.id",
+        marks.join(", ")
+    );
+    Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_all(store.pool())
+        .await?)
 }

@@ -47,8 +47,4 @@ pub enum StoreError {
     /// name already taken).
     #[error("{0}")]
     Conflict(String),
-    /// Allowed in general but not to this person this time (the designer
-    /// approving their own campaign).
-    #[error("{0}")]
-    Refused(String),
 }

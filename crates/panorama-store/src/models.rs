@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::ecif::audit;
-use crate::{Backend, Result, Store, StoreError, now_utc};
+use crate::{Backend, Result, Store, now_utc};
 
 /// A registered model version.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -135,58 +135,44 @@ pub async fn approved(store: &Store) -> Result<Vec<ModelRow>> {
     .await?)
 }
 
-/// Approves a trained version: it scores from now on, and the version
-/// approved before it is retired (kept, not deleted). The approver must
-/// not be the one who trained it. Audited.
-pub async fn approve(store: &Store, id: i64, by: &str) -> Result<ModelRow> {
+/// Records trained version `row` as approved by `by`: it scores from now
+/// on, and the version of its name approved before is retired (kept, not
+/// deleted). Audited. None, changing nothing, when it is no longer a
+/// trained version. Who may approve is `panorama-ocrm`'s rule.
+pub async fn record_approval(store: &Store, row: &ModelRow, by: &str) -> Result<Option<ModelRow>> {
     let mut tx = store.begin().await?;
-    let row: Option<ModelRow> =
-        sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM model WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(row) = row else {
-        return Err(StoreError::NotFound(format!("there is no model {id}")));
-    };
-    if row.status != "trained" {
-        return Err(StoreError::Conflict(format!(
-            "model {id} is {}: only a trained version can be approved",
-            row.status
-        )));
-    }
-    if row.created_by == by {
-        return Err(StoreError::Refused(format!(
-            "model {id} was trained by {by}: a second person approves it"
-        )));
-    }
     sqlx::query("UPDATE model SET status = 'retired' WHERE name = $1 AND status = 'approved'")
         .bind(&row.name)
         .execute(&mut *tx)
         .await?;
     let now = now_utc();
-    sqlx::query(
-        "UPDATE model SET status = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3",
+    let done = sqlx::query(
+        "UPDATE model SET status = 'approved', approved_by = $1, approved_at = $2 \
+         WHERE id = $3 AND status = 'trained'",
     )
     .bind(by)
     .bind(&now)
-    .bind(id)
+    .bind(row.id)
     .execute(&mut *tx)
     .await?;
+    if done.rows_affected() != 1 {
+        return Ok(None);
+    }
     audit(
         &mut tx,
         by,
         "model.approve",
         None,
-        &format!("model {id}: {} v{} approved", row.name, row.version),
+        &format!("model {}: {} v{} approved", row.id, row.name, row.version),
     )
     .await?;
     tx.commit().await?;
-    Ok(ModelRow {
+    Ok(Some(ModelRow {
         status: "approved".into(),
         approved_by: Some(by.to_owned()),
         approved_at: Some(now),
-        ..row
-    })
+        ..row.clone()
+    }))
 }
 
 /// Score dates kept per model name (older ones are deleted when a new date is written).

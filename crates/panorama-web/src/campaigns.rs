@@ -308,7 +308,7 @@ async fn one(state: &AppState, id: i64) -> Result<CampaignRow, WebError> {
 async fn approve(state: &AppState, ctx: &Ctx, id: i64) -> Result<CampaignRow, WebError> {
     let user = ctx.require(Permission::ApproveCampaigns)?;
     one(state, id).await?;
-    Ok(campaigns::approve(&state.store, id, &user.username).await?)
+    Ok(panorama_ocrm::approval::approve_campaign(&state.store, id, &user.username).await?)
 }
 
 /// Launches an approved campaign (its designer, or another analyst) on the

@@ -10,9 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
-use panorama_store::complaints::{
-    self, Action, CATEGORIES, CHANNELS, ComplaintRow, NewComplaint, Refusal,
+use panorama_ocrm::complaints::{
+    self as rules, Action, CATEGORIES, CHANNELS, NewComplaint, Refusal,
 };
+use panorama_store::complaints::{self, ComplaintRow};
 use panorama_store::ocrm;
 use panorama_store::surveys::{self, Answered, Rating};
 use serde::Deserialize;
@@ -40,7 +41,7 @@ pub(crate) fn status_name(status: &str) -> Text {
 
 /// Time left on the SLA (negative: overdue), in hours, for an unresolved one.
 fn hours_left(row: &ComplaintRow, now: DateTime<Utc>) -> Option<i64> {
-    if !complaints::is_unresolved(&row.status) {
+    if !rules::is_unresolved(&row.status) {
         return None;
     }
     let due = DateTime::parse_from_rfc3339(&row.sla_due_at).ok()?;
@@ -112,7 +113,7 @@ async fn open(
     if description.is_empty() || description.chars().count() > 2000 {
         return Err(WebError::BadRequest(t::DESCRIPTION.get(lang).to_owned()));
     }
-    let id = complaints::open(
+    let id = rules::open(
         &state.store,
         &NewComplaint {
             customer_id: customer,
@@ -203,7 +204,7 @@ async fn step(
             return Err(answered(Answered::SelfRating, lang));
         }
     }
-    let status = complaints::act(&state.store, &scope, id, action, note, &user.username)
+    let status = rules::act(&state.store, &scope, id, action, note, &user.username)
         .await?
         .map_err(|r| refusal(r, lang))?;
     let customer = complaints::get(&state.store, &scope, id)
@@ -246,7 +247,7 @@ async fn read_list(
 ) -> Result<Vec<ComplaintRow>, WebError> {
     let status = blank(&q.status);
     if let Some(s) = status
-        && !complaints::STATUSES.contains(&s)
+        && !rules::STATUSES.contains(&s)
     {
         return Err(WebError::BadRequest(format!("status: {s}")));
     }
@@ -511,7 +512,7 @@ pub async fn list_page(
     };
     let csrf = ctx.csrf().await;
     let body = html! {
-        p { @for s in complaints::STATUSES { a href={ "/complaints?status=" (s) } { (status_name(s).get(lang)) } " · " } a href="/complaints" { (t::ALL.get(lang)) } }
+        p { @for s in rules::STATUSES { a href={ "/complaints?status=" (s) } { (status_name(s).get(lang)) } " · " } a href="/complaints" { (t::ALL.get(lang)) } }
         section id="complaints" { (table(&rows, lang)) }
         @if !satisfaction.is_empty() {
             section id="satisfaction" {
@@ -582,7 +583,7 @@ pub async fn detail_page(
                     _ => {}
                 }
             }
-            @if complaints::is_unresolved(&row.status) {
+            @if rules::is_unresolved(&row.status) {
                 (button("resolve", t::ACT_RESOLVE, html! {
                     input name="note" id="complaint-note" required size="30" placeholder=(t::RESOLUTION.get(lang)); " "
                 }))

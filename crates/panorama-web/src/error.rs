@@ -48,9 +48,7 @@ impl WebError {
                 StatusCode::CONFLICT
             }
             WebError::NotFound | WebError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            WebError::Forbidden
-            | WebError::Refused(_)
-            | WebError::Store(StoreError::Refused(_)) => StatusCode::FORBIDDEN,
+            WebError::Forbidden | WebError::Refused(_) => StatusCode::FORBIDDEN,
             WebError::Store(_) | WebError::Session(_) | WebError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -62,10 +60,7 @@ impl WebError {
     pub fn public_message(&self) -> String {
         match self {
             WebError::Store(
-                StoreError::Invalid(m)
-                | StoreError::NotFound(m)
-                | StoreError::Conflict(m)
-                | StoreError::Refused(m),
+                StoreError::Invalid(m) | StoreError::NotFound(m) | StoreError::Conflict(m),
             )
             | WebError::BadRequest(m)
             | WebError::Conflict(m)
@@ -83,6 +78,20 @@ impl From<panorama_ecif::store::ActionError> for WebError {
         match e {
             panorama_ecif::store::ActionError::Store(e) => WebError::Store(e),
             panorama_ecif::store::ActionError::Refused(m) => WebError::Conflict(m),
+        }
+    }
+}
+
+impl From<panorama_ocrm::OcrmError> for WebError {
+    fn from(e: panorama_ocrm::OcrmError) -> Self {
+        use panorama_ocrm::OcrmError as O;
+        match e {
+            O::Store(e) => WebError::Store(e),
+            // Missing and out of scope look the same.
+            O::NotFound(_) => WebError::NotFound,
+            O::Conflict(m) => WebError::Conflict(m),
+            O::Refused(m) => WebError::Refused(m),
+            O::Invalid(m) => WebError::BadRequest(m),
         }
     }
 }

@@ -232,7 +232,7 @@ pub async fn serve_on(
         loop {
             tick.tick().await;
             let now = panorama_store::now_utc();
-            match panorama_store::complaints::escalate_overdue(&sla, &now).await {
+            match panorama_ocrm::complaints::escalate_overdue(&sla, &now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(escalated = n, "complaints past their SLA escalated"),
                 Err(e) => tracing::warn!(error = %e, "escalating complaints past their SLA"),

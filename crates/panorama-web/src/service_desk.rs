@@ -133,7 +133,7 @@ fn reasons(v: &Customer360, day: NaiveDate) -> Vec<Reason> {
     for k in v
         .complaints
         .iter()
-        .filter(|k| panorama_store::complaints::is_unresolved(&k.status))
+        .filter(|k| panorama_ocrm::complaints::is_unresolved(&k.status))
     {
         out.push(Reason {
             kind: "complaint",

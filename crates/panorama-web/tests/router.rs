@@ -225,7 +225,7 @@ async fn scope_masking_csrf_limits_and_the_sla_on_a_hand_built_bank() {
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
         assert_eq!(
-            panorama_store::complaints::escalate_overdue(&store, &after)
+            panorama_ocrm::complaints::escalate_overdue(&store, &after)
                 .await
                 .unwrap(),
             1

@@ -1,0 +1,15 @@
+//! OCRM rules over the store. The store persists what these rules decide
+//! and holds none of them: who may approve a campaign or a model (never
+//! the person who made it: four eyes), which categories, channels and
+//! severities a complaint may have, how long its SLA runs, which step it
+//! may take from which status, and when an overdue one is escalated. The
+//! web app, the CLI and the nightly job call these, not the store's writes.
+
+pub mod approval;
+pub mod complaints;
+mod error;
+
+pub use error::OcrmError;
+
+/// The result of an OCRM use-case.
+pub type Result<T> = std::result::Result<T, OcrmError>;

@@ -7,8 +7,9 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use panorama_store::Store;
+use panorama_store::StoreLocation;
 
-use super::*;
+use super::load::{DEFAULT_AS_OF, generate, ingest, print_ingest};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]

@@ -66,12 +66,12 @@ fn once(dir: &Path, params: &str, make: impl FnOnce(&Path) -> Result<()>) -> Res
 /// ingest's standardisation), labelled with the bank's truth.
 async fn bank_persons(dir: &Path, customers: u64, seed: u64) -> Result<()> {
     let extract = dir.join("extract");
-    let as_of: NaiveDate = crate::cli::DEFAULT_AS_OF.parse()?;
-    crate::cli::generate(customers, seed, as_of, &extract)?;
+    let as_of: NaiveDate = super::load::DEFAULT_AS_OF.parse()?;
+    super::load::generate(customers, seed, as_of, &extract)?;
     let db = dir.join("bank.db");
     let _ = std::fs::remove_file(&db);
     let store = Store::open(&StoreLocation::Sqlite(db.clone())).await?;
-    crate::cli::ingest(&store, &extract, None, None).await?;
+    super::load::ingest(&store, &extract, None, None).await?;
     let mut party: HashMap<(String, String), String> = HashMap::new();
     let mut reader = csv::Reader::from_path(extract.join("truth/records.csv"))?;
     for row in reader.records() {

@@ -7,8 +7,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use panorama_store::Store;
-
-use super::*;
+use panorama_store::StoreLocation;
 
 pub(crate) fn bar(len: u64, template: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
@@ -17,6 +16,10 @@ pub(crate) fn bar(len: u64, template: &str) -> ProgressBar {
     }
     pb
 }
+
+/// The extract date `generate` uses unless told otherwise (fixed, so a seed
+/// always gives the same bank).
+pub const DEFAULT_AS_OF: &str = "2026-10-31";
 
 /// Generates a bank and prints what was written.
 pub fn generate(

@@ -26,14 +26,11 @@ use bench::bench;
 pub use ecif::{ReviewAction, peak_rss_mb};
 use ecif::{csv_reader, match_csv, print_resolve};
 use load::print_ingest;
-pub use load::{generate, ingest};
+pub use load::{DEFAULT_AS_OF, generate, ingest};
+pub use serve::UsersAction;
 use setup::quickstart;
 pub use survey::SurveyAction;
 use survey::survey;
-
-/// The extract date `generate` uses unless told otherwise (fixed, so a seed
-/// always gives the same bank).
-pub const DEFAULT_AS_OF: &str = "2026-10-31";
 
 /// Panorama: one customer, one record; know the customer; campaigns that test and learn.
 #[derive(Debug, Parser)]
@@ -328,56 +325,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `panorama users …`.
-#[derive(Debug, Subcommand)]
-pub enum UsersAction {
-    /// List users.
-    List,
-    /// Create or update a user; the password is read from PANORAMA_PASSWORD or stdin.
-    Add {
-        /// Login name.
-        username: String,
-        /// Role: admin, analyst, branch_manager, rm, steward, auditor, executive, agent.
-        #[arg(long)]
-        role: String,
-        /// Org unit code (e.g. SB0101).
-        #[arg(long)]
-        org: String,
-        /// Name shown in the interface (default: the login name).
-        #[arg(long)]
-        name: Option<String>,
-    },
-    /// Create the demo users (admin, rm1…rmN, bm1, analyst1, steward1, auditor1, exec1, agent1).
-    Demo {
-        /// Their password (default: a random one, printed).
-        #[arg(long, env = "PANORAMA_DEMO_PASSWORD")]
-        password: Option<String>,
-    },
-    /// Assign every unassigned customer to an RM of their home branch (round robin).
-    Assign,
-    /// Move the customers matching a segment condition (on the latest
-    /// features) to an RM — or, without `--rm`, reclaim them to the pool —
-    /// within the org units of the branch manager `--by`; audited per
-    /// customer.
-    Move {
-        /// The condition, e.g. "tier = 'platinum' and aum >= 3000000".
-        #[arg(long = "where")]
-        condition: String,
-        /// The receiving RM (login); none reclaims.
-        #[arg(long)]
-        rm: Option<String>,
-        /// The branch manager (or executive) moving them.
-        #[arg(long)]
-        by: String,
-        /// Why (kept with each assignment).
-        #[arg(long, default_value = "moved by segment condition")]
-        reason: String,
-        /// Features of this date (default: the latest computed).
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-    },
 }
 
 fn init_tracing(verbose: u8) {

@@ -1,16 +1,16 @@
 //! The web workbench from the command line: serving it, its users, and the
 //! assignment of customers to RMs.
 
+use clap::Subcommand;
 use std::io::Read as _;
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
 use panorama_analytics::Config;
 use panorama_store::Store;
 use panorama_store::ocrm::{self, NewUser};
 use panorama_web::{TierLabel, WebConfig, auth};
-
-use crate::cli::UsersAction;
 
 /// Demo RMs per sub-branch of the first branch.
 const DEMO_RMS_PER_SUB_BRANCH: usize = 2;
@@ -83,6 +83,56 @@ pub fn tier_labels(config: &Config) -> Vec<TierLabel> {
             en: t.name_en.clone(),
         })
         .collect()
+}
+
+/// `panorama users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// List users.
+    List,
+    /// Create or update a user; the password is read from PANORAMA_PASSWORD or stdin.
+    Add {
+        /// Login name.
+        username: String,
+        /// Role: admin, analyst, branch_manager, rm, steward, auditor, executive, agent.
+        #[arg(long)]
+        role: String,
+        /// Org unit code (e.g. SB0101).
+        #[arg(long)]
+        org: String,
+        /// Name shown in the interface (default: the login name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create the demo users (admin, rm1…rmN, bm1, analyst1, steward1, auditor1, exec1, agent1).
+    Demo {
+        /// Their password (default: a random one, printed).
+        #[arg(long, env = "PANORAMA_DEMO_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Assign every unassigned customer to an RM of their home branch (round robin).
+    Assign,
+    /// Move the customers matching a segment condition (on the latest
+    /// features) to an RM — or, without `--rm`, reclaim them to the pool —
+    /// within the org units of the branch manager `--by`; audited per
+    /// customer.
+    Move {
+        /// The condition, e.g. "tier = 'platinum' and aum >= 3000000".
+        #[arg(long = "where")]
+        condition: String,
+        /// The receiving RM (login); none reclaims.
+        #[arg(long)]
+        rm: Option<String>,
+        /// The branch manager (or executive) moving them.
+        #[arg(long)]
+        by: String,
+        /// Why (kept with each assignment).
+        #[arg(long, default_value = "moved by segment condition")]
+        reason: String,
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
 }
 
 /// `panorama users …`.

@@ -5,8 +5,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use panorama_store::Store;
+use panorama_store::StoreLocation;
 
-use super::*;
+use super::ecif::print_resolve;
+use super::load::{DEFAULT_AS_OF, generate, ingest, print_ingest};
 
 /// The demo bank: generate, ingest, resolve, demo users with their
 /// customers (so the batch's alerts land on RMs' lists), the batch.

@@ -24,15 +24,7 @@ use crate::features_sql::Dates;
 use crate::tiers::month_end;
 
 /// The rule codes.
-pub const RULES: &[&str] = &[
-    "birthday",
-    "contact_birthday",
-    "maturity",
-    "balance_change",
-    "dormant",
-    "tier_change",
-    "aum_decline",
-];
+pub use crate::config::ALERT_RULES as RULES;
 
 /// Evaluates every enabled rule for `dates.as_of`. `tier_changes` are the
 /// tier decisions of this batch.

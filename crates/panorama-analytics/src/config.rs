@@ -10,6 +10,18 @@ use serde::Deserialize;
 
 use crate::error::{AnalyticsError, Result};
 
+/// The alert rule codes (the `alerts` module evaluates them; a configuration
+/// switches some off).
+pub const ALERT_RULES: &[&str] = &[
+    "birthday",
+    "contact_birthday",
+    "maturity",
+    "balance_change",
+    "dormant",
+    "tier_change",
+    "aum_decline",
+];
+
 /// The embedded default configuration.
 pub const DEFAULT_TOML: &str = include_str!("../config/acrm.toml");
 
@@ -35,7 +47,7 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertConfig {
-    /// Rules switched off (codes from [`crate::alerts::RULES`]).
+    /// Rules switched off (codes from [`ALERT_RULES`]).
     pub disabled: Vec<String>,
     /// Birthdays of persons in the next this many days.
     pub birthday_days: u32,
@@ -278,11 +290,11 @@ impl Config {
         if let Some(r) = a
             .disabled
             .iter()
-            .find(|r| !crate::alerts::RULES.contains(&r.as_str()))
+            .find(|r| !ALERT_RULES.contains(&r.as_str()))
         {
             return Err(format!(
                 "alerts.disabled: unknown rule '{r}' (rules: {})",
-                crate::alerts::RULES.join(", ")
+                ALERT_RULES.join(", ")
             ));
         }
         if let Some(c) = a.maturity_classes.iter().find(|c| !is_code(c)) {

@@ -2,6 +2,11 @@
 
 use std::path::PathBuf;
 
+/// A segment condition that does not parse or does not type-check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("condition: {0}")]
+pub struct ConditionError(pub String);
+
 /// What can go wrong in the analytics stages.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
@@ -38,7 +43,7 @@ pub enum AnalyticsError {
     Parquet(#[from] parquet::errors::ParquetError),
     /// A segment condition does not parse or does not type-check.
     #[error("{0}")]
-    Condition(#[from] crate::segment::ConditionError),
+    Condition(#[from] ConditionError),
     /// The request cannot be served (missing data, bad argument).
     #[error("{0}")]
     Invalid(String),

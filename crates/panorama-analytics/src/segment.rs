@@ -30,10 +30,7 @@ use panorama_domain::Money;
 use crate::catalogue::{CLASSES, FeatureType, catalogue};
 use crate::config::Config;
 
-/// A condition that does not parse or does not type-check.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("condition: {0}")]
-pub struct ConditionError(pub String);
+pub use crate::error::ConditionError;
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConditionError> {
     Err(ConditionError(msg.into()))

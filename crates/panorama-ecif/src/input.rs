@@ -114,7 +114,9 @@ pub fn read_inputs(schema: &Schema, paths: &[PathBuf]) -> Result<Dataset, EcifEr
                             .zip(&cols)
                             .zip(&or_cols)
                             .map(|((def, &c), &or)| {
-                                def.read(row.get(c), || or.and_then(|o| row.get(o)))
+                                crate::engine::read_field(def, row.get(c), || {
+                                    or.and_then(|o| row.get(o))
+                                })
                             })
                             .collect()
                     })

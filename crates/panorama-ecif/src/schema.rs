@@ -75,20 +75,6 @@ pub struct FieldDef {
 }
 
 impl FieldDef {
-    /// The standardised value of this field from a row: its column's, else
-    /// (when that gives none) its `or_column`'s.
-    pub fn read<'a>(
-        &self,
-        own: Option<&'a str>,
-        or: impl FnOnce() -> Option<&'a str>,
-    ) -> Option<crate::compare::Std> {
-        let std = |v: Option<&str>| {
-            v.filter(|v| !v.is_empty())
-                .and_then(|v| crate::engine::standardise_value(self.kind, v))
-        };
-        std(own).or_else(|| self.or_column.as_ref().and_then(|_| std(or())))
-    }
-
     /// The field's name: `name` if given, else its column.
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.column)

@@ -584,3 +584,78 @@ fn product(f: &Fields) -> Result<Converted, RowError> {
         flush_key: Some(code),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(values: &[Option<&str>]) -> Fields {
+        Fields {
+            line: 2,
+            values: values.iter().map(|v| v.map(str::to_owned)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_value_outside_its_vocabulary_names_the_field_and_the_fix() {
+        assert!(one_of("M", ENUM_GENDER, 3).is_ok());
+        let (field, why) = one_of("male", ENUM_GENDER, 3).unwrap_err();
+        assert_eq!(field, Some(3));
+        assert!(why.contains("'male' is not one of M, F"), "{why}");
+        assert!(why.contains("[files.values]"), "{why}");
+    }
+
+    #[test]
+    fn dates_months_and_timestamps_are_read_in_the_file_s_format() {
+        let f = fields(&[Some("06/12/2026"), None, Some("2026-13"), Some("202612")]);
+        assert_eq!(
+            date(&f, 0, "%d/%m/%Y").unwrap().as_deref(),
+            Some("2026-12-06")
+        );
+        assert_eq!(date(&f, 1, "%d/%m/%Y").unwrap(), None, "empty is no date");
+        assert!(date(&f, 0, "%Y-%m-%d").is_err());
+        assert_eq!(month(&f, 3, "%Y%m").unwrap(), "2026-12");
+        let (field, why) = month(&f, 2, "%Y-%m").unwrap_err();
+        assert_eq!(field, Some(2));
+        assert!(why.contains("not a month"), "{why}");
+        let (_, why) = month(&f, 1, "%Y-%m").unwrap_err();
+        assert!(why.contains("month is required"), "{why}");
+        let t = fields(&[Some("2026-12-06 09:30:05")]);
+        assert_eq!(
+            datetime(&t, 0, "%Y-%m-%d %H:%M:%S").unwrap(),
+            "2026-12-06T09:30:05"
+        );
+        assert!(datetime(&t, 0, "%Y%m%d%H%M%S").is_err());
+    }
+
+    #[test]
+    fn amounts_become_minor_units_in_the_file_s_unit() {
+        let f = fields(&[
+            Some("1234.5"),
+            Some("123450"),
+            Some("12.345"),
+            Some("x"),
+            None,
+        ]);
+        assert_eq!(amount(&f, 0, AmountUnit::Yuan).unwrap(), Some(123_450));
+        assert_eq!(amount(&f, 1, AmountUnit::Fen).unwrap(), Some(123_450));
+        assert!(amount(&f, 2, AmountUnit::Yuan).is_err(), "no third decimal");
+        assert_eq!(amount(&f, 3, AmountUnit::Yuan).unwrap_err().0, Some(3));
+        assert_eq!(amount(&f, 4, AmountUnit::Yuan).unwrap(), None);
+        assert_eq!(integer(&fields(&[Some("42")]), 0).unwrap(), Some(42));
+        let (_, why) = integer(&fields(&[Some("4.2")]), 0).unwrap_err();
+        assert!(why.contains("not a whole number"), "{why}");
+    }
+
+    #[test]
+    fn the_change_hash_tells_an_empty_field_from_a_moved_value() {
+        let a = hash(&[Some("张伟".into()), None]);
+        assert_eq!(a, hash(&[Some("张伟".into()), None]));
+        assert_ne!(a, hash(&[None, Some("张伟".into())]));
+        assert_ne!(a, hash(&[Some("张伟".into()), Some(String::new())]));
+        assert_ne!(
+            hash(&[Some("ab".into()), Some("c".into())]),
+            hash(&[Some("a".into()), Some("bc".into())])
+        );
+    }
+}

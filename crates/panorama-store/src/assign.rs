@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use crate::bind::{Bind, bind_all, bind_each};
 use crate::bulk::{BulkInsert, Value};
-use crate::ocrm::{Bind, Scope, bind_all, bind_each};
+use crate::scope::Scope;
 use crate::{Result, Store, StoreError, now_utc};
 
 /// Kinds of RM portfolio.

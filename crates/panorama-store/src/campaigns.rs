@@ -932,16 +932,16 @@ pub async fn record_lead_outcome(
         .execute(&mut *tx)
         .await?;
     }
-    crate::ocrm::insert_audit(
+    crate::audit::insert_audit(
         &mut tx,
-        &crate::ocrm::Audit {
+        &crate::audit::Audit {
             actor,
             action: "campaign.lead",
             customer_id: Some(customer),
             object_type: Some("campaign"),
             object_id: Some(&campaign.to_string()),
             detail: Some(outcome),
-            ..crate::ocrm::Audit::default()
+            ..crate::audit::Audit::default()
         },
     )
     .await?;

@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::ocrm::{Bind, Scope, bind_all};
+use crate::bind::{Bind, bind_all};
+use crate::scope::Scope;
 use crate::{Result, Store};
 
 fn stamp(t: DateTime<Utc>) -> String {

@@ -1260,15 +1260,15 @@ pub async fn add_relationship(
     .bind(format!("{{\"by\":{:?}}}", actor))
     .execute(&mut *tx)
     .await?;
-    crate::ocrm::insert_audit(
+    crate::audit::insert_audit(
         &mut tx,
-        &crate::ocrm::Audit {
+        &crate::audit::Audit {
             actor,
             action: "ecif.relationship.add",
             customer_id: Some(from),
             object_type: Some("party_relationship"),
             detail: Some(&format!("{from} -[{kind}]-> {to}")),
-            ..crate::ocrm::Audit::default()
+            ..crate::audit::Audit::default()
         },
     )
     .await?;
@@ -1293,16 +1293,16 @@ pub async fn remove_relationship(store: &Store, id: i64, actor: &str) -> Result<
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    crate::ocrm::insert_audit(
+    crate::audit::insert_audit(
         &mut tx,
-        &crate::ocrm::Audit {
+        &crate::audit::Audit {
             actor,
             action: "ecif.relationship.remove",
             customer_id: Some(from),
             object_type: Some("party_relationship"),
             object_id: Some(&id.to_string()),
             detail: Some(&format!("{from} -[{kind}]-> {to}")),
-            ..crate::ocrm::Audit::default()
+            ..crate::audit::Audit::default()
         },
     )
     .await?;

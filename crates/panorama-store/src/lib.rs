@@ -12,6 +12,8 @@
 
 pub mod acrm;
 pub mod assign;
+pub mod audit;
+mod bind;
 mod bulk;
 pub mod campaigns;
 pub mod complaints;
@@ -27,6 +29,7 @@ pub mod org;
 pub mod pipeline;
 pub mod products;
 pub mod referrals;
+pub mod scope;
 pub mod snapshot;
 pub mod surveys;
 pub mod targets;

@@ -7,10 +7,13 @@
 use std::fmt::Write as _;
 
 use sqlx::FromRow;
-use sqlx::any::AnyArguments;
-use sqlx::query::QueryAs;
 
-use crate::{Any, Result, Store, StoreError, now_utc};
+use crate::bind::{Bind, bind_all};
+use crate::{Result, Store, StoreError, now_utc};
+
+pub(crate) use crate::audit::insert_audit;
+pub use crate::audit::{Audit, AuditFilter, AuditRow, audit, audit_search};
+pub use crate::scope::Scope;
 
 /// Roles of the workbench (the `app_user.role` values).
 pub const ROLES: &[&str] = &[
@@ -283,59 +286,6 @@ pub async fn org_units(store: &Store) -> Result<Vec<(String, String, String)>> {
     )
 }
 
-/// An audit event to append.
-#[derive(Debug, Clone, Default)]
-pub struct Audit<'a> {
-    /// The acting user's id, when known.
-    pub user_id: Option<i64>,
-    /// Who acted (a login name, or `system`).
-    pub actor: &'a str,
-    /// What was done (`login`, `customer.view`, `search`, …).
-    pub action: &'a str,
-    /// The customer concerned.
-    pub customer_id: Option<i64>,
-    /// Kind of object concerned.
-    pub object_type: Option<&'a str>,
-    /// Its id.
-    pub object_id: Option<&'a str>,
-    /// The reason the actor stated (unmasking, exports).
-    pub reason: Option<&'a str>,
-    /// Client address.
-    pub source_ip: Option<&'a str>,
-    /// `ok`, `denied` or `failed`; empty means `ok`.
-    pub outcome: &'a str,
-    /// Anything else worth keeping (never a secret).
-    pub detail: Option<&'a str>,
-}
-
-pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, a: &Audit<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_event (at, user_id, actor, action, customer_id, object_type, object_id, reason, source_ip, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(now_utc())
-    .bind(a.user_id)
-    .bind(a.actor)
-    .bind(a.action)
-    .bind(a.customer_id)
-    .bind(a.object_type)
-    .bind(a.object_id)
-    .bind(a.reason)
-    .bind(a.source_ip)
-    .bind(if a.outcome.is_empty() { "ok" } else { a.outcome })
-    .bind(a.detail)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Appends an audit event. The trail is append-only: nothing in Panorama
-/// updates or deletes its rows.
-pub async fn audit(store: &Store, a: &Audit<'_>) -> Result<()> {
-    let mut conn = store.pool().acquire().await?;
-    insert_audit(&mut conn, a).await
-}
-
 /// Wrong passwords at or after `since` (ISO-8601 UTC): for `username` from
 /// `source_ip` since its last successful login, and from `source_ip` for any
 /// account.
@@ -367,200 +317,6 @@ pub async fn failed_logins_since(
     .fetch_one(store.pool())
     .await?;
     Ok((pair, address))
-}
-
-/// One audit event as read back.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct AuditRow {
-    /// Id.
-    pub id: i64,
-    /// When (ISO-8601 UTC).
-    pub at: String,
-    /// Who.
-    pub actor: String,
-    /// What.
-    pub action: String,
-    /// Customer concerned.
-    pub customer_id: Option<i64>,
-    /// Object kind.
-    pub object_type: Option<String>,
-    /// Object id.
-    pub object_id: Option<String>,
-    /// Stated reason.
-    pub reason: Option<String>,
-    /// From where.
-    pub source_ip: Option<String>,
-    /// Outcome.
-    pub outcome: String,
-    /// Detail.
-    pub detail: Option<String>,
-}
-
-/// What an auditor searches the trail by; empty fields do not filter.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct AuditFilter {
-    /// Actor (exact login name).
-    pub actor: Option<String>,
-    /// Customer id.
-    pub customer: Option<i64>,
-    /// Action (exact, or a prefix ending in `.`).
-    pub action: Option<String>,
-    /// From this instant or date (inclusive).
-    pub from: Option<String>,
-    /// Up to this date (inclusive).
-    pub to: Option<String>,
-}
-
-/// The newest `limit` audit events matching `filter`.
-pub async fn audit_search(
-    store: &Store,
-    filter: &AuditFilter,
-    limit: i64,
-) -> Result<Vec<AuditRow>> {
-    let mut sql = String::from(
-        "SELECT id, at, actor, action, customer_id, object_type, object_id, reason, source_ip, outcome, detail \
-         FROM audit_event WHERE 1 = 1",
-    );
-    let mut binds: Vec<Bind> = Vec::new();
-    let mut add = |sql: &mut String, clause: &str, b: Bind| {
-        binds.push(b);
-        let _ = write!(
-            sql,
-            " AND {}",
-            clause.replace('?', &format!("${}", binds.len()))
-        );
-    };
-    if let Some(a) = filter.actor.as_deref().filter(|s| !s.is_empty()) {
-        add(&mut sql, "actor = ?", Bind::Text(a.to_owned()));
-    }
-    if let Some(c) = filter.customer {
-        add(&mut sql, "customer_id = ?", Bind::Int(c));
-    }
-    if let Some(a) = filter.action.as_deref().filter(|s| !s.is_empty()) {
-        if let Some(prefix) = a.strip_suffix('.') {
-            add(&mut sql, "action LIKE ?", Bind::Text(format!("{prefix}.%")));
-        } else {
-            add(&mut sql, "action = ?", Bind::Text(a.to_owned()));
-        }
-    }
-    if let Some(f) = filter.from.as_deref().filter(|s| !s.is_empty()) {
-        add(&mut sql, "at >= ?", Bind::Text(f.to_owned()));
-    }
-    if let Some(t) = filter.to.as_deref().filter(|s| !s.is_empty()) {
-        // A date bound includes the whole day.
-        add(&mut sql, "at < ?", Bind::Text(format!("{t}\u{ffff}")));
-    }
-    binds.push(Bind::Int(limit));
-    let _ = write!(sql, " ORDER BY id DESC LIMIT ${}", binds.len());
-    Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
-        .await?)
-}
-
-/// Which customers a user may see, applied inside every customer query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// The whole bank (admin, executive, analyst, steward, auditor, agent).
-    All,
-    /// Customers whose home branch is in this org subtree (a materialised path).
-    Subtree(String),
-    /// Customers assigned to this RM (an open assignment).
-    Assigned(i64),
-}
-
-impl Scope {
-    /// The SQL condition on customer alias `c`, binding its parameter (if
-    /// any) as number `next`. Returns the condition and the bind.
-    fn condition(&self, next: usize) -> (String, Option<Bind>) {
-        match self {
-            Scope::All => ("1 = 1".to_owned(), None),
-            Scope::Subtree(path) => (
-                format!(
-                    "c.home_org_unit_id IN (SELECT o.id FROM org_unit o WHERE o.path LIKE ${next})"
-                ),
-                Some(Bind::Text(format!("{path}%"))),
-            ),
-            Scope::Assigned(user) => (
-                format!(
-                    "c.id IN (SELECT a.customer_id FROM assignment a WHERE a.rm_user_id = ${next} AND a.to_date IS NULL)"
-                ),
-                Some(Bind::Int(*user)),
-            ),
-        }
-    }
-
-    /// The customer condition (on `c`) with its bind numbered `next`.
-    pub(crate) fn customer_condition(&self, next: usize) -> (String, Option<Bind>) {
-        self.condition_for_one(next)
-    }
-
-    /// The condition on the owner of a piece of work (`o.owner_user_id`):
-    /// an RM's own, a branch manager's subtree's users', everyone's.
-    pub(crate) fn owner_condition(&self, next: usize) -> (String, Option<Bind>) {
-        match self {
-            Scope::All => ("1 = 1".to_owned(), None),
-            Scope::Subtree(path) => (
-                format!(
-                    "o.owner_user_id IN (SELECT u.id FROM app_user u JOIN org_unit ou \
-                     ON ou.id = u.org_unit_id WHERE ou.path LIKE ${next})"
-                ),
-                Some(Bind::Text(format!("{path}%"))),
-            ),
-            Scope::Assigned(user) => (format!("o.owner_user_id = ${next}"), Some(Bind::Int(*user))),
-        }
-    }
-
-    /// The condition for a query about one known customer: an RM's scope as
-    /// an index probe of the customer's assignment (the list form builds the
-    /// RM's whole portfolio first: 8 ms for 12,000 customers).
-    fn condition_for_one(&self, next: usize) -> (String, Option<Bind>) {
-        match self {
-            Scope::Assigned(user) => (
-                format!(
-                    "EXISTS (SELECT 1 FROM assignment a WHERE a.customer_id = c.id AND a.to_date IS NULL AND a.rm_user_id = ${next})"
-                ),
-                Some(Bind::Int(*user)),
-            ),
-            _ => self.condition(next),
-        }
-    }
-}
-
-/// A bind parameter of a query assembled from fixed fragments.
-#[derive(Debug, Clone)]
-pub(crate) enum Bind {
-    Int(i64),
-    Real(f64),
-    Text(String),
-}
-
-pub(crate) fn bind_all<'q, T>(
-    mut q: QueryAs<'q, Any, T, AnyArguments<'q>>,
-    binds: &'q [Bind],
-) -> QueryAs<'q, Any, T, AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Int(v) => q.bind(*v),
-            Bind::Real(v) => q.bind(*v),
-            Bind::Text(v) => q.bind(v.as_str()),
-        };
-    }
-    q
-}
-
-/// [`bind_all`] for a statement without rows.
-pub(crate) fn bind_each<'q>(
-    mut q: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
-    binds: &'q [Bind],
-) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Int(v) => q.bind(*v),
-            Bind::Real(v) => q.bind(*v),
-            Bind::Text(v) => q.bind(v.as_str()),
-        };
-    }
-    q
 }
 
 /// A customer in a list: who, where, how much, which tier.

@@ -4,7 +4,8 @@
 
 use sqlx::FromRow;
 
-use crate::ocrm::{Bind, Scope, bind_all};
+use crate::bind::{Bind, bind_all};
+use crate::scope::Scope;
 use crate::{Result, Store, now_utc};
 
 /// The stages, in pipeline order; the last two close an opportunity.

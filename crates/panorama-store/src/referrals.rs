@@ -6,8 +6,10 @@
 
 use sqlx::FromRow;
 
-use crate::ocrm::{self, Audit, Scope, insert_audit};
+use crate::audit::{Audit, insert_audit};
+use crate::ocrm;
 use crate::pipeline::{self, NewOpportunity};
+use crate::scope::Scope;
 use crate::{Result, Store, now_utc};
 
 /// Why a referral could not be made or decided.

@@ -13,7 +13,8 @@
 
 use sqlx::FromRow;
 
-use crate::ocrm::{Bind, Scope, bind_all};
+use crate::bind::{Bind, bind_all};
+use crate::scope::Scope;
 use crate::{AnyConnection, Result, Store, StoreError, now_utc};
 
 /// What a customer says.

@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 pub use panorama_domain::period::{Period, apportion};
 use sqlx::FromRow;
 
-use crate::ocrm::{Audit, insert_audit};
+use crate::audit::{Audit, insert_audit};
 use crate::{Result, Store, StoreError, now_utc};
 
 /// The classes whose balances are assets under management.

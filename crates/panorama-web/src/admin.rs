@@ -20,8 +20,8 @@ use crate::auth::{Permission, hash_password};
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
+use crate::ui::{OrPage, PageError, layout};
 
 fn blank(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())

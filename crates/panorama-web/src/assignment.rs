@@ -20,8 +20,8 @@ use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
-use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
+use crate::ui::{OrPage, PageError, layout};
 
 /// The tiers served by wealth RMs: the top three of the configuration
 /// (核心, 成长, 白金 in the default one).

@@ -28,8 +28,8 @@ use crate::auth::{Permission, User};
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::pages::{OrPage, PageError, layout, yuan};
 use crate::service::{Ctx, json_text, within};
+use crate::ui::{OrPage, PageError, layout, yuan};
 use crate::{AppState, WebAnalytics};
 
 /// The feature store, or why campaigns cannot be designed here.

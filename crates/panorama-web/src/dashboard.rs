@@ -19,7 +19,7 @@ use crate::auth::User;
 use crate::error::WebError;
 use crate::extract::{Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::pages::{OrPage, PageError, layout, urlencode, yuan};
+use crate::ui::{OrPage, PageError, layout, urlencode, yuan};
 
 /// The dashboard's filters.
 #[derive(Debug, Deserialize)]

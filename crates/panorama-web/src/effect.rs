@@ -16,7 +16,7 @@ use crate::campaigns::{pct, pp};
 use crate::error::WebError;
 use crate::extract::{Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::pages::{OrPage, PageError, layout};
+use crate::ui::{OrPage, PageError, layout};
 
 /// `?year=&from=&to=&share=`, each optional (blank is the default).
 #[derive(Debug, Default, Deserialize)]

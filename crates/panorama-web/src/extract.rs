@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::auth::{Permission, User};
 use crate::error::WebError;
 use crate::i18n::Lang;
-use crate::pages::{PageError, urlencode};
 use crate::service::Ctx;
+use crate::ui::{PageError, urlencode};
 
 /// A permission as a type, for [`Require`].
 pub trait Perm {

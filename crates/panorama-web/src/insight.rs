@@ -15,8 +15,8 @@ use crate::AppState;
 use crate::auth::Permission;
 use crate::error::WebError;
 use crate::i18n::{self as t};
-use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
+use crate::ui::{OrPage, PageError, layout};
 
 /// A registered version with its stored evaluation.
 #[derive(Debug, Serialize)]

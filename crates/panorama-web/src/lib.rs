@@ -25,7 +25,7 @@ mod metrics;
 mod pages;
 mod pipeline;
 mod referrals;
-pub use pages::urlencode;
+pub use ui::urlencode;
 mod service;
 mod service_desk;
 mod session_store;
@@ -34,6 +34,7 @@ mod steward_pages;
 pub mod surveys;
 mod targets;
 mod throttle;
+mod ui;
 mod workbench;
 
 use std::net::SocketAddr;

@@ -20,8 +20,8 @@ use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
-use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
+use crate::ui::{OrPage, PageError, layout};
 
 /// A stage's name.
 pub(crate) fn stage_name(stage: &str) -> Text {
@@ -382,14 +382,14 @@ pub async fn page(
                     @let w = 300 * a / widest;
                     text x="0" y=(y + 15) font-size="12" { (stage_name(s).get(lang)) }
                     rect x="80" y=(y) width=(w.max(1)) height="18" fill=(if *s == "lost" { "#c9ccd1" } else { "#0b3d6e" }) {}
-                    text x=(90 + w) y=(y + 14) font-size="11" fill="#333" { (n) " · " (crate::pages::yuan(Some(*a))) }
+                    text x=(90 + w) y=(y + 14) font-size="11" fill="#333" { (n) " · " (crate::ui::yuan(Some(*a))) }
                 }
             }
             table id="pipeline-products" {
                 thead { tr { th { (t::PRODUCT.get(lang)) } @for s in pipeline::STAGES { th.n { a href={ "/opportunities?stage=" (s) } { (stage_name(s).get(lang)) } } } } }
                 tbody { @for (code, name) in &products { tr {
                     td { (name) " " span.muted { (code) } }
-                    @for s in pipeline::STAGES { td.n { @if let Some((n, a)) = cell(code, s) { (n) " · " (crate::pages::yuan(Some(a))) } } }
+                    @for s in pipeline::STAGES { td.n { @if let Some((n, a)) = cell(code, s) { (n) " · " (crate::ui::yuan(Some(a))) } } }
                 } } }
             }
         }
@@ -401,7 +401,7 @@ pub async fn page(
                 td { a href={ "/customers/" (o.customer_id) } { (o.customer_name) } }
                 td { (o.product_code.as_deref().unwrap_or("—")) }
                 td { span.tag { (stage_name(&o.stage).get(lang)) } }
-                td.n { (crate::pages::yuan(o.amount_minor)) }
+                td.n { (crate::ui::yuan(o.amount_minor)) }
                 td.muted { (o.owner_name) }
                 td { @if o.owner_user_id == user.id {
                     form.inline method="post" action={ "/opportunities/" (o.id) "/stage" } {

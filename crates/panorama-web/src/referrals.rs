@@ -20,7 +20,7 @@ use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
-use crate::pages::{OrPage, PageError, layout};
+use crate::ui::{OrPage, PageError, layout};
 
 fn refusal(r: Refusal, lang: Lang) -> WebError {
     match r {

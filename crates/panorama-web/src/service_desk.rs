@@ -17,8 +17,9 @@ use crate::auth::Permission;
 use crate::error::WebError;
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::Level;
-use crate::pages::{OrPage, PageError, customer_table, layout, rule_name, yuan};
+use crate::pages::{customer_table, rule_name};
 use crate::service::{self, Ctx, Customer360};
+use crate::ui::{OrPage, PageError, layout, yuan};
 
 /// A debit at least this large (fen) in the week before is a likely reason.
 const LARGE_DEBIT_MINOR: i64 = 5_000_000;

@@ -19,8 +19,8 @@ use crate::error::WebError;
 use crate::extract::{CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
-use crate::pages::{OrPage, PageError, layout};
 use crate::service::Ctx;
+use crate::ui::{OrPage, PageError, layout};
 
 /// A form with only its token.
 #[derive(Debug, Deserialize)]
@@ -287,7 +287,7 @@ pub async fn add(
         .page(&ctx, path)?;
     Ok(Redirect::to(&format!(
         "/ecif/relationships?customer={}",
-        crate::pages::urlencode(f.from.trim())
+        crate::ui::urlencode(f.from.trim())
     ))
     .into_response())
 }

@@ -16,8 +16,8 @@ use sha2::Digest;
 
 use crate::AppState;
 use crate::i18n::{self as t, Lang};
-use crate::pages::layout;
 use crate::service::Ctx;
+use crate::ui::layout;
 
 /// A new one-time token and the hash the store keeps of it.
 pub fn mint() -> (String, String) {

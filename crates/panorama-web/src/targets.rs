@@ -20,8 +20,8 @@ use crate::auth::{Permission, User};
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::pages::{OrPage, PageError, layout, yuan};
 use crate::service::Ctx;
+use crate::ui::{OrPage, PageError, layout, yuan};
 
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
@@ -425,9 +425,9 @@ pub async fn form(
     let _ = user;
     Ok(Redirect::to(&format!(
         "/targets?period={}&indicator={}&org={}",
-        crate::pages::urlencode(&period),
-        crate::pages::urlencode(&indicator),
-        crate::pages::urlencode(&org)
+        crate::ui::urlencode(&period),
+        crate::ui::urlencode(&indicator),
+        crate::ui::urlencode(&org)
     ))
     .into_response())
 }

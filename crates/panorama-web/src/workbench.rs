@@ -18,10 +18,9 @@ use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
-use crate::pages::{
-    OrPage, PageError, alert_table, customer_table, layout, recent_alerts, rule_name, yuan,
-};
+use crate::pages::{alert_table, customer_table, recent_alerts, rule_name};
 use crate::service::{self, Ctx};
+use crate::ui::{OrPage, PageError, layout, yuan};
 
 /// The sections, in their default order.
 pub const SECTIONS: &[&str] = &[

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::EcifError;
 use crate::compare::{Std, Value, compare, level_names};
-use crate::schema::{FieldKind, Schema};
+use crate::schema::{FieldDef, FieldKind, Schema};
 use crate::standardise;
 use block::{Rule, Scope, blocks, sorted_keys, split};
 use cluster::{Clusters, Join};
@@ -99,7 +99,7 @@ impl Dataset {
             .iter()
             .enumerate()
             .map(|(f, def)| {
-                def.read(raw_of(f), || {
+                read_field(def, raw_of(f), || {
                     let or = def.or_column.as_deref()?;
                     raw_of(schema.fields.iter().position(|g| g.column == or)?)
                 })
@@ -198,6 +198,20 @@ impl Dataset {
     pub fn column(&self, f: usize) -> impl Iterator<Item = Option<Value<'_>>> + '_ {
         (0..self.len()).map(move |r| self.value(f, r))
     }
+}
+
+/// The standardised value of field `def` from a row: its column's, else
+/// (when that gives none) its `or_column`'s.
+pub fn read_field<'a>(
+    def: &FieldDef,
+    own: Option<&'a str>,
+    or: impl FnOnce() -> Option<&'a str>,
+) -> Option<Std> {
+    let std = |v: Option<&str>| {
+        v.filter(|v| !v.is_empty())
+            .and_then(|v| standardise_value(def.kind, v))
+    };
+    std(own).or_else(|| def.or_column.as_ref().and_then(|_| std(or())))
 }
 
 /// Standardises one raw value of a kind.

@@ -1,0 +1,189 @@
+//! What every page shares: the layout around a page's body (header, menu,
+//! language switch, the one inline stylesheet), page errors (the login
+//! redirect or an error page with its status), and small formatters.
+
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use panorama_domain::money::Money;
+
+use crate::auth::{Permission, User};
+use crate::error::WebError;
+use crate::i18n::{self as t, Lang};
+use crate::service::Ctx;
+
+const STYLE: &str = "body{font-family:'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;margin:0;color:#222;background:#f5f6f8}\
+header{background:#0b3d6e;color:#fff;padding:.5em 1em;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap}\
+header a{color:#fff;text-decoration:none}header .who{margin-left:auto}\
+main{padding:1em 1.5em;max-width:1280px}section{background:#fff;border-radius:6px;padding:.8em 1em;margin-bottom:1em;box-shadow:0 1px 2px #0001}\
+h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:collapse;width:100%}\
+th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1em}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
+dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}.sev-critical td:first-child{border-left:3px solid #b00020}.sev-warning td:first-child{border-left:3px solid #e6a700}\
+form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}\
+table.waterfall{margin:.4em 0}table.waterfall caption{text-align:left;font-weight:600;padding:.2em 0}table.waterfall td:last-child{width:40%}\
+.wbar{position:relative;display:block;height:.9em;background:linear-gradient(to right,transparent 49.8%,#999 49.8%,#999 50.2%,transparent 50.2%)}\
+.wbar .w{position:absolute;top:0;height:100%;border-radius:2px}.wbar .for{background:#2e8b57}.wbar .against{background:#c0392b}tr.total td{border-top:2px solid #ccc}";
+
+/// A full page around `body`.
+pub(crate) fn layout(
+    lang: Lang,
+    user: Option<&User>,
+    csrf: &str,
+    title: &str,
+    body: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t::APP.get(lang)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { (t::APP.get(lang)) }
+                    @if let Some(u) = user {
+                        @if u.can(Permission::ViewCustomers) {
+                            a href="/" { (t::WORKBENCH.get(lang)) }
+                            a href="/customers" { (t::CUSTOMERS.get(lang)) }
+                            // Posted, so names and numbers searched for stay out of URLs, proxy logs and history.
+                            form.inline action="/search" method="post" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="search" name="q" id="q" maxlength="100" placeholder=(t::SEARCH_HINT.get(lang)) size="28";
+                                " " button type="submit" { (t::SEARCH.get(lang)) }
+                            }
+                        }
+                        @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
+                        @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
+                        @if u.can(Permission::RecordContact) { a href="/service" { (t::SERVICE_DESK.get(lang)) } }
+                        @if u.can(Permission::Refer) { a href="/referrals" { (t::REFERRALS.get(lang)) } }
+                        @if u.can(Permission::HandleComplaints) { a href="/complaints" { (t::COMPLAINTS.get(lang)) } }
+                        @if u.can(Permission::ViewDashboards) { a href="/dashboard" { (t::DASHBOARD.get(lang)) } }
+                        @if u.can(Permission::ManageTargets) { a href="/targets" { (t::TARGETS.get(lang)) } }
+                        @if u.can(Permission::ViewAnalytics) {
+                            a href="/models" { (t::MODELS.get(lang)) }
+                            a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }
+                        }
+                        @if u.can(Permission::ResolveIdentities) { a href="/ecif" { (t::ECIF.get(lang)) } }
+                        @if u.can(Permission::ViewAudit) { a href="/audit" { (t::AUDIT.get(lang)) } }
+                        @if u.can(Permission::ManageUsers) { a href="/users" { (t::USERS.get(lang)) } }
+                    }
+                    span.who {
+                        a href={ "/lang/" (if lang == Lang::Zh { "en" } else { "zh" }) } { (t::LANG_SWITCH.get(lang)) }
+                        @if let Some(u) = user {
+                            " · " (u.display_name) " (" (u.org_name) ") "
+                            form.inline action="/logout" method="post" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" id="logout" { (t::LOGOUT.get(lang)) }
+                            }
+                        }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// Page errors: login redirect, or a page with the status.
+pub struct PageError {
+    lang: Lang,
+    error: WebError,
+    path: String,
+}
+
+impl PageError {
+    /// `error` shown as a page in `lang`; `path` is where a login returns to.
+    pub fn new(lang: Lang, error: WebError, path: &str) -> PageError {
+        PageError {
+            lang,
+            error,
+            path: path.to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let lang = self.lang;
+        let status = self.error.status();
+        let message = match &self.error {
+            WebError::Unauthorized => {
+                let next = urlencode(&self.path);
+                return Redirect::to(&format!("/login?next={next}")).into_response();
+            }
+            WebError::NotFound => t::NOT_FOUND.get(lang).to_owned(),
+            WebError::Forbidden => t::FORBIDDEN.get(lang).to_owned(),
+            other => other.public_message(),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = ?self.error, "page failed");
+        }
+        let body =
+            html! { section { p.err { (message) } p { a href="/" { (t::WORKBENCH.get(lang)) } } } };
+        (
+            status,
+            layout(lang, None, "", &status.as_u16().to_string(), body),
+        )
+            .into_response()
+    }
+}
+
+/// Percent-encodes `s` for a URL query (unreserved characters and `/` kept).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(crate) trait OrPage<T> {
+    fn page(self, ctx: &Ctx, path: &str) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<WebError>> OrPage<T> for Result<T, E> {
+    fn page(self, ctx: &Ctx, path: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError {
+            lang: ctx.lang,
+            error: e.into(),
+            path: path.to_owned(),
+        })
+    }
+}
+
+pub(crate) fn yuan(minor: Option<i64>) -> String {
+    minor.map_or_else(|| "—".to_owned(), |m| group(Money::from_minor(m)))
+}
+
+/// `1234567.80` → `1,234,567.80`.
+pub(crate) fn group(m: Money) -> String {
+    let s = m.to_string();
+    let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
+    let (int, frac) = s.split_once('.').unwrap_or((s, "00"));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}.{frac}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped_by_thousands() {
+        assert_eq!(group(Money::from_minor(123_456_789)), "1,234,567.89");
+        assert_eq!(group(Money::from_minor(-100)), "-1.00");
+        assert_eq!(group(Money::from_minor(99_999)), "999.99");
+    }
+}

@@ -152,8 +152,10 @@ async fn update(state: &AppState, ctx: &Ctx, id: i64, input: &UserUpdate) -> Res
 }
 
 /// `GET /api/users`: every user (never a password hash).
-pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageUsers)?;
+pub async fn api_list(
+    State(state): State<AppState>,
+    _: Require<perm::ManageUsers>,
+) -> Result<Response, WebError> {
     let users: Vec<_> = ocrm::users(&state.store)
         .await?
         .into_iter()
@@ -250,8 +252,11 @@ pub async fn form_update(
 
 /// `GET /users`: the users, each with a form to change them, and a form for
 /// a new one.
-pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let user = ctx.require(Permission::ManageUsers).page(&ctx, "/users")?;
+pub async fn page(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ManageUsers>,
+) -> Result<Response, PageError> {
+    let user = &user;
     let users = ocrm::users(&state.store).await.page(&ctx, "/users")?;
     let orgs = ocrm::org_units(&state.store).await.page(&ctx, "/users")?;
     let lang = ctx.lang;

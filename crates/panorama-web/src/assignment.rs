@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Permission, User};
+use crate::auth::User;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
@@ -309,8 +309,11 @@ pub async fn api_move(
 
 /// `GET /api/assignments`: the RMs of the caller's org units with their
 /// books, and the suggestions after tier changes.
-pub async fn api_overview(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let user = ctx.require(Permission::AssignCustomers)?;
+pub async fn api_overview(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::AssignCustomers>,
+) -> Result<Response, WebError> {
+    let user = &user;
     let scope = user.scope();
     let rms = assign::rms(&state.store, &scope).await?;
     let level = Level::for_role(user.role);
@@ -421,10 +424,11 @@ pub async fn form_upload(
 }
 
 /// `GET /assignments`.
-pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let user = ctx
-        .require(Permission::AssignCustomers)
-        .page(&ctx, "/assignments")?;
+pub async fn page(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::AssignCustomers>,
+) -> Result<Response, PageError> {
+    let user = &user;
     render(&state, &ctx, user, None).await
 }
 

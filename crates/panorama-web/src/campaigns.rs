@@ -356,8 +356,10 @@ fn parse_date(s: Option<&str>) -> Result<Option<NaiveDate>, WebError> {
 // ---- JSON ----
 
 /// `GET /api/campaigns`: every campaign with its results.
-pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
+pub async fn api_list(
+    State(state): State<AppState>,
+    _: Require<perm::ViewAnalytics>,
+) -> Result<Response, WebError> {
     let mut all = Vec::new();
     for c in campaigns::list(&state.store).await? {
         all.push(view(&state, c).await?);
@@ -366,8 +368,10 @@ pub async fn api_list(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
 }
 
 /// `GET /api/campaigns/compare`: every launched campaign on the same measures.
-pub async fn api_compare(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
+pub async fn api_compare(
+    State(state): State<AppState>,
+    _: Require<perm::ViewAnalytics>,
+) -> Result<Response, WebError> {
     Ok(Json(json!({"campaigns": ops::compare(&state.store).await?})).into_response())
 }
 
@@ -579,9 +583,12 @@ fn comparison(rows: &[Compared], lang: Lang) -> Markup {
 
 /// `GET /campaigns`: the comparison, every campaign by status, and (for
 /// analysts) the link to design one.
-pub async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn list_page(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ViewAnalytics>,
+) -> Result<Response, PageError> {
     let path = "/campaigns";
-    let user = ctx.require(Permission::ViewAnalytics).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let compared = ops::compare(&state.store).await.page(&ctx, path)?;
     let all = campaigns::list(&state.store).await.page(&ctx, path)?;
@@ -610,9 +617,12 @@ pub async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
 }
 
 /// `GET /campaigns/new`: the design form.
-pub async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn new_page(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::DesignCampaigns>,
+) -> Result<Response, PageError> {
     let path = "/campaigns/new";
-    let user = ctx.require(Permission::DesignCampaigns).page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let csrf = ctx.csrf().await;
     let models = panorama_store::models::approved(&state.store)

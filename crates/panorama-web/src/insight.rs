@@ -12,10 +12,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Permission;
 use crate::error::WebError;
+use crate::extract::{Require, perm};
 use crate::i18n::{self as t};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout};
 
 /// A registered version with its stored evaluation.
@@ -48,8 +47,10 @@ async fn model_views(state: &AppState) -> Result<Vec<ModelView>, WebError> {
 }
 
 /// `GET /api/models`: every version with its evaluation.
-pub async fn models_api(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ViewAnalytics)?;
+pub async fn models_api(
+    State(state): State<AppState>,
+    _: Require<perm::ViewAnalytics>,
+) -> Result<Response, WebError> {
     Ok(Json(json!({"models": model_views(&state).await?})).into_response())
 }
 
@@ -115,10 +116,11 @@ fn calibration_chart(deciles: &[Value]) -> Markup {
 }
 
 /// `GET /models`: the registry and each version's evaluation.
-pub async fn models_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let user = ctx
-        .require(Permission::ViewAnalytics)
-        .page(&ctx, "/models")?;
+pub async fn models_page(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ViewAnalytics>,
+) -> Result<Response, PageError> {
+    let user = &user;
     let views = model_views(&state).await.page(&ctx, "/models")?;
     let lang = ctx.lang;
     let csrf = ctx.csrf().await;

@@ -282,8 +282,10 @@ pub async fn undo(
 
 /// `GET /api/ecif/quality`: per source system, records, invalid and legacy
 /// ids, missing ids, mobiles and addresses, credit-code flags, duplicates.
-pub async fn quality(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ResolveIdentities)?;
+pub async fn quality(
+    State(state): State<AppState>,
+    _: Require<perm::ResolveIdentities>,
+) -> Result<Response, WebError> {
     let rows = q::quality(&state.store).await?;
     Ok(Json(json!({"systems": rows})).into_response())
 }

@@ -14,12 +14,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::auth::Permission;
 use crate::error::WebError;
 use crate::extract::{CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout};
 
 /// A form with only its token.
@@ -35,11 +33,12 @@ impl HasCsrf for TokenForm {
 }
 
 /// `GET /ecif`: the open review pairs, most probable first.
-pub async fn queue(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn queue(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
+) -> Result<Response, PageError> {
     let path = "/ecif";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let level = Level::for_role(user.role);
     let rows = q::review_queue(&state.store, "open", 50)
@@ -104,11 +103,12 @@ pub async fn decide(
 }
 
 /// `GET /ecif/merges`: merge and unmerge events with undo.
-pub async fn merges(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn merges(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
+) -> Result<Response, PageError> {
     let path = "/ecif/merges";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let rows = q::merges(&state.store, 200).await.page(&ctx, path)?;
     let csrf = ctx.csrf().await;
@@ -148,11 +148,12 @@ pub async fn undo(
 
 /// `GET /ecif/quality`: data quality by source system and the import runs
 /// with their reject reports.
-pub async fn quality(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn quality(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ResolveIdentities>,
+) -> Result<Response, PageError> {
     let path = "/ecif/quality";
-    let user = ctx
-        .require(Permission::ResolveIdentities)
-        .page(&ctx, path)?;
+    let user = &user;
     let lang = ctx.lang;
     let rows = q::quality(&state.store).await.page(&ctx, path)?;
     let runs = q::import_runs(&state.store, 20).await.page(&ctx, path)?;

@@ -166,8 +166,10 @@ pub async fn api_view(
 }
 
 /// `GET /api/indicators`.
-pub async fn api_indicators(State(state): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Permission::ManageTargets)?;
+pub async fn api_indicators(
+    State(state): State<AppState>,
+    _: Require<perm::ManageTargets>,
+) -> Result<Response, WebError> {
     Ok(Json(json!({"indicators": targets::indicators(&state.store).await?, "sources": targets::SOURCES})).into_response())
 }
 

@@ -165,7 +165,11 @@ pub fn person_schema() -> Schema {
         trim: true,
         fields: vec![
             field("name", FieldKind::Name, true),
-            field("id_no", FieldKind::ResidentId, false),
+            // Two valid, different resident ids are two people.
+            FieldDef {
+                distinct: true,
+                ..field("id_no", FieldKind::ResidentId, false)
+            },
             field("mobile", FieldKind::Mobile, false),
             field("birth_date", FieldKind::Date, false),
             field("gender", FieldKind::Exact, false),
@@ -194,12 +198,19 @@ pub fn organisation_schema() -> Schema {
         trim: true,
         fields: vec![
             field("name", FieldKind::OrgName, true),
+            // A trade name is registered once per city: when the names
+            // agree, a shared city is measured among different companies.
             FieldDef {
                 name: Some("city".into()),
                 or_column: Some("address".into()),
+                depends_on: Some("name".into()),
                 ..field("name", FieldKind::OrgCity, false)
             },
-            field("credit_code", FieldKind::CreditCode, false),
+            // Two valid, different credit codes are two parties.
+            FieldDef {
+                distinct: true,
+                ..field("credit_code", FieldKind::CreditCode, false)
+            },
             field("address", FieldKind::Address, false),
             field("industry", FieldKind::Exact, false),
         ],

@@ -376,6 +376,12 @@ fn acrm_commands_from_batch_to_segments() {
     assert_eq!(csv.lines().count(), all + 1);
     let t = run(&["profit"]);
     assert!(t.contains("decile") && t.contains("loss_making"), "{t}");
+    assert!(
+        t.contains("top20_share_pct")
+            && t.contains("customers_at_peak")
+            && t.contains("households:"),
+        "{t}"
+    );
     let t = run(&[
         "tiers",
         "migration",

@@ -654,39 +654,15 @@ pub async fn export_features(
 
 /// `panorama profit`: the Pareto view of profit contribution.
 pub async fn profit(analytics: &Path, as_of: Option<NaiveDate>) -> Result<()> {
-    let (ctx, date) = sql::analyst_session(analytics, as_of).await?;
-    let text = "WITH ranked AS ( \
-          SELECT profit, CAST(ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS BIGINT) AS rn, \
-          CAST(COUNT(*) OVER () AS BIGINT) AS n FROM features), \
-        total AS (SELECT CAST(SUM(profit) AS DOUBLE) AS total FROM features) \
-        SELECT (rn - 1) * 10 / n + 1 AS decile, COUNT(*) AS customers, \
-          SUM(profit) / 100 AS profit_yuan, \
-          ROUND(CAST(SUM(profit) AS DOUBLE) * 100.0 / MAX(total.total), 1) AS share_pct, \
-          SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS loss_making \
-        FROM ranked CROSS JOIN total GROUP BY (rn - 1) * 10 / n + 1 ORDER BY decile";
-    let (_, batches) = sql::query(&ctx, text).await?;
-    say!("profit contribution by decile of customers, as of {date} (12 months, yuan)");
-    say!("{}", pretty_format_batches(&batches)?);
-    let text = "WITH ranked AS ( \
-          SELECT profit, SUM(profit) OVER (ORDER BY profit DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running, \
-          CAST(ROW_NUMBER() OVER (ORDER BY profit DESC, customer_id) AS BIGINT) AS rn FROM features), \
-        total AS (SELECT CAST(SUM(profit) AS DOUBLE) AS total, COUNT(*) AS n, \
-          SUM(CASE WHEN profit < 0 THEN 1 ELSE 0 END) AS losers FROM features), \
-        peak AS (SELECT MAX(running) AS peak FROM ranked) \
-        SELECT MAX(total.n) AS customers, CAST(MAX(total.total) / 100.0 AS BIGINT) AS total_profit_yuan, \
-          ROUND(CAST(MAX(CASE WHEN rn * 5 <= total.n THEN running END) AS DOUBLE) * 100.0 / MAX(total.total), 1) AS top20_share_pct, \
-          ROUND(CAST(MAX(peak.peak) AS DOUBLE) * 100.0 / MAX(total.total), 1) AS peak_share_pct, \
-          MIN(CASE WHEN running = peak.peak THEN rn END) AS customers_at_peak, \
-          MAX(total.losers) AS loss_making \
-        FROM ranked CROSS JOIN total CROSS JOIN peak";
-    let (_, batches) = sql::query(&ctx, text).await?;
-    say!("{}", pretty_format_batches(&batches)?);
-    let text = "SELECT COUNT(*) AS households, SUM(CASE WHEN p < 0 THEN 1 ELSE 0 END) AS loss_making, \
-        SUM(p) / 100 AS profit_yuan FROM (SELECT household_id, SUM(profit) AS p FROM features \
-        WHERE household_id IS NOT NULL GROUP BY household_id) h";
-    let (_, batches) = sql::query(&ctx, text).await?;
+    let p = panorama_analytics::pareto::pareto(analytics, as_of).await?;
+    say!(
+        "profit contribution by decile of customers, as of {} (12 months, yuan)",
+        p.as_of
+    );
+    say!("{}", pretty_format_batches(&p.deciles)?);
+    say!("{}", pretty_format_batches(&p.concentration)?);
     say!("households:");
-    say!("{}", pretty_format_batches(&batches)?);
+    say!("{}", pretty_format_batches(&p.households)?);
     Ok(())
 }
 

@@ -527,94 +527,42 @@ pub async fn margin(
     else {
         return clv(action);
     };
-    if !(0.0..=1.0).contains(&retention) || !(0.0..1.0).contains(&discount) || years == 0 {
-        anyhow::bail!("--retention in [0, 1], --discount in [0, 1) and --years ≥ 1");
-    }
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::{DataType, Int64Type};
-    let ctx = panorama_analytics::engine::session();
-    let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
-    let batches = ctx
-        .table("features")
-        .await?
-        .select_columns(&["customer_id", "profit"])?
-        .collect()
-        .await?;
-    // Retention per customer: (1 − churn probability over the model's
-    // horizon) raised to the horizons in a year.
-    let churn: Option<(std::collections::HashMap<i64, f64>, f64)> = match &churn_model {
-        Some(name) => {
-            let m = panorama_store::models::approved(store)
-                .await?
-                .into_iter()
-                .find(|m| &m.name == name && m.kind == "churn")
-                .with_context(|| format!("no approved churn model '{name}'"))?;
-            let report: panorama_scoring::TrainReport =
-                serde_json::from_str(m.metrics.as_deref().unwrap_or("null"))
-                    .with_context(|| format!("model {}: its report is unreadable", m.id))?;
-            let scores = panorama_store::models::latest_scores(store, m.id).await?;
-            Some((
-                scores.into_iter().collect(),
-                12.0 / f64::from(report.horizon_months),
-            ))
-        }
-        None => None,
+    let params = panorama_scoring::clv::MarginParams {
+        as_of,
+        years,
+        discount,
+        retention,
+        churn_model: churn_model.as_deref(),
     };
-    let mut rows: Vec<(i64, i64, f64, i64)> = Vec::new();
-    for b in &batches {
-        let ids = b.column(0).as_primitive::<Int64Type>();
-        let profit = datafusion::arrow::compute::cast(b.column(1), &DataType::Int64)?;
-        let profit = profit.as_primitive::<Int64Type>();
-        for i in 0..b.num_rows() {
-            let id = ids.value(i);
-            let p = if profit.is_null(i) {
-                0
-            } else {
-                profit.value(i)
-            };
-            let r = match &churn {
-                Some((scores, per_year)) => scores
-                    .get(&id)
-                    .map_or(retention, |s| (1.0 - s).clamp(0.0, 1.0).powf(*per_year)),
-                None => retention,
-            };
-            rows.push((
-                id,
-                p,
-                r,
-                panorama_models::clv::margin_clv(p, r, discount, years),
-            ));
-        }
-    }
+    let clv = panorama_scoring::clv::margin(store, analytics, &params).await?;
     if let Some(path) = &out {
         let mut w =
             csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
         w.write_record(["customer_id", "profit_12m_fen", "retention", "clv_fen"])?;
-        for (id, p, r, v) in &rows {
+        for r in &clv.rows {
             w.write_record([
-                id.to_string(),
-                p.to_string(),
-                format!("{r:.4}"),
-                v.to_string(),
+                r.customer_id.to_string(),
+                r.profit_fen.to_string(),
+                format!("{:.4}", r.retention),
+                r.clv_fen.to_string(),
             ])?;
         }
         w.flush()?;
     }
-    let total: i64 = rows.iter().map(|r| r.3).sum();
+    let values: Vec<i64> = clv.rows.iter().map(|r| r.clv_fen).collect();
+    let total: i64 = values.iter().sum();
     say!(
-        "margin CLV as of {date}: {} customers, {years} years at {:.1}% discount, retention {}; total {} yuan",
-        rows.len(),
+        "margin CLV as of {}: {} customers, {years} years at {:.1}% discount, retention {}; total {} yuan",
+        clv.as_of,
+        clv.rows.len(),
         100.0 * discount,
-        if churn.is_some() {
+        if clv.from_churn_model {
             "from the churn model's scores".to_owned()
         } else {
             format!("{retention} for all")
         },
         total / 100
     );
-    let mut sorted: Vec<i64> = rows.iter().map(|r| r.3).collect();
-    sorted.sort_unstable_by(|a, b| b.cmp(a));
-    let n = sorted.len().max(1);
     say!(
         "  {:>6} {:>10} {:>16} {:>14}",
         "decile",
@@ -622,19 +570,13 @@ pub async fn margin(
         "mean CLV, yuan",
         "share of total"
     );
-    for k in 0..10 {
-        let part = &sorted[k * n / 10..((k + 1) * n / 10).min(sorted.len())];
-        let sum: i64 = part.iter().sum();
+    for (k, d) in panorama_scoring::clv::deciles(&values).iter().enumerate() {
         say!(
             "  {:>6} {:>10} {:>16.2} {:>13.1}%",
             k + 1,
-            part.len(),
-            sum as f64 / part.len().max(1) as f64 / 100.0,
-            if total != 0 {
-                100.0 * sum as f64 / total as f64
-            } else {
-                0.0
-            }
+            d.customers,
+            d.mean_fen / 100.0,
+            100.0 * d.share
         );
     }
     if let Some(path) = &out {

@@ -3,6 +3,8 @@
 //! out-of-time test, the registry (train → evaluate → approve → score), and
 //! scoring with each customer's top reasons.
 
+pub mod clv;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -98,24 +98,9 @@ pub enum Refusal {
     NoteNeeded,
 }
 
-/// A new complaint.
-#[derive(Debug, Clone)]
-pub struct NewComplaint<'a> {
-    /// Customer.
-    pub customer_id: i64,
-    /// One of [`CATEGORIES`].
-    pub category: &'a str,
-    /// One of [`CHANNELS`].
-    pub channel: &'a str,
-    /// One of [`SEVERITIES`].
-    pub severity: &'a str,
-    /// What the customer says.
-    pub description: &'a str,
-    /// Who records it.
-    pub actor: &'a str,
-    /// Who records it (their id: the owner when the customer has no RM).
-    pub actor_id: i64,
-}
+/// A new complaint: its category one of [`CATEGORIES`], its channel one of
+/// [`CHANNELS`], its severity one of [`SEVERITIES`].
+pub use panorama_store::complaints::NewComplaint;
 
 fn one_of(what: &str, value: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&value) {
@@ -142,21 +127,7 @@ pub async fn open(store: &Store, c: &NewComplaint<'_>) -> Result<i64> {
     let now = Utc::now();
     let due = due_at(c.category, c.severity, now)?;
     one_of("channel", c.channel, CHANNELS)?;
-    Ok(store::insert(
-        store,
-        &store::NewRow {
-            customer_id: c.customer_id,
-            category: c.category,
-            channel: c.channel,
-            severity: c.severity,
-            description: c.description,
-            actor: c.actor,
-            actor_id: c.actor_id,
-            opened_at: now,
-            sla_due_at: due,
-        },
-    )
-    .await?)
+    Ok(store::insert(store, c, now, due).await?)
 }
 
 /// Takes `action` on complaint `id` in `scope`, with an optional note (the

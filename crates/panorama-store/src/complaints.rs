@@ -15,10 +15,10 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A new complaint, its category, channel and severity checked and its
-/// deadline set by the caller.
+/// A new complaint (`panorama-ocrm` checks its category, channel and
+/// severity against its rules before it is stored).
 #[derive(Debug, Clone)]
-pub struct NewRow<'a> {
+pub struct NewComplaint<'a> {
     /// Customer.
     pub customer_id: i64,
     /// Category.
@@ -33,10 +33,6 @@ pub struct NewRow<'a> {
     pub actor: &'a str,
     /// Who records it (their id: the owner when the customer has no RM).
     pub actor_id: i64,
-    /// When it was opened.
-    pub opened_at: DateTime<Utc>,
-    /// When its SLA runs out.
-    pub sla_due_at: DateTime<Utc>,
 }
 
 /// A complaint as lists and its page show it.
@@ -110,7 +106,13 @@ async fn event(
 
 /// Inserts a complaint, status `open`, owned by the customer's RM (or
 /// whoever records it when the customer has none), with its first event.
-pub async fn insert(store: &Store, c: &NewRow<'_>) -> Result<i64> {
+/// `opened_at` and `sla_due_at` (its deadline) are the caller's.
+pub async fn insert(
+    store: &Store,
+    c: &NewComplaint<'_>,
+    opened_at: DateTime<Utc>,
+    sla_due_at: DateTime<Utc>,
+) -> Result<i64> {
     let mut tx = store.begin().await?;
     let owner: Option<i64> = sqlx::query_scalar(
         "SELECT rm_user_id FROM assignment WHERE customer_id = $1 AND role = 'primary' AND to_date IS NULL",
@@ -118,7 +120,7 @@ pub async fn insert(store: &Store, c: &NewRow<'_>) -> Result<i64> {
     .bind(c.customer_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let at = stamp(c.opened_at);
+    let at = stamp(opened_at);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO complaint (customer_id, category, status, description, owner_user_id, opened_at, \
            sla_due_at, channel, severity, opened_by) \
@@ -129,7 +131,7 @@ pub async fn insert(store: &Store, c: &NewRow<'_>) -> Result<i64> {
     .bind(c.description)
     .bind(owner.unwrap_or(c.actor_id))
     .bind(&at)
-    .bind(stamp(c.sla_due_at))
+    .bind(stamp(sla_due_at))
     .bind(c.channel)
     .bind(c.severity)
     .bind(c.actor)

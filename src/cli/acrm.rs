@@ -520,17 +520,14 @@ pub async fn tiers(store: &Store, config: &Config, action: TierAction) -> Result
                 let name = r.as_deref().unwrap_or("(new)");
                 say!("{name:<16}{} {total:>10}", cols.join(""));
             }
-            let (mut up, mut down, mut same) = (0, 0, 0);
-            let rank = |c: &str| config.tiers.iter().position(|t| t.code == c);
-            for (f, t, n) in &cells {
-                match (f.as_deref().and_then(rank), rank(t)) {
-                    (Some(a), Some(b)) if b < a => up += n,
-                    (Some(a), Some(b)) if b > a => down += n,
-                    (Some(_), Some(_)) => same += n,
-                    _ => {}
-                }
-            }
-            say!("upgraded={up} downgraded={down} unchanged={same}");
+            let order: Vec<&str> = config.tiers.iter().map(|t| t.code.as_str()).collect();
+            let m = panorama_analytics::tiers::migration_summary(&cells, &order);
+            say!(
+                "upgraded={} downgraded={} unchanged={}",
+                m.upgraded,
+                m.downgraded,
+                m.unchanged
+            );
             Ok(())
         }
         TierAction::Changes { from, to, limit } => {

@@ -166,9 +166,59 @@ pub fn tier_on(decisions: &[TierDecision], date: NaiveDate) -> Option<usize> {
         .map(|d| d.tier)
 }
 
+/// Customers who moved up, down or stayed between two dates, from the
+/// migration matrix's cells (tier then, or none for a new customer; tier
+/// now; customers). `order` lists the tier codes highest first; a new
+/// customer or an unknown code counts in none of the three.
+pub fn migration_summary(cells: &[(Option<String>, String, i64)], order: &[&str]) -> Movement {
+    let rank = |c: &str| order.iter().position(|t| *t == c);
+    let mut m = Movement::default();
+    for (from, to, n) in cells {
+        match (from.as_deref().and_then(rank), rank(to)) {
+            (Some(a), Some(b)) if b < a => m.upgraded += n,
+            (Some(a), Some(b)) if b > a => m.downgraded += n,
+            (Some(_), Some(_)) => m.unchanged += n,
+            _ => {}
+        }
+    }
+    m
+}
+
+/// Customers by the direction their tier moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Movement {
+    /// To a higher tier.
+    pub upgraded: i64,
+    /// To a lower tier.
+    pub downgraded: i64,
+    /// In the same tier.
+    pub unchanged: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tier_moves_count_by_direction_and_new_customers_by_none() {
+        let cell = |f: Option<&str>, t: &str, n| (f.map(str::to_owned), t.to_owned(), n);
+        let cells = [
+            cell(Some("gold"), "platinum", 3),
+            cell(Some("platinum"), "gold", 2),
+            cell(Some("gold"), "gold", 10),
+            cell(None, "gold", 4),
+            cell(Some("retired"), "gold", 1),
+        ];
+        let m = migration_summary(&cells, &["core", "platinum", "gold"]);
+        assert_eq!(
+            m,
+            Movement {
+                upgraded: 3,
+                downgraded: 2,
+                unchanged: 10
+            }
+        );
+    }
     use crate::config::Config;
 
     fn d(s: &str) -> NaiveDate {

@@ -517,3 +517,54 @@ pub async fn unmerge(store: &Store, event_id: i64, actor: &str) -> Result<String
         event.absorbed_customer_id, records, event.surviving_customer_id
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: &str) -> q::RecordRow {
+        q::RecordRow {
+            id: 7,
+            system: "core".into(),
+            party_type: "organisation".into(),
+            name: "上海嘉禾置业有限公司".into(),
+            gender: None,
+            birth_date: None,
+            id_no_std: None,
+            id_no: Some("raw id".into()),
+            credit_code_std: Some("91310000MA1FL0XX1X".into()),
+            credit_code_status: status.into(),
+            mobile_std: Some("13812345678".into()),
+            email: None,
+            address: Some("上海市浦东新区世纪大道1号".into()),
+            industry: Some("K70".into()),
+            batch_id: 3,
+            trust: 90,
+        }
+    }
+
+    #[test]
+    fn a_stored_record_is_matched_on_its_standardised_values() {
+        let s = to_source(record("valid"));
+        assert_eq!(s.credit_code.as_deref(), Some("91310000MA1FL0XX1X"));
+        assert!(
+            s.credit_code_ok,
+            "a valid code may prove two parties different"
+        );
+        assert_eq!(s.mobile.as_deref(), Some("13812345678"));
+        assert_eq!((s.id_no, s.id_raw.as_deref()), (None, Some("raw id")));
+        assert_eq!((s.batch_id, s.trust), (3, 90));
+        for status in ["checksum_failed", "missing", ""] {
+            assert!(!to_source(record(status)).credit_code_ok, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_family_tie_reads_the_same_from_either_side() {
+        assert_eq!(inverse("parent"), "child");
+        assert_eq!(inverse("child"), "parent");
+        for kind in ["spouse", "sibling", "executive"] {
+            assert_eq!(inverse(kind), kind);
+        }
+    }
+}

@@ -31,46 +31,73 @@ pub enum Role {
     Agent,
 }
 
-/// Something a role may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// Open customer lists, search and the 360° view.
-    ViewCustomers,
-    /// See names and identifiers unmasked after stating a reason.
-    Unmask,
-    /// Record contacts and work tasks.
-    RecordContact,
-    /// Search the audit trail.
-    ViewAudit,
-    /// Manage users.
-    ManageUsers,
-    /// Read the server's request counters (`/metrics`).
-    ViewMetrics,
-    /// Work the identity review queue, undo merges, read data quality.
-    ResolveIdentities,
-    /// Read model evaluations and campaign results.
-    ViewAnalytics,
-    /// Read the opportunity pipeline (an RM's own, a branch manager's
-    /// subtree's, the whole bank's for executives).
-    ViewPipeline,
-    /// Assign customers to the RMs of one's org units, reclaim them.
-    AssignCustomers,
-    /// Record and work complaints of customers in scope.
-    HandleComplaints,
-    /// Read satisfaction results (an RM: their own).
-    ViewServiceReports,
-    /// Set targets for one's org units and split them down; read progress.
-    ManageTargets,
-    /// Read the management dashboards of one's org units, export them.
-    ViewDashboards,
-    /// Refer customers related to one's own to their RMs, and work the
-    /// referrals received.
-    Refer,
-    /// Design campaigns, launch and finish them, export their members.
-    DesignCampaigns,
-    /// Approve a campaign someone else designed.
-    ApproveCampaigns,
+/// Declares [`Permission`] and, in [`perm`], one marker type per
+/// permission for the `Require<P>` extractor: one list, so a permission and
+/// its marker cannot drift apart.
+macro_rules! permissions {
+    ($( $(#[$doc:meta])* $name:ident, )*) => {
+        /// Something a role may do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Permission {
+            $( $(#[$doc])* $name, )*
+        }
+
+        /// Each [`Permission`] as a type, for `Require<P>`.
+        pub mod perm {
+            $(
+                $(#[$doc])*
+                pub struct $name;
+                impl super::Perm for $name {
+                    const P: super::Permission = super::Permission::$name;
+                }
+            )*
+        }
+    };
 }
+
+/// A permission as a type (see [`perm`]).
+pub trait Perm {
+    /// The permission.
+    const P: Permission;
+}
+
+permissions! {
+/// Open customer lists, search and the 360° view.
+ViewCustomers,
+/// See names and identifiers unmasked after stating a reason.
+Unmask,
+/// Record contacts and work tasks.
+RecordContact,
+/// Search the audit trail.
+ViewAudit,
+/// Manage users.
+ManageUsers,
+/// Read the server's request counters (`/metrics`).
+ViewMetrics,
+/// Work the identity review queue, undo merges, read data quality.
+ResolveIdentities,
+/// Read model evaluations and campaign results.
+ViewAnalytics,
+/// Read the opportunity pipeline (an RM's own, a branch manager's
+/// subtree's, the whole bank's for executives).
+ViewPipeline,
+/// Assign customers to the RMs of one's org units, reclaim them.
+AssignCustomers,
+/// Record and work complaints of customers in scope.
+HandleComplaints,
+/// Read satisfaction results (an RM: their own).
+ViewServiceReports,
+/// Set targets for one's org units and split them down; read progress.
+ManageTargets,
+/// Read the management dashboards of one's org units, export them.
+ViewDashboards,
+/// Refer customers related to one's own to their RMs, and work the
+/// referrals received.
+Refer,
+/// Design campaigns, launch and finish them, export their members.
+DesignCampaigns,
+/// Approve a campaign someone else designed.
+ApproveCampaigns,}
 
 impl Role {
     /// The customers a user of this role (`user_id`, at org unit `org_path`)

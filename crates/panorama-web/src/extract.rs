@@ -14,54 +14,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::auth::{Permission, User};
+use crate::auth::User;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::service::Ctx;
 use crate::ui::{PageError, urlencode};
 
-/// A permission as a type, for [`Require`].
-pub trait Perm {
-    /// The permission.
-    const P: Permission;
-}
-
-/// Marker types, one per [`Permission`] a handler requires on its own
-/// (`/metrics` takes a scraper's token or an administrator: it checks by hand).
-pub mod perm {
-    use super::{Perm, Permission};
-
-    macro_rules! perms {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[doc = concat!("[`Permission::", stringify!($name), "`] as a type.")]
-                pub struct $name;
-                impl Perm for $name {
-                    const P: Permission = Permission::$name;
-                }
-            )*
-        };
-    }
-
-    perms!(
-        ViewCustomers,
-        Unmask,
-        RecordContact,
-        ViewAudit,
-        ManageUsers,
-        ResolveIdentities,
-        ViewAnalytics,
-        ViewPipeline,
-        AssignCustomers,
-        HandleComplaints,
-        ViewServiceReports,
-        ManageTargets,
-        ViewDashboards,
-        Refer,
-        DesignCampaigns,
-        ApproveCampaigns,
-    );
-}
+pub use crate::auth::{Perm, perm};
 
 /// A refused request, answered the way its path expects.
 #[derive(Debug)]

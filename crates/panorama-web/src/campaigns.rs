@@ -251,8 +251,7 @@ impl DesignFields {
 }
 
 /// Designs a draft from the fields; returns its id.
-async fn design(state: &AppState, ctx: &Ctx, fields: &DesignFields) -> Result<i64, WebError> {
-    let user = ctx.require(Permission::DesignCampaigns)?;
+async fn design(state: &AppState, user: &User, fields: &DesignFields) -> Result<i64, WebError> {
     let a = analytics(state)?;
     let d = fields.design(&user.username)?;
     Ok(ops::design(&state.store, &a.config, &d).await?)
@@ -388,11 +387,11 @@ pub async fn api_get(
 /// `POST /api/campaigns` (`X-CSRF-Token`): designs a draft; 201 with its id.
 pub async fn api_create(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::DesignCampaigns>,
+    Require { user, .. }: Require<perm::DesignCampaigns>,
     _: ApiCsrf,
     Json(body): Json<Value>,
 ) -> Result<Response, WebError> {
-    let id = design(&state, &ctx, &DesignFields::from_json(&body)).await?;
+    let id = design(&state, &user, &DesignFields::from_json(&body)).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "status": "draft"})),
@@ -726,11 +725,11 @@ impl HasCsrf for DesignForm {
 /// `POST /campaigns`: saves the draft and shows it.
 pub async fn form_create(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::DesignCampaigns>,
+    Require { ctx, user, .. }: Require<perm::DesignCampaigns>,
     CsrfForm(f): CsrfForm<DesignForm>,
 ) -> Result<Response, PageError> {
     let path = "/campaigns/new";
-    let id = design(&state, &ctx, &f.fields).await.page(&ctx, path)?;
+    let id = design(&state, &user, &f.fields).await.page(&ctx, path)?;
     Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
 }
 

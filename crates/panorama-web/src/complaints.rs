@@ -98,10 +98,10 @@ pub struct NewInput {
 async fn open(
     state: &AppState,
     ctx: &Ctx,
+    user: &User,
     customer: i64,
     input: &NewInput,
 ) -> Result<i64, WebError> {
-    let user = ctx.require(Permission::HandleComplaints)?;
     let lang = ctx.lang;
     if ocrm::customer_in_scope(&state.store, &user.scope(), customer)
         .await?
@@ -173,11 +173,11 @@ fn score(raw: Option<&str>, what: &str) -> Result<Option<i64>, WebError> {
 async fn step(
     state: &AppState,
     ctx: &Ctx,
+    user: &User,
     id: i64,
     action: &str,
     input: &StepInput,
 ) -> Result<String, WebError> {
-    let user = ctx.require(Permission::HandleComplaints)?;
     let lang = ctx.lang;
     let action = Action::parse(action).ok_or(WebError::NotFound)?;
     let note = blank(&input.note);
@@ -284,11 +284,11 @@ pub struct OpenBody {
 /// `POST /api/complaints`.
 pub async fn api_open(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::HandleComplaints>,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     _: ApiCsrf,
     Json(body): Json<OpenBody>,
 ) -> Result<Response, WebError> {
-    let id = open(&state, &ctx, body.customer_id, &body.input).await?;
+    let id = open(&state, &ctx, &user, body.customer_id, &body.input).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "status": "open"})),
@@ -315,7 +315,7 @@ pub async fn api_get(
 /// reopen, close (optional csat, nps, comment).
 pub async fn api_step(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::HandleComplaints>,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     _: ApiCsrf,
     Path((id, action)): Path<(i64, String)>,
     body: Option<Json<serde_json::Value>>,
@@ -328,7 +328,7 @@ pub async fn api_step(
         nps: text("nps"),
         comment: text("comment"),
     };
-    let status = step(&state, &ctx, id, &action, &input).await?;
+    let status = step(&state, &ctx, &user, id, &action, &input).await?;
     Ok(Json(json!({"id": id, "status": status})).into_response())
 }
 
@@ -410,12 +410,12 @@ impl HasCsrf for OpenForm {
 /// `POST /customers/{id}/complaints`.
 pub async fn form_open(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::HandleComplaints>,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     Path(customer): Path<i64>,
     CsrfForm(f): CsrfForm<OpenForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{customer}");
-    let id = open(&state, &ctx, customer, &f.input)
+    let id = open(&state, &ctx, &user, customer, &f.input)
         .await
         .page(&ctx, &path)?;
     Ok(Redirect::to(&format!("/complaints/{id}")).into_response())
@@ -438,12 +438,12 @@ impl HasCsrf for StepForm {
 /// `POST /complaints/{id}/{action}`.
 pub async fn form_step(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::HandleComplaints>,
+    Require { ctx, user, .. }: Require<perm::HandleComplaints>,
     Path((id, action)): Path<(i64, String)>,
     CsrfForm(f): CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/complaints/{id}");
-    step(&state, &ctx, id, &action, &f.input)
+    step(&state, &ctx, &user, id, &action, &f.input)
         .await
         .page(&ctx, &path)?;
     Ok(Redirect::to(&path).into_response())

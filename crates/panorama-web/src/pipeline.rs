@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Permission, Role, User};
+use crate::auth::{Role, User};
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
@@ -79,10 +79,10 @@ fn amount(raw: Option<&str>, lang: Lang) -> Result<Option<i64>, WebError> {
 async fn create(
     state: &AppState,
     ctx: &Ctx,
+    user: &User,
     customer: i64,
     input: &OpportunityInput,
 ) -> Result<i64, WebError> {
-    let user = ctx.require(Permission::RecordContact)?;
     let lang = ctx.lang;
     if ocrm::customer_in_scope(&state.store, &user.scope(), customer)
         .await?
@@ -155,10 +155,10 @@ pub struct MoveInput {
 async fn move_stage(
     state: &AppState,
     ctx: &Ctx,
+    user: &User,
     id: i64,
     input: &MoveInput,
 ) -> Result<i64, WebError> {
-    let user = ctx.require(Permission::RecordContact)?;
     let lang = ctx.lang;
     let amount_minor = amount(blank(&input.amount), lang)?;
     let stage = input.stage.trim();
@@ -248,11 +248,11 @@ pub struct CreateBody {
 /// `POST /api/opportunities`: a new opportunity (`X-CSRF-Token`).
 pub async fn api_create(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::RecordContact>,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     _: ApiCsrf,
     Json(body): Json<CreateBody>,
 ) -> Result<Response, WebError> {
-    let id = create(&state, &ctx, body.customer_id, &body.input).await?;
+    let id = create(&state, &ctx, &user, body.customer_id, &body.input).await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({"id": id, "stage": "lead"})),
@@ -263,12 +263,12 @@ pub async fn api_create(
 /// `POST /api/opportunities/{id}/stage`: moves the caller's opportunity.
 pub async fn api_move(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::RecordContact>,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     _: ApiCsrf,
     Path(id): Path<i64>,
     Json(body): Json<MoveInput>,
 ) -> Result<Response, WebError> {
-    move_stage(&state, &ctx, id, &body).await?;
+    move_stage(&state, &ctx, &user, id, &body).await?;
     Ok(Json(json!({"id": id, "stage": body.stage.trim()})).into_response())
 }
 
@@ -289,12 +289,12 @@ impl HasCsrf for CreateForm {
 /// `POST /customers/{id}/opportunities`: from the 360's form.
 pub async fn form_create(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::RecordContact>,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     Path(customer): Path<i64>,
     CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{customer}");
-    create(&state, &ctx, customer, &f.input)
+    create(&state, &ctx, &user, customer, &f.input)
         .await
         .page(&ctx, &path)?;
     Ok(Redirect::to(&format!("{path}#opportunities")).into_response())
@@ -317,12 +317,12 @@ impl HasCsrf for MoveForm {
 /// `POST /opportunities/{id}/stage`.
 pub async fn form_move(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::RecordContact>,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
     let path = "/opportunities";
-    move_stage(&state, &ctx, id, &f.input)
+    move_stage(&state, &ctx, &user, id, &f.input)
         .await
         .page(&ctx, path)?;
     Ok(Redirect::to(path).into_response())

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Permission, User};
+use crate::auth::User;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
@@ -210,8 +210,7 @@ pub struct SetInput {
     value: String,
 }
 
-async fn set(state: &AppState, ctx: &Ctx, input: &SetInput) -> Result<i64, WebError> {
-    let user = ctx.require(Permission::ManageTargets)?;
+async fn set(state: &AppState, ctx: &Ctx, user: &User, input: &SetInput) -> Result<i64, WebError> {
     let lang = ctx.lang;
     let period = period_of(Some(&input.period), lang)?;
     let ind = indicator_of(state, input.indicator.trim()).await?;
@@ -231,11 +230,11 @@ async fn set(state: &AppState, ctx: &Ctx, input: &SetInput) -> Result<i64, WebEr
 /// `POST /api/targets`.
 pub async fn api_set(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::ManageTargets>,
+    Require { ctx, user, .. }: Require<perm::ManageTargets>,
     _: ApiCsrf,
     Json(input): Json<SetInput>,
 ) -> Result<Response, WebError> {
-    let id = set(&state, &ctx, &input).await?;
+    let id = set(&state, &ctx, &user, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 
@@ -248,10 +247,10 @@ enum SplitInput {
 async fn split(
     state: &AppState,
     ctx: &Ctx,
+    user: &User,
     id: i64,
     input: SplitInput,
 ) -> Result<TargetRow, WebError> {
-    let user = ctx.require(Permission::ManageTargets)?;
     let lang = ctx.lang;
     let target = target_in_scope(state, user, id).await?;
     let ind = indicator_of(state, &target.indicator).await?;
@@ -289,7 +288,7 @@ fn base_of(raw: &str) -> Result<Base, WebError> {
 /// or `{"method":"proportional","base":"customers"|"aum"}`.
 pub async fn api_split(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::ManageTargets>,
+    Require { ctx, user, .. }: Require<perm::ManageTargets>,
     _: ApiCsrf,
     Path(id): Path<i64>,
     Json(body): Json<serde_json::Value>,
@@ -324,7 +323,7 @@ pub async fn api_split(
             ));
         }
     };
-    let target = split(&state, &ctx, id, input).await?;
+    let target = split(&state, &ctx, &user, id, input).await?;
     let (root, children) = targets::progress(&state.store, &target).await?;
     Ok(Json(json!({"progress": root, "children": children})).into_response())
 }
@@ -372,6 +371,7 @@ pub async fn form(
             set(
                 &state,
                 &ctx,
+                user,
                 &SetInput {
                     period: period.clone(),
                     indicator: indicator.clone(),
@@ -412,7 +412,9 @@ pub async fn form(
             } else {
                 SplitInput::Proportional(base_of(&get("base")).page(&ctx, path)?)
             };
-            split(&state, &ctx, id, input).await.page(&ctx, path)?;
+            split(&state, &ctx, user, id, input)
+                .await
+                .page(&ctx, path)?;
         }
         "actuals" => {
             let p = period_of(Some(&period), ctx.lang).page(&ctx, path)?;

@@ -72,8 +72,7 @@ pub async fn sections_of(state: &AppState, user: &User) -> Result<Vec<&'static s
     Ok(chosen.into_iter().filter(|s| allowed(user, s)).collect())
 }
 
-async fn save(state: &AppState, ctx: &Ctx, sections: &[String]) -> Result<Vec<String>, WebError> {
-    let user = ctx.require(Permission::ViewCustomers)?;
+async fn save(state: &AppState, user: &User, sections: &[String]) -> Result<Vec<String>, WebError> {
     let mut kept: Vec<String> = Vec::new();
     for s in sections {
         if !SECTIONS.contains(&s.as_str()) {
@@ -97,18 +96,18 @@ pub struct LayoutBody {
 /// `POST /api/me/workbench`: the caller's sections, in order.
 pub async fn api_layout(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::ViewCustomers>,
+    Require { user, .. }: Require<perm::ViewCustomers>,
     _: ApiCsrf,
     Json(body): Json<LayoutBody>,
 ) -> Result<Response, WebError> {
-    let kept = save(&state, &ctx, &body.sections).await?;
+    let kept = save(&state, &user, &body.sections).await?;
     Ok(Json(json!({"sections": kept})).into_response())
 }
 
 /// `POST /workbench/layout`: `show_<section>=on` and `order_<section>=N`.
 pub async fn form_layout(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::ViewCustomers>,
+    Require { ctx, user, .. }: Require<perm::ViewCustomers>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let csrf = fields
@@ -136,7 +135,7 @@ pub async fn form_layout(
         .collect();
     shown.sort();
     let sections: Vec<String> = shown.into_iter().map(|(_, _, s)| s).collect();
-    save(&state, &ctx, &sections).await.page(&ctx, "/")?;
+    save(&state, &user, &sections).await.page(&ctx, "/")?;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -308,11 +307,10 @@ impl HasCsrf for LeadForm {
 
 async fn lead_outcome(
     state: &AppState,
-    ctx: &Ctx,
+    user: &User,
     task: i64,
     outcome: &str,
 ) -> Result<(), WebError> {
-    let user = ctx.require(Permission::RecordContact)?;
     let today = chrono::Local::now().date_naive().to_string();
     campaigns::record_lead_outcome(
         &state.store,
@@ -330,11 +328,11 @@ async fn lead_outcome(
 /// `POST /leads/{task}`: the workbench's form.
 pub async fn form_lead(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::RecordContact>,
+    Require { ctx, user, .. }: Require<perm::RecordContact>,
     axum::extract::Path(task): axum::extract::Path<i64>,
     CsrfForm(f): CsrfForm<LeadForm>,
 ) -> Result<Response, PageError> {
-    lead_outcome(&state, &ctx, task, &f.outcome)
+    lead_outcome(&state, &user, task, &f.outcome)
         .await
         .page(&ctx, "/")?;
     Ok(Redirect::to("/#leads").into_response())
@@ -344,13 +342,13 @@ pub async fn form_lead(
 /// an accepted call is the campaign's response.
 pub async fn api_lead(
     State(state): State<AppState>,
-    Require { ctx, .. }: Require<perm::RecordContact>,
+    Require { user, .. }: Require<perm::RecordContact>,
     _: ApiCsrf,
     axum::extract::Path(task): axum::extract::Path<i64>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
     let outcome = body["outcome"].as_str().unwrap_or_default();
-    lead_outcome(&state, &ctx, task, outcome).await?;
+    lead_outcome(&state, &user, task, outcome).await?;
     Ok(Json(json!({"task": task, "outcome": outcome})).into_response())
 }
 

@@ -23,7 +23,10 @@ pub const CSRF_KEY: &str = "csrf";
 /// Session key of the login's time (Unix milliseconds), for the absolute lifetime.
 const LOGIN_AT_KEY: &str = "login_at";
 
-/// Who is asking, in which language, from where.
+/// Who is asking, in which language, from where. Extracted once per
+/// request: later extractors (`Require`, `ApiCsrf`, `CsrfForm`, the
+/// handler's own) get the first one's copy.
+#[derive(Clone)]
 pub struct Ctx {
     /// The login session.
     pub auth: AuthSession<Backend>,
@@ -39,6 +42,9 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, WebError> {
+        if let Some(ctx) = parts.extensions.get::<Ctx>() {
+            return Ok(ctx.clone());
+        }
         let mut auth = parts
             .extensions
             .get::<AuthSession<Backend>>()
@@ -70,12 +76,14 @@ impl FromRequestParts<AppState> for Ctx {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string());
-        Ok(Ctx {
+        let ctx = Ctx {
             auth,
             session,
             lang,
             ip,
-        })
+        };
+        parts.extensions.insert(ctx.clone());
+        Ok(ctx)
     }
 }
 

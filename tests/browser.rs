@@ -101,7 +101,7 @@ async fn start(seed: u64) -> Option<Env> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let web = panorama_web::WebConfig {
-        tiers: panorama::cli::serve::tier_labels(&config),
+        tiers: panorama_web::TierLabel::of(&config),
         analytics: Some(panorama_web::WebAnalytics {
             dir: dir.path().join("analytics"),
             config: config.clone(),

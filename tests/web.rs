@@ -223,7 +223,7 @@ fn app(store: &panorama_store::Store) -> Router {
     panorama_web::router(
         store.clone(),
         panorama_web::WebConfig {
-            tiers: panorama::cli::serve::tier_labels(&config),
+            tiers: panorama_web::TierLabel::of(&config),
             ..panorama_web::WebConfig::default()
         },
     )
@@ -235,7 +235,7 @@ fn app_with_analytics(store: &panorama_store::Store, analytics: &std::path::Path
     panorama_web::router(
         store.clone(),
         panorama_web::WebConfig {
-            tiers: panorama::cli::serve::tier_labels(&config),
+            tiers: panorama_web::TierLabel::of(&config),
             analytics: Some(panorama_web::WebAnalytics {
                 dir: analytics.to_path_buf(),
                 config,

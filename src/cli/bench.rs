@@ -1,15 +1,9 @@
-//! `panorama bench …`: the benchmarks that print figures.
+//! `panorama bench …`: the benchmarks' arguments (they run in `panorama-bench`).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Subcommand;
-use panorama_store::Store;
-use panorama_store::StoreLocation;
-
-use super::load::{DEFAULT_AS_OF, generate, ingest, print_ingest};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -33,6 +27,10 @@ pub enum BenchWhat {
         /// Only the datasets whose name contains this.
         #[arg(long)]
         only: Option<String>,
+        /// A fresh draw of the generated datasets (other seeds, files named
+        /// `…-d<N>`); 0 is the panel's own files.
+        #[arg(long, default_value_t = 0)]
+        draw: u64,
     },
     /// Generate and ingest speed on a fresh bank of N customers.
     Ingest {
@@ -95,53 +93,4 @@ pub enum BenchWhat {
         #[arg(long, default_value = "wrk")]
         wrk: PathBuf,
     },
-}
-
-pub(crate) async fn bench(
-    customers: u64,
-    dir: Option<PathBuf>,
-    generate_only: bool,
-    store: &str,
-) -> Result<()> {
-    let temp;
-    let dir = match dir {
-        Some(d) => d,
-        None => {
-            temp = tempfile::tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
-    let as_of: NaiveDate = DEFAULT_AS_OF.parse()?;
-    let extract = dir.join("extract");
-    let started = Instant::now();
-    let summary = generate(customers, 42, as_of, &extract)?;
-    let gen_secs = started.elapsed().as_secs_f64();
-    say!(
-        "bench generate: customers={customers} rows={} seconds={gen_secs:.2} rows_per_s={:.0}",
-        summary.extract_rows(),
-        summary.extract_rows() as f64 / gen_secs
-    );
-    if generate_only {
-        return Ok(());
-    }
-    let location = if store == "panorama-data" {
-        StoreLocation::Sqlite(dir.join("bench.db"))
-    } else {
-        StoreLocation::parse(store)?
-    };
-    let store = Store::open(&location).await?;
-    let r = ingest(&store, &extract, Some(dir.join("rejects")), None).await?;
-    print_ingest(&r);
-    say!(
-        "bench ingest: store={} rows={} seconds={:.2} rows_per_s={:.0}",
-        if matches!(location, StoreLocation::Sqlite(_)) {
-            "sqlite"
-        } else {
-            "postgres"
-        },
-        r.read,
-        r.seconds,
-        r.rows_per_second
-    );
-    Ok(())
 }

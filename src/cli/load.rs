@@ -17,9 +17,7 @@ pub(crate) fn bar(len: u64, template: &str) -> ProgressBar {
     pb
 }
 
-/// The extract date `generate` uses unless told otherwise (fixed, so a seed
-/// always gives the same bank).
-pub const DEFAULT_AS_OF: &str = "2026-10-31";
+pub use panorama_synth::DEFAULT_AS_OF;
 
 /// Generates a bank and prints what was written.
 pub fn generate(
@@ -105,35 +103,5 @@ pub async fn ingest(
 }
 
 pub(crate) fn print_ingest(r: &panorama_ingest::Report) {
-    say!("Batch {} {} into {}:", r.batch_id, r.status, r.store);
-    say!(
-        "  {:<28} {:>11} {:>11} {:>9} {:>11}",
-        "file",
-        "read",
-        "landed",
-        "rejected",
-        "changed"
-    );
-    for f in &r.files {
-        say!(
-            "  {:<28} {:>11} {:>11} {:>9} {:>11}",
-            f.file,
-            f.read,
-            f.landed,
-            f.rejected,
-            f.changed
-        );
-        if let Some(path) = &f.reject_file {
-            say!("      rejects: {path}");
-        }
-    }
-    say!(
-        "  {} rows read, {} landed, {} rejected, {} changed in {:.1} s ({:.0} rows/s)",
-        r.read,
-        r.landed,
-        r.rejected,
-        r.changed,
-        r.seconds,
-        r.rows_per_second
-    );
+    say!("{r}");
 }

@@ -11,8 +11,6 @@ use panorama_store::{Store, StoreLocation};
 
 pub mod acrm;
 mod bench;
-pub mod bench_ecif;
-pub mod bench_web;
 pub mod campaign;
 mod ecif;
 mod load;
@@ -22,7 +20,6 @@ mod setup;
 mod survey;
 
 pub use bench::BenchWhat;
-use bench::bench;
 pub use ecif::{ReviewAction, peak_rss_mb};
 use ecif::{csv_reader, match_csv, print_resolve};
 use load::print_ingest;
@@ -662,14 +659,16 @@ pub async fn run(cli: Cli) -> Result<()> {
                     large,
                     splink,
                     only,
+                    draw,
                 },
         } => {
-            crate::cli::bench_ecif::run(&crate::cli::bench_ecif::Panel {
+            panorama_bench::ecif::run(&panorama_bench::ecif::Panel {
                 dir,
                 febrl,
                 large,
                 splink,
                 only,
+                draw,
             })
             .await
         }
@@ -680,7 +679,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                     dir,
                     generate_only,
                 },
-        } => bench(customers, dir, generate_only, &cli.store).await,
+        } => {
+            let store = (cli.store != "panorama-data")
+                .then(|| StoreLocation::parse(&cli.store))
+                .transpose()?;
+            panorama_bench::ingest::run(&panorama_bench::ingest::IngestBench {
+                customers,
+                dir,
+                generate_only,
+                store,
+            })
+            .await
+        }
         Command::Bench {
             what:
                 BenchWhat::Features {
@@ -692,7 +702,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cli.store).await?;
             let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
-            crate::cli::acrm::bench_features(&store, &dir, &config, as_of, runs, duckdb.as_deref())
+            panorama_bench::features::run(&store, &dir, &config, as_of, runs, duckdb.as_deref())
                 .await
         }
         Command::Clv { action } => match action {
@@ -731,7 +741,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     seed,
                     lifetimes,
                 },
-        } => crate::cli::models::bench(customers, seed, lifetimes.as_deref()),
+        } => panorama_bench::clv::run(customers, seed, lifetimes.as_deref()),
         Command::Bench {
             what:
                 BenchWhat::Web {
@@ -746,7 +756,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let store = open_store(&cli.store).await?;
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
-            let b = crate::cli::bench_web::WebBench {
+            let b = panorama_bench::web::WebBench {
                 password,
                 rm,
                 agent,
@@ -755,7 +765,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 think_ms,
                 wrk,
             };
-            crate::cli::bench_web::run(store, &config, &b).await
+            panorama_bench::web::run(store, &config, &b).await
         }
         Command::Batch { as_of, json } => {
             let store = open_store(&cli.store).await?;

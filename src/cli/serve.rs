@@ -59,7 +59,7 @@ pub async fn serve(
         session_idle_minutes: sessions.idle_minutes.max(1),
         session_absolute_seconds: sessions.absolute_hours.max(1) * 3600,
         metrics_token: sessions.metrics_token,
-        tiers: tier_labels(config),
+        tiers: TierLabel::of(config),
         analytics: Some(panorama_web::WebAnalytics {
             dir: analytics,
             config: config.clone(),
@@ -70,19 +70,6 @@ pub async fn serve(
     panorama_web::serve(store, web, addr)
         .await
         .with_context(|| format!("serving on {addr}"))
-}
-
-/// The tiers of the ACRM configuration as the web app names them.
-pub fn tier_labels(config: &Config) -> Vec<TierLabel> {
-    config
-        .tiers
-        .iter()
-        .map(|t| TierLabel {
-            code: t.code.clone(),
-            zh: t.name_zh.clone(),
-            en: t.name_en.clone(),
-        })
-        .collect()
 }
 
 /// `panorama users …`.

@@ -116,6 +116,37 @@ pub struct Report {
     pub rows_per_second: f64,
 }
 
+/// The report as a table: one line per file, then the totals.
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Batch {} {} into {}:",
+            self.batch_id, self.status, self.store
+        )?;
+        writeln!(
+            f,
+            "  {:<28} {:>11} {:>11} {:>9} {:>11}",
+            "file", "read", "landed", "rejected", "changed"
+        )?;
+        for file in &self.files {
+            writeln!(
+                f,
+                "  {:<28} {:>11} {:>11} {:>9} {:>11}",
+                file.file, file.read, file.landed, file.rejected, file.changed
+            )?;
+            if let Some(path) = &file.reject_file {
+                writeln!(f, "      rejects: {path}")?;
+            }
+        }
+        write!(
+            f,
+            "  {} rows read, {} landed, {} rejected, {} changed in {:.1} s ({:.0} rows/s)",
+            self.read, self.landed, self.rejected, self.changed, self.seconds, self.rows_per_second
+        )
+    }
+}
+
 /// Progress callback: (file, bytes read, bytes in file).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 

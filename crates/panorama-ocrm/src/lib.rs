@@ -2,12 +2,15 @@
 //! and holds none of them: who may approve a campaign or a model (never
 //! the person who made it: four eyes), which categories, channels and
 //! severities a complaint may have, how long its SLA runs, which step it
-//! may take from which status, and when an overdue one is escalated. The
+//! may take from which status, and when an overdue one is escalated; which
+//! target indicators may be defined, which target an org unit sets itself
+//! and what a split of it must be. The
 //! web app, the CLI and the nightly job call these, not the store's writes.
 
 pub mod approval;
 pub mod complaints;
 mod error;
+pub mod targets;
 
 pub use error::OcrmError;
 

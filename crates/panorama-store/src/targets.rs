@@ -52,30 +52,9 @@ pub async fn indicators(store: &Store) -> Result<Vec<Indicator>> {
     .await?)
 }
 
-/// Adds an indicator (e.g. `fund_sales`: product sales of class `fund`).
-pub async fn add_indicator(store: &Store, i: &Indicator, actor: &str) -> Result<()> {
-    let valid_code = !i.code.is_empty()
-        && i.code.len() <= 32
-        && i.code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !valid_code {
-        return Err(StoreError::Invalid(
-            "an indicator code is lower-case letters, digits and _".into(),
-        ));
-    }
-    if !SOURCES.contains(&i.source.as_str()) {
-        return Err(StoreError::Invalid(format!(
-            "unknown source {:?}; one of {}",
-            i.source,
-            SOURCES.join(", ")
-        )));
-    }
-    let unit = if matches!(i.source.as_str(), "aum_growth" | "opportunities_won") {
-        "minor"
-    } else {
-        "count"
-    };
+/// Stores a new indicator measured in `unit` (the rules it must meet are
+/// `panorama_ocrm::targets`').
+pub async fn insert_indicator(store: &Store, i: &Indicator, unit: &str, actor: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO target_indicator (code, name, name_en, source, product_class, unit, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -93,25 +72,33 @@ pub async fn add_indicator(store: &Store, i: &Indicator, actor: &str) -> Result<
     Ok(())
 }
 
-async fn indicator(store: &Store, code: &str) -> Result<Indicator> {
-    sqlx::query_as(
+/// The indicator of `code`.
+pub async fn indicator(store: &Store, code: &str) -> Result<Option<Indicator>> {
+    Ok(sqlx::query_as(
         "SELECT code, name, name_en, source, product_class, unit FROM target_indicator WHERE code = $1",
     )
     .bind(code)
     .fetch_optional(store.pool())
-    .await?
-    .ok_or_else(|| StoreError::Invalid(format!("no indicator {code:?}")))
+    .await?)
+}
+
+async fn known_indicator(store: &Store, code: &str) -> Result<Indicator> {
+    indicator(store, code)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("no indicator {code:?}")))
 }
 
 /// An org unit: (id, code, name, path).
-type Org = (i64, String, String, String);
+pub type Org = (i64, String, String, String);
 
-async fn org_by_code(store: &Store, code: &str) -> Result<Org> {
-    sqlx::query_as("SELECT id, code, name, path FROM org_unit WHERE code = $1")
-        .bind(code)
-        .fetch_optional(store.pool())
-        .await?
-        .ok_or_else(|| StoreError::Invalid(format!("no org unit {code:?}")))
+/// The org unit of `code`.
+pub async fn org_by_code(store: &Store, code: &str) -> Result<Option<Org>> {
+    Ok(
+        sqlx::query_as("SELECT id, code, name, path FROM org_unit WHERE code = $1")
+            .bind(code)
+            .fetch_optional(store.pool())
+            .await?,
+    )
 }
 
 /// A target row.
@@ -165,44 +152,37 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<TargetRow>> {
     .await?)
 }
 
-/// Sets the target of the org unit `org_code` (one that was not split down
-/// to it from above: a target received from the parent is changed by the
-/// parent's split). Audited.
-pub async fn set(
+/// Stores `value` as the target of org unit `org` (id and code) for the
+/// period and indicator, replacing the one it had unless that one came from
+/// its parent's split (then `None`, nothing written). Audited.
+pub async fn write_set(
     store: &Store,
     period: &Period,
     indicator_code: &str,
-    org_code: &str,
+    org: (i64, &str),
     value: i64,
     actor: &str,
-) -> Result<i64> {
-    indicator(store, indicator_code).await?;
-    if value < 0 {
-        return Err(StoreError::Invalid("a target is not negative".into()));
-    }
-    let org = org_by_code(store, org_code).await?;
-    if let Some(t) = target_of(store, &period.code, indicator_code, org.0).await?
-        && t.parent_id.is_some()
-    {
-        return Err(StoreError::Conflict(format!(
-            "the target of {org_code} comes from its parent's split; change it there"
-        )));
-    }
+) -> Result<Option<i64>> {
+    let (org_id, org_code) = org;
     let mut tx = store.begin().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO target (period, indicator, org_unit_id, value_minor, set_by, created_at, method) \
          VALUES ($1, $2, $3, $4, $5, $6, 'set') \
          ON CONFLICT (period, indicator, org_unit_id) DO UPDATE SET value_minor = excluded.value_minor, \
-           set_by = excluded.set_by, created_at = excluded.created_at RETURNING id",
+           set_by = excluded.set_by, created_at = excluded.created_at \
+         WHERE target.parent_id IS NULL RETURNING id",
     )
     .bind(&period.code)
     .bind(indicator_code)
-    .bind(org.0)
+    .bind(org_id)
     .bind(value)
     .bind(actor)
     .bind(now_utc())
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
     insert_audit(
         &mut tx,
         &Audit {
@@ -219,7 +199,7 @@ pub async fn set(
     )
     .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// Who a target is split among.
@@ -346,37 +326,17 @@ pub async fn base_of(store: &Store, base: Base, kids: &[ChildRow]) -> Result<Vec
     Ok(out)
 }
 
-/// Splits target `t` among its children: `shares` must name only its
-/// children and add up to the target. Child org units get (or update)
-/// their own targets, which they split in turn; RMs get allocations. The
-/// previous split is replaced; audited.
-pub async fn split(
+/// Stores the split of target `t` into `shares` (checked by
+/// `panorama_ocrm::targets`): child org units get (or update) their own
+/// targets, which they split in turn; RMs get allocations, replacing the
+/// previous ones. Audited.
+pub async fn write_split(
     store: &Store,
     t: &TargetRow,
     shares: &[(Child, i64)],
     method: &str,
     actor: &str,
 ) -> Result<()> {
-    let kids = children(store, t).await?;
-    for (c, v) in shares {
-        if !kids.iter().any(|k| k.child == *c) {
-            return Err(StoreError::Invalid(format!(
-                "{c:?} is not a child of target {}",
-                t.id
-            )));
-        }
-        if *v < 0 {
-            return Err(StoreError::Invalid("a share is not negative".into()));
-        }
-    }
-    // In i128: shares near i64::MAX must not wrap round to the target.
-    let sum: i128 = shares.iter().map(|s| i128::from(s.1)).sum();
-    if sum != i128::from(t.value) {
-        return Err(StoreError::Invalid(format!(
-            "the shares add up to {sum}, not to the target {}",
-            t.value
-        )));
-    }
     let now = now_utc();
     let mut tx = store.begin().await?;
     for (c, v) in shares {
@@ -449,7 +409,7 @@ pub async fn refresh_actuals(
     period: &Period,
     indicator_code: &str,
 ) -> Result<usize> {
-    let ind = indicator(store, indicator_code).await?;
+    let ind = known_indicator(store, indicator_code).await?;
     let (from, to) = (period.from.to_string(), period.to.to_string());
     let class = ind.product_class.clone();
     let primary = "a.to_date IS NULL AND a.role = 'primary'";
@@ -652,7 +612,7 @@ pub async fn of_rm(store: &Store, rm: i64, period: &str) -> Result<Vec<(Indicato
     .await?;
     let mut out = Vec::new();
     for (code, target) in rows {
-        let ind = indicator(store, &code).await?;
+        let ind = known_indicator(store, &code).await?;
         let actual = actual_under(store, period, &code, Child::Rm(rm)).await?;
         out.push((ind, target, actual));
     }

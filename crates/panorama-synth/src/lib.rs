@@ -36,6 +36,10 @@ pub use extract::FILES;
 /// Parties per chunk.
 pub const CHUNK: u64 = 2_000;
 
+/// The extract date a generated bank is as of unless told otherwise (fixed,
+/// so a seed always gives the same bank).
+pub const DEFAULT_AS_OF: &str = "2026-10-31";
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Config {

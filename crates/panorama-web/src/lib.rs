@@ -62,6 +62,21 @@ pub struct TierLabel {
     pub en: String,
 }
 
+impl TierLabel {
+    /// The tiers of an ACRM configuration, in its order.
+    pub fn of(config: &panorama_analytics::Config) -> Vec<TierLabel> {
+        config
+            .tiers
+            .iter()
+            .map(|t| TierLabel {
+                code: t.code.clone(),
+                zh: t.name_zh.clone(),
+                en: t.name_en.clone(),
+            })
+            .collect()
+    }
+}
+
 /// How the web app runs.
 #[derive(Debug, Clone)]
 pub struct WebConfig {

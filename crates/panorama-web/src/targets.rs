@@ -196,7 +196,7 @@ pub async fn api_add_indicator(
     if ind.name.is_empty() || ind.name_en.is_empty() {
         return Err(WebError::BadRequest("name and name_en".into()));
     }
-    targets::add_indicator(&state.store, &ind, &user.username).await?;
+    panorama_ocrm::targets::add_indicator(&state.store, &ind, &user.username).await?;
     Ok((StatusCode::CREATED, Json(json!({"code": ind.code}))).into_response())
 }
 
@@ -216,7 +216,7 @@ async fn set(state: &AppState, ctx: &Ctx, user: &User, input: &SetInput) -> Resu
     let ind = indicator_of(state, input.indicator.trim()).await?;
     let org = org_in_scope(state, user, input.org.trim()).await?;
     let value = parse_value(&ind, &input.value, lang)?;
-    Ok(targets::set(
+    Ok(panorama_ocrm::targets::set(
         &state.store,
         &period,
         &ind.code,
@@ -254,25 +254,24 @@ async fn split(
     let lang = ctx.lang;
     let target = target_in_scope(state, user, id).await?;
     let ind = indicator_of(state, &target.indicator).await?;
-    let kids = targets::children(&state.store, &target).await?;
-    let (shares, method) = match input {
+    match input {
         SplitInput::Manual(values) => {
             let mut shares = Vec::new();
             for (child, raw) in values {
                 shares.push((child, parse_value(&ind, &raw, lang)?));
             }
-            (shares, "manual")
+            panorama_ocrm::targets::split(&state.store, &target, &shares, &user.username).await?;
         }
         SplitInput::Proportional(base) => {
-            let weights = targets::base_of(&state.store, base, &kids).await?;
-            let values = targets::apportion(target.value, &weights);
-            (
-                kids.iter().map(|k| k.child).zip(values).collect(),
-                "proportional",
+            panorama_ocrm::targets::split_in_proportion(
+                &state.store,
+                &target,
+                base,
+                &user.username,
             )
+            .await?;
         }
-    };
-    targets::split(&state.store, &target, &shares, method, &user.username).await?;
+    }
     Ok(target)
 }
 

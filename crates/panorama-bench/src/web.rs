@@ -97,7 +97,7 @@ pub async fn run(store: Store, config: &Config, b: &WebBench) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let web = WebConfig {
-        tiers: crate::cli::serve::tier_labels(config),
+        tiers: panorama_web::TierLabel::of(config),
         ..WebConfig::default()
     };
     tokio::spawn(panorama_web::serve_on(listener, store.clone(), web));

@@ -36,6 +36,21 @@ pub struct Panel {
     pub splink: Option<PathBuf>,
     /// Only the datasets whose name contains this.
     pub only: Option<String>,
+    /// Which draw of the generated datasets: 0 is the panel's own files; any
+    /// other number makes fresh files from the same generators with other
+    /// seeds (named `…-d<draw>`), files nobody has looked at.
+    pub draw: u64,
+}
+
+impl Panel {
+    /// A generated dataset's name and seed in this draw.
+    fn drawn(&self, name: &str, seed: u64) -> (String, u64) {
+        if self.draw == 0 {
+            (name.to_owned(), seed)
+        } else {
+            (format!("{name}-d{}", self.draw), seed + 1_000 * self.draw)
+        }
+    }
 }
 
 fn febrl_truth(input: &Path, truth: &Path) -> Result<()> {
@@ -66,12 +81,12 @@ fn once(dir: &Path, params: &str, make: impl FnOnce(&Path) -> Result<()>) -> Res
 /// ingest's standardisation), labelled with the bank's truth.
 async fn bank_persons(dir: &Path, customers: u64, seed: u64) -> Result<()> {
     let extract = dir.join("extract");
-    let as_of: NaiveDate = super::load::DEFAULT_AS_OF.parse()?;
-    super::load::generate(customers, seed, as_of, &extract)?;
+    let as_of: NaiveDate = panorama_synth::DEFAULT_AS_OF.parse()?;
+    crate::ingest::generate(customers, seed, as_of, &extract)?;
     let db = dir.join("bank.db");
     let _ = std::fs::remove_file(&db);
     let store = Store::open(&StoreLocation::Sqlite(db.clone())).await?;
-    super::load::ingest(&store, &extract, None, None).await?;
+    crate::ingest::load(&store, &extract, &dir.join("rejects")).await?;
     let mut party: HashMap<(String, String), String> = HashMap::new();
     let mut reader = csv::Reader::from_path(extract.join("truth/records.csv"))?;
     for row in reader.records() {
@@ -121,7 +136,8 @@ async fn bank_persons(dir: &Path, customers: u64, seed: u64) -> Result<()> {
 async fn prepare(p: &Panel) -> Result<Vec<Set>> {
     use panorama_synth::er;
     let mut sets = Vec::new();
-    for k in 1..=3 {
+    // The Febrl files are fixed: a fresh draw has only generated files.
+    for k in (1..=3).filter(|_| p.draw == 0) {
         let input = p.febrl.join(format!("dataset{k}.csv"));
         if !input.is_file() {
             bail!(
@@ -173,10 +189,19 @@ async fn prepare(p: &Panel) -> Result<Vec<Set>> {
                 1_000_000,
                 15,
             ));
+            v.push((
+                "companies-100k",
+                "schemas/companies.toml",
+                "company",
+                100_000,
+                16,
+            ));
         }
         v
     };
     for (name, schema, kind, size, seed) in generated {
+        let (name, seed) = p.drawn(name, seed);
+        let name = name.as_str();
         if p.only.as_deref().is_some_and(|o| !name.contains(o)) {
             continue;
         }
@@ -217,15 +242,16 @@ async fn prepare(p: &Panel) -> Result<Vec<Set>> {
         .as_deref()
         .is_none_or(|o| "bank-persons-10k".contains(o))
     {
-        let dir = p.dir.join("bank-persons-10k");
-        let params = "bank 10000 14";
-        if std::fs::read_to_string(dir.join("done")).ok().as_deref() != Some(params) {
+        let (name, seed) = p.drawn("bank-persons-10k", 14);
+        let dir = p.dir.join(&name);
+        let params = format!("bank 10000 {seed}");
+        if std::fs::read_to_string(dir.join("done")).ok().as_deref() != Some(params.as_str()) {
             std::fs::create_dir_all(&dir)?;
-            bank_persons(&dir, 10_000, 14).await?;
+            bank_persons(&dir, 10_000, seed).await?;
             std::fs::write(dir.join("done"), params)?;
         }
         sets.push(Set {
-            name: "bank-persons-10k".into(),
+            name,
             schema: "schemas/bank-persons.toml",
             splink_kind: "bank",
             input: dir.join("records.csv"),
@@ -292,7 +318,7 @@ fn ours(set: &Set, out: &Path) -> Result<Figures> {
 
 fn splink(python: &Path, set: &Set) -> Result<Figures> {
     let output = Command::new(python)
-        .arg("scripts/splink_reference.py")
+        .arg(crate::script("splink_reference.py"))
         .arg(set.splink_kind)
         .arg(&set.input)
         .arg(&set.truth)

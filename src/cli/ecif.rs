@@ -96,25 +96,7 @@ pub(crate) fn match_csv(
         "peak_rss_mb": peak_rss_mb(),
     });
     if let Some(truth) = truth {
-        let mut entity = std::collections::HashMap::new();
-        let mut reader = csv_reader(truth)?;
-        for row in reader.records() {
-            let row = row.with_context(|| format!("reading {}", truth.display()))?;
-            entity.insert(
-                row.get(0).unwrap_or("").to_owned(),
-                row.get(1).unwrap_or("").to_owned(),
-            );
-        }
-        let labels: Vec<String> = ds
-            .ids
-            .iter()
-            .map(|id| {
-                entity
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("unlabelled:{id}"))
-            })
-            .collect();
+        let labels = panorama_ecif::input::read_truth(truth, &ds.ids)?;
         let (p, r, f1) = panorama_ecif::pairwise_scores(&outcome.cluster, &labels);
         let oracle = panorama_ecif::levels_oracle_f1(&outcome, &labels);
         say!("pairwise precision={p:.4} recall={r:.4} f1={f1:.4} (levels-only oracle {oracle:.4})");

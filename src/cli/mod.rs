@@ -547,25 +547,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 let row = row.with_context(|| format!("reading {}", path.display()))?;
                 party.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
             }
-            let resolved = panorama_store::ecif::resolved_keys(&store).await?;
-            let mut clusters = Vec::with_capacity(resolved.len());
-            let mut labels = Vec::with_capacity(resolved.len());
-            for (system, key, customer) in resolved {
-                let label = party
-                    .get(&(system.clone(), key.clone()))
-                    .cloned()
-                    .unwrap_or_else(|| format!("unknown:{system}:{key}"));
-                clusters.push(customer as u32);
-                labels.push(label);
-            }
-            let (p, r, f1) = panorama_ecif::pairwise_scores(&clusters, &labels);
-            let entities: std::collections::HashSet<&String> = labels.iter().collect();
-            let customers: std::collections::HashSet<&u32> = clusters.iter().collect();
+            let e = panorama_ecif::store::evaluate(&store, &party).await?;
             say!(
-                "records={} customers={} true_parties={} precision={p:.4} recall={r:.4} f1={f1:.4}",
-                labels.len(),
-                customers.len(),
-                entities.len()
+                "records={} customers={} true_parties={} precision={:.4} recall={:.4} f1={:.4}",
+                e.records,
+                e.customers,
+                e.parties,
+                e.precision,
+                e.recall,
+                e.f1
             );
             Ok(())
         }

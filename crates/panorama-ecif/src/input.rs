@@ -18,6 +18,29 @@ fn input_err(path: &Path, reason: impl Into<String>) -> EcifError {
     }
 }
 
+/// The true entity of each record of `ids`, from a CSV of `record_id,
+/// entity_id` rows; a record the file does not name is an entity of its own.
+pub fn read_truth(path: &Path, ids: &[String]) -> Result<Vec<String>, EcifError> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| input_err(path, e.to_string()))?;
+    let mut entity = HashMap::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| input_err(path, e.to_string()))?;
+        entity.insert(
+            row.get(0).unwrap_or("").to_owned(),
+            row.get(1).unwrap_or("").to_owned(),
+        );
+    }
+    Ok(ids
+        .iter()
+        .map(|id| {
+            entity
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| format!("unlabelled:{id}"))
+        })
+        .collect())
+}
+
 /// Reads the inputs; record ids must be unique across all of them.
 pub fn read_inputs(schema: &Schema, paths: &[PathBuf]) -> Result<Dataset, EcifError> {
     let mut ds = Dataset::new(schema.fields.len());

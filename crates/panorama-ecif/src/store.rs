@@ -518,6 +518,52 @@ pub async fn unmerge(store: &Store, event_id: i64, actor: &str) -> Result<String
     ))
 }
 
+/// How the store's resolution compares with the truth of a synthetic bank.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Evaluation {
+    /// Source records resolved.
+    pub records: usize,
+    /// Golden customers they became.
+    pub customers: usize,
+    /// True parties behind them.
+    pub parties: usize,
+    /// Pairwise precision.
+    pub precision: f64,
+    /// Pairwise recall.
+    pub recall: f64,
+    /// Pairwise F1.
+    pub f1: f64,
+}
+
+/// Pairwise precision, recall and F1 of the store's golden customers
+/// against `truth`: the true party of each (source system, record key). A
+/// record the truth does not name is a party of its own.
+pub async fn evaluate(
+    store: &Store,
+    truth: &HashMap<(String, String), String>,
+) -> std::result::Result<Evaluation, StoreError> {
+    let resolved = q::resolved_keys(store).await?;
+    let mut clusters = Vec::with_capacity(resolved.len());
+    let mut labels = Vec::with_capacity(resolved.len());
+    for (system, key, customer) in resolved {
+        let label = truth
+            .get(&(system.clone(), key.clone()))
+            .cloned()
+            .unwrap_or_else(|| format!("unknown:{system}:{key}"));
+        clusters.push(customer as u32);
+        labels.push(label);
+    }
+    let (precision, recall, f1) = crate::pairwise_scores(&clusters, &labels);
+    Ok(Evaluation {
+        records: labels.len(),
+        customers: clusters.iter().collect::<HashSet<_>>().len(),
+        parties: labels.iter().collect::<HashSet<_>>().len(),
+        precision,
+        recall,
+        f1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,10 @@
 //! - m, P(level | match), by EM with u held fixed, in *training sessions*:
 //!   one per blocking rule, on that rule's pairs with the rule's own fields
 //!   left out (inside a block they agree by construction, so they say nothing
-//!   about matching), averaged over the sessions where a field was free;
+//!   about matching), averaged over the sessions where a field was free; a
+//!   field that depends on a session's blocking field is held at its u among
+//!   different parties agreeing on that field (inside the block, that is who
+//!   the non-matches are);
 //! - the prior λ, the chance that two records drawn at random match, from
 //!   recall-adjusted counts: a session's estimated matches divided by the
 //!   share of all matches its rule can catch (the m of its keys' agreement),
@@ -43,7 +46,18 @@ pub struct Session {
     pub recall: f64,
     /// The prior λ this session implies.
     pub prior: f64,
+    /// Set aside: its implied λ disagrees with the other sessions' median by
+    /// more than [`SESSION_AGREEMENT`]×, so its EM took a different
+    /// population for the matches; its m and λ are not used.
+    pub set_aside: bool,
 }
+
+/// How far (as a factor) a session's implied λ may stray from the median of
+/// all sessions before the session is set aside. Sessions of a sound run
+/// agree within about 2× (1.1–1.7× on the panel's files); one whose EM
+/// took the block's non-matches for matches (same trade name, other city)
+/// implies several times more matches than the rest.
+pub const SESSION_AGREEMENT: f64 = 3.0;
 
 /// The learned parameters.
 #[derive(Debug, Clone)]
@@ -200,6 +214,32 @@ pub fn estimate_u_given(
     (estimates, counted)
 }
 
+/// The u a training session's EM holds fixed: a field that depends on one
+/// of the session's blocking fields (blocked on the whole value or its
+/// pinyin, so it agrees in every pair of the session, or sounds the same)
+/// has its u among different parties that agree on that field, where one is
+/// measured; the rest their plain u.
+fn session_u(
+    schema: &Schema,
+    rule: &Rule,
+    u: &[Vec<f64>],
+    u_given: &[Option<Vec<f64>>],
+) -> Vec<Vec<f64>> {
+    (0..u.len())
+        .map(|f| {
+            let blocked_on = |g: usize| {
+                rule.parts
+                    .iter()
+                    .any(|&(h, t)| h == g && matches!(t, Transform::Whole | Transform::Pinyin))
+            };
+            match (schema.depends_on(f), &u_given[f]) {
+                (Some(g), Some(given)) if blocked_on(g) => given.clone(),
+                _ => u[f].clone(),
+            }
+        })
+        .collect()
+}
+
 /// P(match | pattern) for a prior.
 fn posterior(pattern: &[u8], m: &[Vec<f64>], u: &[Vec<f64>], prior: f64) -> f64 {
     let (mut lm, mut lu) = (prior.ln(), (1.0 - prior).ln());
@@ -342,6 +382,7 @@ fn fit(
             match_share: share,
             recall: f64::NAN,
             prior: f64::NAN,
+            set_aside: false,
         },
         m,
     )
@@ -355,6 +396,7 @@ fn session(
     rule: &Rule,
     scope: Scope<'_>,
     u: &[Vec<f64>],
+    u_given: &[Option<Vec<f64>>],
     seed: u64,
 ) -> (Session, Vec<Vec<f64>>) {
     let keyed = sorted_keys(ds, rule);
@@ -378,7 +420,13 @@ fn session(
             acc
         })
         .reduce(HashMap::new, merge);
-    fit(schema, rule, packed, pairs, u)
+    fit(
+        schema,
+        rule,
+        packed,
+        pairs,
+        &session_u(schema, rule, u, u_given),
+    )
 }
 
 /// The share of matching pairs that agree on a rule's key part: the m of the
@@ -457,6 +505,7 @@ fn sessions_from_candidates(
     patterns: &[u8],
     keys: &[Vec<u64>],
     u: &[Vec<f64>],
+    u_given: &[Option<Vec<f64>>],
 ) -> Vec<(Session, Vec<Vec<f64>>)> {
     let nf = schema.fields.len();
     let nr = rules.len();
@@ -486,8 +535,108 @@ fn sessions_from_candidates(
     rules
         .iter()
         .zip(counted)
-        .map(|(rule, packed)| fit(schema, rule, packed, 0, u))
+        .map(|(rule, packed)| {
+            fit(
+                schema,
+                rule,
+                packed,
+                0,
+                &session_u(schema, rule, u, u_given),
+            )
+        })
         .collect()
+}
+
+/// m: per field, the mean over the sessions (not set aside) where the field
+/// was free and had pairs; a default where none was. Also which fields were
+/// estimated.
+fn average_m(
+    schema: &Schema,
+    ms: &[Vec<Vec<f64>>],
+    sessions: &[Session],
+    rules: &[Rule],
+) -> (Vec<Vec<f64>>, Vec<bool>) {
+    let nf = schema.fields.len();
+    let mut m: Vec<Vec<f64>> = schema.fields.iter().map(|d| default_m(d.kind)).collect();
+    let mut estimated = vec![false; nf];
+    for f in 0..nf {
+        let free: Vec<&Vec<Vec<f64>>> = ms
+            .iter()
+            .zip(sessions)
+            .zip(rules)
+            .filter(|((_, s), r)| !r.fields.contains(&f) && s.sampled > 0 && !s.set_aside)
+            .map(|((m, _), _)| m)
+            .collect();
+        if free.is_empty() {
+            continue;
+        }
+        estimated[f] = true;
+        let levels = m[f].len();
+        m[f] = normalise(
+            &(0..levels)
+                .map(|l| free.iter().map(|s| s[f][l]).sum::<f64>() / free.len() as f64)
+                .collect::<Vec<_>>(),
+        );
+    }
+    (m, estimated)
+}
+
+/// Each session's recall (the share of all matches its rule catches, from
+/// m) and the λ its recall-adjusted count of matches implies.
+fn imply_priors(
+    schema: &Schema,
+    m: &[Vec<f64>],
+    present: &[f64],
+    total_pairs: f64,
+    rules: &[Rule],
+    sessions: &mut [Session],
+) {
+    for (s, rule) in sessions.iter_mut().zip(rules) {
+        s.recall = rule
+            .parts
+            .iter()
+            .map(|&part| key_recall(schema, m, part, present))
+            .product::<f64>()
+            .max(1e-6);
+        s.prior = if s.sampled > 0 {
+            (s.match_share * s.pairs as f64 / s.recall / total_pairs).min(1.0)
+        } else {
+            f64::NAN
+        };
+    }
+}
+
+/// The sessions to set aside: those whose λ strays from the median by more
+/// than [`SESSION_AGREEMENT`]×; `None` when none does, or when fewer than
+/// three sessions have a λ, or more than half of them would go.
+fn strays(sessions: &[Session]) -> Option<Vec<bool>> {
+    let median = median_prior(sessions)?;
+    let finite = sessions.iter().filter(|s| s.prior.is_finite()).count();
+    let strays: Vec<bool> = sessions
+        .iter()
+        .map(|s| {
+            s.prior.is_finite() && (s.prior / median).max(median / s.prior) > SESSION_AGREEMENT
+        })
+        .collect();
+    let count = strays.iter().filter(|&&x| x).count();
+    (finite >= 3 && count > 0 && 2 * count <= finite).then_some(strays)
+}
+
+/// The median λ of the sessions not set aside (the geometric mean of the
+/// middle two for an even count).
+fn median_prior(sessions: &[Session]) -> Option<f64> {
+    let mut priors: Vec<f64> = sessions
+        .iter()
+        .filter(|s| !s.set_aside)
+        .map(|s| s.prior)
+        .filter(|p| p.is_finite())
+        .collect();
+    priors.sort_by(f64::total_cmp);
+    match priors.len() {
+        0 => None,
+        k if k % 2 == 1 => Some(priors[k / 2]),
+        k => Some((priors[k / 2 - 1] * priors[k / 2]).sqrt()),
+    }
 }
 
 /// Learns u, m and λ (see the module's documentation).
@@ -501,6 +650,7 @@ pub fn learn(
 ) -> Learned {
     let nf = schema.fields.len();
     let u = estimate_u(schema, ds, link_only, seed);
+    let (u_given, given_pairs) = estimate_u_given(schema, ds, &u);
     // Training runs on all of the rule's pairs, not only those in focus:
     // λ is a property of the whole population.
     let scope = Scope {
@@ -513,34 +663,12 @@ pub fn learn(
             pairs,
             patterns,
             keys,
-        } => sessions_from_candidates(schema, rules, pairs, patterns, keys, &u),
+        } => sessions_from_candidates(schema, rules, pairs, patterns, keys, &u, &u_given),
         Pairs::Sampled => rules
             .iter()
-            .map(|r| session(schema, ds, r, scope, &u, seed))
+            .map(|r| session(schema, ds, r, scope, &u, &u_given, seed))
             .collect(),
     };
-    // m: the mean over the sessions where the field was free and had pairs.
-    let mut m: Vec<Vec<f64>> = schema.fields.iter().map(|d| default_m(d.kind)).collect();
-    let mut estimated = vec![false; nf];
-    for f in 0..nf {
-        let free: Vec<&Vec<Vec<f64>>> = results
-            .iter()
-            .zip(rules)
-            .filter(|((s, _), r)| !r.fields.contains(&f) && s.sampled > 0)
-            .map(|((_, m), _)| m)
-            .collect();
-        if free.is_empty() {
-            continue;
-        }
-        estimated[f] = true;
-        let levels = m[f].len();
-        m[f] = normalise(
-            &(0..levels)
-                .map(|l| free.iter().map(|s| s[f][l]).sum::<f64>() / free.len() as f64)
-                .collect::<Vec<_>>(),
-        );
-    }
-    // λ from each session's recall-adjusted count of matches.
     let n = ds.len() as f64;
     let total_pairs = if link_only {
         let mut per_source: HashMap<u16, f64> = HashMap::new();
@@ -559,40 +687,29 @@ pub fn learn(
     let present: Vec<f64> = (0..nf)
         .map(|f| ds.column(f).filter(Option::is_some).count() as f64 / n.max(1.0))
         .collect();
-    let mut sessions: Vec<Session> = Vec::with_capacity(results.len());
-    for ((mut s, _), rule) in results.into_iter().zip(rules) {
-        s.recall = rule
-            .parts
-            .iter()
-            .map(|&part| key_recall(schema, &m, part, &present))
-            .product::<f64>()
-            .max(1e-6);
-        s.prior = if s.sampled > 0 {
-            (s.match_share * s.pairs as f64 / s.recall / total_pairs).min(1.0)
-        } else {
-            f64::NAN
-        };
-        sessions.push(s);
+    let (ms, mut sessions): (Vec<Vec<Vec<f64>>>, Vec<Session>) =
+        results.into_iter().map(|(s, m)| (m, s)).unzip();
+    // m and λ from every session; then again without the sessions whose λ
+    // disagrees with the rest (at least three sessions with a λ, at least
+    // half of them kept).
+    let (mut m, mut estimated) = average_m(schema, &ms, &sessions, rules);
+    imply_priors(schema, &m, &present, total_pairs, rules, &mut sessions);
+    if let Some(strays) = strays(&sessions) {
+        for (s, stray) in sessions.iter_mut().zip(strays) {
+            s.set_aside = stray;
+        }
+        (m, estimated) = average_m(schema, &ms, &sessions, rules);
+        imply_priors(schema, &m, &present, total_pairs, rules, &mut sessions);
     }
-    let mut priors: Vec<f64> = sessions
-        .iter()
-        .map(|s| s.prior)
-        .filter(|p| p.is_finite())
-        .collect();
-    priors.sort_by(f64::total_cmp);
-    let prior = match priors.len() {
-        0 => 1.0 / total_pairs,
-        k if k % 2 == 1 => priors[k / 2],
-        k => (priors[k / 2 - 1] * priors[k / 2]).sqrt(),
-    }
-    .clamp(1e-12, 0.5);
+    let prior = median_prior(&sessions)
+        .unwrap_or(1.0 / total_pairs)
+        .clamp(1e-12, 0.5);
     let raw_weight: Vec<Vec<f64>> = m
         .iter()
         .zip(&u)
         .map(|(m, u)| m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect())
         .collect();
     let weight = m.iter().zip(&u).map(|(m, u)| repaired(m, u)).collect();
-    let (u_given, given_pairs) = estimate_u_given(schema, ds, &u);
     let weight_given = u_given
         .iter()
         .zip(&m)
@@ -615,6 +732,53 @@ pub fn learn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn session_of(prior: f64) -> Session {
+        Session {
+            rule: String::new(),
+            pairs: 1,
+            sampled: 1,
+            iterations: 1,
+            match_share: 0.5,
+            recall: 1.0,
+            prior,
+            set_aside: false,
+        }
+    }
+
+    #[test]
+    fn a_session_whose_prior_strays_from_the_rest_is_set_aside() {
+        // companies-100k: the pinyin session took same-name strangers for matches.
+        let s: Vec<Session> = [9.11e-6, 9.23e-6, 5.09e-5, 9.13e-6]
+            .into_iter()
+            .map(session_of)
+            .collect();
+        assert_eq!(strays(&s), Some(vec![false, false, true, false]));
+        // A sound run's sessions agree within 2x: none goes.
+        let sound: Vec<Session> = [36.7e-6, 38.2e-6, 55.0e-6, 56.9e-6, 61.3e-6, 37.1e-6]
+            .into_iter()
+            .map(session_of)
+            .collect();
+        assert_eq!(strays(&sound), None);
+        // Two sessions cannot outvote each other; half or more never go.
+        let two: Vec<Session> = [1e-6, 1e-4].into_iter().map(session_of).collect();
+        assert_eq!(strays(&two), None);
+        let split: Vec<Session> = [1e-6, 1e-6, 1e-4, 1e-4]
+            .into_iter()
+            .map(session_of)
+            .collect();
+        assert_eq!(strays(&split), None);
+        // A session without pairs has no prior and no vote.
+        let mut with_nan = s.clone();
+        with_nan.push(session_of(f64::NAN));
+        assert_eq!(
+            strays(&with_nan),
+            Some(vec![false, false, true, false, false])
+        );
+        let mut aside = s;
+        aside[2].set_aside = true;
+        assert_eq!(median_prior(&aside), Some(9.13e-6));
+    }
 
     #[test]
     fn pava_keeps_a_decreasing_sequence_and_pools_violators() {

@@ -67,7 +67,7 @@ pub fn level_names(kind: FieldKind) -> &'static [&'static str] {
             "year within 1",
             "different",
         ],
-        FieldKind::Exact | FieldKind::OrgCity => &["exact", "different"],
+        FieldKind::Exact | FieldKind::OrgCity | FieldKind::OrgParentCity => &["exact", "different"],
     }
 }
 
@@ -203,7 +203,7 @@ pub fn compare(kind: FieldKind, a: Option<Value<'_>>, b: Option<Value<'_>>) -> u
                 3
             }
         }
-        FieldKind::Exact | FieldKind::OrgCity => 1,
+        FieldKind::Exact | FieldKind::OrgCity | FieldKind::OrgParentCity => 1,
     }
 }
 

@@ -206,6 +206,14 @@ pub fn organisation_schema() -> Schema {
                 depends_on: Some("name".into()),
                 ..field("name", FieldKind::OrgCity, false)
             },
+            // A branch office's parent's city: two branches in one city of
+            // parents in two cities are two parties (measured, like the
+            // city, among different companies of one name).
+            FieldDef {
+                name: Some("parent_city".into()),
+                depends_on: Some("name".into()),
+                ..field("name", FieldKind::OrgParentCity, false)
+            },
             // Two valid, different credit codes are two parties.
             FieldDef {
                 distinct: true,

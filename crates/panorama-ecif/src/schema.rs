@@ -21,6 +21,11 @@ pub enum FieldKind {
     /// beside an `org_name` field, so that one trade name in two cities is
     /// two parties.
     OrgCity,
+    /// For a branch office (分公司), the city its parent's name carries
+    /// (`上海恒联科技有限公司武汉分公司` → 上海): two branches in one city of
+    /// parents in two cities are two parties. Missing for a head office, or
+    /// a branch whose name leaves the parent's city out.
+    OrgParentCity,
     /// Free text (street, suburb, company, occupation).
     Text,
     /// A Chinese or free-form address (region prefixes optional).

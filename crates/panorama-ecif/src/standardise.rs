@@ -138,7 +138,25 @@ pub fn organisation_city(raw: &str) -> Option<String> {
     if let Some((_, place)) = parts.branch {
         return place.map(str::to_owned);
     }
-    let name = parts.parent;
+    city_named_in(parts.parent)
+}
+
+/// For a branch office, the city its parent's name places the parent in
+/// (`上海恒联科技有限公司武汉分公司` → `上海`, `恒联科技(上海)有限公司武汉分公司`
+/// → `上海`); `None` for a head office or when the parent's name carries no
+/// place. Two branches in one city of parents in two cities are two parties.
+pub fn parent_city(raw: &str) -> Option<String> {
+    let n = name(raw)?;
+    if !n.chars().any(is_han) {
+        return None;
+    }
+    let parts = org_parts(&n);
+    parts.branch?;
+    city_named_in(parts.parent)
+}
+
+/// The city a head office's name carries: in brackets, or leading it.
+fn city_named_in(name: &str) -> Option<String> {
     let mut rest = name;
     while let Some(open) = rest.find('(') {
         let after = &rest[open + 1..];
@@ -443,6 +461,22 @@ mod tests {
         );
         // A branch that names no place: no city evidence.
         assert_eq!(organisation_city("恒联信息技术有限公司分公司"), None);
+    }
+
+    #[test]
+    fn a_branch_names_its_parent_city() {
+        for (raw, want) in [
+            ("上海恒联科技有限公司武汉分公司", Some("上海")),
+            ("上海市恒联科技股份有限公司（武汉）分公司", Some("上海")),
+            ("恒联科技(上海)有限公司武汉市分公司", Some("上海")),
+            ("恒联科技有限公司武汉分公司", None),
+            ("上海恒联科技有限公司", None),
+        ] {
+            assert_eq!(parent_city(raw).as_deref(), want, "{raw}");
+            if raw.ends_with("分公司") {
+                assert_eq!(organisation_city(raw).as_deref(), Some("武汉"), "{raw}");
+            }
+        }
     }
 
     #[test]

@@ -273,7 +273,7 @@ fn default_u(kind: FieldKind) -> Vec<f64> {
         FieldKind::Date => vec![0.001, 0.005, 0.05, 0.944],
         FieldKind::Exact => vec![0.5, 0.5],
         // A bank's corporate customers are spread over tens of cities.
-        FieldKind::OrgCity => vec![0.1, 0.9],
+        FieldKind::OrgCity | FieldKind::OrgParentCity => vec![0.1, 0.9],
     }
 }
 

@@ -221,6 +221,7 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
         FieldKind::Name => standardise::name(raw)?,
         FieldKind::OrgName => standardise::organisation_name(raw)?,
         FieldKind::OrgCity => standardise::organisation_city(raw)?,
+        FieldKind::OrgParentCity => standardise::parent_city(raw)?,
         FieldKind::Text | FieldKind::Exact | FieldKind::Code => standardise::text(raw)?,
         FieldKind::Address => standardise::address(raw)?,
         FieldKind::ResidentId => match standardise::resident_id(raw) {

@@ -217,7 +217,9 @@ impl Env {
                 && let Ok(t) = e.text().await
             {
                 text = t;
-                if text.contains(wanted) {
+                // Visible text: empty until the element is laid out, so an
+                // empty `wanted` still waits for some text.
+                if !text.is_empty() && text.contains(wanted) {
                     break;
                 }
             }

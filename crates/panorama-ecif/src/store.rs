@@ -95,7 +95,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         .filter(|r| full || !previous.contains_key(&r.id) || r.batch_id > last)
         .map(|r| r.id)
         .collect();
-    let decisions = load_decisions(&mut *store.pool().acquire().await?).await?;
+    let decisions = load_decisions(&mut *store.acquire().await?).await?;
     lap("load", &mut steps);
     let resolution = match tokio::task::block_in_place(|| {
         resolve(

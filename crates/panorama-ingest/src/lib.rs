@@ -200,7 +200,7 @@ pub async fn ingest(
     if let Err(e) = outcome {
         let message = error_chain(&e);
         tracing::error!(batch_id, error = %message, "ingest failed; the batch was rolled back");
-        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = store.acquire().await?;
         report.status = "failed".into();
         report.error = Some(message.clone());
         let json = serde_json::to_string(&report).ok();

@@ -16,7 +16,7 @@ pub async fn begin_run(store: &Store, as_of: &str) -> Result<i64> {
     )
     .bind(as_of)
     .bind(now_utc())
-    .fetch_one(store.pool())
+    .fetch_one(store.db())
     .await?;
     Ok(id)
 }
@@ -30,7 +30,7 @@ pub async fn finish_run(store: &Store, id: i64, ok: bool, report: &str) -> Resul
     .bind(now_utc())
     .bind(report)
     .bind(id)
-    .execute(store.pool())
+    .execute(store.db())
     .await?;
     Ok(())
 }
@@ -39,14 +39,14 @@ pub async fn finish_run(store: &Store, id: i64, ok: bool, report: &str) -> Resul
 /// balance, as `YYYY-MM-DD`.
 pub async fn latest_business_date(store: &Store) -> Result<Option<String>> {
     let txn: Option<String> = sqlx::query_scalar("SELECT MAX(booked_at) FROM txn")
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     let month: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     let extract: Option<String> =
         sqlx::query_scalar("SELECT MAX(extract_date) FROM ingest_batch WHERE status = 'committed'")
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?;
     Ok(extract
         .filter(|d| d.len() >= 10)
@@ -140,7 +140,7 @@ const TIER_COLUMNS: &str =
 pub async fn active_customer_ids(store: &Store) -> Result<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -151,7 +151,7 @@ pub async fn tier_rows(store: &Store, through: &str) -> Result<HashMap<(i64, Str
     let sql = format!("SELECT {TIER_COLUMNS} FROM tier_history WHERE as_of <= $1");
     let rows: Vec<TierRow> = sqlx::query_as(&sql)
         .bind(through)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     Ok(rows
         .into_iter()
@@ -202,7 +202,7 @@ pub async fn customer_tiers(store: &Store, customer_id: i64) -> Result<Vec<TierR
         format!("SELECT {TIER_COLUMNS} FROM tier_history WHERE customer_id = $1 ORDER BY as_of");
     Ok(sqlx::query_as(&sql)
         .bind(customer_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -228,7 +228,7 @@ pub async fn tier_migration(
     let rows: Vec<(Option<String>, String, i64)> = sqlx::query_as(sql)
         .bind(from)
         .bind(to)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     Ok(rows)
 }
@@ -245,7 +245,7 @@ pub async fn tier_changes(store: &Store, from: &str, to: &str, limit: i64) -> Re
         .bind(from)
         .bind(to)
         .bind(limit)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -278,7 +278,7 @@ const SEGMENT_COLUMNS: &str =
 /// All saved segments, by name.
 pub async fn segments(store: &Store) -> Result<Vec<SegmentRow>> {
     let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segment ORDER BY name");
-    Ok(sqlx::query_as(&sql).fetch_all(store.pool()).await?)
+    Ok(sqlx::query_as(&sql).fetch_all(store.db()).await?)
 }
 
 /// A saved segment by name.
@@ -286,7 +286,7 @@ pub async fn segment(store: &Store, name: &str) -> Result<Option<SegmentRow>> {
     let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segment WHERE name = $1");
     Ok(sqlx::query_as(&sql)
         .bind(name)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?)
 }
 
@@ -437,6 +437,6 @@ pub async fn members(
     Ok(sqlx::query_as(&sql)
         .bind(segment_id)
         .bind(limit)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }

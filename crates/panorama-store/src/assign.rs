@@ -75,7 +75,7 @@ pub async fn rm_in_scope(store: &Store, scope: &Scope, rm: i64) -> Result<bool> 
          WHERE u.id = $1 AND u.role = 'rm' AND u.active = 1 {cond}"
     );
     let (n,): (i64,) = bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     Ok(n == 1)
 }
@@ -262,7 +262,7 @@ pub async fn history(store: &Store, customer: i64) -> Result<Vec<AssignmentRow>>
          WHERE a.customer_id = $1 ORDER BY a.id DESC",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -298,7 +298,7 @@ pub async fn rms(store: &Store, scope: &Scope) -> Result<Vec<RmRow>> {
          WHERE u.role = 'rm' AND u.active = 1 {cond} ORDER BY o.path, u.username"
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -338,7 +338,7 @@ pub async fn suggestions(
 ) -> Result<Vec<Suggestion>> {
     let latest: Option<String> =
         sqlx::query_scalar("SELECT MAX(as_of) FROM tier_history WHERE previous_tier IS NOT NULL")
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?;
     let Some(latest) = latest else {
         return Ok(Vec::new());
@@ -367,13 +367,13 @@ pub async fn suggestions(
         Option<String>,
     );
     let changes: Vec<Row> = bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     // The smallest book of each kind per org unit.
     let books = rms(store, &Scope::All).await?;
     let org_ids: HashMap<String, i64> =
         sqlx::query_as::<_, (String, i64)>("SELECT code, id FROM org_unit")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?
             .into_iter()
             .collect();
@@ -428,7 +428,7 @@ pub async fn segment_customers(store: &Store, segment: i64) -> Result<Vec<i64>> 
         "SELECT customer_id FROM segment_member WHERE segment_id = $1 AND left_on IS NULL ORDER BY customer_id",
     )
     .bind(segment)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -443,7 +443,7 @@ pub async fn ids_by_number(store: &Store, numbers: &[String]) -> Result<HashMap<
         let binds: Vec<Bind> = chunk.iter().map(|n| Bind::Text(n.clone())).collect();
         out.extend(
             bind_all(sqlx::query_as::<_, (String, i64)>(&sql), &binds)
-                .fetch_all(store.pool())
+                .fetch_all(store.db())
                 .await?,
         );
     }

@@ -57,7 +57,7 @@ pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, a: &Audit<'_>) 
 /// Appends an audit event. The trail is append-only: nothing in Panorama
 /// updates or deletes its rows.
 pub async fn audit(store: &Store, a: &Audit<'_>) -> Result<()> {
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.db().acquire().await?;
     insert_audit(&mut conn, a).await
 }
 
@@ -145,6 +145,6 @@ pub async fn audit_search(
     binds.push(Bind::Int(limit));
     let _ = write!(sql, " ORDER BY id DESC LIMIT ${}", binds.len());
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }

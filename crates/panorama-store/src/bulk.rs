@@ -155,7 +155,7 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     if let Some(b) = bind {
         query = query.bind(b);
     }
-    let text = query.fetch_one(store.pool()).await?;
+    let text = query.fetch_one(store.db()).await?;
     serde_json::from_str(&text)
         .map_err(|e| crate::StoreError::Invalid(format!("reading rows as JSON: {e}")))
 }

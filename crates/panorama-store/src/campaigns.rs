@@ -130,7 +130,7 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<CampaignRow>> {
     Ok(
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaign WHERE id = $1"))
             .bind(id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -139,7 +139,7 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<CampaignRow>> {
 pub async fn list(store: &Store) -> Result<Vec<CampaignRow>> {
     Ok(
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaign ORDER BY id DESC"))
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -185,7 +185,7 @@ pub async fn opted_out(store: &Store, channel: &str) -> Result<HashSet<i64>> {
     let rows = sqlx::query(&format!(
         "SELECT customer_id FROM contact_preference WHERE opt_out_all = 1 OR {column} = 1"
     ))
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
 }
@@ -208,7 +208,7 @@ pub async fn capped(store: &Store, since: &str, cap: i64) -> Result<HashSet<i64>
     )
     .bind(since)
     .bind(cap)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?
     .into_iter()
     .collect())
@@ -224,7 +224,7 @@ pub async fn treated_between(store: &Store, from: &str, to: &str) -> Result<Hash
     )
     .bind(from)
     .bind(to)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?
     .into_iter()
     .collect())
@@ -241,7 +241,7 @@ pub async fn reserved(store: &Store, id: i64, priority: i64) -> Result<HashSet<i
     )
     .bind(priority)
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?
     .into_iter()
     .collect())
@@ -443,7 +443,7 @@ pub async fn members(store: &Store, id: i64) -> Result<Vec<(i64, String)>> {
         "SELECT customer_id, arm FROM campaign_member WHERE campaign_id = $1 ORDER BY customer_id",
     )
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -452,7 +452,7 @@ pub async fn responders(store: &Store, id: i64) -> Result<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT customer_id FROM campaign_response WHERE campaign_id = $1")
             .bind(id)
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -501,7 +501,7 @@ pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)
     let mut sizes: Vec<(String, i64)> =
         sqlx::query_as("SELECT arm, members FROM campaign_arm WHERE campaign_id = $1 ORDER BY arm")
             .bind(id)
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?;
     if sizes.is_empty() {
         // Members written other than by a launch: counted.
@@ -510,7 +510,7 @@ pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)
              GROUP BY arm ORDER BY arm",
         )
         .bind(id)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     }
     let responders: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
@@ -519,7 +519,7 @@ pub async fn arm_counts(store: &Store, id: i64) -> Result<Vec<(String, i64, i64)
          WHERE r.campaign_id = $1 GROUP BY m.arm",
     )
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?
     .into_iter()
     .collect();
@@ -537,7 +537,7 @@ pub async fn live(store: &Store) -> Result<Vec<CampaignRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM campaign WHERE status = 'live' ORDER BY id"
     ))
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -546,7 +546,7 @@ pub async fn launched_on(store: &Store, id: i64) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>("SELECT launched_on FROM campaign WHERE id = $1")
             .bind(id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?
             .flatten(),
     )
@@ -557,7 +557,7 @@ pub async fn arm_sizes(store: &Store) -> Result<Vec<(i64, String, bool, i64)>> {
     let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
         "SELECT campaign_id, arm, is_control, members FROM campaign_arm ORDER BY campaign_id, arm",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     Ok(rows
         .into_iter()
@@ -609,7 +609,7 @@ pub async fn results(store: &Store, id: i64) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>("SELECT results FROM campaign WHERE id = $1")
             .bind(id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?
             .flatten(),
     )
@@ -702,7 +702,7 @@ pub async fn offers(
     let rows: Vec<(String, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT arm, product_code, script FROM offer WHERE campaign_id = $1")
             .bind(id)
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?;
     Ok(rows.into_iter().map(|(a, p, s)| (a, (p, s))).collect())
 }
@@ -739,7 +739,7 @@ pub async fn live_offers(store: &Store, customer: i64) -> Result<Vec<LiveOffer>>
          ORDER BY c.priority DESC, c.id DESC",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -751,7 +751,7 @@ pub async fn mean_response_value(store: &Store, id: i64) -> Result<Option<i64>> 
          WHERE campaign_id = $1 AND value_minor IS NOT NULL",
     )
     .bind(id)
-    .fetch_one(store.pool())
+    .fetch_one(store.db())
     .await?;
     Ok(mean.map(|m| m.round() as i64))
 }
@@ -764,7 +764,7 @@ pub async fn responses_by_day(store: &Store, id: i64) -> Result<Vec<(String, Str
          WHERE r.campaign_id = $1 GROUP BY m.arm, r.responded_on ORDER BY r.responded_on, m.arm",
     )
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -821,7 +821,7 @@ pub async fn leads_of(store: &Store, owner: i64, per_campaign: i64) -> Result<Ve
     )
     .bind(owner)
     .bind(LEADS_COUNTED)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     let mut groups = Vec::new();
     for (campaign_id, name, objective, ends_on, open) in live {
@@ -840,7 +840,7 @@ pub async fn leads_of(store: &Store, owner: i64, per_campaign: i64) -> Result<Ve
         .bind(owner)
         .bind(campaign_id)
         .bind(per_campaign.clamp(1, 100))
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
         let offers = offers(store, campaign_id)
             .await?

@@ -149,7 +149,7 @@ pub async fn get(store: &Store, scope: &Scope, id: i64) -> Result<Option<Complai
     binds.extend(bind);
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE k.id = $1 AND {cond}");
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?)
 }
 
@@ -183,7 +183,7 @@ pub async fn list(
         binds.len()
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -206,7 +206,7 @@ pub async fn events(store: &Store, id: i64) -> Result<Vec<EventRow>> {
         "SELECT at, actor, status, note FROM complaint_event WHERE complaint_id = $1 ORDER BY id",
     )
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -298,6 +298,6 @@ pub async fn overdue(store: &Store, now: &str, statuses: &[&str]) -> Result<Vec<
         marks.join(", ")
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }

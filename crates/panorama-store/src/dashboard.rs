@@ -105,7 +105,7 @@ pub struct Dashboard {
 
 /// The dashboard of org unit `org` (id and materialised path) for `period`.
 pub async fn build(store: &Store, org: i64, path: &str, period: &Period) -> Result<Dashboard> {
-    let pool = store.pool();
+    let pool = store.db();
     let like = format!("{path}%");
     // The head office's view is the whole bank, customers without a home
     // branch included.

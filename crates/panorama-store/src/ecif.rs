@@ -53,7 +53,7 @@ const RECORD_SELECT: &str = "SELECT r.id, r.system, r.party_type, r.name, r.gend
 /// Every source record, in id order.
 pub async fn records(store: &Store) -> Result<Vec<RecordRow>> {
     Ok(sqlx::query_as(&format!("{RECORD_SELECT} ORDER BY r.id"))
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -96,7 +96,7 @@ pub async fn records_of_customers(
 /// The previous resolution: source record → customer (active customers only).
 pub async fn previous_links(store: &Store) -> Result<HashMap<i64, i64>> {
     let rows = sqlx::query("SELECT x.source_record_id, x.customer_id FROM customer_xref x JOIN customer c ON c.id = x.customer_id WHERE c.status = 'active'")
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     Ok(rows
         .iter()
@@ -107,7 +107,7 @@ pub async fn previous_links(store: &Store) -> Result<HashMap<i64, i64>> {
 /// The newest batch seen by the last resolution (0 if none).
 pub async fn last_resolved_batch(store: &Store) -> Result<i64> {
     let v: Option<i64> = sqlx::query_scalar("SELECT MAX(max_batch_id) FROM resolve_run")
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     Ok(v.unwrap_or(0))
 }
@@ -138,7 +138,7 @@ pub async fn declared_relationships(store: &Store) -> Result<Vec<(i64, i64, Stri
          JOIN source_record a ON a.system = r.system AND a.source_key = r.from_key \
          JOIN source_record b ON b.system = r.system AND b.source_key = r.to_key",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     Ok(rows
         .iter()
@@ -747,7 +747,7 @@ pub async fn review_queue(store: &Store, status: &str, limit: i64) -> Result<Vec
     ))
     .bind(status)
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -755,7 +755,7 @@ pub async fn review_queue(store: &Store, status: &str, limit: i64) -> Result<Vec
 pub async fn review(store: &Store, id: i64) -> Result<Option<ReviewRow>> {
     Ok(sqlx::query_as(&format!("{REVIEW_SELECT} WHERE m.id = $1"))
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?)
 }
 
@@ -860,7 +860,7 @@ pub async fn merges(store: &Store, limit: i64) -> Result<Vec<MergeRow>> {
         "SELECT id, at, kind, surviving_customer_id, absorbed_customer_id, actor, evidence, undone_by FROM merge_event ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -980,14 +980,14 @@ pub async fn quality(store: &Store) -> Result<Vec<QualityRow>> {
               WHERE x2.customer_id = x.customer_id AND r2.system = r.system AND r2.id <> r.id) THEN 1 ELSE 0 END) AS BIGINT) AS duplicates \
          FROM source_record r LEFT JOIN customer_xref x ON x.source_record_id = r.id GROUP BY r.system ORDER BY r.system",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
 /// (system, source key, customer id) of every resolved record, for measuring against a truth.
 pub async fn resolved_keys(store: &Store) -> Result<Vec<(String, String, i64)>> {
     let rows = sqlx::query("SELECT r.system, r.source_key, x.customer_id FROM source_record r JOIN customer_xref x ON x.source_record_id = r.id")
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     Ok(rows
         .iter()
@@ -1025,7 +1025,7 @@ pub async fn source_links(store: &Store, customer_id: i64) -> Result<Vec<SourceL
          JOIN source_record r ON r.id = x.source_record_id WHERE x.customer_id = $1 ORDER BY r.system, r.source_key",
     )
     .bind(customer_id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     Ok(rows
         .iter()
@@ -1043,7 +1043,7 @@ pub async fn source_links(store: &Store, customer_id: i64) -> Result<Vec<SourceL
 /// Every source record's system and key by record id (to label records with a generated bank's truth).
 pub async fn record_keys(store: &Store) -> Result<Vec<(i64, String, String)>> {
     let rows = sqlx::query("SELECT id, system, source_key FROM source_record ORDER BY id")
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
     Ok(rows
         .iter()
@@ -1186,7 +1186,7 @@ pub async fn import_runs(store: &Store, limit: i64) -> Result<Vec<(ImportRun, Ve
          FROM ingest_batch ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     let mut out = Vec::with_capacity(runs.len());
     for run in runs {
@@ -1195,7 +1195,7 @@ pub async fn import_runs(store: &Store, limit: i64) -> Result<Vec<(ImportRun, Ve
              FROM ingest_file WHERE batch_id = $1 ORDER BY id",
         )
         .bind(run.id)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
         out.push((run, files));
     }
@@ -1338,6 +1338,6 @@ pub async fn relationships(store: &Store, customer: i64) -> Result<Vec<Relations
          ORDER BY 4, 2",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }

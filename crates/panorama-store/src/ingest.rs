@@ -204,7 +204,7 @@ pub async fn begin_batch(store: &Store, folder: &str, extract_date: Option<&str>
     .bind(now_utc())
     .bind(folder)
     .bind(extract_date)
-    .fetch_one(store.pool())
+    .fetch_one(store.db())
     .await?;
     Ok(id)
 }
@@ -369,6 +369,6 @@ pub async fn batches(store: &Store) -> Result<Vec<BatchSummary>> {
     Ok(sqlx::query_as(
         "SELECT id, folder, status, rows_read, rows_landed, rows_rejected, error FROM ingest_batch ORDER BY id DESC",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }

@@ -199,9 +199,23 @@ impl Store {
         Ok(())
     }
 
-    /// The connection pool, for queries.
+    /// The connection pool: every query of this crate runs on it.
+    pub(crate) fn db(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The connection pool, for tests that check what landed with SQL of
+    /// their own (only with the `test-support` feature, which the crates
+    /// turn on for their tests: outside this crate, nothing else runs SQL).
+    #[cfg(feature = "test-support")]
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection of the pool, for a caller that runs several of this
+    /// crate's queries that take a connection (outside a transaction).
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
     }
 
     /// The engine behind this store.

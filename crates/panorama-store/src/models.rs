@@ -101,7 +101,7 @@ pub async fn list(store: &Store) -> Result<Vec<ModelRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {MODEL_COLUMNS} FROM model ORDER BY name, version DESC"
     ))
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -110,7 +110,7 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<ModelRow>> {
     Ok(
         sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM model WHERE id = $1"))
             .bind(id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -120,7 +120,7 @@ pub async fn artefact(store: &Store, id: i64) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>("SELECT artefact FROM model WHERE id = $1")
             .bind(id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?
             .flatten(),
     )
@@ -131,7 +131,7 @@ pub async fn approved(store: &Store) -> Result<Vec<ModelRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {MODEL_COLUMNS} FROM model WHERE status = 'approved' ORDER BY name"
     ))
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -294,7 +294,7 @@ pub async fn customer_scores(store: &Store, customer_id: i64) -> Result<Vec<Cust
          ORDER BY m.name",
     )
     .bind(customer_id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 

@@ -33,7 +33,7 @@ pub async fn index_names(store: &Store) -> Result<NameIndexReport> {
             "DELETE FROM customer_name_key WHERE customer_id IN \
              (SELECT id FROM customer WHERE status <> 'active')",
         )
-        .execute(store.pool())
+        .execute(store.db())
         .await?
         .rows_affected(),
         ..NameIndexReport::default()
@@ -49,11 +49,11 @@ pub async fn index_names(store: &Store) -> Result<NameIndexReport> {
         )
         .bind(after)
         .bind(after + CHUNK)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?;
         let next: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM customer WHERE id > $1")
             .bind(after + CHUNK)
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?;
         if !rows.is_empty() {
             let mut tx = store.begin().await?;

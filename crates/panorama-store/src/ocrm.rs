@@ -64,7 +64,7 @@ pub async fn user_by_username(store: &Store, username: &str) -> Result<Option<Us
     Ok(
         sqlx::query_as(&format!("{USER_SELECT} WHERE u.username = $1"))
             .bind(username)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -73,7 +73,7 @@ pub async fn user_by_username(store: &Store, username: &str) -> Result<Option<Us
 pub async fn user_by_id(store: &Store, id: i64) -> Result<Option<UserRow>> {
     Ok(sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?)
 }
 
@@ -81,7 +81,7 @@ pub async fn user_by_id(store: &Store, id: i64) -> Result<Option<UserRow>> {
 pub async fn users(store: &Store) -> Result<Vec<UserRow>> {
     Ok(
         sqlx::query_as(&format!("{USER_SELECT} ORDER BY u.role, u.username"))
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -258,7 +258,7 @@ pub async fn user_pref(store: &Store, user: i64, name: &str) -> Result<Option<St
         sqlx::query_scalar("SELECT value FROM user_pref WHERE user_id = $1 AND name = $2")
             .bind(user)
             .bind(name)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -272,7 +272,7 @@ pub async fn set_user_pref(store: &Store, user: i64, name: &str, value: &str) ->
     .bind(user)
     .bind(name)
     .bind(value)
-    .execute(store.pool())
+    .execute(store.db())
     .await?;
     Ok(())
 }
@@ -281,7 +281,7 @@ pub async fn set_user_pref(store: &Store, user: i64, name: &str, value: &str) ->
 pub async fn org_units(store: &Store) -> Result<Vec<(String, String, String)>> {
     Ok(
         sqlx::query_as("SELECT code, name, level FROM org_unit ORDER BY path")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -306,7 +306,7 @@ pub async fn failed_logins_since(
     .bind(username)
     .bind(source_ip)
     .bind(since)
-    .fetch_one(store.pool())
+    .fetch_one(store.db())
     .await?;
     let address: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_event WHERE action = 'login' AND outcome = 'failed' \
@@ -314,7 +314,7 @@ pub async fn failed_logins_since(
     )
     .bind(source_ip)
     .bind(since)
-    .fetch_one(store.pool())
+    .fetch_one(store.db())
     .await?;
     Ok((pair, address))
 }
@@ -379,7 +379,7 @@ pub struct CustomerFilter {
 pub async fn latest_feature_date(store: &Store) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT MAX(as_of) FROM customer_features")
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?,
     )
 }
@@ -450,7 +450,7 @@ pub async fn customers(
                  FROM model m WHERE m.name = $1 AND m.status = 'approved'",
             )
             .bind(model)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?;
             let Some((model_id, Some(scored_on))) = run else {
                 return Err(StoreError::Invalid(format!(
@@ -499,14 +499,14 @@ pub async fn customers(
     let from = format!("{base}{features} WHERE {wheres}");
     let total: (i64,) = if feature_filter {
         bind_all(sqlx::query_as(&format!("SELECT COUNT(*) {from}")), &binds)
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?
     } else {
         bind_all(
             sqlx::query_as(&format!("SELECT COUNT(*) {base} WHERE {wheres}")),
             &binds[..binds.len() - 1],
         )
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?
     };
     let richest_first = !matches!(
@@ -546,7 +546,7 @@ pub async fn customers(
         )),
         &binds,
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     Ok((rows, total.0))
 }
@@ -581,7 +581,7 @@ async fn richest_walk(
     let offset = page.max(0).saturating_mul(per_page);
     let wanted = offset.saturating_add(per_page);
     let bank: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM customer")
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     let bank = bank.unwrap_or(0);
     if total == 0 || wanted.saturating_mul(bank) > total.saturating_mul(total) / 4 {
@@ -621,7 +621,7 @@ async fn richest_walk(
         )),
         &binds,
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     Ok((rows.len() as i64 == per_page).then_some(rows))
 }
@@ -771,7 +771,7 @@ pub async fn search(
         binds.len()
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -826,7 +826,7 @@ pub async fn customer_in_scope(
          WHERE c.id = $1 AND c.status = 'active' AND {cond}"
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?)
 }
 
@@ -870,7 +870,7 @@ pub async fn accounts_of(store: &Store, customer: i64) -> Result<Vec<AccountRow>
          WHERE a.customer_id = $1 ORDER BY a.opened_on DESC, a.id",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -883,7 +883,7 @@ pub async fn balance_trend(store: &Store, customer: i64) -> Result<Vec<(String, 
          WHERE a.customer_id = $1 GROUP BY b.month, COALESCE(p.class, 'unknown') ORDER BY b.month",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -901,7 +901,7 @@ pub async fn transactions_by_channel(
     )
     .bind(customer)
     .bind(since)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -927,7 +927,7 @@ pub async fn preferences_of(store: &Store, customer: i64) -> Result<ContactPrefs
          FROM contact_preference WHERE customer_id = $1",
     )
     .bind(customer)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?;
     Ok(
         row.map_or_else(ContactPrefs::default, |(all, sms, email, phone, dnd)| {
@@ -998,7 +998,7 @@ pub async fn first_opened_on(store: &Store, customer: i64) -> Result<Option<Stri
     Ok(
         sqlx::query_scalar("SELECT MIN(opened_on) FROM account WHERE customer_id = $1")
             .bind(customer)
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?,
     )
 }
@@ -1031,7 +1031,7 @@ pub async fn recent_transactions(store: &Store, customer: i64, limit: i64) -> Re
     )
     .bind(customer)
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1062,7 +1062,7 @@ pub async fn features_of(store: &Store, customer: i64) -> Result<Option<FeatureR
          WHERE customer_id = $1 ORDER BY as_of DESC LIMIT 1",
     )
     .bind(customer)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?)
 }
 
@@ -1075,7 +1075,7 @@ pub async fn tier_history_of(
         "SELECT as_of, tier, previous_tier FROM tier_history WHERE customer_id = $1 ORDER BY as_of DESC",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1109,7 +1109,7 @@ pub async fn related_of(store: &Store, customer: i64) -> Result<Vec<RelatedRow>>
          ORDER BY 5, 4, 2 LIMIT 200",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1120,7 +1120,7 @@ pub async fn segments_of(store: &Store, customer: i64) -> Result<Vec<(i64, Strin
          WHERE m.customer_id = $1 AND m.left_on IS NULL ORDER BY s.name",
     )
     .bind(customer)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1155,7 +1155,7 @@ pub async fn contacts_of(store: &Store, customer: i64, limit: i64) -> Result<Vec
     )
     .bind(customer)
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1261,7 +1261,7 @@ pub async fn open_tasks(store: &Store, user: i64, limit: i64) -> Result<Vec<Task
     )
     .bind(user)
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1273,7 +1273,7 @@ pub async fn complete_task(store: &Store, user: i64, task: i64) -> Result<bool> 
     .bind(now_utc())
     .bind(task)
     .bind(user)
-    .execute(store.pool())
+    .execute(store.db())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -1311,7 +1311,7 @@ pub async fn opportunities(
     )
     .bind(customer)
     .bind(owner)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -1407,7 +1407,7 @@ pub async fn assign_unassigned(store: &Store, actor: &str, on: &str) -> Result<A
 pub async fn sub_branches(store: &Store) -> Result<Vec<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT code, name FROM org_unit WHERE level = 'sub_branch' ORDER BY code")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -1418,7 +1418,7 @@ pub async fn first_branch(store: &Store) -> Result<Option<String>> {
         sqlx::query_scalar(
             "SELECT code FROM org_unit WHERE level = 'branch' ORDER BY code LIMIT 1",
         )
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?,
     )
 }
@@ -1427,7 +1427,7 @@ pub async fn first_branch(store: &Store) -> Result<Option<String>> {
 pub async fn head_office(store: &Store) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT code FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1")
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -1446,7 +1446,7 @@ pub mod sessions {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?)
     }
 
@@ -1459,7 +1459,7 @@ pub mod sessions {
         let stored: Option<(String, i64)> =
             sqlx::query_as("SELECT data, expires_at FROM web_session WHERE id = $1")
                 .bind(id)
-                .fetch_optional(store.pool())
+                .fetch_optional(store.db())
                 .await?;
         if let Some((old, old_expiry)) = stored {
             if old == data && (expires_at - old_expiry).abs() < SAVE_GRANULARITY_SECONDS {
@@ -1473,7 +1473,7 @@ pub mod sessions {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(store.pool())
+        .execute(store.db())
         .await?;
         Ok(())
     }
@@ -1486,7 +1486,7 @@ pub mod sessions {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(store.pool())
+        .execute(store.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -1495,7 +1495,7 @@ pub mod sessions {
     pub async fn delete(store: &Store, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM web_session WHERE id = $1")
             .bind(id)
-            .execute(store.pool())
+            .execute(store.db())
             .await?;
         Ok(())
     }
@@ -1505,7 +1505,7 @@ pub mod sessions {
         Ok(
             sqlx::query("DELETE FROM web_session WHERE expires_at <= $1")
                 .bind(now)
-                .execute(store.pool())
+                .execute(store.db())
                 .await?
                 .rows_affected(),
         )
@@ -1653,7 +1653,7 @@ pub async fn alerts(
         binds.len()
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -1675,7 +1675,7 @@ pub async fn alerts_of_owner(
         .bind(user)
         .bind(since)
         .bind(limit)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -1688,14 +1688,14 @@ pub async fn alerts_of(store: &Store, customer: i64, limit: i64) -> Result<Vec<A
     Ok(sqlx::query_as(&sql)
         .bind(customer)
         .bind(limit)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
 /// The latest date alerts were raised on, if any.
 pub async fn latest_alert_date(store: &Store) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT MAX(as_of) FROM alert")
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?)
 }
 

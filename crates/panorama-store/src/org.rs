@@ -29,7 +29,7 @@ pub async fn unit_within(store: &Store, code: &str, path: &str) -> Result<Option
         )
         .bind(code)
         .bind(format!("{path}%"))
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?,
     )
 }
@@ -39,7 +39,7 @@ pub async fn units_within(store: &Store, path: &str) -> Result<Vec<(String, Stri
     Ok(
         sqlx::query_as("SELECT code, name FROM org_unit WHERE path LIKE $1 ORDER BY path")
             .bind(format!("{path}%"))
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -49,7 +49,7 @@ pub async fn path_of(store: &Store, id: i64) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT path FROM org_unit WHERE id = $1")
             .bind(id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }

@@ -193,7 +193,7 @@ pub async fn pipeline(
          GROUP BY o.stage, p.code, p.name, p.name_en ORDER BY p.code, o.stage"
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -253,7 +253,7 @@ pub async fn open_items(
         binds.len()
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -263,7 +263,7 @@ pub async fn history(store: &Store, id: i64) -> Result<Vec<(String, String, Stri
         "SELECT stage, at, by_user FROM opportunity_stage WHERE opportunity_id = $1 ORDER BY at, id",
     )
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -271,7 +271,7 @@ pub async fn history(store: &Store, id: i64) -> Result<Vec<(String, String, Stri
 pub async fn products(store: &Store) -> Result<Vec<(String, String, String)>> {
     Ok(
         sqlx::query_as("SELECT code, name, name_en FROM product ORDER BY class, code")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -284,6 +284,6 @@ pub async fn primary_rm(store: &Store, customer: i64) -> Result<Option<i64>> {
          ORDER BY CASE WHEN role = 'primary' THEN 0 ELSE 1 END, id LIMIT 1",
     )
     .bind(customer)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?)
 }

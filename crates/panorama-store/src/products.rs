@@ -12,7 +12,7 @@ pub async fn codes(conn: &mut AnyConnection) -> Result<Vec<String>> {
 /// The codes of every product (outside a transaction).
 pub async fn all_codes(store: &Store) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT code FROM product ORDER BY code")
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }
 
@@ -20,7 +20,7 @@ pub async fn all_codes(store: &Store) -> Result<Vec<String>> {
 pub async fn exists(store: &Store, code: &str) -> Result<bool> {
     let found: Option<String> = sqlx::query_scalar("SELECT code FROM product WHERE code = $1")
         .bind(code)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?;
     Ok(found.is_some())
 }
@@ -29,7 +29,7 @@ pub async fn exists(store: &Store, code: &str) -> Result<bool> {
 pub async fn names(store: &Store) -> Result<Vec<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT code, name FROM product ORDER BY code")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }
@@ -38,7 +38,7 @@ pub async fn names(store: &Store) -> Result<Vec<(String, String)>> {
 pub async fn rates(store: &Store) -> Result<Vec<(String, Option<i64>)>> {
     Ok(
         sqlx::query_as("SELECT code, rate_bp FROM product ORDER BY code")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?,
     )
 }

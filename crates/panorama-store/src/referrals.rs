@@ -98,7 +98,7 @@ pub async fn create(
     )
     .bind(via)
     .bind(customer)
-    .fetch_one(store.pool())
+    .fetch_one(store.db())
     .await?;
     if related == 0 {
         return Ok(Err(Refusal::NotRelated));
@@ -106,7 +106,7 @@ pub async fn create(
     if let Some(p) = product {
         let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM product WHERE code = $1")
             .bind(p)
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?;
         if known == 0 {
             return Ok(Err(Refusal::Product));
@@ -166,7 +166,7 @@ pub async fn list(store: &Store, user: i64, outgoing: bool) -> Result<Vec<Referr
          WHERE {side} = $1 ORDER BY CASE WHEN r.status = 'open' THEN 0 ELSE 1 END, r.id DESC LIMIT 200"
     ))
     .bind(user)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -184,7 +184,7 @@ pub async fn accept(
     )
     .bind(id)
     .bind(user)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?;
     let Some((customer, suggested, note)) = found else {
         return Ok(Err(Refusal::NotFound));
@@ -240,7 +240,7 @@ pub async fn decline(
     )
     .bind(id)
     .bind(user)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?;
     let Some(customer) = customer else {
         return Ok(Err(Refusal::NotFound));

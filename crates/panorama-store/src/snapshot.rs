@@ -85,7 +85,7 @@ pub fn rows(
     if let Some(b) = batch.filter(|_| table.by_batch()) {
         query = query.bind(b);
     }
-    query.fetch(store.pool())
+    query.fetch(store.db())
 }
 
 /// Rows per import batch of a table read by batch: (batch, rows).
@@ -95,5 +95,5 @@ pub async fn batch_counts(store: &Store, table: Table) -> Result<Vec<(i64, i64)>
         Table::Txn => "SELECT batch_id, COUNT(*) FROM txn GROUP BY batch_id",
         _ => return Ok(Vec::new()),
     };
-    Ok(sqlx::query_as(sql).fetch_all(store.pool()).await?)
+    Ok(sqlx::query_as(sql).fetch_all(store.db()).await?)
 }

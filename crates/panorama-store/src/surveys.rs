@@ -196,7 +196,7 @@ pub async fn invitation(store: &Store, token_hash: &str) -> Result<Option<Invita
     Ok(
         sqlx::query_as("SELECT kind, status, expires_at FROM survey_invite WHERE token_hash = $1")
             .bind(token_hash)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -411,6 +411,6 @@ pub async fn satisfaction(store: &Store, scope: &Scope, since: &str) -> Result<V
          GROUP BY o.code, o.name, o.path, u.username ORDER BY o.path, u.username"
     );
     Ok(bind_all(sqlx::query_as(&sql), &binds)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?)
 }

@@ -48,7 +48,7 @@ pub async fn indicators(store: &Store) -> Result<Vec<Indicator>> {
     Ok(sqlx::query_as(
         "SELECT code, name, name_en, source, product_class, unit FROM target_indicator ORDER BY code",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?)
 }
 
@@ -67,7 +67,7 @@ pub async fn insert_indicator(store: &Store, i: &Indicator, unit: &str, actor: &
     .bind(unit)
     .bind(actor)
     .bind(now_utc())
-    .execute(store.pool())
+    .execute(store.db())
     .await?;
     Ok(())
 }
@@ -78,7 +78,7 @@ pub async fn indicator(store: &Store, code: &str) -> Result<Option<Indicator>> {
         "SELECT code, name, name_en, source, product_class, unit FROM target_indicator WHERE code = $1",
     )
     .bind(code)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?)
 }
 
@@ -96,7 +96,7 @@ pub async fn org_by_code(store: &Store, code: &str) -> Result<Option<Org>> {
     Ok(
         sqlx::query_as("SELECT id, code, name, path FROM org_unit WHERE code = $1")
             .bind(code)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.db())
             .await?,
     )
 }
@@ -138,7 +138,7 @@ pub async fn target_of(
     .bind(period)
     .bind(indicator)
     .bind(org)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?)
 }
 
@@ -148,7 +148,7 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<TargetRow>> {
         "SELECT {TARGET_COLUMNS} FROM target WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.db())
     .await?)
 }
 
@@ -231,14 +231,14 @@ pub async fn children(store: &Store, t: &TargetRow) -> Result<Vec<ChildRow>> {
     let orgs: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT id, code, name FROM org_unit WHERE parent_id = $1 ORDER BY path")
             .bind(t.org_unit_id)
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?;
     if !orgs.is_empty() {
         let shares: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
             "SELECT org_unit_id, value_minor FROM target WHERE parent_id = $1",
         )
         .bind(t.id)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?
         .into_iter()
         .collect();
@@ -257,13 +257,13 @@ pub async fn children(store: &Store, t: &TargetRow) -> Result<Vec<ChildRow>> {
          WHERE org_unit_id = $1 AND role = 'rm' AND active = 1 ORDER BY username",
     )
     .bind(t.org_unit_id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     let shares: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
         "SELECT rm_user_id, value_minor FROM target_allocation WHERE target_id = $1",
     )
     .bind(t.id)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?
     .into_iter()
     .collect();
@@ -290,7 +290,7 @@ pub enum Base {
 /// The base of each child.
 pub async fn base_of(store: &Store, base: Base, kids: &[ChildRow]) -> Result<Vec<i64>> {
     let month: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     let mut out = Vec::with_capacity(kids.len());
     for k in kids {
@@ -307,7 +307,7 @@ pub async fn base_of(store: &Store, base: Base, kids: &[ChildRow]) -> Result<Vec
                 "SELECT COUNT(*) FROM assignment a WHERE a.to_date IS NULL AND a.role = 'primary' AND {rms_of}"
             ))
             .bind(id)
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?,
             Base::Aum => sqlx::query_scalar(&format!(
                 "SELECT CAST(SUM(b.end_balance_minor) AS BIGINT) FROM assignment a \
@@ -318,7 +318,7 @@ pub async fn base_of(store: &Store, base: Base, kids: &[ChildRow]) -> Result<Vec
             ))
             .bind(id)
             .bind(month.as_deref().unwrap_or(""))
-            .fetch_one(store.pool())
+            .fetch_one(store.db())
             .await?,
         };
         out.push(value.unwrap_or(0));
@@ -421,7 +421,7 @@ pub async fn refresh_actuals(
         ))
         .bind(&from)
         .bind(&to)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?,
         "product_sales" => sqlx::query_as(&format!(
             "SELECT a.rm_user_id, COUNT(*) FROM account x JOIN product p ON p.code = x.product_code \
@@ -431,7 +431,7 @@ pub async fn refresh_actuals(
         .bind(&from)
         .bind(&to)
         .bind(class.as_deref())
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?,
         "campaign_conversions" => sqlx::query_as(
             "SELECT m.owner_user_id, COUNT(*) FROM campaign_response r \
@@ -441,7 +441,7 @@ pub async fn refresh_actuals(
         )
         .bind(&from)
         .bind(&to)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?,
         "referrals_won" => sqlx::query_as(
             "SELECT r.from_user_id, COUNT(*) FROM referral r JOIN opportunity o ON o.id = r.opportunity_id \
@@ -449,7 +449,7 @@ pub async fn refresh_actuals(
         )
         .bind(&from)
         .bind(&to)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?,
         "opportunities_won" => sqlx::query_as(
             "SELECT o.owner_user_id, CAST(SUM(COALESCE(o.amount_minor, 0)) AS BIGINT) FROM opportunity o \
@@ -457,14 +457,14 @@ pub async fn refresh_actuals(
         )
         .bind(&from)
         .bind(&to)
-        .fetch_all(store.pool())
+        .fetch_all(store.db())
         .await?,
         _ => {
             // AUM growth of the book as it is now: the month-end before the
             // period against its last month-end with data.
             let start = (period.from - chrono::Days::new(1)).format("%Y-%m").to_string();
             let latest: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
-                .fetch_one(store.pool())
+                .fetch_one(store.db())
                 .await?;
             let end = latest
                 .filter(|m| *m < period.to.format("%Y-%m").to_string())
@@ -479,7 +479,7 @@ pub async fn refresh_actuals(
             ))
             .bind(&start)
             .bind(&end)
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?
         }
     };
@@ -535,7 +535,7 @@ async fn actual_under(store: &Store, period: &str, indicator: &str, child: Child
         .bind(period)
         .bind(indicator)
         .bind(rm)
-        .fetch_optional(store.pool())
+        .fetch_optional(store.db())
         .await?,
         Child::Org(org) => sqlx::query_scalar(
             "SELECT CAST(SUM(t.value) AS BIGINT) FROM target_actual t JOIN app_user u ON u.id = t.rm_user_id \
@@ -546,7 +546,7 @@ async fn actual_under(store: &Store, period: &str, indicator: &str, child: Child
         .bind(period)
         .bind(indicator)
         .bind(org)
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?,
     };
     Ok(v.unwrap_or(0))
@@ -556,7 +556,7 @@ async fn actual_under(store: &Store, period: &str, indicator: &str, child: Child
 pub async fn progress(store: &Store, t: &TargetRow) -> Result<(Node, Vec<Node>)> {
     let org: (String, String) = sqlx::query_as("SELECT code, name FROM org_unit WHERE id = $1")
         .bind(t.org_unit_id)
-        .fetch_one(store.pool())
+        .fetch_one(store.db())
         .await?;
     let ratio = |actual: i64, target: Option<i64>| {
         target.filter(|v| *v > 0).map(|v| actual as f64 / v as f64)
@@ -608,7 +608,7 @@ pub async fn of_rm(store: &Store, rm: i64, period: &str) -> Result<Vec<(Indicato
     )
     .bind(rm)
     .bind(period)
-    .fetch_all(store.pool())
+    .fetch_all(store.db())
     .await?;
     let mut out = Vec::new();
     for (code, target) in rows {
@@ -624,7 +624,7 @@ pub async fn of_rm(store: &Store, rm: i64, period: &str) -> Result<Vec<(Indicato
 pub async fn refresh_current(store: &Store, day: NaiveDate) -> Result<usize> {
     let pairs: Vec<(String, String)> =
         sqlx::query_as("SELECT DISTINCT period, indicator FROM target ORDER BY period, indicator")
-            .fetch_all(store.pool())
+            .fetch_all(store.db())
             .await?;
     let mut n = 0;
     for (code, indicator) in pairs {

@@ -67,7 +67,9 @@ pub fn level_names(kind: FieldKind) -> &'static [&'static str] {
             "year within 1",
             "different",
         ],
-        FieldKind::Exact | FieldKind::OrgCity | FieldKind::OrgParentCity => &["exact", "different"],
+        FieldKind::Exact | FieldKind::OrgCity | FieldKind::OrgParentCity | FieldKind::OrgForm => {
+            &["exact", "different"]
+        }
     }
 }
 
@@ -203,7 +205,7 @@ pub fn compare(kind: FieldKind, a: Option<Value<'_>>, b: Option<Value<'_>>) -> u
                 3
             }
         }
-        FieldKind::Exact | FieldKind::OrgCity | FieldKind::OrgParentCity => 1,
+        FieldKind::Exact | FieldKind::OrgCity | FieldKind::OrgParentCity | FieldKind::OrgForm => 1,
     }
 }
 

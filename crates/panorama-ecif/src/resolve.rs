@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::EcifError;
-use crate::engine::cluster::Clusters;
+use crate::engine::cluster::{Clusters, Join, Pair};
 use crate::engine::{Dataset, Limits, Outcome, run_focused};
 use crate::schema::{BlockRule, FieldDef, FieldKind, Schema};
 use crate::standardise;
@@ -187,6 +187,7 @@ pub fn person_schema() -> Schema {
         max_block: 500,
         threshold: 0.99,
         pair_floor: 0.5,
+        group_agreement: 0.0,
     }
 }
 
@@ -214,6 +215,11 @@ pub fn organisation_schema() -> Schema {
                 depends_on: Some("name".into()),
                 ..field("name", FieldKind::OrgParentCity, false)
             },
+            // The kind of company the name declares (股份 or 有限责任).
+            FieldDef {
+                name: Some("form".into()),
+                ..field("name", FieldKind::OrgForm, false)
+            },
             // Two valid, different credit codes are two parties.
             FieldDef {
                 distinct: true,
@@ -226,6 +232,9 @@ pub fn organisation_schema() -> Schema {
         // as 科技有限公司 is no reason to compare two companies.
         blocking: vec![
             rule(&["credit_code"]),
+            // A code mistyped in one character keeps one of its parts.
+            rule(&["credit_code:first13"]),
+            rule(&["credit_code:last5"]),
             rule(&["name"]),
             rule(&["name:pinyin"]),
             rule(&["name:first3", "industry"]),
@@ -234,6 +243,9 @@ pub fn organisation_schema() -> Schema {
         max_block: 500,
         threshold: 0.99,
         pair_floor: 0.5,
+        // A company's records say little beyond the name: one link through
+        // a mistyped name does not join two groups the rest keeps apart.
+        group_agreement: 0.5,
     }
 }
 
@@ -372,16 +384,13 @@ pub fn resolve(
         for (k, &i) in index.iter().enumerate() {
             local[i] = k as u32;
         }
-        let differ = |x: u32, y: u32| {
+        let pair = |x: u32, y: u32| {
             let (lx, ly) = (local[x as usize], local[y as usize]);
             if lx == u32::MAX || ly == u32::MAX {
-                return false;
+                // Of the other party type: joined only by a steward.
+                return Pair::Probability(1.0);
             }
-            outcome.model.distinct_keys(&ds, lx as usize, ly as usize)
-                || outcome
-                    .model
-                    .evidence_of(&schema, &ds, lx as usize, ly as usize)
-                    < crate::engine::CLEARLY_DIFFERENT_BITS
+            outcome.model.pair(&schema, &ds, lx as usize, ly as usize)
         };
         // Strongest first, so a chain is cut at its weakest link.
         let mut order: Vec<usize> = (0..outcome.pairs.len()).collect();
@@ -457,7 +466,12 @@ pub fn resolve(
                 p
             };
             if p >= t.link {
-                if dsu.join(ia as u32, ib as u32, differ) == crate::engine::cluster::Join::Refused {
+                let agreement = if deterministic {
+                    0.0
+                } else {
+                    schema.group_agreement
+                };
+                if dsu.join(ia as u32, ib as u32, agreement, pair) == Join::Refused {
                     continue;
                 }
                 let waterfall = outcome.explain(&schema, &ds, k);

@@ -26,6 +26,9 @@ pub enum FieldKind {
     /// parents in two cities are two parties. Missing for a head office, or
     /// a branch whose name leaves the parent's city out.
     OrgParentCity,
+    /// The kind of company a name declares (股份有限公司, 有限责任公司 also
+    /// written 有限公司, 合伙企业, 个人独资企业); missing when it declares none.
+    OrgForm,
     /// Free text (street, suburb, company, occupation).
     Text,
     /// A Chinese or free-form address (region prefixes optional).
@@ -121,6 +124,13 @@ pub struct Schema {
     /// Pairs at or above this probability are written to pairs.csv.
     #[serde(default = "default_floor")]
     pub pair_floor: f64,
+    /// A link without a shared strong id joins two groups only if the mean
+    /// match probability of all their cross pairs reaches this (average
+    /// linkage); 0, the default, asks only that no cross pair be clearly
+    /// different. For records with few fields, where a mistyped name equals
+    /// another party's, 0.5: more likely one party than two.
+    #[serde(default)]
+    pub group_agreement: f64,
 }
 
 fn comma() -> char {

@@ -141,6 +141,34 @@ pub fn organisation_city(raw: &str) -> Option<String> {
     city_named_in(parts.parent)
 }
 
+/// The legal form a company's name declares, as the company law's kind of
+/// company: `股份有限公司` (a joint-stock company, also written `股份公司`),
+/// `有限责任公司` (a limited liability company, which the law lets write
+/// `有限公司`), `合伙企业` (a partnership, also `(普通合伙)`/`(有限合伙)`) or
+/// `个人独资企业`. A branch office carries its parent's. `None` when the
+/// name declares none (`嘉禾置业`, `…公司`). A company keeps its kind unless
+/// it is re-formed, so two kinds are evidence of two parties.
+pub fn organisation_form(raw: &str) -> Option<String> {
+    let n = name(raw)?;
+    let parts = org_parts(&n);
+    let parent = parts.parent.trim_end_matches(['(', ')']);
+    let kind = if parent.ends_with("股份有限公司") || parent.ends_with("股份公司") {
+        "股份有限公司"
+    } else if parent.ends_with("有限责任公司") || parent.ends_with("有限公司") {
+        "有限责任公司"
+    } else if parent.ends_with("合伙企业")
+        || parent.ends_with("普通合伙")
+        || parent.ends_with("有限合伙")
+    {
+        "合伙企业"
+    } else if parent.ends_with("个人独资企业") {
+        "个人独资企业"
+    } else {
+        return None;
+    };
+    Some(kind.to_owned())
+}
+
 /// For a branch office, the city its parent's name places the parent in
 /// (`上海恒联科技有限公司武汉分公司` → `上海`, `恒联科技(上海)有限公司武汉分公司`
 /// → `上海`); `None` for a head office or when the parent's name carries no
@@ -165,6 +193,9 @@ fn city_named_in(name: &str) -> Option<String> {
             return Some(place.to_owned());
         }
         rest = &after[close + 1..];
+    }
+    if leading_place(name) == 0 {
+        return None;
     }
     let r = regions();
     let (mut rest, mut found) = (name, None);
@@ -212,25 +243,50 @@ fn organisation_core(n: &str) -> Option<String> {
         }
     }
     core.push_str(rest);
-    let mut stripped = strip_region_prefixes(&core);
-    if stripped.len() == core.len() {
-        // Company names lead with their city even without the province
-        // (杭州…, 深圳…), unlike addresses, where a short city name alone is
-        // too often a district or a street.
-        if let Some(c) = regions()
-            .cities_of
-            .iter()
-            .flatten()
-            .filter(|c| stripped.starts_with(c.as_str()))
-            .max_by_key(|c| c.len())
-        {
-            stripped = &stripped[c.len()..];
-        }
-    }
+    let mut stripped = &core[leading_place(&core)..];
     if let Some(form) = LEGAL_FORMS.iter().find(|f| stripped.ends_with(*f)) {
         stripped = &stripped[..stripped.len() - form.len()];
     }
     (stripped.chars().count() >= 2).then(|| stripped.to_owned())
+}
+
+/// Endings that make a leading place name explicit (`金华市`, `浙江省`).
+const PLACE_ENDINGS: &[&str] = &["市", "省", "自治区", "自治州", "地区", "盟"];
+
+/// The length in bytes of the places leading a company's name (`浙江省杭州`,
+/// `深圳市`, `杭州`), 0 if none. Company names lead with their city even
+/// without the province (杭州…, 深圳…), unlike addresses, where a short city
+/// name alone is too often a district or a street. But a short place name
+/// is the trade name itself when what would be left is shorter than a trade
+/// name and a line of business (two characters each): `金华科技有限公司`
+/// and `上海银行股份有限公司` are named 金华科技 and 上海银行, wherever
+/// they are.
+fn leading_place(name: &str) -> usize {
+    let mut rest = strip_region_prefixes(name);
+    if rest.len() == name.len() {
+        if let Some(c) = regions()
+            .cities_of
+            .iter()
+            .flatten()
+            .filter(|c| rest.starts_with(c.as_str()))
+            .max_by_key(|c| c.len())
+        {
+            rest = &rest[c.len()..];
+        }
+    }
+    let prefix = &name[..name.len() - rest.len()];
+    if prefix.is_empty() || PLACE_ENDINGS.iter().any(|e| prefix.ends_with(e)) {
+        return prefix.len();
+    }
+    let trade = LEGAL_FORMS
+        .iter()
+        .find_map(|f| rest.strip_suffix(f))
+        .unwrap_or(rest);
+    if trade.chars().count() < 4 {
+        0
+    } else {
+        prefix.len()
+    }
 }
 
 pub use panorama_domain::pinyin::pinyin_key;
@@ -428,11 +484,8 @@ mod tests {
             organisation_name("杭州众合宏贸易股份有限公司"),
             organisation_name("众合宏贸易股份有限公司")
         );
-        // Nothing but a place and a form: kept whole rather than emptied.
-        assert_eq!(
-            organisation_name("上海有限公司").as_deref(),
-            Some("上海有限公司")
-        );
+        // Nothing but a place and a form: the place is the name.
+        assert_eq!(organisation_name("上海有限公司").as_deref(), Some("上海"));
         assert_eq!(organisation_name("ACME  Ltd").as_deref(), Some("acme ltd"));
     }
 
@@ -461,6 +514,37 @@ mod tests {
         );
         // A branch that names no place: no city evidence.
         assert_eq!(organisation_city("恒联信息技术有限公司分公司"), None);
+    }
+
+    #[test]
+    fn a_place_leading_a_name_is_its_trade_name_when_nothing_else_would_be() {
+        for (raw, core, city) in [
+            ("金华科技股份有限公司", "金华科技", None),
+            ("厦门金华科技股份有限公司", "金华科技", Some("厦门")),
+            ("金华市科技有限公司", "科技", Some("金华")),
+            ("上海银行股份有限公司", "上海银行", None),
+            ("上海嘉禾置业有限公司", "嘉禾置业", Some("上海")),
+            ("浙江省杭州嘉禾置业", "嘉禾置业", Some("杭州")),
+        ] {
+            assert_eq!(organisation_name(raw).as_deref(), Some(core), "{raw}");
+            assert_eq!(organisation_city(raw).as_deref(), city, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_name_declares_its_kind_of_company() {
+        for (raw, want) in [
+            ("上海嘉禾置业有限公司", Some("有限责任公司")),
+            ("嘉禾置业（上海）有限责任公司", Some("有限责任公司")),
+            ("上海嘉禾置业股份有限公司", Some("股份有限公司")),
+            ("嘉禾置业股份公司", Some("股份有限公司")),
+            ("上海嘉禾置业股份有限公司武汉分公司", Some("股份有限公司")),
+            ("上海嘉禾投资合伙企业（有限合伙）", Some("合伙企业")),
+            ("嘉禾置业", None),
+            ("上海嘉禾置业有限公司武汉", None),
+        ] {
+            assert_eq!(organisation_form(raw).as_deref(), want, "{raw}");
+        }
     }
 
     #[test]

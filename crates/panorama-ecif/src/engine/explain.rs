@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::Dataset;
+use super::cluster::Pair;
+use super::{CLEARLY_DIFFERENT_BITS, Dataset};
 use crate::compare::{NULL, level_names};
 use crate::schema::Schema;
 
@@ -111,6 +112,15 @@ impl Model {
         })
     }
 
+    /// Whether records i and j hold one valid strong id (a link it makes
+    /// needs no other record's agreement).
+    pub fn shared_key(&self, ds: &Dataset, i: usize, j: usize) -> bool {
+        self.distinct.iter().any(|&f| {
+            matches!((ds.value(f, i), ds.value(f, j)),
+                (Some(a), Some(b)) if a.valid && b.valid && a.value == b.value)
+        })
+    }
+
     /// The total match weight of a pair from its comparison levels.
     pub fn total(&self, pattern: &[u8], i: usize) -> f64 {
         self.base + self.evidence(pattern, i)
@@ -129,6 +139,21 @@ impl Model {
     /// Compares two records and returns their evidence (for pairs that were not candidates).
     pub fn evidence_of(&self, schema: &Schema, ds: &Dataset, i: usize, j: usize) -> f64 {
         self.evidence(&ds.pattern(schema, i, j), i)
+    }
+
+    /// How records i and j compare, for a join of their groups: clearly
+    /// different (valid different strong ids, or evidence on its own
+    /// [`CLEARLY_DIFFERENT_BITS`] against), else their match probability.
+    pub fn pair(&self, schema: &Schema, ds: &Dataset, i: usize, j: usize) -> Pair {
+        if self.distinct_keys(ds, i, j) {
+            return Pair::Different;
+        }
+        let evidence = self.evidence_of(schema, ds, i, j);
+        if evidence < CLEARLY_DIFFERENT_BITS {
+            Pair::Different
+        } else {
+            Pair::Probability(probability(self.base + evidence))
+        }
     }
 
     /// The waterfall of a pair.

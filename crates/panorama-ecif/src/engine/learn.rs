@@ -274,6 +274,8 @@ fn default_u(kind: FieldKind) -> Vec<f64> {
         FieldKind::Exact => vec![0.5, 0.5],
         // A bank's corporate customers are spread over tens of cities.
         FieldKind::OrgCity | FieldKind::OrgParentCity => vec![0.1, 0.9],
+        // Most companies are limited liability companies.
+        FieldKind::OrgForm => vec![0.6, 0.4],
     }
 }
 

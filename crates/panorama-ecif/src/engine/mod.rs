@@ -222,6 +222,7 @@ pub fn standardise_value(kind: FieldKind, raw: &str) -> Option<Std> {
         FieldKind::OrgName => standardise::organisation_name(raw)?,
         FieldKind::OrgCity => standardise::organisation_city(raw)?,
         FieldKind::OrgParentCity => standardise::parent_city(raw)?,
+        FieldKind::OrgForm => standardise::organisation_form(raw)?,
         FieldKind::Text | FieldKind::Exact | FieldKind::Code => standardise::text(raw)?,
         FieldKind::Address => standardise::address(raw)?,
         FieldKind::ResidentId => match standardise::resident_id(raw) {
@@ -594,13 +595,16 @@ pub fn run_focused(
     links.par_sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
     report.linked_pairs = links.len();
     let mut clusters = Clusters::new(ds.len());
-    let differ = |x: u32, y: u32| {
-        let (x, y) = (x as usize, y as usize);
-        model.distinct_keys(ds, x, y)
-            || model.evidence_of(schema, ds, x, y) < CLEARLY_DIFFERENT_BITS
-    };
+    let pair = |x: u32, y: u32| model.pair(schema, ds, x as usize, y as usize);
     for &(i, j, _) in &links {
-        if clusters.join(i, j, differ) == Join::Refused {
+        // A shared valid strong id is its own evidence; any other link
+        // needs the two groups to agree on the whole.
+        let agreement = if model.shared_key(ds, i as usize, j as usize) {
+            0.0
+        } else {
+            schema.group_agreement
+        };
+        if clusters.join(i, j, agreement, pair) == Join::Refused {
             report.links_refused += 1;
         }
     }
@@ -674,7 +678,10 @@ fn model_checks(schema: &Schema, learned: &learn::Learned, report: &Report) -> V
         },
     ));
     // The signature of swapped classes: exact agreement estimated as weaker
-    // evidence than disagreement.
+    // evidence than disagreement. Only where the model expects matches: with
+    // none to learn from, m is its prior belief, and a field whose values
+    // nearly all agree among strangers (one legal form for every company)
+    // shows "different" as strong — harmless, since nothing links.
     let swapped: Vec<String> = schema
         .fields
         .iter()
@@ -692,7 +699,7 @@ fn model_checks(schema: &Schema, learned: &learn::Learned, report: &Report) -> V
         .collect();
     checks.push(Check::new(
         "monotone weights",
-        swapped.is_empty() || report.comparisons < 1_000,
+        swapped.is_empty() || report.comparisons < 1_000 || report.expected_matches < 1.0,
         if swapped.is_empty() {
             "every field's exact agreement is at least as strong evidence as disagreement".into()
         } else {

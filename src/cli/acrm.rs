@@ -351,20 +351,18 @@ pub async fn segment(
             if json {
                 say!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                for s in &rows {
-                    say!(
-                        "{:<24} {:<7} {:>9} members (as of {})  {}",
-                        s.name,
-                        s.kind,
-                        s.member_count.unwrap_or(0),
-                        s.refreshed_on.as_deref().unwrap_or("-"),
-                        if s.kind == "rule" {
-                            s.definition.as_str()
-                        } else {
-                            "k-means cluster"
-                        }
-                    );
-                }
+                let rows = rows.into_iter().map(|s| {
+                    let what = if s.kind == "rule" {
+                        s.definition
+                    } else {
+                        "k-means cluster".into()
+                    };
+                    let n = s.member_count.unwrap_or(0).to_string();
+                    let on = s.refreshed_on.unwrap_or_else(|| "-".into());
+                    vec![s.name, s.kind, n, on, what]
+                });
+                let header = ["segment", "kind", "members", "as of", "definition"];
+                super::table::print(0, &header, rows.collect());
             }
             Ok(())
         }

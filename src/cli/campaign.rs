@@ -12,6 +12,8 @@ use panorama_campaign::service as ops;
 use panorama_store::Store;
 use panorama_store::campaigns as q;
 
+use super::table;
+
 /// Campaign actions.
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
@@ -495,26 +497,32 @@ pub async fn campaign(
             Ok(())
         }
         CampaignAction::List => {
-            say!(
-                "{:>4}  {:<24} {:<10} {:<9} {:>8}  designed / approved",
-                "id",
-                "name",
-                "objective",
-                "status",
-                "control"
-            );
-            for c in q::list(store).await? {
-                say!(
-                    "{:>4}  {:<24} {:<10} {:<9} {:>7.1}%  {} / {}",
-                    c.id,
+            let rows = q::list(store).await?.into_iter().map(|c| {
+                vec![
+                    c.id.to_string(),
                     c.name,
                     c.objective,
                     c.status,
-                    c.control_share_bp as f64 / 100.0,
-                    c.created_by,
-                    c.approved_by.as_deref().unwrap_or("-")
-                );
-            }
+                    format!("{:.1}%", c.control_share_bp as f64 / 100.0),
+                    format!(
+                        "{} / {}",
+                        c.created_by,
+                        c.approved_by.as_deref().unwrap_or("-")
+                    ),
+                ]
+            });
+            table::print(
+                0,
+                &[
+                    "id",
+                    "name",
+                    "objective",
+                    "status",
+                    "control",
+                    "designed / approved",
+                ],
+                rows.collect(),
+            );
             Ok(())
         }
     }
@@ -593,8 +601,27 @@ async fn report(store: &Store, id: i64, value: Option<i64>, json: bool) -> Resul
             .map(|d| format!(" on {d}; results as kept then"))
             .unwrap_or_default()
     );
-    say!(
-        "  {:<8} {:>9} {:>10} {:>8} {:>17}   {:>9} {:>20} {:>9} {:>8}",
+    let rows = lines.iter().map(|l| {
+        let r = &l.rate;
+        let mut row = vec![
+            l.arm.clone(),
+            r.members.to_string(),
+            r.responders.to_string(),
+            format!("{:.2}%", 100.0 * r.rate),
+            format!("[{:.2}%, {:.2}%]", 100.0 * r.low, 100.0 * r.high),
+        ];
+        if let Some(x) = &l.lift {
+            row.extend([
+                format!("{:+.2}pp", 100.0 * x.difference),
+                format!("[{:+.2}pp, {:+.2}pp]", 100.0 * x.low, 100.0 * x.high),
+                x.relative
+                    .map_or_else(|| "-".to_owned(), |v| format!("{:+.1}%", 100.0 * v)),
+                format!("{:.4}", x.p_value),
+            ]);
+        }
+        row
+    });
+    let header = [
         "arm",
         "members",
         "responders",
@@ -603,33 +630,9 @@ async fn report(store: &Store, id: i64, value: Option<i64>, json: bool) -> Resul
         "lift",
         "95% interval",
         "relative",
-        "p-value"
-    );
-    for l in lines {
-        let r = &l.rate;
-        let lift_text = match &l.lift {
-            Some(x) => format!(
-                "{:>+8.2}pp [{:>+7.2}pp, {:>+7.2}pp] {:>9} {:>8.4}",
-                100.0 * x.difference,
-                100.0 * x.low,
-                100.0 * x.high,
-                x.relative
-                    .map_or_else(|| "-".to_owned(), |v| format!("{:+.1}%", 100.0 * v)),
-                x.p_value
-            ),
-            None => String::new(),
-        };
-        say!(
-            "  {:<8} {:>9} {:>10} {:>7.2}% [{:>6.2}%, {:>6.2}%]   {}",
-            l.arm,
-            r.members,
-            r.responders,
-            100.0 * r.rate,
-            100.0 * r.low,
-            100.0 * r.high,
-            lift_text
-        );
-    }
+        "p-value",
+    ];
+    table::print(2, &header, rows.collect());
     if control.is_none() {
         say!("  no control group: lift cannot be measured");
     } else {
@@ -717,8 +720,35 @@ async fn compare(store: &Store, json: bool) -> Result<()> {
             |m| panorama_domain::money::Money::from_minor(m).to_string(),
         )
     };
-    say!(
-        "{:>4}  {:<20} {:<10} {:<6} {:<9} {:>9} {:>7} {:>7} {:>9} {:>20} {:>8} {:>8} {:>12} {:>7}",
+    let pct = |x: f64| format!("{:.2}%", 100.0 * x);
+    let rows = rows.iter().map(|r| {
+        let (lift, interval, p) = match &r.lift {
+            Some(l) => (
+                format!("{:+.2}pp", 100.0 * l.difference),
+                format!("[{:+.2}pp, {:+.2}pp]", 100.0 * l.low, 100.0 * l.high),
+                format!("{:.4}", l.p_value),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let roi = r.economics.roi.map(|x| format!("{:+.0}%", 100.0 * x));
+        vec![
+            r.id.to_string(),
+            r.name.chars().take(20).collect(),
+            r.objective.clone(),
+            r.channel.clone(),
+            r.status.clone(),
+            r.treated.members.to_string(),
+            pct(r.treated.rate),
+            r.control.map_or_else(|| "-".to_owned(), |c| pct(c.rate)),
+            lift,
+            interval,
+            p,
+            format!("{:.1}", r.economics.incremental_responders),
+            yuan(r.cost_per_incremental_minor),
+            roi.unwrap_or_else(|| "-".into()),
+        ]
+    });
+    let header = [
         "id",
         "name",
         "objective",
@@ -732,38 +762,9 @@ async fn compare(store: &Store, json: bool) -> Result<()> {
         "p-value",
         "incr.",
         "cost/incr.",
-        "ROI"
-    );
-    for r in &rows {
-        let (lift, interval, p) = match &r.lift {
-            Some(l) => (
-                format!("{:+.2}pp", 100.0 * l.difference),
-                format!("[{:+.2}pp, {:+.2}pp]", 100.0 * l.low, 100.0 * l.high),
-                format!("{:.4}", l.p_value),
-            ),
-            None => ("-".into(), "-".into(), "-".into()),
-        };
-        say!(
-            "{:>4}  {:<20} {:<10} {:<6} {:<9} {:>9} {:>6.2}% {:>7} {:>9} {:>20} {:>8} {:>8.1} {:>12} {:>7}",
-            r.id,
-            r.name.chars().take(20).collect::<String>(),
-            r.objective,
-            r.channel,
-            r.status,
-            r.treated.members,
-            100.0 * r.treated.rate,
-            r.control
-                .map_or_else(|| "-".to_owned(), |c| format!("{:.2}%", 100.0 * c.rate)),
-            lift,
-            interval,
-            p,
-            r.economics.incremental_responders,
-            yuan(r.cost_per_incremental_minor),
-            r.economics
-                .roi
-                .map_or_else(|| "-".to_owned(), |x| format!("{:+.0}%", 100.0 * x))
-        );
-    }
+        "ROI",
+    ];
+    table::print(0, &header, rows.collect());
     Ok(())
 }
 

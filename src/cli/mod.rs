@@ -18,6 +18,7 @@ pub mod models;
 pub mod serve;
 mod setup;
 mod survey;
+mod table;
 
 pub use bench::BenchWhat;
 pub use ecif::{ReviewAction, peak_rss_mb};
@@ -453,39 +454,42 @@ pub async fn run(cli: Cli) -> Result<()> {
                                 r.match_probability,
                                 r.evidence.as_deref().unwrap_or("")
                             );
-                            for side in [
-                                (
+                            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                            let side =
+                                |sys: &str, key: &str, name: &str, rest: [&Option<String>; 4]| {
+                                    [sys.to_owned(), key.to_owned(), name.to_owned()]
+                                        .into_iter()
+                                        .chain(rest.map(opt))
+                                        .collect()
+                                };
+                            let sides = vec![
+                                side(
                                     &r.left_system,
                                     &r.left_key,
                                     &r.left_name,
-                                    &r.left_id_no,
-                                    &r.left_mobile,
-                                    &r.left_birth_date,
-                                    &r.left_address,
+                                    [
+                                        &r.left_id_no,
+                                        &r.left_mobile,
+                                        &r.left_birth_date,
+                                        &r.left_address,
+                                    ],
                                 ),
-                                (
+                                side(
                                     &r.right_system,
                                     &r.right_key,
                                     &r.right_name,
-                                    &r.right_id_no,
-                                    &r.right_mobile,
-                                    &r.right_birth_date,
-                                    &r.right_address,
+                                    [
+                                        &r.right_id_no,
+                                        &r.right_mobile,
+                                        &r.right_birth_date,
+                                        &r.right_address,
+                                    ],
                                 ),
-                            ] {
-                                let opt =
-                                    |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-                                say!(
-                                    "  {:<8} {:<12} {:<10} {:<20} {:<12} {:<11} {}",
-                                    side.0,
-                                    side.1,
-                                    side.2,
-                                    opt(side.3),
-                                    opt(side.4),
-                                    opt(side.5),
-                                    opt(side.6)
-                                );
-                            }
+                            ];
+                            let header = [
+                                "system", "record", "name", "id", "mobile", "born", "address",
+                            ];
+                            table::print(2, &header, sides);
                         }
                         say!("{} pair(s) {status}", rows.len());
                     }
@@ -565,32 +569,37 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 say!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                say!(
-                    "{:<10} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
-                    "system",
-                    "records",
-                    "bad id",
-                    "legacy",
-                    "no id",
-                    "no mobile",
-                    "no addr",
-                    "cc flag",
-                    "duplicates"
+                table::print(
+                    0,
+                    &[
+                        "system",
+                        "records",
+                        "bad id",
+                        "legacy",
+                        "no id",
+                        "no mobile",
+                        "no addr",
+                        "cc flag",
+                        "duplicates",
+                    ],
+                    rows.iter()
+                        .map(|r| {
+                            let n = [
+                                r.records,
+                                r.invalid_ids,
+                                r.legacy_ids,
+                                r.missing_ids,
+                                r.missing_mobiles,
+                                r.missing_addresses,
+                                r.credit_code_flags,
+                                r.duplicates,
+                            ];
+                            std::iter::once(r.system.clone())
+                                .chain(n.iter().map(ToString::to_string))
+                                .collect()
+                        })
+                        .collect(),
                 );
-                for r in &rows {
-                    say!(
-                        "{:<10} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
-                        r.system,
-                        r.records,
-                        r.invalid_ids,
-                        r.legacy_ids,
-                        r.missing_ids,
-                        r.missing_mobiles,
-                        r.missing_addresses,
-                        r.credit_code_flags,
-                        r.duplicates
-                    );
-                }
             }
             Ok(())
         }
@@ -617,28 +626,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Batches => {
             let location = StoreLocation::parse(&cli.store)?;
             let store = Store::open(&location).await?;
-            say!(
-                "{:>6}  {:<10} {:>12} {:>12} {:>10}  folder",
-                "batch",
-                "status",
-                "read",
-                "landed",
-                "rejected"
-            );
+            let mut rows = Vec::new();
             for b in panorama_store::ingest::batches(&store).await? {
-                say!(
-                    "{:>6}  {:<10} {:>12} {:>12} {:>10}  {}",
-                    b.id,
-                    b.status,
-                    b.rows_read,
-                    b.rows_landed,
-                    b.rows_rejected,
-                    b.folder
-                );
+                let n = [b.rows_read, b.rows_landed, b.rows_rejected].map(|n| n.to_string());
+                rows.push([vec![b.id.to_string(), b.status], n.to_vec(), vec![b.folder]].concat());
                 if let Some(e) = b.error {
-                    say!("        error: {e}");
+                    rows.push(vec![String::new(), format!("error: {e}")]);
                 }
             }
+            let header = ["batch", "status", "read", "landed", "rejected", "folder"];
+            table::print(0, &header, rows);
             Ok(())
         }
         Command::Bench {

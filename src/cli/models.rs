@@ -2,6 +2,8 @@
 //! models fitted on purchase summaries.
 
 use std::path::Path;
+
+use super::table;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
@@ -464,37 +466,33 @@ pub async fn registry(
                 say!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
             }
-            say!(
-                "{:>4}  {:<16} {:>3}  {:<14} {:<9} {:<10} {:<10} {:>7}  trained by / approved by",
-                "id",
-                "name",
-                "v",
-                "target",
-                "status",
-                "as of",
-                "outcomes",
-                "AUC"
-            );
-            for m in rows {
+            let rows = rows.into_iter().map(|m| {
                 let test_auc = m
                     .metrics
                     .as_deref()
                     .and_then(|s| serde_json::from_str::<panorama_scoring::TrainReport>(s).ok())
                     .map_or_else(|| "-".to_owned(), |r| format!("{:.4}", r.test.auc));
-                say!(
-                    "{:>4}  {:<16} {:>3}  {:<14} {:<9} {:<10} {:<10} {:>7}  {} / {}",
-                    m.id,
+                let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+                vec![
+                    m.id.to_string(),
                     m.name,
-                    m.version,
+                    m.version.to_string(),
                     m.kind,
                     m.status,
-                    m.train_from.as_deref().unwrap_or("-"),
-                    m.train_to.as_deref().unwrap_or("-"),
+                    or_dash(m.train_from),
+                    or_dash(m.train_to),
                     test_auc,
-                    m.created_by,
-                    m.approved_by.as_deref().unwrap_or("-")
-                );
-            }
+                    format!("{} / {}", m.created_by, or_dash(m.approved_by)),
+                ]
+            });
+            let header = [
+                "id", "name", "v", "target", "status", "as of", "outcomes", "AUC",
+            ];
+            table::print(
+                0,
+                &[&header[..], &["trained by / approved by"]].concat(),
+                rows.collect(),
+            );
             Ok(())
         }
     }
@@ -561,7 +559,7 @@ pub async fn margin(
         } else {
             format!("{retention} for all")
         },
-        total / 100
+        panorama_domain::money::Money::from_minor(total)
     );
     say!(
         "  {:>6} {:>10} {:>16} {:>14}",

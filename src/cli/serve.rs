@@ -126,17 +126,18 @@ pub enum UsersAction {
 pub async fn users(store: &Store, action: UsersAction) -> Result<()> {
     match action {
         UsersAction::List => {
-            for u in ocrm::users(store).await? {
-                say!(
-                    "{:<12} {:<16} {:<14} {:<8} {}{}",
+            let rows = ocrm::users(store).await?.into_iter().map(|u| {
+                let inactive = if u.active == 1 { "" } else { " (inactive)" };
+                vec![
                     u.username,
                     u.display_name,
                     u.role,
                     u.org_code,
-                    u.org_name,
-                    if u.active == 1 { "" } else { " (inactive)" }
-                );
-            }
+                    format!("{}{inactive}", u.org_name),
+                ]
+            });
+            let header = ["user", "name", "role", "org", "org name"];
+            super::table::print(0, &header, rows.collect());
             Ok(())
         }
         UsersAction::Add {

@@ -10,6 +10,7 @@
 
 #![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
 
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,11 +20,17 @@ use panorama_store::test_support;
 
 const PASSWORD: &str = "browser-pass-1";
 
-/// Kills chromedriver when the test ends, however it ends.
+/// Kills chromedriver and the Chromium it started when the test ends,
+/// however it ends: chromedriver runs in a process group of its own, and
+/// the whole group goes (a test that panics never closes its session, and
+/// Chromium orphaned by chromedriver alone piled up and slowed the next
+/// runs until their pages timed out).
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -115,6 +122,7 @@ async fn start(seed: u64) -> Option<Env> {
     let port = free_port();
     let driver = Driver(
         Command::new(chromedriver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -167,10 +175,10 @@ impl Env {
         self.fill("username", username).await;
         self.fill("password", PASSWORD).await;
         self.click("login").await;
-        b.wait()
-            .for_element(Locator::Css("header .who"))
-            .await
-            .unwrap();
+        // The logout button, not `header .who`: the login page has the
+        // language switch in `.who` too, and waiting on it let the next
+        // navigation race the login's redirect (which then won).
+        b.wait().for_element(Locator::Id("logout")).await.unwrap();
     }
 
     async fn fill(&self, id: &str, text: &str) {

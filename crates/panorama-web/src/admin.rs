@@ -17,10 +17,10 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Permission, hash_password};
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout};
 
 fn blank(s: &Option<String>) -> Option<&str> {
@@ -186,7 +186,7 @@ pub async fn api_update(
     Path(id): Path<i64>,
     Json(input): Json<serde_json::Value>,
 ) -> Result<Response, WebError> {
-    let text = |k: &str| crate::service::json_text(&input, k);
+    let text = |k: &str| crate::context::json_text(&input, k);
     let change = UserUpdate {
         display_name: text("display_name"),
         role: text("role"),

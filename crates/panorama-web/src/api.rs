@@ -10,10 +10,11 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Credentials, Permission};
+use crate::context::{self, Ctx, LoginRefused};
+use crate::customers;
 use crate::error::WebError;
 use crate::extract::{Require, perm};
 use crate::mask::Level;
-use crate::service::{self, Ctx, LoginRefused};
 
 /// `POST /api/login` with `{"username", "password"}`: sets the session
 /// cookie and returns the user and the CSRF token for later writes.
@@ -22,7 +23,7 @@ pub async fn login(
     mut ctx: Ctx,
     Json(creds): Json<Credentials>,
 ) -> Response {
-    match service::login(&state, &mut ctx, creds).await {
+    match context::login(&state, &mut ctx, creds).await {
         Ok(user) => {
             let csrf = ctx.csrf().await;
             Json(json!({"user": user, "csrf": csrf})).into_response()
@@ -49,7 +50,7 @@ pub async fn logout(
 ) -> Result<StatusCode, WebError> {
     ctx.user()?;
     ctx.check_csrf_header(&headers).await?;
-    service::logout(&state, &mut ctx).await?;
+    context::logout(&state, &mut ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -86,7 +87,7 @@ pub async fn me(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Web
 pub async fn customers(
     State(state): State<AppState>,
     Require { ctx, user, .. }: Require<perm::ViewCustomers>,
-    Query(q): Query<service::CustomerQuery>,
+    Query(q): Query<customers::CustomerQuery>,
 ) -> Result<Response, WebError> {
     let user = &user;
     let filter = q.filter(ctx.lang)?;
@@ -94,12 +95,12 @@ pub async fn customers(
     let per_page = q.per_page()?.unwrap_or(50).clamp(1, 500);
     let (rows, total) =
         ocrm::customers(&state.store, &user.scope(), &filter, page, per_page).await?;
-    service::audit_list(&state, &ctx, "customer.list", &q.described(), rows.len()).await?;
+    context::audit_list(&state, &ctx, "customer.list", &q.described(), rows.len()).await?;
     Ok(Json(json!({
         "page": page,
         "per_page": per_page,
         "total": total,
-        "customers": service::list_items(user, rows),
+        "customers": customers::list_items(user, rows),
     }))
     .into_response())
 }
@@ -111,7 +112,7 @@ pub async fn customer(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let level = Level::for_role(ctx.user()?.role);
-    let view = service::customer_360(&state, &ctx, id, level, None).await?;
+    let view = customers::customer_360(&state, &ctx, id, level, None).await?;
     Ok(Json(view).into_response())
 }
 
@@ -127,7 +128,7 @@ pub async fn search(
     ctx: Ctx,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, WebError> {
-    let found = service::search(&state, &ctx, &q.q, 50).await?;
+    let found = customers::search(&state, &ctx, &q.q, 50).await?;
     Ok(Json(json!({"customers": found})).into_response())
 }
 
@@ -166,7 +167,7 @@ pub async fn audit(
     Require { ctx, .. }: Require<perm::ViewAudit>,
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    service::check_audit_dates(&filter)?;
+    context::check_audit_dates(&filter)?;
     let rows = ocrm::audit_search(&state.store, &filter, 500).await?;
     ctx.audit(
         &state,

@@ -16,11 +16,11 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::User;
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::{self, Level};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout};
 
 /// The tiers served by wealth RMs: the top three of the configuration
@@ -169,7 +169,7 @@ async fn do_move(
         None => None,
     };
     if let Some(r) = &input.reason {
-        crate::service::within("reason", r, 200)?;
+        crate::context::within("reason", r, 200)?;
     }
     let reason = input
         .reason
@@ -296,7 +296,7 @@ pub async fn api_move(
         serde_json::Value::String(s) => s.clone(),
         _ => String::new(),
     };
-    let text = |k: &str| crate::service::json_text(&body, k);
+    let text = |k: &str| crate::context::json_text(&body, k);
     let input = MoveInput {
         customers,
         segment: text("segment"),
@@ -325,7 +325,7 @@ pub async fn api_overview(
             ..s
         })
         .collect();
-    crate::service::audit_list(&state, &ctx, "assignment.list", "", suggestions.len()).await?;
+    crate::context::audit_list(&state, &ctx, "assignment.list", "", suggestions.len()).await?;
     Ok(Json(json!({"rms": rms, "suggestions": suggestions})).into_response())
 }
 

@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::{Permission, User};
+use crate::context::{Ctx, json_text, within};
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::service::{Ctx, json_text, within};
 use crate::ui::{OrPage, PageError, layout, yuan};
 use crate::{AppState, WebAnalytics};
 

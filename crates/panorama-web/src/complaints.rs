@@ -21,11 +21,11 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Permission, User};
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout};
 
 /// A status's name.
@@ -269,7 +269,7 @@ pub async fn api_list(
         q.status.as_deref().unwrap_or(""),
         q.customer.map(|c| c.to_string()).unwrap_or_default()
     );
-    crate::service::audit_list(&state, &ctx, "complaint.list", &filters, rows.len()).await?;
+    crate::context::audit_list(&state, &ctx, "complaint.list", &filters, rows.len()).await?;
     Ok(Json(json!({"complaints": rows})).into_response())
 }
 
@@ -321,7 +321,7 @@ pub async fn api_step(
     body: Option<Json<serde_json::Value>>,
 ) -> Result<Response, WebError> {
     let body = body.map(|Json(v)| v).unwrap_or_default();
-    let text = |k: &str| crate::service::json_text(&body, k);
+    let text = |k: &str| crate::context::json_text(&body, k);
     let input = StepInput {
         note: text("note"),
         csat: text("csat"),

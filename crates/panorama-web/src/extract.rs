@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::auth::User;
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::Lang;
-use crate::service::Ctx;
 use crate::ui::{PageError, urlencode};
 
 pub use crate::auth::{Perm, perm};
@@ -127,6 +127,18 @@ impl FromRequestParts<AppState> for ApiCsrf {
 pub trait HasCsrf {
     /// The token the form carried.
     fn csrf(&self) -> &str;
+}
+
+/// A form that carries only the CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct TokenOnly {
+    csrf: String,
+}
+
+impl HasCsrf for TokenOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// A form whose `csrf` field matches the session's token.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::WebError;
 use crate::extract::{Require, perm};
-use crate::i18n::{self as t};
+use crate::i18n as t;
 use crate::ui::{OrPage, PageError, layout};
 
 /// A registered version with its stored evaluation.

@@ -11,25 +11,28 @@
 mod admin;
 mod api;
 mod assignment;
+mod audit_pages;
 pub mod auth;
 mod campaigns;
 mod complaints;
+mod customer_pages;
 mod dashboard;
 mod effect;
 mod error;
 mod extract;
 pub mod i18n;
 mod insight;
+mod login_pages;
 pub mod mask;
 mod metrics;
-mod pages;
 mod pipeline;
 mod referrals;
 pub use ui::urlencode;
-mod service;
+mod context;
+mod customers;
 mod service_desk;
 mod session_store;
-mod steward;
+mod steward_api;
 mod steward_pages;
 pub mod surveys;
 mod targets;
@@ -159,11 +162,13 @@ pub fn router(store: Store, config: WebConfig) -> Router {
     let auth = AuthManagerLayerBuilder::new(auth::Backend::new(store), sessions).build();
     Router::new()
         .merge(workbench::routes())
-        .merge(pages::routes())
+        .merge(login_pages::routes())
+        .merge(customer_pages::routes())
+        .merge(audit_pages::routes())
         .merge(admin::routes())
         .merge(api::routes())
         .merge(steward_pages::routes())
-        .merge(steward::routes())
+        .merge(steward_api::routes())
         .merge(assignment::routes())
         .merge(complaints::routes())
         .merge(surveys::routes())
@@ -176,7 +181,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .merge(campaigns::routes())
         .merge(effect::routes())
         .merge(metrics::routes())
-        .fallback(pages::not_found)
+        .fallback(login_pages::not_found)
         // Forms and JSON are small; an assignment file may hold 100,000
         // customers.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::auth::Permission;
+use crate::context::Ctx;
 use crate::error::WebError;
-use crate::service::Ctx;
 
 /// Request counts by status class and total handling time.
 #[derive(Debug, Default)]
@@ -70,7 +70,7 @@ fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
     else {
         return false;
     };
-    crate::service::constant_time_eq(given.as_bytes(), token.as_bytes())
+    crate::context::constant_time_eq(given.as_bytes(), token.as_bytes())
 }
 
 /// `GET /metrics`: counters in the Prometheus text format, for a scraper

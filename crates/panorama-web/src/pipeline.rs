@@ -16,11 +16,11 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Role, User};
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout};
 
 /// A stage's name.
@@ -230,7 +230,7 @@ pub async fn api_list(
     let user = &user;
     let (since, cells, items) = read(&state, user, blank(&q.stage)).await?;
     let filters = format!("stage={}", blank(&q.stage).unwrap_or(""));
-    crate::service::audit_list(&state, &ctx, "opportunity.list", &filters, items.len()).await?;
+    crate::context::audit_list(&state, &ctx, "opportunity.list", &filters, items.len()).await?;
     Ok(
         Json(json!({"closed_since": since, "pipeline": cells, "opportunities": items}))
             .into_response(),

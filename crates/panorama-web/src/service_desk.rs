@@ -14,11 +14,12 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::Permission;
+use crate::context::Ctx;
+use crate::customer_pages::{customer_table, rule_name};
+use crate::customers::{self, Customer360};
 use crate::error::WebError;
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::Level;
-use crate::pages::{customer_table, rule_name};
-use crate::service::{self, Ctx, Customer360};
 use crate::ui::{OrPage, PageError, layout, yuan};
 
 /// A debit at least this large (fen) in the week before is a likely reason.
@@ -230,7 +231,7 @@ async fn assess(
     level: Level,
     id: i64,
 ) -> Result<Assessment, WebError> {
-    let view = service::customer_360(state, ctx, id, level, None).await?;
+    let view = customers::customer_360(state, ctx, id, level, None).await?;
     let day = view
         .features
         .as_ref()
@@ -250,11 +251,11 @@ async fn assess(
 enum Caller {
     One(i64),
     Unknown,
-    Several(Vec<service::ListItem>),
+    Several(Vec<customers::ListItem>),
 }
 
 async fn identify(state: &AppState, ctx: &Ctx, phone: &str) -> Result<Caller, WebError> {
-    let mut found = service::search(state, ctx, phone, 20).await?;
+    let mut found = customers::search(state, ctx, phone, 20).await?;
     Ok(match found.len() {
         0 => Caller::Unknown,
         1 => Caller::One(found.remove(0).id),

@@ -1,4 +1,4 @@
-//! The data steward's pages over ECIF (the JSON API is `steward.rs`): the
+//! The data steward's pages over ECIF (the JSON API is `steward_api.rs`): the
 //! review queue with both records side by side and the evidence per field,
 //! accept and reject; merge events with undo; relationships between persons
 //! and companies (executive, shareholder, payroll employee, guarantor …)

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use sha2::Digest;
 
 use crate::AppState;
+use crate::context::Ctx;
 use crate::i18n::{self as t, Lang};
-use crate::service::Ctx;
 use crate::ui::layout;
 
 /// A new one-time token and the hash the store keeps of it.

@@ -17,10 +17,10 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::User;
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::service::Ctx;
 use crate::ui::{OrPage, PageError, layout, yuan};
 
 fn today() -> chrono::NaiveDate {

@@ -7,9 +7,9 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use panorama_domain::money::Money;
 
 use crate::auth::{Permission, User};
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::{self as t, Lang};
-use crate::service::Ctx;
 
 const STYLE: &str = "body{font-family:'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;margin:0;color:#222;background:#f5f6f8}\
 header{background:#0b3d6e;color:#fff;padding:.5em 1em;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap}\

@@ -14,12 +14,13 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Permission, User};
+use crate::context::Ctx;
+use crate::customer_pages::{alert_table, customer_table, recent_alerts, rule_name};
+use crate::customers;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, CsrfForm, HasCsrf, Require, perm};
 use crate::i18n::{self as t, Lang, Text};
 use crate::mask::{self, Level};
-use crate::pages::{alert_table, customer_table, recent_alerts, rule_name};
-use crate::service::{self, Ctx};
 use crate::ui::{OrPage, PageError, layout, yuan};
 
 /// The sections, in their default order.
@@ -283,7 +284,7 @@ async fn customers(state: &AppState, user: &User, lang: Lang) -> Result<Markup, 
         10,
     )
     .await?;
-    let rows = service::list_items(user, rows);
+    let rows = customers::list_items(user, rows);
     Ok(html! {
         section id="my-customers" {
             h2 { (t::MY_CUSTOMERS.get(lang)) " · " (t::TOTAL.get(lang)) " " (total) " · " a href="/customers" { "»" } }

@@ -1,22 +1,26 @@
-//! Server-rendered pages: no front-end build, one small stylesheet inline,
-//! charts as inline SVG.
+//! The RM's customer pages, server-rendered: the customer list (filters,
+//! sorting, paging), search and the screen-pop lookup, the 360° view (profile,
+//! accounts, AUM trend, transactions, tiers, household, segments, contacts,
+//! complaints, opportunities, alerts, scores, next best product) with its
+//! audited unmasking and section preferences, contacts recorded from it and
+//! tasks marked done. Charts are inline SVG; no front-end build.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use panorama_domain::money::Money;
-use panorama_store::ocrm::{self, AuditFilter, NewContact};
+use panorama_store::ocrm::{self, NewContact};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Credentials, Permission, User};
+use crate::auth::{Permission, User};
+use crate::context::{self, Ctx};
+use crate::customers::{self, Customer360, ListItem};
 use crate::error::WebError;
-use crate::extract::{CsrfForm, HasCsrf, Require, perm};
+use crate::extract::{CsrfForm, HasCsrf, Require, TokenOnly, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::Level;
-use crate::service::{self, Ctx, Customer360, ListItem, LoginRefused};
 use crate::ui::{OrPage, PageError, group, layout, urlencode, yuan};
 
 fn tier_name(state: &AppState, lang: Lang, code: Option<&str>) -> String {
@@ -35,137 +39,6 @@ fn tier_name(state: &AppState, lang: Lang, code: Option<&str>) -> String {
                 Lang::En => t.en.clone(),
             },
         )
-}
-
-/// Query of the login page.
-#[derive(Debug, Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
-}
-
-/// Only local paths are followed after login (no open redirect): a `/`
-/// and then not a second slash, and no backslash, whitespace or control
-/// character anywhere (browsers drop tabs and newlines, so `/\t/evil.example`
-/// would become `//evil.example`).
-fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| {
-        n.starts_with('/')
-            && !n.starts_with("//")
-            && !n
-                .chars()
-                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
-    })
-    .unwrap_or("/")
-    .to_owned()
-}
-
-fn login_page(lang: Lang, next: &str, error: Option<&str>) -> Markup {
-    let body = html! {
-        section style="max-width:360px" {
-            @if let Some(e) = error { p.err id="login-error" { (e) } }
-            form method="post" action="/login" {
-                input type="hidden" name="next" value=(next);
-                p { label { (t::USERNAME.get(lang)) br; input name="username" id="username" autocomplete="username" required; } }
-                p { label { (t::PASSWORD.get(lang)) br; input type="password" name="password" id="password" autocomplete="current-password" required; } }
-                p { button type="submit" id="login" { (t::LOGIN.get(lang)) } }
-            }
-        }
-    };
-    layout(lang, None, "", t::LOGIN.get(lang), body)
-}
-
-/// `GET /login`.
-pub async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
-    if ctx.auth.user.is_some() {
-        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
-    }
-    login_page(ctx.lang, &safe_next(q.next.as_deref()), None).into_response()
-}
-
-/// The login form.
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    username: String,
-    password: String,
-    next: Option<String>,
-}
-
-/// `POST /login`.
-pub async fn login(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
-    Form(f): Form<LoginForm>,
-) -> Result<Response, PageError> {
-    let next = safe_next(f.next.as_deref());
-    let creds = Credentials {
-        username: f.username,
-        password: f.password,
-    };
-    match service::login(&state, &mut ctx, creds).await {
-        Ok(_) => Ok(Redirect::to(&next).into_response()),
-        Err(LoginRefused::Wrong) => Ok((
-            StatusCode::UNAUTHORIZED,
-            login_page(ctx.lang, &next, Some(t::LOGIN_FAILED.get(ctx.lang))),
-        )
-            .into_response()),
-        Err(LoginRefused::Locked) => Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            login_page(ctx.lang, &next, Some(t::LOGIN_LOCKED.get(ctx.lang))),
-        )
-            .into_response()),
-        Err(LoginRefused::Error(e)) => Err(e).page(&ctx, "/login"),
-    }
-}
-
-/// A form that carries only the CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct TokenOnly {
-    csrf: String,
-}
-
-impl HasCsrf for TokenOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-/// `POST /logout`.
-pub async fn logout(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
-    Form(f): Form<TokenOnly>,
-) -> Result<Response, PageError> {
-    if ctx.auth.user.is_some() {
-        ctx.check_csrf(&f.csrf).await.page(&ctx, "/logout")?;
-    }
-    service::logout(&state, &mut ctx)
-        .await
-        .page(&ctx, "/logout")?;
-    Ok(Redirect::to("/login").into_response())
-}
-
-/// `GET /lang/{zh|en}`: remembers the language and goes back.
-pub async fn set_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
-    let lang = Lang::parse(&lang);
-    let back = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()));
-    let value = format!(
-        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
-        if lang == Lang::En { "en" } else { "zh" }
-    );
-    (
-        [(header::SET_COOKIE, value)],
-        Redirect::to(&safe_next(back.as_deref())),
-    )
-        .into_response()
-}
-
-/// Any unknown path.
-pub async fn not_found(ctx: Ctx) -> Response {
-    PageError::new(ctx.lang, WebError::NotFound, "").into_response()
 }
 
 pub(crate) fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) -> Markup {
@@ -195,7 +68,7 @@ pub(crate) fn customer_table(state: &AppState, lang: Lang, rows: &[ListItem]) ->
 pub async fn customer_list(
     State(state): State<AppState>,
     Require { ctx, user, .. }: Require<perm::ViewCustomers>,
-    Query(q): Query<service::CustomerQuery>,
+    Query(q): Query<customers::CustomerQuery>,
 ) -> Result<Response, PageError> {
     let path = "/customers";
     let user = &user;
@@ -213,10 +86,10 @@ pub async fn customer_list(
     let (rows, total) = ocrm::customers(&state.store, &user.scope(), &filter, page_no, per_page)
         .await
         .page(&ctx, path)?;
-    service::audit_list(&state, &ctx, "customer.list", &q.described(), rows.len())
+    context::audit_list(&state, &ctx, "customer.list", &q.described(), rows.len())
         .await
         .page(&ctx, path)?;
-    let rows = service::list_items(user, rows);
+    let rows = customers::list_items(user, rows);
     let page = page_no;
     let link = |p: i64| {
         format!(
@@ -314,7 +187,7 @@ async fn search_page(state: &AppState, ctx: &Ctx, q: &str) -> Result<Response, P
     let user = ctx
         .require(Permission::ViewCustomers)
         .page(ctx, "/search")?;
-    let found = service::search(state, ctx, q, 50)
+    let found = customers::search(state, ctx, q, 50)
         .await
         .page(ctx, "/search")?;
     let csrf = ctx.csrf().await;
@@ -339,7 +212,7 @@ pub async fn lookup(
 ) -> Result<Response, PageError> {
     let path = "/customers/lookup";
     let user = &user;
-    let found = service::search(&state, &ctx, &q.phone, 20)
+    let found = customers::search(&state, &ctx, &q.phone, 20)
         .await
         .page(&ctx, path)?;
     if let [one] = found.as_slice() {
@@ -359,7 +232,7 @@ pub async fn customer_360(
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{id}");
     let user = ctx.user().page(&ctx, &path)?.clone();
-    let view = service::customer_360(&state, &ctx, id, Level::for_role(user.role), None)
+    let view = customers::customer_360(&state, &ctx, id, Level::for_role(user.role), None)
         .await
         .page(&ctx, &path)?;
     render_360(&state, &ctx, &user, &view).await
@@ -388,14 +261,14 @@ pub async fn unmask(
 ) -> Result<Response, PageError> {
     let path = format!("/customers/{id}");
     let reason = f.reason.trim();
-    service::within("reason", reason, 200).page(&ctx, &path)?;
+    context::within("reason", reason, 200).page(&ctx, &path)?;
     if reason.chars().count() < 2 {
         return Err(WebError::BadRequest(
             t::UNMASK_REASON.get(ctx.lang).to_owned(),
         ))
         .page(&ctx, &path);
     }
-    let view = service::customer_360(&state, &ctx, id, Level::Clear, Some(reason))
+    let view = customers::customer_360(&state, &ctx, id, Level::Clear, Some(reason))
         .await
         .page(&ctx, &path)?;
     render_360(&state, &ctx, &user, &view).await
@@ -824,7 +697,7 @@ pub async fn record_contact(
     }
     let outcome = f.outcome.trim();
     if let Some(notes) = &f.notes {
-        service::within("notes", notes, 2000).page(&ctx, &path)?;
+        context::within("notes", notes, 2000).page(&ctx, &path)?;
     }
     if outcome.is_empty() || outcome.chars().count() > 200 {
         return Err(WebError::BadRequest(t::OUTCOME.get(ctx.lang).to_owned())).page(&ctx, &path);
@@ -888,58 +761,10 @@ pub async fn task_done(
     Ok(Redirect::to("/#tasks").into_response())
 }
 
-/// `GET /audit`: the auditor's search of the trail.
-pub async fn audit_page(
-    State(state): State<AppState>,
-    Require { ctx, user, .. }: Require<perm::ViewAudit>,
-    Query(filter): Query<AuditFilter>,
-) -> Result<Response, PageError> {
-    let user = &user;
-    service::check_audit_dates(&filter).page(&ctx, "/audit")?;
-    let rows = ocrm::audit_search(&state.store, &filter, 500)
-        .await
-        .page(&ctx, "/audit")?;
-    ctx.audit(
-        &state,
-        ocrm::Audit {
-            action: "audit.search",
-            customer_id: filter.customer,
-            detail: Some(&format!("{} events", rows.len())),
-            ..ocrm::Audit::default()
-        },
-    )
-    .await
-    .page(&ctx, "/audit")?;
-    let lang = ctx.lang;
-    let csrf = ctx.csrf().await;
-    let body = html! {
-        section { form method="get" action="/audit" {
-            label { (t::ACTOR.get(lang)) " " input name="actor" size="10" value=(filter.actor.as_deref().unwrap_or("")); } " "
-            label { (t::CUSTOMERS.get(lang)) " " input name="customer" size="8" value=(filter.customer.map(|c| c.to_string()).unwrap_or_default()); } " "
-            label { (t::ACTION.get(lang)) " " input name="action" size="12" value=(filter.action.as_deref().unwrap_or("")); } " "
-            label { (t::FROM.get(lang)) " " input type="date" name="from" value=(filter.from.as_deref().unwrap_or("")); } " "
-            label { (t::TO.get(lang)) " " input type="date" name="to" value=(filter.to.as_deref().unwrap_or("")); } " "
-            button type="submit" { (t::FILTER.get(lang)) }
-        } }
-        section { table id="audit" { thead { tr {
-            th { (t::TIME.get(lang)) } th { (t::ACTOR.get(lang)) } th { (t::ACTION.get(lang)) } th { (t::CUSTOMERS.get(lang)) }
-            th { (t::RESULT.get(lang)) } th { (t::REASON.get(lang)) } th { (t::FROM_IP.get(lang)) } th { (t::DETAIL.get(lang)) }
-        } } tbody { @for r in &rows { tr {
-            td { (r.at) } td { (r.actor) } td { (r.action) } td { (r.customer_id.map(|c| c.to_string()).unwrap_or_default()) }
-            td { (r.outcome) } td { (r.reason.as_deref().unwrap_or("")) } td { (r.source_ip.as_deref().unwrap_or("")) }
-            td { (r.detail.as_deref().unwrap_or("")) }
-        } } } } }
-    };
-    Ok(layout(lang, Some(user), &csrf, t::AUDIT.get(lang), body).into_response())
-}
-
 /// This feature's routes.
 pub(crate) fn routes() -> axum::Router<crate::AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
-        .route("/lang/{lang}", get(set_lang))
         .route("/customers", get(customer_list))
         .route("/customers/lookup", get(lookup))
         .route("/customers/{id}", get(customer_360))
@@ -948,28 +773,4 @@ pub(crate) fn routes() -> axum::Router<crate::AppState> {
         .route("/customers/{id}/preferences", post(set_preferences))
         .route("/search", get(search).post(search_form))
         .route("/tasks/{id}/done", post(task_done))
-        .route("/audit", get(audit_page))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next(Some("/customers/5")), "/customers/5");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-        // Browsers drop tabs and newlines, and read a backslash as a slash.
-        for sneaky in [
-            "/\t/evil.example",
-            "/\n/evil.example",
-            "/\\evil.example",
-            "/ /evil",
-        ] {
-            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
-        }
-        assert_eq!(safe_next(Some("/customers?q=a%20b")), "/customers?q=a%20b");
-    }
 }

@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Permission;
+use crate::context::Ctx;
 use crate::error::WebError;
 use crate::extract::{ApiCsrf, Require, perm};
 use crate::mask::{self, Level};
-use crate::service::Ctx;
 
 /// One source record of a review pair, masked to the caller's level.
 #[derive(Debug, Serialize)]
@@ -139,7 +139,7 @@ pub async fn reviews(
     let rows = q::review_queue(&state.store, &q.status, limit).await?;
     let pairs: Vec<ReviewView> = rows.into_iter().map(|r| view(r, level)).collect();
     let filters = format!("status={}&limit={limit}", q.status);
-    crate::service::audit_list(&state, &ctx, "ecif.review.list", &filters, pairs.len()).await?;
+    crate::context::audit_list(&state, &ctx, "ecif.review.list", &filters, pairs.len()).await?;
     Ok(Json(json!({"status": q.status, "pairs": pairs})).into_response())
 }
 
@@ -172,7 +172,7 @@ pub async fn unmask(
     Json(body): Json<Reason>,
 ) -> Result<Response, WebError> {
     let reason = body.reason.trim();
-    crate::service::within("reason", reason, 200)?;
+    crate::context::within("reason", reason, 200)?;
     if reason.chars().count() < 2 {
         return Err(WebError::BadRequest(
             "reason: say why the records must be seen in clear".into(),

@@ -12,9 +12,6 @@ use panorama_store::Store;
 use panorama_store::ocrm::{self, NewUser};
 use panorama_web::{TierLabel, WebConfig, auth};
 
-/// Demo RMs per sub-branch of the first branch.
-const DEMO_RMS_PER_SUB_BRANCH: usize = 2;
-
 /// How sessions are kept, and who reads the metrics.
 #[derive(Debug, Clone)]
 pub struct Sessions {
@@ -195,9 +192,8 @@ pub async fn users(store: &Store, action: UsersAction) -> Result<()> {
     }
 }
 
-/// Moves `customers` to the RM `rm` (or reclaims them) as the user `by`,
-/// within `by`'s org units (a branch manager's subtree; an executive's
-/// bank), and prints what happened.
+/// `panorama users move`: moves `customers` to the RM `rm` (or reclaims
+/// them) as the user `by`, and prints what happened.
 pub async fn move_customers(
     store: &Store,
     customers: &[i64],
@@ -205,40 +201,9 @@ pub async fn move_customers(
     by: &str,
     reason: &str,
 ) -> Result<()> {
-    let mover = ocrm::user_by_username(store, by)
-        .await?
-        .with_context(|| format!("no user {by}"))?;
-    use panorama_web::auth::Role;
-    let role = Role::parse(&mover.role);
-    let Some(role @ (Role::BranchManager | Role::Executive | Role::Admin)) = role else {
-        bail!(
-            "{by} is a {}: only a branch manager or an executive moves customers",
-            mover.role
-        );
-    };
-    let scope = role.scope(mover.id, &mover.org_path);
-    let to_rm = match rm {
-        Some(name) => Some(
-            ocrm::user_by_username(store, name)
-                .await?
-                .with_context(|| format!("no user {name}"))?
-                .id,
-        ),
-        None => None,
-    };
     let today = chrono::Local::now().date_naive().to_string();
-    let report = panorama_store::assign::transfer(
-        store,
-        &panorama_store::assign::Transfer {
-            customers,
-            to_rm,
-            reason,
-            actor: by,
-            scope: &scope,
-            on: &today,
-        },
-    )
-    .await?;
+    let report =
+        panorama_ocrm::users::move_customers(store, customers, rm, by, reason, &today).await?;
     say!(
         "{} customers matched: {} moved {}, {} already there, {} outside {by}'s org units (left as they were)",
         customers.len(),
@@ -250,79 +215,19 @@ pub async fn move_customers(
     Ok(())
 }
 
-/// Creates the demo users — `admin`, two RMs per sub-branch of the first
-/// branch (`rm1`…), `bm1` over that branch, `analyst1`, `steward1`,
-/// `auditor1`, `exec1`, `agent1` — all with `password`, assigns the
-/// branch's customers to its RMs, and prints the logins.
+/// Creates the demo users with `password` and prints their logins.
 pub async fn demo_users(store: &Store, password: &str) -> Result<()> {
-    let head = ocrm::head_office(store)
-        .await?
-        .context("no org units: ingest a bank first")?;
-    let branch = ocrm::first_branch(store).await?.unwrap_or(head.clone());
-    let subs: Vec<(String, String)> = {
-        let all = ocrm::sub_branches(store).await?;
-        let prefix = branch.trim_start_matches("BR");
-        let mine: Vec<_> = all
-            .iter()
-            .filter(|(code, _)| code.trim_start_matches("SB").starts_with(prefix))
-            .cloned()
-            .collect();
-        if mine.is_empty() { all } else { mine }
-    };
     let hash = auth::hash_password(password)?;
-    let mut made: Vec<(String, &str, String)> = Vec::new();
-    let mut add =
-        async |username: String, name: String, role: &'static str, org: &str| -> Result<()> {
-            ocrm::save_user(
-                store,
-                &NewUser {
-                    username: &username,
-                    display_name: &name,
-                    role,
-                    org_code: org,
-                    password_hash: &hash,
-                },
-                "quickstart",
-            )
-            .await?;
-            made.push((username, role, org.to_owned()));
-            Ok(())
-        };
-    add("admin".into(), "系统管理员".into(), "admin", &head).await?;
-    let mut n = 0;
-    for (code, name) in &subs {
-        for _ in 0..DEMO_RMS_PER_SUB_BRANCH {
-            n += 1;
-            add(format!("rm{n}"), format!("{name}客户经理{n}"), "rm", code).await?;
-        }
-    }
-    // The last RM of each sub-branch serves its wealth tiers.
-    for k in 1..=subs.len() {
-        let username = format!("rm{}", k * DEMO_RMS_PER_SUB_BRANCH);
-        if let Some(u) = ocrm::user_by_username(store, &username).await? {
-            let wealth = ocrm::UserChange {
-                portfolio: Some("wealth"),
-                ..ocrm::UserChange::default()
-            };
-            ocrm::update_user(store, u.id, &wealth, "quickstart").await?;
-        }
-    }
-    add("bm1".into(), "分行行长".into(), "branch_manager", &branch).await?;
-    add("analyst1".into(), "营销分析师".into(), "analyst", &head).await?;
-    add("steward1".into(), "数据管理员".into(), "steward", &head).await?;
-    add("auditor1".into(), "审计员".into(), "auditor", &head).await?;
-    add("exec1".into(), "行领导".into(), "executive", &head).await?;
-    add("agent1".into(), "客服坐席".into(), "agent", &head).await?;
     let today = chrono::Local::now().date_naive().to_string();
-    let assigned = ocrm::assign_unassigned(store, "quickstart", &today).await?;
+    let made = panorama_ocrm::users::create_demo_users(store, &hash, &today).await?;
     say!("");
     say!("Demo users (password: {password}):");
-    for (username, role, org) in &made {
-        say!("  {username:<10} {role:<15} {org}");
+    for (username, role, org) in &made.users {
+        say!("  {username:<10} {:<15} {org}", role.as_str());
     }
     say!(
         "  {} customers assigned to the RMs of their home sub-branch",
-        assigned.assigned
+        made.assigned
     );
     Ok(())
 }

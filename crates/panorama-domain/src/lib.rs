@@ -13,6 +13,7 @@ pub mod money;
 pub mod period;
 pub mod pinyin;
 pub mod resident_id;
+pub mod role;
 pub mod text;
 
 pub use credit_code::{CreditCode, CreditCodeError};

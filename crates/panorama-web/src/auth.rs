@@ -9,27 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::WebError;
 
-/// A role of the workbench.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Manages users; sees no customer data.
-    Admin,
-    /// Marketing analyst: aggregates and pseudonymised lists.
-    Analyst,
-    /// Branch manager: the customers of their org subtree.
-    BranchManager,
-    /// Relationship manager: the customers assigned to them.
-    Rm,
-    /// Data steward: the whole bank, masked, may unmask with a reason.
-    Steward,
-    /// Auditor: the audit trail; customers masked.
-    Auditor,
-    /// Executive: the whole bank, masked.
-    Executive,
-    /// Call-centre agent: the whole bank, masked, for identifying callers.
-    Agent,
-}
+pub use panorama_domain::role::Role;
 
 /// Declares [`Permission`] and, in [`perm`], one marker type per
 /// permission for the `Require<P>` extractor: one list, so a permission and
@@ -99,74 +79,27 @@ DesignCampaigns,
 /// Approve a campaign someone else designed.
 ApproveCampaigns,}
 
-impl Role {
-    /// The customers a user of this role (`user_id`, at org unit `org_path`)
-    /// may see: an RM those assigned to them, a branch manager their org
-    /// units', everyone else the whole bank.
-    pub fn scope(self, user_id: i64, org_path: &str) -> Scope {
-        match self {
-            Role::Rm => Scope::Assigned(user_id),
-            Role::BranchManager => Scope::Subtree(org_path.to_owned()),
-            _ => Scope::All,
-        }
-    }
-
-    /// The role of a stored role name.
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "admin" => Role::Admin,
-            "analyst" => Role::Analyst,
-            "branch_manager" => Role::BranchManager,
-            "rm" => Role::Rm,
-            "steward" => Role::Steward,
-            "auditor" => Role::Auditor,
-            "executive" => Role::Executive,
-            "agent" => Role::Agent,
-            _ => return None,
-        })
-    }
-
-    /// The stored role name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Analyst => "analyst",
-            Role::BranchManager => "branch_manager",
-            Role::Rm => "rm",
-            Role::Steward => "steward",
-            Role::Auditor => "auditor",
-            Role::Executive => "executive",
-            Role::Agent => "agent",
-        }
-    }
-
-    /// Whether the role may do `p`.
-    pub fn can(self, p: Permission) -> bool {
-        use Permission::*;
-        use Role::*;
-        match p {
-            ViewCustomers => !matches!(self, Admin),
-            Unmask => matches!(self, Rm | BranchManager | Steward),
-            RecordContact => matches!(self, Rm | BranchManager | Agent),
-            ViewAudit => matches!(self, Auditor),
-            ManageUsers | ViewMetrics => matches!(self, Admin),
-            ResolveIdentities => matches!(self, Steward),
-            ViewAnalytics => matches!(self, Analyst | Executive | BranchManager),
-            ViewPipeline => matches!(self, Rm | BranchManager | Executive),
-            AssignCustomers => matches!(self, BranchManager),
-            HandleComplaints => matches!(self, Rm | BranchManager | Agent),
-            ViewServiceReports => matches!(self, Rm | BranchManager | Executive),
-            ManageTargets => matches!(self, BranchManager | Executive),
-            ViewDashboards => matches!(self, BranchManager | Executive),
-            Refer => matches!(self, Rm | BranchManager),
-            DesignCampaigns => matches!(self, Analyst),
-            ApproveCampaigns => matches!(self, BranchManager | Executive),
-        }
-    }
-
-    /// Whether customer lists show pseudonyms instead of names.
-    pub fn pseudonymised(self) -> bool {
-        matches!(self, Role::Analyst)
+/// Whether `role` may do `p`: the permission table.
+pub fn allows(role: Role, p: Permission) -> bool {
+    use Permission::*;
+    use Role::*;
+    match p {
+        ViewCustomers => !matches!(role, Admin),
+        Unmask => matches!(role, Rm | BranchManager | Steward),
+        RecordContact => matches!(role, Rm | BranchManager | Agent),
+        ViewAudit => matches!(role, Auditor),
+        ManageUsers | ViewMetrics => matches!(role, Admin),
+        ResolveIdentities => matches!(role, Steward),
+        ViewAnalytics => matches!(role, Analyst | Executive | BranchManager),
+        ViewPipeline => matches!(role, Rm | BranchManager | Executive),
+        AssignCustomers => matches!(role, BranchManager),
+        HandleComplaints => matches!(role, Rm | BranchManager | Agent),
+        ViewServiceReports => matches!(role, Rm | BranchManager | Executive),
+        ManageTargets => matches!(role, BranchManager | Executive),
+        ViewDashboards => matches!(role, BranchManager | Executive),
+        Refer => matches!(role, Rm | BranchManager),
+        DesignCampaigns => matches!(role, Analyst),
+        ApproveCampaigns => matches!(role, BranchManager | Executive),
     }
 }
 
@@ -223,12 +156,12 @@ impl User {
 
     /// The customers this user may see, applied in every customer query.
     pub fn scope(&self) -> Scope {
-        self.role.scope(self.id, &self.org_path)
+        panorama_ocrm::scope_of(self.role, self.id, &self.org_path)
     }
 
     /// Whether the user may do `p`.
     pub fn can(&self, p: Permission) -> bool {
-        self.role.can(p)
+        allows(self.role, p)
     }
 }
 
@@ -361,12 +294,11 @@ mod tests {
             let role = Role::parse(r).unwrap_or(Role::Admin);
             assert_eq!(role.as_str(), *r);
         }
-        assert!(!Role::Admin.can(Permission::ViewCustomers));
-        assert!(Role::Rm.can(Permission::Unmask));
-        assert!(!Role::Analyst.can(Permission::Unmask));
-        assert!(Role::Auditor.can(Permission::ViewAudit));
-        assert!(!Role::Rm.can(Permission::ViewAudit));
-        assert!(Role::Analyst.pseudonymised());
+        assert!(!allows(Role::Admin, Permission::ViewCustomers));
+        assert!(allows(Role::Rm, Permission::Unmask));
+        assert!(!allows(Role::Analyst, Permission::Unmask));
+        assert!(allows(Role::Auditor, Permission::ViewAudit));
+        assert!(!allows(Role::Rm, Permission::ViewAudit));
     }
 
     fn ocrm_roles() -> &'static [&'static str] {

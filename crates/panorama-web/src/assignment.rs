@@ -510,7 +510,7 @@ async fn render(
         }
         section id="rm-books" {
             h2 { (t::RM_BOOKS.get(lang)) }
-            table { thead { tr { th { (t::USERNAME.get(lang)) } th { (t::NAME.get(lang)) } th { (t::ORG.get(lang)) } th { (t::PORTFOLIO.get(lang)) } th.n { (t::CUSTOMERS.get(lang)) } } }
+            table { thead { tr { th { (t::USERNAME.get(lang)) } th { (t::DISPLAY_NAME.get(lang)) } th { (t::ORG.get(lang)) } th { (t::PORTFOLIO.get(lang)) } th.n { (t::CUSTOMERS.get(lang)) } } }
             tbody { @for r in &rms { tr {
                 td { (r.username) } td { (r.display_name) } td { (r.org_code) } td { (r.portfolio) } td.n { (r.customers) }
             } } } }

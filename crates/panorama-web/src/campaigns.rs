@@ -635,7 +635,7 @@ pub async fn new_page(
             input type="hidden" name="csrf" value=(csrf);
             fieldset {
                 legend { (t::DESIGN.get(lang)) }
-                label { (t::NAME.get(lang)) " " input name="name" id="c-name" required maxlength="100" size="40"; }
+                label { (t::CAMPAIGN_NAME.get(lang)) " " input name="name" id="c-name" required maxlength="100" size="40"; }
                 label { (t::OBJECTIVE.get(lang)) " " select name="objective" id="c-objective" {
                     @for o in OBJECTIVES { option value=(o) selected[*o == "cross_sell"] { (objective_name(o).get(lang)) } }
                 } }

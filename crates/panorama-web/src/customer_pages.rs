@@ -301,7 +301,7 @@ async fn render_360(
                     dt { (t::CUSTOMER_NO.get(lang)) } dd { (p.customer_no) }
                     dt { (t::TYPE.get(lang)) } dd { (if p.party_type == "person" { t::PERSON.get(lang) } else { t::ORGANISATION.get(lang) }) }
                     @if p.party_type == "person" {
-                        dt { (t::GENDER.get(lang)) } dd { (p.gender.as_deref().unwrap_or(dash)) }
+                        dt { (t::GENDER.get(lang)) } dd { (p.gender.as_deref().map_or(dash, |g| t::word(g, lang))) }
                         dt { (t::RESIDENT_ID.get(lang)) } dd id="id-no" { (p.id_no.as_deref().unwrap_or(dash)) }
                     } @else {
                         dt { (t::CREDIT_CODE.get(lang)) } dd { (p.credit_code.as_deref().unwrap_or(dash)) }
@@ -336,7 +336,7 @@ async fn render_360(
                 dl {
                     dt { (t::BIRTH_DATE.get(lang)) } dd { (p.birth_date.as_deref().unwrap_or(dash)) }
                     dt { (t::CUSTOMER_SINCE.get(lang)) } dd id="customer-since" { (v.customer_since.as_deref().unwrap_or(dash)) }
-                    dt { (t::PREFERRED_CHANNEL.get(lang)) } dd { (preferred.unwrap_or(dash)) }
+                    dt { (t::PREFERRED_CHANNEL.get(lang)) } dd { (preferred.map_or(dash, |c| t::word(c, lang))) }
                     dt { (t::CONTACT_PREFS.get(lang)) } dd id="preferences" {
                         @if prefs.opt_out_all { span.tag.err { (t::OPT_OUT_ALL.get(lang)) } }
                         @if prefs.opt_out_phone { span.tag { (t::OPT_OUT_PHONE.get(lang)) } }
@@ -434,7 +434,7 @@ async fn render_360(
                 h2 { (t::TRANSACTIONS.get(lang)) }
                 table { thead { tr { th { (t::CHANNEL.get(lang)) } th { "" } th.n { (t::COUNT.get(lang)) } th.n { (t::AMOUNT.get(lang)) } } }
                 tbody { @for (channel, dir, n, amount) in &v.channels { tr {
-                    td { (channel) } td { (if dir == "C" { t::CREDIT.get(lang) } else { t::DEBIT.get(lang) }) }
+                    td { (t::word(channel, lang)) } td { (if dir == "C" { t::CREDIT.get(lang) } else { t::DEBIT.get(lang) }) }
                     td.n { (n) } td.n { (yuan(Some(*amount))) }
                 } } } }
             }
@@ -470,7 +470,7 @@ async fn render_360(
         section id="recent" {
             h2 { (t::RECENT_TXNS.get(lang)) }
             table { tbody { @for x in &v.recent { tr {
-                td { (x.booked_at.get(..16).unwrap_or(&x.booked_at)) } td { (x.account_no) } td { (x.channel) }
+                td { (x.booked_at.get(..16).unwrap_or(&x.booked_at)) } td { (x.account_no) } td { (t::word(&x.channel, lang)) }
                 td { (if x.direction == "C" { t::CREDIT.get(lang) } else { t::DEBIT.get(lang) }) }
                 td.n { (yuan(Some(x.amount_minor))) } td.muted { (x.counterparty_name.as_deref().unwrap_or("")) }
             } } } }
@@ -485,7 +485,7 @@ async fn render_360(
                             option value="phone" { (t::PHONE_CALL.get(lang)) }
                             option value="visit" { (t::VISIT.get(lang)) }
                             option value="branch" { (t::AT_BRANCH.get(lang)) }
-                            @for c in &ocrm::CONTACT_CHANNELS[3..] { option value=(c) { (c) } }
+                            @for c in &ocrm::CONTACT_CHANNELS[3..] { option value=(c) { (t::word(c, lang)) } }
                         } " "
                         input name="outcome" id="outcome" required placeholder=(t::OUTCOME.get(lang)) size="14"; " "
                         input name="notes" id="notes" placeholder=(t::NOTES.get(lang)) size="20"; " "
@@ -494,7 +494,7 @@ async fn render_360(
                     }
                 }
                 table { tbody id="contact-list" { @for k in &v.contacts { tr {
-                    td { (k.at.get(..16).unwrap_or(&k.at)) } td { (k.channel) } td { (k.outcome) }
+                    td { (k.at.get(..16).unwrap_or(&k.at)) } td { (t::word(&k.channel, lang)) } td { (k.outcome) }
                     td { (k.notes.as_deref().unwrap_or("")) } td.muted { (k.by.as_deref().unwrap_or("")) }
                 } } } }
             }

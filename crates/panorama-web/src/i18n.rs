@@ -51,6 +51,41 @@ impl Text {
     }
 }
 
+/// Codes the store keeps (channels of transactions, contacts and campaigns,
+/// gender) as the words a person reads: `mobile` → 手机银行 / Mobile banking,
+/// `M` → 男 / Male. A code not listed is shown as it is.
+const CODE_WORDS: &[(&str, &str, &str)] = &[
+    ("counter", "柜面", "Counter"),
+    ("atm", "ATM", "ATM"),
+    ("mobile", "手机银行", "Mobile banking"),
+    ("online", "网上银行", "Online banking"),
+    ("pos", "POS", "POS"),
+    ("phone", "电话", "Phone"),
+    ("visit", "拜访", "Visit"),
+    ("branch", "网点", "Branch"),
+    ("sms", "短信", "SMS"),
+    ("email", "邮件", "Email"),
+    ("wechat", "微信", "WeChat"),
+    ("app", "手机App", "App"),
+    ("rm", "客户经理", "RM"),
+    ("letter", "信函", "Letter"),
+    ("regulator", "监管转办", "Regulator"),
+    ("M", "男", "Male"),
+    ("F", "女", "Female"),
+];
+
+/// The word for a stored code in `lang` (see [`CODE_WORDS`]); the code
+/// itself when it has none.
+pub fn word(code: &str, lang: Lang) -> &str {
+    match CODE_WORDS.iter().find(|(c, _, _)| *c == code) {
+        Some((_, zh, en)) => match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        },
+        None => code,
+    }
+}
+
 macro_rules! texts {
     ($($name:ident: $zh:literal / $en:literal,)*) => {
         $(
@@ -488,5 +523,17 @@ mod tests {
         }
         assert_eq!(Lang::parse("EN"), Lang::En);
         assert_eq!(Lang::parse("fr"), Lang::Zh);
+    }
+
+    #[test]
+    fn codes_read_as_words_and_unknown_ones_as_they_are() {
+        assert_eq!(word("mobile", Lang::Zh), "手机银行");
+        assert_eq!(word("M", Lang::En), "Male");
+        assert_eq!(word("F", Lang::Zh), "女");
+        assert_eq!(word("teletext", Lang::Zh), "teletext");
+        // Every channel a contact may be recorded on has a word.
+        for c in panorama_store::ocrm::CONTACT_CHANNELS {
+            assert_ne!(word(c, Lang::Zh), *c, "{c}");
+        }
     }
 }

@@ -76,7 +76,7 @@ impl Clusters {
         }
         let (ma, mb) = (&self.members[ra as usize], &self.members[rb as usize]);
         let cross = ma.len() * mb.len();
-        if cross > 1 && cross <= MAX_CHECKED {
+        if cross <= MAX_CHECKED {
             let mut sum = 0.0;
             for &x in ma {
                 for &y in mb {
@@ -89,8 +89,6 @@ impl Clusters {
             if sum < agreement * cross as f64 {
                 return Join::Refused;
             }
-        } else if cross == 1 && pair(ma[0], mb[0]) == Pair::Different {
-            return Join::Refused;
         }
         self.force(ra, rb);
         Join::Joined

@@ -104,21 +104,30 @@ impl Model {
         (w, tf)
     }
 
+    /// For each strong id both records hold valid: whether the two agree.
+    fn strong_ids<'a>(
+        &'a self,
+        ds: &'a Dataset,
+        i: usize,
+        j: usize,
+    ) -> impl Iterator<Item = bool> + 'a {
+        self.distinct
+            .iter()
+            .filter_map(move |&f| match (ds.value(f, i), ds.value(f, j)) {
+                (Some(a), Some(b)) if a.valid && b.valid => Some(a.value == b.value),
+                _ => None,
+            })
+    }
+
     /// Whether records i and j hold valid, different strong ids.
     pub fn distinct_keys(&self, ds: &Dataset, i: usize, j: usize) -> bool {
-        self.distinct.iter().any(|&f| {
-            matches!((ds.value(f, i), ds.value(f, j)),
-                (Some(a), Some(b)) if a.valid && b.valid && a.value != b.value)
-        })
+        self.strong_ids(ds, i, j).any(|same| !same)
     }
 
     /// Whether records i and j hold one valid strong id (a link it makes
     /// needs no other record's agreement).
     pub fn shared_key(&self, ds: &Dataset, i: usize, j: usize) -> bool {
-        self.distinct.iter().any(|&f| {
-            matches!((ds.value(f, i), ds.value(f, j)),
-                (Some(a), Some(b)) if a.valid && b.valid && a.value == b.value)
-        })
+        self.strong_ids(ds, i, j).any(|same| same)
     }
 
     /// The total match weight of a pair from its comparison levels.

@@ -56,7 +56,21 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
+/// The bank a test starts on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bank {
+    /// 300 customers, one batch (and the features of 2026-04-30).
+    Small,
+    /// The quickstart's demo bank of `n` customers: months of batches,
+    /// models, campaigns, targets, the steward's and the RMs' work.
+    Demo(u64),
+}
+
 async fn start(seed: u64) -> Option<Env> {
+    start_on(seed, Bank::Small).await
+}
+
+async fn start_on(seed: u64, bank: Bank) -> Option<Env> {
     let Ok(chromedriver) = which("chromedriver") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -70,7 +84,10 @@ async fn start(seed: u64) -> Option<Env> {
     let dir = tempfile::tempdir().unwrap();
     panorama_synth::generate(
         &panorama_synth::Config {
-            customers: 300,
+            customers: match bank {
+                Bank::Small => 300,
+                Bank::Demo(n) => n,
+            },
             seed,
             as_of: "2026-10-31".parse().unwrap(),
             out: dir.path().join("bank"),
@@ -89,22 +106,36 @@ async fn start(seed: u64) -> Option<Env> {
         .await
         .unwrap();
     let config = panorama_analytics::Config::default_config();
-    panorama_analytics::batch::run(&store, &dir.path().join("analytics"), &config, None)
+    let analytics = dir.path().join("analytics");
+    if bank == Bank::Small {
+        panorama_analytics::batch::run(&store, &analytics, &config, None)
+            .await
+            .unwrap();
+        // An earlier day's features, as that night's batch left them (the
+        // marketing effect's baseline; pages only read features).
+        panorama_analytics::batch::ensure_features(
+            &store,
+            &analytics,
+            &config,
+            "2026-04-30".parse().unwrap(),
+        )
         .await
         .unwrap();
-    // An earlier day's features, as that night's batch left them (the
-    // marketing effect's baseline; pages only read features).
-    panorama_analytics::batch::ensure_features(
-        &store,
-        &dir.path().join("analytics"),
-        &config,
-        "2026-04-30".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    }
     panorama::cli::serve::demo_users(&store, PASSWORD)
         .await
         .unwrap();
+    if let Bank::Demo(_) = bank {
+        let spec = panorama_jobs::demo::DemoSpec {
+            as_of: "2026-10-31".parse().unwrap(),
+            months: 6,
+            truth: &dir.path().join("bank/truth"),
+            seed,
+        };
+        panorama_jobs::demo::run(&store, &analytics, &config, &spec, |_| {})
+            .await
+            .unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let web = panorama_web::WebConfig {
@@ -584,6 +615,135 @@ async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() 
         effect.contains("开通新产品") && effect.contains("客户流失"),
         "{effect}"
     );
+    b.clone().close().await.unwrap();
+}
+
+/// Each role logs in to the quickstart's demo bank and finds its pages full
+/// of the bank's work: the analyst a model with its AUC and finished
+/// campaigns with their lift, head office and the branch targets with
+/// progress, the steward a review pair and a merge to undo, the RM their
+/// customers, tasks and 360, the call centre complaints at every stage.
+/// No card (`section`) and no page is wider than the window at 1280 px, nor
+/// the RM's pages at 390 px (a phone); every page is saved as a screenshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_finds_the_demo_banks_work_on_its_pages() {
+    let Some(env) = start_on(11, Bank::Demo(3000)).await else {
+        return;
+    };
+    let (store, b) = (&env.store, &env.b);
+    let mine: i64 = sqlx::query_scalar(
+        "SELECT a.customer_id FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
+         WHERE u.username = 'rm1' AND a.to_date IS NULL ORDER BY a.customer_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let pilot: i64 = sqlx::query_scalar("SELECT MIN(id) FROM campaign WHERE status = 'finished'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let customer = format!("/customers/{mine}");
+    let campaign = format!("/campaigns/{pilot}");
+    let wide = 1280;
+    let phone = 390;
+    let pages: &[(&str, &str, &[&str], &[u32])] = &[
+        ("rm1", "/", &["我的客户", "待办"], &[wide, phone]),
+        (
+            "rm1",
+            &customer,
+            &["客户纪念日", "接触记录"],
+            &[wide, phone],
+        ),
+        ("rm1", "/customers", &["名称"], &[wide]),
+        ("rm1", "/opportunities", &["商机"], &[wide]),
+        ("rm1", "/referrals", &["转介"], &[wide]),
+        (
+            "analyst1",
+            "/models",
+            &["AUC", "card", "wealth_response"],
+            &[wide],
+        ),
+        ("analyst1", "/campaigns", &["已结束", "pp"], &[wide]),
+        ("analyst1", &campaign, &["已结束", "pp"], &[wide]),
+        ("analyst1", "/campaigns/effect", &["资产变化"], &[wide]),
+        ("bm1", "/dashboard", &["%"], &[wide]),
+        ("bm1", "/targets", &["%"], &[wide]),
+        ("bm1", "/complaints", &["已升级"], &[wide]),
+        ("bm1", "/assignments", &["客户经理"], &[wide]),
+        ("exec1", "/dashboard", &["%"], &[wide]),
+        ("exec1", "/targets", &["%"], &[wide]),
+        ("steward1", "/ecif", &["采纳"], &[wide]),
+        ("steward1", "/ecif/merges", &["撤销合并"], &[wide]),
+        ("agent1", "/service", &["客户"], &[wide, phone]),
+        ("agent1", "/complaints", &["处理中", "已关闭"], &[wide]),
+        ("auditor1", "/audit", &["analyst1"], &[wide]),
+        ("admin", "/users", &["rm1"], &[wide]),
+    ];
+    let mut who = "";
+    let mut problems = Vec::new();
+    for (user, path, wants, widths) in pages {
+        if who != *user {
+            b.set_window_size(wide, 900).await.unwrap();
+            env.login(user).await;
+            who = user;
+        }
+        for width in *widths {
+            b.set_window_size(*width, 900).await.unwrap();
+            b.goto(&format!("{}{path}", env.base)).await.unwrap();
+            b.wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css("main"))
+                .await
+                .unwrap();
+            let slug: String = path
+                .trim_matches('/')
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let name = format!(
+                "demo-{user}-{}-{width}",
+                if slug.is_empty() { "home" } else { &slug }
+            );
+            screenshot(b, &name).await;
+            let text = b
+                .find(Locator::Css("body"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for want in *wants {
+                if !text.contains(want) {
+                    let head: String = text.chars().take(400).collect();
+                    problems.push(format!("{name}: no {want:?} in {head}"));
+                }
+            }
+            let overflow = b
+                .execute(
+                    "const out = [];
+                     for (const e of document.querySelectorAll('main section, header')) {
+                       if (e.scrollWidth > e.clientWidth + 1) {
+                         out.push(e.tagName.toLowerCase() + '#' + e.id + ' ' + e.scrollWidth + ' > ' + e.clientWidth);
+                       }
+                     }
+                     const d = document.documentElement;
+                     if (d.scrollWidth > window.innerWidth + 1) {
+                       out.push('the page ' + d.scrollWidth + ' > ' + window.innerWidth);
+                     }
+                     return out;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            for o in overflow.as_array().into_iter().flatten() {
+                problems.push(format!(
+                    "{name}: overflows: {}",
+                    o.as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     b.clone().close().await.unwrap();
 }
 

@@ -183,6 +183,17 @@ fn quickstart_sets_up_a_demo_bank() {
     let t = text(&out);
     assert!(t.contains("committed"), "{t}");
     assert!(t.contains("source_record"), "{t}");
+    // The demo's months: models trained and approved, a pilot and a
+    // rollout finished with their lift, next month's campaign live, a tour.
+    for model in ["card", "churn", "wealth_response"] {
+        assert!(t.contains(&format!("model {model} ")), "{model}: {t}");
+    }
+    assert!(
+        t.contains("Wealth pilot (finished") && t.contains("Wealth rollout (finished"),
+        "{t}"
+    );
+    assert!(t.contains("Card cross-sell (live"), "{t}");
+    assert!(t.contains("A tour") && t.contains("steward1"), "{t}");
     assert!(dir.path().join("panorama-data/panorama.db").is_file());
     assert!(
         dir.path()
@@ -203,6 +214,11 @@ fn quickstart_sets_up_a_demo_bank() {
     );
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains(" 0 changed"), "{}", text(&again));
+    assert!(
+        text(&again).contains("the demo's months are not run again"),
+        "{}",
+        text(&again)
+    );
     assert!(t.contains("Demo users (password: demo-pass-1)"), "{t}");
     assert!(t.contains("rm1"), "{t}");
     assert!(

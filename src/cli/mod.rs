@@ -373,7 +373,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             no_serve,
         } => {
             let password = demo_password.unwrap_or_else(|| panorama_web::auth::random_password(12));
-            let store = quickstart(customers, seed, &data_dir, &password).await?;
+            let store = quickstart(customers, seed, &data_dir, &password, port).await?;
             if no_serve {
                 return Ok(());
             }

@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+pub mod demo;
+
 use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
 use panorama_analytics::Config;

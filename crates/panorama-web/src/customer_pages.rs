@@ -443,7 +443,7 @@ async fn render_360(
                 @if user.can(Permission::Refer) { (crate::referrals::form(p.id, &v.related, &csrf, lang)) }
                 @if v.related.is_empty() { p.muted { (t::NONE.get(lang)) } }
                 table { tbody { @for r in &v.related { tr {
-                    td { a href={ "/customers/" (r.customer_id) } { (r.name) } } td { (r.kind) } td.muted { (r.source) }
+                    td { a href={ "/customers/" (r.customer_id) } { (r.name) } } td { (t::word(&r.kind, lang)) } td.muted { (t::word(&r.source, lang)) }
                 } } } }
             }
             section id="tier-history" {

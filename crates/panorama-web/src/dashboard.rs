@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use panorama_store::dashboard::{self, Dashboard};
-use panorama_store::targets::{self, Period};
+use panorama_store::targets::Period;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 
@@ -49,20 +49,10 @@ async fn read(
     let org = panorama_store::org::unit_within(&state.store, code, &user.org_path)
         .await?
         .ok_or(WebError::NotFound)?;
-    let period_code = q
-        .period
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map_or_else(
-            || {
-                targets::periods_of(chrono::Local::now().date_naive())
-                    .get(1)
-                    .map(|p| p.code.clone())
-                    .unwrap_or_default()
-            },
-            str::to_owned,
-        );
+    let period_code = match q.period.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(code) => code.to_owned(),
+        None => crate::targets::current_quarter(state).await?,
+    };
     let period = Period::parse(&period_code)
         .ok_or_else(|| WebError::BadRequest(format!("{}: {period_code}", t::PERIOD.get(lang))))?;
     let data = dashboard::build(&state.store, org.id, &org.path, &period).await?;
@@ -109,7 +99,7 @@ pub async fn api(
 fn bars(rows: &[(String, i64)], format: impl Fn(i64) -> String) -> Markup {
     let widest = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     html! {
-        svg width="520" height=(rows.len() * 22 + 6) role="img" {
+        svg viewBox={ "0 0 520 " (rows.len() * 22 + 6) } width="520" role="img" {
             @for (k, (label, v)) in rows.iter().enumerate() {
                 @let y = k * 22 + 3;
                 @let w = 300 * (*v).max(0) / widest;

@@ -72,6 +72,23 @@ const CODE_WORDS: &[(&str, &str, &str)] = &[
     ("regulator", "监管转办", "Regulator"),
     ("M", "男", "Male"),
     ("F", "女", "Female"),
+    // Household roles, relationship kinds and where a link came from.
+    ("head", "户主", "Head"),
+    ("member", "成员", "Member"),
+    ("spouse", "配偶", "Spouse"),
+    ("child", "子女", "Child"),
+    ("parent", "父母", "Parent"),
+    ("supplier", "供应商", "Supplier"),
+    ("payroll_employee", "代发工资员工", "Payroll employee"),
+    ("legal_representative", "法定代表人", "Legal representative"),
+    ("shareholder", "股东", "Shareholder"),
+    ("executive", "高管", "Executive"),
+    ("guarantor", "担保人", "Guarantor"),
+    ("finance_contact", "财务联系人", "Finance contact"),
+    ("household", "家庭", "Household"),
+    ("declared", "客户申报", "Declared"),
+    ("payroll", "代发工资", "Payroll"),
+    ("payment_flow", "资金往来", "Payment flow"),
 ];
 
 /// The word for a stored code in `lang` (see [`CODE_WORDS`]); the code
@@ -186,7 +203,7 @@ texts! {
     EMAIL: "邮箱" / "Email",
     ADDRESS: "地址" / "Address",
     INDUSTRY: "行业" / "Industry",
-    SINCE: "客户起始" / "Customer since",
+    SINCE: "建档日期" / "Record created",
     ACCOUNTS: "账户与持仓" / "Accounts and holdings",
     PRODUCT: "产品" / "Product",
     ACCOUNT_NO: "账号" / "Account no.",

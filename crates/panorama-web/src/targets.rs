@@ -23,23 +23,30 @@ use crate::extract::{ApiCsrf, Require, perm};
 use crate::i18n::{self as t, Lang};
 use crate::ui::{OrPage, PageError, layout, yuan};
 
-fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+/// The bank's business day: the latest date the nightly chain computed
+/// features for (today when it has not run). Periods are read from it, so a
+/// bank whose data ends before today (a demo, a test system loaded with
+/// last month's extracts) sees the periods of its data.
+pub(crate) async fn business_day(state: &AppState) -> Result<chrono::NaiveDate, WebError> {
+    let latest = panorama_store::ocrm::latest_feature_date(&state.store).await?;
+    Ok(latest
+        .and_then(|d| d.get(..10).and_then(|d| d.parse().ok()))
+        .unwrap_or_else(|| chrono::Local::now().date_naive()))
 }
 
-/// This quarter, the default period.
-fn current_quarter() -> String {
-    targets::periods_of(today())
+/// The quarter of the business day, the default period.
+pub(crate) async fn current_quarter(state: &AppState) -> Result<String, WebError> {
+    Ok(targets::periods_of(business_day(state).await?)
         .get(1)
         .map(|p| p.code.clone())
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
-fn period_of(raw: Option<&str>, lang: Lang) -> Result<Period, WebError> {
-    let code = raw
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map_or_else(current_quarter, str::to_owned);
+async fn period_of(state: &AppState, raw: Option<&str>, lang: Lang) -> Result<Period, WebError> {
+    let code = match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(code) => code.to_owned(),
+        None => current_quarter(state).await?,
+    };
     Period::parse(&code)
         .ok_or_else(|| WebError::BadRequest(format!("{}: {code}", t::PERIOD.get(lang))))
 }
@@ -115,7 +122,7 @@ struct View {
 }
 
 async fn read(state: &AppState, user: &User, q: &ViewQuery, lang: Lang) -> Result<View, WebError> {
-    let period = period_of(q.period.as_deref(), lang)?;
+    let period = period_of(state, q.period.as_deref(), lang).await?;
     let indicator = indicator_of(
         state,
         q.indicator
@@ -212,7 +219,7 @@ pub struct SetInput {
 
 async fn set(state: &AppState, ctx: &Ctx, user: &User, input: &SetInput) -> Result<i64, WebError> {
     let lang = ctx.lang;
-    let period = period_of(Some(&input.period), lang)?;
+    let period = period_of(state, Some(&input.period), lang).await?;
     let ind = indicator_of(state, input.indicator.trim()).await?;
     let org = org_in_scope(state, user, input.org.trim()).await?;
     let value = parse_value(&ind, &input.value, lang)?;
@@ -341,7 +348,7 @@ pub async fn api_actuals(
     _: ApiCsrf,
     Json(input): Json<ActualsInput>,
 ) -> Result<Response, WebError> {
-    let period = period_of(Some(&input.period), ctx.lang)?;
+    let period = period_of(&state, Some(&input.period), ctx.lang).await?;
     let ind = indicator_of(&state, input.indicator.trim()).await?;
     let rms = targets::refresh_actuals(&state.store, &period, &ind.code).await?;
     Ok(Json(json!({"rms": rms})).into_response())
@@ -416,7 +423,9 @@ pub async fn form(
                 .page(&ctx, path)?;
         }
         "actuals" => {
-            let p = period_of(Some(&period), ctx.lang).page(&ctx, path)?;
+            let p = period_of(&state, Some(&period), ctx.lang)
+                .await
+                .page(&ctx, path)?;
             targets::refresh_actuals(&state.store, &p, indicator.trim())
                 .await
                 .page(&ctx, path)?;
@@ -580,10 +589,10 @@ pub async fn page(
 }
 
 /// The workbench's "my targets": an RM's allocations in the periods
-/// containing today, with their actuals.
+/// containing the business day, with their actuals.
 pub(crate) async fn mine(state: &AppState, user: &User, lang: Lang) -> Result<Markup, WebError> {
     let mut rows = Vec::new();
-    for p in targets::periods_of(today()) {
+    for p in targets::periods_of(business_day(state).await?) {
         for (ind, target, actual) in targets::of_rm(&state.store, user.id, &p.code).await? {
             rows.push((p.code.clone(), ind, target, actual));
         }

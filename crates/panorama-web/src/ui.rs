@@ -17,12 +17,16 @@ header a{color:#fff;text-decoration:none}header .who{margin-left:auto}\
 main{padding:1em 1.5em;max-width:1280px}section{background:#fff;border-radius:6px;padding:.8em 1em;margin-bottom:1em;box-shadow:0 1px 2px #0001}\
 h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:collapse;width:100%}\
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1em}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:1em}.grid>section{min-width:0}\
+.grid>#my-customers,.grid>.wide{grid-column:1/-1}.tag,td:first-child,table.customers td{white-space:nowrap}td:first-child a{white-space:normal}td a{display:inline-block;min-width:4em}svg{max-width:100%;height:auto}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
 dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}.sev-critical td:first-child{border-left:3px solid #b00020}.sev-warning td:first-child{border-left:3px solid #e6a700}\
 form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}\
 table.waterfall{margin:.4em 0}table.waterfall caption{text-align:left;font-weight:600;padding:.2em 0}table.waterfall td:last-child{width:40%}\
 .wbar{position:relative;display:block;height:.9em;background:linear-gradient(to right,transparent 49.8%,#999 49.8%,#999 50.2%,transparent 50.2%)}\
-.wbar .w{position:absolute;top:0;height:100%;border-radius:2px}.wbar .for{background:#2e8b57}.wbar .against{background:#c0392b}tr.total td{border-top:2px solid #ccc}";
+.wbar .w{position:absolute;top:0;height:100%;border-radius:2px}.wbar .for{background:#2e8b57}.wbar .against{background:#c0392b}tr.total td{border-top:2px solid #ccc}\
+@media (max-width:700px){main{padding:.5em}header{gap:.6em}section{padding:.6em}\
+table,tbody,tr{display:block}thead{display:none}tr{padding:.3em 0;border-bottom:1px solid #e3e6ea}\
+td,tbody th{display:inline-block;border:0;padding:.1em .4em}dl{grid-template-columns:6em 1fr}}";
 
 /// A full page around `body`.
 pub(crate) fn layout(

@@ -695,6 +695,30 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
                 .for_element(Locator::Css("main"))
                 .await
                 .unwrap();
+            // Every chart drawn from its API (or the reason it is not).
+            let mut charts = (0, 0, Vec::new());
+            for _ in 0..100 {
+                let v = b
+                    .execute(
+                        "return [document.querySelectorAll('div.chart').length,
+                                 document.querySelectorAll('div.chart[data-drawn]').length,
+                                 [...document.querySelectorAll('div.chart.err')].map(e => e.id + ': ' + e.textContent)];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                charts = (
+                    v[0].as_u64().unwrap_or(0),
+                    v[1].as_u64().unwrap_or(0),
+                    v[2].as_array().cloned().unwrap_or_default(),
+                );
+                if charts.1 == charts.0 || !charts.2.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // The charts' short animation ends before the screenshot.
+            tokio::time::sleep(Duration::from_millis(500)).await;
             let slug: String = path
                 .trim_matches('/')
                 .chars()
@@ -712,6 +736,12 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
                 .text()
                 .await
                 .unwrap();
+            if charts.1 != charts.0 {
+                problems.push(format!(
+                    "{name}: {} of {} charts drawn: {:?}",
+                    charts.1, charts.0, charts.2
+                ));
+            }
             for want in *wants {
                 if !text.contains(want) {
                     let head: String = text.chars().take(400).collect();

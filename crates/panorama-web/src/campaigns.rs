@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use panorama_campaign::CONTROL;
 use panorama_campaign::service::{
     self as ops, CHANNELS, Compared, Design, Eligibility, OBJECTIVES, Results,
 };
@@ -767,72 +766,6 @@ pub async fn form_step(
     Ok(Redirect::to(&path).into_response())
 }
 
-/// Each arm's rate as a bar with its 95% interval as a whisker.
-fn rate_chart(r: &Results) -> Markup {
-    let top = r
-        .arms
-        .iter()
-        .map(|a| a.rate.high)
-        .fold(0.0_f64, f64::max)
-        .max(0.0001);
-    let x = |v: f64| 90.0 + 360.0 * v / top;
-    html! {
-        svg width="520" height=(r.arms.len() * 28 + 8) role="img" aria-label="response rate by arm" id="rate-chart" {
-            @for (k, a) in r.arms.iter().enumerate() {
-                @let y = (k * 28 + 4) as f64;
-                text x="0" y=(y + 15.0) font-size="12" { (a.arm) }
-                rect x="90" y=(y) width=(format!("{:.1}", (x(a.rate.rate) - 90.0).max(1.0))) height="20"
-                    fill=(if a.arm == CONTROL { "#c9ccd1" } else { "#0b3d6e" }) {}
-                line x1=(format!("{:.1}", x(a.rate.low))) x2=(format!("{:.1}", x(a.rate.high)))
-                    y1=(y + 10.0) y2=(y + 10.0) stroke="#d4380d" stroke-width="2" {}
-                text x=(format!("{:.1}", x(a.rate.high) + 6.0)) y=(y + 15.0) font-size="11" { (pct(a.rate.rate)) }
-            }
-        }
-    }
-}
-
-/// The cumulative response rate of each arm by date, as lines.
-fn curve_chart(r: &Results) -> Markup {
-    let (w, h) = (520.0, 180.0);
-    let n = r.curve.len();
-    let top = r
-        .curve
-        .iter()
-        .flat_map(|(_, p)| p.values().copied())
-        .fold(0.0_f64, f64::max)
-        .max(0.0001);
-    let arms: Vec<&String> = r
-        .curve
-        .last()
-        .map(|(_, p)| p.keys().collect())
-        .unwrap_or_default();
-    let colours = ["#0b3d6e", "#d4380d", "#389e0d", "#7a4fb5", "#d48806"];
-    let points = |arm: &str| {
-        r.curve
-            .iter()
-            .enumerate()
-            .map(|(i, (_, p))| {
-                let x = 40.0 + (w - 60.0) * i as f64 / (n.max(2) - 1) as f64;
-                let y = h - 20.0 - (h - 40.0) * p.get(arm).copied().unwrap_or(0.0) / top;
-                format!("{x:.1},{y:.1}")
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    html! {
-        svg width=(w) height=(h) role="img" aria-label="cumulative response rate" id="curve-chart" {
-            line x1="40" y1=(h - 20.0) x2=(w - 20.0) y2=(h - 20.0) stroke="#999" {}
-            text x="0" y="20" font-size="10" { (pct(top)) }
-            @if let Some((first, _)) = r.curve.first() { text x="40" y=(h - 4.0) font-size="10" { (first) } }
-            @if let Some((last, _)) = r.curve.last() { text x=(w - 90.0) y=(h - 4.0) font-size="10" { (last) } }
-            @for (k, arm) in arms.iter().enumerate() {
-                polyline fill="none" stroke=(colours[k % colours.len()]) stroke-width="2" points=(points(arm)) {}
-                text x=(w - 60.0) y=(16.0 + 14.0 * k as f64) font-size="11" fill=(colours[k % colours.len()]) { (arm) }
-            }
-        }
-    }
-}
-
 /// What the user may do with the campaign now.
 fn actions(c: &CampaignRow, user: &User, csrf: &str, lang: Lang) -> Markup {
     let step = |action: &str, label: t::Text, date: Option<t::Text>| {
@@ -922,7 +855,7 @@ pub async fn detail_page(
         @if let Some(r) = &v.results {
             section id="results" {
                 h2 { (t::CAMPAIGN_RESULTS.get(lang)) @if r.frozen { " " span.tag { (t::KEPT.get(lang)) } } }
-                (rate_chart(r))
+                (crate::ui::chart("rate-chart", "rates", &format!("/api/campaigns/{}", c.id), &[], &[]))
                 table id="arms" { thead { tr {
                     th { (t::ARM.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
                     th.n { (t::RATE.get(lang)) } th { (t::INTERVAL.get(lang)) } th.n { (t::LIFT.get(lang)) }
@@ -943,7 +876,7 @@ pub async fn detail_page(
                 }
                 @if !r.curve.is_empty() {
                     h3 { (t::RESPONSE_CURVE.get(lang)) }
-                    (curve_chart(r))
+                    (crate::ui::chart("curve-chart", "curve", &format!("/api/campaigns/{}", c.id), &[], &[]))
                 }
             }
         }

@@ -9,7 +9,6 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use panorama_domain::money::Money;
 use panorama_store::ocrm::{self, NewContact};
 use serde::Deserialize;
 
@@ -21,7 +20,7 @@ use crate::error::WebError;
 use crate::extract::{CsrfForm, HasCsrf, Require, TokenOnly, perm};
 use crate::i18n::{self as t, Lang};
 use crate::mask::Level;
-use crate::ui::{OrPage, PageError, group, layout, urlencode, yuan};
+use crate::ui::{OrPage, PageError, layout, urlencode, yuan};
 
 fn tier_name(state: &AppState, lang: Lang, code: Option<&str>) -> String {
     let Some(code) = code else {
@@ -414,7 +413,11 @@ async fn render_360(
                 }
             }
         }
-        section id="trend" { h2 { (t::TREND.get(lang)) } (trend_chart(&v.trend)) }
+        section id="trend" { h2 { (t::TREND.get(lang)) }
+            @if v.trend.is_empty() { p.muted { "—" } } @else {
+                (crate::ui::chart("trend-chart", "aum-trend", &format!("/api/customers/{}", p.id), &class_words(&v.trend, lang), &[]))
+            }
+        }
         section id="accounts" {
             h2 { (t::ACCOUNTS.get(lang)) " (" (v.accounts.len()) ")" }
             table { thead { tr {
@@ -584,45 +587,15 @@ pub(crate) fn alert_table(alerts: &[ocrm::AlertRow], lang: Lang, link: bool) -> 
     }
 }
 
-/// AUM (deposits, wealth, funds, insurance) and loans by month as an inline SVG line chart.
-fn trend_chart(trend: &[(String, String, i64)]) -> Markup {
-    let mut months: Vec<&str> = trend.iter().map(|(m, _, _)| m.as_str()).collect();
-    months.dedup();
-    if months.is_empty() {
-        return html! { p.muted { "—" } };
-    }
-    let sum = |m: &str, loans: bool| -> i64 {
-        trend
-            .iter()
-            .filter(|(mm, class, _)| mm == m && (class == "loan") == loans && class != "card")
-            .map(|(_, _, v)| *v)
-            .sum()
-    };
-    let aum: Vec<i64> = months.iter().map(|m| sum(m, false)).collect();
-    let loans: Vec<i64> = months.iter().map(|m| sum(m, true)).collect();
-    let max = aum.iter().chain(&loans).copied().max().unwrap_or(0).max(1);
-    let (w, h, pad) = (720.0_f64, 180.0_f64, 30.0_f64);
-    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (months.len().max(2) - 1) as f64;
-    let y = |v: i64| h - pad - (h - 2.0 * pad) * v as f64 / max as f64;
-    let line = |vals: &[i64]| {
-        vals.iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    html! {
-        svg width="100%" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="AUM trend" {
-            line x1=(pad) y1=(h - pad) x2=(w - pad) y2=(h - pad) stroke="#999" {}
-            polyline fill="none" stroke="#0b3d6e" stroke-width="2" points=(line(&aum)) {}
-            @if loans.iter().any(|v| *v > 0) {
-                polyline fill="none" stroke="#c0392b" stroke-width="2" stroke-dasharray="4 3" points=(line(&loans)) {}
-            }
-            text x=(pad) y="14" font-size="11" fill="#0b3d6e" { "AUM 资产 max " (group(Money::from_minor(max))) }
-            text x=(pad) y=(h - 8.0) font-size="10" fill="#666" { (months[0]) }
-            text x=(w - pad - 40.0) y=(h - 8.0) font-size="10" fill="#666" { (months[months.len() - 1]) }
-        }
-    }
+/// The words of the product classes in a balance trend, for its chart.
+fn class_words(trend: &[(String, String, i64)], lang: Lang) -> Vec<(String, String)> {
+    let mut classes: Vec<&str> = trend.iter().map(|(_, c, _)| c.as_str()).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+        .into_iter()
+        .map(|c| (c.to_owned(), t::word(c, lang).to_owned()))
+        .collect()
 }
 
 /// The contact form.

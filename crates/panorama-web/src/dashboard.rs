@@ -19,7 +19,7 @@ use crate::auth::User;
 use crate::error::WebError;
 use crate::extract::{Require, perm};
 use crate::i18n::{self as t, Lang};
-use crate::ui::{OrPage, PageError, layout, urlencode, yuan};
+use crate::ui::{OrPage, PageError, chart, layout, urlencode, yuan};
 
 /// The dashboard's filters.
 #[derive(Debug, Deserialize)]
@@ -55,8 +55,22 @@ async fn read(
     };
     let period = Period::parse(&period_code)
         .ok_or_else(|| WebError::BadRequest(format!("{}: {period_code}", t::PERIOD.get(lang))))?;
-    let data = dashboard::build(&state.store, org.id, &org.path, &period).await?;
+    let mut data = dashboard::build(&state.store, org.id, &org.path, &period).await?;
+    // Tiers in the configuration's order (核心 first).
+    data.tiers.sort_by_key(|c| tier_rank(state, &c.tier));
+    data.migration
+        .sort_by_key(|m| (tier_rank(state, &m.0), tier_rank(state, &m.1)));
     Ok(Scoped { org, period, data })
+}
+
+/// A tier's place in the configuration (unknown codes last).
+fn tier_rank(state: &AppState, code: &str) -> usize {
+    state
+        .config
+        .tiers
+        .iter()
+        .position(|t| t.code == code)
+        .unwrap_or(usize::MAX)
 }
 
 fn tier_label(state: &AppState, lang: Lang, code: &str) -> String {
@@ -111,25 +125,6 @@ fn bars(rows: &[(String, i64)], format: impl Fn(i64) -> String) -> Markup {
     }
 }
 
-/// The Pareto curve: share of customers against share of profit.
-fn pareto_chart(points: &[dashboard::ParetoPoint]) -> Markup {
-    let (w, h, pad) = (260.0_f64, 180.0_f64, 24.0_f64);
-    let x = |v: f64| pad + (w - 2.0 * pad) * v;
-    let y = |v: f64| h - pad - (h - 2.0 * pad) * v;
-    let mut line = vec![format!("{:.1},{:.1}", x(0.0), y(0.0))];
-    line.extend(
-        points
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.customers), y(p.profit))),
-    );
-    html! {
-        svg width="260" height="180" role="img" aria-label="pareto" {
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(1.0)) y2=(y(1.0)) stroke="#bbb" stroke-dasharray="4 3" {}
-            polyline fill="none" stroke="#0b3d6e" stroke-width="2" points=(line.join(" ")) {}
-        }
-    }
-}
-
 /// `GET /dashboard?org=&period=`.
 pub async fn page(
     State(state): State<AppState>,
@@ -146,20 +141,27 @@ pub async fn page(
             .page(&ctx, path)?;
     let d = &s.data;
     let csrf = ctx.csrf().await;
-    let tiers: Vec<(String, i64)> = d
+    let api = format!(
+        "/api/dashboard?org={}&period={}",
+        urlencode(&s.org.code),
+        urlencode(&s.period.code)
+    );
+    let tier_words: Vec<(String, String)> = d
         .tiers
         .iter()
-        .map(|c| (tier_label(&state, lang, &c.tier), c.aum_minor))
+        .map(|c| &c.tier)
+        .chain(d.migration.iter().flat_map(|m| [&m.0, &m.1]))
+        .map(|code| (code.clone(), tier_label(&state, lang, code)))
         .collect();
     let from_tiers: Vec<&String> = {
         let mut v: Vec<&String> = d.migration.iter().map(|m| &m.0).collect();
-        v.sort();
+        v.sort_by_key(|c| tier_rank(&state, c));
         v.dedup();
         v
     };
     let to_tiers: Vec<&String> = {
         let mut v: Vec<&String> = d.migration.iter().map(|m| &m.1).collect();
-        v.sort();
+        v.sort_by_key(|c| tier_rank(&state, c));
         v.dedup();
         v
     };
@@ -181,7 +183,7 @@ pub async fn page(
         div.grid {
             section id="by-tier" {
                 h2 { (t::BY_TIER.get(lang)) }
-                (bars(&tiers, |v| yuan(Some(v))))
+                (chart("tier-chart", "tiers", &api, &tier_words, &[]))
                 table { tbody { @for c in &d.tiers { tr {
                     td { (tier_label(&state, lang, &c.tier)) } td.n { (c.customers) } td.n { (yuan(Some(c.aum_minor))) }
                 } } } }
@@ -189,6 +191,7 @@ pub async fn page(
             section id="migration" {
                 h2 { (t::MIGRATION.get(lang)) }
                 @if d.migration.is_empty() { p.muted { (t::NONE.get(lang)) } } @else {
+                    (chart("migration-chart", "migration", &api, &tier_words, &[]))
                     table { thead { tr { th {} @for to in &to_tiers { th.n { (tier_label(&state, lang, to)) } } } }
                     tbody { @for from in &from_tiers { tr {
                         th { (tier_label(&state, lang, from)) }
@@ -200,13 +203,15 @@ pub async fn page(
             }
             section id="pareto" {
                 h2 { (t::PARETO.get(lang)) }
-                (pareto_chart(&d.pareto))
+                (chart("pareto-chart", "pareto", &api, &[], &[]))
                 table { tbody { @for p in &d.pareto { tr { td { (format!("{:.0}%", 100.0 * p.customers)) } td.n { (pct(Some(p.profit))) } } } } }
                 p.muted { (t::LOSS_MAKING.get(lang)) " " (d.loss_making) }
             }
             section id="target-progress" {
                 h2 { (t::TARGET_PROGRESS.get(lang)) }
-                @if d.targets.is_empty() { p.muted { (t::NONE.get(lang)) } }
+                @if d.targets.is_empty() { p.muted { (t::NONE.get(lang)) } } @else {
+                    (chart("target-chart", "target-progress", &api, &[], &[]))
+                }
                 table { tbody { @for c in &d.targets { tr {
                     td { (if lang == Lang::Zh { &c.name } else { &c.name_en }) }
                     td.n { @if c.unit == "minor" { (yuan(Some(c.actual))) " / " (yuan(Some(c.target))) } @else { (c.actual) " / " (c.target) } }

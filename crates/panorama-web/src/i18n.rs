@@ -72,6 +72,14 @@ const CODE_WORDS: &[(&str, &str, &str)] = &[
     ("regulator", "监管转办", "Regulator"),
     ("M", "男", "Male"),
     ("F", "女", "Female"),
+    // Product classes.
+    ("deposit", "定期存款", "Term deposits"),
+    ("settlement", "活期结算", "Current accounts"),
+    ("wealth", "理财", "Wealth products"),
+    ("fund", "基金", "Funds"),
+    ("insurance", "保险", "Insurance"),
+    ("loan", "贷款", "Loans"),
+    ("card", "信用卡", "Credit cards"),
     // Household roles, relationship kinds and where a link came from.
     ("head", "户主", "Head"),
     ("member", "成员", "Member"),

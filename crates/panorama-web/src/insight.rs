@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
+use maud::html;
 use panorama_store::models::{self, ModelRow};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -52,67 +52,6 @@ pub async fn models_api(
     _: Require<perm::ViewAnalytics>,
 ) -> Result<Response, WebError> {
     Ok(Json(json!({"models": model_views(&state).await?})).into_response())
-}
-
-/// The cumulative gains curve of a decile table against the random line.
-fn gains_chart(deciles: &[Value]) -> Markup {
-    let (w, h, pad) = (260.0_f64, 180.0_f64, 24.0_f64);
-    let x = |share: f64| pad + (w - 2.0 * pad) * share;
-    let y = |gain: f64| h - pad - (h - 2.0 * pad) * gain;
-    let mut points = vec![format!("{:.1},{:.1}", x(0.0), y(0.0))];
-    let n = deciles.len().max(1) as f64;
-    for (k, d) in deciles.iter().enumerate() {
-        let gain = d["cumulative_gain"].as_f64().unwrap_or(0.0);
-        points.push(format!("{:.1},{:.1}", x((k + 1) as f64 / n), y(gain)));
-    }
-    html! {
-        svg width="260" height="180" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="cumulative gains" {
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(1.0)) y2=(y(1.0)) stroke="#bbb" stroke-dasharray="4 3" {}
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(1.0)) y2=(y(0.0)) stroke="#999" {}
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(0.0)) y2=(y(1.0)) stroke="#999" {}
-            polyline fill="none" stroke="#0b3d6e" stroke-width="2" points=(points.join(" ")) {}
-            text x=(pad) y="14" font-size="10" fill="#666" { "100%" }
-            text x=(w - pad - 20.0) y=(h - 6.0) font-size="10" fill="#666" { "100%" }
-        }
-    }
-}
-
-/// Calibration: each decile's mean score (x) against its observed rate (y),
-/// both on one scale up to the largest, with the diagonal a calibrated
-/// model follows.
-fn calibration_chart(deciles: &[Value]) -> Markup {
-    let (w, h, pad) = (260.0_f64, 180.0_f64, 24.0_f64);
-    let points: Vec<(f64, f64)> = deciles
-        .iter()
-        .map(|d| {
-            (
-                d["mean_score"].as_f64().unwrap_or(0.0),
-                d["rate"].as_f64().unwrap_or(0.0),
-            )
-        })
-        .collect();
-    let top = points
-        .iter()
-        .map(|(s, r)| s.max(*r))
-        .fold(0.0_f64, f64::max)
-        .max(1e-6);
-    let x = |v: f64| pad + (w - 2.0 * pad) * v / top;
-    let y = |v: f64| h - pad - (h - 2.0 * pad) * v / top;
-    let line: Vec<String> = points
-        .iter()
-        .map(|(s, r)| format!("{:.1},{:.1}", x(*s), y(*r)))
-        .collect();
-    html! {
-        svg.calibration width="260" height="180" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="calibration" {
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(top)) y2=(y(top)) stroke="#bbb" stroke-dasharray="4 3" {}
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(top)) y2=(y(0.0)) stroke="#999" {}
-            line x1=(x(0.0)) y1=(y(0.0)) x2=(x(0.0)) y2=(y(top)) stroke="#999" {}
-            polyline fill="none" stroke="#0b3d6e" stroke-width="1.5" points=(line.join(" ")) {}
-            @for (s, r) in &points { circle cx=(format!("{:.1}", x(*s))) cy=(format!("{:.1}", y(*r))) r="3" fill="#0b3d6e" {} }
-            text x=(pad) y="14" font-size="10" fill="#666" { (format!("{:.0}%", 100.0 * top)) }
-            text x=(w - pad - 20.0) y=(h - 6.0) font-size="10" fill="#666" { (format!("{:.0}%", 100.0 * top)) }
-        }
-    }
 }
 
 /// `GET /models`: the registry and each version's evaluation.
@@ -166,8 +105,8 @@ pub async fn models_page(
                     }
                 }
                 div.grid {
-                    div { h3 { (t::GAINS.get(lang)) } (gains_chart(m.report["test"]["deciles"].as_array().map_or(&[][..], Vec::as_slice))) }
-                    div { h3 { (t::CALIBRATION.get(lang)) } (calibration_chart(m.report["test"]["deciles"].as_array().map_or(&[][..], Vec::as_slice))) }
+                    div { h3 { (t::GAINS.get(lang)) } (crate::ui::chart(&format!("gains-{}", m.row.id), "gains", "/api/models", &[], &[("model", m.row.id.to_string())])) }
+                    div { h3 { (t::CALIBRATION.get(lang)) } (crate::ui::chart(&format!("calibration-{}", m.row.id), "calibration", "/api/models", &[], &[("model", m.row.id.to_string())])) }
                     table { thead { tr {
                         th { (t::DECILE.get(lang)) } th.n { (t::MEMBERS.get(lang)) } th.n { (t::RESPONDERS.get(lang)) }
                         th.n { (t::SCORE.get(lang)) } th.n { (t::RATE.get(lang)) } th.n { (t::LIFT.get(lang)) } th.n { (t::GAINS.get(lang)) }

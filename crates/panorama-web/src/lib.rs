@@ -10,6 +10,7 @@
 
 mod admin;
 mod api;
+mod assets;
 mod assignment;
 mod audit_pages;
 pub mod auth;
@@ -161,6 +162,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .with_expiry(Expiry::OnInactivity(Duration::minutes(idle)));
     let auth = AuthManagerLayerBuilder::new(auth::Backend::new(store), sessions).build();
     Router::new()
+        .merge(assets::routes())
         .merge(workbench::routes())
         .merge(login_pages::routes())
         .merge(customer_pages::routes())

@@ -444,29 +444,6 @@ pub async fn form(
     .into_response())
 }
 
-/// Progress bars of the children, best first.
-fn chart(ind: &Indicator, nodes: &[Node]) -> Markup {
-    let mut ranked: Vec<&Node> = nodes.iter().collect();
-    ranked.sort_by_key(|n| n.rank.unwrap_or(usize::MAX));
-    let h = ranked.len() * 24 + 8;
-    html! {
-        svg width="560" height=(h) role="img" aria-label="progress" {
-            @for (k, n) in ranked.iter().enumerate() {
-                @let y = k * 24 + 4;
-                @let p = n.progress.unwrap_or(0.0).clamp(0.0, 1.5);
-                @let w = (p * 200.0).round() as i64;
-                text x="0" y=(y + 14) font-size="12" { (n.code) }
-                rect x="110" y=(y) width="200" height="16" fill="#e8eef6" {}
-                rect x="110" y=(y) width=(w.max(1)) height="16" fill=(if p >= 1.0 { "#0a7a2f" } else { "#0b3d6e" }) {}
-                text x="320" y=(y + 13) font-size="11" fill="#333" {
-                    (n.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.0}%", 100.0 * p)))
-                    " · " (show_value(ind, Some(n.actual))) " / " (show_value(ind, n.target))
-                }
-            }
-        }
-    }
-}
-
 /// `GET /targets?period=&indicator=&org=`.
 pub async fn page(
     State(state): State<AppState>,
@@ -515,7 +492,12 @@ pub async fn page(
                     h2 { (name(&v.indicator)) " · " (t::TARGET_VALUE.get(lang)) " " span id="target-value" { (show_value(&v.indicator, Some(target.value))) }
                          " · " (t::ACTUAL.get(lang)) " " (show_value(&v.indicator, Some(root.actual)))
                          " · " (t::PROGRESS.get(lang)) " " (root.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.1}%", 100.0 * p))) }
-                    (chart(&v.indicator, children))
+                    (crate::ui::chart("children-chart", "target-children", &format!(
+                        "/api/targets?period={}&indicator={}&org={}",
+                        crate::ui::urlencode(&v.period.code),
+                        crate::ui::urlencode(&v.indicator.code),
+                        crate::ui::urlencode(&v.org.1)
+                    ), &[], &[]))
                     table id="children" {
                         thead { tr { th { (t::RANK.get(lang)) } th { (t::ORG.get(lang)) } th.n { (t::TARGET_VALUE.get(lang)) } th.n { (t::ACTUAL.get(lang)) } th.n { (t::PROGRESS.get(lang)) } } }
                         tbody { @for n in children { tr {

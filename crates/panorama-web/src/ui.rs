@@ -23,7 +23,7 @@ dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{backg
 form.inline{display:inline}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}\
 table.waterfall{margin:.4em 0}table.waterfall caption{text-align:left;font-weight:600;padding:.2em 0}table.waterfall td:last-child{width:40%}\
 .wbar{position:relative;display:block;height:.9em;background:linear-gradient(to right,transparent 49.8%,#999 49.8%,#999 50.2%,transparent 50.2%)}\
-.wbar .w{position:absolute;top:0;height:100%;border-radius:2px}.wbar .for{background:#2e8b57}.wbar .against{background:#c0392b}tr.total td{border-top:2px solid #ccc}\
+.wbar .w{position:absolute;top:0;height:100%;border-radius:2px}.wbar .for{background:#2e8b57}.wbar .against{background:#c0392b}tr.total td{border-top:2px solid #ccc}.chart{width:100%;height:300px}.chart.short{height:220px}\
 @media (max-width:700px){main{padding:.5em}header{gap:.6em}section{padding:.6em}\
 table,tbody,tr{display:block}thead{display:none}tr{padding:.3em 0;border-bottom:1px solid #e3e6ea}\
 td,tbody th{display:inline-block;border:0;padding:.1em .4em}dl{grid-template-columns:6em 1fr}}";
@@ -44,6 +44,10 @@ pub(crate) fn layout(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t::APP.get(lang)) }
                 style { (PreEscaped(STYLE)) }
+                // Apache ECharts, vendored (no CDN), and Panorama's charts
+                // drawn with it from the pages' JSON API.
+                script src="/assets/echarts.min.js" defer {}
+                script src="/assets/charts.js" defer {}
             }
             body {
                 header {
@@ -178,6 +182,25 @@ pub(crate) fn group(m: Money) -> String {
         out.push(c);
     }
     format!("{sign}{out}.{frac}")
+}
+
+/// A chart `assets/charts.js` draws (kind `kind`) from the JSON at `src`,
+/// with the labels the JSON does not carry (`labels`: code → word, in the
+/// order the chart lists them) and further `data-` attributes (`extra`:
+/// name → value).
+pub(crate) fn chart(
+    id: &str,
+    kind: &str,
+    src: &str,
+    labels: &[(String, String)],
+    extra: &[(&str, String)],
+) -> Markup {
+    let labels: Vec<[&String; 2]> = labels.iter().map(|(k, v)| [k, v]).collect();
+    let model = extra.iter().find(|(k, _)| *k == "model").map(|(_, v)| v);
+    html! {
+        div.chart id=(id) data-chart=(kind) data-src=(src)
+            data-labels=(serde_json::to_string(&labels).unwrap_or_default()) data-model=[model] {}
+    }
 }
 
 #[cfg(test)]

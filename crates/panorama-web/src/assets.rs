@@ -1,0 +1,40 @@
+//! Files compiled into the binary and served as they are: Apache ECharts
+//! (vendored from the npm registry, see `assets/echarts/README.md`) and the
+//! script that draws Panorama's charts with it. No CDN: the workbench works
+//! offline, inside a bank's network.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+
+const ECHARTS: &[u8] = include_bytes!("../assets/echarts/echarts.min.js");
+const CHARTS: &[u8] = include_bytes!("../assets/charts.js");
+
+fn script(body: &'static [u8]) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // An hour: a new binary's script is picked up the same day.
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /assets/echarts.min.js`.
+async fn echarts() -> Response {
+    script(ECHARTS)
+}
+
+/// `GET /assets/charts.js`.
+async fn charts() -> Response {
+    script(CHARTS)
+}
+
+/// This feature's routes.
+pub(crate) fn routes() -> axum::Router<crate::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/assets/echarts.min.js", get(echarts))
+        .route("/assets/charts.js", get(charts))
+}

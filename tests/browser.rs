@@ -247,6 +247,27 @@ impl Env {
         }
     }
 
+    /// The segment builder's count once the server has answered (a number,
+    /// not "counting…").
+    async fn count_shown(&self) -> u64 {
+        for _ in 0..100 {
+            let n = self
+                .b
+                .find(Locator::Id("seg-n"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+            if !digits.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == ',') {
+                return digits.parse().unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the segment builder shows no count");
+    }
+
     /// The text of element `id` once it contains `wanted` (a post redirects
     /// back: the page being left may be found first and go stale).
     async fn text_with(&self, id: &str, wanted: &str) -> String {
@@ -663,6 +684,12 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
             &["AUC", "card", "wealth_response"],
             &[wide],
         ),
+        (
+            "analyst1",
+            "/segments",
+            &["客群圈选", "符合条件的客户"],
+            &[wide],
+        ),
         ("analyst1", "/campaigns", &["已结束", "pp"], &[wide]),
         ("analyst1", &campaign, &["已结束", "pp"], &[wide]),
         ("analyst1", "/campaigns/effect", &["资产变化"], &[wide]),
@@ -756,6 +783,10 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
                          out.push(e.tagName.toLowerCase() + '#' + e.id + ' ' + e.scrollWidth + ' > ' + e.clientWidth);
                        }
                      }
+                     const h = document.querySelector('header');
+                     if (window.innerWidth >= 1280 && h.getBoundingClientRect().height > 64) {
+                       out.push('the menu wraps: header ' + Math.round(h.getBoundingClientRect().height) + ' px high');
+                     }
                      const d = document.documentElement;
                      if (d.scrollWidth > window.innerWidth + 1) {
                        out.push('the page ' + d.scrollWidth + ' > ' + window.innerWidth);
@@ -774,6 +805,81 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    b.clone().close().await.unwrap();
+}
+
+/// The analyst builds a segment from the catalogue, sees its count change
+/// as the value changes (the same count the server gives for the condition
+/// text), saves it, and starts a campaign from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_builds_a_segment_sees_its_count_saves_it_and_starts_a_campaign() {
+    let Some(env) = start(13).await else {
+        return;
+    };
+    let b = &env.b;
+    env.login("analyst1").await;
+    b.goto(&format!("{}/segments", env.base)).await.unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#seg-lines[data-ready]"))
+        .await
+        .unwrap();
+    // The starting lines: AUM at least 50,000 and not holding wealth.
+    let first = env.text_with("seg-text", "aum >= 50000").await;
+    assert_eq!(first, "aum >= 50000 and not holds('wealth')");
+    let strict = env.count_shown().await;
+    // Lower the AUM bar: more customers.
+    let value = b
+        .find(Locator::Css("#seg-lines .seg-line .v"))
+        .await
+        .unwrap();
+    value.clear().await.unwrap();
+    value.send_keys("1000").await.unwrap();
+    let text = env.text_with("seg-text", "aum >= 1000 ").await;
+    assert_eq!(text, "aum >= 1000 and not holds('wealth')");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let loose = env.count_shown().await;
+    assert!(loose >= strict, "{loose} >= {strict}");
+    // The server's own count of the text agrees.
+    let config = panorama_analytics::Config::default_config();
+    let (_, expected) = panorama_campaign::service::preview(
+        &env.store.store,
+        &env._dir.path().join("analytics"),
+        &config,
+        &text,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(loose, expected as u64, "{text}");
+    screenshot(b, "segment-builder").await;
+    env.fill("seg-name", "mass-affluent-no-wealth").await;
+    env.click("seg-submit").await;
+    let saved = env
+        .text_with("saved-segments", "mass-affluent-no-wealth")
+        .await;
+    assert!(saved.contains(&loose.to_string()), "{saved}");
+    // Start a campaign from it: the design form holds the condition.
+    b.find(Locator::LinkText("以此发起营销活动"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("c-segment"))
+        .await
+        .unwrap();
+    let prefilled = b
+        .find(Locator::Id("c-segment"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(prefilled, text);
     b.clone().close().await.unwrap();
 }
 

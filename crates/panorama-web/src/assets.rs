@@ -1,6 +1,7 @@
 //! Files compiled into the binary and served as they are: Apache ECharts
-//! (vendored from the npm registry, see `assets/echarts/README.md`) and the
-//! script that draws Panorama's charts with it. No CDN: the workbench works
+//! (vendored from the npm registry, see `assets/echarts/README.md`), the
+//! script that draws Panorama's charts with it, the segment builder's and
+//! the header menu's. No CDN: the workbench works
 //! offline, inside a bank's network.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -8,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 const ECHARTS: &[u8] = include_bytes!("../assets/echarts/echarts.min.js");
 const CHARTS: &[u8] = include_bytes!("../assets/charts.js");
+const SEGMENTS: &[u8] = include_bytes!("../assets/segments.js");
+const MENU: &[u8] = include_bytes!("../assets/menu.js");
 
 fn script(body: &'static [u8]) -> Response {
     (
@@ -31,10 +34,22 @@ async fn charts() -> Response {
     script(CHARTS)
 }
 
+/// `GET /assets/segments.js`.
+async fn segments() -> Response {
+    script(SEGMENTS)
+}
+
+/// `GET /assets/menu.js`.
+async fn menu() -> Response {
+    script(MENU)
+}
+
 /// This feature's routes.
 pub(crate) fn routes() -> axum::Router<crate::AppState> {
     use axum::routing::get;
     axum::Router::new()
         .route("/assets/echarts.min.js", get(echarts))
         .route("/assets/charts.js", get(charts))
+        .route("/assets/segments.js", get(segments))
+        .route("/assets/menu.js", get(menu))
 }

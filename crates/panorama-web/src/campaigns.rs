@@ -8,7 +8,7 @@
 //! CSRF-checked and audited; launching runs the same code as the CLI
 //! (`panorama_campaign::service`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
@@ -614,10 +614,18 @@ pub async fn list_page(
     Ok(layout(lang, Some(user), &csrf, t::CAMPAIGNS.get(lang), body).into_response())
 }
 
-/// `GET /campaigns/new`: the design form.
+/// What the design form starts from: a segment's condition (the segment
+/// page's "start a campaign").
+#[derive(Debug, Deserialize)]
+pub struct NewQuery {
+    segment: Option<String>,
+}
+
+/// `GET /campaigns/new?segment=`: the design form.
 pub async fn new_page(
     State(state): State<AppState>,
     Require { ctx, user, .. }: Require<perm::DesignCampaigns>,
+    Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
     let path = "/campaigns/new";
     let user = &user;
@@ -653,7 +661,7 @@ pub async fn new_page(
                 legend { (t::ELIGIBILITY.get(lang)) }
                 label { (t::SEGMENT_CONDITION.get(lang)) br;
                     textarea name="segment" id="c-segment" rows="2" cols="70" required
-                        placeholder="aum >= 50000 and not holds('wealth')" {} }
+                        placeholder="aum >= 50000 and not holds('wealth')" { (q.segment.as_deref().unwrap_or("")) } }
                 p.muted { (t::CONDITION_HINT.get(lang)) }
                 label { (t::SCORE_MODEL.get(lang)) " " select name="score_model" id="c-model" {
                     option value="" { "—" }

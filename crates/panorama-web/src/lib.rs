@@ -31,6 +31,7 @@ mod referrals;
 pub use ui::urlencode;
 mod context;
 mod customers;
+mod segments;
 mod service_desk;
 mod session_store;
 mod steward_api;
@@ -163,6 +164,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
     let auth = AuthManagerLayerBuilder::new(auth::Backend::new(store), sessions).build();
     Router::new()
         .merge(assets::routes())
+        .merge(segments::routes())
         .merge(workbench::routes())
         .merge(login_pages::routes())
         .merge(customer_pages::routes())

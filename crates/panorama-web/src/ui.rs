@@ -14,6 +14,8 @@ use crate::i18n::{self as t, Lang};
 const STYLE: &str = "body{font-family:'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;margin:0;color:#222;background:#f5f6f8}\
 header{background:#0b3d6e;color:#fff;padding:.5em 1em;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap}\
 header a{color:#fff;text-decoration:none}header .who{margin-left:auto}\
+details.menu{position:relative}details.menu summary{cursor:pointer;list-style:none}details.menu summary::after{content:' ▾'}\
+details.menu>div{position:absolute;top:1.9em;left:-.6em;z-index:10;display:flex;flex-direction:column;gap:.5em;min-width:8em;padding:.6em .8em;background:#0b3d6e;border-radius:0 0 6px 6px;box-shadow:0 3px 8px #0005}\
 main{padding:1em 1.5em;max-width:1280px}section{background:#fff;border-radius:6px;padding:.8em 1em;margin-bottom:1em;box-shadow:0 1px 2px #0001}\
 h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:collapse;width:100%}\
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
@@ -48,6 +50,7 @@ pub(crate) fn layout(
                 // drawn with it from the pages' JSON API.
                 script src="/assets/echarts.min.js" defer {}
                 script src="/assets/charts.js" defer {}
+                script src="/assets/menu.js" defer {}
             }
             body {
                 header {
@@ -63,20 +66,16 @@ pub(crate) fn layout(
                                 " " button type="submit" { (t::SEARCH.get(lang)) }
                             }
                         }
-                        @if u.can(Permission::ViewPipeline) { a href="/opportunities" { (t::PIPELINE.get(lang)) } }
-                        @if u.can(Permission::AssignCustomers) { a href="/assignments" { (t::ASSIGNMENTS.get(lang)) } }
-                        @if u.can(Permission::RecordContact) { a href="/service" { (t::SERVICE_DESK.get(lang)) } }
-                        @if u.can(Permission::Refer) { a href="/referrals" { (t::REFERRALS.get(lang)) } }
-                        @if u.can(Permission::HandleComplaints) { a href="/complaints" { (t::COMPLAINTS.get(lang)) } }
-                        @if u.can(Permission::ViewDashboards) { a href="/dashboard" { (t::DASHBOARD.get(lang)) } }
-                        @if u.can(Permission::ManageTargets) { a href="/targets" { (t::TARGETS.get(lang)) } }
-                        @if u.can(Permission::ViewAnalytics) {
-                            a href="/models" { (t::MODELS.get(lang)) }
-                            a href="/campaigns" { (t::CAMPAIGNS.get(lang)) }
+                        @for (group, links) in menu(u) {
+                            @if let [(href, text)] = links.as_slice() {
+                                a href=(href) { (text.get(lang)) }
+                            } @else if !links.is_empty() {
+                                details.menu {
+                                    summary { (group.get(lang)) }
+                                    div { @for (href, text) in &links { a href=(href) { (text.get(lang)) } } }
+                                }
+                            }
                         }
-                        @if u.can(Permission::ResolveIdentities) { a href="/ecif" { (t::ECIF.get(lang)) } }
-                        @if u.can(Permission::ViewAudit) { a href="/audit" { (t::AUDIT.get(lang)) } }
-                        @if u.can(Permission::ManageUsers) { a href="/users" { (t::USERS.get(lang)) } }
                     }
                     span.who {
                         a href={ "/lang/" (if lang == Lang::Zh { "en" } else { "zh" }) } { (t::LANG_SWITCH.get(lang)) }
@@ -93,6 +92,64 @@ pub(crate) fn layout(
             }
         }
     }
+}
+
+/// A page of the menu: who may open it, its address, its name.
+type MenuPage = (Permission, &'static str, t::Text);
+
+/// The menu past the workbench, the customer list and the search: the
+/// pages a user's role may open, grouped by the work they serve (a group
+/// of one page is a plain link, a larger one a drop-down).
+fn menu(u: &User) -> Vec<(t::Text, Vec<(&'static str, t::Text)>)> {
+    let pages: [(t::Text, &[MenuPage]); 5] = [
+        (
+            t::CUSTOMER_SERVICE,
+            &[
+                (Permission::ViewPipeline, "/opportunities", t::PIPELINE),
+                (Permission::RecordContact, "/service", t::SERVICE_DESK),
+                (Permission::Refer, "/referrals", t::REFERRALS),
+                (Permission::HandleComplaints, "/complaints", t::COMPLAINTS),
+            ],
+        ),
+        (
+            t::MANAGEMENT,
+            &[
+                (Permission::ViewDashboards, "/dashboard", t::DASHBOARD),
+                (Permission::ManageTargets, "/targets", t::TARGETS),
+                (Permission::AssignCustomers, "/assignments", t::ASSIGNMENTS),
+            ],
+        ),
+        (
+            t::MARKETING,
+            &[
+                (Permission::DesignCampaigns, "/segments", t::SEGMENT_LIST),
+                (Permission::ViewAnalytics, "/models", t::MODELS),
+                (Permission::ViewAnalytics, "/campaigns", t::CAMPAIGNS),
+            ],
+        ),
+        (
+            t::DATA_GOVERNANCE,
+            &[(Permission::ResolveIdentities, "/ecif", t::ECIF)],
+        ),
+        (
+            t::SYSTEM,
+            &[
+                (Permission::ViewAudit, "/audit", t::AUDIT),
+                (Permission::ManageUsers, "/users", t::USERS),
+            ],
+        ),
+    ];
+    pages
+        .into_iter()
+        .map(|(group, links)| {
+            let mine = links
+                .iter()
+                .filter(|(p, _, _)| u.can(*p))
+                .map(|(_, href, text)| (*href, *text))
+                .collect();
+            (group, mine)
+        })
+        .collect()
 }
 
 /// Page errors: login redirect, or a page with the status.

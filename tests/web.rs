@@ -1111,8 +1111,8 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
             "{page}"
         );
         assert!(
-            page.contains("aria-label=\"calibration\"")
-                && page.contains("aria-label=\"cumulative gains\""),
+            page.contains("data-chart=\"calibration\" data-src=\"/api/models\"")
+                && page.contains("data-chart=\"gains\" data-src=\"/api/models\""),
             "{page}"
         );
         for (id, score) in ids.iter().zip([0.12, 0.41]) {
@@ -2734,7 +2734,12 @@ async fn targets_are_set_split_down_to_rms_and_measured() {
             ))
             .await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(page.body.contains("split-manual") && page.body.contains("<svg"));
+        assert!(
+            page.body.contains("split-manual")
+                && page
+                    .body
+                    .contains("data-chart=\"target-children\" data-src=\"/api/targets?")
+        );
         let mut auditor = Client::login(&app, "auditor1").await;
         assert_eq!(
             auditor

@@ -12,15 +12,22 @@
   const say = (z, e) => (zh ? z : e);
   const blue = ["#0b3d6e", "#3a7bd5", "#7fb3e6", "#e6a700", "#2e8b57", "#c0392b", "#8e44ad", "#16a085"];
   const yuan = (fen) => fen / 100;
-  const money = (v) =>
-    Math.abs(v) >= 1e8 ? (v / 1e8).toFixed(2) + say("亿", "00M")
-      : Math.abs(v) >= 1e4 ? (v / 1e4).toFixed(zh ? 1 : 0) + say("万", "0k")
-      : v.toFixed(0);
+  const trim = (x) => String(Number(x.toFixed(2)));
+  const money = (v) => {
+    const a = Math.abs(v);
+    if (zh) return a >= 1e8 ? trim(v / 1e8) + "亿" : a >= 1e4 ? trim(v / 1e4) + "万" : trim(v);
+    return a >= 1e9 ? trim(v / 1e9) + "B" : a >= 1e6 ? trim(v / 1e6) + "M" : a >= 1e3 ? trim(v / 1e3) + "k" : trim(v);
+  };
+  // Axis labels in 万 (ten thousand) or 亿 (a hundred million) yuan, the
+  // way Chinese banks' reports write them.
+  const moneyAxis = (v) => (v === 0 ? "0" : money(v));
   const moneyFull = (v) => v.toLocaleString(zh ? "zh-CN" : "en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const pct = (v, d = 1) => (100 * v).toFixed(d) + "%";
   const base = {
     color: blue,
     animationDuration: 300,
+    // A description of each chart for screen readers, in the page's language.
+    aria: { enabled: true },
     grid: { left: 56, right: 24, top: 36, bottom: 40, containLabel: true },
     tooltip: { trigger: "axis" },
     textStyle: { fontFamily: "'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif" },
@@ -133,7 +140,7 @@
         legend: { top: 0 },
         tooltip: { trigger: "axis", valueFormatter: (x) => (money ? moneyFull(x) + say(" 元", " yuan") : x) },
         xAxis: { type: "category", data: c.map((x) => x.name), axisLabel: { interval: 0, rotate: c.length > 6 ? 30 : 0 } },
-        yAxis: { type: "value", name: money ? say("元", "yuan") : say("数量", "Count"), axisLabel: { formatter: money ? (x) => (x >= 1e4 ? x / 1e4 + say("万", "0k") : x) : undefined } },
+        yAxis: { type: "value", name: money ? say("元", "yuan") : say("数量", "Count"), axisLabel: { formatter: money ? moneyAxis : undefined } },
         series: [
           { name: say("目标", "Target"), type: "bar", data: c.map((x) => v(x.target || 0)), itemStyle: { color: "#c9d6e8" } },
           { name: say("实际", "Actual"), type: "bar", data: c.map((x) => v(x.actual || 0)) },

@@ -255,7 +255,7 @@ pub(crate) fn chart(
     let labels: Vec<[&String; 2]> = labels.iter().map(|(k, v)| [k, v]).collect();
     let model = extra.iter().find(|(k, _)| *k == "model").map(|(_, v)| v);
     html! {
-        div.chart id=(id) data-chart=(kind) data-src=(src)
+        div.chart id=(id) role="img" aria-label=(kind) data-chart=(kind) data-src=(src)
             data-labels=(serde_json::to_string(&labels).unwrap_or_default()) data-model=[model] {}
     }
 }

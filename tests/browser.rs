@@ -644,8 +644,9 @@ async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() 
 /// campaigns with their lift, head office and the branch targets with
 /// progress, the steward a review pair and a merge to undo, the RM their
 /// customers, tasks and 360, the call centre complaints at every stage.
-/// No card (`section`) and no page is wider than the window at 1280 px, nor
-/// the RM's pages at 390 px (a phone); every page is saved as a screenshot.
+/// No card (`section`) and no page is wider than the window at 1280 px (and
+/// 1920 px for the workbench and the dashboard), nor the RM's pages at
+/// 390 px (a phone); no menu wraps; every page is saved as a screenshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_finds_the_demo_banks_work_on_its_pages() {
     let Some(env) = start_on(11, Bank::Demo(3000)).await else {
@@ -668,7 +669,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
     let wide = 1280;
     let phone = 390;
     let pages: &[(&str, &str, &[&str], &[u32])] = &[
-        ("rm1", "/", &["我的客户", "待办"], &[wide, phone]),
+        ("rm1", "/", &["我的客户", "待办"], &[wide, 1920, phone]),
         (
             "rm1",
             &customer,
@@ -693,7 +694,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ("analyst1", "/campaigns", &["已结束", "pp"], &[wide]),
         ("analyst1", &campaign, &["已结束", "pp"], &[wide]),
         ("analyst1", "/campaigns/effect", &["资产变化"], &[wide]),
-        ("bm1", "/dashboard", &["%"], &[wide]),
+        ("bm1", "/dashboard", &["%"], &[wide, 1920]),
         ("bm1", "/targets", &["%"], &[wide]),
         ("bm1", "/complaints", &["已升级"], &[wide]),
         ("bm1", "/assignments", &["客户经理"], &[wide]),

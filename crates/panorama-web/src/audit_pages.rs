@@ -49,7 +49,7 @@ pub async fn audit_page(
             th { (t::TIME.get(lang)) } th { (t::ACTOR.get(lang)) } th { (t::ACTION.get(lang)) } th { (t::CUSTOMERS.get(lang)) }
             th { (t::RESULT.get(lang)) } th { (t::REASON.get(lang)) } th { (t::FROM_IP.get(lang)) } th { (t::DETAIL.get(lang)) }
         } } tbody { @for r in &rows { tr {
-            td { (r.at) } td { (r.actor) } td { (r.action) } td { (r.customer_id.map(|c| c.to_string()).unwrap_or_default()) }
+            td { (crate::ui::when(&r.at)) } td { (r.actor) } td { (r.action) } td { (r.customer_id.map(|c| c.to_string()).unwrap_or_default()) }
             td { (r.outcome) } td { (r.reason.as_deref().unwrap_or("")) } td { (r.source_ip.as_deref().unwrap_or("")) }
             td { (r.detail.as_deref().unwrap_or("")) }
         } } } } }

@@ -54,7 +54,7 @@ pub(crate) fn sla_cell(row: &ComplaintRow, lang: Lang) -> Markup {
         @match hours_left(row, now) {
             Some(h) if h < 0 => span.err { (t::SLA_BREACHED.get(lang)) " " (-h) " " (t::HOURS.get(lang)) },
             Some(h) => span { (t::SLA_LEFT.get(lang)) " " (h) " " (t::HOURS.get(lang)) },
-            None => span.muted { (row.sla_due_at.get(..16).unwrap_or(&row.sla_due_at)) },
+            None => span.muted { (crate::ui::when(&row.sla_due_at)) },
         }
     }
 }
@@ -568,8 +568,8 @@ pub async fn detail_page(
                 dt { (t::SEVERITY.get(lang)) } dd { (if row.severity == "high" { t::SEVERITY_HIGH.get(lang) } else { t::SEVERITY_NORMAL.get(lang) }) }
                 dt { (t::STATUS.get(lang)) } dd id="complaint-status" { (status_name(&row.status).get(lang)) }
                 dt { (t::DESCRIPTION.get(lang)) } dd { (row.description) }
-                dt { (t::RECEIVED.get(lang)) } dd { (row.opened_at) " · " (row.opened_by.as_deref().unwrap_or("")) }
-                dt { (t::SLA_DUE.get(lang)) } dd id="complaint-sla" { (row.sla_due_at) " · " (sla_cell(&row, lang)) }
+                dt { (t::RECEIVED.get(lang)) } dd { (crate::ui::when(&row.opened_at)) " · " (row.opened_by.as_deref().unwrap_or("")) }
+                dt { (t::SLA_DUE.get(lang)) } dd id="complaint-sla" { (crate::ui::when(&row.sla_due_at)) " · " (sla_cell(&row, lang)) }
                 dt { (t::OWNER.get(lang)) } dd { (row.owner.as_deref().unwrap_or("—")) }
                 @if let Some(r) = &row.resolution { dt { (t::RESOLUTION.get(lang)) } dd { (r) } }
             }
@@ -608,7 +608,7 @@ pub async fn detail_page(
         section id="complaint-steps" {
             h2 { (t::STEPS.get(lang)) }
             table { tbody { @for e in &events { tr {
-                td { (e.at) } td { (e.actor) } td { span.tag { (status_name(&e.status).get(lang)) } } td { (e.note.as_deref().unwrap_or("")) }
+                td { (crate::ui::when(&e.at)) } td { (e.actor) } td { span.tag { (status_name(&e.status).get(lang)) } } td { (e.note.as_deref().unwrap_or("")) }
             } } } }
         }
     };

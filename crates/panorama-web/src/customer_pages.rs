@@ -473,7 +473,7 @@ async fn render_360(
         section id="recent" {
             h2 { (t::RECENT_TXNS.get(lang)) }
             table { tbody { @for x in &v.recent { tr {
-                td { (x.booked_at.get(..16).unwrap_or(&x.booked_at)) } td { (x.account_no) } td { (t::word(&x.channel, lang)) }
+                td { (crate::ui::when(&x.booked_at)) } td { (x.account_no) } td { (t::word(&x.channel, lang)) }
                 td { (if x.direction == "C" { t::CREDIT.get(lang) } else { t::DEBIT.get(lang) }) }
                 td.n { (yuan(Some(x.amount_minor))) } td.muted { (x.counterparty_name.as_deref().unwrap_or("")) }
             } } } }
@@ -497,7 +497,7 @@ async fn render_360(
                     }
                 }
                 table { tbody id="contact-list" { @for k in &v.contacts { tr {
-                    td { (k.at.get(..16).unwrap_or(&k.at)) } td { (t::word(&k.channel, lang)) } td { (k.outcome) }
+                    td { (crate::ui::when(&k.at)) } td { (t::word(&k.channel, lang)) } td { (k.outcome) }
                     td { (k.notes.as_deref().unwrap_or("")) } td.muted { (k.by.as_deref().unwrap_or("")) }
                 } } } }
             }

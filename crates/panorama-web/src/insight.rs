@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::WebError;
 use crate::extract::{Require, perm};
-use crate::i18n as t;
+use crate::i18n::{self as t, Lang};
 use crate::ui::{OrPage, PageError, layout};
 
 /// A registered version with its stored evaluation.
@@ -78,17 +78,17 @@ pub async fn models_page(
             th { (t::TRAINED_BY.get(lang)) } th { (t::APPROVED_BY.get(lang)) }
         } } tbody { @for m in &views { tr {
             td { a href={ "#model-" (m.row.id) } { (m.row.id) } } td { (m.row.name) } td { (m.row.version) }
-            td { (m.row.kind) " · " (m.report["learner"].as_str().unwrap_or("")) }
-            td { (m.row.status) }
+            td { (target_words(&m.row.kind, lang)) " · " (t::word(m.report["learner"].as_str().unwrap_or(""), lang)) }
+            td { (t::word(&m.row.status, lang)) }
             td { (m.row.train_from.as_deref().unwrap_or("—")) " → " (m.row.train_to.as_deref().unwrap_or("—")) }
             td.n { (num(&m.report["test"]["auc"])) } td.n { (num(&m.report["test"]["ks"])) }
             td { (m.row.created_by) } td { (m.row.approved_by.as_deref().unwrap_or("—")) }
         } } } } }
         @for m in &views {
             section id={ "model-" (m.row.id) } {
-                h2 { (m.row.name) " v" (m.row.version) " · " (m.row.kind) }
+                h2 { (m.row.name) " v" (m.row.version) " · " (target_words(&m.row.kind, lang)) }
                 p.muted {
-                    (m.report["test"]["kind"].as_str().unwrap_or("")) " · "
+                    (t::word(m.report["test"]["kind"].as_str().unwrap_or(""), lang)) " · "
                     (m.report["test"]["rows"].as_u64().unwrap_or(0)) " / "
                     (m.report["test"]["positives"].as_u64().unwrap_or(0)) " · AUC " (num(&m.report["test"]["auc"]))
                     @if let Some(ratio) = m.report["truth"]["ratio"].as_f64() { " · truth ratio " (format!("{ratio:.3}")) }
@@ -96,7 +96,7 @@ pub async fn models_page(
                 @if let Some(v) = m.report["validation"].as_object() {
                     p.muted.validation {
                         (t::VALIDATION.get(lang)) ": "
-                        (v.get("kind").and_then(Value::as_str).unwrap_or("")) " · "
+                        (t::word(v.get("kind").and_then(Value::as_str).unwrap_or(""), lang)) " · "
                         (v.get("as_of").and_then(Value::as_str).unwrap_or("")) " · "
                         (v.get("rows").and_then(Value::as_u64).unwrap_or(0)) " / "
                         (v.get("positives").and_then(Value::as_u64).unwrap_or(0)) " · AUC "
@@ -133,4 +133,19 @@ pub(crate) fn routes() -> axum::Router<crate::AppState> {
     axum::Router::new()
         .route("/models", get(models_page))
         .route("/api/models", get(models_api))
+}
+
+/// What a model predicts, in words: `uptake:card` → 开通信用卡, `churn` →
+/// 客户流失, `response:7` → 对营销活动 7 的响应 (the code itself otherwise).
+fn target_words(kind: &str, lang: Lang) -> String {
+    if kind == "churn" {
+        return t::MODEL_CHURN.get(lang).to_owned();
+    }
+    if let Some(class) = kind.strip_prefix("uptake:") {
+        return format!("{}{}", t::MODEL_UPTAKE.get(lang), t::word(class, lang));
+    }
+    if let Some(campaign) = kind.strip_prefix("response:") {
+        return format!("{} {campaign}", t::MODEL_RESPONSE.get(lang));
+    }
+    kind.to_owned()
 }

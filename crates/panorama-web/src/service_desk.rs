@@ -117,16 +117,16 @@ fn reasons(v: &Customer360, day: NaiveDate) -> Vec<Reason> {
                 kind: "large_debit",
                 zh: format!(
                     "{} 支出 {} 元（{}，{}）",
-                    x.booked_at.get(..16).unwrap_or(&x.booked_at),
+                    crate::ui::when(&x.booked_at),
                     yuan(Some(x.amount_minor)),
-                    x.channel,
+                    t::word(&x.channel, Lang::Zh),
                     x.account_no
                 ),
                 en: format!(
                     "{} debit of {} yuan ({}, {})",
-                    x.booked_at.get(..16).unwrap_or(&x.booked_at),
+                    crate::ui::when(&x.booked_at),
                     yuan(Some(x.amount_minor)),
-                    x.channel,
+                    t::word(&x.channel, Lang::En),
                     x.account_no
                 ),
             });

@@ -114,7 +114,7 @@ pub async fn merges(
     let csrf = ctx.csrf().await;
     let body = html! {
         table id="merges" { tbody { @for m in &rows { tr {
-            td { "#" (m.id) } td { (m.at.get(..16).unwrap_or(&m.at)) } td { (m.kind) }
+            td { "#" (m.id) } td { (crate::ui::when(&m.at)) } td { (m.kind) }
             td { a href={ "/customers/" (m.surviving_customer_id) } { (m.surviving_customer_id) } " ← " (m.absorbed_customer_id) }
             td.muted { (m.actor) }
             td { @if m.kind == "merge" {
@@ -171,7 +171,7 @@ pub async fn quality(
         section id="imports" {
             h2 { (t::IMPORT_RUNS.get(lang)) }
             @for (run, files) in &runs {
-                h3 { "#" (run.id) " · " (run.status) " · " (run.started_at.get(..16).unwrap_or(&run.started_at)) " · " (run.folder)
+                h3 { "#" (run.id) " · " (run.status) " · " (crate::ui::when(&run.started_at)) " · " (run.folder)
                      " · " (run.rows_landed) "/" (run.rows_read) @if run.rows_rejected > 0 { " · " span.err { (run.rows_rejected) } } }
                 @if let Some(e) = &run.error { p.err { (e) } }
                 table { tbody { @for f in files { tr {

@@ -260,8 +260,29 @@ pub(crate) fn chart(
     }
 }
 
+/// A stored time as people read it: RFC 3339 (the store's `…Z`) in the
+/// server's time zone, else the stored text; `YYYY-MM-DD HH:MM` either way.
+pub(crate) fn when(ts: &str) -> String {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) {
+        return t
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+    }
+    ts.get(..16).unwrap_or(ts).replacen('T', " ", 1)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_read_as_date_and_minute() {
+        assert_eq!(super::when("2026-12-08 10:33:12"), "2026-12-08 10:33");
+        assert_eq!(super::when("2026-12-08T10:33"), "2026-12-08 10:33");
+        assert_eq!(super::when("bad"), "bad");
+        let utc = super::when("2026-12-08T10:33:12Z");
+        assert_eq!(utc.len(), 16, "{utc}");
+    }
+
     use super::*;
 
     #[test]

@@ -91,8 +91,9 @@ pub async fn api_effect(
     Ok(Json(effect(&state, &params).await?).into_response())
 }
 
+/// A mean or total in fen (a float) as yuan with thousands separators.
 fn yuan(fen: f64) -> String {
-    Money::from_minor(fen.round() as i64).to_string()
+    crate::ui::group(Money::from_minor(fen.round() as i64))
 }
 
 fn rate_row(name: &str, r: &RateEffect) -> Markup {

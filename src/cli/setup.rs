@@ -45,7 +45,9 @@ pub(crate) async fn quickstart(
     let analytics = data_dir.join("analytics");
     if panorama_jobs::demo::has_run(&store).await? {
         say!("");
-        say!("This store already holds campaigns or models: the demo's months are not run again.");
+        say!(
+            "This store already holds campaigns, models or segments: the demo's months are not run again."
+        );
         let n = panorama_jobs::nightly(&store, &analytics, &config, Some(as_of)).await?;
         say!(
             "nightly chain as of {}: {} customers with features",
@@ -98,8 +100,10 @@ fn print_tour(d: &DemoReport, port: u16) {
     );
     say!("            (/dashboard ; /targets ; /complaints ; /assignments)");
     say!(
-        "  analyst1  marketing analyst: models and campaigns with their lift (/models ; /campaigns ; /campaigns/effect)"
+        "  analyst1  marketing analyst: {} saved segments and the builder, models and campaigns with their lift",
+        d.segments
     );
+    say!("            (/segments ; /models ; /campaigns ; /campaigns/effect)");
     for m in &d.models {
         say!(
             "            model {:<16} {:<9} test AUC {:.3}",

@@ -85,6 +85,8 @@ pub struct DemoReport {
     pub models: Vec<DemoModel>,
     /// Campaigns.
     pub campaigns: Vec<DemoCampaign>,
+    /// Segments the analyst saved.
+    pub segments: usize,
     /// Targets set at head office: (period, indicator, value).
     pub targets: Vec<(String, String, i64)>,
     /// Review pairs left open for the steward.
@@ -110,16 +112,36 @@ fn month_end(day: NaiveDate, back: u32) -> NaiveDate {
 }
 
 const ANALYST: &str = "analyst1";
+
+/// The analyst's saved segments: name, condition, what it is for.
+const SEGMENTS: &[(&str, &str, &str)] = &[
+    (
+        "理财潜力客户",
+        "aum >= 50000 and not holds('wealth')",
+        "资产5万元以上、未持有理财",
+    ),
+    (
+        "高价值客户",
+        "tier in ('core', 'growth', 'platinum')",
+        "核心、成长、白金客户",
+    ),
+    (
+        "信用卡交叉销售",
+        "not holds('card') and aum >= 10000",
+        "资产1万元以上、未持有信用卡",
+    ),
+];
 const APPROVER: &str = "exec1";
 const BRANCH_MANAGER: &str = "bm1";
 const STEWARD: &str = "steward1";
 const AGENT: &str = "agent1";
 
-/// Whether the store holds work the demo would add to: any campaign or
-/// model (the demo's of an earlier run, or a user's).
+/// Whether the store holds work the demo would add to: any campaign, model
+/// or saved segment (the demo's of an earlier run, or a user's).
 pub async fn has_run(store: &Store) -> Result<bool> {
     Ok(!panorama_store::campaigns::list(store).await?.is_empty()
-        || !panorama_store::models::list(store).await?.is_empty())
+        || !panorama_store::models::list(store).await?.is_empty()
+        || !panorama_store::acrm::segments(store).await?.is_empty())
 }
 
 /// Runs the demo's months on a bank that has been ingested and resolved and
@@ -168,6 +190,23 @@ pub async fn run(
         "nightly chain over {} month-ends to {pilot_at}",
         report.nightly.len()
     ));
+    // The analyst's segments, saved on the pilot month's features; every
+    // later batch refreshes them (members entering and leaving).
+    for (name, condition, description) in SEGMENTS {
+        panorama_analytics::saved_segments::save_rule(
+            store,
+            analytics,
+            config,
+            name,
+            condition,
+            Some(description),
+            ANALYST,
+        )
+        .await
+        .with_context(|| format!("saving segment {name}"))?;
+        report.segments += 1;
+    }
+
     let year_back = month_end(spec.as_of, 12);
     for (name, target, learner) in [
         (

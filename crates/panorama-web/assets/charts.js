@@ -130,6 +130,18 @@
         }],
       };
     },
+    // Dashboard: members of each saved segment at its last refresh.
+    segments: (d) => {
+      const s = d.dashboard.segments;
+      return {
+        ...base,
+        tooltip: { trigger: "axis" },
+        xAxis: { type: "value", name: say("客户数", "Customers"), nameLocation: "middle", nameGap: 28 },
+        yAxis: { type: "category", data: s.map((x) => x[0]), inverse: true },
+        series: [{ type: "bar", name: say("客户数", "Customers"), data: s.map((x) => x[1]),
+          label: { show: true, position: "right" } }],
+      };
+    },
     // Targets page: each child's actual against its target.
     "target-children": (d) => {
       const c = d.children.filter((x) => x.target !== null);

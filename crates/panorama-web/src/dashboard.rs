@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
+use maud::html;
 use panorama_store::dashboard::{self, Dashboard};
 use panorama_store::targets::Period;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
@@ -108,21 +108,6 @@ pub async fn api(
     let user = &user;
     let s = read(&state, user, &q, ctx.lang).await?;
     Ok(Json(serde_json::json!({"org": s.org.code, "from": s.period.from, "to": s.period.to, "dashboard": s.data})).into_response())
-}
-
-fn bars(rows: &[(String, i64)], format: impl Fn(i64) -> String) -> Markup {
-    let widest = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    html! {
-        svg viewBox={ "0 0 520 " (rows.len() * 22 + 6) } width="520" role="img" {
-            @for (k, (label, v)) in rows.iter().enumerate() {
-                @let y = k * 22 + 3;
-                @let w = 300 * (*v).max(0) / widest;
-                text x="0" y=(y + 13) font-size="12" { (label) }
-                rect x="110" y=(y) width=(w.max(1)) height="15" fill="#0b3d6e" {}
-                text x=(116 + w) y=(y + 12) font-size="11" fill="#333" { (format(*v)) }
-            }
-        }
-    }
 }
 
 /// `GET /dashboard?org=&period=`.
@@ -230,7 +215,9 @@ pub async fn page(
         div.grid {
             section id="segment-sizes" {
                 h2 { (t::SEGMENT_SIZES.get(lang)) }
-                (bars(&d.segments, |v| v.to_string()))
+                @if d.segments.is_empty() { p.muted { (t::NONE.get(lang)) } } @else {
+                    (chart("segment-chart", "segments", &api, &[], &[]))
+                }
             }
             section id="campaign-results" {
                 h2 { (t::CAMPAIGN_RESULTS.get(lang)) }

@@ -45,6 +45,14 @@ pub struct DemoSpec<'a> {
     pub seed: u64,
 }
 
+/// What every step of the demo works on.
+struct Bank<'a> {
+    store: &'a Store,
+    analytics: &'a Path,
+    config: &'a Config,
+    spec: &'a DemoSpec<'a>,
+}
+
 /// A model the demo trained and had approved.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoModel {
@@ -161,6 +169,12 @@ pub async fn run(
         );
     }
     let mut report = DemoReport::default();
+    let bank = Bank {
+        store,
+        analytics,
+        config,
+        spec,
+    };
     let ends: Vec<NaiveDate> = (0..spec.months)
         .rev()
         .map(|k| month_end(spec.as_of, k))
@@ -218,17 +232,7 @@ pub async fn run(
         ),
         ("churn", Target::Churn { drop: 0.8 }, Learner::Logistic),
     ] {
-        let m = train(
-            store,
-            analytics,
-            config,
-            spec,
-            name,
-            target,
-            learner,
-            Some(year_back),
-        )
-        .await?;
+        let m = train(&bank, name, target, learner, Some(year_back)).await?;
         progress(&format!(
             "model {} trained (test AUC {:.3}) and approved",
             m.name, m.auc
@@ -251,17 +255,14 @@ pub async fn run(
         response: None,
         budget_minor: 2_000_000,
     };
-    let pilot = run_campaign(store, analytics, config, spec, &pilot_design, pilot_at).await?;
+    let pilot = run_campaign(&bank, &pilot_design, pilot_at).await?;
     nightly_until(lesson_at, &mut report).await?;
     let pilot = finish(store, pilot, lesson_at).await?;
     progress(&format!("pilot campaign {} finished", pilot.id));
 
     // The lesson: the pilot's responses train the response model.
     let response = train(
-        store,
-        analytics,
-        config,
-        spec,
+        &bank,
         "wealth_response",
         Target::Response { campaign: pilot.id },
         Learner::Logistic,
@@ -295,7 +296,7 @@ pub async fn run(
         response: None,
         budget_minor: 5_000_000,
     };
-    let rollout = run_campaign(store, analytics, config, spec, &rollout_design, rollout_at).await?;
+    let rollout = run_campaign(&bank, &rollout_design, rollout_at).await?;
 
     // Head office's targets for the year and the quarter, split down to
     // the RMs before the month-end's chain computes their actuals.
@@ -324,7 +325,7 @@ pub async fn run(
         response: Some("holds('card')"),
         budget_minor: 1_000_000,
     };
-    let live = design_and_launch(store, analytics, config, spec, &live_design, now).await?;
+    let live = design_and_launch(&bank, &live_design, now).await?;
     let members = panorama_store::campaigns::members(store, live).await?.len() as u64;
     progress(&format!("campaign {live} live with {members} members"));
     report.campaigns.push(DemoCampaign {
@@ -357,17 +358,19 @@ pub async fn run(
 }
 
 /// Trains a model as the analyst and has the executive approve it.
-#[allow(clippy::too_many_arguments)] // one call site per model; a struct would only rename them
 async fn train(
-    store: &Store,
-    analytics: &Path,
-    config: &Config,
-    spec: &DemoSpec<'_>,
+    bank: &Bank<'_>,
     name: &str,
     target: Target,
     learner: Learner,
     as_of: Option<NaiveDate>,
 ) -> Result<DemoModel> {
+    let Bank {
+        store,
+        analytics,
+        config,
+        spec,
+    } = *bank;
     let truth = matches!(target, Target::Uptake { .. } | Target::Churn { .. })
         .then(|| spec.truth.to_path_buf());
     let t = TrainSpec {
@@ -411,14 +414,13 @@ struct Campaign<'a> {
 
 /// Designs `c` as the analyst to run the month after `on`, has the branch
 /// manager approve it, and launches it on the features of `on`.
-async fn design_and_launch(
-    store: &Store,
-    analytics: &Path,
-    config: &Config,
-    spec: &DemoSpec<'_>,
-    c: &Campaign<'_>,
-    on: NaiveDate,
-) -> Result<i64> {
+async fn design_and_launch(bank: &Bank<'_>, c: &Campaign<'_>, on: NaiveDate) -> Result<i64> {
+    let Bank {
+        store,
+        analytics,
+        config,
+        spec,
+    } = *bank;
     let starts = on + Days::new(1);
     let (channel, fallback) = ops::parse_channels(c.channel)?;
     let d = ops::Design {
@@ -467,15 +469,9 @@ async fn design_and_launch(
 
 /// Designs, approves and launches `c` on the features of `on`, and lets the
 /// synthetic bank answer it in the month after.
-async fn run_campaign(
-    store: &Store,
-    analytics: &Path,
-    config: &Config,
-    spec: &DemoSpec<'_>,
-    c: &Campaign<'_>,
-    on: NaiveDate,
-) -> Result<i64> {
-    let id = design_and_launch(store, analytics, config, spec, c, on).await?;
+async fn run_campaign(bank: &Bank<'_>, c: &Campaign<'_>, on: NaiveDate) -> Result<i64> {
+    let (store, spec) = (bank.store, bank.spec);
+    let id = design_and_launch(bank, c, on).await?;
     let propensity =
         panorama_scoring::truth_propensity(store, spec.truth, "p_wealth_response").await?;
     let members = panorama_store::campaigns::members(store, id).await?;

@@ -1,4 +1,5 @@
-// Panorama's charts, drawn with Apache ECharts (vendored, /assets/echarts.min.js).
+// Panorama's charts, drawn with Apache ECharts (vendored, /assets/echarts.min.js,
+// loaded only on pages that have a chart).
 //
 // A page places `<div class="chart" data-chart="KIND" data-src="/api/…">`;
 // this script reads the JSON the page's API serves (the same the page was
@@ -258,7 +259,6 @@
   };
 
   function draw() {
-    if (typeof echarts === "undefined") return;
     for (const el of document.querySelectorAll("div.chart[data-chart]")) {
       const kind = kinds[el.dataset.chart];
       if (!kind) continue;
@@ -277,6 +277,20 @@
         });
     }
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+  // ECharts (1.1 MB) is loaded only by pages that have a chart.
+  function start() {
+    if (!document.querySelector("div.chart[data-chart]")) return;
+    const lib = document.createElement("script");
+    lib.src = "/assets/echarts.min.js";
+    lib.onload = draw;
+    lib.onerror = () => {
+      for (const el of document.querySelectorAll("div.chart[data-chart]")) {
+        el.textContent = say("图表库加载失败", "Could not load the chart library");
+        el.classList.add("err");
+      }
+    };
+    document.head.append(lib);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -46,9 +46,9 @@ pub(crate) fn layout(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t::APP.get(lang)) }
                 style { (PreEscaped(STYLE)) }
-                // Apache ECharts, vendored (no CDN), and Panorama's charts
-                // drawn with it from the pages' JSON API.
-                script src="/assets/echarts.min.js" defer {}
+                // Panorama's charts, drawn from the pages' JSON API with
+                // Apache ECharts (vendored, no CDN), which charts.js loads
+                // only on pages that have a chart.
                 script src="/assets/charts.js" defer {}
                 script src="/assets/menu.js" defer {}
             }

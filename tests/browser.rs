@@ -806,6 +806,16 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The 360 was opened twice (1280 and 390 px): two audited views, its
+    // chart drawn from the page's own data rather than a second read.
+    let views: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE actor = 'rm1' AND action = 'customer.view' AND customer_id = $1",
+    )
+    .bind(mine)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(views, 2);
     b.clone().close().await.unwrap();
 }
 

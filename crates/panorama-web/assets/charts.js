@@ -264,7 +264,10 @@
       if (!kind) continue;
       // [code, word] pairs in order; an object keeps their order.
       const labels = Object.fromEntries(el.dataset.labels ? JSON.parse(el.dataset.labels) : []);
-      read(el.dataset.src)
+      // The page's own copy of the JSON when it has one (the 360: fetching
+      // the API again would read, and audit, the customer a second time).
+      const source = el.dataset.json ? Promise.resolve(JSON.parse(el.dataset.json)) : read(el.dataset.src);
+      source
         .then((d) => {
           const chart = echarts.init(el, null, { locale: zh ? "ZH" : "EN", renderer: "svg" });
           chart.setOption(kind(d, labels, el));

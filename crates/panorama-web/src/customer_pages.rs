@@ -415,7 +415,8 @@ async fn render_360(
         }
         section id="trend" { h2 { (t::TREND.get(lang)) }
             @if v.trend.is_empty() { p.muted { "—" } } @else {
-                (crate::ui::chart("trend-chart", "aum-trend", &format!("/api/customers/{}", p.id), &class_words(&v.trend, lang), &[]))
+                (crate::ui::chart("trend-chart", "aum-trend", &format!("/api/customers/{}", p.id), &class_words(&v.trend, lang),
+                    &[("json", serde_json::json!({ "trend": &v.trend }).to_string())]))
             }
         }
         section id="accounts" {

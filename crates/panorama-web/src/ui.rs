@@ -244,7 +244,8 @@ pub(crate) fn group(m: Money) -> String {
 /// A chart `assets/charts.js` draws (kind `kind`) from the JSON at `src`,
 /// with the labels the JSON does not carry (`labels`: code → word, in the
 /// order the chart lists them) and further `data-` attributes (`extra`:
-/// name → value).
+/// `model`, or `json`: the JSON itself, in `src`'s shape, where reading `src`
+/// again would redo and re-audit what the page just did).
 pub(crate) fn chart(
     id: &str,
     kind: &str,
@@ -254,9 +255,10 @@ pub(crate) fn chart(
 ) -> Markup {
     let labels: Vec<[&String; 2]> = labels.iter().map(|(k, v)| [k, v]).collect();
     let model = extra.iter().find(|(k, _)| *k == "model").map(|(_, v)| v);
+    let json = extra.iter().find(|(k, _)| *k == "json").map(|(_, v)| v);
     html! {
         div.chart id=(id) role="img" aria-label=(kind) data-chart=(kind) data-src=(src)
-            data-labels=(serde_json::to_string(&labels).unwrap_or_default()) data-model=[model] {}
+            data-labels=(serde_json::to_string(&labels).unwrap_or_default()) data-model=[model] data-json=[json] {}
     }
 }
 

@@ -149,9 +149,10 @@ fn print_batch(r: &BatchReport, config: &Config) {
     let secs: Vec<String> = r
         .seconds
         .iter()
-        .map(|(k, v)| format!("{k} {v:.2}s"))
+        .zip(&r.peak_mb)
+        .map(|((k, v), (_, mb))| format!("{k} {v:.2}s {mb:.0}MB"))
         .collect();
-    say!("  stages: {}", secs.join(", "));
+    say!("  stages (time, peak memory): {}", secs.join(", "));
 }
 
 /// Output formats of tables.

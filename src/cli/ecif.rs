@@ -124,17 +124,7 @@ pub(crate) fn match_csv(
     Ok(())
 }
 
-/// This process's peak resident memory in MB (Linux `VmHWM`; 0 elsewhere).
-pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+pub use panorama_analytics::memory::peak_rss_mb;
 
 pub(crate) fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))

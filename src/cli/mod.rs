@@ -48,6 +48,13 @@ pub struct Cli {
     /// The ACRM configuration (tiers, RFM, profitability); default: the embedded one.
     #[arg(long, global = true, env = "PANORAMA_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Memory the analytics engine's operators may hold, in MB (sorts and
+    /// aggregations spill to disk beyond it); default: unbounded.
+    #[arg(long, global = true, env = "PANORAMA_MEMORY_BUDGET_MB")]
+    pub memory_budget: Option<usize>,
+    /// Where the analytics engine spills (default: the system's temporary directory).
+    #[arg(long, global = true, env = "PANORAMA_SPILL_DIR")]
+    pub spill_dir: Option<PathBuf>,
     /// More log output (-v: info, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -341,6 +348,13 @@ fn init_tracing(verbose: u8) {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    if cli.memory_budget.is_some() || cli.spill_dir.is_some() {
+        panorama_analytics::engine::set_limits(&panorama_analytics::engine::Limits {
+            memory_bytes: cli.memory_budget.map(|mb| mb.saturating_mul(1 << 20)),
+            spill_dir: cli.spill_dir.clone(),
+        })
+        .context("setting the analytics engine's memory budget")?;
+    }
     match cli.command {
         Command::Generate {
             customers,

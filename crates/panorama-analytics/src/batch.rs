@@ -26,6 +26,7 @@ use crate::engine::{register_features, register_snapshot, session};
 use crate::error::{AnalyticsError, Result};
 use crate::features::{self, TierHistory};
 use crate::features_sql::Dates;
+use crate::memory;
 use crate::segment::{self, Vocabulary};
 use crate::snapshot::{self, SnapshotReport};
 use crate::tiers::month_end;
@@ -57,6 +58,9 @@ pub struct BatchReport {
     pub alerts_written: AlertWrite,
     /// Seconds per stage, in order.
     pub seconds: Vec<(String, f64)>,
+    /// Peak resident memory of the process during each stage, MB, in
+    /// order (0 where the system does not say).
+    pub peak_mb: Vec<(String, f64)>,
 }
 
 /// One segment's refresh.
@@ -115,9 +119,13 @@ async fn stages(
     run_id: i64,
 ) -> Result<BatchReport> {
     let mut seconds = Vec::new();
+    let mut peak_mb = Vec::new();
     let mut clock = Instant::now();
+    memory::reset_peak();
     let mut lap = |name: &str, seconds: &mut Vec<(String, f64)>| {
         seconds.push((name.to_owned(), clock.elapsed().as_secs_f64()));
+        peak_mb.push((name.to_owned(), memory::peak_rss_mb()));
+        memory::reset_peak();
         clock = Instant::now();
     };
     let snapshot = snapshot::refresh(store, analytics).await?;
@@ -178,6 +186,7 @@ async fn stages(
         alerts_raised,
         alerts_written,
         seconds,
+        peak_mb,
     })
 }
 

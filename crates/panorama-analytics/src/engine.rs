@@ -90,12 +90,71 @@ pub const SNAPSHOT_TABLES: &[&str] = &[
     "txn",
 ];
 
-/// A new session (default parallelism: one partition per core).
+/// What the engine's queries may hold in memory, and where they spill.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// Bytes the engine's operators may hold (sorts, aggregations, joins);
+    /// beyond it, sorts and aggregations spill to disk and anything that
+    /// cannot spill fails with a clear error. `None`: unbounded.
+    pub memory_bytes: Option<usize>,
+    /// Where spill files go (default: the system's temporary directory).
+    pub spill_dir: Option<PathBuf>,
+}
+
+/// The runtime every session of this process shares once limits are set:
+/// one memory pool, so concurrent queries share the budget.
+static RUNTIME: std::sync::RwLock<Option<Arc<datafusion::execution::runtime_env::RuntimeEnv>>> =
+    std::sync::RwLock::new(None);
+
+/// Sets the limits of every session made after it in this process (the
+/// CLI's `--memory-budget`): a budget belongs to the process, like its
+/// memory. Fails if the spill directory cannot be made.
+pub fn set_limits(limits: &Limits) -> Result<()> {
+    use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    let runtime = match limits.memory_bytes {
+        None => None,
+        Some(bytes) => {
+            let mode = match &limits.spill_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir).map_err(|source| AnalyticsError::Io {
+                        path: dir.clone(),
+                        source,
+                    })?;
+                    DiskManagerMode::Directories(vec![dir.clone()])
+                }
+                None => DiskManagerMode::OsTmpDirectory,
+            };
+            Some(
+                RuntimeEnvBuilder::new()
+                    .with_memory_pool(Arc::new(FairSpillPool::new(bytes)))
+                    .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(mode))
+                    .build_arc()?,
+            )
+        }
+    };
+    if let Ok(mut r) = RUNTIME.write() {
+        *r = runtime;
+    }
+    Ok(())
+}
+
+/// A new session (default parallelism: one partition per core), within the
+/// process's limits ([`set_limits`]).
 pub fn session() -> SessionContext {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_batch_size(8192);
-    SessionContext::new_with_config(config)
+    match RUNTIME.read().ok().and_then(|r| r.clone()) {
+        None => SessionContext::new_with_config(config),
+        Some(runtime) => {
+            // Within a budget, joins that can spill (sort-merge) rather than
+            // the hash join, whose build side must fit whole.
+            config.options_mut().optimizer.prefer_hash_join = false;
+            SessionContext::new_with_config_rt(config, runtime)
+        }
+    }
 }
 
 /// A session with the snapshot tables of `analytics` registered.

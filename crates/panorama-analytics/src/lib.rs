@@ -16,6 +16,7 @@ pub mod engine;
 mod error;
 pub mod features;
 pub mod features_sql;
+pub mod memory;
 pub mod pareto;
 pub mod saved_segments;
 pub mod segment;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use panorama_store::ingest::{self as q, FileRecord, RowCounts};
-use panorama_store::{Any, BulkInsert, Store, StoreError, Transaction, Value};
+use panorama_store::{Any, BulkInsert, BulkLoader, Store, StoreError, Transaction, Value};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -251,7 +251,7 @@ async fn run(
         let mut reader = reader::ExtractReader::open(folder, def)?;
         let system = def.system.clone().unwrap_or_default();
         ctx.prepare(&mut tx, def.kind, &system).await?;
-        let mut sink = Sink::new(tx, rows::statement(store.backend(), def.kind));
+        let mut sink = Sink::new(store, tx, rows::statement(store.backend(), def.kind));
         let mut rejects = RejectWriter::new(rejects_dir, &def.path);
         let mut pending: Vec<Vec<Value>> = Vec::with_capacity(4_096);
         let mut pending_keys: HashSet<String> = HashSet::new();
@@ -383,16 +383,19 @@ enum Sink {
 }
 
 impl Sink {
-    fn new(tx: Transaction<'static, Any>, insert: Option<BulkInsert>) -> Sink {
+    fn new(store: &Store, tx: Transaction<'static, Any>, insert: Option<BulkInsert>) -> Sink {
         let Some(insert) = insert else {
             return Sink::Direct { tx, changed: 0 };
         };
         let (sender, mut receiver) = mpsc::channel::<Vec<Vec<Value>>>(2);
+        let store = store.clone();
         let writer = tokio::spawn(async move {
             let mut tx = tx;
             let mut changed = 0i64;
+            // PostgreSQL: the rows go by COPY (see `BulkLoader`).
+            let mut loader = BulkLoader::new(&store, insert).await?;
             while let Some(rows) = receiver.recv().await {
-                changed += insert.execute(&mut tx, &rows).await? as i64;
+                changed += loader.execute(&mut tx, &rows).await? as i64;
             }
             Ok((tx, changed))
         });

@@ -1,11 +1,14 @@
-//! Streams one extract file: decodes text (UTF-8 or GBK), maps columns and
+//! Streams one extract file: decompresses it when it is gzip (as banks send
+//! large extracts, `.csv.gz`), decodes text (UTF-8 or GBK), maps columns and
 //! code values to Panorama's fields, and reports each row as fields or as a
 //! rejection with its line, column and reason.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
+
+use flate2::bufread::MultiGzDecoder;
 use std::path::{Path, PathBuf};
 
 use crate::IngestError;
@@ -24,6 +27,54 @@ impl<R: Read> Read for Hashing<R> {
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
+    }
+}
+
+/// The bytes of a file as stored (hashed and counted), decompressed when
+/// the file is gzip: recognised by its magic bytes, whatever its name.
+enum Source {
+    Plain(Box<Hashing<BufReader<File>>>),
+    Gzip(Box<MultiGzDecoder<BufReader<Hashing<BufReader<File>>>>>),
+}
+
+impl Source {
+    fn new(file: File) -> std::io::Result<Source> {
+        let mut hashing = Hashing {
+            inner: BufReader::with_capacity(1 << 20, file),
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            bytes: 0,
+        };
+        // Peek without consuming: the magic bytes stay in the buffer.
+        let gzip = hashing.inner.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        Ok(if gzip {
+            Source::Gzip(Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 16,
+                hashing,
+            ))))
+        } else {
+            Source::Plain(Box::new(hashing))
+        })
+    }
+
+    /// The file's bytes as stored (compressed, for a gzip file).
+    fn stored(&self) -> &Hashing<BufReader<File>> {
+        match self {
+            Source::Plain(h) => h,
+            Source::Gzip(d) => d.get_ref().get_ref(),
+        }
+    }
+
+    fn is_gzip(&self) -> bool {
+        matches!(self, Source::Gzip(_))
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(h) => h.read(buf),
+            Source::Gzip(d) => d.read(buf),
+        }
     }
 }
 
@@ -64,7 +115,7 @@ impl Fields {
 pub struct ExtractReader<'a> {
     def: &'a FileDef,
     path: PathBuf,
-    reader: csv::Reader<Hashing<BufReader<File>>>,
+    reader: csv::Reader<Source>,
     header_len: usize,
     /// For each field of the kind: the source column index, or None.
     sources: Vec<Option<usize>>,
@@ -100,21 +151,25 @@ impl<'a> ExtractReader<'a> {
             source,
         })?;
         let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let hashing = Hashing {
-            inner: BufReader::with_capacity(1 << 20, file),
-            hasher: xxhash_rust::xxh3::Xxh3::new(),
-            bytes: 0,
-        };
+        let source = Source::new(file).map_err(|source| IngestError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let gzip = source.is_gzip();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(def.delimiter as u8)
             .flexible(true)
             .has_headers(true)
-            .from_reader(hashing);
+            .from_reader(source);
         let header = reader
             .byte_headers()
             .map_err(|e| IngestError::File {
                 path: path.clone(),
-                reason: format!("cannot read the header: {e}"),
+                reason: if gzip {
+                    format!("cannot read the header of the gzip file: {e}")
+                } else {
+                    format!("cannot read the header: {e}")
+                },
             })?
             .clone();
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
@@ -178,19 +233,19 @@ impl<'a> ExtractReader<'a> {
         })
     }
 
-    /// The file's size in bytes.
+    /// The file's size in bytes (as stored: compressed, for a gzip file).
     pub fn total_bytes(&self) -> u64 {
         self.total_bytes
     }
 
-    /// Bytes read so far.
+    /// Bytes of the file read so far (as stored).
     pub fn bytes_read(&self) -> u64 {
-        self.reader.get_ref().bytes
+        self.reader.get_ref().stored().bytes
     }
 
-    /// The hash of the whole file (valid once every row was read).
+    /// The hash of the whole file as stored (valid once every row was read).
     pub fn content_hash(&self) -> String {
-        format!("{:032x}", self.reader.get_ref().hasher.digest128())
+        format!("{:032x}", self.reader.get_ref().stored().hasher.digest128())
     }
 
     /// The source column mapped to field `i`.
@@ -204,10 +259,17 @@ impl<'a> ExtractReader<'a> {
             Ok(false) => return Ok(None),
             Ok(true) => {}
             Err(e) => {
-                if let csv::ErrorKind::Io(_) = e.kind() {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    let reason = if self.reader.get_ref().is_gzip() {
+                        format!(
+                            "the gzip file cannot be read to its end (truncated or corrupt?): {io}"
+                        )
+                    } else {
+                        e.to_string()
+                    };
                     return Err(IngestError::File {
                         path: self.path.clone(),
-                        reason: e.to_string(),
+                        reason,
                     });
                 }
                 let line = e.position().map_or(0, csv::Position::line);

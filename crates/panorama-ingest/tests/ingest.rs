@@ -427,3 +427,79 @@ async fn a_changed_row_updates_its_record_in_place() {
     .unwrap();
     assert_eq!((name.as_str(), first, last), ("欧阳娜", 1, 2));
 }
+
+/// Gzips every CSV of `from` into `to` as `name.csv.gz`, with the manifest
+/// naming the compressed files.
+fn gzip_folder(from: &Path, to: &Path) {
+    use std::io::Write;
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".csv") {
+            let out = fs::File::create(to.join(format!("{name}.gz"))).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            gz.write_all(&fs::read(&path).unwrap()).unwrap();
+            gz.finish().unwrap();
+        }
+    }
+    let manifest = fs::read_to_string(from.join("manifest.toml")).unwrap();
+    fs::write(
+        to.join("manifest.toml"),
+        manifest.replace(".csv\"", ".csv.gz\""),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn gzip_extracts_land_like_plain_ones_and_a_truncated_one_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    let config = panorama_synth::Config {
+        customers: 300,
+        seed: 4,
+        as_of: "2026-10-31".parse().unwrap(),
+        out: plain.clone(),
+    };
+    let summary = panorama_synth::generate(&config, &|_, _| {}).unwrap();
+    let gz = dir.path().join("gz");
+    gzip_folder(&plain, &gz);
+    for store in
+        stores("gzip_extracts_land_like_plain_ones_and_a_truncated_one_loses_nothing").await
+    {
+        let options = Options {
+            rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
+        };
+        let report = ingest(&store, &gz, &options, &quiet).await.unwrap();
+        assert_eq!(report.status, "committed");
+        assert_eq!(report.rejected, 0);
+        for f in &report.files {
+            assert!(f.file.ends_with(".csv.gz"), "{}", f.file);
+            let plain_name = f.file.trim_end_matches(".gz");
+            assert_eq!(f.read, data_lines(&plain.join(plain_name)), "{}", f.file);
+        }
+        assert_eq!(
+            store.count("txn").await.unwrap() as u64,
+            summary.rows("core_transactions.csv") + summary.rows("card_transactions.csv")
+        );
+        // The same rows uncompressed change nothing.
+        let again = ingest(&store, &plain, &options, &quiet).await.unwrap();
+        assert_eq!(again.changed, 0);
+        assert_eq!(again.read, report.read);
+
+        // A transfer cut short: the batch fails whole and says why.
+        let before = futures_count(&store).await;
+        let cut = dir.path().join(format!("cut-{:?}", store.backend()));
+        gzip_folder(&plain, &cut);
+        let txns = cut.join("core_transactions.csv.gz");
+        let bytes = fs::read(&txns).unwrap();
+        fs::write(&txns, &bytes[..bytes.len() / 2]).unwrap();
+        let err = ingest(&store, &cut, &options, &quiet).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("gzip file cannot be read to its end"),
+            "{err}"
+        );
+        assert_eq!(futures_count(&store).await, before);
+    }
+}

@@ -54,6 +54,8 @@ pub fn bind<'q>(
 #[derive(Debug, Clone)]
 pub struct BulkInsert {
     backend: Backend,
+    table: String,
+    column_list: String,
     head: String,
     tail: String,
     columns: usize,
@@ -66,6 +68,8 @@ impl BulkInsert {
     pub fn new(backend: Backend, table: &str, columns: &[&str], tail: &str) -> Self {
         BulkInsert {
             backend,
+            table: table.to_owned(),
+            column_list: columns.join(", "),
             head: format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")),
             tail: tail.to_owned(),
             columns: columns.len(),
@@ -126,6 +130,178 @@ impl BulkInsert {
         }
         Ok(affected)
     }
+}
+
+/// Rows below which a chunk goes by multi-row `INSERT` even on PostgreSQL:
+/// `COPY` costs three round trips a chunk.
+const COPY_MIN_ROWS: usize = 512;
+
+/// A bulk load into one table within a caller's transaction.
+///
+/// On SQLite it is [`BulkInsert`]. On PostgreSQL the rows travel by `COPY`
+/// (text format) on a connection of its own into an unlogged staging table
+/// (`stage_<table>`: the table's columns, a chunk number and a row number),
+/// and the caller's transaction moves each chunk into the table with one
+/// `INSERT … SELECT … ORDER BY` carrying the same conflict clause — so the
+/// load stays all-or-nothing in the caller's transaction while the rows
+/// skip the bind parameters (`Any` converts every value twice, and the
+/// server parses a statement of thousands of parameters per 256 rows). A
+/// chunk's staged rows are deleted once moved; rows a crash left behind
+/// belong to no live chunk and are cleared by the next load of the table.
+pub struct BulkLoader {
+    insert: BulkInsert,
+    copy: Option<Copy>,
+}
+
+struct Copy {
+    conn: sqlx::PgConnection,
+    copy_sql: String,
+    move_sql: String,
+    delete_sql: String,
+}
+
+impl BulkLoader {
+    /// A loader for `insert` on `store`.
+    pub async fn new(store: &crate::Store, insert: BulkInsert) -> Result<BulkLoader> {
+        if store.backend() != Backend::Postgres {
+            return Ok(BulkLoader { insert, copy: None });
+        }
+        use sqlx::{ConnectOptions, Executor};
+        let options: sqlx::postgres::PgConnectOptions =
+            store
+                .location()
+                .url()
+                .parse()
+                .map_err(|e| crate::StoreError::Connect {
+                    location: store.location().to_string(),
+                    source: e,
+                })?;
+        let mut conn = options
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .connect()
+            .await?;
+        let table = &insert.table;
+        let columns = &insert.column_list;
+        let stage = format!("stage_{table}");
+        // The staging table is made from the table itself, so it follows
+        // the migrations; made once, kept (unlogged: never in the WAL).
+        conn.execute(
+            format!(
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {stage} AS \
+                 SELECT CAST(0 AS BIGINT) AS stage_chunk, CAST(0 AS BIGINT) AS stage_row, {columns} \
+                 FROM {table} WITH NO DATA; \
+                 CREATE INDEX IF NOT EXISTS {stage}_chunk ON {stage} (stage_chunk)"
+            )
+            .as_str(),
+        )
+        .await?;
+        // Chunks of loads that never finished (a crash): a live chunk is
+        // staged and moved within seconds.
+        sqlx::query(&format!("DELETE FROM {stage} WHERE stage_chunk < $1"))
+            .bind(next_chunk() - 3_600_000_000_000)
+            .execute(&mut conn)
+            .await?;
+        Ok(BulkLoader {
+            copy: Some(Copy {
+                conn,
+                copy_sql: format!("COPY {stage} (stage_chunk, stage_row, {columns}) FROM STDIN"),
+                move_sql: format!(
+                    "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} \
+                     WHERE stage_chunk = $1 ORDER BY stage_row {}",
+                    insert.tail
+                ),
+                delete_sql: format!("DELETE FROM {stage} WHERE stage_chunk = $1"),
+            }),
+            insert,
+        })
+    }
+
+    /// Loads `rows` (each exactly as many values as columns; no conflict
+    /// key twice, as for [`BulkInsert::execute`]) through `conn`'s
+    /// transaction and returns the rows affected (inserted or updated).
+    pub async fn execute(&mut self, conn: &mut AnyConnection, rows: &[Vec<Value>]) -> Result<u64> {
+        let Some(copy) = self.copy.as_mut().filter(|_| rows.len() >= COPY_MIN_ROWS) else {
+            return self.insert.execute(conn, rows).await;
+        };
+        let chunk = next_chunk();
+        let mut data = Vec::with_capacity(rows.len() * self.insert.columns * 12);
+        for (i, row) in rows.iter().enumerate() {
+            debug_assert_eq!(row.len(), self.insert.columns);
+            copy_row(&mut data, chunk, i, row);
+        }
+        let mut sink = copy.conn.copy_in_raw(&copy.copy_sql).await?;
+        if let Err(e) = sink.send(data).await {
+            let _ = sink.abort("send failed").await;
+            return Err(e.into());
+        }
+        sink.finish().await?;
+        let moved = sqlx::query(&copy.move_sql)
+            .bind(chunk)
+            .execute(&mut *conn)
+            .await;
+        // Staged rows go whether or not the move succeeded.
+        sqlx::query(&copy.delete_sql)
+            .bind(chunk)
+            .execute(&mut copy.conn)
+            .await?;
+        Ok(moved?.rows_affected())
+    }
+}
+
+/// A new chunk number: the clock in nanoseconds with this process's id in
+/// the low ten bits, increasing within the process. Distinct across
+/// loaders and processes, and a chunk's number tells its age, so rows a
+/// crash left staged are told from live ones.
+fn next_chunk() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let pid = i64::from(std::process::id() % 1024);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX / 2));
+    let now = (now & !1023) | pid;
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1024);
+        match LAST.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+/// One row in `COPY`'s text format: tab-separated, `\N` for NULL,
+/// backslash, tab, newline and carriage return escaped.
+fn copy_row(out: &mut Vec<u8>, chunk: i64, row_no: usize, row: &[Value]) {
+    use std::io::Write;
+    let _ = write!(out, "{chunk}\t{row_no}");
+    for value in row {
+        out.push(b'\t');
+        match value {
+            Value::Int(Some(v)) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Real(Some(v)) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Bool(Some(v)) => out.push(if *v { b'1' } else { b'0' }),
+            Value::Text(Some(v)) => {
+                for b in v.bytes() {
+                    match b {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        _ => out.push(b),
+                    }
+                }
+            }
+            Value::Int(None) | Value::Real(None) | Value::Bool(None) | Value::Text(None) => {
+                out.extend_from_slice(b"\\N")
+            }
+        }
+    }
+    out.push(b'\n');
 }
 
 /// Reads the rows of `select` (whose columns are named `c0`, `c1`, …; at

@@ -41,7 +41,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use bulk::{BulkInsert, Value};
+pub use bulk::{BulkInsert, BulkLoader, Value};
 pub use error::{Result, StoreError};
 pub use location::StoreLocation;
 pub use sqlx::{Any, AnyConnection, Row, Transaction};

@@ -137,6 +137,64 @@ async fn bulk_upsert_inserts_updates_and_skips_unchanged_rows() {
 }
 
 #[tokio::test]
+async fn a_bulk_load_round_trips_awkward_text_keeps_order_and_rolls_back_whole() {
+    use panorama_store::BulkLoader;
+    let test = "a_bulk_load_round_trips_awkward_text_keeps_order_and_rolls_back_whole";
+    for store in stores(test).await {
+        let batch = seed_batch(&store).await;
+        // Enough rows for PostgreSQL's COPY path, with every character its
+        // text format escapes, an empty string (not NULL) and a literal \N.
+        let awkward = [
+            "王\t小明",
+            "line\nbreak",
+            "back\\slash",
+            "\\N",
+            "cr\rlf",
+            "",
+            "張三 ﹙全角﹚",
+        ];
+        let n = 1_500;
+        let name = |i: usize| match awkward[i % awkward.len()] {
+            "" => String::new(),
+            a => format!("{a}{i}"),
+        };
+        let rows: Vec<_> = (0..n)
+            .map(|i| record(&format!("C{i:06}"), &name(i), &format!("h{i}"), batch))
+            .collect();
+        let mut loader = BulkLoader::new(&store, ingest::source_record_insert(store.backend()))
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(loader.execute(&mut tx, &rows).await.unwrap(), n as u64);
+        tx.commit().await.unwrap();
+        let stored: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, source_key, name FROM source_record ORDER BY source_key")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(stored.len(), n);
+        for (i, (_, key, stored_name)) in stored.iter().enumerate() {
+            assert_eq!(key, &format!("C{i:06}"));
+            assert_eq!(stored_name, &name(i), "{:?}", store.backend());
+        }
+        // Ids follow the rows' order.
+        assert!(stored.windows(2).all(|w| w[0].0 < w[1].0));
+        // The same rows again change nothing; a rolled-back load leaves nothing.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(loader.execute(&mut tx, &rows).await.unwrap(), 0);
+        let more: Vec<_> = (n..2 * n)
+            .map(|i| record(&format!("C{i:06}"), &name(i), "x", batch))
+            .collect();
+        assert_eq!(loader.execute(&mut tx, &more).await.unwrap(), n as u64);
+        drop(tx);
+        assert_eq!(store.count("source_record").await.unwrap(), n as i64);
+        if store.backend() == panorama_store::Backend::Postgres {
+            assert_eq!(store.count("stage_source_record").await.unwrap(), 0);
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_rolled_back_transaction_leaves_nothing() {
     for store in stores("a_rolled_back_transaction_leaves_nothing").await {
         let batch = seed_batch(&store).await;

@@ -21,6 +21,7 @@ async fn the_batch_computes_features_tiers_and_segments() {
         seed: 8,
         as_of: "2026-10-31".parse().unwrap(),
         out: dir.path().join("bank"),
+        gzip: false,
     };
     panorama_synth::generate(&config, &|_, _| {}).unwrap();
     let config = Config::default_config();
@@ -33,6 +34,7 @@ async fn the_batch_computes_features_tiers_and_segments() {
         let analytics = dir.path().join(format!("analytics-{k}"));
         let options = Options {
             rejects_dir: dir.path().join("rejects"),
+            insert_only: false,
         };
         ingest(&store, &dir.path().join("bank"), &options, &quiet)
             .await

@@ -91,6 +91,7 @@ async fn start_on(seed: u64, bank: Bank) -> Option<Env> {
             seed,
             as_of: "2026-10-31".parse().unwrap(),
             out: dir.path().join("bank"),
+            gzip: false,
         },
         &|_, _| {},
     )
@@ -98,6 +99,7 @@ async fn start_on(seed: u64, bank: Bank) -> Option<Env> {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: dir.path().join("rejects"),
+        insert_only: false,
     };
     ingest(&store, &dir.path().join("bank"), &options, &|_, _, _| {})
         .await

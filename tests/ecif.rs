@@ -19,6 +19,7 @@ fn bank(dir: &Path, customers: u64, seed: u64) {
         seed,
         as_of: "2026-10-31".parse().unwrap(),
         out: dir.to_path_buf(),
+        gzip: false,
     };
     panorama_synth::generate(&config, &|_, _| {}).unwrap();
 }
@@ -26,6 +27,7 @@ fn bank(dir: &Path, customers: u64, seed: u64) {
 async fn load(store: &Store, dir: &Path) {
     let options = Options {
         rejects_dir: dir.join("rejects"),
+        insert_only: false,
     };
     ingest(store, dir, &options, &quiet).await.unwrap();
 }

@@ -175,6 +175,7 @@ fn generated_bank(customers: u64, seed: u64) -> tempfile::TempDir {
             seed,
             as_of: "2026-10-31".parse().unwrap(),
             out: dir.path().join("bank"),
+            gzip: false,
         },
         &|_, _| {},
     )
@@ -201,6 +202,7 @@ async fn demo_stores(name: &str, dir: &std::path::Path) -> Vec<(test_support::Te
 async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usize) {
     let options = Options {
         rejects_dir: dir.join("rejects"),
+        insert_only: false,
     };
     ingest(store, &dir.join("bank"), &options, &|_, _, _| {})
         .await

@@ -25,6 +25,7 @@ pub fn generate(
     seed: u64,
     as_of: NaiveDate,
     out: &Path,
+    gzip: bool,
 ) -> Result<panorama_synth::Summary> {
     let started = Instant::now();
     let pb = bar(
@@ -36,6 +37,7 @@ pub fn generate(
         seed,
         as_of,
         out: out.to_path_buf(),
+        gzip,
     };
     let summary = panorama_synth::generate(&config, &|done, _| pb.set_position(done))?;
     pb.finish_and_clear();
@@ -49,8 +51,9 @@ pub fn generate(
     }
     let rows = summary.extract_rows();
     say!(
-        "  {rows} extract rows, {:.1} MB in {secs:.1} s ({:.0} rows/s, {:.0} customers/s)",
+        "  {rows} extract rows, {:.1} MB{} in {secs:.1} s ({:.0} rows/s, {:.0} customers/s)",
         summary.bytes as f64 / 1e6,
+        if gzip { " before gzip" } else { "" },
         rows as f64 / secs.max(1e-9),
         customers as f64 / secs.max(1e-9)
     );
@@ -70,9 +73,11 @@ pub async fn ingest(
     folder: &Path,
     rejects: Option<PathBuf>,
     report: Option<&Path>,
+    insert_only: bool,
 ) -> Result<panorama_ingest::Report> {
     let options = panorama_ingest::Options {
         rejects_dir: rejects.unwrap_or_else(|| default_rejects(store)),
+        insert_only,
     };
     let pb = bar(
         0,

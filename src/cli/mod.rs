@@ -80,6 +80,9 @@ pub enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+        /// Write the extract files gzip-compressed (name.csv.gz), as banks send large extracts.
+        #[arg(long)]
+        gzip: bool,
     },
     /// Load a folder of extracts described by its manifest.toml into the store.
     Ingest {
@@ -91,6 +94,10 @@ pub enum Command {
         /// Folder for reject reports (default: `rejects` beside the SQLite store, or ./panorama-rejects).
         #[arg(long)]
         rejects: Option<PathBuf>,
+        /// On PostgreSQL, load with multi-row INSERTs instead of COPY through
+        /// staging tables (for a database role that may not create tables).
+        #[arg(long)]
+        insert_only: bool,
     },
     /// Set up a demo bank: generate it, load it into a SQLite store, and say what was done.
     Quickstart {
@@ -361,20 +368,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
             as_of,
             out,
+            gzip,
         } => {
-            generate(customers, seed, as_of, &out)?;
+            generate(customers, seed, as_of, &out, gzip)?;
             Ok(())
         }
         Command::Ingest {
             folder,
             report,
             rejects,
+            insert_only,
         } => {
             let location = StoreLocation::parse(&cli.store)?;
             let store = Store::open(&location)
                 .await
                 .with_context(|| format!("opening the store {location}"))?;
-            let r = ingest(&store, &folder, rejects, report.as_deref()).await?;
+            let r = ingest(&store, &folder, rejects, report.as_deref(), insert_only).await?;
             print_ingest(&r);
             Ok(())
         }

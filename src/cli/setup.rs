@@ -30,13 +30,13 @@ pub(crate) async fn quickstart(
         "Panorama quickstart: a demo bank of {customers} customers in {}",
         data_dir.display()
     );
-    generate(customers, seed, as_of, &extract)?;
+    generate(customers, seed, as_of, &extract, false)?;
     let location = StoreLocation::Sqlite(data_dir.join("panorama.db"));
     let store = Store::open(&location)
         .await
         .with_context(|| format!("opening the store {location}"))?;
     let report_path = data_dir.join("ingest-report.json");
-    let r = ingest(&store, &extract, None, Some(&report_path)).await?;
+    let r = ingest(&store, &extract, None, Some(&report_path), false).await?;
     print_ingest(&r);
     let summary = panorama_ecif::store::run_resolve(&store, false).await?;
     print_resolve(&summary);

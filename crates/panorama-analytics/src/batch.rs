@@ -6,6 +6,7 @@
 //! place, and the store's features and tier history change together in one
 //! transaction. Rerunning a date reproduces the same results.
 
+use futures_util::TryStreamExt;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
@@ -140,14 +141,13 @@ async fn stages(
     lap("features", &mut seconds);
 
     register_features(&ctx, analytics, Some(as_of)).await?;
-    let (rows, tiers) = headline_rows(&ctx).await?;
     let (upserts, deletes) = tier_diff(store, config, &history, dates).await?;
     let changes = upserts
         .iter()
         .filter(|r| r.previous_tier.is_some() && r.as_of == month_end(dates.month).to_string())
         .count();
     let mut tx = store.begin().await?;
-    acrm::replace_features(&mut tx, store.backend(), &as_of.to_string(), &rows).await?;
+    let tiers = store_headlines(&ctx, store, &mut tx, &as_of.to_string()).await?;
     acrm::write_tiers(&mut tx, store.backend(), &upserts, &deletes).await?;
     tx.commit().await?;
     lap("store", &mut seconds);
@@ -350,17 +350,38 @@ const HEADLINE: &[&str] = &[
     "txn_trend_3m_pct",
 ];
 
-async fn headline_rows(ctx: &SessionContext) -> Result<(Vec<FeatureRow>, BTreeMap<String, u64>)> {
+/// Writes the headline features of every customer to the store, batch by
+/// batch as the engine produces them, in `tx`; returns customers per tier.
+async fn store_headlines(
+    ctx: &SessionContext,
+    store: &Store,
+    tx: &mut panorama_store::AnyConnection,
+    as_of: &str,
+) -> Result<BTreeMap<String, u64>> {
     let cols: Vec<&str> = ["customer_id"].iter().chain(HEADLINE).copied().collect();
-    let batches = ctx
+    let mut stream = ctx
         .table("features")
         .await?
         .select_columns(&cols)?
-        .collect()
+        .execute_stream()
         .await?;
-    let mut rows = Vec::new();
+    acrm::clear_features(tx, as_of).await?;
+    let mut loader = acrm::features_loader(store).await?;
     let mut tiers = BTreeMap::new();
-    for b in &batches {
+    while let Some(b) = stream.try_next().await? {
+        let rows = headline_rows(&b, &mut tiers)?;
+        acrm::write_features(&mut loader, tx, as_of, &rows).await?;
+    }
+    Ok(tiers)
+}
+
+/// The headline rows of one batch of features, counting tiers.
+fn headline_rows(
+    b: &datafusion::arrow::array::RecordBatch,
+    tiers: &mut BTreeMap<String, u64>,
+) -> Result<Vec<FeatureRow>> {
+    let mut rows = Vec::with_capacity(b.num_rows());
+    {
         let ids = features::int_column(b, "customer_id")?;
         let mut json: Vec<serde_json::Map<String, serde_json::Value>> =
             vec![serde_json::Map::new(); b.num_rows()];
@@ -408,7 +429,7 @@ async fn headline_rows(ctx: &SessionContext) -> Result<(Vec<FeatureRow>, BTreeMa
             });
         }
     }
-    Ok((rows, tiers))
+    Ok(rows)
 }
 
 /// The tier-history rows to upsert and delete so the store holds exactly

@@ -20,6 +20,7 @@ pub fn generate(
         seed,
         as_of,
         out: out.to_path_buf(),
+        gzip: false,
     };
     Ok(panorama_synth::generate(&config, &|_, _| {})?)
 }
@@ -28,6 +29,7 @@ pub fn generate(
 pub async fn load(store: &Store, folder: &Path, rejects: &Path) -> Result<panorama_ingest::Report> {
     let options = panorama_ingest::Options {
         rejects_dir: rejects.to_path_buf(),
+        insert_only: false,
     };
     panorama_ingest::ingest(store, folder, &options, &|_, _, _| {})
         .await

@@ -60,6 +60,9 @@ pub enum IngestError {
 pub struct Options {
     /// Where reject reports go (a sub-folder per batch is made).
     pub rejects_dir: PathBuf,
+    /// On PostgreSQL, load with multi-row `INSERT`s instead of `COPY`
+    /// through staging tables (for a role that may not create tables).
+    pub insert_only: bool,
 }
 
 /// Per-file outcome.
@@ -187,6 +190,7 @@ pub async fn ingest(
         &manifest,
         batch_id,
         &rejects_dir,
+        !options.insert_only,
         &mut report,
         progress,
         started,
@@ -237,6 +241,7 @@ async fn run(
     manifest: &Manifest,
     batch_id: i64,
     rejects_dir: &Path,
+    copy: bool,
     report: &mut Report,
     progress: Progress<'_>,
     started: Instant,
@@ -251,7 +256,7 @@ async fn run(
         let mut reader = reader::ExtractReader::open(folder, def)?;
         let system = def.system.clone().unwrap_or_default();
         ctx.prepare(&mut tx, def.kind, &system).await?;
-        let mut sink = Sink::new(store, tx, rows::statement(store.backend(), def.kind));
+        let mut sink = Sink::new(store, tx, rows::statement(store.backend(), def.kind), copy);
         let mut rejects = RejectWriter::new(rejects_dir, &def.path);
         let mut pending: Vec<Vec<Value>> = Vec::with_capacity(4_096);
         let mut pending_keys: HashSet<String> = HashSet::new();
@@ -383,7 +388,12 @@ enum Sink {
 }
 
 impl Sink {
-    fn new(store: &Store, tx: Transaction<'static, Any>, insert: Option<BulkInsert>) -> Sink {
+    fn new(
+        store: &Store,
+        tx: Transaction<'static, Any>,
+        insert: Option<BulkInsert>,
+        copy: bool,
+    ) -> Sink {
         let Some(insert) = insert else {
             return Sink::Direct { tx, changed: 0 };
         };
@@ -393,7 +403,7 @@ impl Sink {
             let mut tx = tx;
             let mut changed = 0i64;
             // PostgreSQL: the rows go by COPY (see `BulkLoader`).
-            let mut loader = BulkLoader::new(&store, insert).await?;
+            let mut loader = BulkLoader::new(&store, insert, copy).await?;
             while let Some(rows) = receiver.recv().await {
                 changed += loader.execute(&mut tx, &rows).await? as i64;
             }

@@ -29,11 +29,13 @@ async fn a_generated_bank_lands_whole_and_a_rerun_changes_nothing() {
         seed: 11,
         as_of: "2026-10-31".parse().unwrap(),
         out: extract.clone(),
+        gzip: false,
     };
     let summary = panorama_synth::generate(&config, &|_, _| {}).unwrap();
     for store in stores("a_generated_bank_lands_whole_and_a_rerun_changes_nothing").await {
         let options = Options {
             rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
+            insert_only: false,
         };
         let report = ingest(&store, &extract, &options, &quiet).await.unwrap();
         assert_eq!(report.status, "committed");
@@ -202,6 +204,7 @@ async fn broken_files_give_clear_rejects_and_lose_nothing() {
     for store in stores("broken_files_give_clear_rejects_and_lose_nothing").await {
         let options = Options {
             rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
+            insert_only: false,
         };
         let report = ingest(&store, dir.path(), &options, &quiet).await.unwrap();
         let file = |name: &str| {
@@ -292,6 +295,7 @@ async fn a_failed_run_leaves_the_store_as_it_was() {
     for store in stores("a_failed_run_leaves_the_store_as_it_was").await {
         let options = Options {
             rejects_dir: dir.path().join("rejects"),
+            insert_only: false,
         };
         ingest(&store, dir.path(), &options, &quiet).await.unwrap();
         let before: Vec<i64> = futures_count(&store).await;
@@ -348,6 +352,7 @@ async fn manifest_errors_are_clear() {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: std::env::temp_dir(),
+        insert_only: false,
     };
     let dir = tempfile::tempdir().unwrap();
     let err = ingest(&store, dir.path(), &options, &quiet)
@@ -403,6 +408,7 @@ async fn a_changed_row_updates_its_record_in_place() {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: dir.path().join("rejects"),
+        insert_only: false,
     };
     ingest(&store, dir.path(), &options, &quiet).await.unwrap();
     let text = fs::read_to_string(dir.path().join("gbk_customers.csv")).unwrap_or_default();
@@ -460,6 +466,7 @@ async fn gzip_extracts_land_like_plain_ones_and_a_truncated_one_loses_nothing() 
         seed: 4,
         as_of: "2026-10-31".parse().unwrap(),
         out: plain.clone(),
+        gzip: false,
     };
     let summary = panorama_synth::generate(&config, &|_, _| {}).unwrap();
     let gz = dir.path().join("gz");
@@ -469,6 +476,7 @@ async fn gzip_extracts_land_like_plain_ones_and_a_truncated_one_loses_nothing() 
     {
         let options = Options {
             rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
+            insert_only: false,
         };
         let report = ingest(&store, &gz, &options, &quiet).await.unwrap();
         assert_eq!(report.status, "committed");

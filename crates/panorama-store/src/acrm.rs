@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use crate::{Backend, BulkInsert, Result, Store, StoreError, Value, now_utc};
+use crate::{Backend, BulkInsert, BulkLoader, Result, Store, StoreError, Value, now_utc};
 
 /// Starts an analytics run (committed as `running` at once, so a crash
 /// leaves a trace).
@@ -74,19 +74,22 @@ pub struct FeatureRow {
     pub features: String,
 }
 
-/// Replaces the headline features of `as_of`.
-pub async fn replace_features(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    as_of: &str,
-    rows: &[FeatureRow],
-) -> Result<u64> {
-    sqlx::query("DELETE FROM customer_features WHERE as_of = $1")
-        .bind(as_of)
-        .execute(&mut *conn)
-        .await?;
+/// Removes the headline features of `as_of` (before the batch writes them
+/// again with [`write_features`], in the same transaction).
+pub async fn clear_features(conn: &mut AnyConnection, as_of: &str) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM customer_features WHERE as_of = $1")
+            .bind(as_of)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// The loader [`write_features`] writes through (by `COPY` on PostgreSQL).
+pub async fn features_loader(store: &Store) -> Result<BulkLoader> {
     let insert = BulkInsert::new(
-        backend,
+        store.backend(),
         "customer_features",
         &[
             "customer_id",
@@ -100,6 +103,17 @@ pub async fn replace_features(
         ],
         "",
     );
+    BulkLoader::new(store, insert, true).await
+}
+
+/// Writes one chunk of the headline features of `as_of`: the batch streams
+/// them chunk by chunk, so no step holds every customer's row.
+pub async fn write_features(
+    loader: &mut BulkLoader,
+    conn: &mut AnyConnection,
+    as_of: &str,
+    rows: &[FeatureRow],
+) -> Result<u64> {
     let values: Vec<Vec<Value>> = rows
         .iter()
         .map(|r| {
@@ -115,7 +129,7 @@ pub async fn replace_features(
             ]
         })
         .collect();
-    insert.execute(conn, &values).await
+    loader.execute(conn, &values).await
 }
 
 /// One tier decision as stored.

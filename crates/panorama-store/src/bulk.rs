@@ -161,9 +161,10 @@ struct Copy {
 }
 
 impl BulkLoader {
-    /// A loader for `insert` on `store`.
-    pub async fn new(store: &crate::Store, insert: BulkInsert) -> Result<BulkLoader> {
-        if store.backend() != Backend::Postgres {
+    /// A loader for `insert` on `store`; `copy: false` keeps to multi-row
+    /// `INSERT`s on PostgreSQL too.
+    pub async fn new(store: &crate::Store, insert: BulkInsert, copy: bool) -> Result<BulkLoader> {
+        if store.backend() != Backend::Postgres || !copy {
             return Ok(BulkLoader { insert, copy: None });
         }
         use sqlx::{ConnectOptions, Executor};

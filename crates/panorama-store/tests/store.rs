@@ -161,9 +161,10 @@ async fn a_bulk_load_round_trips_awkward_text_keeps_order_and_rolls_back_whole()
         let rows: Vec<_> = (0..n)
             .map(|i| record(&format!("C{i:06}"), &name(i), &format!("h{i}"), batch))
             .collect();
-        let mut loader = BulkLoader::new(&store, ingest::source_record_insert(store.backend()))
-            .await
-            .unwrap();
+        let mut loader =
+            BulkLoader::new(&store, ingest::source_record_insert(store.backend()), true)
+                .await
+                .unwrap();
         let mut tx = store.begin().await.unwrap();
         assert_eq!(loader.execute(&mut tx, &rows).await.unwrap(), n as u64);
         tx.commit().await.unwrap();

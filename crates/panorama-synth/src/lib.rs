@@ -51,6 +51,9 @@ pub struct Config {
     pub as_of: NaiveDate,
     /// Output folder (created; existing extract files are overwritten).
     pub out: PathBuf,
+    /// Write the extract files gzip-compressed (`name.csv.gz`, as banks send
+    /// large extracts; the manifest names them so). The truth stays plain.
+    pub gzip: bool,
 }
 
 /// What was generated.
@@ -129,13 +132,12 @@ pub fn generate(
         files: Vec::new(),
         bytes: 0,
     };
-    summary.bytes += write_reference(out, &units, &mut summary.files)?;
+    summary.bytes += write_reference(out, &units, config.gzip, &mut summary.files)?;
 
     let mut writers = Vec::with_capacity(FILES.len());
     for (name, header) in FILES {
-        let path = out.join(name);
-        let file = File::create(&path).map_err(io_err(&path))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let gzip = config.gzip && !name.starts_with("truth/");
+        let (path, mut w) = Out::create(out, name, gzip)?;
         writeln!(w, "{header}").map_err(io_err(&path))?;
         summary.bytes += header.len() as u64 + 1;
         writers.push((path, w, 0u64));
@@ -164,11 +166,14 @@ pub fn generate(
         next = upto;
         progress((next * CHUNK).min(config.customers), config.customers);
     }
-    for (i, (path, mut w, rows)) in writers.into_iter().enumerate() {
-        w.flush().map_err(io_err(&path))?;
+    for (i, (path, w, rows)) in writers.into_iter().enumerate() {
+        w.finish().map_err(io_err(&path))?;
         summary.files.push((FILES[i].0.to_owned(), rows));
     }
-    let manifest = manifest::render(config.as_of);
+    let mut manifest = manifest::render(config.as_of);
+    if config.gzip {
+        manifest = manifest.replace(".csv\"", ".csv.gz\"");
+    }
     let path = out.join("manifest.toml");
     fs::write(&path, &manifest).map_err(io_err(&path))?;
     let path = out.join("truth/README.md");
@@ -184,9 +189,61 @@ For measuring identity resolution and models only: Panorama itself never reads t
 - relationships.csv: true relationships (family, company officers, payroll employees, suppliers).\n\
 - propensity.csv: hidden propensities and outcomes: credit-card uptake (month), churn (month), wealth-offer response.\n";
 
+/// An extract file being written, plain or gzip-compressed.
+enum Out {
+    Plain(BufWriter<File>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
+}
+
+impl Out {
+    /// Creates `dir/name` (`name.gz` when compressed).
+    fn create(dir: &Path, name: &str, gzip: bool) -> Result<(PathBuf, Out), SynthError> {
+        let path = if gzip {
+            dir.join(format!("{name}.gz"))
+        } else {
+            dir.join(name)
+        };
+        let file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io_err(&path))?);
+        let out = if gzip {
+            Out::Gzip(Box::new(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::fast(),
+            )))
+        } else {
+            Out::Plain(file)
+        };
+        Ok((path, out))
+    }
+
+    /// Flushes, and writes the gzip trailer.
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Out::Plain(mut w) => w.flush(),
+            Out::Gzip(g) => g.finish()?.flush(),
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Plain(w) => w.write(buf),
+            Out::Gzip(g) => g.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Plain(w) => w.flush(),
+            Out::Gzip(g) => g.flush(),
+        }
+    }
+}
+
 fn write_reference(
     out: &Path,
     units: &[OrgUnit],
+    gzip: bool,
     files: &mut Vec<(String, u64)>,
 ) -> Result<u64, SynthError> {
     let mut org = String::from("ORG_CODE,ORG_NAME,ORG_NAME_EN,ORG_LEVEL,PARENT_CODE\n");
@@ -215,8 +272,9 @@ fn write_reference(
         ("org_units.csv", &org, units.len()),
         ("products.csv", &products, PRODUCTS.len()),
     ] {
-        let path = out.join(name);
-        fs::write(&path, text).map_err(io_err(&path))?;
+        let (path, mut w) = Out::create(out, name, gzip)?;
+        w.write_all(text.as_bytes()).map_err(io_err(&path))?;
+        w.finish().map_err(io_err(&path))?;
         bytes += text.len() as u64;
         files.push((name.to_owned(), rows as u64));
     }

@@ -16,6 +16,7 @@ fn bank(dir: &Path, customers: u64, seed: u64) -> panorama_synth::Summary {
         seed,
         as_of: "2026-10-31".parse().unwrap(),
         out: dir.to_path_buf(),
+        gzip: false,
     };
     generate(&config, &|_, _| {}).unwrap()
 }
@@ -256,4 +257,38 @@ fn balances_fall_before_churn() {
         median < 0.6,
         "median late/early balance ratio of churners {median:.2}"
     );
+}
+
+#[test]
+fn a_gzip_bank_is_the_plain_bank_compressed() {
+    use std::io::Read;
+    let plain = tempfile::tempdir().unwrap();
+    let gz = tempfile::tempdir().unwrap();
+    bank(plain.path(), 150, 9);
+    let config = Config {
+        customers: 150,
+        seed: 9,
+        as_of: "2026-10-31".parse().unwrap(),
+        out: gz.path().to_path_buf(),
+        gzip: true,
+    };
+    generate(&config, &|_, _| {}).unwrap();
+    let manifest = fs::read_to_string(gz.path().join("manifest.toml")).unwrap();
+    let mut named = 0;
+    for entry in fs::read_dir(plain.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        named += 1;
+        assert!(manifest.contains(&format!("\"{name}.gz\"")), "{name}");
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(fs::File::open(gz.path().join(format!("{name}.gz"))).unwrap())
+            .read_to_end(&mut text)
+            .unwrap();
+        assert_eq!(text, fs::read(plain.path().join(&name)).unwrap(), "{name}");
+    }
+    assert!(named >= 18, "{named} extract files");
+    // The truth stays plain, for the benchmarks that read it.
+    assert!(gz.path().join("truth/records.csv").exists());
 }

@@ -25,7 +25,7 @@ use crate::cluster::ClusterDefinition;
 use crate::config::Config;
 use crate::engine::{register_features, register_snapshot, session};
 use crate::error::{AnalyticsError, Result};
-use crate::features::{self, TierHistory};
+use crate::features::{self, TierFiles};
 use crate::features_sql::Dates;
 use crate::memory;
 use crate::segment::{self, Vocabulary};
@@ -135,21 +135,17 @@ async fn stages(
     let ctx = session();
     register_snapshot(&ctx, analytics).await?;
     let dates = Dates::new(as_of);
-    let history = features::tier_history(&ctx, config, dates).await?;
+    let history = features::tier_history(&ctx, analytics, config, dates).await?;
     lap("tiers", &mut seconds);
     let customers = features::compute(&ctx, analytics, config, dates, &history).await?;
     lap("features", &mut seconds);
 
     register_features(&ctx, analytics, Some(as_of)).await?;
-    let (upserts, deletes) = tier_diff(store, config, &history, dates).await?;
-    let changes = upserts
-        .iter()
-        .filter(|r| r.previous_tier.is_some() && r.as_of == month_end(dates.month).to_string())
-        .count();
     let mut tx = store.begin().await?;
     let tiers = store_headlines(&ctx, store, &mut tx, &as_of.to_string()).await?;
-    acrm::write_tiers(&mut tx, store.backend(), &upserts, &deletes).await?;
+    let diff = write_tier_diff(store, &mut tx, config, &history, dates).await?;
     tx.commit().await?;
+    drop(history);
     lap("store", &mut seconds);
 
     let vocab = vocabulary(store, config).await?;
@@ -179,9 +175,9 @@ async fn stages(
         snapshot,
         customers,
         tiers,
-        tier_rows_written: upserts.len(),
-        tier_rows_deleted: deletes.len(),
-        tier_changes_this_month: changes,
+        tier_rows_written: diff.written,
+        tier_rows_deleted: diff.deleted,
+        tier_changes_this_month: diff.changes,
         segments,
         alerts_raised,
         alerts_written,
@@ -220,7 +216,7 @@ pub async fn ensure_features(
     let ctx = session();
     register_snapshot(&ctx, analytics).await?;
     let dates = Dates::new(as_of);
-    let history = features::tier_history(&ctx, config, dates).await?;
+    let history = features::tier_history(&ctx, analytics, config, dates).await?;
     features::compute(&ctx, analytics, config, dates, &history).await?;
     Ok(path)
 }
@@ -432,39 +428,29 @@ fn headline_rows(
     Ok(rows)
 }
 
-/// The tier-history rows to upsert and delete so the store holds exactly
-/// the replayed decisions up to the as-of date.
-async fn tier_diff(
+/// What a tier diff wrote.
+#[derive(Debug, Default)]
+struct TierDiff {
+    written: usize,
+    deleted: usize,
+    changes: usize,
+}
+
+/// Rows of a tier diff written at a time.
+const TIER_CHUNK: usize = 10_000;
+
+/// Makes the store's tier history exactly the replayed decisions up to the
+/// as-of month, in `tx`: a merge, in customer order, of the decisions'
+/// file, the stored rows and the active customers — one customer at a time
+/// in memory, the changes written in chunks.
+async fn write_tier_diff(
     store: &Store,
+    tx: &mut panorama_store::AnyConnection,
     config: &Config,
-    history: &TierHistory,
+    history: &TierFiles,
     dates: Dates,
-) -> Result<(Vec<TierRow>, Vec<(i64, String)>)> {
+) -> Result<TierDiff> {
     let through = month_end(dates.month).to_string();
-    let mut stored = acrm::tier_rows(store, &through).await?;
-    let active: HashSet<i64> = acrm::active_customer_ids(store)
-        .await?
-        .into_iter()
-        .collect();
-    let mut upserts = Vec::new();
-    for (&customer_id, decisions) in history {
-        if !active.contains(&customer_id) {
-            continue;
-        }
-        for d in decisions {
-            let row = TierRow {
-                customer_id,
-                as_of: d.as_of.to_string(),
-                tier: config.tiers[d.tier].code.clone(),
-                previous_tier: d.previous.map(|p| config.tiers[p].code.clone()),
-                reason: d.reason.clone(),
-            };
-            match stored.remove(&(customer_id, row.as_of.clone())) {
-                Some(old) if old == row => {}
-                _ => upserts.push(row),
-            }
-        }
-    }
     // Customers without any balance still get a tier (the lowest), decided
     // once, on the first run that sees them.
     let lowest = config
@@ -472,31 +458,95 @@ async fn tier_diff(
         .last()
         .map(|t| t.code.clone())
         .unwrap_or_default();
-    let with_rows: HashSet<i64> = stored.keys().map(|(c, _)| *c).collect();
-    let mut keep: HashSet<i64> = HashSet::new();
-    for &customer_id in &active {
-        if history.contains_key(&customer_id) {
-            continue;
+    let mut decisions = history.reader()?;
+    let mut stored = acrm::tier_rows(store, &through);
+    let mut active = acrm::active_customer_ids(store);
+    let mut next_decisions = decisions.next_customer()?;
+    let mut next_stored = stored.try_next().await?;
+    let mut next_active = active.try_next().await?;
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    let mut diff = TierDiff::default();
+    loop {
+        let heads = [
+            next_decisions.as_ref().map(|(c, _)| *c),
+            next_stored.as_ref().map(|r| r.customer_id),
+            next_active,
+        ];
+        let Some(customer_id) = heads.into_iter().flatten().min() else {
+            break;
+        };
+        let decided = match &next_decisions {
+            Some((c, _)) if *c == customer_id => {
+                let taken = next_decisions.take().map(|(_, d)| d);
+                next_decisions = decisions.next_customer()?;
+                taken
+            }
+            _ => None,
+        };
+        let mut rows = Vec::new();
+        while next_stored.as_ref().map(|r| r.customer_id) == Some(customer_id) {
+            rows.extend(next_stored.take());
+            next_stored = stored.try_next().await?;
         }
-        if with_rows.contains(&customer_id) {
-            keep.insert(customer_id);
-        } else {
-            upserts.push(TierRow {
+        let is_active = next_active == Some(customer_id);
+        if is_active {
+            next_active = active.try_next().await?;
+        }
+        match (is_active, decided) {
+            (true, Some(decided)) => {
+                for d in decided {
+                    let row = TierRow {
+                        customer_id,
+                        as_of: d.as_of.to_string(),
+                        tier: config.tiers[d.tier].code.clone(),
+                        previous_tier: d.previous.map(|p| config.tiers[p].code.clone()),
+                        reason: d.reason,
+                    };
+                    match rows.iter().position(|r| r.as_of == row.as_of) {
+                        Some(k) if rows[k] == row => {
+                            rows.swap_remove(k);
+                        }
+                        found => {
+                            if let Some(k) = found {
+                                rows.swap_remove(k);
+                            }
+                            if row.previous_tier.is_some() && row.as_of == through {
+                                diff.changes += 1;
+                            }
+                            upserts.push(row);
+                        }
+                    }
+                }
+                deletes.extend(rows.into_iter().map(|r| (r.customer_id, r.as_of)));
+            }
+            (true, None) if rows.is_empty() => upserts.push(TierRow {
                 customer_id,
                 as_of: through.clone(),
                 tier: lowest.clone(),
                 previous_tier: None,
                 reason: "no balances on record: the entry tier".to_owned(),
-            });
+            }),
+            // Active without balances but with decisions already: kept.
+            (true, None) => {}
+            // No longer active (merged away): its decisions go.
+            (false, Some(_)) => {
+                deletes.extend(rows.into_iter().map(|r| (r.customer_id, r.as_of)));
+            }
+            (false, None) => {}
+        }
+        if upserts.len() >= TIER_CHUNK || deletes.len() >= TIER_CHUNK {
+            diff.written += upserts.len();
+            diff.deleted += deletes.len();
+            acrm::write_tiers(tx, store.backend(), &upserts, &deletes).await?;
+            upserts.clear();
+            deletes.clear();
         }
     }
-    upserts.sort_by(|a, b| (a.customer_id, &a.as_of).cmp(&(b.customer_id, &b.as_of)));
-    let mut deletes: Vec<(i64, String)> = stored
-        .into_keys()
-        .filter(|(c, _)| !keep.contains(c) && (active.contains(c) || history.contains_key(c)))
-        .collect();
-    deletes.sort_unstable();
-    Ok((upserts, deletes))
+    diff.written += upserts.len();
+    diff.deleted += deletes.len();
+    acrm::write_tiers(tx, store.backend(), &upserts, &deletes).await?;
+    Ok(diff)
 }
 
 /// The customers matching `filter` with the chosen numeric features (as

@@ -1,33 +1,91 @@
 //! The feature and tier stages of the batch, over the snapshot.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
-use datafusion::prelude::SessionContext;
-use rayon::prelude::*;
+use datafusion::arrow::array::{Array, AsArray, Date32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::catalogue::AUM_CLASSES;
 use crate::config::Config;
-use crate::engine::{features_path, register_batches};
+use crate::engine::features_path;
 use crate::error::{AnalyticsError, Result};
 use crate::features_sql::{Dates, feature_sql};
 use crate::snapshot::{ParquetFile, from_date32};
 use crate::tiers::{TierDecision, month_end, replay};
 
-/// Every customer's tier decisions (ascending), by customer id.
-pub type TierHistory = HashMap<i64, Vec<TierDecision>>;
+/// The tier decisions of a run, replayed for every customer and written to
+/// Parquet in customer order, so no stage holds every customer's history:
+/// `decisions.parquet` (customer_id, as_of, tier and previous as indexes
+/// into the configured tiers, reason) and `now.parquet` (customer_id, the
+/// tier in force on the as-of date, months in it). The directory is the
+/// run's own and is removed when this is dropped.
+#[derive(Debug)]
+pub struct TierFiles {
+    dir: PathBuf,
+    /// Customers with balances, so with decisions.
+    pub customers: u64,
+    /// Decisions in all.
+    pub decisions: u64,
+}
+
+impl TierFiles {
+    /// The decisions, in customer and date order.
+    pub fn decisions_path(&self) -> PathBuf {
+        self.dir.join("decisions.parquet")
+    }
+
+    /// The tier in force on the as-of date per customer.
+    pub fn now_path(&self) -> PathBuf {
+        self.dir.join("now.parquet")
+    }
+
+    /// Reads the decisions back, one customer at a time, in customer order.
+    pub fn reader(&self) -> Result<DecisionReader> {
+        DecisionReader::open(&self.decisions_path())
+    }
+}
+
+impl Drop for TierFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn decision_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("as_of", DataType::Date32, false),
+        Field::new("tier", DataType::Int64, false),
+        Field::new("previous", DataType::Int64, true),
+        Field::new("reason", DataType::Utf8, false),
+    ]))
+}
+
+fn now_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("tier", DataType::Utf8, false),
+        Field::new("tier_months", DataType::Int64, false),
+    ]))
+}
+
+/// Rows buffered before a Parquet batch is written.
+const CHUNK: usize = 65_536;
 
 /// Replays the tier rules for every customer from the monthly average AUM
-/// in the snapshot, through the last month complete on `dates.as_of`.
+/// in the snapshot, through the last month complete on `dates.as_of`,
+/// streaming the customers' months in order (the engine sorts, spilling
+/// within its memory budget) and writing each customer's decisions as it
+/// goes.
 pub async fn tier_history(
     ctx: &SessionContext,
+    analytics: &Path,
     config: &Config,
     dates: Dates,
-) -> Result<TierHistory> {
+) -> Result<TierFiles> {
     let classes = AUM_CLASSES
         .iter()
         .map(|c| format!("'{c}'"))
@@ -37,13 +95,36 @@ pub async fn tier_history(
         "SELECT a.customer_id, b.month, \
            SUM(CASE WHEN a.class IN ({classes}) THEN b.avg_balance_minor ELSE 0 END) AS aum \
          FROM balance b JOIN account a ON a.account_id = b.account_id \
-         WHERE b.month <= DATE '{}' \
-         GROUP BY a.customer_id, b.month",
+         WHERE b.month <= DATE '{}' AND a.customer_id IS NOT NULL \
+         GROUP BY a.customer_id, b.month ORDER BY a.customer_id, b.month",
         dates.month.format("%Y-%m-%d")
     );
-    let batches = ctx.sql(&sql).await?.collect().await?;
-    let mut series: HashMap<i64, Vec<(NaiveDate, i64)>> = HashMap::new();
-    for b in &batches {
+    let dir = analytics.join("tmp").join(format!(
+        "tiers-{}-{}",
+        dates.as_of.format("%Y-%m-%d"),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|source| AnalyticsError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut files = TierFiles {
+        dir,
+        customers: 0,
+        decisions: 0,
+    };
+    let mut writer = TierWriter {
+        config,
+        dates,
+        decisions: ParquetFile::create(&files.decisions_path(), decision_schema())?,
+        now: ParquetFile::create(&files.now_path(), now_schema())?,
+        d: DecisionColumns::default(),
+        n: NowColumns::default(),
+    };
+    let mut stream = ctx.sql(&sql).await?.execute_stream().await?;
+    let mut current: Option<(i64, Vec<(NaiveDate, i64)>)> = None;
+    use futures_util::TryStreamExt;
+    while let Some(b) = stream.try_next().await? {
         let ids = b.column(0).as_primitive::<Int64Type>();
         let months = b.column(1).as_primitive::<Date32Type>();
         let aum = b.column(2).as_primitive::<Int64Type>();
@@ -54,21 +135,192 @@ pub async fn tier_history(
             let Some(m) = from_date32(months.value(i)) else {
                 continue;
             };
-            series
-                .entry(ids.value(i))
-                .or_default()
-                .push((m, if aum.is_null(i) { 0 } else { aum.value(i) }));
+            let id = ids.value(i);
+            let value = if aum.is_null(i) { 0 } else { aum.value(i) };
+            match &mut current {
+                Some((c, series)) if *c == id => series.push((m, value)),
+                _ => {
+                    if let Some((c, series)) = current.take() {
+                        writer.customer(c, &series, &mut files)?;
+                    }
+                    current = Some((id, vec![(m, value)]));
+                }
+            }
         }
     }
-    let tiers = &config.tiers;
-    let through = dates.month;
-    Ok(series
-        .into_par_iter()
-        .map(|(id, mut s)| {
-            s.sort_unstable_by_key(|x| x.0);
-            (id, replay(tiers, &s, through))
+    if let Some((c, series)) = current.take() {
+        writer.customer(c, &series, &mut files)?;
+    }
+    writer.finish()?;
+    Ok(files)
+}
+
+#[derive(Default)]
+struct DecisionColumns {
+    customer: Vec<i64>,
+    as_of: Vec<i32>,
+    tier: Vec<i64>,
+    previous: Vec<Option<i64>>,
+    reason: Vec<String>,
+}
+
+#[derive(Default)]
+struct NowColumns {
+    customer: Vec<i64>,
+    tier: Vec<String>,
+    months: Vec<i64>,
+}
+
+/// Writes the decisions of one customer at a time.
+struct TierWriter<'a> {
+    config: &'a Config,
+    dates: Dates,
+    decisions: ParquetFile,
+    now: ParquetFile,
+    d: DecisionColumns,
+    n: NowColumns,
+}
+
+impl TierWriter<'_> {
+    fn customer(
+        &mut self,
+        id: i64,
+        series: &[(NaiveDate, i64)],
+        files: &mut TierFiles,
+    ) -> Result<()> {
+        let decisions = replay(&self.config.tiers, series, self.dates.month);
+        files.customers += 1;
+        files.decisions += decisions.len() as u64;
+        if let Some(last) = decisions.iter().rev().find(|d| d.as_of <= self.dates.as_of) {
+            self.n.customer.push(id);
+            self.n.tier.push(self.config.tiers[last.tier].code.clone());
+            self.n
+                .months
+                .push(months_since(last.as_of, month_end(self.dates.month)));
+        }
+        for d in decisions {
+            self.d.customer.push(id);
+            self.d.as_of.push(to_date32(d.as_of));
+            self.d.tier.push(d.tier as i64);
+            self.d.previous.push(d.previous.map(|p| p as i64));
+            self.d.reason.push(d.reason);
+        }
+        if self.d.customer.len() >= CHUNK || self.n.customer.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let d = std::mem::take(&mut self.d);
+        if !d.customer.is_empty() {
+            self.decisions.write(&RecordBatch::try_new(
+                decision_schema(),
+                vec![
+                    Arc::new(Int64Array::from(d.customer)),
+                    Arc::new(Date32Array::from(d.as_of)),
+                    Arc::new(Int64Array::from(d.tier)),
+                    Arc::new(Int64Array::from(d.previous)),
+                    Arc::new(StringArray::from(d.reason)),
+                ],
+            )?)?;
+        }
+        let n = std::mem::take(&mut self.n);
+        if !n.customer.is_empty() {
+            self.now.write(&RecordBatch::try_new(
+                now_schema(),
+                vec![
+                    Arc::new(Int64Array::from(n.customer)),
+                    Arc::new(StringArray::from(n.tier)),
+                    Arc::new(Int64Array::from(n.months)),
+                ],
+            )?)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        self.decisions.finish()?;
+        self.now.finish()?;
+        Ok(())
+    }
+}
+
+fn to_date32(d: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    i32::try_from((d - epoch).num_days()).unwrap_or(0)
+}
+
+/// The decisions of a [`TierFiles`], read back one customer at a time.
+pub struct DecisionReader {
+    batches: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    batch: Option<RecordBatch>,
+    row: usize,
+}
+
+impl DecisionReader {
+    fn open(path: &Path) -> Result<DecisionReader> {
+        let file = std::fs::File::open(path).map_err(|source| AnalyticsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let batches = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?
+            .with_batch_size(8192)
+            .build()?;
+        Ok(DecisionReader {
+            batches,
+            batch: None,
+            row: 0,
         })
-        .collect())
+    }
+
+    /// The customer of the next decision, if any.
+    fn peek(&mut self) -> Result<Option<i64>> {
+        loop {
+            if let Some(b) = &self.batch {
+                if self.row < b.num_rows() {
+                    return Ok(Some(
+                        b.column(0).as_primitive::<Int64Type>().value(self.row),
+                    ));
+                }
+            }
+            match self.batches.next() {
+                Some(b) => {
+                    self.batch = Some(b?);
+                    self.row = 0;
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next customer's decisions (ascending), `None` at the end.
+    pub fn next_customer(&mut self) -> Result<Option<(i64, Vec<TierDecision>)>> {
+        let Some(id) = self.peek()? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        while self.peek()? == Some(id) {
+            let Some(b) = &self.batch else { break };
+            let i = self.row;
+            let as_of = b.column(1).as_primitive::<Date32Type>();
+            let tier = b.column(2).as_primitive::<Int64Type>();
+            let previous = b.column(3).as_primitive::<Int64Type>();
+            let reason = b.column(4).as_string::<i32>();
+            out.push(TierDecision {
+                as_of: from_date32(as_of.value(i)).ok_or_else(|| {
+                    AnalyticsError::Invalid("a tier decision without a date".into())
+                })?,
+                tier: usize::try_from(tier.value(i)).unwrap_or(0),
+                previous: (!previous.is_null(i))
+                    .then(|| usize::try_from(previous.value(i)).unwrap_or(0)),
+                reason: reason.value(i).to_owned(),
+            });
+            self.row += 1;
+        }
+        Ok(Some((id, out)))
+    }
 }
 
 /// Computes the features of `dates.as_of` and writes them to the analytics
@@ -78,39 +330,21 @@ pub async fn compute(
     analytics: &Path,
     config: &Config,
     dates: Dates,
-    history: &TierHistory,
+    tiers: &TierFiles,
 ) -> Result<u64> {
-    // The tier in force on the as-of date, as a small table to join.
+    // The tier in force on the as-of date, joined from its file.
     let lowest = config
         .tiers
         .last()
         .map(|t| t.code.clone())
         .ok_or_else(|| AnalyticsError::Invalid("no tiers configured".into()))?;
-    let mut ids = Vec::with_capacity(history.len());
-    let mut codes = Vec::with_capacity(history.len());
-    let mut months = Vec::with_capacity(history.len());
-    for (id, ds) in history {
-        if let Some(last) = ds.iter().rev().find(|d| d.as_of <= dates.as_of) {
-            ids.push(*id);
-            codes.push(config.tiers[last.tier].code.clone());
-            months.push(months_since(last.as_of, month_end(dates.month)));
-        }
-    }
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("customer_id", DataType::Int64, false),
-        Field::new("tier", DataType::Utf8, false),
-        Field::new("tier_months", DataType::Int64, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Int64Array::from(ids)),
-            Arc::new(StringArray::from(codes)),
-            Arc::new(Int64Array::from(months)),
-        ],
-    )?;
     let _ = ctx.deregister_table("tier_now");
-    register_batches(ctx, "tier_now", schema, vec![batch])?;
+    ctx.register_parquet(
+        "tier_now",
+        tiers.now_path().display().to_string(),
+        ParquetReadOptions::default().schema(&now_schema()),
+    )
+    .await?;
     let sql = format!(
         "SELECT f.*, COALESCE(t.tier, '{lowest}') AS tier, COALESCE(t.tier_months, 0) AS tier_months \
          FROM ({}) f LEFT JOIN tier_now t ON t.customer_id = f.customer_id ORDER BY f.customer_id",

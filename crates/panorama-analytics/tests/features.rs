@@ -230,7 +230,9 @@ async fn features_of(root: &Path, as_of: &str) -> Vec<Row> {
     let config = Config::default_config();
     let ctx = snapshot_session(root).await.unwrap();
     let dates = Dates::new(d(as_of));
-    let history = features::tier_history(&ctx, &config, dates).await.unwrap();
+    let history = features::tier_history(&ctx, root, &config, dates)
+        .await
+        .unwrap();
     features::compute(&ctx, root, &config, dates, &history)
         .await
         .unwrap();

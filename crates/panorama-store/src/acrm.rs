@@ -1,10 +1,11 @@
 //! Queries behind ACRM: analytics runs, headline features per as-of date,
 //! the tier history, saved segments and their membership history.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use sqlx::AnyConnection;
+
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 
 use crate::{Backend, BulkInsert, BulkLoader, Result, Store, StoreError, Value, now_utc};
 
@@ -150,27 +151,25 @@ pub struct TierRow {
 const TIER_COLUMNS: &str =
     "customer_id, as_of, tier, previous_tier, COALESCE(reason, '') AS reason";
 
-/// The ids of active customers.
-pub async fn active_customer_ids(store: &Store) -> Result<Vec<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active'")
-            .fetch_all(store.db())
-            .await?,
-    )
+/// The ids of active customers, ascending, streamed.
+pub fn active_customer_ids(store: &Store) -> BoxStream<'_, Result<i64>> {
+    sqlx::query_scalar("SELECT id FROM customer WHERE status = 'active' ORDER BY id")
+        .fetch(store.db())
+        .map_err(StoreError::from)
+        .boxed()
 }
 
-/// The stored tier decisions up to `through` (inclusive), keyed by
-/// customer and date.
-pub async fn tier_rows(store: &Store, through: &str) -> Result<HashMap<(i64, String), TierRow>> {
-    let sql = format!("SELECT {TIER_COLUMNS} FROM tier_history WHERE as_of <= $1");
-    let rows: Vec<TierRow> = sqlx::query_as(&sql)
-        .bind(through)
-        .fetch_all(store.db())
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ((r.customer_id, r.as_of.clone()), r))
-        .collect())
+/// The stored tier decisions up to `through` (inclusive), by customer and
+/// date, streamed.
+pub fn tier_rows<'a>(store: &'a Store, through: &'a str) -> BoxStream<'a, Result<TierRow>> {
+    sqlx::query_as(
+        "SELECT customer_id, as_of, tier, previous_tier, COALESCE(reason, '') AS reason \
+         FROM tier_history WHERE as_of <= $1 ORDER BY customer_id, as_of",
+    )
+    .bind(through)
+    .fetch(store.db())
+    .map_err(StoreError::from)
+    .boxed()
 }
 
 /// Applies a tier-history diff: upserts and deletions.

@@ -93,9 +93,13 @@ pub const SNAPSHOT_TABLES: &[&str] = &[
 /// What the engine's queries may hold in memory, and where they spill.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
-    /// Bytes the engine's operators may hold (sorts, aggregations, joins);
-    /// beyond it, sorts and aggregations spill to disk and anything that
-    /// cannot spill fails with a clear error. `None`: unbounded.
+    /// Bytes the engine's operators may hold (sorts, aggregations, joins),
+    /// first come first served (a fair share per operator starved the
+    /// feature query's sorts: it has a hundred operators that may spill);
+    /// beyond it, sorts, aggregations and sort-merge joins spill to disk and
+    /// anything that cannot spill fails naming the largest holders. The
+    /// batch needs about 8 MB at least (one sorted batch of features).
+    /// `None`: unbounded.
     pub memory_bytes: Option<usize>,
     /// Where spill files go (default: the system's temporary directory).
     pub spill_dir: Option<PathBuf>,
@@ -103,15 +107,16 @@ pub struct Limits {
 
 /// The runtime every session of this process shares once limits are set:
 /// one memory pool, so concurrent queries share the budget.
-static RUNTIME: std::sync::RwLock<Option<Arc<datafusion::execution::runtime_env::RuntimeEnv>>> =
-    std::sync::RwLock::new(None);
+/// With the budget in bytes.
+type Budgeted = (Arc<datafusion::execution::runtime_env::RuntimeEnv>, usize);
+static RUNTIME: std::sync::RwLock<Option<Budgeted>> = std::sync::RwLock::new(None);
 
 /// Sets the limits of every session made after it in this process (the
 /// CLI's `--memory-budget`): a budget belongs to the process, like its
 /// memory. Fails if the spill directory cannot be made.
 pub fn set_limits(limits: &Limits) -> Result<()> {
     use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     let runtime = match limits.memory_bytes {
         None => None,
@@ -126,12 +131,17 @@ pub fn set_limits(limits: &Limits) -> Result<()> {
                 }
                 None => DiskManagerMode::OsTmpDirectory,
             };
-            Some(
+            Some((
                 RuntimeEnvBuilder::new()
-                    .with_memory_pool(Arc::new(FairSpillPool::new(bytes)))
+                    // An exhausted budget names its five largest holders.
+                    .with_memory_pool(Arc::new(TrackConsumersPool::new(
+                        GreedyMemoryPool::new(bytes),
+                        std::num::NonZeroUsize::MIN.saturating_add(4),
+                    )))
                     .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(mode))
                     .build_arc()?,
-            )
+                bytes,
+            ))
         }
     };
     if let Ok(mut r) = RUNTIME.write() {
@@ -148,10 +158,14 @@ pub fn session() -> SessionContext {
         .with_batch_size(8192);
     match RUNTIME.read().ok().and_then(|r| r.clone()) {
         None => SessionContext::new_with_config(config),
-        Some(runtime) => {
+        Some((runtime, bytes)) => {
+            let options = config.options_mut();
             // Within a budget, joins that can spill (sort-merge) rather than
             // the hash join, whose build side must fit whole.
-            config.options_mut().optimizer.prefer_hash_join = false;
+            options.optimizer.prefer_hash_join = false;
+            // What a sort keeps back for merging its spill files (10 MB by
+            // default): a share of the budget, so a small one still sorts.
+            options.execution.sort_spill_reservation_bytes = (bytes / 32).clamp(64 << 10, 10 << 20);
             SessionContext::new_with_config_rt(config, runtime)
         }
     }

@@ -249,26 +249,31 @@ pub fn organisation_schema() -> Schema {
     }
 }
 
-fn person_values(r: &SourceRec) -> [Option<&str>; 7] {
-    [
-        Some(r.name.as_str()),
-        r.id_no.as_deref().or(r.id_raw.as_deref()),
-        r.mobile.as_deref(),
-        r.birth_date.as_deref(),
-        r.gender.as_deref(),
-        r.address.as_deref(),
-        r.email.as_deref(),
-    ]
+/// A record's value of a schema column (`None` for a column records do not
+/// have; [`field_values`] is checked against both built-in schemas).
+fn column_value<'a>(r: &'a SourceRec, column: &str) -> Option<&'a str> {
+    match column {
+        "name" => Some(r.name.as_str()),
+        "id_no" => r.id_no.as_deref().or(r.id_raw.as_deref()),
+        "mobile" => r.mobile.as_deref(),
+        "birth_date" => r.birth_date.as_deref(),
+        "gender" => r.gender.as_deref(),
+        "address" => r.address.as_deref(),
+        "email" => r.email.as_deref(),
+        "credit_code" => r.credit_code.as_deref(),
+        "industry" => r.industry.as_deref(),
+        _ => None,
+    }
 }
 
-fn org_values(r: &SourceRec) -> [Option<&str>; 5] {
-    [
-        Some(r.name.as_str()),
-        Some(r.name.as_str()),
-        r.credit_code.as_deref(),
-        r.address.as_deref(),
-        r.industry.as_deref(),
-    ]
+/// A record's raw values in the order of `schema`'s fields (what
+/// `Dataset::push` reads, field by field), each from its field's column.
+fn field_values<'a>(schema: &Schema, r: &'a SourceRec) -> Vec<Option<&'a str>> {
+    schema
+        .fields
+        .iter()
+        .map(|f| column_value(r, &f.column))
+        .collect()
 }
 
 struct Dsu(Vec<usize>);
@@ -355,11 +360,7 @@ pub fn resolve(
         let mut ds = Dataset::new(schema.fields.len());
         for &i in &index {
             let r = &records[i];
-            if party == "person" {
-                ds.push(&schema, r.id.to_string(), 0, &person_values(r));
-            } else {
-                ds.push(&schema, r.id.to_string(), 0, &org_values(r));
-            }
+            ds.push(&schema, r.id.to_string(), 0, &field_values(&schema, r));
         }
         let focus: Option<Vec<bool>> = (!dirty.is_empty() || !previous.is_empty()).then(|| {
             index
@@ -733,6 +734,62 @@ mod tests {
             trust,
             ..Default::default()
         }
+    }
+
+    /// The columns [`column_value`] knows.
+    const COLUMNS: [&str; 9] = [
+        "name",
+        "id_no",
+        "mobile",
+        "birth_date",
+        "gender",
+        "address",
+        "email",
+        "credit_code",
+        "industry",
+    ];
+
+    #[test]
+    fn every_field_of_the_built_in_schemas_reads_its_own_column() {
+        for schema in [person_schema(), organisation_schema()] {
+            for f in &schema.fields {
+                assert!(COLUMNS.contains(&f.column.as_str()), "{}", f.column);
+                if let Some(or) = &f.or_column {
+                    assert!(COLUMNS.contains(&or.as_str()), "{or}");
+                }
+            }
+        }
+        // A company's values land in their fields (they once shifted when
+        // fields were added: the industry was blocked on as the credit code).
+        let company = SourceRec {
+            id: 1,
+            party_type: "organisation".into(),
+            name: "杭州百川卓纺织有限公司".into(),
+            credit_code: Some("91330110142478624K".into()),
+            credit_code_ok: true,
+            address: Some("浙江省杭州市余杭区团结东路21号".into()),
+            industry: Some("C 制造业".into()),
+            ..Default::default()
+        };
+        let schema = organisation_schema();
+        let values = field_values(&schema, &company);
+        assert_eq!(values.len(), schema.fields.len());
+        for (f, v) in schema.fields.iter().zip(&values) {
+            assert_eq!(*v, column_value(&company, &f.column), "{}", f.column);
+        }
+        let at = |kind: FieldKind| {
+            schema
+                .fields
+                .iter()
+                .position(|f| f.kind == kind)
+                .map(|i| values[i])
+        };
+        assert_eq!(at(FieldKind::CreditCode), Some(Some("91330110142478624K")));
+        assert_eq!(
+            at(FieldKind::Address),
+            Some(Some("浙江省杭州市余杭区团结东路21号"))
+        );
+        assert_eq!(at(FieldKind::Exact), Some(Some("C 制造业")));
     }
 
     #[test]

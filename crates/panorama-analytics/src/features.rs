@@ -91,12 +91,16 @@ pub async fn tier_history(
         .map(|c| format!("'{c}'"))
         .collect::<Vec<_>>()
         .join(", ");
+    // The joined rows sorted, summed here as they stream: sorting the
+    // aggregate's output instead broke the memory budget (an aggregate's
+    // output batches are slices of one buffer, and a sort counts each
+    // slice as the whole buffer).
     let sql = format!(
         "SELECT a.customer_id, b.month, \
-           SUM(CASE WHEN a.class IN ({classes}) THEN b.avg_balance_minor ELSE 0 END) AS aum \
+           CASE WHEN a.class IN ({classes}) THEN b.avg_balance_minor ELSE 0 END AS aum \
          FROM balance b JOIN account a ON a.account_id = b.account_id \
          WHERE b.month <= DATE '{}' AND a.customer_id IS NOT NULL \
-         GROUP BY a.customer_id, b.month ORDER BY a.customer_id, b.month",
+         ORDER BY a.customer_id, b.month",
         dates.month.format("%Y-%m-%d")
     );
     let dir = analytics.join("tmp").join(format!(
@@ -138,7 +142,11 @@ pub async fn tier_history(
             let id = ids.value(i);
             let value = if aum.is_null(i) { 0 } else { aum.value(i) };
             match &mut current {
-                Some((c, series)) if *c == id => series.push((m, value)),
+                Some((c, series)) if *c == id => match series.last_mut() {
+                    // Another account's balance of the same month.
+                    Some((month, sum)) if *month == m => *sum += value,
+                    _ => series.push((m, value)),
+                },
                 _ => {
                     if let Some((c, series)) = current.take() {
                         writer.customer(c, &series, &mut files)?;

@@ -34,7 +34,7 @@ async fn the_batch_computes_features_tiers_and_segments() {
         let analytics = dir.path().join(format!("analytics-{k}"));
         let options = Options {
             rejects_dir: dir.path().join("rejects"),
-            insert_only: false,
+            copy: false,
         };
         ingest(&store, &dir.path().join("bank"), &options, &quiet)
             .await

@@ -99,7 +99,7 @@ async fn start_on(seed: u64, bank: Bank) -> Option<Env> {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: dir.path().join("rejects"),
-        insert_only: false,
+        copy: false,
     };
     ingest(&store, &dir.path().join("bank"), &options, &|_, _, _| {})
         .await

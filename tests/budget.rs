@@ -62,7 +62,7 @@ async fn the_batch_within_a_small_memory_budget_gives_the_unbounded_results() {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: dir.path().join("rejects"),
-        insert_only: false,
+        copy: false,
     };
     ingest(&store, &dir.path().join("bank"), &options, &quiet)
         .await

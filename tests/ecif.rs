@@ -27,7 +27,7 @@ fn bank(dir: &Path, customers: u64, seed: u64) {
 async fn load(store: &Store, dir: &Path) {
     let options = Options {
         rejects_dir: dir.join("rejects"),
-        insert_only: false,
+        copy: false,
     };
     ingest(store, dir, &options, &quiet).await.unwrap();
 }

@@ -202,7 +202,7 @@ async fn demo_stores(name: &str, dir: &std::path::Path) -> Vec<(test_support::Te
 async fn demo_bank(store: &panorama_store::Store, dir: &std::path::Path, k: usize) {
     let options = Options {
         rejects_dir: dir.join("rejects"),
-        insert_only: false,
+        copy: false,
     };
     ingest(store, &dir.join("bank"), &options, &|_, _, _| {})
         .await

@@ -73,11 +73,11 @@ pub async fn ingest(
     folder: &Path,
     rejects: Option<PathBuf>,
     report: Option<&Path>,
-    insert_only: bool,
+    copy: bool,
 ) -> Result<panorama_ingest::Report> {
     let options = panorama_ingest::Options {
         rejects_dir: rejects.unwrap_or_else(|| default_rejects(store)),
-        insert_only,
+        copy,
     };
     let pb = bar(
         0,

@@ -94,10 +94,10 @@ pub enum Command {
         /// Folder for reject reports (default: `rejects` beside the SQLite store, or ./panorama-rejects).
         #[arg(long)]
         rejects: Option<PathBuf>,
-        /// On PostgreSQL, load with multi-row INSERTs instead of COPY through
-        /// staging tables (for a database role that may not create tables).
+        /// On PostgreSQL, send the rows by COPY through staging tables instead
+        /// of multi-row INSERTs (the role must be allowed to create tables).
         #[arg(long)]
-        insert_only: bool,
+        copy: bool,
     },
     /// Set up a demo bank: generate it, load it into a SQLite store, and say what was done.
     Quickstart {
@@ -377,13 +377,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             folder,
             report,
             rejects,
-            insert_only,
+            copy,
         } => {
             let location = StoreLocation::parse(&cli.store)?;
             let store = Store::open(&location)
                 .await
                 .with_context(|| format!("opening the store {location}"))?;
-            let r = ingest(&store, &folder, rejects, report.as_deref(), insert_only).await?;
+            let r = ingest(&store, &folder, rejects, report.as_deref(), copy).await?;
             print_ingest(&r);
             Ok(())
         }

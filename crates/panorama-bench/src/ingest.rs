@@ -29,7 +29,7 @@ pub fn generate(
 pub async fn load(store: &Store, folder: &Path, rejects: &Path) -> Result<panorama_ingest::Report> {
     let options = panorama_ingest::Options {
         rejects_dir: rejects.to_path_buf(),
-        insert_only: false,
+        copy: false,
     };
     panorama_ingest::ingest(store, folder, &options, &|_, _, _| {})
         .await

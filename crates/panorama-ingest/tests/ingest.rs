@@ -35,7 +35,7 @@ async fn a_generated_bank_lands_whole_and_a_rerun_changes_nothing() {
     for store in stores("a_generated_bank_lands_whole_and_a_rerun_changes_nothing").await {
         let options = Options {
             rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
-            insert_only: false,
+            copy: true,
         };
         let report = ingest(&store, &extract, &options, &quiet).await.unwrap();
         assert_eq!(report.status, "committed");
@@ -204,7 +204,7 @@ async fn broken_files_give_clear_rejects_and_lose_nothing() {
     for store in stores("broken_files_give_clear_rejects_and_lose_nothing").await {
         let options = Options {
             rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
-            insert_only: false,
+            copy: true,
         };
         let report = ingest(&store, dir.path(), &options, &quiet).await.unwrap();
         let file = |name: &str| {
@@ -295,7 +295,7 @@ async fn a_failed_run_leaves_the_store_as_it_was() {
     for store in stores("a_failed_run_leaves_the_store_as_it_was").await {
         let options = Options {
             rejects_dir: dir.path().join("rejects"),
-            insert_only: false,
+            copy: true,
         };
         ingest(&store, dir.path(), &options, &quiet).await.unwrap();
         let before: Vec<i64> = futures_count(&store).await;
@@ -352,7 +352,7 @@ async fn manifest_errors_are_clear() {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: std::env::temp_dir(),
-        insert_only: false,
+        copy: true,
     };
     let dir = tempfile::tempdir().unwrap();
     let err = ingest(&store, dir.path(), &options, &quiet)
@@ -408,7 +408,7 @@ async fn a_changed_row_updates_its_record_in_place() {
     let store = test_support::sqlite().await.unwrap();
     let options = Options {
         rejects_dir: dir.path().join("rejects"),
-        insert_only: false,
+        copy: true,
     };
     ingest(&store, dir.path(), &options, &quiet).await.unwrap();
     let text = fs::read_to_string(dir.path().join("gbk_customers.csv")).unwrap_or_default();
@@ -476,7 +476,7 @@ async fn gzip_extracts_land_like_plain_ones_and_a_truncated_one_loses_nothing() 
     {
         let options = Options {
             rejects_dir: dir.path().join(format!("rejects-{:?}", store.backend())),
-            insert_only: false,
+            copy: true,
         };
         let report = ingest(&store, &gz, &options, &quiet).await.unwrap();
         assert_eq!(report.status, "committed");

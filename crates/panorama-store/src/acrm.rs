@@ -87,7 +87,8 @@ pub async fn clear_features(conn: &mut AnyConnection, as_of: &str) -> Result<u64
     )
 }
 
-/// The loader [`write_features`] writes through (by `COPY` on PostgreSQL).
+/// The loader [`write_features`] writes through (multi-row `INSERT`s: on a
+/// local PostgreSQL `COPY` through staging measured slower for ingest).
 pub async fn features_loader(store: &Store) -> Result<BulkLoader> {
     let insert = BulkInsert::new(
         store.backend(),
@@ -104,7 +105,7 @@ pub async fn features_loader(store: &Store) -> Result<BulkLoader> {
         ],
         "",
     );
-    BulkLoader::new(store, insert, true).await
+    BulkLoader::new(store, insert, false).await
 }
 
 /// Writes one chunk of the headline features of `as_of`: the batch streams

@@ -177,8 +177,13 @@ impl BulkLoader {
                     location: store.location().to_string(),
                     source: e,
                 })?;
+        // Like the pool's: bulk statements are long by design.
         let mut conn = options
             .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(
+                tracing::log::LevelFilter::Off,
+                std::time::Duration::from_secs(60),
+            )
             .connect()
             .await?;
         let table = &insert.table;

@@ -150,6 +150,11 @@ pub fn set_limits(limits: &Limits) -> Result<()> {
     Ok(())
 }
 
+/// Whether sessions run within a memory budget.
+pub fn budgeted() -> bool {
+    RUNTIME.read().is_ok_and(|r| r.is_some())
+}
+
 /// A new session (default parallelism: one partition per core), within the
 /// process's limits ([`set_limits`]).
 pub fn session() -> SessionContext {

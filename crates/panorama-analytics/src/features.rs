@@ -125,7 +125,27 @@ pub async fn tier_history(
         d: DecisionColumns::default(),
         n: NowColumns::default(),
     };
-    let mut stream = ctx.sql(&sql).await?.execute_stream().await?;
+    // Within a budget, one sort rather than one per core: a greedy pool
+    // does not make one partition's sort spill for the other's merge (at
+    // 1M customers and 1 GB, one sort held 500 MB while the other's merge
+    // starved).
+    let partitions = ctx.state().config().target_partitions();
+    if crate::engine::budgeted() {
+        ctx.sql("SET datafusion.execution.target_partitions = 1")
+            .await?
+            .collect()
+            .await?;
+    }
+    let stream = ctx.sql(&sql).await?.execute_stream().await;
+    if crate::engine::budgeted() {
+        ctx.sql(&format!(
+            "SET datafusion.execution.target_partitions = {partitions}"
+        ))
+        .await?
+        .collect()
+        .await?;
+    }
+    let mut stream = stream?;
     let mut current: Option<(i64, Vec<(NaiveDate, i64)>)> = None;
     use futures_util::TryStreamExt;
     while let Some(b) = stream.try_next().await? {

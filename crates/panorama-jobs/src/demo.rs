@@ -336,6 +336,13 @@ pub async fn run(
         lift: None,
     });
 
+    // A branch counter's walk-ins, typed without their ids: some the
+    // matcher links, some it cannot be sure of.
+    let walk_ins = walk_ins(store, spec.truth, now).await?;
+    progress(&format!(
+        "{walk_ins} walk-in records from the counter resolved"
+    ));
+
     // The steward's day: the surest pair merged (undoable), the least sure
     // rejected, the rest left in the queue.
     let open = panorama_store::ecif::review_queue(store, "open", 100_000).await?;
@@ -355,6 +362,89 @@ pub async fn run(
     relationship_work(store, &mut report).await?;
     progress("contacts, opportunities, referrals and complaints recorded");
     Ok(report)
+}
+
+/// People who came to a branch counter without their resident id, typed
+/// by a teller into the counter system (柜面): two dozen of the bank's
+/// people, some with another mobile than the bank holds, some with only a
+/// name and a mobile, some with the name mistyped, some with only a name. The extract goes
+/// through ingest and an incremental resolve like any other; what the
+/// matcher cannot be sure of is the steward's queue. Returns the records.
+async fn walk_ins(store: &Store, truth: &Path, day: NaiveDate) -> Result<usize> {
+    const PEOPLE: usize = 24;
+    let mut reader = csv::Reader::from_path(truth.join("parties.csv"))
+        .with_context(|| format!("reading {}", truth.join("parties.csv").display()))?;
+    let parties: Vec<csv::StringRecord> = reader
+        .records()
+        .filter_map(std::result::Result::ok)
+        .collect();
+    let companies: Vec<String> = parties
+        .iter()
+        .filter(|r| &r[1] == "organisation")
+        .map(|r| r[2].to_owned())
+        .collect();
+    let people: Vec<(String, String, NaiveDate)> = parties
+        .iter()
+        .filter(|r| &r[1] == "person")
+        .filter_map(|r| {
+            Some((
+                r[2].to_owned(),
+                r[5].to_owned(),
+                r[6].parse::<NaiveDate>().ok()?,
+            ))
+        })
+        .collect();
+    let step = (people.len() / PEOPLE).max(1);
+    let mut rows = String::from("KEY,TYPE,NAME,DOB,MOBILE\n");
+    let mut n = 0;
+    for (k, (name, mobile, born)) in people.iter().step_by(step).take(PEOPLE).enumerate() {
+        let row = match k % 4 {
+            // Another mobile than the bank holds.
+            0 => format!("{name},{born},1390000{k:04}"),
+            // The name only, and the mobile.
+            1 => format!("{name},,{mobile}"),
+            // The name mistyped, the rest as held.
+            2 => {
+                let mut chars: Vec<char> = name.chars().collect();
+                if let Some(last) = chars.last_mut() {
+                    *last = if *last == '文' { '武' } else { '文' };
+                }
+                format!("{},{born},{mobile}", chars.into_iter().collect::<String>())
+            }
+            // The name alone.
+            _ => format!("{name},,"),
+        };
+        rows.push_str(&format!("W{k:04},person,{row}\n"));
+        n += 1;
+    }
+    // Companies known by their name alone (no credit code at the counter).
+    let step = (companies.len() / 8).max(1);
+    for (k, name) in companies.iter().step_by(step).take(8).enumerate() {
+        rows.push_str(&format!("C{k:04},organisation,{name},,\n"));
+        n += 1;
+    }
+    let dir = truth
+        .parent()
+        .unwrap_or(truth)
+        .join(format!("walk-in-{day}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join("counter_customers.csv"), rows)?;
+    std::fs::write(
+        dir.join("manifest.toml"),
+        format!(
+            "extract_date = \"{day}\"\n\
+             [[systems]]\ncode = \"counter\"\nname = \"柜面\"\n\n\
+             [[files]]\npath = \"counter_customers.csv\"\nsystem = \"counter\"\nkind = \"customers\"\n\
+             [files.columns]\nKEY = \"source_key\"\nTYPE = \"party_type\"\nNAME = \"name\"\nDOB = \"birth_date\"\nMOBILE = \"mobile\"\n"
+        ),
+    )?;
+    let options = panorama_ingest::Options {
+        rejects_dir: dir.join("rejects"),
+        copy: false,
+    };
+    panorama_ingest::ingest(store, &dir, &options, &|_, _, _| {}).await?;
+    panorama_ecif::store::run_resolve(store, false).await?;
+    Ok(n)
 }
 
 /// Trains a model as the analyst and has the executive approve it.

@@ -76,11 +76,12 @@ async fn the_batch_within_a_small_memory_budget_gives_the_unbounded_results() {
         .await
         .unwrap();
 
-    // 8 MB for every operator of every query of the batch (a sort needs
-    // about 5 MB for one batch of the feature table's 83 columns).
+    // 16 MB for every operator of every query of the batch (a sort needs
+    // about 5 MB for one batch of the feature table's 83 columns; at 8 MB
+    // another sort holding 5 MB starved it when the machine was loaded).
     let spill = dir.path().join("spill");
     engine::set_limits(&Limits {
-        memory_bytes: Some(8 << 20),
+        memory_bytes: Some(16 << 20),
         spill_dir: Some(spill.clone()),
     })
     .unwrap();

@@ -771,6 +771,30 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     assert!(row.0 > 1000, "{row:?}");
     assert!(row.2 > row.0 / 2, "most scores come with reasons: {row:?}");
     assert!(row.3 >= 0.0 && row.4 <= 1.0 && row.3 < row.4, "{row:?}");
+    // Scoring streams the features a chunk at a time: 97 customers at a
+    // time gives exactly the scores and reasons of the batch's chunks.
+    let scores = || -> Vec<(i64, String, f64, String)> {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let location = panorama_store::StoreLocation::parse(
+                &dir.path().join("store").display().to_string(),
+            )
+            .unwrap();
+            let store = panorama_store::Store::open(&location).await.unwrap();
+            sqlx::query_as(
+                "SELECT customer_id, as_of, score, reasons FROM customer_score \
+                 WHERE model_id = $1 ORDER BY customer_id, as_of",
+            )
+            .bind(second.parse::<i64>().unwrap())
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+        })
+    };
+    let by_batch = scores();
+    let t = run(&["model", "score", "--name", "card", "--chunk-rows", "97"]);
+    assert!(t.contains("card v2"), "{t}");
+    assert_eq!(scores(), by_batch);
+    fails(&["model", "score", "--chunk-rows", "0"], "0 is not in 1..");
     // Mistakes are explained.
     fails(
         &[

@@ -53,8 +53,8 @@ pub(crate) fn print_resolve(s: &panorama_ecif::store::ResolveSummary) {
         c.relationships,
         s.seconds
     );
-    for (step, secs) in &s.steps {
-        say!("  {step:<30} {secs:>8.2} s");
+    for ((step, secs), (_, mb)) in s.steps.iter().zip(&s.peak_mb) {
+        say!("  {step:<30} {secs:>8.2} s  peak {mb:>7.0} MB");
     }
 }
 

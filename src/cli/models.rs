@@ -144,6 +144,9 @@ pub enum ModelAction {
         /// Features of this date (default: the latest computed).
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
+        /// Customers read and scored at a time: memory holds one chunk.
+        #[arg(long, default_value_t = panorama_scoring::CHUNK as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        chunk_rows: u64,
     },
     /// Every registered version.
     List {
@@ -440,8 +443,19 @@ pub async fn registry(
             );
             Ok(())
         }
-        ModelAction::Score { name, as_of } => {
-            let reports = panorama_scoring::score(store, analytics, as_of, name.as_deref()).await?;
+        ModelAction::Score {
+            name,
+            as_of,
+            chunk_rows,
+        } => {
+            let reports = panorama_scoring::score_chunked(
+                store,
+                analytics,
+                as_of,
+                name.as_deref(),
+                usize::try_from(chunk_rows).unwrap_or(usize::MAX),
+            )
+            .await?;
             if reports.is_empty() {
                 say!("no approved models: nothing scored");
             }

@@ -16,7 +16,7 @@ pub mod engine;
 mod error;
 pub mod features;
 pub mod features_sql;
-pub mod memory;
+pub use panorama_store::memory;
 pub mod pareto;
 pub mod saved_segments;
 pub mod segment;

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use futures_util::TryStreamExt;
 use panorama_store::{Store, StoreLocation};
 
 /// One panel dataset.
@@ -102,7 +103,8 @@ async fn bank_persons(dir: &Path, customers: u64, seed: u64) -> Result<()> {
     let mut truth = csv::Writer::from_path(dir.join("truth.csv"))?;
     records.write_record(panorama_synth::er::cn_persons::HEADER)?;
     truth.write_record(["record_id", "entity_id"])?;
-    for r in panorama_store::ecif::records(&store).await? {
+    let mut rows = panorama_store::ecif::records(&store);
+    while let Some(r) = rows.try_next().await? {
         if r.party_type != "person" {
             continue;
         }

@@ -4,6 +4,7 @@
 //! out. The store-facing orchestration lives in the `panorama resolve` command.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -13,15 +14,16 @@ use crate::engine::{Dataset, Limits, Outcome, run_focused};
 use crate::schema::{BlockRule, FieldDef, FieldKind, Schema};
 use crate::standardise;
 
-/// One source record as resolution sees it.
+/// One source record as read from the store: the fields resolution needs,
+/// packed into a [`SourceRec`] to be held.
 #[derive(Debug, Clone, Default)]
-pub struct SourceRec {
+pub struct SourceFields {
     /// `source_record.id`.
     pub id: i64,
     /// Source system code.
-    pub system: String,
+    pub system: Arc<str>,
     /// `person` or `organisation`.
-    pub party_type: String,
+    pub party_type: &'static str,
     /// Name as held.
     pub name: String,
     /// M/F.
@@ -48,6 +50,153 @@ pub struct SourceRec {
     pub batch_id: i64,
     /// Survivorship trust of its system.
     pub trust: i64,
+}
+
+/// The text values of a record, in their packed order.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    Name,
+    Gender,
+    BirthDate,
+    IdNo,
+    IdRaw,
+    CreditCode,
+    Mobile,
+    Email,
+    Address,
+    Industry,
+}
+
+const TEXTS: usize = 10;
+
+/// One source record as resolution holds it: its text values end to end in
+/// one allocation (held as separate strings, a record took ~730 bytes; a
+/// bank's records are all held while they are matched).
+#[derive(Debug, Clone)]
+pub struct SourceRec {
+    /// `source_record.id`.
+    pub id: i64,
+    /// Source system code (shared by the system's records).
+    pub system: Arc<str>,
+    /// `person` or `organisation`.
+    pub party_type: &'static str,
+    /// Whether the credit code passed its checksum.
+    pub credit_code_ok: bool,
+    /// Batch that last changed the record (recency).
+    pub batch_id: i64,
+    /// Survivorship trust of its system.
+    pub trust: i64,
+    text: Box<str>,
+    /// Where each value ends in `text`.
+    ends: [u32; TEXTS],
+    /// Which values are present (bit per [`Text`]).
+    present: u16,
+}
+
+impl From<SourceFields> for SourceRec {
+    fn from(f: SourceFields) -> Self {
+        let values: [Option<&str>; TEXTS] = [
+            Some(f.name.as_str()),
+            f.gender.as_deref(),
+            f.birth_date.as_deref(),
+            f.id_no.as_deref(),
+            f.id_raw.as_deref(),
+            f.credit_code.as_deref(),
+            f.mobile.as_deref(),
+            f.email.as_deref(),
+            f.address.as_deref(),
+            f.industry.as_deref(),
+        ];
+        let mut text = String::with_capacity(values.iter().flatten().map(|v| v.len()).sum());
+        let mut ends = [0u32; TEXTS];
+        let mut present = 0u16;
+        for (k, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                // A value past 4 GB in one record cannot be held: cut at a
+                // character boundary (never reached by a store's columns).
+                let room = (u32::MAX as usize).saturating_sub(text.len());
+                let mut cut = v.len().min(room);
+                while !v.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.push_str(&v[..cut]);
+                present |= 1 << k;
+            }
+            ends[k] = text.len() as u32;
+        }
+        SourceRec {
+            id: f.id,
+            system: f.system,
+            party_type: f.party_type,
+            credit_code_ok: f.credit_code_ok,
+            batch_id: f.batch_id,
+            trust: f.trust,
+            text: text.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+}
+
+impl SourceRec {
+    fn get(&self, t: Text) -> Option<&str> {
+        let k = t as usize;
+        if self.present & (1 << k) == 0 {
+            return None;
+        }
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        self.text.get(start..self.ends[k] as usize)
+    }
+
+    /// Name as held.
+    pub fn name(&self) -> &str {
+        self.get(Text::Name).unwrap_or_default()
+    }
+
+    /// M/F.
+    pub fn gender(&self) -> Option<&str> {
+        self.get(Text::Gender)
+    }
+
+    /// ISO date.
+    pub fn birth_date(&self) -> Option<&str> {
+        self.get(Text::BirthDate)
+    }
+
+    /// Standardised resident id (valid or upgraded only).
+    pub fn id_no(&self) -> Option<&str> {
+        self.get(Text::IdNo)
+    }
+
+    /// Raw id as held (may fail its check digit).
+    pub fn id_raw(&self) -> Option<&str> {
+        self.get(Text::IdRaw)
+    }
+
+    /// Standardised credit code.
+    pub fn credit_code(&self) -> Option<&str> {
+        self.get(Text::CreditCode)
+    }
+
+    /// Standardised mobile.
+    pub fn mobile(&self) -> Option<&str> {
+        self.get(Text::Mobile)
+    }
+
+    /// E-mail.
+    pub fn email(&self) -> Option<&str> {
+        self.get(Text::Email)
+    }
+
+    /// Address as held.
+    pub fn address(&self) -> Option<&str> {
+        self.get(Text::Address)
+    }
+
+    /// Industry.
+    pub fn industry(&self) -> Option<&str> {
+        self.get(Text::Industry)
+    }
 }
 
 /// The resolution of one record.
@@ -108,17 +257,140 @@ pub struct ReviewPair {
     pub evidence: serde_json::Value,
 }
 
-/// What resolution produced.
-#[derive(Debug, Clone)]
-pub struct Resolution {
-    /// Per record.
-    pub links: Vec<Link>,
-    /// Per cluster.
-    pub golden: Vec<Golden>,
+/// One party type's matching run, kept until the golden records are
+/// written: a link's evidence is explained from it when its cluster is
+/// written, not held as text for every record meanwhile.
+struct PartyRun {
+    schema: Schema,
+    ds: Dataset,
+    outcome: Outcome,
+    /// Dataset position → record index.
+    index: Vec<u32>,
+}
+
+/// The pair a record was linked by: its party run and the pair's index in
+/// that run's candidate pairs.
+#[derive(Debug, Clone, Copy)]
+struct Why {
+    run: u8,
+    pair: u32,
+}
+
+/// What resolution produced: clusters of records, built into golden records
+/// one at a time ([`Resolution::clusters`]) so that writing them holds one
+/// cluster's survivorship, not the whole bank's.
+pub struct Resolution<'a> {
+    records: &'a [SourceRec],
+    previous: &'a HashMap<i64, i64>,
+    /// Record indices grouped by cluster (clusters in order of their root).
+    order: Vec<u32>,
+    /// Where each cluster starts in `order`; `order.len()` last.
+    bounds: Vec<u32>,
+    /// Per record: the best link's probability and rule.
+    best: Vec<(f64, &'static str)>,
+    /// Per record: the pair this run linked it by.
+    why: Vec<Option<Why>>,
+    runs: Vec<PartyRun>,
     /// Uncertain pairs across clusters.
     pub review: Vec<ReviewPair>,
     /// Engine reports (persons, organisations).
     pub reports: Vec<crate::engine::Report>,
+}
+
+/// One cluster: its golden record and the links of its records.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// The golden record.
+    pub golden: Golden,
+    /// Per member record.
+    pub links: Vec<Link>,
+}
+
+impl Resolution<'_> {
+    /// Number of clusters.
+    pub fn len(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    /// Whether there are no clusters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every cluster in a stable order (by its root record), each built
+    /// when it is reached.
+    pub fn clusters(&self) -> impl Iterator<Item = Cluster> + '_ {
+        (0..self.len()).map(|c| self.cluster(c))
+    }
+
+    fn cluster(&self, c: usize) -> Cluster {
+        let group = &self.order[self.bounds[c] as usize..self.bounds[c + 1] as usize];
+        let recs: Vec<&SourceRec> = group.iter().map(|&i| &self.records[i as usize]).collect();
+        let key = recs.iter().map(|r| r.id).min().unwrap_or_default();
+        let single = group.len() == 1;
+        let links = group
+            .iter()
+            .map(|&i| {
+                let i = i as usize;
+                let (score, rule) = if single {
+                    (1.0, "singleton")
+                } else {
+                    self.best[i]
+                };
+                Link {
+                    record_id: self.records[i].id,
+                    cluster: key,
+                    score,
+                    rule,
+                    evidence: if single { None } else { self.evidence(i) },
+                }
+            })
+            .collect();
+        // Stable ids: keep the existing customer holding most of the records
+        // (ties: the older, lower id); the other existing customers merge into it.
+        let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
+        for r in &recs {
+            if let Some(c) = self.previous.get(&r.id) {
+                *votes.entry(*c).or_default() += 1;
+            }
+        }
+        let keep = votes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(c, _)| *c);
+        let absorbs = votes.keys().copied().filter(|c| Some(*c) != keep).collect();
+        Cluster {
+            golden: Golden {
+                cluster: key,
+                records: recs.iter().map(|r| r.id).collect(),
+                party_type: recs[0].party_type.to_owned(),
+                attributes: survive(&recs),
+                customer_id: keep,
+                absorbs,
+            },
+            links,
+        }
+    }
+
+    /// Why record `i` was linked: the record it was linked to and that
+    /// pair's waterfall (JSON), for links this run made.
+    fn evidence(&self, i: usize) -> Option<String> {
+        let why = self.why[i]?;
+        let run = &self.runs[usize::from(why.run)];
+        let k = why.pair as usize;
+        let (a, b, _) = run.outcome.pairs[k];
+        let (a, b) = (run.index[a as usize], run.index[b as usize]);
+        let other = if a as usize == i { b } else { a };
+        let waterfall = run.outcome.explain(&run.schema, &run.ds, k);
+        Some(
+            serde_json::json!({
+                "linked_to": self.records[other as usize].id,
+                "rule": self.best[i].1,
+                "waterfall": compact(&waterfall),
+            })
+            .to_string(),
+        )
+    }
 }
 
 /// Thresholds of resolution.
@@ -253,15 +525,15 @@ pub fn organisation_schema() -> Schema {
 /// have; [`field_values`] is checked against both built-in schemas).
 fn column_value<'a>(r: &'a SourceRec, column: &str) -> Option<&'a str> {
     match column {
-        "name" => Some(r.name.as_str()),
-        "id_no" => r.id_no.as_deref().or(r.id_raw.as_deref()),
-        "mobile" => r.mobile.as_deref(),
-        "birth_date" => r.birth_date.as_deref(),
-        "gender" => r.gender.as_deref(),
-        "address" => r.address.as_deref(),
-        "email" => r.email.as_deref(),
-        "credit_code" => r.credit_code.as_deref(),
-        "industry" => r.industry.as_deref(),
+        "name" => Some(r.name()),
+        "id_no" => r.id_no().or(r.id_raw()),
+        "mobile" => r.mobile(),
+        "birth_date" => r.birth_date(),
+        "gender" => r.gender(),
+        "address" => r.address(),
+        "email" => r.email(),
+        "credit_code" => r.credit_code(),
+        "industry" => r.industry(),
         _ => None,
     }
 }
@@ -309,18 +581,19 @@ pub struct Decisions {
 /// `dirty` marks records that are new or changed since the last run: only
 /// pairs with a dirty side are compared (incremental resolution); records
 /// already linked stay linked unless a steward unmerges them.
-pub fn resolve(
-    records: &[SourceRec],
-    previous: &HashMap<i64, i64>,
+pub fn resolve<'a>(
+    records: &'a [SourceRec],
+    previous: &'a HashMap<i64, i64>,
     dirty: &HashSet<i64>,
     decisions: &Decisions,
     t: Thresholds,
-) -> Result<Resolution, EcifError> {
+) -> Result<Resolution<'a>, EcifError> {
     let mut dsu = Clusters::new(records.len());
     let mut best: Vec<(f64, &'static str)> = vec![(1.0, "singleton"); records.len()];
-    let mut why: Vec<Option<String>> = vec![None; records.len()];
+    let mut why: Vec<Option<Why>> = vec![None; records.len()];
     let mut review = Vec::new();
     let mut reports = Vec::new();
+    let mut runs: Vec<PartyRun> = Vec::new();
     // Records already linked to one customer stay together.
     let mut first_of_customer: HashMap<i64, usize> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
@@ -380,6 +653,12 @@ pub fn resolve(
                 ..Limits::default()
             },
         )?;
+        if u32::try_from(outcome.pairs.len()).is_err() {
+            return Err(EcifError::Refused(format!(
+                "{} candidate pairs of {party}s: more than one run can explain",
+                outcome.pairs.len()
+            )));
+        }
         // Record index → index in this party's dataset.
         let mut local = vec![u32::MAX; records.len()];
         for (k, &i) in index.iter().enumerate() {
@@ -417,34 +696,34 @@ pub fn resolve(
                 "person" => {
                     // Legacy 15-digit ids carry no check digit of their own.
                     let proven = |r: &SourceRec| {
-                        r.id_raw.as_deref().is_none_or(|raw| {
+                        r.id_raw().is_none_or(|raw| {
                             standardise::id_digits(raw).is_some_and(|d| d.len() == 18)
                         })
                     };
-                    ra.id_no.is_some()
-                        && rb.id_no.is_some()
-                        && ra.id_no != rb.id_no
+                    ra.id_no().is_some()
+                        && rb.id_no().is_some()
+                        && ra.id_no() != rb.id_no()
                         && proven(ra)
                         && proven(rb)
                 }
                 _ => {
                     ra.credit_code_ok
                         && rb.credit_code_ok
-                        && ra.credit_code.is_some()
-                        && rb.credit_code.is_some()
-                        && ra.credit_code != rb.credit_code
+                        && ra.credit_code().is_some()
+                        && rb.credit_code().is_some()
+                        && ra.credit_code() != rb.credit_code()
                 }
             };
             if different_keys {
                 continue;
             }
             let deterministic = match party {
-                "person" => ra.id_no.is_some() && ra.id_no == rb.id_no,
+                "person" => ra.id_no().is_some() && ra.id_no() == rb.id_no(),
                 _ => {
                     ra.credit_code_ok
                         && rb.credit_code_ok
-                        && ra.credit_code.is_some()
-                        && ra.credit_code == rb.credit_code
+                        && ra.credit_code().is_some()
+                        && ra.credit_code() == rb.credit_code()
                 }
             };
             let pattern = outcome.pattern(a, b);
@@ -475,7 +754,6 @@ pub fn resolve(
                 if dsu.join(ia as u32, ib as u32, agreement, pair) == Join::Refused {
                     continue;
                 }
-                let waterfall = outcome.explain(&schema, &ds, k);
                 let rule = if deterministic {
                     "deterministic"
                 } else {
@@ -487,11 +765,10 @@ pub fn resolve(
                         || p > best[r].0 && best[r].1 == "probabilistic"
                     {
                         best[r] = (p, rule);
-                        let other = if r == ia { rb.id } else { ra.id };
-                        why[r] = Some(
-                            serde_json::json!({"linked_to": other, "rule": rule, "waterfall": compact(&waterfall)})
-                                .to_string(),
-                        );
+                        why[r] = Some(Why {
+                            run: runs.len() as u8,
+                            pair: k as u32,
+                        });
                     }
                 }
             } else if p >= t.review {
@@ -511,69 +788,38 @@ pub fn resolve(
                 });
             }
         }
-        reports.push(outcome.report);
+        reports.push(outcome.report.clone());
+        runs.push(PartyRun {
+            schema,
+            ds,
+            outcome,
+            index: index.iter().map(|&i| i as u32).collect(),
+        });
     }
     // Review only pairs that did not end up in one cluster anyway.
     review.retain(|p| dsu.find(position[&p.left] as u32) != dsu.find(position[&p.right] as u32));
     review.sort_by_key(|p| (p.left, p.right));
     review.dedup_by(|a, b| (a.left, a.right) == (b.left, b.right));
 
-    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, root) in dsu.roots().into_iter().enumerate() {
-        members.entry(root as usize).or_default().push(i);
-    }
-    let mut links = Vec::with_capacity(records.len());
-    let mut golden = Vec::with_capacity(members.len());
-    for group in members.values() {
-        let cluster = group
-            .iter()
-            .map(|&i| records[i].id)
-            .min()
-            .unwrap_or_default();
-        for &i in group {
-            let (score, rule) = if group.len() == 1 {
-                (1.0, "singleton")
-            } else {
-                best[i]
-            };
-            links.push(Link {
-                record_id: records[i].id,
-                cluster,
-                score,
-                rule,
-                evidence: if group.len() == 1 {
-                    None
-                } else {
-                    why[i].take()
-                },
-            });
+    // Clusters in order of their root, members in record order.
+    let roots = dsu.roots();
+    let mut order: Vec<u32> = (0..records.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| (roots[i as usize], i));
+    let mut bounds: Vec<u32> = Vec::new();
+    for (at, &i) in order.iter().enumerate() {
+        if at == 0 || roots[i as usize] != roots[order[at - 1] as usize] {
+            bounds.push(at as u32);
         }
-        // Stable ids: keep the existing customer holding most of the records
-        // (ties: the older, lower id); the other existing customers merge into it.
-        let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
-        for &i in group {
-            if let Some(c) = previous.get(&records[i].id) {
-                *votes.entry(*c).or_default() += 1;
-            }
-        }
-        let keep = votes
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(c, _)| *c);
-        let absorbs = votes.keys().copied().filter(|c| Some(*c) != keep).collect();
-        let group_recs: Vec<&SourceRec> = group.iter().map(|&i| &records[i]).collect();
-        golden.push(Golden {
-            cluster,
-            records: group_recs.iter().map(|r| r.id).collect(),
-            party_type: group_recs[0].party_type.clone(),
-            attributes: survive(&group_recs),
-            customer_id: keep,
-            absorbs,
-        });
     }
+    bounds.push(order.len() as u32);
     Ok(Resolution {
-        links,
-        golden,
+        records,
+        previous,
+        order,
+        bounds,
+        best,
+        why,
+        runs,
         review,
         reports,
     })
@@ -598,21 +844,21 @@ pub fn survive(records: &[&SourceRec]) -> BTreeMap<&'static str, Survived> {
     type Getter = fn(&SourceRec) -> Option<String>;
     let attributes: [(&'static str, Getter); 9] = [
         ("name", |r| {
-            standardise::text(&r.name).map(|_| r.name.trim().to_owned())
+            standardise::text(r.name()).map(|_| r.name().trim().to_owned())
         }),
-        ("gender", |r| r.gender.clone()),
-        ("birth_date", |r| r.birth_date.clone()),
-        ("id_no", |r| r.id_no.clone()),
+        ("gender", |r| r.gender().map(str::to_owned)),
+        ("birth_date", |r| r.birth_date().map(str::to_owned)),
+        ("id_no", |r| r.id_no().map(str::to_owned)),
         ("credit_code", |r| {
-            r.credit_code
-                .clone()
+            r.credit_code()
                 .filter(|_| r.credit_code_ok)
-                .or_else(|| r.credit_code.clone())
+                .or_else(|| r.credit_code())
+                .map(str::to_owned)
         }),
-        ("mobile", |r| r.mobile.clone()),
-        ("email", |r| r.email.clone()),
-        ("address", |r| r.address.clone()),
-        ("industry", |r| r.industry.clone()),
+        ("mobile", |r| r.mobile().map(str::to_owned)),
+        ("email", |r| r.email().map(str::to_owned)),
+        ("address", |r| r.address().map(str::to_owned)),
+        ("industry", |r| r.industry().map(str::to_owned)),
     ];
     let mut out = BTreeMap::new();
     for (name, get) in attributes {
@@ -632,7 +878,7 @@ pub fn survive(records: &[&SourceRec]) -> BTreeMap<&'static str, Survived> {
                 Survived {
                     value,
                     source_record_id: r.id,
-                    system: r.system.clone(),
+                    system: r.system.to_string(),
                 },
             );
         }
@@ -712,6 +958,14 @@ pub fn surname(name: &str) -> String {
 mod tests {
     use super::*;
 
+    fn links(r: &Resolution<'_>) -> Vec<Link> {
+        r.clusters().flat_map(|c| c.links).collect()
+    }
+
+    fn goldens(r: &Resolution<'_>) -> Vec<Golden> {
+        r.clusters().map(|c| c.golden).collect()
+    }
+
     fn person(
         id: i64,
         system: &str,
@@ -721,10 +975,22 @@ mod tests {
         dob: &str,
         trust: i64,
     ) -> SourceRec {
-        SourceRec {
+        person_fields(id, system, name, id_no, mobile, dob, trust).into()
+    }
+
+    fn person_fields(
+        id: i64,
+        system: &str,
+        name: &str,
+        id_no: Option<&str>,
+        mobile: Option<&str>,
+        dob: &str,
+        trust: i64,
+    ) -> SourceFields {
+        SourceFields {
             id,
             system: system.into(),
-            party_type: "person".into(),
+            party_type: "person",
             name: name.into(),
             birth_date: Some(dob.into()),
             id_no: id_no.map(Into::into),
@@ -734,6 +1000,35 @@ mod tests {
             trust,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_packed_record_gives_back_each_value() {
+        let r: SourceRec = SourceFields {
+            id: 3,
+            system: "core".into(),
+            party_type: "person",
+            name: "王芳".into(),
+            gender: Some(String::new()),
+            id_no: Some("110101199003077777".into()),
+            mobile: Some("13900001111".into()),
+            address: Some("北京市东城区东华门街道".into()),
+            industry: Some("x".into()),
+            ..Default::default()
+        }
+        .into();
+        assert_eq!(r.name(), "王芳");
+        assert_eq!(r.gender(), Some(""), "empty is not missing");
+        assert_eq!(r.birth_date(), None);
+        assert_eq!(r.id_no(), Some("110101199003077777"));
+        assert_eq!(r.id_raw(), None);
+        assert_eq!(r.credit_code(), None);
+        assert_eq!(r.mobile(), Some("13900001111"));
+        assert_eq!(r.email(), None);
+        assert_eq!(r.address(), Some("北京市东城区东华门街道"));
+        assert_eq!(r.industry(), Some("x"));
+        let nameless: SourceRec = SourceFields::default().into();
+        assert_eq!((nameless.name(), nameless.industry()), ("", None));
     }
 
     /// The columns [`column_value`] knows.
@@ -761,16 +1056,17 @@ mod tests {
         }
         // A company's values land in their fields (they once shifted when
         // fields were added: the industry was blocked on as the credit code).
-        let company = SourceRec {
+        let company: SourceRec = SourceFields {
             id: 1,
-            party_type: "organisation".into(),
+            party_type: "organisation",
             name: "杭州百川卓纺织有限公司".into(),
             credit_code: Some("91330110142478624K".into()),
             credit_code_ok: true,
             address: Some("浙江省杭州市余杭区团结东路21号".into()),
             industry: Some("C 制造业".into()),
             ..Default::default()
-        };
+        }
+        .into();
         let schema = organisation_schema();
         let values = field_values(&schema, &company);
         assert_eq!(values.len(), schema.fields.len());
@@ -823,18 +1119,22 @@ mod tests {
                 90,
             ),
         ];
+        let previous = HashMap::new();
         let r = resolve(
             &recs,
-            &HashMap::new(),
+            &previous,
             &HashSet::new(),
             &Decisions::default(),
             Thresholds::default(),
         )
         .unwrap();
-        let c: HashMap<i64, i64> = r.links.iter().map(|l| (l.record_id, l.cluster)).collect();
+        let c: HashMap<i64, i64> = links(&r).iter().map(|l| (l.record_id, l.cluster)).collect();
         assert_eq!(c[&1], c[&2]);
         assert_ne!(c[&1], c[&3]);
-        let g = r.golden.iter().find(|g| g.records.contains(&1)).unwrap();
+        let g = goldens(&r)
+            .into_iter()
+            .find(|g| g.records.contains(&1))
+            .unwrap();
         assert_eq!(
             g.attributes["name"].value, "张三",
             "the core system is trusted more than cards"
@@ -861,10 +1161,16 @@ mod tests {
             Thresholds::default(),
         )
         .unwrap();
-        let g = r2.golden.iter().find(|g| g.records.contains(&4)).unwrap();
+        let g = goldens(&r2)
+            .into_iter()
+            .find(|g| g.records.contains(&4))
+            .unwrap();
         assert_eq!(g.customer_id, Some(500));
         assert!(g.records.contains(&1));
-        let g3 = r2.golden.iter().find(|g| g.records.contains(&3)).unwrap();
+        let g3 = goldens(&r2)
+            .into_iter()
+            .find(|g| g.records.contains(&3))
+            .unwrap();
         assert_eq!(g3.customer_id, Some(501));
     }
 
@@ -890,15 +1196,17 @@ mod tests {
                 70,
             ),
         ];
+        let previous = HashMap::new();
         let r = resolve(
             &recs,
-            &HashMap::new(),
+            &previous,
             &HashSet::new(),
             &Decisions::default(),
             Thresholds::default(),
         )
         .unwrap();
-        assert_ne!(r.links[0].cluster, r.links[1].cluster);
+        let l = links(&r);
+        assert_ne!(l[0].cluster, l[1].cluster);
         assert_eq!(r.review.len(), 1);
         let steps = r.review[0].evidence["steps"].as_array().unwrap();
         let id = steps.iter().find(|s| s["field"] == "id_no").unwrap();
@@ -909,7 +1217,7 @@ mod tests {
     #[test]
     fn two_valid_different_ids_never_link() {
         // Father and son with homophone names at one address, same mobile.
-        let mut a = person(
+        let mut a = person_fields(
             1,
             "core",
             "张永",
@@ -918,7 +1226,7 @@ mod tests {
             "2001-06-07",
             90,
         );
-        let mut b = person(
+        let mut b = person_fields(
             2,
             "core",
             "张勇",
@@ -929,15 +1237,18 @@ mod tests {
         );
         a.email = Some("x@qq.com".into());
         b.email = Some("x@qq.com".into());
+        let recs: [SourceRec; 2] = [a.into(), b.into()];
+        let previous = HashMap::new();
         let r = resolve(
-            &[a, b],
-            &HashMap::new(),
+            &recs,
+            &previous,
             &HashSet::new(),
             &Decisions::default(),
             Thresholds::default(),
         )
         .unwrap();
-        assert_ne!(r.links[0].cluster, r.links[1].cluster);
+        let l = links(&r);
+        assert_ne!(l[0].cluster, l[1].cluster);
     }
 
     #[test]

@@ -3,13 +3,15 @@
 //! the queries in `panorama_store::ecif`, all in one transaction per action.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::TryStreamExt;
 use panorama_store::ecif::{self as q, CustomerWrite, HouseholdWrite, RunCounts};
-use panorama_store::{Store, StoreError};
+use panorama_store::{Store, StoreError, memory};
 use serde_json::json;
 
-use crate::resolve::{Decisions, Link, SourceRec, Thresholds, households, resolve};
+use crate::resolve::{Decisions, SourceFields, SourceRec, Thresholds, households, resolve};
 
 /// Why a resolution or a steward's action did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -46,13 +48,55 @@ pub struct ResolveSummary {
     pub seconds: f64,
     /// Seconds per step.
     pub steps: Vec<(String, f64)>,
+    /// Peak resident memory per step, in MB (0 where the system does not say).
+    pub peak_mb: Vec<(String, f64)>,
 }
 
-fn to_source(r: q::RecordRow) -> SourceRec {
-    SourceRec {
+/// Each step's time and peak memory.
+struct Laps {
+    clock: Instant,
+    steps: Vec<(String, f64)>,
+    peak_mb: Vec<(String, f64)>,
+}
+
+impl Laps {
+    fn start() -> Self {
+        memory::reset_peak();
+        Laps {
+            clock: Instant::now(),
+            steps: Vec::new(),
+            peak_mb: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, name: &str) {
+        self.steps
+            .push((name.to_owned(), self.clock.elapsed().as_secs_f64()));
+        self.peak_mb.push((name.to_owned(), memory::peak_rss_mb()));
+        memory::reset_peak();
+        self.clock = Instant::now();
+    }
+}
+
+/// Packs a stored record for resolution; `systems` shares each system's code
+/// among its records.
+fn to_source(r: q::RecordRow, systems: &mut HashMap<String, Arc<str>>) -> SourceRec {
+    let system = match systems.get(&r.system) {
+        Some(s) => s.clone(),
+        None => {
+            let s: Arc<str> = r.system.as_str().into();
+            systems.insert(r.system, s.clone());
+            s
+        }
+    };
+    SourceFields {
         id: r.id,
-        system: r.system,
-        party_type: r.party_type,
+        system,
+        party_type: if r.party_type == "person" {
+            "person"
+        } else {
+            "organisation"
+        },
         name: r.name,
         gender: r.gender,
         birth_date: r.birth_date,
@@ -67,6 +111,7 @@ fn to_source(r: q::RecordRow) -> SourceRec {
         batch_id: r.batch_id,
         trust: r.trust,
     }
+    .into()
 }
 
 /// Resolves the store's source records into customers. Incremental unless
@@ -76,17 +121,12 @@ fn to_source(r: q::RecordRow) -> SourceRec {
 /// called from a multi-threaded tokio runtime (the CLI's and the tests' are).
 pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     let started = Instant::now();
-    let mut steps = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &str, steps: &mut Vec<(String, f64)>| {
-        steps.push((name.to_owned(), clock.elapsed().as_secs_f64()));
-        clock = Instant::now();
-    };
+    let mut laps = Laps::start();
+    let mut systems = HashMap::new();
     let records: Vec<SourceRec> = q::records(store)
-        .await?
-        .into_iter()
-        .map(to_source)
-        .collect();
+        .map_ok(|r| to_source(r, &mut systems))
+        .try_collect()
+        .await?;
     let previous = q::previous_links(store).await?;
     let last = q::last_resolved_batch(store).await?;
     let max_batch = records.iter().map(|r| r.batch_id).max().unwrap_or(0);
@@ -96,8 +136,8 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         .map(|r| r.id)
         .collect();
     let decisions = load_decisions(&mut *store.acquire().await?).await?;
-    lap("load", &mut steps);
-    let resolution = match tokio::task::block_in_place(|| {
+    laps.lap("load");
+    let mut resolution = match tokio::task::block_in_place(|| {
         resolve(
             &records,
             &previous,
@@ -128,7 +168,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
             refuse!("resolve refused, nothing was changed: {e}");
         }
     };
-    lap("match", &mut steps);
+    laps.lap("match");
 
     let mut tx = store.begin().await?;
     let mut counts = RunCounts {
@@ -163,7 +203,12 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         })
         .collect();
     q::write_review(&mut tx, store.backend(), &review).await?;
-    lap("write customers", &mut steps);
+    // What households need was kept (customers of records, people's names
+    // and addresses); the records and their matching go.
+    let engine_reports = std::mem::take(&mut resolution.reports);
+    drop(resolution);
+    drop((review, records, dirty, previous));
+    laps.lap("write customers");
 
     // Households from survived names and addresses, and declared family ties.
     let family: Vec<(i64, i64, String)> = q::declared_relationships(store)
@@ -223,19 +268,20 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     q::replace_households(&mut tx, store.backend(), &writes, as_of.as_deref()).await?;
     counts.households = writes.len() as i64;
     counts.relationships = q::rebuild_relationships(&mut tx).await?;
-    lap("households and relationships", &mut steps);
+    laps.lap("households and relationships");
     (counts.customers, counts.review_pairs) = q::resolution_totals(&mut tx).await?;
-    let report = json!({"engine": resolution.reports, "steps": steps});
+    let report = json!({"engine": engine_reports, "steps": laps.steps, "peak_mb": laps.peak_mb});
     q::record_run(&mut tx, &counts, &report.to_string()).await?;
     tx.commit().await?;
-    lap("commit", &mut steps);
+    laps.lap("commit");
     panorama_store::names::index_names(store).await?;
     store.refresh_statistics().await?;
-    lap("name keys", &mut steps);
+    laps.lap("name keys");
     Ok(ResolveSummary {
         counts,
         seconds: started.elapsed().as_secs_f64(),
-        steps,
+        steps: laps.steps,
+        peak_mb: laps.peak_mb,
     })
 }
 
@@ -262,7 +308,11 @@ pub async fn refresh_customers(
     customers: &[i64],
 ) -> Result<()> {
     let (rows, previous) = q::records_of_customers(&mut *tx, customers).await?;
-    let records: Vec<SourceRec> = rows.into_iter().map(to_source).collect();
+    let mut systems = HashMap::new();
+    let records: Vec<SourceRec> = rows
+        .into_iter()
+        .map(|r| to_source(r, &mut systems))
+        .collect();
     let decisions = load_decisions(&mut *tx).await?;
     let none = HashSet::new();
     let resolution = tokio::task::block_in_place(|| {
@@ -298,6 +348,9 @@ pub async fn refresh_customers(
     Ok(())
 }
 
+/// Golden records or links written at a time.
+const WRITE_CHUNK: usize = 10_000;
+
 /// What writing the golden records leaves for households.
 struct Written {
     /// Record → its customer now.
@@ -314,20 +367,21 @@ struct Written {
 async fn write_goldens(
     tx: &mut panorama_store::AnyConnection,
     store: &Store,
-    resolution: &crate::resolve::Resolution,
+    resolution: &crate::resolve::Resolution<'_>,
     previous: &HashMap<i64, i64>,
     dirty: &HashSet<i64>,
     scope: Option<&[i64]>,
     counts: &mut RunCounts,
 ) -> Result<Written> {
-    let link_of: HashMap<i64, &Link> = resolution.links.iter().map(|l| (l.record_id, l)).collect();
     let mut customer_of_record: HashMap<i64, i64> = HashMap::new();
     // New customers get ids allocated here and are inserted in bulk.
     let mut next_customer = q::next_id(&mut *tx, "customer").await?;
     let mut new_customers: Vec<(i64, CustomerWrite)> = Vec::new();
     let mut xrefs = Vec::new();
     let mut persons: Vec<(i64, String, Option<String>)> = Vec::new();
-    for g in &resolution.golden {
+    for cluster in resolution.clusters() {
+        let (g, links) = (&cluster.golden, &cluster.links);
+        let link_of = |r: &i64| links.iter().find(|l| l.record_id == *r);
         let changed = scope.is_some()
             || g.customer_id.is_none()
             || !g.absorbs.is_empty()
@@ -377,7 +431,11 @@ async fn write_goldens(
                     .copied()
                     .filter(|r| previous.get(r) == Some(absorbed))
                     .collect();
-                let evidence = json!({"records": moved, "rule": "resolve", "scores": moved.iter().map(|r| link_of[r].score).collect::<Vec<_>>()});
+                let scores: Vec<f64> = moved
+                    .iter()
+                    .filter_map(|r| link_of(r).map(|l| l.score))
+                    .collect();
+                let evidence = json!({"records": moved, "rule": "resolve", "scores": scores});
                 q::record_merge(
                     &mut *tx,
                     id,
@@ -390,7 +448,7 @@ async fn write_goldens(
             }
             for r in &g.records {
                 if previous.get(r) != Some(&id) || dirty.contains(r) {
-                    let l = link_of[r];
+                    let Some(l) = link_of(r) else { continue };
                     xrefs.push((
                         *r,
                         id,
@@ -411,6 +469,14 @@ async fn write_goldens(
         }
         if g.party_type == "person" {
             persons.push((id, attr("name").unwrap_or_default(), attr("address")));
+        }
+        // Written as they fill, so the bank's golden records are never all
+        // in memory at once (customers first: the links refer to them).
+        if new_customers.len() >= WRITE_CHUNK || xrefs.len() >= WRITE_CHUNK {
+            q::insert_customers(&mut *tx, store.backend(), &new_customers).await?;
+            q::write_links(&mut *tx, store.backend(), &xrefs).await?;
+            new_customers.clear();
+            xrefs.clear();
         }
     }
     q::insert_customers(&mut *tx, store.backend(), &new_customers).await?;
@@ -591,18 +657,34 @@ mod tests {
 
     #[test]
     fn a_stored_record_is_matched_on_its_standardised_values() {
-        let s = to_source(record("valid"));
-        assert_eq!(s.credit_code.as_deref(), Some("91310000MA1FL0XX1X"));
+        let mut systems = HashMap::new();
+        let s = to_source(record("valid"), &mut systems);
+        assert_eq!(s.credit_code(), Some("91310000MA1FL0XX1X"));
         assert!(
             s.credit_code_ok,
             "a valid code may prove two parties different"
         );
-        assert_eq!(s.mobile.as_deref(), Some("13812345678"));
-        assert_eq!((s.id_no, s.id_raw.as_deref()), (None, Some("raw id")));
+        assert_eq!(s.mobile(), Some("13812345678"));
+        assert_eq!((s.id_no(), s.id_raw()), (None, Some("raw id")));
         assert_eq!((s.batch_id, s.trust), (3, 90));
+        assert_eq!(
+            (s.name(), s.address(), s.industry(), s.email()),
+            (
+                "上海嘉禾置业有限公司",
+                Some("上海市浦东新区世纪大道1号"),
+                Some("K70"),
+                None
+            )
+        );
+        assert_eq!(&*s.system, "core");
+        assert_eq!(s.party_type, "organisation");
         for status in ["checksum_failed", "missing", ""] {
-            assert!(!to_source(record(status)).credit_code_ok, "{status}");
+            assert!(
+                !to_source(record(status), &mut systems).credit_code_ok,
+                "{status}"
+            );
         }
+        assert_eq!(systems.len(), 1, "one copy of the system's code");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::time::Instant;
 use chrono::{Months, NaiveDate};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+use futures_util::StreamExt;
 use panorama_analytics::Config;
 use panorama_analytics::catalogue::{CLASSES, FeatureType, catalogue};
 use panorama_analytics::tiers::{month_end, month_start};
@@ -107,7 +109,7 @@ impl<T> Context<T> for Option<T> {
 const NOT_PREDICTORS: &[&str] = &["customer_id", "household_id", "customer_no", "home_branch"];
 
 /// Rows scored per chunk (bounds the memory of the encoded matrix).
-const CHUNK: usize = 100_000;
+pub const CHUNK: usize = 100_000;
 
 /// What a model predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,7 +252,13 @@ enum Reading {
 /// Reads a features file: numbers and codes of the catalogue (keys left
 /// out) and, from the held product classes, one `holds_CLASS` flag each.
 async fn load_frame(path: &Path, reading: Reading) -> Result<Frame> {
-    let ctx = datafusion::prelude::SessionContext::new();
+    let batches = features_table(path, reading).await?.collect().await?;
+    frame_of(&batches, reading, path)
+}
+
+/// The features file as a table of what `reading` needs.
+async fn features_table(path: &Path, reading: Reading) -> Result<datafusion::dataframe::DataFrame> {
+    let ctx = panorama_analytics::engine::session();
     ctx.register_parquet(
         "f",
         &path.display().to_string(),
@@ -264,7 +272,11 @@ async fn load_frame(path: &Path, reading: Reading) -> Result<Frame> {
             table.select_columns(&["customer_id", "product_classes", "aum", "account_count"])?
         }
     };
-    let batches = table.collect().await?;
+    Ok(table)
+}
+
+/// A frame of some of a features file's rows.
+fn frame_of(batches: &[RecordBatch], reading: Reading, path: &Path) -> Result<Frame> {
     let features: Vec<_> = catalogue()
         .into_iter()
         .filter(|f| {
@@ -290,7 +302,7 @@ async fn load_frame(path: &Path, reading: Reading) -> Result<Frame> {
     let (id_at, classes_at) = (index_of("customer_id")?, index_of("product_classes")?);
     let mut ids = Vec::new();
     let mut classes = Vec::new();
-    for b in &batches {
+    for b in batches {
         let id = datafusion::arrow::compute::cast(b.column(id_at), &DataType::Int64)?;
         ids.extend(
             id.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
@@ -309,14 +321,14 @@ async fn load_frame(path: &Path, reading: Reading) -> Result<Frame> {
             };
             let raw = if f.kind == FeatureType::Text {
                 let mut out = Vec::with_capacity(ids.len());
-                for b in &batches {
+                for b in batches {
                     let c = datafusion::arrow::compute::cast(b.column(k), &DataType::Utf8)?;
                     out.extend(c.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
                 }
                 Raw::Text(out)
             } else {
                 let mut out = Vec::with_capacity(ids.len());
-                for b in &batches {
+                for b in batches {
                     let c = datafusion::arrow::compute::cast(b.column(k), &DataType::Float64)?;
                     out.extend(c.as_primitive::<Float64Type>().iter());
                 }
@@ -1008,6 +1020,18 @@ pub async fn score(
     as_of: Option<NaiveDate>,
     name: Option<&str>,
 ) -> Result<Vec<ScoreReport>> {
+    score_chunked(store, analytics, as_of, name, CHUNK).await
+}
+
+/// [`score`], reading and scoring `chunk` customers at a time (at least one).
+pub async fn score_chunked(
+    store: &Store,
+    analytics: &Path,
+    as_of: Option<NaiveDate>,
+    name: Option<&str>,
+    chunk: usize,
+) -> Result<Vec<ScoreReport>> {
+    let chunk = chunk.max(1);
     let models: Vec<ModelRow> = registry::approved(store)
         .await?
         .into_iter()
@@ -1021,66 +1045,120 @@ pub async fn score(
     if models.is_empty() {
         return Ok(Vec::new());
     }
-    let started = Instant::now();
     let (date, path) = panorama_analytics::engine::resolve_features(analytics, as_of)?;
-    let frame = load_frame(&path, Reading::Features).await?;
-    let read_seconds = started.elapsed().as_secs_f64();
-    let mut out = Vec::new();
-    let mut all = Vec::with_capacity(models.len());
+    let mut cards = Vec::with_capacity(models.len());
     for m in models {
-        let started = Instant::now();
         let artefact = registry::artefact(store, m.id)
             .await?
             .with_context(|| format!("model {} has no artefact", m.id))?;
         let card = Scorecard::from_json(&artefact)?;
         let report: TrainReport = serde_json::from_str(m.metrics.as_deref().unwrap_or("null"))
             .with_context(|| format!("model {}: its stored report is unreadable", m.id))?;
-        let rows: Vec<usize> = (0..frame.ids.len())
-            .filter(|&i| report.target.eligible(&frame, i))
-            .collect();
-        let mut scored = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(CHUNK) {
-            let data = card
-                .encoder
-                .encode_rows(&frame.columns, Some(chunk), Vec::new())?;
-            let part: Vec<(i64, f64, String)> = tokio::task::block_in_place(|| {
-                chunk
-                    .par_iter()
-                    .enumerate()
-                    .map(|(k, &i)| {
-                        let (p, reasons) = card.explain(data.row(k), 3);
-                        (frame.ids[i], p, reasons_json(&reasons))
-                    })
-                    .collect()
-            });
-            scored.extend(part);
-        }
-        let score_seconds = started.elapsed().as_secs_f64();
-        out.push(ScoreReport {
+        let out = ScoreReport {
             model_id: m.id,
             name: m.name.clone(),
             version: m.version,
             as_of: date,
-            customers: scored.len(),
-            read_seconds,
-            score_seconds,
+            customers: 0,
+            read_seconds: 0.0,
+            score_seconds: 0.0,
             write_seconds: 0.0,
-        });
-        all.push((m, scored));
+        };
+        cards.push((m, card, report.target, out));
     }
-    // Every model's scores in one transaction.
-    let started = Instant::now();
-    let batch: Vec<registry::Scores<'_>> = all.iter().map(|(m, s)| (m, &s[..])).collect();
+    // The features are read, scored and written CHUNK customers at a time,
+    // so memory holds one chunk whatever the bank's size; every model's
+    // scores of the date are replaced in one transaction.
+    let as_of = date.to_string();
     let mut tx = store.begin().await?;
-    registry::write_scores(&mut tx, store.backend(), &date.to_string(), &batch).await?;
+    for (m, ..) in &cards {
+        registry::clear_scores(&mut tx, m.id, &as_of).await?;
+    }
+    let mut stream = features_table(&path, Reading::Features)
+        .await?
+        .execute_stream()
+        .await?;
+    let (mut read_seconds, mut write_seconds) = (0.0, 0.0);
+    let mut pending = Vec::new();
+    let mut pending_rows = 0;
+    let mut total_rows = 0;
+    loop {
+        let started = Instant::now();
+        let next = stream.next().await.transpose()?;
+        read_seconds += started.elapsed().as_secs_f64();
+        let done = next.is_none();
+        // Batches cut into chunks of exactly `chunk` rows (the last shorter).
+        let mut ready: Vec<Vec<RecordBatch>> = Vec::new();
+        if let Some(mut b) = next {
+            while pending_rows + b.num_rows() >= chunk {
+                let take = chunk - pending_rows;
+                pending.push(b.slice(0, take));
+                ready.push(std::mem::take(&mut pending));
+                pending_rows = 0;
+                b = b.slice(take, b.num_rows() - take);
+            }
+            if b.num_rows() > 0 {
+                pending_rows += b.num_rows();
+                pending.push(b);
+            }
+        }
+        if done && pending_rows > 0 {
+            ready.push(std::mem::take(&mut pending));
+            pending_rows = 0;
+        }
+        for part in ready {
+            let started = Instant::now();
+            let frame = frame_of(&part, Reading::Features, &path)?;
+            drop(part);
+            read_seconds += started.elapsed().as_secs_f64();
+            total_rows += frame.ids.len();
+            for (m, card, target, out) in &mut cards {
+                let started = Instant::now();
+                let rows: Vec<usize> = (0..frame.ids.len())
+                    .filter(|&i| target.eligible(&frame, i))
+                    .collect();
+                let data = card
+                    .encoder
+                    .encode_rows(&frame.columns, Some(&rows), Vec::new())?;
+                let scored: Vec<(i64, f64, String)> = tokio::task::block_in_place(|| {
+                    rows.par_iter()
+                        .enumerate()
+                        .map(|(k, &i)| {
+                            let (p, reasons) = card.explain(data.row(k), 3);
+                            (frame.ids[i], p, reasons_json(&reasons))
+                        })
+                        .collect()
+                });
+                out.score_seconds += started.elapsed().as_secs_f64();
+                out.customers += scored.len();
+                let started = Instant::now();
+                registry::append_scores(&mut tx, store.backend(), m.id, &as_of, &scored).await?;
+                write_seconds += started.elapsed().as_secs_f64();
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    if total_rows == 0 {
+        bail!("{}: no features rows", path.display());
+    }
+    let started = Instant::now();
+    for (m, ..) in &cards {
+        registry::prune_scores(&mut tx, m).await?;
+    }
     tx.commit()
         .await
         .map_err(panorama_store::StoreError::from)?;
-    let write_seconds = started.elapsed().as_secs_f64();
-    for r in &mut out {
-        r.write_seconds = write_seconds;
-    }
-    Ok(out)
+    write_seconds += started.elapsed().as_secs_f64();
+    Ok(cards
+        .into_iter()
+        .map(|(.., mut out)| {
+            out.read_seconds = read_seconds;
+            out.write_seconds = write_seconds;
+            out
+        })
+        .collect())
 }
 
 #[cfg(test)]

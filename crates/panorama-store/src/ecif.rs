@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -46,15 +48,21 @@ pub struct RecordRow {
     pub trust: i64,
 }
 
-const RECORD_SELECT: &str = "SELECT r.id, r.system, r.party_type, r.name, r.gender, r.birth_date, r.id_no_std, r.id_no, r.credit_code_std, \
-     r.credit_code_status, r.mobile_std, r.email, r.address, r.industry, r.batch_id, s.trust \
-     FROM source_record r JOIN source_system s ON s.code = r.system";
+macro_rules! record_select {
+    () => {
+        "SELECT r.id, r.system, r.party_type, r.name, r.gender, r.birth_date, r.id_no_std, r.id_no, r.credit_code_std, \
+         r.credit_code_status, r.mobile_std, r.email, r.address, r.industry, r.batch_id, s.trust \
+         FROM source_record r JOIN source_system s ON s.code = r.system"
+    };
+}
+const RECORD_SELECT: &str = record_select!();
 
-/// Every source record, in id order.
-pub async fn records(store: &Store) -> Result<Vec<RecordRow>> {
-    Ok(sqlx::query_as(&format!("{RECORD_SELECT} ORDER BY r.id"))
-        .fetch_all(store.db())
-        .await?)
+/// Every source record, in id order, streamed.
+pub fn records(store: &Store) -> BoxStream<'_, Result<RecordRow>> {
+    sqlx::query_as(concat!(record_select!(), " ORDER BY r.id"))
+        .fetch(store.db())
+        .map_err(StoreError::from)
+        .boxed()
 }
 
 /// `$1, $2, …, $n`.

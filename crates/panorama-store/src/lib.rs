@@ -22,6 +22,7 @@ pub mod ecif;
 mod error;
 pub mod ingest;
 mod location;
+pub mod memory;
 pub mod models;
 pub mod names;
 pub mod ocrm;

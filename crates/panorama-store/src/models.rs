@@ -203,11 +203,32 @@ async fn write_model_scores(
     as_of: &str,
     rows: &[(i64, f64, String)],
 ) -> Result<u64> {
-    sqlx::query("DELETE FROM customer_score WHERE model_id = $1 AND as_of = $2")
-        .bind(model.id)
-        .bind(as_of)
-        .execute(&mut *conn)
-        .await?;
+    clear_scores(&mut *conn, model.id, as_of).await?;
+    let written = append_scores(&mut *conn, backend, model.id, as_of, rows).await?;
+    prune_scores(&mut *conn, model).await?;
+    Ok(written)
+}
+
+/// Deletes a model's scores of `as_of`, before they are written again.
+pub async fn clear_scores(conn: &mut AnyConnection, model_id: i64, as_of: &str) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM customer_score WHERE model_id = $1 AND as_of = $2")
+            .bind(model_id)
+            .bind(as_of)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Adds scores of a model and date: (customer, probability, reasons JSON).
+pub async fn append_scores(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    model_id: i64,
+    as_of: &str,
+    rows: &[(i64, f64, String)],
+) -> Result<u64> {
     // The rows go in as JSON arrays of `[customer, score, reasons]`, one
     // bound text per 20,000 rows, unpacked by the database's own JSON
     // functions: binding five values a row cost more than the inserts
@@ -239,13 +260,18 @@ async fn write_model_scores(
         }
         text.push(']');
         written += sqlx::query(unpack)
-            .bind(model.id)
+            .bind(model_id)
             .bind(as_of)
             .bind(text)
             .execute(&mut *conn)
             .await?
             .rows_affected();
     }
+    Ok(written)
+}
+
+/// Keeps the newest [`SCORE_DATES_KEPT`] score dates of the model's name.
+pub async fn prune_scores(conn: &mut AnyConnection, model: &ModelRow) -> Result<()> {
     let dates: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT s.as_of FROM customer_score s JOIN model m ON m.id = s.model_id \
          WHERE m.name = $1 ORDER BY s.as_of DESC",
@@ -262,7 +288,7 @@ async fn write_model_scores(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// A customer's latest score from each approved model.

@@ -138,6 +138,18 @@ impl From<SourceFields> for SourceRec {
     }
 }
 
+/// One accessor per optional text value of a [`SourceRec`].
+macro_rules! text_values {
+    ($($(#[$doc:meta])* $name:ident => $text:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(&self) -> Option<&str> {
+                self.get(Text::$text)
+            }
+        )*
+    };
+}
+
 impl SourceRec {
     fn get(&self, t: Text) -> Option<&str> {
         let k = t as usize;
@@ -153,49 +165,25 @@ impl SourceRec {
         self.get(Text::Name).unwrap_or_default()
     }
 
-    /// M/F.
-    pub fn gender(&self) -> Option<&str> {
-        self.get(Text::Gender)
-    }
-
-    /// ISO date.
-    pub fn birth_date(&self) -> Option<&str> {
-        self.get(Text::BirthDate)
-    }
-
-    /// Standardised resident id (valid or upgraded only).
-    pub fn id_no(&self) -> Option<&str> {
-        self.get(Text::IdNo)
-    }
-
-    /// Raw id as held (may fail its check digit).
-    pub fn id_raw(&self) -> Option<&str> {
-        self.get(Text::IdRaw)
-    }
-
-    /// Standardised credit code.
-    pub fn credit_code(&self) -> Option<&str> {
-        self.get(Text::CreditCode)
-    }
-
-    /// Standardised mobile.
-    pub fn mobile(&self) -> Option<&str> {
-        self.get(Text::Mobile)
-    }
-
-    /// E-mail.
-    pub fn email(&self) -> Option<&str> {
-        self.get(Text::Email)
-    }
-
-    /// Address as held.
-    pub fn address(&self) -> Option<&str> {
-        self.get(Text::Address)
-    }
-
-    /// Industry.
-    pub fn industry(&self) -> Option<&str> {
-        self.get(Text::Industry)
+    text_values! {
+        /// M/F.
+        gender => Gender,
+        /// ISO date.
+        birth_date => BirthDate,
+        /// Standardised resident id (valid or upgraded only).
+        id_no => IdNo,
+        /// Raw id as held (may fail its check digit).
+        id_raw => IdRaw,
+        /// Standardised credit code.
+        credit_code => CreditCode,
+        /// Standardised mobile.
+        mobile => Mobile,
+        /// E-mail.
+        email => Email,
+        /// Address as held.
+        address => Address,
+        /// Industry.
+        industry => Industry,
     }
 }
 

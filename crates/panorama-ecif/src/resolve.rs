@@ -962,18 +962,6 @@ mod tests {
         mobile: Option<&str>,
         dob: &str,
         trust: i64,
-    ) -> SourceRec {
-        person_fields(id, system, name, id_no, mobile, dob, trust).into()
-    }
-
-    fn person_fields(
-        id: i64,
-        system: &str,
-        name: &str,
-        id_no: Option<&str>,
-        mobile: Option<&str>,
-        dob: &str,
-        trust: i64,
     ) -> SourceFields {
         SourceFields {
             id,
@@ -1087,7 +1075,8 @@ mod tests {
                 Some("13812345678"),
                 "1949-12-31",
                 90,
-            ),
+            )
+            .into(),
             person(
                 2,
                 "card",
@@ -1096,7 +1085,8 @@ mod tests {
                 None,
                 "1949-12-31",
                 70,
-            ),
+            )
+            .into(),
             person(
                 3,
                 "core",
@@ -1105,7 +1095,8 @@ mod tests {
                 Some("13900000000"),
                 "1980-01-01",
                 90,
-            ),
+            )
+            .into(),
         ];
         let previous = HashMap::new();
         let r = resolve(
@@ -1132,15 +1123,18 @@ mod tests {
         // Next run: customer 500 holds records 1 and 2, customer 501 holds 3; a new record 4 joins 500.
         let previous = HashMap::from([(1, 500), (2, 500), (3, 501)]);
         let mut recs2 = recs.clone();
-        recs2.push(person(
-            4,
-            "wealth",
-            "张三",
-            None,
-            Some("13812345678"),
-            "1949-12-31",
-            75,
-        ));
+        recs2.push(
+            person(
+                4,
+                "wealth",
+                "张三",
+                None,
+                Some("13812345678"),
+                "1949-12-31",
+                75,
+            )
+            .into(),
+        );
         let r2 = resolve(
             &recs2,
             &previous,
@@ -1173,7 +1167,8 @@ mod tests {
                 Some("13812345678"),
                 "1949-12-31",
                 90,
-            ),
+            )
+            .into(),
             person(
                 2,
                 "card",
@@ -1182,7 +1177,8 @@ mod tests {
                 Some("13700000000"),
                 "1975-06-02",
                 70,
-            ),
+            )
+            .into(),
         ];
         let previous = HashMap::new();
         let r = resolve(
@@ -1205,7 +1201,7 @@ mod tests {
     #[test]
     fn two_valid_different_ids_never_link() {
         // Father and son with homophone names at one address, same mobile.
-        let mut a = person_fields(
+        let mut a = person(
             1,
             "core",
             "张永",
@@ -1214,7 +1210,7 @@ mod tests {
             "2001-06-07",
             90,
         );
-        let mut b = person_fields(
+        let mut b = person(
             2,
             "core",
             "张勇",

@@ -15,38 +15,6 @@ use panorama_store::test_support;
 
 fn quiet(_: &str, _: u64, _: u64) {}
 
-/// Every feature row of `as_of`, as text, in customer order.
-async fn feature_rows(analytics: &Path, as_of: &str) -> Vec<Vec<Option<String>>> {
-    let ctx = datafusion::prelude::SessionContext::new();
-    engine::register_features(&ctx, analytics, Some(as_of.parse().unwrap()))
-        .await
-        .unwrap();
-    let batches = ctx
-        .sql("SELECT * FROM features ORDER BY customer_id")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let mut rows = Vec::new();
-    for b in &batches {
-        let names: Vec<String> = b
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let cols: Vec<_> = names
-            .iter()
-            .map(|n| features::text_values(b, n).unwrap())
-            .collect();
-        for i in 0..b.num_rows() {
-            rows.push(cols.iter().map(|c| c[i].clone()).collect());
-        }
-    }
-    rows
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_batch_within_a_small_memory_budget_gives_the_unbounded_results() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,10 +64,9 @@ async fn the_batch_within_a_small_memory_budget_gives_the_unbounded_results() {
         (bounded.tier_rows_written, bounded.tier_rows_deleted),
         (0, 0)
     );
-    let (a, b) = (
-        feature_rows(&free, as_of).await,
-        feature_rows(&held, as_of).await,
-    );
+    let date = as_of.parse().unwrap();
+    let a = features::rows_as_text(&free, date).await.unwrap();
+    let b = features::rows_as_text(&held, date).await.unwrap();
     assert_eq!(a.len(), unbounded.customers as usize);
     assert!(a == b, "the features differ within the budget");
     // The budget made the engine spill (it made its directory there), and

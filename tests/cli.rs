@@ -607,12 +607,13 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     loaded_bank(dir.path(), 5000, 21);
     // Features of a year back, card uptake in the next six months, tested out
     // of time on the six months after, and held against the hidden propensity.
-    let train = |learner: &str| {
-        run(&[
+    // Card uptake as of 2025-10-31 within 6 months, as `name` by `learner`.
+    let train_as = |name: &str, learner: &str, more: &[&str]| {
+        let mut args = vec![
             "model",
             "train",
             "--name",
-            "card",
+            name,
             "--target",
             "uptake:card",
             "--as-of",
@@ -623,10 +624,11 @@ fn models_then_campaigns_on_the_synthetic_bank() {
             learner,
             "--by",
             "analyst1",
-            "--truth",
-            "bank/truth",
-        ])
+        ];
+        args.extend_from_slice(more);
+        run(&args)
     };
+    let train = |learner: &str| train_as("card", learner, &["--truth", "bank/truth"]);
     let t = train("logistic");
     assert!(
         t.contains("test (out-of-time)") && t.contains("as of 2026-04-30"),
@@ -658,6 +660,50 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         .unwrap()
         .parse()
         .unwrap();
+    // Capped at 1,500 labelled customers a window: each window sampled with
+    // its positive share kept, the model learnt on the sample still finds
+    // the signal.
+    let t = train_as("card_sample", "logistic", &["--max-rows", "1500"]);
+    let sampled: Vec<&str> = t.lines().filter(|l| l.contains("sampled as of")).collect();
+    assert_eq!(sampled.len(), 2, "both windows sampled: {t}");
+    for l in &sampled {
+        let numbers: Vec<f64> = l
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .skip(3) // the date
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let [kept, population, kept_positives, positives] = numbers[..] else {
+            panic!("{l}")
+        };
+        assert!((kept - 1500.0).abs() <= 1.0 && population > kept, "{l}");
+        let expected = positives * kept / population;
+        assert!(
+            (kept_positives - expected).abs() <= 1.0,
+            "the positive share kept: {l}"
+        );
+    }
+    assert!(
+        figure(&t, "positive: AUC ") > 0.6,
+        "the sample finds the signal: {t}"
+    );
+    fails(
+        &[
+            "model",
+            "train",
+            "--name",
+            "x",
+            "--target",
+            "uptake:card",
+            "--as-of",
+            "2025-10-31",
+            "--by",
+            "a",
+            "--max-rows",
+            "10",
+        ],
+        "at least 100",
+    );
     // Four eyes: not approved by its trainer.
     fails(
         &["model", "approve", &first.to_string(), "--by", "analyst1"],

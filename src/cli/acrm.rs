@@ -37,15 +37,17 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
     })
 }
 
-/// Runs the nightly chain (`panorama_jobs::nightly`) and prints its report.
+/// Runs the nightly chain (`panorama_jobs::nightly_on`) with the batch's
+/// queries on `engine`, and prints its report.
 pub async fn run_batch(
     store: &Store,
     analytics: &Path,
     config: &Config,
     as_of: Option<NaiveDate>,
     json: bool,
+    engine: panorama_analytics::engine::SessionContext,
 ) -> Result<BatchReport> {
-    let run = panorama_jobs::nightly(store, analytics, config, as_of).await?;
+    let run = panorama_jobs::nightly_on(store, analytics, config, as_of, engine).await?;
     if json {
         say!("{}", serde_json::to_string_pretty(&run)?);
         return Ok(run.batch);

@@ -12,6 +12,8 @@ use panorama_store::{Store, StoreLocation};
 pub mod acrm;
 mod bench;
 pub mod campaign;
+#[cfg(feature = "distributed")]
+mod cluster;
 mod ecif;
 mod load;
 pub mod models;
@@ -231,6 +233,44 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Run the batch's queries on the Ballista cluster of this scheduler
+        /// (`host:port`); its executors read the analytics directory by the same path.
+        #[cfg(feature = "distributed")]
+        #[arg(long)]
+        cluster: Option<String>,
+    },
+    /// Run a Ballista scheduler: distributed batches (`batch --cluster`) are planned here.
+    #[cfg(feature = "distributed")]
+    Scheduler {
+        /// Address its gRPC service listens on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// Host name executors and clients reach it by (default: the bind address).
+        #[arg(long)]
+        external_host: Option<String>,
+    },
+    /// Run a Ballista executor: registers with the scheduler and runs the batch's tasks
+    /// (`--memory-budget` bounds what its tasks hold).
+    #[cfg(feature = "distributed")]
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: std::net::SocketAddr,
+        /// Host it binds and is reached at.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind_host: String,
+        /// Port of its Arrow Flight service (shuffle and results).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// Port of its gRPC service.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Where its shuffle files go (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Tasks at once (default: one per core).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        concurrency: Option<u64>,
     },
     /// The feature catalogue: name, type, unit and meaning of every feature.
     Features {
@@ -777,12 +817,51 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             panorama_bench::web::run(store, &config, &b).await
         }
-        Command::Batch { as_of, json } => {
+        Command::Batch {
+            as_of,
+            json,
+            #[cfg(feature = "distributed")]
+            cluster,
+        } => {
             let store = open_store(&cli.store).await?;
             let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
-            crate::cli::acrm::run_batch(&store, &dir, &config, as_of, json).await?;
+            #[cfg(feature = "distributed")]
+            let engine = match cluster {
+                Some(addr) => cluster::session(&addr).await?,
+                None => panorama_analytics::engine::session(),
+            };
+            #[cfg(not(feature = "distributed"))]
+            let engine = panorama_analytics::engine::session();
+            crate::cli::acrm::run_batch(&store, &dir, &config, as_of, json, engine).await?;
             Ok(())
+        }
+        #[cfg(feature = "distributed")]
+        Command::Scheduler {
+            bind,
+            external_host,
+        } => cluster::scheduler(bind, external_host).await,
+        #[cfg(feature = "distributed")]
+        Command::Executor {
+            scheduler,
+            bind_host,
+            port,
+            grpc_port,
+            work_dir,
+            concurrency,
+        } => {
+            cluster::executor(panorama_cluster::ExecutorOptions {
+                scheduler,
+                bind_host,
+                flight_port: port,
+                grpc_port,
+                work_dir,
+                concurrency: concurrency.and_then(|n| usize::try_from(n).ok()),
+                memory_bytes: cli
+                    .memory_budget
+                    .map(|mb| (mb as u64).saturating_mul(1 << 20)),
+            })
+            .await
         }
         Command::Features { json } => crate::cli::acrm::print_catalogue(json),
         Command::Segment { action } => {

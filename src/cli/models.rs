@@ -119,6 +119,10 @@ pub enum ModelAction {
         /// for a reference learner (scripts/lightgbm_train_test.py).
         #[arg(long)]
         export: Option<std::path::PathBuf>,
+        /// The most labelled customers a window keeps: a larger population is
+        /// sampled, each outcome at the same share, and only the sample's features read.
+        #[arg(long, default_value_t = panorama_scoring::MAX_ROWS, value_parser = max_rows)]
+        max_rows: usize,
     },
     /// Show a version's evaluation: AUC, KS, lift, gains and calibration by decile.
     Evaluate {
@@ -289,6 +293,17 @@ fn print_deciles(deciles: &[panorama_models::metrics::Decile]) {
     }
 }
 
+/// `--max-rows`: at least 100 (fewer cannot stand for a population).
+fn max_rows(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 100 => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} is too few: a sample of at least 100 customers"
+        )),
+        Err(e) => Err(format!("not a number of customers: {e}")),
+    }
+}
+
 fn learner_of(arg: LearnerArg) -> panorama_models::cv::Learner {
     match arg {
         LearnerArg::Logistic => panorama_models::cv::Learner::Logistic,
@@ -310,6 +325,16 @@ fn print_report(r: &panorama_scoring::TrainReport) {
         r.train_auc,
         r.fit_seconds
     );
+    for s in &r.samples {
+        say!(
+            "  sampled as of {}: {} of {} labelled customers ({} of {} positive), each outcome at the same share",
+            s.as_of,
+            s.kept,
+            s.population,
+            s.kept_positives,
+            s.population_positives
+        );
+    }
     if let Some(v) = &r.validation {
         say!(
             "validation ({}): {} customers as of {}, {} positive: AUC {:.4}, KS {:.4}",
@@ -383,6 +408,7 @@ pub async fn registry(
             truth,
             seed,
             export,
+            max_rows,
         } => {
             let spec = panorama_scoring::TrainSpec {
                 name,
@@ -394,6 +420,7 @@ pub async fn registry(
                 truth,
                 seed,
                 export,
+                max_rows,
             };
             let (id, version, report) =
                 panorama_scoring::train(store, analytics, config, &spec).await?;

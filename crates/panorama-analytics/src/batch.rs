@@ -78,12 +78,26 @@ pub struct SegmentRefresh {
 }
 
 /// Runs the batch for `as_of` (the latest business date in the store when
-/// `None`).
+/// `None`) on this machine's engine.
 pub async fn run(
     store: &Store,
     analytics: &Path,
     config: &Config,
     as_of: Option<NaiveDate>,
+) -> Result<BatchReport> {
+    run_on(store, analytics, config, as_of, session()).await
+}
+
+/// Runs the batch with its queries (tiers, features, segments, alerts) on
+/// `engine`: a session of this machine's ([`session`]) or of a cluster's,
+/// whose executors read the snapshot from `analytics` by the same path.
+/// The snapshot and the store's writes stay with the caller.
+pub async fn run_on(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    engine: SessionContext,
 ) -> Result<BatchReport> {
     let as_of = match as_of {
         Some(d) => d,
@@ -99,7 +113,7 @@ pub async fn run(
         }
     };
     let run_id = acrm::begin_run(store, &as_of.to_string()).await?;
-    match stages(store, analytics, config, as_of, run_id).await {
+    match stages(store, analytics, config, as_of, run_id, engine).await {
         Ok(report) => {
             let json = serde_json::to_string(&report).unwrap_or_default();
             acrm::finish_run(store, run_id, true, &json).await?;
@@ -118,6 +132,7 @@ async fn stages(
     config: &Config,
     as_of: NaiveDate,
     run_id: i64,
+    ctx: SessionContext,
 ) -> Result<BatchReport> {
     let mut seconds = Vec::new();
     let mut peak_mb = Vec::new();
@@ -132,7 +147,6 @@ async fn stages(
     let snapshot = snapshot::refresh(store, analytics).await?;
     lap("snapshot", &mut seconds);
 
-    let ctx = session();
     register_snapshot(&ctx, analytics).await?;
     let dates = Dates::new(as_of);
     let history = features::tier_history(&ctx, analytics, config, dates).await?;

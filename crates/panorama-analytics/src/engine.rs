@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+/// A session of the engine: this machine's ([`session`]) or a cluster's.
+pub use datafusion::prelude::SessionContext;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig};
 
 use crate::error::{AnalyticsError, Result};
 use crate::snapshot::snapshot_dir;

@@ -394,6 +394,30 @@ fn months_since(from: NaiveDate, to: NaiveDate) -> i64 {
     i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
 }
 
+/// Every features row of `as_of` in `analytics`, each value as text, in
+/// customer order: what two runs of the batch are compared by (on one
+/// machine and on a cluster, within a memory budget and without).
+pub async fn rows_as_text(analytics: &Path, as_of: NaiveDate) -> Result<Vec<Vec<Option<String>>>> {
+    let ctx = SessionContext::new();
+    crate::engine::register_features(&ctx, analytics, Some(as_of)).await?;
+    let batches = ctx
+        .sql("SELECT * FROM features ORDER BY customer_id")
+        .await?
+        .collect()
+        .await?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        let cols = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| text_values(b, f.name()))
+            .collect::<Result<Vec<_>>>()?;
+        rows.extend((0..b.num_rows()).map(|i| cols.iter().map(|c| c[i].clone()).collect()));
+    }
+    Ok(rows)
+}
+
 /// Reads an Int64 column by name from a batch.
 pub fn int_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Array> {
     batch

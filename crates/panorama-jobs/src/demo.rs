@@ -473,6 +473,7 @@ async fn train(
         truth,
         seed: spec.seed,
         export: None,
+        max_rows: panorama_scoring::MAX_ROWS,
     };
     let (id, _, r) = panorama_scoring::train(store, analytics, config, &t)
         .await

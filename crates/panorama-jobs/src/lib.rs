@@ -46,7 +46,26 @@ pub async fn nightly(
     config: &Config,
     as_of: Option<NaiveDate>,
 ) -> Result<Nightly> {
-    let report = batch::run(store, analytics, config, as_of)
+    nightly_on(
+        store,
+        analytics,
+        config,
+        as_of,
+        panorama_analytics::engine::session(),
+    )
+    .await
+}
+
+/// The nightly chain with the analytics batch's queries on `engine` (a
+/// cluster's session: `panorama batch --cluster`); the rest runs here.
+pub async fn nightly_on(
+    store: &panorama_store::Store,
+    analytics: &Path,
+    config: &Config,
+    as_of: Option<NaiveDate>,
+    engine: panorama_analytics::engine::SessionContext,
+) -> Result<Nightly> {
+    let report = batch::run_on(store, analytics, config, as_of, engine)
         .await
         .context("analytics batch")?;
     // Search keys of names that changed since (or a store from before them).

@@ -58,6 +58,38 @@ pub fn stratified_folds(labels: &[bool], k: usize, seed: u64) -> Vec<Vec<usize>>
     folds
 }
 
+/// At most `max` of the rows, each outcome kept at the same share (so the
+/// sample's positive rate is the population's, to rounding, and a model
+/// learnt on it stays calibrated), chosen with `seed`; in row order. An
+/// outcome present in the population keeps at least one row. All rows when
+/// there are no more than `max`.
+pub fn stratified_sample(labels: &[bool], max: usize, seed: u64) -> Vec<usize> {
+    let n = labels.len();
+    if n <= max {
+        return (0..n).collect();
+    }
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let mut keep = Vec::with_capacity(max);
+    for class in [true, false] {
+        let rows: Vec<usize> = (0..n).filter(|&i| labels[i] == class).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        // The class's share of `max`, rounded half up, in integers.
+        let share = (rows.len() as u128 * max as u128 * 2 + n as u128) / (2 * n as u128);
+        let want = usize::try_from(share)
+            .unwrap_or(rows.len())
+            .clamp(1, rows.len());
+        keep.extend(
+            rand::seq::index::sample(&mut rng, rows.len(), want)
+                .into_iter()
+                .map(|k| rows[k]),
+        );
+    }
+    keep.sort_unstable();
+    keep
+}
+
 /// The folds and every row's out-of-fold score.
 #[derive(Debug, Clone)]
 pub struct CrossValidation {
@@ -198,6 +230,28 @@ mod tests {
             assert!((2..=3).contains(&positives), "{positives}");
         }
         assert_eq!(folds, stratified_folds(&labels, 5, 1));
+    }
+
+    #[test]
+    fn a_sample_keeps_each_outcomes_share_and_at_least_one_of_each() {
+        let labels: Vec<bool> = (0..10_000).map(|i| i % 50 == 0).collect();
+        let kept = stratified_sample(&labels, 1_000, 7);
+        assert_eq!(kept.len(), 1_000);
+        assert!(
+            kept.windows(2).all(|w| w[0] < w[1]),
+            "in row order, once each"
+        );
+        assert_eq!(kept.iter().filter(|&&i| labels[i]).count(), 20);
+        assert_eq!(kept, stratified_sample(&labels, 1_000, 7));
+        assert_ne!(kept, stratified_sample(&labels, 1_000, 8));
+        // A rare outcome rounded to nothing keeps one row.
+        let rare: Vec<bool> = (0..10_000).map(|i| i == 77).collect();
+        assert!(stratified_sample(&rare, 100, 1).contains(&77));
+        // No more rows than the cap: all of them.
+        assert_eq!(
+            stratified_sample(&labels[..10], 10, 1),
+            (0..10).collect::<Vec<_>>()
+        );
     }
 
     #[test]

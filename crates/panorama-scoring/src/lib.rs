@@ -5,13 +5,13 @@
 
 pub mod clv;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Months, NaiveDate};
-use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{AsArray, BooleanArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 use futures_util::StreamExt;
@@ -110,6 +110,29 @@ const NOT_PREDICTORS: &[&str] = &["customer_id", "household_id", "customer_no", 
 
 /// Rows scored per chunk (bounds the memory of the encoded matrix).
 pub const CHUNK: usize = 100_000;
+
+/// The most labelled customers a training window keeps (`model train
+/// --max-rows`). A larger population is sampled, each outcome at the same
+/// share (so rates and calibration hold), and only the sample's features
+/// are read: training's memory stays flat whatever the bank's size. At
+/// this size the learners' estimates move by less than their own noise.
+pub const MAX_ROWS: usize = 250_000;
+
+/// A window whose labelled customers were more than the cap, and the
+/// stratified sample learnt or evaluated on instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Features as of.
+    pub as_of: NaiveDate,
+    /// Labelled customers in the window.
+    pub population: usize,
+    /// Of them, positive.
+    pub population_positives: usize,
+    /// Kept.
+    pub kept: usize,
+    /// Of them, positive.
+    pub kept_positives: usize,
+}
 
 /// What a model predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,9 +273,36 @@ enum Reading {
 }
 
 /// Reads a features file: numbers and codes of the catalogue (keys left
-/// out) and, from the held product classes, one `holds_CLASS` flag each.
-async fn load_frame(path: &Path, reading: Reading) -> Result<Frame> {
-    let batches = features_table(path, reading).await?.collect().await?;
+/// out) and, from the held product classes, one `holds_CLASS` flag each;
+/// only the rows of the customers in `keep` when given (filtered as the
+/// file streams by, so the rest are never held).
+async fn load_frame(path: &Path, reading: Reading, keep: Option<&HashSet<i64>>) -> Result<Frame> {
+    let mut stream = features_table(path, reading)
+        .await?
+        .execute_stream()
+        .await?;
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let batch = match keep {
+            None => batch,
+            Some(keep) => {
+                let ids = batch
+                    .column_by_name("customer_id")
+                    .with_context(|| format!("{}: no column customer_id", path.display()))?;
+                let ids = datafusion::arrow::compute::cast(ids, &DataType::Int64)?;
+                let mask: BooleanArray = ids
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(|id| Some(id.is_some_and(|id| keep.contains(&id))))
+                    .collect();
+                datafusion::arrow::compute::filter_record_batch(&batch, &mask)?
+            }
+        };
+        if batch.num_rows() > 0 {
+            batches.push(batch);
+        }
+    }
     frame_of(&batches, reading, path)
 }
 
@@ -350,10 +400,18 @@ fn frame_of(batches: &[RecordBatch], reading: Reading, path: &Path) -> Result<Fr
                 accounts = v.iter().map(|x| x.unwrap_or(0.0)).collect();
             }
         }
-        columns.push((name, raw));
+        if reading == Reading::Features {
+            columns.push((name, raw));
+        }
     }
     let frame_classes = classes;
-    for (class, _) in CLASSES {
+    // Outcomes are told from the classes, AUM and accounts alone.
+    let flags = if reading == Reading::Features {
+        CLASSES
+    } else {
+        &[]
+    };
+    for (class, _) in flags {
         let needle = format!(",{class},");
         let flags = frame_classes
             .iter()
@@ -485,6 +543,9 @@ pub struct TrainReport {
     /// size, rate and split).
     #[serde(default)]
     pub tree: Vec<String>,
+    /// Windows whose labelled customers were sampled (more than the cap).
+    #[serde(default)]
+    pub samples: Vec<Sample>,
 }
 
 /// What `panorama model train` needs.
@@ -510,6 +571,8 @@ pub struct TrainSpec {
     /// Write the encoded training and test sets here (`train.csv`, `test.csv`)
     /// for reference learners.
     pub export: Option<PathBuf>,
+    /// The most labelled customers a window keeps ([`MAX_ROWS`] by default).
+    pub max_rows: usize,
 }
 
 /// Writes an encoded dataset as CSV: the feature names, then `y`.
@@ -556,6 +619,7 @@ struct Learnt {
     first: Labelled,
     t1: NaiveDate,
     later: Vec<Labelled>,
+    samples: Vec<Sample>,
 }
 
 /// Rows of a frame with their outcomes, and the features date.
@@ -600,37 +664,87 @@ async fn outcome_rows(
         }
         dates.push(next);
     }
-    // Each date's frame: features where a window starts, only the outcomes
-    // at the last date.
-    let mut frames = Vec::with_capacity(dates.len());
-    for (k, &date) in dates.iter().enumerate() {
-        let reading = if k + 1 < dates.len() {
-            Reading::Features
-        } else {
-            Reading::Outcomes
-        };
+    // Each date's outcome columns (a few per customer), two dates at a
+    // time; the labels of each window from them alone.
+    let mut paths = Vec::with_capacity(dates.len());
+    let mut labels: Vec<(Vec<i64>, Vec<bool>)> = Vec::with_capacity(dates.len());
+    let mut before: Option<Frame> = None;
+    for &date in &dates {
         let path =
             panorama_analytics::batch::ensure_features(store, analytics, config, date).await?;
-        frames.push(Arc::new(load_frame(&path, reading).await?));
+        let after = load_frame(&path, Reading::Outcomes, None).await?;
+        if let Some(before) = &before {
+            let (rows, y) = labelled(&spec.target, before, &after);
+            labels.push((rows.iter().map(|&i| before.ids[i]).collect(), y));
+        }
+        before = Some(after);
+        paths.push(path);
     }
-    let mut windows: Vec<Labelled> = frames
-        .windows(2)
-        .zip(&dates)
-        .map(|(pair, &as_of)| {
-            let (rows, y) = labelled(&spec.target, &pair[0], &pair[1]);
-            Labelled {
-                frame: pair[0].clone(),
-                rows,
-                y,
-                as_of,
-            }
-        })
-        .collect();
+    drop(before);
+    // Then each window's features, of its (sampled) customers only.
+    let mut samples = Vec::new();
+    let mut windows = Vec::with_capacity(labels.len());
+    for (k, (ids, y)) in labels.into_iter().enumerate() {
+        let seed = spec.seed.wrapping_add(k as u64);
+        let (path, as_of) = (&paths[k], dates[k]);
+        let window = labelled_features(path, as_of, ids, y, spec.max_rows, seed, &mut samples);
+        windows.push(window.await?);
+    }
     let first = windows.remove(0);
     Ok(Learnt {
         first,
         t1,
         later: windows,
+        samples,
+    })
+}
+
+/// The labelled customers `ids` (outcomes `y`) of the features at `path`:
+/// a stratified sample of at most `max` of them when there are more
+/// (recorded in `samples`), their features read for them alone, in
+/// customer order.
+async fn labelled_features(
+    path: &Path,
+    as_of: NaiveDate,
+    ids: Vec<i64>,
+    y: Vec<bool>,
+    max: usize,
+    seed: u64,
+    samples: &mut Vec<Sample>,
+) -> Result<Labelled> {
+    // In customer order, so the sample does not depend on the order the
+    // engine read the file in.
+    let (ids, y): (Vec<i64>, Vec<bool>) = {
+        let mut pairs: Vec<(i64, bool)> = ids.into_iter().zip(y).collect();
+        pairs.sort_unstable_by_key(|&(id, _)| id);
+        pairs.into_iter().unzip()
+    };
+    let kept = panorama_models::cv::stratified_sample(&y, max.max(1), seed);
+    let positives = |rows: &mut dyn Iterator<Item = usize>| rows.filter(|&k| y[k]).count();
+    if kept.len() < y.len() {
+        samples.push(Sample {
+            as_of,
+            population: y.len(),
+            population_positives: positives(&mut (0..y.len())),
+            kept: kept.len(),
+            kept_positives: positives(&mut kept.iter().copied()),
+        });
+    }
+    let pairs: Vec<(i64, bool)> = kept.iter().map(|&k| (ids[k], y[k])).collect();
+    let keep: HashSet<i64> = pairs.iter().map(|&(id, _)| id).collect();
+    if keep.is_empty() {
+        bail!("no customers to learn from as of {as_of}");
+    }
+    let frame = load_frame(path, Reading::Features, Some(&keep)).await?;
+    let (rows, y) = pairs
+        .iter()
+        .filter_map(|&(id, y)| frame.index.get(&id).map(|&i| (i, y)))
+        .unzip();
+    Ok(Labelled {
+        frame: Arc::new(frame),
+        rows,
+        y,
+        as_of,
     })
 }
 
@@ -642,6 +756,7 @@ async fn campaign_rows(
     analytics: &Path,
     config: &Config,
     campaign: i64,
+    spec: &TrainSpec,
 ) -> Result<Learnt> {
     let c = panorama_store::campaigns::get(store, campaign)
         .await?
@@ -653,36 +768,25 @@ async fn campaign_rows(
         .with_context(|| format!("campaign {campaign} is {}: launch it first", c.status))?;
     let window = panorama_campaign::service::Eligibility::of(&c)?.response_days;
     let t1 = t0 + chrono::Days::new(window);
-    let frame0 = load_frame(
-        &panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?,
-        Reading::Features,
-    )
-    .await?;
-    let responders: std::collections::HashSet<i64> =
-        panorama_store::campaigns::responders(store, campaign)
-            .await?
-            .into_iter()
-            .collect();
-    let mut rows = Vec::new();
-    let mut y = Vec::new();
-    for (customer, arm) in panorama_store::campaigns::members(store, campaign).await? {
-        if arm == panorama_campaign::CONTROL {
-            continue;
-        }
-        if let Some(&i) = frame0.index.get(&customer) {
-            rows.push(i);
-            y.push(responders.contains(&customer));
-        }
-    }
+    let path = panorama_analytics::batch::ensure_features(store, analytics, config, t0).await?;
+    let responders: HashSet<i64> = panorama_store::campaigns::responders(store, campaign)
+        .await?
+        .into_iter()
+        .collect();
+    let (ids, y): (Vec<i64>, Vec<bool>) = panorama_store::campaigns::members(store, campaign)
+        .await?
+        .into_iter()
+        .filter(|(_, arm)| arm != panorama_campaign::CONTROL)
+        .map(|(customer, _)| (customer, responders.contains(&customer)))
+        .unzip();
+    let mut samples = Vec::new();
+    let first =
+        labelled_features(&path, t0, ids, y, spec.max_rows, spec.seed, &mut samples).await?;
     Ok(Learnt {
-        first: Labelled {
-            frame: Arc::new(frame0),
-            rows,
-            y,
-            as_of: t0,
-        },
+        first,
         t1,
         later: Vec::new(),
+        samples,
     })
 }
 
@@ -694,7 +798,9 @@ pub async fn train(
     spec: &TrainSpec,
 ) -> Result<(i64, i64, TrainReport)> {
     let learnt = match &spec.target {
-        Target::Response { campaign } => campaign_rows(store, analytics, config, *campaign).await?,
+        Target::Response { campaign } => {
+            campaign_rows(store, analytics, config, *campaign, spec).await?
+        }
         _ => outcome_rows(store, analytics, config, spec).await?,
     };
     let Learnt {
@@ -707,6 +813,7 @@ pub async fn train(
             },
         t1,
         mut later,
+        samples,
     } = learnt;
     // Train, validate and test by time as far as the data reaches: with two
     // later windows, validation on the first and the test on the second;
@@ -856,6 +963,7 @@ pub async fn train(
             }
             _ => Vec::new(),
         },
+        samples,
     };
     // The columns it reads, with the meanings its reasons are shown in.
     let labels = reason_labels();

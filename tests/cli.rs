@@ -3,17 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn panorama(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_panorama"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("PANORAMA_STORE")
-        .output()
-        .expect("run panorama")
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::panorama;
 
 /// Generates a bank of `customers` into `dir/bank`, ingests and resolves it
 /// into `dir/store` and runs the batch of 2026-10-31; returns the batch's output.
@@ -34,6 +29,29 @@ fn loaded_bank(dir: &Path, customers: u64, seed: u64) -> String {
     succeeds(dir, &["ingest", "bank"]);
     succeeds(dir, &["resolve"]);
     succeeds(dir, &["batch", "--as-of", "2026-10-31"])
+}
+
+/// `model train` of card uptake as of 2025-10-31 within 6 months, as
+/// `name` by `learner`, with `more` arguments.
+fn train_args<'a>(name: &'a str, learner: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "model",
+        "train",
+        "--name",
+        name,
+        "--target",
+        "uptake:card",
+        "--as-of",
+        "2025-10-31",
+        "--horizon-months",
+        "6",
+        "--learner",
+        learner,
+        "--by",
+        "analyst1",
+    ];
+    args.extend_from_slice(more);
+    args
 }
 
 /// The arguments of an SMS gateway drain into `out` at local time `at`.
@@ -607,27 +625,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     loaded_bank(dir.path(), 5000, 21);
     // Features of a year back, card uptake in the next six months, tested out
     // of time on the six months after, and held against the hidden propensity.
-    // Card uptake as of 2025-10-31 within 6 months, as `name` by `learner`.
-    let train_as = |name: &str, learner: &str, more: &[&str]| {
-        let mut args = vec![
-            "model",
-            "train",
-            "--name",
-            name,
-            "--target",
-            "uptake:card",
-            "--as-of",
-            "2025-10-31",
-            "--horizon-months",
-            "6",
-            "--learner",
-            learner,
-            "--by",
-            "analyst1",
-        ];
-        args.extend_from_slice(more);
-        run(&args)
-    };
+    let train_as = |name: &str, learner: &str, more: &[&str]| run(&train_args(name, learner, more));
     let train = |learner: &str| train_as("card", learner, &["--truth", "bank/truth"]);
     let t = train("logistic");
     assert!(
@@ -688,20 +686,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
         "the sample finds the signal: {t}"
     );
     fails(
-        &[
-            "model",
-            "train",
-            "--name",
-            "x",
-            "--target",
-            "uptake:card",
-            "--as-of",
-            "2025-10-31",
-            "--by",
-            "a",
-            "--max-rows",
-            "10",
-        ],
+        &train_args("x", "logistic", &["--max-rows", "10"]),
         "at least 100",
     );
     // Four eyes: not approved by its trainer.

@@ -17,23 +17,19 @@ fn the_cluster_test_needs_the_distributed_feature() {
 }
 
 #[cfg(feature = "distributed")]
+mod common;
+
+#[cfg(feature = "distributed")]
 mod distributed {
     use std::io::Read as _;
     use std::net::TcpListener;
     use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Output, Stdio};
+    use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     use panorama_analytics::features;
 
-    fn panorama(dir: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_panorama"))
-            .args(args)
-            .current_dir(dir)
-            .env_remove("PANORAMA_STORE")
-            .output()
-            .expect("run panorama")
-    }
+    use crate::common::panorama;
 
     fn succeeds(dir: &Path, args: &[&str]) -> String {
         let out = panorama(dir, args);

@@ -401,8 +401,11 @@ pub async fn rows_as_text(analytics: &Path, as_of: NaiveDate) -> Result<Vec<Vec<
     let ctx = SessionContext::new();
     crate::engine::register_features(&ctx, analytics, Some(as_of)).await?;
     let batches = ctx
-        .sql("SELECT * FROM features ORDER BY customer_id")
+        .table("features")
         .await?
+        .sort(vec![
+            datafusion::prelude::col("customer_id").sort(true, false),
+        ])?
         .collect()
         .await?;
     let mut rows = Vec::new();

@@ -720,14 +720,13 @@ async fn labelled_features(
         pairs.into_iter().unzip()
     };
     let kept = panorama_models::cv::stratified_sample(&y, max.max(1), seed);
-    let positives = |rows: &mut dyn Iterator<Item = usize>| rows.filter(|&k| y[k]).count();
     if kept.len() < y.len() {
         samples.push(Sample {
             as_of,
             population: y.len(),
-            population_positives: positives(&mut (0..y.len())),
+            population_positives: y.iter().filter(|&&p| p).count(),
             kept: kept.len(),
-            kept_positives: positives(&mut kept.iter().copied()),
+            kept_positives: kept.iter().filter(|&&k| y[k]).count(),
         });
     }
     let pairs: Vec<(i64, bool)> = kept.iter().map(|&k| (ids[k], y[k])).collect();

@@ -21,88 +21,9 @@ mod common;
 
 #[cfg(feature = "distributed")]
 mod distributed {
-    use std::io::Read as _;
-    use std::net::TcpListener;
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
     use panorama_analytics::features;
 
-    use crate::common::panorama;
-
-    fn succeeds(dir: &Path, args: &[&str]) -> String {
-        let out = panorama(dir, args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "panorama {args:?} failed: {text}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A port free now (the process that takes it binds it again).
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    /// A cluster process, killed when dropped; its log (stderr, at info) in a file.
-    struct Node {
-        child: Child,
-        log: PathBuf,
-    }
-
-    impl Node {
-        fn start(dir: &Path, name: &str, args: &[&str]) -> Node {
-            let log = dir.join(format!("{name}.log"));
-            let child = Command::new(env!("CARGO_BIN_EXE_panorama"))
-                .args(args)
-                .current_dir(dir)
-                .env("RUST_LOG", "info")
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .expect("start a cluster process");
-            Node { child, log }
-        }
-
-        fn log(&self) -> String {
-            let mut s = String::new();
-            if let Ok(mut f) = std::fs::File::open(&self.log) {
-                let _ = f.read_to_string(&mut s);
-            }
-            s
-        }
-
-        /// Waits until the log says `what` (or fails with the log).
-        fn wait_for(&mut self, what: &str) {
-            let start = Instant::now();
-            while !self.log().contains(what) {
-                if let Ok(Some(status)) = self.child.try_wait() {
-                    panic!("{} exited ({status}): {}", self.log.display(), self.log());
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(60),
-                    "no {what:?} within 60 s in {}: {}",
-                    self.log.display(),
-                    self.log()
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
-
-    impl Drop for Node {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    use crate::common::{Node, free_port, succeeds};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_batch_on_a_scheduler_and_two_executors_equals_the_single_machine_run() {
@@ -133,6 +54,7 @@ mod distributed {
 
         let scheduler = format!("127.0.0.1:{}", free_port());
         let mut nodes = vec![Node::start(
+            env!("CARGO_BIN_EXE_panorama"),
             dir,
             "scheduler",
             &["scheduler", "--bind", &scheduler],
@@ -142,6 +64,7 @@ mod distributed {
             let work = format!("work-{k}");
             std::fs::create_dir_all(dir.join(&work)).unwrap();
             nodes.push(Node::start(
+                env!("CARGO_BIN_EXE_panorama"),
                 dir,
                 &format!("executor-{k}"),
                 &[

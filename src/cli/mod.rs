@@ -15,6 +15,7 @@ pub mod campaign;
 #[cfg(feature = "distributed")]
 mod cluster;
 mod ecif;
+mod events;
 mod load;
 pub mod models;
 pub mod serve;
@@ -341,6 +342,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: SurveyAction,
+    },
+    /// Events as they happen (Kafka): consume into the store with
+    /// key-transaction monitoring and opt-out replies, publish, status.
+    Events {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cli::events::EventsAction,
     },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
@@ -766,6 +774,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Survey { action } => {
             let store = open_store(&cli.store).await?;
             survey(action, &store).await
+        }
+        Command::Events { action } => {
+            let store = open_store(&cli.store).await?;
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            crate::cli::events::events(action, &store, &config).await
         }
         Command::Campaign { action } => {
             let store = open_store(&cli.store).await?;

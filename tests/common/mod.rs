@@ -1,7 +1,13 @@
-//! What the end-to-end test binaries share: running the `panorama` binary.
+//! What the end-to-end test binaries share: running the `panorama` binary,
+//! and server processes (a cluster's nodes, a Kafka broker) started for real.
 
-use std::path::Path;
-use std::process::{Command, Output};
+#![allow(dead_code)] // each test binary uses its own part of this
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Runs `panorama ARGS` in `dir` (with no store from the environment).
 pub fn panorama(dir: &Path, args: &[&str]) -> Output {
@@ -11,4 +17,117 @@ pub fn panorama(dir: &Path, args: &[&str]) -> Output {
         .env_remove("PANORAMA_STORE")
         .output()
         .expect("run panorama")
+}
+
+/// Runs `panorama ARGS` in `dir`, fails the test with its output unless it
+/// succeeds, and returns its standard output.
+pub fn succeeds(dir: &Path, args: &[&str]) -> String {
+    let out = panorama(dir, args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "panorama {args:?} failed: {text}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A port free now (the process that takes it binds it again).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// A server process, killed when dropped; its log (stderr, at info) in a file.
+pub struct Node {
+    /// The process.
+    pub child: Child,
+    /// Where its log goes.
+    pub log: PathBuf,
+}
+
+impl Node {
+    /// Starts `program ARGS` in `dir`, logging to `dir/NAME.log`.
+    pub fn start(
+        program: impl AsRef<std::ffi::OsStr>,
+        dir: &Path,
+        name: &str,
+        args: &[&str],
+    ) -> Node {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open the node's log");
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .env("RUST_LOG", "info")
+            .env_remove("PANORAMA_STORE")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start a server process");
+        Node { child, log }
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// Waits until the log says `what` (or fails with the log).
+    pub fn wait_for(&mut self, what: &str) {
+        let start = Instant::now();
+        while !self.log().contains(what) {
+            self.still_running();
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no {what:?} within 60 s in {}: {}",
+                self.log.display(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until `addr` accepts connections (or fails with the log).
+    pub fn wait_for_port(&mut self, addr: &str) {
+        let start = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            self.still_running();
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{addr} not listening within 60 s: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn still_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited ({status}): {}", self.log.display(), self.log());
+        }
+    }
+
+    /// Kills it at once (SIGKILL: no chance to tidy up) and waits.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

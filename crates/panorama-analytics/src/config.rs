@@ -40,6 +40,124 @@ pub struct Config {
     /// The alert rules the batch evaluates (defaults when absent).
     #[serde(default)]
     pub alerts: AlertConfig,
+    /// Key-transaction monitoring of the event feed (defaults when absent).
+    #[serde(default)]
+    pub monitoring: MonitorConfig,
+}
+
+/// The key-transaction rules the event feed evaluates on each posted
+/// transaction (关键交易实时监控). Each raises an alert once per customer, rule
+/// and day, with a task for the customer's RM. Amounts in whole yuan.
+pub const MONITOR_RULES: &[&str] = &[
+    "large_debit",
+    "outbound_transfer",
+    "maturity_outflow",
+    "large_credit",
+    "dormant_wake",
+    "new_channel",
+];
+
+/// Thresholds of the key-transaction rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    /// Rules switched off (codes from [`MONITOR_RULES`]).
+    pub disabled: Vec<String>,
+    /// A debit of at least this many yuan …
+    pub large_debit_yuan: i64,
+    /// … or of at least this percentage of the balance before it …
+    pub large_debit_share_pct: i64,
+    /// … when it is at least this many yuan.
+    pub large_debit_share_min_yuan: i64,
+    /// A debit to another bank of at least this many yuan: money leaving.
+    pub outbound_min_yuan: i64,
+    /// Clearing-code prefixes of the bank's own branches (a counterparty
+    /// bank starting with none of them is another bank).
+    pub own_bank_prefixes: Vec<String>,
+    /// Money leaving within this many days after a deposit or wealth
+    /// product matured: maturity proceeds leaving.
+    pub maturity_window_days: i64,
+    /// A credit of at least this many yuan (a large inflow: an opportunity).
+    pub large_credit_yuan: i64,
+    /// An account with no transaction for this many days wakes up.
+    pub wake_after_days: i64,
+    /// Channels whose first use by a customer is worth a call.
+    pub new_channels: Vec<String>,
+    /// Tasks are due this many days after the event.
+    pub task_due_days: i64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            disabled: Vec::new(),
+            large_debit_yuan: 500_000,
+            large_debit_share_pct: 50,
+            large_debit_share_min_yuan: 50_000,
+            outbound_min_yuan: 50_000,
+            own_bank_prefixes: vec!["313".into()],
+            maturity_window_days: 30,
+            large_credit_yuan: 200_000,
+            wake_after_days: 180,
+            new_channels: vec!["mobile".into(), "online".into()],
+            task_due_days: 1,
+        }
+    }
+}
+
+impl MonitorConfig {
+    /// Whether rule `code` is on.
+    pub fn enabled(&self, code: &str) -> bool {
+        !self.disabled.iter().any(|d| d == code)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        if let Some(r) = self
+            .disabled
+            .iter()
+            .find(|r| !MONITOR_RULES.contains(&r.as_str()))
+        {
+            return Err(format!(
+                "monitoring.disabled: unknown rule '{r}' (rules: {})",
+                MONITOR_RULES.join(", ")
+            ));
+        }
+        if [
+            self.large_debit_yuan,
+            self.large_debit_share_min_yuan,
+            self.outbound_min_yuan,
+            self.large_credit_yuan,
+        ]
+        .iter()
+        .any(|y| !(1..=1_000_000_000_000).contains(y))
+        {
+            return Err("monitoring: amounts must be between 1 and 10^12 yuan".into());
+        }
+        if !(1..=100).contains(&self.large_debit_share_pct) {
+            return Err("monitoring.large_debit_share_pct must be 1..=100".into());
+        }
+        if !(1..=366).contains(&self.maturity_window_days)
+            || !(1..=3650).contains(&self.wake_after_days)
+            || !(0..=366).contains(&self.task_due_days)
+        {
+            return Err("monitoring: day counts must be 1..=366 (wake_after_days up to 3650, task_due_days from 0)".into());
+        }
+        if let Some(p) = self
+            .own_bank_prefixes
+            .iter()
+            .find(|p| p.is_empty() || p.len() > 12 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "monitoring.own_bank_prefixes: '{p}' must be 1 to 12 digits of a clearing code"
+            ));
+        }
+        if let Some(c) = self.new_channels.iter().find(|c| !is_code(c)) {
+            return Err(format!(
+                "monitoring.new_channels: '{c}' must be lowercase letters, digits and _"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The alert rules: each raises an event once, as an alert and a task on
@@ -322,6 +440,7 @@ impl Config {
         {
             return Err("alerts: amounts must be between 0 and 10^12 yuan".into());
         }
+        self.monitoring.validate()?;
         let p = &self.profit;
         let c = &p.channel_cost_fen;
         if [

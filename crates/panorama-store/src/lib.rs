@@ -20,6 +20,7 @@ pub mod complaints;
 pub mod dashboard;
 pub mod ecif;
 mod error;
+pub mod events;
 pub mod ingest;
 mod location;
 pub mod memory;
@@ -113,10 +114,13 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(60))
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
+                            // temp_store = FILE: a sort or temporary table larger
+                            // than the page cache spills to a temporary file, so
+                            // SQLite's memory stays bounded whatever the bank's size.
                             conn.execute(
                                 "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
-                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                                 PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;",
                             )
                             .await?;
                             Ok(())

@@ -564,6 +564,12 @@ pub(crate) fn rule_name(rule: &str, lang: Lang) -> &'static str {
         "dormant" => t::RULE_DORMANT,
         "tier_change" => t::RULE_TIER_CHANGE,
         "aum_decline" => t::RULE_AUM_DECLINE,
+        "large_debit" => t::RULE_LARGE_DEBIT,
+        "outbound_transfer" => t::RULE_OUTBOUND_TRANSFER,
+        "maturity_outflow" => t::RULE_MATURITY_OUTFLOW,
+        "large_credit" => t::RULE_LARGE_CREDIT,
+        "dormant_wake" => t::RULE_DORMANT_WAKE,
+        "new_channel" => t::RULE_NEW_CHANNEL,
         _ => t::ALERTS,
     }
     .get(lang)

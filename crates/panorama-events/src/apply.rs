@@ -1,0 +1,271 @@
+//! Applying a partition's records to the store: each record parsed and
+//! checked, its effects written, and the partition's position moved past it
+//! — all in one transaction per fetched batch of records. A crash before the
+//! commit leaves the position where it was, so the records are read and
+//! applied again, once; a repeated event id is skipped; a record that cannot
+//! be applied is kept as a dead letter with its reason, and the stream goes on.
+
+use std::collections::HashMap;
+
+use panorama_analytics::config::MonitorConfig;
+use panorama_store::events::{self as q, EventAlert, Position, PostedTxn};
+use panorama_store::{AnyConnection, Store};
+
+use crate::error::Result;
+use crate::rules::{self, Facts};
+use crate::schema::{self, Body, ContactReply, TxnPosted};
+
+/// One Kafka record as fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Offset in its partition.
+    pub offset: i64,
+    /// The record's value (the event's JSON), if it has one.
+    pub value: Option<Vec<u8>>,
+    /// The producer's timestamp, milliseconds since the epoch.
+    pub timestamp_ms: i64,
+}
+
+/// What applying a batch of records did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    /// Events applied now.
+    pub applied: u64,
+    /// Events whose id was applied before (skipped).
+    pub repeats: u64,
+    /// Records kept as dead letters.
+    pub dead_letters: u64,
+    /// Transactions posted (new references).
+    pub transactions: u64,
+    /// Transactions whose reference the store had already (from an extract).
+    pub known_transactions: u64,
+    /// Alerts raised by the monitoring rules.
+    pub alerts: u64,
+    /// Tasks put on RMs' lists for them.
+    pub tasks: u64,
+    /// Opt-outs recorded from replies.
+    pub opt_outs: u64,
+    /// Per applied record: milliseconds from the producer's timestamp to
+    /// the commit that made its effects durable.
+    #[serde(skip)]
+    pub latencies_ms: Vec<i64>,
+}
+
+impl Applied {
+    /// Adds another batch's counts.
+    pub fn add(&mut self, o: &Applied) {
+        self.applied += o.applied;
+        self.repeats += o.repeats;
+        self.dead_letters += o.dead_letters;
+        self.transactions += o.transactions;
+        self.known_transactions += o.known_transactions;
+        self.alerts += o.alerts;
+        self.tasks += o.tasks;
+        self.opt_outs += o.opt_outs;
+        self.latencies_ms.extend_from_slice(&o.latencies_ms);
+    }
+}
+
+/// Why an event's effects were refused (it becomes a dead letter).
+type Refusal = String;
+
+/// Applies `records` of `topic`'s `partition` in one transaction and moves
+/// the partition's position past the last of them.
+pub async fn apply_records(
+    store: &Store,
+    cfg: &MonitorConfig,
+    topic: &str,
+    partition: i32,
+    records: &[Record],
+) -> Result<Applied> {
+    let Some(last) = records.last() else {
+        return Ok(Applied::default());
+    };
+    let mut done = Applied::default();
+    let mut tx = store.begin().await?;
+    let mut batches: HashMap<String, i64> = HashMap::new();
+    let mut applied_at = Vec::new();
+    for r in records {
+        let at = Position {
+            topic,
+            partition,
+            offset: r.offset,
+        };
+        let value = r.value.as_deref().unwrap_or_default();
+        let payload = || String::from_utf8_lossy(value).into_owned();
+        let event = match schema::parse(value) {
+            Ok(e) => e,
+            Err(refused) => {
+                q::dead_letter(
+                    &mut tx,
+                    &at,
+                    refused.event_id.as_deref(),
+                    &payload(),
+                    &refused.reason,
+                )
+                .await?;
+                done.dead_letters += 1;
+                continue;
+            }
+        };
+        if q::applied_before(&mut tx, &event.event_id).await? {
+            done.repeats += 1;
+            continue;
+        }
+        let outcome = match &event.body {
+            Body::TxnPosted(t) => {
+                posted(
+                    &mut tx,
+                    cfg,
+                    topic,
+                    t,
+                    &event.event_id,
+                    &mut batches,
+                    &mut done,
+                )
+                .await?
+            }
+            Body::ContactReply(r) => replied(&mut tx, r, &event.event_id, &mut done).await?,
+        };
+        match outcome {
+            Ok(()) => {
+                q::mark_applied(
+                    &mut tx,
+                    &event.event_id,
+                    event.body.kind(),
+                    &at,
+                    event.occurred_at.as_deref(),
+                )
+                .await?;
+                done.applied += 1;
+                applied_at.push(r.timestamp_ms);
+            }
+            Err(reason) => {
+                q::dead_letter(&mut tx, &at, Some(&event.event_id), &payload(), &reason).await?;
+                done.dead_letters += 1;
+            }
+        }
+    }
+    q::set_next_offset(&mut tx, topic, partition, last.offset + 1).await?;
+    tx.commit().await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    done.latencies_ms = applied_at.iter().map(|t| now - t).collect();
+    Ok(done)
+}
+
+async fn posted(
+    conn: &mut AnyConnection,
+    cfg: &MonitorConfig,
+    topic: &str,
+    t: &TxnPosted,
+    event_id: &str,
+    batches: &mut HashMap<String, i64>,
+    done: &mut Applied,
+) -> Result<std::result::Result<(), Refusal>> {
+    let Some(account) = q::account_context(conn, &t.system, &t.account_no).await? else {
+        return Ok(Err(format!(
+            "data.account_no: account '{}' of system '{}' is not known (load its extract first, then replay)",
+            t.account_no, t.system
+        )));
+    };
+    let batch_id = match batches.get(t.day()) {
+        Some(id) => *id,
+        None => {
+            let id = q::event_batch(conn, topic, t.day()).await?;
+            batches.insert(t.day().to_owned(), id);
+            id
+        }
+    };
+    let row = PostedTxn {
+        system: &t.system,
+        txn_ref: &t.txn_ref,
+        account_id: account.account_id,
+        booked_at: &t.booked_at,
+        amount_minor: t.amount_minor,
+        direction: t.direction.code(),
+        channel: &t.channel,
+        mcc: t.mcc.as_deref(),
+        counterparty_account: t.counterparty_account.as_deref(),
+        counterparty_name: t.counterparty_name.as_deref(),
+        counterparty_bank: t.counterparty_bank.as_deref(),
+        balance_after_minor: t.balance_after_minor,
+        batch_id,
+    };
+    let Some(txn_id) = q::insert_txn(conn, &row).await? else {
+        done.known_transactions += 1;
+        return Ok(Ok(()));
+    };
+    done.transactions += 1;
+    let Some(customer) = account.customer_id else {
+        return Ok(Ok(()));
+    };
+    let mut facts = Facts {
+        previous_txn_at: q::previous_txn_at(conn, account.account_id, &t.booked_at, txn_id).await?,
+        ..Facts::default()
+    };
+    if rules::wants_channel(cfg, t) {
+        facts.channel_used_before =
+            Some(q::channel_used_before(conn, customer, &t.channel, txn_id).await?);
+    }
+    if rules::wants_maturity(cfg, t) {
+        let from = rules::maturity_window_start(cfg, t);
+        facts.matured = q::matured_between(conn, customer, &from, t.day()).await?;
+    }
+    let due = chrono::NaiveDate::parse_from_str(t.day(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.checked_add_days(chrono::Days::new(cfg.task_due_days as u64)))
+        .map_or_else(|| t.day().to_owned(), |d| d.to_string());
+    for hit in rules::evaluate(cfg, t, &facts) {
+        let raised = q::raise_alert(
+            conn,
+            &EventAlert {
+                customer_id: customer,
+                rule: hit.rule,
+                event_key: event_id,
+                as_of: t.day(),
+                severity: hit.severity,
+                message: &hit.message,
+                message_en: &hit.message_en,
+                detail: &hit.detail,
+                due_on: &due,
+            },
+        )
+        .await?;
+        done.alerts += u64::from(raised.alert.is_some());
+        done.tasks += u64::from(raised.task.is_some());
+    }
+    Ok(Ok(()))
+}
+
+async fn replied(
+    conn: &mut AnyConnection,
+    r: &ContactReply,
+    event_id: &str,
+    done: &mut Applied,
+) -> Result<std::result::Result<(), Refusal>> {
+    let customers = q::customers_by_mobile(conn, &r.mobile).await?;
+    if customers.is_empty() {
+        return Ok(Err(format!(
+            "data.mobile: no active customer has mobile {}",
+            mask_mobile(&r.mobile)
+        )));
+    }
+    let stop = r.is_opt_out();
+    for customer in customers {
+        if stop {
+            q::opt_out(conn, customer, &r.channel, event_id).await?;
+            done.opt_outs += 1;
+        }
+        q::record_reply(conn, customer, &r.text, stop).await?;
+    }
+    Ok(Ok(()))
+}
+
+/// 138****8000: a reason kept in the dead letters never shows a whole mobile.
+fn mask_mobile(m: &str) -> String {
+    if m.len() == 11 {
+        format!("{}****{}", &m[..3], &m[7..])
+    } else {
+        "****".into()
+    }
+}

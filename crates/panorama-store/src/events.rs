@@ -1,0 +1,476 @@
+//! The event feed's storage: the consumer's position per topic partition,
+//! the events applied (by id, so a re-sent event is applied once), the dead
+//! letters, and the effects of events — transactions posted, the alerts and
+//! tasks key transactions raise, opt-outs replied by customers. Every
+//! function taking a connection runs inside the caller's transaction, so an
+//! event's effects and the position after it become durable together.
+
+use sqlx::{AnyConnection, FromRow};
+
+use crate::audit::{Audit, insert_audit};
+use crate::{Result, Store, now_utc};
+
+/// Where the consumer resumes in `topic`'s `partition`: the offset after the
+/// last event whose effects are durable.
+pub async fn next_offset(store: &Store, topic: &str, partition: i32) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT next_offset FROM event_offset WHERE topic = $1 AND kafka_partition = $2",
+    )
+    .bind(topic)
+    .bind(i64::from(partition))
+    .fetch_optional(store.db())
+    .await?)
+}
+
+/// Records the position after the events applied in this transaction.
+pub async fn set_next_offset(
+    conn: &mut AnyConnection,
+    topic: &str,
+    partition: i32,
+    next: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO event_offset (topic, kafka_partition, next_offset, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (topic, kafka_partition) \
+         DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at",
+    )
+    .bind(topic)
+    .bind(i64::from(partition))
+    .bind(next)
+    .bind(now_utc())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Where an event was read: topic, partition and offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
+}
+
+/// Whether the event `event_id` was applied before.
+pub async fn applied_before(conn: &mut AnyConnection, event_id: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM event_applied WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Records that `event_id` was applied (in the transaction of its effects).
+pub async fn mark_applied(
+    conn: &mut AnyConnection,
+    event_id: &str,
+    event_type: &str,
+    at: &Position<'_>,
+    occurred_at: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO event_applied (event_id, event_type, topic, kafka_partition, kafka_offset, \
+           occurred_at, applied_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event_id)
+    .bind(event_type)
+    .bind(at.topic)
+    .bind(i64::from(at.partition))
+    .bind(at.offset)
+    .bind(occurred_at)
+    .bind(now_utc())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Keeps an event that could not be applied, with its reason (once per
+/// position, so a replay after a crash does not keep it twice).
+pub async fn dead_letter(
+    conn: &mut AnyConnection,
+    at: &Position<'_>,
+    event_id: Option<&str>,
+    payload: &str,
+    reason: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO event_dead_letter (topic, kafka_partition, kafka_offset, event_id, payload, \
+           reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(at.topic)
+    .bind(i64::from(at.partition))
+    .bind(at.offset)
+    .bind(event_id)
+    .bind(payload)
+    .bind(reason)
+    .bind(now_utc())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A dead letter as the steward's list shows it.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct DeadLetterRow {
+    /// Id.
+    pub id: i64,
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub kafka_partition: i64,
+    /// Offset.
+    pub kafka_offset: i64,
+    /// The event's id, when it could be read.
+    pub event_id: Option<String>,
+    /// The record's value as received (lossy UTF-8).
+    pub payload: String,
+    /// Why it was not applied.
+    pub reason: String,
+    /// When.
+    pub at: String,
+}
+
+/// The newest dead letters.
+pub async fn dead_letters(store: &Store, limit: i64) -> Result<Vec<DeadLetterRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, topic, kafka_partition, kafka_offset, event_id, payload, reason, at \
+         FROM event_dead_letter ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(store.db())
+    .await?)
+}
+
+/// Counts of what the feed did: events applied (by type) and dead letters.
+pub async fn counts(store: &Store) -> Result<(Vec<(String, i64)>, i64)> {
+    let applied = sqlx::query_as(
+        "SELECT event_type, COUNT(*) FROM event_applied GROUP BY event_type ORDER BY event_type",
+    )
+    .fetch_all(store.db())
+    .await?;
+    let dead = sqlx::query_scalar("SELECT COUNT(*) FROM event_dead_letter")
+        .fetch_one(store.db())
+        .await?;
+    Ok((applied, dead))
+}
+
+/// The ingest batch that events of `topic` consumed on `day` land in (made
+/// on first use): the snapshot exports the day's events like any batch.
+pub async fn event_batch(conn: &mut AnyConnection, topic: &str, day: &str) -> Result<i64> {
+    let folder = format!("kafka:{topic}");
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM ingest_batch WHERE folder = $1 AND extract_date = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(&folder)
+    .bind(day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    let now = now_utc();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO ingest_batch (started_at, finished_at, folder, extract_date, status) \
+         VALUES ($1, $1, $2, $3, 'committed') RETURNING id",
+    )
+    .bind(&now)
+    .bind(&folder)
+    .bind(day)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// An account as the monitoring rules see it.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct AccountContext {
+    /// Account id.
+    pub account_id: i64,
+    /// Its golden customer (none before the owner is resolved).
+    pub customer_id: Option<i64>,
+    /// Product class (`deposit`, `wealth`, …).
+    pub class: String,
+    /// Account status.
+    pub status: String,
+}
+
+/// The account `account_no` of `system`, with its product class.
+pub async fn account_context(
+    conn: &mut AnyConnection,
+    system: &str,
+    account_no: &str,
+) -> Result<Option<AccountContext>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id AS account_id, a.customer_id, COALESCE(p.class, 'unknown') AS class, a.status \
+         FROM account a LEFT JOIN product p ON p.code = a.product_code \
+         WHERE a.system = $1 AND a.account_no = $2",
+    )
+    .bind(system)
+    .bind(account_no)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A posted transaction from the event feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedTxn<'a> {
+    /// Source system.
+    pub system: &'a str,
+    /// The source's reference (unique per system).
+    pub txn_ref: &'a str,
+    /// Account.
+    pub account_id: i64,
+    /// Booking time, `YYYY-MM-DD HH:MM:SS`.
+    pub booked_at: &'a str,
+    /// Amount in fen, positive.
+    pub amount_minor: i64,
+    /// `C` or `D`.
+    pub direction: &'a str,
+    /// Channel code.
+    pub channel: &'a str,
+    /// Merchant category.
+    pub mcc: Option<&'a str>,
+    /// Counterparty account.
+    pub counterparty_account: Option<&'a str>,
+    /// Counterparty name.
+    pub counterparty_name: Option<&'a str>,
+    /// Counterparty bank's clearing code.
+    pub counterparty_bank: Option<&'a str>,
+    /// Balance after posting, in fen.
+    pub balance_after_minor: Option<i64>,
+    /// Ingest batch.
+    pub batch_id: i64,
+}
+
+/// Inserts a posted transaction: its id, or `None` when the source's
+/// reference is known already (a posted transaction never changes).
+pub async fn insert_txn(conn: &mut AnyConnection, t: &PostedTxn<'_>) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO txn (system, txn_ref, account_id, booked_at, amount_minor, direction, channel, \
+           mcc, counterparty_account, counterparty_name, counterparty_bank, balance_after_minor, batch_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (system, txn_ref) DO NOTHING RETURNING id",
+    )
+    .bind(t.system)
+    .bind(t.txn_ref)
+    .bind(t.account_id)
+    .bind(t.booked_at)
+    .bind(t.amount_minor)
+    .bind(t.direction)
+    .bind(t.channel)
+    .bind(t.mcc)
+    .bind(t.counterparty_account)
+    .bind(t.counterparty_name)
+    .bind(t.counterparty_bank)
+    .bind(t.balance_after_minor)
+    .bind(t.batch_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The account's transaction before `txn_id` (booking time), if any.
+pub async fn previous_txn_at(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    booked_at: &str,
+    txn_id: i64,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT booked_at FROM txn WHERE account_id = $1 AND booked_at <= $2 AND id <> $3 \
+         ORDER BY booked_at DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(booked_at)
+    .bind(txn_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Whether the customer used `channel` before this transaction (on any of
+/// their accounts).
+pub async fn channel_used_before(
+    conn: &mut AnyConnection,
+    customer: i64,
+    channel: &str,
+    txn_id: i64,
+) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM account a JOIN txn t ON t.account_id = a.id \
+         WHERE a.customer_id = $1 AND t.channel = $2 AND t.id <> $3 LIMIT 1",
+    )
+    .bind(customer)
+    .bind(channel)
+    .bind(txn_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The customer's deposit or wealth account that matured in
+/// `[from, to]` (the latest), as (account number, maturity date).
+pub async fn matured_between(
+    conn: &mut AnyConnection,
+    customer: i64,
+    from: &str,
+    to: &str,
+) -> Result<Option<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.account_no, a.matures_on FROM account a JOIN product p ON p.code = a.product_code \
+         WHERE a.customer_id = $1 AND p.class IN ('deposit', 'wealth') \
+           AND a.matures_on >= $2 AND a.matures_on <= $3 \
+         ORDER BY a.matures_on DESC LIMIT 1",
+    )
+    .bind(customer)
+    .bind(from)
+    .bind(to)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// An alert raised by an event, with the task for the customer's RM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventAlert<'a> {
+    /// Customer.
+    pub customer_id: i64,
+    /// Rule code.
+    pub rule: &'a str,
+    /// What identifies the event (raised once).
+    pub event_key: &'a str,
+    /// The event's day.
+    pub as_of: &'a str,
+    /// `info`, `warning` or `critical`.
+    pub severity: &'a str,
+    /// Chinese text.
+    pub message: &'a str,
+    /// English text.
+    pub message_en: &'a str,
+    /// Facts behind it, as JSON.
+    pub detail: &'a str,
+    /// The task's due date.
+    pub due_on: &'a str,
+}
+
+/// What raising an alert did: its id (none when the event had raised it
+/// before) and the RM task made for it (none when the customer has no RM).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Raised {
+    /// The alert.
+    pub alert: Option<i64>,
+    /// The task on the RM's list.
+    pub task: Option<i64>,
+}
+
+/// Raises an alert once per (customer, rule, event key) and puts a task on
+/// the list of the customer's primary RM.
+pub async fn raise_alert(conn: &mut AnyConnection, a: &EventAlert<'_>) -> Result<Raised> {
+    let alert: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO alert (customer_id, rule, as_of, due_on, severity, message, message_en, detail, event_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(a.customer_id)
+    .bind(a.rule)
+    .bind(a.as_of)
+    .bind(a.due_on)
+    .bind(a.severity)
+    .bind(a.message)
+    .bind(a.message_en)
+    .bind(a.detail)
+    .bind(a.event_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(alert_id) = alert else {
+        return Ok(Raised::default());
+    };
+    let task: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO task (owner_user_id, customer_id, alert_id, title, due_on, status, created_at) \
+         SELECT s.rm_user_id, $1, $2, $3, $4, 'open', $5 FROM assignment s \
+         WHERE s.customer_id = $1 AND s.to_date IS NULL AND s.role = 'primary' \
+         ORDER BY s.id DESC LIMIT 1 RETURNING id",
+    )
+    .bind(a.customer_id)
+    .bind(alert_id)
+    .bind(a.message)
+    .bind(a.due_on)
+    .bind(now_utc())
+    .fetch_optional(conn)
+    .await?;
+    Ok(Raised {
+        alert: Some(alert_id),
+        task,
+    })
+}
+
+/// The active customers whose mobile is `mobile` (11 digits).
+pub async fn customers_by_mobile(conn: &mut AnyConnection, mobile: &str) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM customer WHERE mobile = $1 AND status = 'active' ORDER BY id",
+    )
+    .bind(mobile)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Records a customer's opt-out of `channel` (`sms`, `email`, `phone` or
+/// `all`) at once, keeping their other preferences; audited with the
+/// event that carried it.
+pub async fn opt_out(
+    conn: &mut AnyConnection,
+    customer: i64,
+    channel: &str,
+    event_id: &str,
+) -> Result<()> {
+    let column = match channel {
+        "sms" => "opt_out_sms",
+        "email" => "opt_out_email",
+        "phone" => "opt_out_phone",
+        _ => "opt_out_all",
+    };
+    let sql = format!(
+        "INSERT INTO contact_preference (customer_id, {column}, updated_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (customer_id) DO UPDATE SET {column} = 1, updated_at = excluded.updated_at"
+    );
+    sqlx::query(&sql)
+        .bind(customer)
+        .bind(now_utc())
+        .execute(&mut *conn)
+        .await?;
+    insert_audit(
+        conn,
+        &Audit {
+            actor: "event-feed",
+            action: "customer.opt_out",
+            customer_id: Some(customer),
+            object_type: Some("customer"),
+            object_id: Some(&customer.to_string()),
+            detail: Some(&format!("channel={channel} event={event_id}")),
+            ..Audit::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a customer's SMS reply on their contact history (`reply`, or
+/// `opt_out` when it stopped messages), with the text they wrote.
+pub async fn record_reply(
+    conn: &mut AnyConnection,
+    customer: i64,
+    text: &str,
+    opted_out: bool,
+) -> Result<i64> {
+    let id = crate::ecif::next_id(conn, "contact").await?;
+    sqlx::query(
+        "INSERT INTO contact (id, customer_id, user_id, at, channel, outcome, notes) \
+         VALUES ($1, $2, NULL, $3, 'sms', $4, $5)",
+    )
+    .bind(id)
+    .bind(customer)
+    .bind(now_utc())
+    .bind(if opted_out { "opt_out" } else { "reply" })
+    .bind(text)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}

@@ -993,3 +993,80 @@ fn which(program: &str) -> Result<String, ()> {
         .map(|p| p.display().to_string())
         .ok_or(())
 }
+
+/// An alert raised while the RM's workbench is open (as the event feed
+/// raises one: the same store call) appears at the top of its alert list
+/// without a reload, pushed by the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_raised_while_the_workbench_is_open_appears_without_a_reload() {
+    let Some(env) = start(13).await else {
+        return;
+    };
+    let (b, base, store) = (&env.b, &env.base, &env.store);
+    env.login("rm1").await;
+    b.goto(&format!("{base}/")).await.unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("section#alerts"))
+        .await
+        .unwrap();
+    let page_id: String = b
+        .execute("return String(performance.timeOrigin);", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // Give the page a moment to open its stream, then raise the alert.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let customer: i64 = sqlx::query_scalar(
+        "SELECT a.customer_id FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
+         WHERE u.username = 'rm1' AND a.role = 'primary' AND a.to_date IS NULL ORDER BY a.customer_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let mut tx = store.store.begin().await.unwrap();
+    let raised = panorama_store::events::raise_alert(
+        &mut tx,
+        &panorama_store::events::EventAlert {
+            customer_id: customer,
+            rule: "outbound_transfer",
+            event_key: "browser-live-1",
+            as_of: "2026-10-31",
+            severity: "critical",
+            message: "资金外流：转出 800,000.00 元至他行 某证券公司（102100099996）",
+            message_en: "Money leaving: 800,000.00 yuan to another bank",
+            detail: "{}",
+            due_on: "2026-11-01",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        raised.task.is_some(),
+        "rm1's customer: a task on rm1's list"
+    );
+    let row = b
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("section#alerts tr.live-new"))
+        .await
+        .expect("the new alert pushed to the open page");
+    let text = row.text().await.unwrap();
+    assert!(
+        text.contains("800,000.00") && text.contains("资金外流"),
+        "{text}"
+    );
+    let same_page: String = b
+        .execute("return String(performance.timeOrigin);", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(page_id, same_page, "no reload");
+    screenshot(b, "rm-workbench-live-alert").await;
+    b.clone().close().await.unwrap();
+}

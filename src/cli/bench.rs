@@ -68,6 +68,23 @@ pub enum BenchWhat {
         #[arg(long)]
         lifetimes: Option<PathBuf>,
     },
+    /// The event feed through a real Kafka broker against this store: the
+    /// drain rate of a backlog, and end-to-end latency at a paced rate.
+    /// Posts real transactions (and raises alerts): run it on a copy.
+    Events {
+        /// Bootstrap brokers, comma-separated `host:port`.
+        #[arg(long, env = "PANORAMA_KAFKA", value_delimiter = ',')]
+        brokers: Vec<String>,
+        /// Events per phase.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Offered rate of the paced phase, events per second.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        /// Partitions of the bench topics.
+        #[arg(long, default_value_t = 2)]
+        partitions: i32,
+    },
     /// The workbench under load: the server in this process, wrk driving it on loopback.
     Web {
         /// Password of the RM and the agent.

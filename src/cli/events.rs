@@ -130,7 +130,8 @@ pub(crate) async fn events(action: EventsAction, store: &Store, config: &Config)
                 .map(str::to_owned)
                 .collect();
             let client = kafka::connect(&need(brokers)?).await?;
-            let sent = kafka::publish(&client, &topic, &lines, chunk.clamp(1, 10_000)).await?;
+            let publisher = kafka::Publisher::new(&client, &topic).await?;
+            let sent = publisher.send(&lines, chunk.clamp(1, 10_000)).await?;
             println!("published {sent} events to {topic}");
             Ok(())
         }

@@ -799,6 +799,37 @@ pub async fn run(cli: Cli) -> Result<()> {
         },
         Command::Bench {
             what:
+                BenchWhat::Events {
+                    brokers,
+                    events,
+                    rate,
+                    partitions,
+                },
+        } => {
+            if brokers.is_empty() {
+                anyhow::bail!(
+                    "--brokers (or PANORAMA_KAFKA): the Kafka bootstrap brokers, host:port"
+                );
+            }
+            if events == 0 || rate == 0 || !(1..=64).contains(&partitions) {
+                anyhow::bail!("--events and --rate above 0, --partitions 1 to 64");
+            }
+            let store = open_store(&cli.store).await?;
+            let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+            panorama_bench::events::run(
+                &store,
+                &config.monitoring,
+                &panorama_bench::events::EventsBench {
+                    brokers,
+                    events,
+                    rate,
+                    partitions,
+                },
+            )
+            .await
+        }
+        Command::Bench {
+            what:
                 BenchWhat::Clv {
                     customers,
                     seed,

@@ -1,7 +1,7 @@
 //! Benchmarks that print figures, each beside the reference tool its issue
 //! names when that tool is given: the ECIF accuracy panel (Splink), generate
-//! and ingest speed, the feature stage (DuckDB), CLV fits (lifetimes) and the
-//! workbench under load (wrk). The `panorama bench …` commands parse their
+//! and ingest speed, the feature stage (DuckDB), CLV fits (lifetimes), the
+//! workbench under load (wrk) and the event feed through a real broker. The `panorama bench …` commands parse their
 //! arguments and call these; figures go to standard output.
 
 /// Prints a line to standard output; a closed pipe ends the process quietly.
@@ -16,6 +16,7 @@ macro_rules! say {
 
 pub mod clv;
 pub mod ecif;
+pub mod events;
 pub mod features;
 pub mod ingest;
 pub mod web;

@@ -210,37 +210,63 @@ pub fn key_of(line: &str) -> String {
         .to_owned()
 }
 
-/// Publishes `lines` (one event each) to `topic`, each to the partition of
-/// its key, in chunks of `chunk` records per produce request; returns the
-/// number published.
-pub async fn publish(client: &Client, topic: &str, lines: &[String], chunk: usize) -> Result<u64> {
-    let partitions = partitions_of(client, topic).await?;
-    let n = i32::try_from(partitions.len()).unwrap_or(i32::MAX);
-    let mut by_partition: BTreeMap<i32, Vec<&String>> = BTreeMap::new();
-    for line in lines {
-        let p = partitions[partition_for(&key_of(line), n) as usize];
-        by_partition.entry(p).or_default().push(line);
-    }
-    let mut sent = 0;
-    for (p, lines) in by_partition {
-        let pc = partition_client(client, topic, p).await?;
-        for part in lines.chunks(chunk.max(1)) {
-            let records = part
-                .iter()
-                .map(|l| KafkaRecord {
-                    key: Some(key_of(l).into_bytes()),
-                    value: Some(l.as_bytes().to_vec()),
-                    headers: BTreeMap::new(),
-                    timestamp: chrono::Utc::now(),
-                })
-                .collect();
-            pc.produce(records, Compression::NoCompression)
-                .await
-                .map_err(|e| EventsError::Kafka(format!("produce to {topic}/{p}: {e}")))?;
-            sent += part.len() as u64;
+/// A producer of event lines to one topic, each line to the partition of
+/// its key.
+pub struct Publisher {
+    topic: String,
+    partitions: Vec<(i32, PartitionClient)>,
+}
+
+impl Publisher {
+    /// Connects to every partition of `topic`.
+    pub async fn new(client: &Client, topic: &str) -> Result<Publisher> {
+        let mut partitions = Vec::new();
+        for p in partitions_of(client, topic).await? {
+            partitions.push((p, partition_client(client, topic, p).await?));
         }
+        if partitions.is_empty() {
+            return Err(EventsError::Kafka(format!(
+                "topic '{topic}' has no partitions"
+            )));
+        }
+        Ok(Publisher {
+            topic: topic.to_owned(),
+            partitions,
+        })
     }
-    Ok(sent)
+
+    /// Publishes `lines` (one event each) in produce requests of at most
+    /// `chunk` records; returns the number published.
+    pub async fn send(&self, lines: &[String], chunk: usize) -> Result<u64> {
+        let n = i32::try_from(self.partitions.len()).unwrap_or(i32::MAX);
+        let mut by_partition: BTreeMap<usize, Vec<&String>> = BTreeMap::new();
+        for line in lines {
+            let k = partition_for(&key_of(line), n) as usize;
+            by_partition.entry(k).or_default().push(line);
+        }
+        let mut sent = 0;
+        for (k, lines) in by_partition {
+            let (p, pc) = &self.partitions[k];
+            for part in lines.chunks(chunk.max(1)) {
+                let records = part
+                    .iter()
+                    .map(|l| KafkaRecord {
+                        key: Some(key_of(l).into_bytes()),
+                        value: Some(l.as_bytes().to_vec()),
+                        headers: BTreeMap::new(),
+                        timestamp: chrono::Utc::now(),
+                    })
+                    .collect();
+                pc.produce(records, Compression::NoCompression)
+                    .await
+                    .map_err(|e| {
+                        EventsError::Kafka(format!("produce to {}/{p}: {e}", self.topic))
+                    })?;
+                sent += part.len() as u64;
+            }
+        }
+        Ok(sent)
+    }
 }
 
 #[cfg(test)]

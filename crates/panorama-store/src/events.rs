@@ -474,3 +474,21 @@ pub async fn record_reply(
     .await?;
     Ok(id)
 }
+
+/// Up to `n` active accounts of resolved customers, spread over the whole
+/// table (every k-th by id), as (system, account number): what a load test
+/// of the event feed posts to.
+pub async fn sample_accounts(store: &Store, n: i64) -> Result<Vec<(String, String)>> {
+    let total: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM account")
+        .fetch_one(store.db())
+        .await?;
+    let step = (total / n.max(1)).max(1);
+    Ok(sqlx::query_as(
+        "SELECT system, account_no FROM account \
+         WHERE id % $1 = 0 AND customer_id IS NOT NULL AND status = 'active' ORDER BY id LIMIT $2",
+    )
+    .bind(step)
+    .bind(n)
+    .fetch_all(store.db())
+    .await?)
+}

@@ -1699,6 +1699,58 @@ pub async fn latest_alert_date(store: &Store) -> Result<Option<String>> {
         .await?)
 }
 
+/// The highest alert id now (0 when there is none): where a live stream of
+/// alerts starts.
+pub async fn max_alert_id(store: &Store) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM alert")
+            .fetch_one(store.db())
+            .await?,
+    )
+}
+
+/// Alerts raised after alert `after` (by id, oldest first) for the
+/// customers in `scope` — what a live stream sends next.
+pub async fn alerts_after(
+    store: &Store,
+    scope: &Scope,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AlertRow>> {
+    let (cond, bind) = scope.condition(2);
+    let mut binds = vec![Bind::Int(after)];
+    binds.extend(bind);
+    binds.push(Bind::Int(limit));
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM alert al JOIN customer c ON c.id = al.customer_id \
+         WHERE al.id > $1 AND c.status = 'active' AND {cond} ORDER BY al.id LIMIT ${}",
+        binds.len()
+    );
+    Ok(bind_all(sqlx::query_as(&sql), &binds)
+        .fetch_all(store.db())
+        .await?)
+}
+
+/// Alerts behind `user`'s tasks raised after alert `after`, oldest first
+/// (an RM's live stream).
+pub async fn alerts_of_owner_after(
+    store: &Store,
+    user: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AlertRow>> {
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM task t JOIN alert al ON al.id = t.alert_id \
+         WHERE t.owner_user_id = $1 AND t.alert_id > $2 ORDER BY al.id LIMIT $3"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(user)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(store.db())
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Files compiled into the binary and served as they are: Apache ECharts
 //! (vendored from the npm registry, see `assets/echarts/README.md`), the
-//! script that draws Panorama's charts with it, the segment builder's and
-//! the header menu's. No CDN: the workbench works
+//! script that draws Panorama's charts with it, the segment builder's, the
+//! header menu's and the live alerts'. No CDN: the workbench works
 //! offline, inside a bank's network.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -11,6 +11,7 @@ const ECHARTS: &[u8] = include_bytes!("../assets/echarts/echarts.min.js");
 const CHARTS: &[u8] = include_bytes!("../assets/charts.js");
 const SEGMENTS: &[u8] = include_bytes!("../assets/segments.js");
 const MENU: &[u8] = include_bytes!("../assets/menu.js");
+const LIVE: &[u8] = include_bytes!("../assets/live.js");
 
 fn script(body: &'static [u8]) -> Response {
     (
@@ -44,6 +45,11 @@ async fn menu() -> Response {
     script(MENU)
 }
 
+/// `GET /assets/live.js`.
+async fn live() -> Response {
+    script(LIVE)
+}
+
 /// This feature's routes.
 pub(crate) fn routes() -> axum::Router<crate::AppState> {
     use axum::routing::get;
@@ -52,4 +58,5 @@ pub(crate) fn routes() -> axum::Router<crate::AppState> {
         .route("/assets/charts.js", get(charts))
         .route("/assets/segments.js", get(segments))
         .route("/assets/menu.js", get(menu))
+        .route("/assets/live.js", get(live))
 }

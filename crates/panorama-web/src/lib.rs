@@ -23,6 +23,7 @@ mod error;
 mod extract;
 pub mod i18n;
 mod insight;
+mod live;
 mod login_pages;
 pub mod mask;
 mod metrics;
@@ -185,6 +186,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .merge(campaigns::routes())
         .merge(effect::routes())
         .merge(metrics::routes())
+        .merge(live::routes())
         .fallback(login_pages::not_found)
         // Forms and JSON are small; an assignment file may hold 100,000
         // customers.

@@ -181,14 +181,19 @@ fn reasons(v: &Customer360, day: NaiveDate) -> Vec<Reason> {
 
 /// A maturing product is offered for renewal up to the band over its
 /// standard rate; so is any term product of a customer at risk (a churn
-/// score or an AUM decline alert).
+/// score, an AUM decline alert, or money seen leaving for another bank).
 fn retention(
     v: &Customer360,
     reasons: &[Reason],
     rates: &[(String, Option<i64>)],
 ) -> Option<Retention> {
     let at_risk = reasons.iter().any(|r| r.kind == "churn")
-        || v.alerts.iter().any(|a| a.rule == "aum_decline");
+        || v.alerts.iter().any(|a| {
+            matches!(
+                a.rule.as_str(),
+                "aum_decline" | "outbound_transfer" | "maturity_outflow"
+            )
+        });
     let maturing = |no: &str| {
         reasons
             .iter()

@@ -54,8 +54,9 @@ fn train_args<'a>(name: &'a str, learner: &'a str, more: &[&'a str]) -> Vec<&'a 
     args
 }
 
-/// The arguments of an SMS gateway drain into `out` at local time `at`.
-fn drain_sms<'a>(out: &'a str, at: &'a str) -> [&'a str; 8] {
+/// The arguments of an SMS gateway drain into `out` at local time `at` on
+/// Monday 2026-12-07 (a working day).
+fn drain_sms<'a>(out: &'a str, at: &'a str) -> [&'a str; 10] {
     [
         "campaign",
         "drain",
@@ -65,6 +66,8 @@ fn drain_sms<'a>(out: &'a str, at: &'a str) -> [&'a str; 8] {
         out,
         "--at",
         at,
+        "--on",
+        "2026-12-07",
     ]
 }
 
@@ -1242,14 +1245,60 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     let queued: usize = number_before(&t, " messages queued");
     assert!(queued > 100, "{t}");
     refused(dir.path(), &drain_sms("gw.csv", "22:30"), "quiet hours");
-    let t = run(&drain_sms("gw.csv", "10:00"));
-    assert!(t.contains(&format!("{queued} sms messages")), "{t}");
-    let file = std::fs::read_to_string(dir.path().join("gw.csv")).unwrap();
-    let sent: Vec<i64> = file
+    // Three of the queued customers asked not to be disturbed on rest days:
+    // on Saturday 2026-12-05 their messages stay queued; on the Monday they go.
+    let quiet_days: Vec<i64> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT customer_id FROM campaign_outbox WHERE campaign_id = {sms} AND status = 'queued' \
+             ORDER BY customer_id LIMIT 3"
+        ))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        for id in &ids {
+            sqlx::query(
+                "INSERT INTO contact_preference (customer_id, dnd_rest_days, updated_at) VALUES ($1, 1, '2026-11-01') \
+                 ON CONFLICT (customer_id) DO UPDATE SET dnd_rest_days = 1",
+            )
+            .bind(id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        ids
+    });
+    assert_eq!(quiet_days.len(), 3);
+    let mut saturday = drain_sms("gw-sat.csv", "10:00").to_vec();
+    saturday[9] = "2026-12-05";
+    let t = run(&saturday);
+    assert!(t.contains(&format!("{} sms messages", queued - 3)), "{t}");
+    assert!(
+        t.contains("3 messages held for the next working day"),
+        "{t}"
+    );
+    let file = std::fs::read_to_string(dir.path().join("gw-sat.csv")).unwrap();
+    let mut sent: Vec<i64> = file
         .lines()
         .skip(1)
         .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
         .collect();
+    assert!(
+        sent.iter().all(|c| !quiet_days.contains(c)),
+        "none on the rest day"
+    );
+    let t = run(&drain_sms("gw.csv", "10:00"));
+    assert!(t.contains("3 sms messages"), "{t}");
+    let file = std::fs::read_to_string(dir.path().join("gw.csv")).unwrap();
+    let mut monday: Vec<i64> = file
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
+    monday.sort_unstable();
+    assert_eq!(monday, quiet_days);
+    sent.extend(monday);
     assert_eq!(sent.len(), queued);
     assert!(file.contains("新客理财限时发售"));
     assert!(

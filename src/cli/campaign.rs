@@ -199,6 +199,14 @@ pub enum CampaignAction {
         /// The local time to judge quiet hours by (HH:MM; default: now).
         #[arg(long)]
         at: Option<String>,
+        /// The day to judge rest days by (default: today).
+        #[arg(long)]
+        on: Option<NaiveDate>,
+        /// The bank's calendar: `YYYY-MM-DD,rest` (public holidays) and
+        /// `YYYY-MM-DD,work` (weekend days moved to work) lines; without it
+        /// Saturdays and Sundays are the rest days.
+        #[arg(long)]
+        calendar: Option<PathBuf>,
         /// Who runs the gateway adapter.
         #[arg(long, default_value = "gateway")]
         by: String,
@@ -421,9 +429,21 @@ pub async fn campaign(
             quiet_start,
             quiet_end,
             at,
+            on,
+            calendar,
             by,
         } => {
             let now = chrono::Local::now();
+            let rest_days = match &calendar {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("read {}", path.display()))?;
+                    delivery::RestDays::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("--calendar {}: {e}", path.display()))?
+                }
+                None => delivery::RestDays::default(),
+            };
+            let rest_day = rest_days.is_rest(on.unwrap_or_else(|| now.date_naive()));
             let hour = match &at {
                 Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
                     .with_context(|| format!("--at {t}: HH:MM"))?
@@ -434,8 +454,8 @@ pub async fn campaign(
                 start: quiet_start,
                 end: quiet_end,
             };
-            let Drained { batch, rows } =
-                delivery::drain(store, &channel, limit, quiet, hour, now, &by).await?;
+            let Drained { batch, rows, held } =
+                delivery::drain(store, &channel, limit, quiet, hour, rest_day, now, &by).await?;
             let mut w = csv::Writer::from_path(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             w.write_record([
@@ -460,6 +480,11 @@ pub async fn campaign(
                 rows.len(),
                 out.display()
             );
+            if held > 0 {
+                say!(
+                    "{held} messages held for the next working day: a rest day, and their customers asked not to be disturbed on rest days"
+                );
+            }
             Ok(())
         }
         CampaignAction::Finish { id, on, by } => {

@@ -659,20 +659,30 @@ pub async fn drain(
     limit: i64,
     batch: &str,
     by: &str,
+    hold_rest_day_dnd: bool,
 ) -> Result<Vec<OutboxRow>> {
     let mut tx = store.begin().await?;
-    // Claim first (the status re-checked on the row), then read what was claimed.
-    sqlx::query(
+    // Claim first (the status re-checked on the row), then read what was
+    // claimed. On a rest day the messages of customers who asked not to be
+    // disturbed on rest days stay queued for the next working day.
+    let hold = if hold_rest_day_dnd {
+        " AND NOT EXISTS (SELECT 1 FROM contact_preference cp \
+           WHERE cp.customer_id = campaign_outbox.customer_id AND cp.dnd_rest_days = 1)"
+    } else {
+        ""
+    };
+    let sql = format!(
         "UPDATE campaign_outbox SET status = 'sent', sent_at = $1, batch = $2 \
          WHERE status = 'queued' AND id IN \
-         (SELECT id FROM campaign_outbox WHERE status = 'queued' AND channel = $3 ORDER BY id LIMIT $4)",
-    )
-    .bind(now_utc())
-    .bind(batch)
-    .bind(channel)
-    .bind(limit)
-    .execute(&mut *tx)
-    .await?;
+         (SELECT id FROM campaign_outbox WHERE status = 'queued' AND channel = $3{hold} ORDER BY id LIMIT $4)"
+    );
+    sqlx::query(&sql)
+        .bind(now_utc())
+        .bind(batch)
+        .bind(channel)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await?;
     let rows: Vec<OutboxRow> = sqlx::query_as(
         "SELECT id, campaign_id, customer_id, address, message FROM campaign_outbox \
          WHERE batch = $1 ORDER BY id",
@@ -692,6 +702,18 @@ pub async fn drain(
     }
     tx.commit().await?;
     Ok(rows)
+}
+
+/// Queued messages of `channel` held back on a rest day: their customers
+/// asked not to be disturbed on rest days.
+pub async fn held_for_rest_days(store: &Store, channel: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_outbox o JOIN contact_preference cp ON cp.customer_id = o.customer_id \
+         WHERE o.status = 'queued' AND o.channel = $1 AND cp.dnd_rest_days = 1",
+    )
+    .bind(channel)
+    .fetch_one(store.db())
+    .await?)
 }
 
 /// Each arm's product and script, by arm name (the same order on both stores).

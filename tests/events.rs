@@ -72,6 +72,15 @@ fn txn_event(id: &str, account: &str, txn_ref: &str, yuan: i64, bank: Option<&st
     )
 }
 
+/// `panorama events publish FILE` to the broker at `brokers`, with `more`
+/// arguments.
+fn publish(dir: &Path, brokers: &str, file: &Path, more: &[&str]) {
+    let mut args = vec!["events", "publish", "--brokers", brokers];
+    args.extend_from_slice(more);
+    args.push(file.to_str().unwrap());
+    succeeds(dir, &args);
+}
+
 async fn count(store: &Store, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(store.pool())
@@ -175,16 +184,7 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
     )
     .unwrap();
     let published = Instant::now();
-    succeeds(
-        dir,
-        &[
-            "events",
-            "publish",
-            "--brokers",
-            &brokers,
-            first.to_str().unwrap(),
-        ],
-    );
+    publish(dir, &brokers, &first, &[]);
     let to_task = wait_until(
         &store,
         &format!(
@@ -266,18 +266,7 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
     };
     let second = dir.join("second.jsonl");
     std::fs::write(&second, batch(0..300)).unwrap();
-    succeeds(
-        dir,
-        &[
-            "events",
-            "publish",
-            "--brokers",
-            &brokers,
-            "--chunk",
-            "5",
-            second.to_str().unwrap(),
-        ],
-    );
+    publish(dir, &brokers, &second, &["--chunk", "5"]);
     let mut consumer = Node::start(
         env!("CARGO_BIN_EXE_panorama"),
         dir,
@@ -305,16 +294,7 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
     let mut broker = start_broker(&bin, dir, port);
     let third = dir.join("third.jsonl");
     std::fs::write(&third, format!("{}\n{}", batch(300..400), batch(0..50))).unwrap();
-    succeeds(
-        dir,
-        &[
-            "events",
-            "publish",
-            "--brokers",
-            &brokers,
-            third.to_str().unwrap(),
-        ],
-    );
+    publish(dir, &brokers, &third, &[]);
     let out = succeeds(
         dir,
         &[

@@ -1017,8 +1017,8 @@ async fn an_alert_raised_while_the_workbench_is_open_appears_without_a_reload() 
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    // Give the page a moment to open its stream, then raise the alert.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Raised at once: the page's stream starts from the newest alert the
+    // page rendered, so an alert raised before the stream connects still comes.
     let customer: i64 = sqlx::query_scalar(
         "SELECT a.customer_id FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
          WHERE u.username = 'rm1' AND a.role = 'primary' AND a.to_date IS NULL ORDER BY a.customer_id LIMIT 1",

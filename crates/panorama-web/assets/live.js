@@ -10,7 +10,9 @@
     td.textContent = text;
     return td;
   };
-  const source = new EventSource("/api/alerts/stream");
+  // From the newest alert the page rendered: nothing raised while it loaded is missed.
+  const after = /^[0-9]+$/.test(section.dataset.after || "") ? "?after=" + section.dataset.after : "";
+  const source = new EventSource("/api/alerts/stream" + after);
   source.addEventListener("alert", (e) => {
     const a = JSON.parse(e.data);
     if (section.querySelector('tr[data-alert-id="' + a.id + '"]')) return;

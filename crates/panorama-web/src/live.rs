@@ -2,14 +2,14 @@
 //! `GET /api/alerts/stream` sends each new alert in the caller's scope (an
 //! RM's: those behind their own tasks) as an `alert` event, moments after
 //! the event feed or the batch wrote it. The workbench and the service desk
-//! open the stream (`assets/live.js`) and put each alert at the top of their
-//! list without a reload. A reconnecting browser sends `Last-Event-ID` and
-//! misses nothing.
+//! open the stream (`assets/live.js`) from the newest alert they rendered
+//! (`?after=ID`) and put each alert at the top of their list without a
+//! reload. A reconnecting browser sends `Last-Event-ID` and misses nothing.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -27,16 +27,24 @@ use crate::i18n::Lang;
 /// How often the store is asked for new alerts.
 const POLL: Duration = Duration::from_millis(500);
 
-/// `GET /api/alerts/stream`.
+/// `?after=ID`: the newest alert the page already shows.
+#[derive(Debug, serde::Deserialize)]
+pub struct StreamQuery {
+    after: Option<i64>,
+}
+
+/// `GET /api/alerts/stream[?after=ID]`.
 pub async fn stream(
     State(state): State<AppState>,
     Require { ctx, user, .. }: Require<perm::ViewCustomers>,
+    Query(q): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(q.after)
         .filter(|id| *id >= 0);
     let after = match resume {
         Some(id) => id,

@@ -218,8 +218,11 @@ async fn tasks(state: &AppState, user: &User, lang: Lang, csrf: &str) -> Result<
 
 async fn alerts(state: &AppState, user: &User, lang: Lang) -> Result<Markup, WebError> {
     let alerts = recent_alerts(state, user).await?;
+    // The live stream starts after the newest alert this page saw, so an
+    // alert raised while the page loads is not missed.
+    let after = ocrm::max_alert_id(&state.store).await?;
     Ok(html! {
-        section id="alerts" {
+        section id="alerts" data-after=(after) {
             h2 { (t::ALERTS.get(lang)) " (" (alerts.len()) ")" }
             (alert_table(&alerts, lang, true))
         }

@@ -136,17 +136,7 @@ async fn systems_onboarded_later_join_existing_customers() {
     // loan, wealth and e-channel systems arrive.
     let dir = tempfile::tempdir().unwrap();
     bank(dir.path(), 2_000, 5);
-    let full = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
-    let first: String = full
-        .split("[[files]]")
-        .filter(|block| {
-            !["loan_", "wealth_", "echannel_"]
-                .iter()
-                .any(|s| block.contains(&format!("path = \"{s}")))
-        })
-        .collect::<Vec<_>>()
-        .join("[[files]]");
-    std::fs::write(dir.path().join("manifest.toml"), &first).unwrap();
+    let full = first_systems_only(dir.path());
     let store = test_support::sqlite().await.unwrap();
     load(&store, dir.path()).await;
     panorama_ecif::store::run_resolve(&store, false)
@@ -420,5 +410,155 @@ async fn accept_merges_and_unmerge_restores() {
             .await
             .unwrap();
         assert_eq!(status, "rejected");
+    }
+}
+
+/// The manifest without the loan, wealth and e-channel systems' files (they
+/// arrive later).
+fn first_systems_only(dir: &Path) -> String {
+    let full = std::fs::read_to_string(dir.join("manifest.toml")).unwrap();
+    let first: String = full
+        .split("[[files]]")
+        .filter(|block| {
+            !["loan_", "wealth_", "echannel_"]
+                .iter()
+                .any(|s| block.contains(&format!("path = \"{s}")))
+        })
+        .collect::<Vec<_>>()
+        .join("[[files]]");
+    std::fs::write(dir.join("manifest.toml"), &first).unwrap();
+    full
+}
+
+/// Record key → the keys of every record of its customer (customer ids of
+/// new customers differ between stores; the groups must not).
+async fn groups(store: &Store) -> HashMap<(String, String), Vec<(String, String)>> {
+    let mut of_customer: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (s, k, c) in panorama_store::ecif::resolved_keys(store).await.unwrap() {
+        of_customer.entry(c).or_default().push((s, k));
+    }
+    let mut out = HashMap::new();
+    for mut members in of_customer.into_values() {
+        members.sort();
+        for m in &members {
+            out.insert(m.clone(), members.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_resolved_as_they_arrive_agree_with_the_nightly_run() {
+    // Core and card records are resolved by a nightly run; then the loan,
+    // wealth and e-channel systems' records arrive. The nightly store
+    // resolves them in its next run; the other resolves each on arrival,
+    // one transaction per record, with the first run's models.
+    let dir = tempfile::tempdir().unwrap();
+    bank(dir.path(), 2_000, 17);
+    let full = first_systems_only(dir.path());
+    let nightly = test_support::sqlite().await.unwrap();
+    let online_stores = test_support::both("records_resolved_as_they_arrive")
+        .await
+        .unwrap();
+    for store in std::iter::once(&nightly).chain(&online_stores) {
+        load(store, dir.path()).await;
+        panorama_ecif::store::run_resolve(store, false)
+            .await
+            .unwrap();
+    }
+    std::fs::write(dir.path().join("manifest.toml"), &full).unwrap();
+    load(&nightly, dir.path()).await;
+    panorama_ecif::store::run_resolve(&nightly, false)
+        .await
+        .unwrap();
+    let expected = groups(&nightly).await;
+    let truth = dir.path().join("truth");
+    let nightly_f1 = f1(&nightly, &truth).await;
+
+    for store in &online_stores {
+        load(store, dir.path()).await;
+        let arrived: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM source_record WHERE id NOT IN (SELECT source_record_id FROM customer_xref) ORDER BY id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(arrived.len() > 500, "{} records arrived", arrived.len());
+        let online = {
+            let mut conn = store.acquire().await.unwrap();
+            panorama_ecif::online::Online::load(&mut conn)
+                .await
+                .unwrap()
+        };
+        assert_eq!(online.parties(), ["organisation", "person"]);
+        let (mut linked, mut new, mut micros) = (0, 0, Vec::new());
+        for id in &arrived {
+            let clock = std::time::Instant::now();
+            let mut tx = store.begin().await.unwrap();
+            let r = online.resolve_record(&mut tx, store, *id).await.unwrap();
+            tx.commit().await.unwrap();
+            micros.push(clock.elapsed().as_micros());
+            assert_eq!(r.record_id, *id);
+            match r.outcome {
+                "linked" => linked += 1,
+                "new" => new += 1,
+                other => panic!("a new record {other}"),
+            }
+        }
+        micros.sort_unstable();
+        let at = |q: f64| micros[((micros.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+        println!(
+            "{:?}: {} records resolved one at a time ({linked} linked, {new} new): p50 {:.1} ms, p99 {:.1} ms",
+            store.backend(),
+            arrived.len(),
+            at(0.5),
+            at(0.99)
+        );
+        // Every record has a customer; every account points at it.
+        let unlinked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM source_record WHERE id NOT IN (SELECT source_record_id FROM customer_xref)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(unlinked, 0);
+        let orphans: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM account WHERE customer_id IS NULL")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(orphans, 0);
+        // The same customers as the nightly run, record for record.
+        let got = groups(store).await;
+        let differ: Vec<_> = expected
+            .iter()
+            .filter(|(k, members)| got.get(*k) != Some(*members))
+            .map(|(k, members)| (k.clone(), members.clone(), got.get(k).cloned()))
+            .collect();
+        assert!(
+            differ.len() * 1_000 <= expected.len(),
+            "{} of {} records grouped differently from the nightly run, e.g. {:?}",
+            differ.len(),
+            expected.len(),
+            differ.iter().take(3).collect::<Vec<_>>()
+        );
+        println!(
+            "{:?}: {} of {} records grouped as the nightly run groups them",
+            store.backend(),
+            expected.len() - differ.len(),
+            expected.len()
+        );
+        let score = f1(store, &truth).await;
+        assert!(
+            score >= nightly_f1 - 0.001,
+            "F1 {score} one at a time, {nightly_f1} nightly"
+        );
+        // The next nightly run agrees and changes nothing it need not.
+        let before = customer_of_key(store).await;
+        let again = panorama_ecif::store::run_resolve(store, false)
+            .await
+            .unwrap();
+        assert_eq!(again.counts.new_customers, 0, "{:?}", again.counts);
+        assert_eq!(customer_of_key(store).await, before);
     }
 }

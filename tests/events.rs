@@ -1,7 +1,9 @@
 //! The event feed end to end, against a real Kafka-compatible broker (tansu)
 //! on 127.0.0.1 and the `panorama` binary: a large transfer to another bank
 //! raises an alert and a task for the customer's RM while the consumer runs;
-//! a "TD" reply opts the customer out of SMS; malformed events and unknown
+//! a "TD" reply opts the customer out of SMS; a card-system record of a known
+//! person joins that customer at once (per-record ECIF) and a stranger's
+//! becomes a new customer; malformed events and unknown
 //! accounts become dead letters without stopping the stream; and with the
 //! consumer killed mid-stream and the broker restarted, every event is
 //! applied exactly once.
@@ -143,6 +145,15 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
     .fetch_one(store.pool())
     .await
     .unwrap();
+    // A person the bank knows, whom the card system now also holds.
+    let (known, name, id_no, birth): (i64, String, String, String) = sqlx::query_as(
+        "SELECT id, name, id_no, birth_date FROM customer WHERE party_type = 'person' AND status = 'active' \
+         AND id_no IS NOT NULL AND birth_date IS NOT NULL ORDER BY id LIMIT 1 OFFSET 7",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let customers_before = count(&store, "SELECT COUNT(*) FROM customer").await;
 
     let port = free_port();
     let brokers = format!("127.0.0.1:{port}");
@@ -179,6 +190,10 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
             format!(
                 r#"{{"event_id":"ev-reply","type":"contact_reply","data":{{"channel":"sms","mobile":"{mobile}","text":"TD"}}}}"#
             ),
+            format!(
+                r#"{{"event_id":"ev-card-1","type":"customer_record","source":"card","occurred_at":"2026-12-07T09:30:00+08:00","data":{{"source_key":"CARD-NEW-1","party_type":"person","name":"{name}","id_type":"resident_id","id_no":"{id_no}","birth_date":"{birth}"}}}}"#
+            ),
+            r#"{"event_id":"ev-card-2","type":"customer_record","source":"card","occurred_at":"2026-12-07T09:31:00+08:00","data":{"source_key":"CARD-NEW-2","party_type":"person","name":"欧阳新客","gender":"F","birth_date":"1999-02-03","mobile":"19912345678"}}"#.to_owned(),
         ]
         .join("\n"),
     )
@@ -233,8 +248,31 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
         Duration::from_secs(30),
     )
     .await;
+    // The card system's record of the known person joined that customer at
+    // once; the stranger became a customer of their own.
+    let of_key = |key: &str| {
+        format!(
+            "SELECT COALESCE(MAX(x.customer_id), 0) FROM customer_xref x JOIN source_record r ON r.id = x.source_record_id \
+             WHERE r.system = 'card' AND r.source_key = '{key}'"
+        )
+    };
+    wait_until(
+        &store,
+        &of_key("CARD-NEW-1"),
+        known,
+        Duration::from_secs(30),
+    )
+    .await;
+    let stranger = count(&store, &of_key("CARD-NEW-2")).await;
+    assert!(stranger > 0, "the new person has a customer");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM customer").await,
+        customers_before + 1,
+        "one new customer, none for the known person"
+    );
     consumer.kill();
     let status = succeeds(dir, &["events", "status"]);
+    assert!(status.contains("customer_record: 2"), "{status}");
     assert!(status.contains("txn_posted: 1"), "{status}");
     assert!(status.contains("contact_reply: 1"), "{status}");
     assert!(status.contains("dead letters: 3"), "{status}");

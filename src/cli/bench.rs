@@ -85,6 +85,19 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 2)]
         partitions: i32,
     },
+    /// Per-record ECIF on the store given (resolved): arrivals of known
+    /// parties and strangers landed, resolved, timed, checked and rolled back.
+    EcifOnline {
+        /// Arrivals per round (one in four a stranger).
+        #[arg(long, default_value_t = 2_000)]
+        records: usize,
+        /// Rounds (the first reads a cold store).
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+        /// Which records the arrivals copy, and the strangers' values.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// The workbench under load: the server in this process, wrk driving it on loopback.
     Web {
         /// Password of the RM and the agent.

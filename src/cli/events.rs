@@ -114,6 +114,10 @@ pub(crate) async fn events(action: EventsAction, store: &Store, config: &Config)
                 "  transactions posted {} (already known {}), alerts {} with {} RM tasks, opt-outs {}",
                 a.transactions, a.known_transactions, a.alerts, a.tasks, a.opt_outs
             );
+            println!(
+                "  customer records resolved {} ({} linked to a customer, {} new customers, {} pairs for review)",
+                a.records, a.records_linked, a.records_new, a.review_pairs
+            );
             Ok(())
         }
         EventsAction::Publish {

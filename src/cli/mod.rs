@@ -799,6 +799,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         },
         Command::Bench {
             what:
+                BenchWhat::EcifOnline {
+                    records,
+                    rounds,
+                    seed,
+                },
+        } => {
+            if records == 0 || rounds == 0 {
+                anyhow::bail!("--records and --rounds above 0");
+            }
+            let store = open_store(&cli.store).await?;
+            panorama_bench::online::run(&store, records, rounds, seed).await
+        }
+        Command::Bench {
+            what:
                 BenchWhat::Events {
                     brokers,
                     events,

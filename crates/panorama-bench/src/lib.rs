@@ -19,6 +19,7 @@ pub mod ecif;
 pub mod events;
 pub mod features;
 pub mod ingest;
+pub mod online;
 pub mod web;
 
 /// A reference script of the repository's `scripts/` folder.

@@ -11,6 +11,7 @@
 pub mod compare;
 pub mod engine;
 pub mod input;
+pub mod online;
 pub mod resolve;
 pub mod schema;
 pub mod standardise;

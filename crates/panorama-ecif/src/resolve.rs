@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::EcifError;
 use crate::engine::cluster::{Clusters, Join, Pair};
-use crate::engine::{Dataset, Limits, Outcome, run_focused};
+use crate::engine::explain::Model;
+use crate::engine::{Dataset, Limits, Outcome, run_focused, run_with_model};
 use crate::schema::{BlockRule, FieldDef, FieldKind, Schema};
 use crate::standardise;
 
@@ -295,6 +296,22 @@ pub struct Cluster {
 }
 
 impl Resolution<'_> {
+    /// Per compared record: its id, party type, and its keys for
+    /// per-record resolution ([`crate::engine::block::record_keys`]).
+    pub fn record_keys(&self) -> impl Iterator<Item = RecordKeys> + '_ {
+        self.runs.iter().flat_map(move |run| {
+            let rules = crate::engine::block::rules(&run.schema);
+            (0..run.ds.len()).map(move |pos| {
+                let r = &self.records[run.index[pos] as usize];
+                (
+                    r.id,
+                    r.party_type,
+                    crate::engine::block::record_keys(&run.schema, &rules, &run.ds, pos),
+                )
+            })
+        })
+    }
+
     /// Number of clusters.
     pub fn len(&self) -> usize {
         self.bounds.len() - 1
@@ -536,6 +553,43 @@ fn field_values<'a>(schema: &Schema, r: &'a SourceRec) -> Vec<Option<&'a str>> {
         .collect()
 }
 
+/// The built-in schema of a party type.
+pub fn schema_of(party: &str) -> Schema {
+    if party == "person" {
+        person_schema()
+    } else {
+        organisation_schema()
+    }
+}
+
+/// A record's keys for per-record resolution: (record id, party type, its
+/// (kind, key) pairs).
+pub type RecordKeys = (i64, &'static str, Vec<(u16, u64)>);
+
+/// Records' keys for per-record resolution, computed as a run computes them
+/// ([`crate::engine::block::record_keys`]).
+pub fn keys_of(records: &[SourceRec]) -> Vec<RecordKeys> {
+    let mut out = Vec::with_capacity(records.len());
+    for party in ["person", "organisation"] {
+        let schema = schema_of(party);
+        let rules = crate::engine::block::rules(&schema);
+        let mut ds = Dataset::new(schema.fields.len());
+        let mut ids = Vec::new();
+        for r in records.iter().filter(|r| r.party_type == party) {
+            ds.push(&schema, r.id.to_string(), 0, &field_values(&schema, r));
+            ids.push(r.id);
+        }
+        for (pos, id) in ids.into_iter().enumerate() {
+            out.push((
+                id,
+                party,
+                crate::engine::block::record_keys(&schema, &rules, &ds, pos),
+            ));
+        }
+    }
+    out
+}
+
 struct Dsu(Vec<usize>);
 
 impl Dsu {
@@ -576,6 +630,31 @@ pub fn resolve<'a>(
     decisions: &Decisions,
     t: Thresholds,
 ) -> Result<Resolution<'a>, EcifError> {
+    resolve_with(records, previous, dirty, decisions, t, None)
+}
+
+/// The models a run learned, for resolving records between runs.
+#[derive(Debug, Clone, Default)]
+pub struct Fixed {
+    /// Per party type (`person`, `organisation`): the model of the last run.
+    pub models: HashMap<&'static str, Model>,
+    /// Term frequency of a record's value in the whole population:
+    /// (field index, record id) → frequency (0 when absent).
+    pub frequency: HashMap<(usize, i64), f32>,
+}
+
+/// [`resolve`], with `fixed` models instead of learning (per-record
+/// resolution of a neighbourhood: the new record and the records of the
+/// customers it may belong to). A party type without a model is not
+/// compared: its new records stay alone until the nightly run.
+pub fn resolve_with<'a>(
+    records: &'a [SourceRec],
+    previous: &'a HashMap<i64, i64>,
+    dirty: &HashSet<i64>,
+    decisions: &Decisions,
+    t: Thresholds,
+    fixed: Option<&Fixed>,
+) -> Result<Resolution<'a>, EcifError> {
     let mut dsu = Clusters::new(records.len());
     let mut best: Vec<(f64, &'static str)> = vec![(1.0, "singleton"); records.len()];
     let mut why: Vec<Option<Why>> = vec![None; records.len()];
@@ -613,11 +692,7 @@ pub fn resolve<'a>(
         if index.len() < 2 {
             continue;
         }
-        let schema = if party == "person" {
-            person_schema()
-        } else {
-            organisation_schema()
-        };
+        let schema = schema_of(party);
         let mut ds = Dataset::new(schema.fields.len());
         for &i in &index {
             let r = &records[i];
@@ -631,16 +706,39 @@ pub fn resolve<'a>(
         });
         // Everything in focus is no focus (the first run): compare once.
         let focus = focus.filter(|f: &Vec<bool>| f.iter().any(|x| !x));
-        let outcome: Outcome = run_focused(
-            &schema,
-            &ds,
-            false,
-            focus.as_deref(),
-            Limits {
-                max_pairs: Some(2_000_000 + 100 * ds.len() as u64),
-                ..Limits::default()
-            },
-        )?;
+        let limits = Limits {
+            max_pairs: Some(2_000_000 + 100 * ds.len() as u64),
+            ..Limits::default()
+        };
+        let outcome: Outcome = match fixed {
+            None => run_focused(&schema, &ds, false, focus.as_deref(), limits)?,
+            Some(fixed) => {
+                let Some(model) = fixed.models.get(party) else {
+                    continue;
+                };
+                let mut model = model.clone();
+                model.frequency = schema
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(f, def)| {
+                        def.tf.then(|| {
+                            index
+                                .iter()
+                                .map(|&i| {
+                                    fixed
+                                        .frequency
+                                        .get(&(f, records[i].id))
+                                        .copied()
+                                        .unwrap_or(0.0)
+                                })
+                                .collect()
+                        })
+                    })
+                    .collect();
+                run_with_model(&schema, &ds, focus.as_deref(), limits, model)?
+            }
+        };
         if u32::try_from(outcome.pairs.len()).is_err() {
             return Err(EcifError::Refused(format!(
                 "{} candidate pairs of {party}s: more than one run can explain",

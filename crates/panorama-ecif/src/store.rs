@@ -80,7 +80,7 @@ impl Laps {
 
 /// Packs a stored record for resolution; `systems` shares each system's code
 /// among its records.
-fn to_source(r: q::RecordRow, systems: &mut HashMap<String, Arc<str>>) -> SourceRec {
+pub(crate) fn to_source(r: q::RecordRow, systems: &mut HashMap<String, Arc<str>>) -> SourceRec {
     let system = match systems.get(&r.system) {
         Some(s) => s.clone(),
         None => {
@@ -203,12 +203,18 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         })
         .collect();
     q::write_review(&mut tx, store.backend(), &review).await?;
+    laps.lap("write customers");
+    // Every record's keys after a full run (or the first since keys were
+    // kept), else the changed records': what per-record resolution finds
+    // candidates by until the next run.
+    let all_keys = full || !q::has_record_keys(&mut tx).await?;
+    write_keys(&mut tx, store, &resolution, (!all_keys).then_some(&dirty)).await?;
     // What households need was kept (customers of records, people's names
     // and addresses); the records and their matching go.
     let engine_reports = std::mem::take(&mut resolution.reports);
     drop(resolution);
     drop((review, records, dirty, previous));
-    laps.lap("write customers");
+    laps.lap("record keys");
 
     // Households from survived names and addresses, and declared family ties.
     let family: Vec<(i64, i64, String)> = q::declared_relationships(store)
@@ -285,7 +291,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
     })
 }
 
-async fn load_decisions(conn: &mut panorama_store::AnyConnection) -> Result<Decisions> {
+pub(crate) async fn load_decisions(conn: &mut panorama_store::AnyConnection) -> Result<Decisions> {
     let mut decisions = Decisions::default();
     for (l, r, accepted) in q::decisions(conn).await? {
         if accepted {
@@ -348,13 +354,54 @@ pub async fn refresh_customers(
     Ok(())
 }
 
+/// Writes the records' keys for per-record resolution: every compared
+/// record's (replacing all keys) or, with `only`, those records'.
+pub(crate) async fn write_keys(
+    tx: &mut panorama_store::AnyConnection,
+    store: &Store,
+    resolution: &crate::resolve::Resolution<'_>,
+    only: Option<&HashSet<i64>>,
+) -> Result<u64> {
+    if only.is_none() {
+        q::clear_record_keys(&mut *tx).await?;
+    }
+    let mut written = 0;
+    let mut records: Vec<i64> = Vec::new();
+    let mut keys: Vec<q::RecordKey<'static>> = Vec::new();
+    let mut flush = async |records: &mut Vec<i64>, keys: &mut Vec<q::RecordKey<'static>>| {
+        let n = match only {
+            Some(_) => q::replace_record_keys(&mut *tx, store.backend(), records, keys).await?,
+            None => q::insert_record_keys(&mut *tx, store.backend(), keys).await?,
+        };
+        records.clear();
+        keys.clear();
+        Ok::<u64, ActionError>(n)
+    };
+    for (id, party, record_keys) in resolution.record_keys() {
+        if only.is_some_and(|o| !o.contains(&id)) {
+            continue;
+        }
+        records.push(id);
+        keys.extend(
+            record_keys
+                .into_iter()
+                .map(|(k, h)| (id, party, i64::from(k), h as i64)),
+        );
+        if records.len() >= WRITE_CHUNK {
+            written += flush(&mut records, &mut keys).await?;
+        }
+    }
+    written += flush(&mut records, &mut keys).await?;
+    Ok(written)
+}
+
 /// Golden records or links written at a time.
 const WRITE_CHUNK: usize = 10_000;
 
 /// What writing the golden records leaves for households.
-struct Written {
+pub(crate) struct Written {
     /// Record → its customer now.
-    customer_of_record: HashMap<i64, i64>,
+    pub(crate) customer_of_record: HashMap<i64, i64>,
     /// (customer, name, address) of every person.
     persons: Vec<(i64, String, Option<String>)>,
 }
@@ -364,7 +411,7 @@ struct Written {
 /// limited to a `scope` of customers) in place with provenance, merges of
 /// customers the resolution joined, cross-references of dirty or moved
 /// records, and the accounts and home branches (of the scope's customers).
-async fn write_goldens(
+pub(crate) async fn write_goldens(
     tx: &mut panorama_store::AnyConnection,
     store: &Store,
     resolution: &crate::resolve::Resolution<'_>,

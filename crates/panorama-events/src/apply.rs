@@ -8,12 +8,46 @@
 use std::collections::HashMap;
 
 use panorama_analytics::config::MonitorConfig;
+use panorama_ecif::online::Online;
 use panorama_store::events::{self as q, EventAlert, Position, PostedTxn};
 use panorama_store::{AnyConnection, Store};
 
-use crate::error::Result;
+use crate::error::{EventsError, Result};
 use crate::rules::{self, Facts};
-use crate::schema::{self, Body, ContactReply, TxnPosted};
+use crate::schema::{self, Body, ContactReply, CustomerRecord, TxnPosted};
+
+/// What applying events needs beyond the store: the monitoring rules, and
+/// the models of the last resolution (loaded on the first customer record,
+/// loaded again when a newer resolution has run).
+#[derive(Debug)]
+pub struct Applier {
+    /// Key-transaction monitoring.
+    pub cfg: MonitorConfig,
+    online: Option<Online>,
+}
+
+impl Applier {
+    /// An applier with these monitoring rules.
+    pub fn new(cfg: MonitorConfig) -> Self {
+        Applier { cfg, online: None }
+    }
+
+    /// The models of the newest resolution, or why there are none.
+    async fn online(
+        &mut self,
+        conn: &mut AnyConnection,
+    ) -> Result<std::result::Result<&Online, Refusal>> {
+        let newest = panorama_store::ecif::last_resolution_id(&mut *conn).await?;
+        if self.online.as_ref().map(|o| o.run) != newest || newest.is_none() {
+            self.online = match Online::load(&mut *conn).await {
+                Ok(o) => Some(o),
+                Err(panorama_ecif::store::ActionError::Refused(why)) => return Ok(Err(why)),
+                Err(panorama_ecif::store::ActionError::Store(e)) => return Err(e.into()),
+            };
+        }
+        Ok(self.online.as_ref().ok_or_else(|| "no models".to_owned()))
+    }
+}
 
 /// One Kafka record as fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +79,17 @@ pub struct Applied {
     pub tasks: u64,
     /// Opt-outs recorded from replies.
     pub opt_outs: u64,
+    /// Customer records landed (new or changed) and resolved.
+    pub records: u64,
+    /// Of them: linked to an existing customer.
+    pub records_linked: u64,
+    /// Of them: a new customer.
+    pub records_new: u64,
+    /// Pairs they put on the steward's queue.
+    pub review_pairs: u64,
+    /// Per customer record: microseconds its resolution took.
+    #[serde(skip)]
+    pub resolve_us: Vec<i64>,
     /// Per applied record: milliseconds from the producer's timestamp to
     /// the commit that made its effects durable.
     #[serde(skip)]
@@ -62,6 +107,11 @@ impl Applied {
         self.alerts += o.alerts;
         self.tasks += o.tasks;
         self.opt_outs += o.opt_outs;
+        self.records += o.records;
+        self.records_linked += o.records_linked;
+        self.records_new += o.records_new;
+        self.review_pairs += o.review_pairs;
+        self.resolve_us.extend_from_slice(&o.resolve_us);
         self.latencies_ms.extend_from_slice(&o.latencies_ms);
     }
 }
@@ -73,7 +123,7 @@ type Refusal = String;
 /// the partition's position past the last of them.
 pub async fn apply_records(
     store: &Store,
-    cfg: &MonitorConfig,
+    applier: &mut Applier,
     topic: &str,
     partition: i32,
     records: &[Record],
@@ -116,7 +166,7 @@ pub async fn apply_records(
             Body::TxnPosted(t) => {
                 posted(
                     &mut tx,
-                    cfg,
+                    &applier.cfg,
                     topic,
                     t,
                     &event.event_id,
@@ -126,6 +176,9 @@ pub async fn apply_records(
                 .await?
             }
             Body::ContactReply(r) => replied(&mut tx, r, &event.event_id, &mut done).await?,
+            Body::CustomerRecord(c) => {
+                record(&mut tx, store, applier, topic, c, &mut batches, &mut done).await?
+            }
         };
         match outcome {
             Ok(()) => {
@@ -234,6 +287,59 @@ async fn posted(
         done.alerts += u64::from(raised.alert.is_some());
         done.tasks += u64::from(raised.task.is_some());
     }
+    Ok(Ok(()))
+}
+
+/// Lands a customer record as an extract's row would, then resolves it
+/// against the golden records at once (per-record ECIF).
+async fn record(
+    conn: &mut AnyConnection,
+    store: &Store,
+    applier: &mut Applier,
+    topic: &str,
+    c: &CustomerRecord,
+    batches: &mut HashMap<String, i64>,
+    done: &mut Applied,
+) -> Result<std::result::Result<(), Refusal>> {
+    let online = match applier.online(&mut *conn).await? {
+        Ok(o) => o,
+        Err(why) => return Ok(Err(why)),
+    };
+    let batch_id = match batches.get(&c.day) {
+        Some(id) => *id,
+        None => {
+            let id = q::event_batch(conn, topic, &c.day).await?;
+            batches.insert(c.day.clone(), id);
+            id
+        }
+    };
+    let id = match panorama_ingest::land_customer(
+        &mut *conn,
+        store.backend(),
+        &c.system,
+        batch_id,
+        &c.fields,
+    )
+    .await
+    .map_err(|e| EventsError::Ingest(panorama_ingest::error_chain(&e)))?
+    {
+        Ok(id) => id,
+        Err(why) => return Ok(Err(why)),
+    };
+    let started = std::time::Instant::now();
+    let resolved = match online.resolve_record(&mut *conn, store, id).await {
+        Ok(r) => r,
+        Err(panorama_ecif::store::ActionError::Refused(why)) => return Ok(Err(why)),
+        Err(panorama_ecif::store::ActionError::Store(e)) => return Err(e.into()),
+    };
+    done.resolve_us.push(started.elapsed().as_micros() as i64);
+    done.records += 1;
+    match resolved.outcome {
+        "linked" => done.records_linked += 1,
+        "new" => done.records_new += 1,
+        _ => {}
+    }
+    done.review_pairs += resolved.review_pairs as u64;
     Ok(Ok(()))
 }
 

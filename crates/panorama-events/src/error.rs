@@ -11,6 +11,10 @@ pub enum EventsError {
     /// The broker could not be reached or refused a request.
     #[error("Kafka: {0}")]
     Kafka(String),
+    /// Landing a customer record failed (not a refusal of the record: those
+    /// are dead letters).
+    #[error("landing a customer record: {0}")]
+    Ingest(String),
 }
 
 impl From<sqlx::Error> for EventsError {

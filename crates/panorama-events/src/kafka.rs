@@ -18,7 +18,7 @@ use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, Unknown
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record as KafkaRecord;
 
-use crate::apply::{Applied, Record, apply_records};
+use crate::apply::{Applied, Applier, Record, apply_records};
 use crate::error::{EventsError, Result};
 
 /// Where and what to consume.
@@ -146,6 +146,7 @@ pub async fn consume(
         readers.push((p, pc, next));
     }
     let mut report = ConsumeReport::default();
+    let mut applier = Applier::new(cfg.clone());
     let mut last_record = Instant::now();
     loop {
         let mut got = false;
@@ -169,7 +170,8 @@ pub async fn consume(
                 continue;
             }
             got = true;
-            let applied = apply_records(store, cfg, &opts.topic, *partition, &records).await?;
+            let applied =
+                apply_records(store, &mut applier, &opts.topic, *partition, &records).await?;
             *next = records.last().map_or(*next, |r| r.offset + 1);
             report.records += records.len() as u64;
             report.rounds += 1;

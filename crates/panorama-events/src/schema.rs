@@ -32,6 +32,9 @@ pub enum Body {
     TxnPosted(TxnPosted),
     /// A customer's reply on a contact channel (`contact_reply`).
     ContactReply(ContactReply),
+    /// A customer record created or changed in a source system
+    /// (`customer_record`).
+    CustomerRecord(CustomerRecord),
 }
 
 impl Body {
@@ -40,6 +43,7 @@ impl Body {
         match self {
             Body::TxnPosted(_) => "txn_posted",
             Body::ContactReply(_) => "contact_reply",
+            Body::CustomerRecord(_) => "customer_record",
         }
     }
 }
@@ -100,6 +104,18 @@ impl Direction {
             Direction::Debit => "D",
         }
     }
+}
+
+/// A customer record as a source system holds it now (created or
+/// changed): the fields of a customers extract's row, checked when it lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRecord {
+    /// Source system code (`card`, `core`, …).
+    pub system: String,
+    /// Field → value (`source_key`, `party_type` and `name` required).
+    pub fields: std::collections::BTreeMap<String, Option<String>>,
+    /// The day it lands under (`YYYY-MM-DD`, from `occurred_at`).
+    pub day: String,
 }
 
 /// A reply from a customer on a contact channel.
@@ -214,10 +230,31 @@ pub fn parse(value: &[u8]) -> Result<Event, Refused> {
                 serde_json::from_value(data).map_err(|e| refuse(id, format!("data: {e}")))?;
             Body::ContactReply(reply(d).map_err(|r| refuse(id, r))?)
         }
+        "customer_record" => {
+            let source = env
+                .source
+                .filter(|s| valid_code(s))
+                .ok_or_else(|| refuse(id, "source: the source system's code is required".into()))?;
+            let day = env
+                .occurred_at
+                .as_deref()
+                .and_then(local_time)
+                .map(|t| t.date().to_string())
+                .ok_or_else(|| {
+                    refuse(
+                        id,
+                        "occurred_at: required for a customer record (when the source changed it)"
+                            .into(),
+                    )
+                })?;
+            Body::CustomerRecord(customer(source, data, day).map_err(|r| refuse(id, r))?)
+        }
         other => {
             return Err(refuse(
                 id,
-                format!("type: '{other}' is not an event type (txn_posted, contact_reply)"),
+                format!(
+                    "type: '{other}' is not an event type (txn_posted, contact_reply, customer_record)"
+                ),
             ));
         }
     };
@@ -284,6 +321,38 @@ fn txn(system: String, d: TxnData) -> Result<TxnPosted, String> {
         counterparty_name: d.counterparty_name.filter(|c| !c.is_empty()),
         counterparty_bank: d.counterparty_bank,
         balance_after_minor: d.balance_after_minor,
+    })
+}
+
+fn customer(
+    system: String,
+    data: serde_json::Value,
+    day: String,
+) -> Result<CustomerRecord, String> {
+    let serde_json::Value::Object(map) = data else {
+        return Err("data: an object of the record's fields is required".into());
+    };
+    let mut fields = std::collections::BTreeMap::new();
+    for (k, v) in map {
+        let value = match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) if s.chars().count() <= 500 => Some(s),
+            serde_json::Value::String(_) => {
+                return Err(format!("data.{k}: longer than 500 characters"));
+            }
+            _ => return Err(format!("data.{k}: a string or null is required")),
+        };
+        fields.insert(k, value);
+    }
+    for required in ["source_key", "party_type", "name"] {
+        if fields.get(required).is_none_or(Option::is_none) {
+            return Err(format!("data.{required}: required"));
+        }
+    }
+    Ok(CustomerRecord {
+        system,
+        fields,
+        day,
     })
 }
 
@@ -412,6 +481,41 @@ mod tests {
         )
         .expect_err("refused");
         assert!(r.reason.starts_with("source"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_customer_record_parses_and_its_bad_fields_are_named() {
+        let event = |data: &str, at: &str| {
+            format!(
+                r#"{{"event_id":"c1","type":"customer_record","source":"card","occurred_at":{at},"data":{data}}}"#
+            )
+        };
+        let good = r#"{"source_key":"K1","party_type":"person","name":"张三","mobile":"13800138000","email":null}"#;
+        let e = parse(event(good, r#""2026-12-07T09:30:00+08:00""#).as_bytes()).expect("parses");
+        let Body::CustomerRecord(c) = e.body else {
+            panic!("a customer record")
+        };
+        assert_eq!(c.system, "card");
+        assert_eq!(c.day, "2026-12-07");
+        assert_eq!(c.fields["name"].as_deref(), Some("张三"));
+        assert_eq!(c.fields["email"], None);
+        for (data, at, reason) in [
+            (good, "null", "occurred_at"),
+            (
+                r#"{"source_key":"K1","party_type":"person"}"#,
+                r#""2026-12-07T09:30:00""#,
+                "data.name",
+            ),
+            (
+                r#"{"source_key":"K1","party_type":"person","name":"张三","mobile":138}"#,
+                r#""2026-12-07T09:30:00""#,
+                "data.mobile",
+            ),
+            ("[1]", r#""2026-12-07T09:30:00""#, "data:"),
+        ] {
+            let r = parse(event(data, at).as_bytes()).expect_err("refused");
+            assert!(r.reason.starts_with(reason), "{reason}: {}", r.reason);
+        }
     }
 
     #[test]

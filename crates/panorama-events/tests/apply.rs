@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)] // test binaries: a failed unwrap is a failed test
 
 use panorama_analytics::config::MonitorConfig;
-use panorama_events::apply::{Record, apply_records};
+use panorama_events::apply::{Applier, Record, apply_records};
 use panorama_store::ocrm::{self, NewUser};
 use panorama_store::{Store, events, test_support};
 
@@ -96,7 +96,7 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
     for t in test_support::both("events_apply").await.unwrap() {
         let store = &t.store;
         bank(store).await;
-        let cfg = MonitorConfig::default();
+        let mut applier = Applier::new(MonitorConfig::default());
         let other_bank = r#","counterparty_bank":"102100099996""#;
         let first = records(
             vec![
@@ -113,7 +113,9 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
             ],
             10,
         );
-        let done = apply_records(store, &cfg, "t", 0, &first).await.unwrap();
+        let done = apply_records(store, &mut applier, "t", 0, &first)
+            .await
+            .unwrap();
         assert_eq!(
             (done.applied, done.repeats, done.dead_letters),
             (4, 1, 2),
@@ -173,7 +175,9 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
 
         // The same records again (a consumer that crashed before recording
         // its position would read them again): nothing changes.
-        let again = apply_records(store, &cfg, "t", 0, &first).await.unwrap();
+        let again = apply_records(store, &mut applier, "t", 0, &first)
+            .await
+            .unwrap();
         assert_eq!(
             (again.applied, again.repeats, again.dead_letters),
             (0, 5, 2)
@@ -191,7 +195,9 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
         );
         // A large debit by amount: a warning.
         let big = records(vec![txn("e6", "T6", 600_000, "D", "counter", "")], 17);
-        let done = apply_records(store, &cfg, "t", 0, &big).await.unwrap();
+        let done = apply_records(store, &mut applier, "t", 0, &big)
+            .await
+            .unwrap();
         assert_eq!((done.applied, done.alerts, done.tasks), (1, 1, 1));
     }
 }

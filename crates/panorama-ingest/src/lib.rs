@@ -10,6 +10,7 @@
 
 pub mod manifest;
 mod reader;
+mod record;
 mod rows;
 
 use std::collections::{HashMap, HashSet};
@@ -23,6 +24,7 @@ use tokio::sync::mpsc;
 
 pub use manifest::{Kind, Manifest};
 pub use reader::Reject;
+pub use record::land_customer;
 
 /// What can stop an ingest run (row-level problems are rejects, not errors).
 #[derive(Debug, thiserror::Error)]

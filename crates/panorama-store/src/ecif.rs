@@ -403,6 +403,9 @@ pub async fn write_links(
 /// Points every account at the customer of its source record; with
 /// `customers`, only the accounts of those customers' records.
 pub async fn link_accounts(conn: &mut AnyConnection, customers: Option<&[i64]>) -> Result<u64> {
+    if customers.is_some_and(<[i64]>::is_empty) {
+        return Ok(0);
+    }
     let within = match customers {
         Some(c) => format!(
             " AND source_record_id IN (SELECT source_record_id FROM customer_xref WHERE customer_id IN ({}))",
@@ -429,6 +432,9 @@ pub async fn assign_home_branches(
     conn: &mut AnyConnection,
     customers: Option<&[i64]>,
 ) -> Result<u64> {
+    if customers.is_some_and(<[i64]>::is_empty) {
+        return Ok(0);
+    }
     let within = match customers {
         Some(c) => format!(" AND id IN ({})", placeholders(c.len())),
         None => String::new(),
@@ -1345,6 +1351,237 @@ pub async fn relationships(store: &Store, customer: i64) -> Result<Vec<Relations
          ORDER BY 4, 2",
     )
     .bind(customer)
+    .fetch_all(store.db())
+    .await?)
+}
+
+/// A record's key for per-record resolution: (record id, party type, kind, key hash).
+pub type RecordKey<'a> = (i64, &'a str, i64, i64);
+
+/// Whether any record's keys are kept.
+pub async fn has_record_keys(conn: &mut AnyConnection) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT record_id FROM ecif_key LIMIT 1")
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Drops every record's keys (a full resolution writes them all again).
+pub async fn clear_record_keys(conn: &mut AnyConnection) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM ecif_key")
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Replaces the keys of `records` with `keys` (records whose keys are not
+/// given lose theirs).
+pub async fn replace_record_keys(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    records: &[i64],
+    keys: &[RecordKey<'_>],
+) -> Result<u64> {
+    for chunk in records.chunks(500) {
+        let sql = format!(
+            "DELETE FROM ecif_key WHERE record_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query.bind(r);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    insert_record_keys(conn, backend, keys).await
+}
+
+/// Adds record keys (after [`clear_record_keys`], or for new records).
+pub async fn insert_record_keys(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    keys: &[RecordKey<'_>],
+) -> Result<u64> {
+    let insert = BulkInsert::new(
+        backend,
+        "ecif_key",
+        &["record_id", "party_type", "kind", "key_hash"],
+        "",
+    );
+    let rows: Vec<Vec<Value>> = keys
+        .iter()
+        .map(|(r, p, k, h)| {
+            vec![
+                Value::Int(Some(*r)),
+                Value::text(p),
+                Value::Int(Some(*k)),
+                Value::Int(Some(*h)),
+            ]
+        })
+        .collect();
+    insert.execute(conn, &rows).await
+}
+
+/// The records holding a key, at most `limit` of them (ask one more than a
+/// block may hold to tell an oversized block).
+pub async fn records_with_key(
+    conn: &mut AnyConnection,
+    party: &str,
+    kind: i64,
+    key: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT record_id FROM ecif_key WHERE party_type = $1 AND kind = $2 AND key_hash = $3 LIMIT $4",
+    )
+    .bind(party)
+    .bind(kind)
+    .bind(key)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// How many records hold a key (a value's frequency, for term-frequency keys).
+pub async fn key_count(conn: &mut AnyConnection, party: &str, kind: i64, key: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ecif_key WHERE party_type = $1 AND kind = $2 AND key_hash = $3",
+    )
+    .bind(party)
+    .bind(kind)
+    .bind(key)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Keys held per (party type, kind) for kinds from `min_kind` on (the
+/// number of records with a value, for term frequencies).
+pub async fn key_totals(
+    conn: &mut AnyConnection,
+    min_kind: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT party_type, kind, COUNT(*) FROM ecif_key WHERE kind >= $1 GROUP BY party_type, kind",
+    )
+    .bind(min_kind)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The id and report of the newest resolution that was not refused (its
+/// report's `engine` holds the learned models), if any.
+pub async fn last_resolution_report(conn: &mut AnyConnection) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, report FROM resolve_run WHERE mode <> 'refused' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The id of the newest resolution that was not refused, if any.
+pub async fn last_resolution_id(conn: &mut AnyConnection) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MAX(id) FROM resolve_run WHERE mode <> 'refused'")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Source records by id, in id order.
+pub async fn records_by_ids(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<RecordRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "{RECORD_SELECT} WHERE r.id IN ({}) ORDER BY r.id",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, RecordRow>(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    out.sort_by_key(|r| r.id);
+    Ok(out)
+}
+
+/// The customers of some records (records not linked are left out).
+pub async fn customers_of_records(
+    conn: &mut AnyConnection,
+    records: &[i64],
+) -> Result<HashMap<i64, i64>> {
+    let mut out = HashMap::new();
+    for chunk in records.chunks(500) {
+        let sql = format!(
+            "SELECT x.source_record_id, x.customer_id FROM customer_xref x \
+             JOIN customer c ON c.id = x.customer_id \
+             WHERE c.status = 'active' AND x.source_record_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for r in chunk {
+            query = query.bind(r);
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// A linked source record as its system sent it, for making arrivals of
+/// known parties (`panorama bench ecif-online`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RawRecord {
+    /// Record id.
+    pub id: i64,
+    /// Its customer.
+    pub customer_id: i64,
+    /// person / organisation.
+    pub party_type: String,
+    /// Name.
+    pub name: String,
+    /// M/F.
+    pub gender: Option<String>,
+    /// ISO date.
+    pub birth_date: Option<String>,
+    /// Id type.
+    pub id_type: Option<String>,
+    /// Id as sent.
+    pub id_no: Option<String>,
+    /// Credit code as sent.
+    pub credit_code: Option<String>,
+    /// Mobile as sent.
+    pub mobile: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Branch.
+    pub branch_code: Option<String>,
+}
+
+/// About `n` linked source records spread evenly over the ids (every
+/// `step`-th from `offset`), in id order.
+pub async fn spread_records(store: &Store, n: i64, offset: i64) -> Result<Vec<RawRecord>> {
+    let (lo, hi): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT MIN(id), MAX(id) FROM source_record")
+            .fetch_one(store.db())
+            .await?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(Vec::new());
+    };
+    let step = ((hi - lo + 1) / n.max(1)).max(1);
+    Ok(sqlx::query_as(
+        "SELECT r.id, x.customer_id, r.party_type, r.name, r.gender, r.birth_date, r.id_type, r.id_no, \
+         r.credit_code, r.mobile, r.email, r.address, r.branch_code \
+         FROM source_record r JOIN customer_xref x ON x.source_record_id = r.id \
+         WHERE (r.id - $1) % $2 = $3 ORDER BY r.id LIMIT $4",
+    )
+    .bind(lo)
+    .bind(step)
+    .bind(offset.rem_euclid(step))
+    .bind(n)
     .fetch_all(store.db())
     .await?)
 }

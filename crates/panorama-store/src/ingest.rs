@@ -320,6 +320,32 @@ pub async fn source_record_ids(
     .await
 }
 
+/// The id of one source record, by its system and key.
+pub async fn source_record_id(
+    conn: &mut AnyConnection,
+    system: &str,
+    key: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM source_record WHERE system = $1 AND source_key = $2")
+            .bind(system)
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Whether a source system is registered.
+pub async fn source_system_known(conn: &mut AnyConnection, code: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM source_system WHERE code = $1")
+            .bind(code)
+            .fetch_one(conn)
+            .await?
+            > 0,
+    )
+}
+
 /// Map of account number → account id for one system.
 pub async fn account_ids(conn: &mut AnyConnection, system: &str) -> Result<HashMap<String, i64>> {
     key_map(

@@ -165,3 +165,37 @@ impl Scope<'_> {
 pub fn split(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, (p & 0xffff_ffff) as u32)
 }
+
+/// The kind of a term-frequency key: this plus the field's index (a
+/// blocking rule's keys are of kind = the rule's index).
+pub const TF_KIND: u16 = 100;
+
+/// The schema's blocking rules, resolved.
+pub fn rules(schema: &Schema) -> Vec<Rule> {
+    schema
+        .blocking
+        .iter()
+        .map(|b| Rule::of(schema, b))
+        .collect()
+}
+
+/// Record `r`'s keys as kept for per-record resolution: per blocking rule
+/// its block key (kind = the rule's index), and per term-frequency field
+/// its value's hash (kind = [`TF_KIND`] + the field's index), so a record
+/// arriving later finds its candidates and its value's frequency by index.
+pub fn record_keys(schema: &Schema, rules: &[Rule], ds: &Dataset, r: usize) -> Vec<(u16, u64)> {
+    let mut buf = String::new();
+    let mut keys: Vec<(u16, u64)> = rules
+        .iter()
+        .enumerate()
+        .filter_map(|(k, rule)| Some((k as u16, key_of(ds, &rule.parts, r, &mut buf)?)))
+        .collect();
+    for (f, def) in schema.fields.iter().enumerate() {
+        if def.tf
+            && let Some(v) = ds.value(f, r)
+        {
+            keys.push((TF_KIND + f as u16, xxh3_64(v.value.as_bytes())));
+        }
+    }
+    keys
+}

@@ -54,7 +54,88 @@ pub struct Waterfall {
     pub probability: f64,
 }
 
+/// A model as an earlier run stored it (its report's `prior` and `fields`),
+/// for scoring records between runs.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StoredModel {
+    /// λ.
+    pub prior: f64,
+    /// Per field, in schema order.
+    pub fields: Vec<StoredField>,
+}
+
+/// One field of a [`StoredModel`].
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StoredField {
+    /// Column (the schema field's label).
+    pub column: String,
+    /// P(level | non-match).
+    pub u: Vec<f64>,
+    /// Scoring weight per level.
+    pub weight: Vec<f64>,
+    /// Weights when the `depends_on` field agrees exactly.
+    #[serde(default)]
+    pub weight_given: Option<Vec<f64>>,
+}
+
 impl Model {
+    /// The scoring model of a stored run for `schema`, without term
+    /// frequencies (set `frequency` per dataset), or
+    /// why it does not fit the schema.
+    pub fn from_stored(schema: &Schema, stored: &StoredModel) -> Result<Model, String> {
+        let labels: Vec<&str> = schema.fields.iter().map(|f| f.label()).collect();
+        let columns: Vec<&str> = stored.fields.iter().map(|f| f.column.as_str()).collect();
+        if labels != columns {
+            return Err(format!(
+                "the stored model's fields {columns:?} are not the schema's {labels:?}"
+            ));
+        }
+        if !(stored.prior > 0.0 && stored.prior < 1.0) {
+            return Err(format!(
+                "the stored prior {} is not a probability",
+                stored.prior
+            ));
+        }
+        for (def, f) in schema.fields.iter().zip(&stored.fields) {
+            let levels = level_names(def.kind).len();
+            if f.weight.len() != levels || f.u.len() != levels {
+                return Err(format!(
+                    "field {}: {} weights and {} u for {levels} levels",
+                    f.column,
+                    f.weight.len(),
+                    f.u.len()
+                ));
+            }
+            if f.weight.iter().chain(&f.u).any(|x| !x.is_finite()) {
+                return Err(format!("field {}: a weight or u is not finite", f.column));
+            }
+        }
+        Ok(Model {
+            base: (stored.prior / (1.0 - stored.prior)).log2(),
+            weight: stored.fields.iter().map(|f| f.weight.clone()).collect(),
+            log_u_exact: schema
+                .fields
+                .iter()
+                .zip(&stored.fields)
+                .map(|(d, f)| d.tf.then(|| f.u[0].max(1e-300).log2()))
+                .collect(),
+            frequency: vec![None; schema.fields.len()],
+            distinct: schema
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.distinct)
+                .map(|(i, _)| i)
+                .collect(),
+            given: (0..schema.fields.len())
+                .map(|f| {
+                    let g = schema.depends_on(f)?;
+                    Some((g, stored.fields[f].weight_given.clone()?))
+                })
+                .collect(),
+        })
+    }
+
     /// Frequencies of each record's value for the fields with `tf = true`.
     pub fn frequencies(schema: &Schema, ds: &Dataset) -> Vec<Option<Vec<f32>>> {
         schema

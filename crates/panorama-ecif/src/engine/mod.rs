@@ -384,6 +384,32 @@ pub fn run_focused(
     focus: Option<&[bool]>,
     limits: Limits,
 ) -> Result<Outcome, EcifError> {
+    run_inner(schema, ds, link_only, focus, limits, None)
+}
+
+/// Runs the engine with a model learned by an earlier run (per-record
+/// resolution between nightly runs): blocking, comparison, scoring and
+/// clustering exactly as a run does, but nothing is learned and the model
+/// is not checked again (its run checked it). `model.frequency` must hold
+/// each record's term frequencies in the whole population, not in `ds`.
+pub fn run_with_model(
+    schema: &Schema,
+    ds: &Dataset,
+    focus: Option<&[bool]>,
+    limits: Limits,
+    model: Model,
+) -> Result<Outcome, EcifError> {
+    run_inner(schema, ds, false, focus, limits, Some(model))
+}
+
+fn run_inner(
+    schema: &Schema,
+    ds: &Dataset,
+    link_only: bool,
+    focus: Option<&[bool]>,
+    limits: Limits,
+    given: Option<Model>,
+) -> Result<Outcome, EcifError> {
     let mut report = Report {
         records: ds.len(),
         pairs_per_rule: Vec::new(),
@@ -461,7 +487,7 @@ pub fn run_focused(
     // Each record's block key per rule, for the training sessions (an
     // unfocused run made every pair of every rule: sessions reuse them, and
     // a pair shares a rule's key when both records are in one of its blocks).
-    let block_keys: Vec<Vec<u64>> = if focus.is_none() {
+    let block_keys: Vec<Vec<u64>> = if focus.is_none() && given.is_none() {
         keyed
             .par_iter()
             .map(|keyed| {
@@ -488,17 +514,150 @@ pub fn run_focused(
     let patterns = patterns_of(schema, ds, &pairs);
     lap("compare", &mut report);
 
-    let source = if focus.is_none() {
+    let (model, learned) = match given {
+        Some(model) => {
+            report.prior = probability(model.base);
+            (model, None)
+        }
+        None => {
+            let (model, learned) = learn_model(
+                schema,
+                ds,
+                &rules,
+                link_only,
+                &pairs,
+                &patterns,
+                &block_keys,
+                focus.is_none(),
+                limits.seed,
+                &mut report,
+            );
+            (model, Some(learned))
+        }
+    };
+    drop(block_keys);
+    lap("learn", &mut report);
+
+    let scored: Vec<(u32, u32, f64)> = pairs
+        .into_par_iter()
+        .zip(patterns.par_chunks(nf.max(1)))
+        .map(|(p, pattern)| {
+            let (i, j) = split(p);
+            let p = if model.distinct_keys(ds, i as usize, j as usize) {
+                0.0
+            } else {
+                probability(model.total(pattern, i as usize))
+            };
+            (i, j, p)
+        })
+        .collect();
+    lap("score", &mut report);
+
+    if let Some(learned) = &learned {
+        report.checks = model_checks(schema, learned, &report);
+    }
+    let failed = guard::failures(&report.checks);
+    if !failed.is_empty() {
+        return Err(EcifError::Guard {
+            failed,
+            report: Box::new(report),
+        });
+    }
+
+    // Links strongest first; a link that would join clearly different
+    // parties is not followed.
+    let mut links: Vec<(u32, u32, f64)> = scored
+        .iter()
+        .copied()
+        .filter(|&(_, _, p)| p >= schema.threshold)
+        .collect();
+    links.par_sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    report.linked_pairs = links.len();
+    let mut clusters = Clusters::new(ds.len());
+    let pair = |x: u32, y: u32| model.pair(schema, ds, x as usize, y as usize);
+    for &(i, j, _) in &links {
+        // A shared valid strong id is its own evidence; any other link
+        // needs the two groups to agree on the whole.
+        let agreement = if model.shared_key(ds, i as usize, j as usize) {
+            0.0
+        } else {
+            schema.group_agreement
+        };
+        if clusters.join(i, j, agreement, pair) == Join::Refused {
+            report.links_refused += 1;
+        }
+    }
+    let cluster = clusters.roots();
+    report.clusters = cluster
+        .iter()
+        .enumerate()
+        .filter(|(r, c)| *r as u32 == **c)
+        .count();
+    report.largest_cluster = clusters.largest();
+    lap("cluster", &mut report);
+    let expected = report.expected_matches;
+    let n = ds.len() as f64;
+    // A model learned before expects matches among its own run's records,
+    // not among the few a per-record run compares.
+    report.checks.push(Check::new(
+        "links within the expected matches",
+        learned.is_none() || (report.linked_pairs as f64) <= 3.0 * expected + 10.0 + 0.01 * n,
+        format!(
+            "{} pairs linked; the model expects {expected:.0} matching pairs in all",
+            report.linked_pairs
+        ),
+    ));
+    report.checks.push(Check::new(
+        "cluster size",
+        report.largest_cluster <= limits.max_cluster,
+        format!(
+            "largest cluster {} records (limit {})",
+            report.largest_cluster, limits.max_cluster
+        ),
+    ));
+    let failed = guard::failures(&report.checks);
+    if !failed.is_empty() {
+        return Err(EcifError::Guard {
+            failed,
+            report: Box::new(report),
+        });
+    }
+    Ok(Outcome {
+        pairs: scored,
+        cluster,
+        report,
+        patterns,
+        fields: nf,
+        model,
+    })
+}
+
+/// Learns a run's model from its candidate pairs (unfocused) or sampled
+/// pairs, recording what it learned in the report.
+#[allow(clippy::too_many_arguments)]
+fn learn_model(
+    schema: &Schema,
+    ds: &Dataset,
+    rules: &[Rule],
+    link_only: bool,
+    pairs: &[u64],
+    patterns: &[u8],
+    block_keys: &[Vec<u64>],
+    unfocused: bool,
+    seed: u64,
+    report: &mut Report,
+) -> (Model, learn::Learned) {
+    let nf = schema.fields.len();
+    let source = if unfocused {
         learn::Pairs::Candidates {
-            pairs: &pairs,
-            patterns: &patterns,
-            keys: &block_keys,
+            pairs,
+            patterns,
+            keys: block_keys,
         }
     } else {
         learn::Pairs::Sampled
     };
-    let learned = learn::learn(schema, ds, &rules, link_only, source, limits.seed);
-    drop(block_keys);
+    let learned = learn::learn(schema, ds, rules, link_only, source, seed);
     report.prior = learned.prior;
     report.sessions = learned.sessions.clone();
     let n = ds.len() as f64;
@@ -559,95 +718,7 @@ pub fn run_focused(
             a
         })
         .len();
-    lap("learn", &mut report);
-
-    let scored: Vec<(u32, u32, f64)> = pairs
-        .into_par_iter()
-        .zip(patterns.par_chunks(nf.max(1)))
-        .map(|(p, pattern)| {
-            let (i, j) = split(p);
-            let p = if model.distinct_keys(ds, i as usize, j as usize) {
-                0.0
-            } else {
-                probability(model.total(pattern, i as usize))
-            };
-            (i, j, p)
-        })
-        .collect();
-    lap("score", &mut report);
-
-    report.checks = model_checks(schema, &learned, &report);
-    let failed = guard::failures(&report.checks);
-    if !failed.is_empty() {
-        return Err(EcifError::Guard {
-            failed,
-            report: Box::new(report),
-        });
-    }
-
-    // Links strongest first; a link that would join clearly different
-    // parties is not followed.
-    let mut links: Vec<(u32, u32, f64)> = scored
-        .iter()
-        .copied()
-        .filter(|&(_, _, p)| p >= schema.threshold)
-        .collect();
-    links.par_sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
-    report.linked_pairs = links.len();
-    let mut clusters = Clusters::new(ds.len());
-    let pair = |x: u32, y: u32| model.pair(schema, ds, x as usize, y as usize);
-    for &(i, j, _) in &links {
-        // A shared valid strong id is its own evidence; any other link
-        // needs the two groups to agree on the whole.
-        let agreement = if model.shared_key(ds, i as usize, j as usize) {
-            0.0
-        } else {
-            schema.group_agreement
-        };
-        if clusters.join(i, j, agreement, pair) == Join::Refused {
-            report.links_refused += 1;
-        }
-    }
-    let cluster = clusters.roots();
-    report.clusters = cluster
-        .iter()
-        .enumerate()
-        .filter(|(r, c)| *r as u32 == **c)
-        .count();
-    report.largest_cluster = clusters.largest();
-    lap("cluster", &mut report);
-    let expected = report.expected_matches;
-    report.checks.push(Check::new(
-        "links within the expected matches",
-        (report.linked_pairs as f64) <= 3.0 * expected + 10.0 + 0.01 * n,
-        format!(
-            "{} pairs linked; the model expects {expected:.0} matching pairs in all",
-            report.linked_pairs
-        ),
-    ));
-    report.checks.push(Check::new(
-        "cluster size",
-        report.largest_cluster <= limits.max_cluster,
-        format!(
-            "largest cluster {} records (limit {})",
-            report.largest_cluster, limits.max_cluster
-        ),
-    ));
-    let failed = guard::failures(&report.checks);
-    if !failed.is_empty() {
-        return Err(EcifError::Guard {
-            failed,
-            report: Box::new(report),
-        });
-    }
-    Ok(Outcome {
-        pairs: scored,
-        cluster,
-        report,
-        patterns,
-        fields: nf,
-        model,
-    })
+    (model, learned)
 }
 
 /// Checks of the learned model, before any link is made.

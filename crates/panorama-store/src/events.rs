@@ -63,6 +63,87 @@ pub async fn applied_before(conn: &mut AnyConnection, event_id: &str) -> Result<
     Ok(found.is_some())
 }
 
+/// Of `event_ids`, those applied before (one query per 500 ids: a fetch's
+/// worth of events checked at once).
+pub async fn applied_among(
+    conn: &mut AnyConnection,
+    event_ids: &[&str],
+) -> Result<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in event_ids.chunks(500) {
+        let list = dollars(1, chunk.len());
+        let sql = format!("SELECT event_id FROM event_applied WHERE event_id IN ({list})");
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// An applied event, for [`mark_applied_many`].
+#[derive(Debug, Clone)]
+pub struct AppliedEvent<'a> {
+    /// The event's id.
+    pub event_id: &'a str,
+    /// Its type.
+    pub event_type: &'a str,
+    /// Where it was read.
+    pub offset: i64,
+    /// When it happened, as sent.
+    pub occurred_at: Option<&'a str>,
+}
+
+/// Records that events of one partition were applied, in one multi-row
+/// statement per chunk (in the transaction of their effects).
+pub async fn mark_applied_many(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    topic: &str,
+    partition: i32,
+    events: &[AppliedEvent<'_>],
+) -> Result<u64> {
+    let insert = crate::BulkInsert::new(
+        backend,
+        "event_applied",
+        &[
+            "event_id",
+            "event_type",
+            "topic",
+            "kafka_partition",
+            "kafka_offset",
+            "occurred_at",
+            "applied_at",
+        ],
+        "",
+    );
+    let now = now_utc();
+    let rows: Vec<Vec<crate::Value>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                crate::Value::text(e.event_id),
+                crate::Value::text(e.event_type),
+                crate::Value::text(topic),
+                crate::Value::Int(Some(i64::from(partition))),
+                crate::Value::Int(Some(e.offset)),
+                crate::Value::Text(e.occurred_at.map(str::to_owned)),
+                crate::Value::text(&now),
+            ]
+        })
+        .collect();
+    insert.execute(conn, &rows).await
+}
+
+/// `$from, …` for `n` parameters.
+fn dollars(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Records that `event_id` was applied (in the transaction of its effects).
 pub async fn mark_applied(
     conn: &mut AnyConnection,
@@ -211,6 +292,38 @@ pub async fn account_context(
     .bind(account_no)
     .fetch_optional(conn)
     .await?)
+}
+
+/// The accounts of `system` among `account_nos`, with their product
+/// classes: account number → context (one query per 500 numbers).
+pub async fn account_contexts(
+    conn: &mut AnyConnection,
+    system: &str,
+    account_nos: &[&str],
+) -> Result<std::collections::HashMap<String, AccountContext>> {
+    #[derive(FromRow)]
+    struct Row {
+        account_no: String,
+        #[sqlx(flatten)]
+        context: AccountContext,
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in account_nos.chunks(500) {
+        let list = dollars(2, chunk.len());
+        let sql = format!(
+            "SELECT a.account_no, a.id AS account_id, a.customer_id, COALESCE(p.class, 'unknown') AS class, a.status \
+             FROM account a LEFT JOIN product p ON p.code = a.product_code \
+             WHERE a.system = $1 AND a.account_no IN ({list})"
+        );
+        let mut query = sqlx::query_as::<_, Row>(&sql).bind(system);
+        for no in chunk {
+            query = query.bind(*no);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.insert(row.account_no, row.context);
+        }
+    }
+    Ok(out)
 }
 
 /// A posted transaction from the event feed.

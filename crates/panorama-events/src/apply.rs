@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use panorama_analytics::config::MonitorConfig;
 use panorama_ecif::online::Online;
-use panorama_store::events::{self as q, EventAlert, Position, PostedTxn};
+use panorama_store::events::{self as q, AccountContext, EventAlert, Position, PostedTxn};
 use panorama_store::{AnyConnection, Store};
 
 use crate::error::{EventsError, Result};
@@ -135,7 +135,39 @@ pub async fn apply_records(
     let mut tx = store.begin().await?;
     let mut batches: HashMap<String, i64> = HashMap::new();
     let mut applied_at = Vec::new();
-    for r in records {
+    // A fetch's events are read at once: which were applied before, and
+    // the accounts their transactions post to (one query each, not one an
+    // event); the applied ids are written together at the end.
+    let parsed: Vec<(&Record, std::result::Result<schema::Event, schema::Refused>)> = records
+        .iter()
+        .map(|r| (r, schema::parse(r.value.as_deref().unwrap_or_default())))
+        .collect();
+    let ids: Vec<&str> = parsed
+        .iter()
+        .filter_map(|(_, e)| e.as_ref().ok().map(|e| e.event_id.as_str()))
+        .collect();
+    let before = q::applied_among(&mut tx, &ids).await?;
+    let mut wanted: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (_, e) in &parsed {
+        if let Ok(e) = e
+            && let Body::TxnPosted(t) = &e.body
+            && !before.contains(&e.event_id)
+        {
+            wanted
+                .entry(t.system.as_str())
+                .or_default()
+                .push(t.account_no.as_str());
+        }
+    }
+    let mut accounts: Accounts = HashMap::new();
+    for (system, nos) in wanted {
+        for (no, context) in q::account_contexts(&mut tx, system, &nos).await? {
+            accounts.insert((system.to_owned(), no), context);
+        }
+    }
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut marks: Vec<q::AppliedEvent<'_>> = Vec::new();
+    for (r, event) in &parsed {
         let at = Position {
             topic,
             partition,
@@ -143,7 +175,7 @@ pub async fn apply_records(
         };
         let value = r.value.as_deref().unwrap_or_default();
         let payload = || String::from_utf8_lossy(value).into_owned();
-        let event = match schema::parse(value) {
+        let event = match event {
             Ok(e) => e,
             Err(refused) => {
                 q::dead_letter(
@@ -158,7 +190,7 @@ pub async fn apply_records(
                 continue;
             }
         };
-        if q::applied_before(&mut tx, &event.event_id).await? {
+        if before.contains(&event.event_id) || !seen.insert(event.event_id.as_str()) {
             done.repeats += 1;
             continue;
         }
@@ -171,25 +203,26 @@ pub async fn apply_records(
                     t,
                     &event.event_id,
                     &mut batches,
+                    &mut accounts,
                     &mut done,
                 )
                 .await?
             }
             Body::ContactReply(r) => replied(&mut tx, r, &event.event_id, &mut done).await?,
             Body::CustomerRecord(c) => {
+                // A record may give accounts their customer: read them again.
+                accounts.clear();
                 record(&mut tx, store, applier, topic, c, &mut batches, &mut done).await?
             }
         };
         match outcome {
             Ok(()) => {
-                q::mark_applied(
-                    &mut tx,
-                    &event.event_id,
-                    event.body.kind(),
-                    &at,
-                    event.occurred_at.as_deref(),
-                )
-                .await?;
+                marks.push(q::AppliedEvent {
+                    event_id: &event.event_id,
+                    event_type: event.body.kind(),
+                    offset: r.offset,
+                    occurred_at: event.occurred_at.as_deref(),
+                });
                 done.applied += 1;
                 applied_at.push(r.timestamp_ms);
             }
@@ -199,6 +232,7 @@ pub async fn apply_records(
             }
         }
     }
+    q::mark_applied_many(&mut tx, store.backend(), topic, partition, &marks).await?;
     q::set_next_offset(&mut tx, topic, partition, last.offset + 1).await?;
     tx.commit().await?;
     let now = chrono::Utc::now().timestamp_millis();
@@ -206,6 +240,10 @@ pub async fn apply_records(
     Ok(done)
 }
 
+/// Accounts read for a fetch: (system, account number) → context.
+type Accounts = HashMap<(String, String), AccountContext>;
+
+#[allow(clippy::too_many_arguments)]
 async fn posted(
     conn: &mut AnyConnection,
     cfg: &MonitorConfig,
@@ -213,9 +251,15 @@ async fn posted(
     t: &TxnPosted,
     event_id: &str,
     batches: &mut HashMap<String, i64>,
+    accounts: &mut Accounts,
     done: &mut Applied,
 ) -> Result<std::result::Result<(), Refusal>> {
-    let Some(account) = q::account_context(conn, &t.system, &t.account_no).await? else {
+    let key = (t.system.clone(), t.account_no.clone());
+    let known = match accounts.get(&key) {
+        Some(a) => Some(a.clone()),
+        None => q::account_context(conn, &t.system, &t.account_no).await?,
+    };
+    let Some(account) = known else {
         return Ok(Err(format!(
             "data.account_no: account '{}' of system '{}' is not known (load its extract first, then replay)",
             t.account_no, t.system

@@ -458,3 +458,44 @@ fn pairs_csv_carries_the_waterfall() {
         "{row:?}"
     );
 }
+
+#[test]
+fn a_stored_model_scores_and_clusters_as_the_run_that_learned_it() {
+    // Per-record resolution reads the model back from the run's report: the
+    // same weights must give the same probabilities and, run over the same
+    // records without learning, the same clusters.
+    let Some(path) = febrl("dataset3.csv") else {
+        return;
+    };
+    let schema = Schema::load(&repo().join("schemas/febrl.toml")).unwrap();
+    let ds = read_inputs(&schema, &[path]).unwrap();
+    let learned = run(&schema, &ds, false).unwrap();
+    let json = serde_json::to_string(&learned.report).unwrap();
+    let stored: panorama_ecif::engine::explain::StoredModel = serde_json::from_str(&json).unwrap();
+    let mut model = panorama_ecif::engine::explain::Model::from_stored(&schema, &stored).unwrap();
+    model.frequency = learned.model.frequency.clone();
+    for &(i, j, p) in learned.pairs.iter().step_by(97) {
+        let again = match model.pair(&schema, &ds, i as usize, j as usize) {
+            panorama_ecif::engine::cluster::Pair::Probability(q) => q,
+            panorama_ecif::engine::cluster::Pair::Different => 0.0,
+        };
+        // `pair` calls clearly different evidence 0; the run keeps its probability.
+        assert!(
+            (again - p).abs() < 1e-9 || (again == 0.0 && p < 0.01),
+            "pair ({i}, {j}): {p} learned, {again} stored"
+        );
+    }
+    let fixed = panorama_ecif::engine::run_with_model(
+        &schema,
+        &ds,
+        None,
+        panorama_ecif::Limits::default(),
+        model,
+    )
+    .unwrap();
+    assert_eq!(fixed.cluster, learned.cluster);
+    // A model for another schema is refused, saying why.
+    let person = panorama_ecif::resolve::person_schema();
+    let err = panorama_ecif::engine::explain::Model::from_stored(&person, &stored).unwrap_err();
+    assert!(err.contains("not the schema's"), "{err}");
+}

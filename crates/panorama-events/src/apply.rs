@@ -14,7 +14,7 @@ use panorama_store::{AnyConnection, Store};
 
 use crate::error::{EventsError, Result};
 use crate::rules::{self, Facts};
-use crate::schema::{self, Body, ContactReply, CustomerRecord, TxnPosted};
+use crate::schema::{self, Body, ContactReply, CustomerRecord, SourceRow, TxnPosted};
 
 /// What applying events needs beyond the store: the monitoring rules, and
 /// the models of the last resolution (loaded on the first customer record,
@@ -87,6 +87,12 @@ pub struct Applied {
     pub records_new: u64,
     /// Pairs they put on the steward's queue.
     pub review_pairs: u64,
+    /// Accounts opened or changed.
+    pub accounts: u64,
+    /// Monthly balances landed.
+    pub balances: u64,
+    /// Accounts closed.
+    pub closed: u64,
     /// Per customer record: microseconds its resolution took.
     #[serde(skip)]
     pub resolve_us: Vec<i64>,
@@ -111,6 +117,9 @@ impl Applied {
         self.records_linked += o.records_linked;
         self.records_new += o.records_new;
         self.review_pairs += o.review_pairs;
+        self.accounts += o.accounts;
+        self.balances += o.balances;
+        self.closed += o.closed;
         self.resolve_us.extend_from_slice(&o.resolve_us);
         self.latencies_ms.extend_from_slice(&o.latencies_ms);
     }
@@ -213,6 +222,27 @@ pub async fn apply_records(
                 // A record may give accounts their customer: read them again.
                 accounts.clear();
                 record(&mut tx, store, applier, topic, c, &mut batches, &mut done).await?
+            }
+            Body::AccountOpened(row) | Body::BalanceSnapshot(row) => {
+                accounts.clear();
+                let kind = if matches!(event.body, Body::AccountOpened(_)) {
+                    panorama_ingest::Kind::Accounts
+                } else {
+                    panorama_ingest::Kind::Balances
+                };
+                landed(&mut tx, store, topic, kind, row, &mut batches, &mut done).await?
+            }
+            Body::AccountClosed(c) => {
+                accounts.clear();
+                if q::close_account(&mut tx, &c.system, &c.account_no, &c.closed_on).await? {
+                    done.closed += 1;
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "data.account_no: account '{}' of system '{}' is not known",
+                        c.account_no, c.system
+                    ))
+                }
             }
         };
         match outcome {
@@ -384,6 +414,48 @@ async fn record(
         _ => {}
     }
     done.review_pairs += resolved.review_pairs as u64;
+    Ok(Ok(()))
+}
+
+/// Lands an account or a month's balance as its extract's row would (an
+/// opened account is pointed at its owner's customer at once).
+async fn landed(
+    conn: &mut AnyConnection,
+    store: &Store,
+    topic: &str,
+    kind: panorama_ingest::Kind,
+    row: &SourceRow,
+    batches: &mut HashMap<String, i64>,
+    done: &mut Applied,
+) -> Result<std::result::Result<(), Refusal>> {
+    let batch_id = match batches.get(&row.day) {
+        Some(id) => *id,
+        None => {
+            let id = q::event_batch(conn, topic, &row.day).await?;
+            batches.insert(row.day.clone(), id);
+            id
+        }
+    };
+    let id = match panorama_ingest::land_row(
+        &mut *conn,
+        store.backend(),
+        kind,
+        &row.system,
+        batch_id,
+        &row.fields,
+    )
+    .await
+    .map_err(|e| EventsError::Ingest(panorama_ingest::error_chain(&e)))?
+    {
+        Ok(id) => id,
+        Err(why) => return Ok(Err(why)),
+    };
+    if kind == panorama_ingest::Kind::Accounts {
+        q::link_account(&mut *conn, id).await?;
+        done.accounts += 1;
+    } else {
+        done.balances += 1;
+    }
     Ok(Ok(()))
 }
 

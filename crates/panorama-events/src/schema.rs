@@ -35,6 +35,35 @@ pub enum Body {
     /// A customer record created or changed in a source system
     /// (`customer_record`).
     CustomerRecord(CustomerRecord),
+    /// An account opened or changed (`account_opened`): an accounts row.
+    AccountOpened(SourceRow),
+    /// A month's balance of an account (`balance_snapshot`): a balances row.
+    BalanceSnapshot(SourceRow),
+    /// An account closed (`account_closed`).
+    AccountClosed(AccountClosed),
+}
+
+/// A row of a source system's extract arriving as an event: its fields as
+/// the file's (amounts in fen), checked when it lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    /// Source system code.
+    pub system: String,
+    /// Field → value.
+    pub fields: std::collections::BTreeMap<String, Option<String>>,
+    /// The day it lands under (`YYYY-MM-DD`, from `occurred_at`).
+    pub day: String,
+}
+
+/// An account closed at its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountClosed {
+    /// Source system code.
+    pub system: String,
+    /// The account's number there.
+    pub account_no: String,
+    /// `YYYY-MM-DD`.
+    pub closed_on: String,
 }
 
 impl Body {
@@ -44,6 +73,9 @@ impl Body {
             Body::TxnPosted(_) => "txn_posted",
             Body::ContactReply(_) => "contact_reply",
             Body::CustomerRecord(_) => "customer_record",
+            Body::AccountOpened(_) => "account_opened",
+            Body::BalanceSnapshot(_) => "balance_snapshot",
+            Body::AccountClosed(_) => "account_closed",
         }
     }
 }
@@ -249,11 +281,65 @@ pub fn parse(value: &[u8]) -> Result<Event, Refused> {
                 })?;
             Body::CustomerRecord(customer(source, data, day).map_err(|r| refuse(id, r))?)
         }
+        "account_opened" | "balance_snapshot" | "account_closed" => {
+            let source = env
+                .source
+                .filter(|s| valid_code(s))
+                .ok_or_else(|| refuse(id, "source: the source system's code is required".into()))?;
+            let day = env
+                .occurred_at
+                .as_deref()
+                .and_then(local_time)
+                .map(|t| t.date().to_string())
+                .ok_or_else(|| refuse(id, format!("occurred_at: required for {kind}")))?;
+            let required: &[&str] = match kind.as_str() {
+                "account_opened" => &[
+                    "account_no",
+                    "customer_key",
+                    "product_code",
+                    "opened_on",
+                    "status",
+                ],
+                "balance_snapshot" => &["account_no", "month", "avg_balance", "end_balance"],
+                _ => &["account_no", "closed_on"],
+            };
+            let fields = row_fields(data, required).map_err(|r| refuse(id, r))?;
+            let row = SourceRow {
+                system: source,
+                fields,
+                day,
+            };
+            match kind.as_str() {
+                "account_opened" => Body::AccountOpened(row),
+                "balance_snapshot" => Body::BalanceSnapshot(row),
+                _ => {
+                    let closed_on = row.fields["closed_on"].clone().unwrap_or_default();
+                    if chrono::NaiveDate::parse_from_str(&closed_on, "%Y-%m-%d").is_err() {
+                        return Err(refuse(
+                            id,
+                            format!("data.closed_on: '{closed_on}' is not a YYYY-MM-DD date"),
+                        ));
+                    }
+                    if row.fields.len() != 2 {
+                        return Err(refuse(
+                            id,
+                            "data: an account closed carries account_no and closed_on only".into(),
+                        ));
+                    }
+                    Body::AccountClosed(AccountClosed {
+                        system: row.system,
+                        account_no: row.fields["account_no"].clone().unwrap_or_default(),
+                        closed_on,
+                    })
+                }
+            }
+        }
         other => {
             return Err(refuse(
                 id,
                 format!(
-                    "type: '{other}' is not an event type (txn_posted, contact_reply, customer_record)"
+                    "type: '{other}' is not an event type (txn_posted, contact_reply, customer_record, \
+                     account_opened, account_closed, balance_snapshot)"
                 ),
             ));
         }
@@ -329,8 +415,22 @@ fn customer(
     data: serde_json::Value,
     day: String,
 ) -> Result<CustomerRecord, String> {
+    let fields = row_fields(data, &["source_key", "party_type", "name"])?;
+    Ok(CustomerRecord {
+        system,
+        fields,
+        day,
+    })
+}
+
+/// A row's fields from `data`: strings, whole numbers (amounts in fen) or
+/// null; `required` ones present.
+fn row_fields(
+    data: serde_json::Value,
+    required: &[&str],
+) -> Result<std::collections::BTreeMap<String, Option<String>>, String> {
     let serde_json::Value::Object(map) = data else {
-        return Err("data: an object of the record's fields is required".into());
+        return Err("data: an object of the row's fields is required".into());
     };
     let mut fields = std::collections::BTreeMap::new();
     for (k, v) in map {
@@ -340,20 +440,21 @@ fn customer(
             serde_json::Value::String(_) => {
                 return Err(format!("data.{k}: longer than 500 characters"));
             }
-            _ => return Err(format!("data.{k}: a string or null is required")),
+            serde_json::Value::Number(n) if n.is_i64() => Some(n.to_string()),
+            _ => {
+                return Err(format!(
+                    "data.{k}: a string, a whole number or null is required"
+                ));
+            }
         };
         fields.insert(k, value);
     }
-    for required in ["source_key", "party_type", "name"] {
-        if fields.get(required).is_none_or(Option::is_none) {
-            return Err(format!("data.{required}: required"));
+    for r in required {
+        if fields.get(*r).is_none_or(Option::is_none) {
+            return Err(format!("data.{r}: required"));
         }
     }
-    Ok(CustomerRecord {
-        system,
-        fields,
-        day,
-    })
+    Ok(fields)
 }
 
 fn reply(d: ReplyData) -> Result<ContactReply, String> {
@@ -469,9 +570,13 @@ mod tests {
         let r = parse(b"not json").expect_err("refused");
         assert!(r.reason.starts_with("not an event object"), "{}", r.reason);
         assert_eq!(r.event_id, None);
-        let r = parse(br#"{"event_id":"e2","type":"balance_snapshot","data":{}}"#)
-            .expect_err("refused");
-        assert!(r.reason.contains("'balance_snapshot'"), "{}", r.reason);
+        let r = parse(br#"{"event_id":"e2","type":"loan_repaid","data":{}}"#).expect_err("refused");
+        assert!(r.reason.contains("'loan_repaid'"), "{}", r.reason);
+        let r = parse(
+            br#"{"event_id":"e3","type":"balance_snapshot","source":"core","occurred_at":"2026-12-07T09:00:00","data":{"account_no":"A1","month":"2026-12","avg_balance":1.5,"end_balance":1}}"#,
+        )
+        .expect_err("refused");
+        assert!(r.reason.starts_with("data.avg_balance"), "{}", r.reason);
         let r = parse(br#"{"type":"txn_posted","data":{}}"#).expect_err("refused");
         assert!(r.reason.starts_with("event_id"), "{}", r.reason);
         let r = parse(
@@ -507,7 +612,7 @@ mod tests {
                 "data.name",
             ),
             (
-                r#"{"source_key":"K1","party_type":"person","name":"张三","mobile":138}"#,
+                r#"{"source_key":"K1","party_type":"person","name":"张三","mobile":1.5}"#,
                 r#""2026-12-07T09:30:00""#,
                 "data.mobile",
             ),

@@ -201,3 +201,105 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
         assert_eq!((done.applied, done.alerts, done.tasks), (1, 1, 1));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_and_balances_arrive_as_their_extracts_rows() {
+    for t in test_support::both("events_accounts").await.unwrap() {
+        let store = &t.store;
+        bank(store).await;
+        // The person's record is linked to customer 1, as a resolution leaves it.
+        sqlx::query("INSERT INTO customer_xref (source_record_id, customer_id, match_score, rule, linked_at) VALUES (1, 1, 1.0, 'singleton', '2026-11-01')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let mut applier = Applier::new(MonitorConfig::default());
+        let event = |id: &str, kind: &str, data: &str| {
+            format!(
+                r#"{{"event_id":"{id}","type":"{kind}","source":"core","occurred_at":"2026-12-07T09:00:00","data":{data}}}"#
+            )
+            .into_bytes()
+        };
+        let batch = records(
+            vec![
+                event(
+                    "a1",
+                    "account_opened",
+                    r#"{"account_no":"A3","customer_key":"P1","product_code":"CUR","opened_on":"2026-12-07","status":"active"}"#,
+                ),
+                // A transaction on it at once: posted to the customer's account.
+                br#"{"event_id":"a2","type":"txn_posted","source":"core","data":{"account_no":"A3","txn_ref":"T-A3","booked_at":"2026-12-07T10:00:00","amount_minor":5000,"direction":"C","channel":"counter"}}"#.to_vec(),
+                event(
+                    "a3",
+                    "balance_snapshot",
+                    r#"{"account_no":"A3","month":"2026-12","avg_balance":5000,"end_balance":5000}"#,
+                ),
+                event(
+                    "a4",
+                    "account_opened",
+                    r#"{"account_no":"A4","customer_key":"P1","product_code":"NOPE","opened_on":"2026-12-07","status":"active"}"#,
+                ),
+                event(
+                    "a5",
+                    "account_opened",
+                    r#"{"account_no":"A5","customer_key":"P404","product_code":"CUR","opened_on":"2026-12-07","status":"active"}"#,
+                ),
+                event(
+                    "a6",
+                    "balance_snapshot",
+                    r#"{"account_no":"A3","month":"December","avg_balance":1,"end_balance":1}"#,
+                ),
+                event("a7", "account_closed", r#"{"account_no":"A1","closed_on":"2026-12-07"}"#),
+                event("a8", "account_closed", r#"{"account_no":"ZZ","closed_on":"2026-12-07"}"#),
+            ],
+            0,
+        );
+        let done = apply_records(store, &mut applier, "t", 0, &batch)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                done.applied,
+                done.dead_letters,
+                done.accounts,
+                done.balances,
+                done.closed,
+                done.transactions
+            ),
+            (4, 4, 1, 1, 1, 1),
+            "{done:?}"
+        );
+        assert_eq!(
+            count(
+                store,
+                "SELECT customer_id FROM account WHERE account_no = 'A3'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(store, "SELECT end_balance_minor FROM balance_monthly b JOIN account a ON a.id = b.account_id WHERE a.account_no = 'A3' AND b.month = '2026-12'").await,
+            5000
+        );
+        assert_eq!(
+            count(store, "SELECT COUNT(*) FROM account WHERE account_no = 'A1' AND status = 'closed' AND closed_on = '2026-12-07'").await,
+            1
+        );
+        let reasons: Vec<String> = events::dead_letters(store, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.reason)
+            .collect();
+        for field in [
+            "data.product_code",
+            "data.customer_key",
+            "data.month",
+            "data.account_no",
+        ] {
+            assert!(
+                reasons.iter().any(|r| r.starts_with(field)),
+                "{field}: {reasons:?}"
+            );
+        }
+    }
+}

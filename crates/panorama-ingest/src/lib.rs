@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use manifest::{Kind, Manifest};
 pub use reader::Reject;
-pub use record::land_customer;
+pub use record::{land_customer, land_row};
 
 /// What can stop an ingest run (row-level problems are rejects, not errors).
 #[derive(Debug, thiserror::Error)]

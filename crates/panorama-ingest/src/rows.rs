@@ -182,6 +182,22 @@ impl Context {
         }
     }
 
+    /// A context for one row from outside a file (an event), with only the
+    /// lookups that row needs: its customer's key, its account, its product.
+    pub(crate) fn for_row(
+        batch_id: i64,
+        customers: KeyMap,
+        accounts: KeyMap,
+        products: HashSet<String>,
+    ) -> Self {
+        Context {
+            customers,
+            accounts,
+            products,
+            ..Context::new(batch_id)
+        }
+    }
+
     /// Loads what a file of `kind` from `system` needs to look up.
     pub async fn prepare(
         &mut self,

@@ -326,6 +326,38 @@ pub async fn account_contexts(
     Ok(out)
 }
 
+/// Points an account at the customer of its source record (after it
+/// landed from an event).
+pub async fn link_account(conn: &mut AnyConnection, account_id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE account SET customer_id = (SELECT x.customer_id FROM customer_xref x \
+         WHERE x.source_record_id = account.source_record_id) WHERE id = $1",
+    )
+    .bind(account_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Closes an account of `system` on `closed_on`: whether it exists.
+pub async fn close_account(
+    conn: &mut AnyConnection,
+    system: &str,
+    account_no: &str,
+    closed_on: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE account SET status = 'closed', closed_on = $1 WHERE system = $2 AND account_no = $3",
+    )
+    .bind(closed_on)
+    .bind(system)
+    .bind(account_no)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
 /// A posted transaction from the event feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostedTxn<'a> {

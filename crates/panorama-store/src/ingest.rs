@@ -335,6 +335,32 @@ pub async fn source_record_id(
     )
 }
 
+/// The id of one account, by its system and number.
+pub async fn account_id(
+    conn: &mut AnyConnection,
+    system: &str,
+    account_no: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM account WHERE system = $1 AND account_no = $2")
+            .bind(system)
+            .bind(account_no)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Whether a product code is in the catalogue.
+pub async fn product_known(conn: &mut AnyConnection, code: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM product WHERE code = $1")
+            .bind(code)
+            .fetch_one(conn)
+            .await?
+            > 0,
+    )
+}
+
 /// Whether a source system is registered.
 pub async fn source_system_known(conn: &mut AnyConnection, code: &str) -> Result<bool> {
     Ok(

@@ -118,6 +118,10 @@ pub(crate) async fn events(action: EventsAction, store: &Store, config: &Config)
                 "  customer records resolved {} ({} linked to a customer, {} new customers, {} pairs for review)",
                 a.records, a.records_linked, a.records_new, a.review_pairs
             );
+            println!(
+                "  accounts opened or changed {}, closed {}, monthly balances {}",
+                a.accounts, a.closed, a.balances
+            );
             Ok(())
         }
         EventsAction::Publish {

@@ -174,6 +174,17 @@ pub async fn apply_records(
             accounts.insert((system.to_owned(), no), context);
         }
     }
+    // Each account's newest transaction before the fetch, for the
+    // dormant-account rule (skipped when the rule is off).
+    let mut history = History::default();
+    if applier.cfg.enabled("dormant_wake") {
+        let ids: Vec<i64> = accounts.values().map(|a| a.account_id).collect();
+        let latest = q::latest_txn_at(&mut tx, &ids).await?;
+        history.latest = ids
+            .into_iter()
+            .map(|id| (id, latest.get(&id).cloned()))
+            .collect();
+    }
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut marks: Vec<q::AppliedEvent<'_>> = Vec::new();
     for (r, event) in &parsed {
@@ -213,6 +224,7 @@ pub async fn apply_records(
                     &event.event_id,
                     &mut batches,
                     &mut accounts,
+                    &mut history,
                     &mut done,
                 )
                 .await?
@@ -273,6 +285,37 @@ pub async fn apply_records(
 /// Accounts read for a fetch: (system, account number) → context.
 type Accounts = HashMap<(String, String), AccountContext>;
 
+/// Accounts' transactions as a fetch knows them: the newest before the
+/// fetch (read at once), and those posted in it.
+#[derive(Debug, Default)]
+struct History {
+    /// Account → its newest booking time before the fetch (none: no
+    /// transaction); accounts not read are absent.
+    latest: HashMap<i64, Option<String>>,
+    /// Account → booking times posted in this fetch.
+    posted: HashMap<i64, Vec<String>>,
+}
+
+impl History {
+    /// The account's transaction booked last at or before `booked_at`, if
+    /// the fetch knows it (`None`: ask the store).
+    fn previous(&self, account: i64, booked_at: &str) -> Option<Option<String>> {
+        let before = self.latest.get(&account)?;
+        // An older transaction arriving late: the store knows what came before it.
+        if before.as_deref().is_some_and(|b| b > booked_at) {
+            return None;
+        }
+        let here = self
+            .posted
+            .get(&account)
+            .and_then(|v| v.iter().filter(|b| b.as_str() <= booked_at).max());
+        Some(match (before, here) {
+            (Some(b), Some(h)) => Some(b.max(h).clone()),
+            (b, h) => b.clone().or_else(|| h.cloned()),
+        })
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn posted(
     conn: &mut AnyConnection,
@@ -282,6 +325,7 @@ async fn posted(
     event_id: &str,
     batches: &mut HashMap<String, i64>,
     accounts: &mut Accounts,
+    history: &mut History,
     done: &mut Applied,
 ) -> Result<std::result::Result<(), Refusal>> {
     let key = (t.system.clone(), t.account_no.clone());
@@ -326,8 +370,21 @@ async fn posted(
     let Some(customer) = account.customer_id else {
         return Ok(Ok(()));
     };
+    let previous_txn_at = if !cfg.enabled("dormant_wake") {
+        None
+    } else {
+        match history.previous(account.account_id, &t.booked_at) {
+            Some(known) => known,
+            None => q::previous_txn_at(conn, account.account_id, &t.booked_at, txn_id).await?,
+        }
+    };
+    history
+        .posted
+        .entry(account.account_id)
+        .or_default()
+        .push(t.booked_at.clone());
     let mut facts = Facts {
-        previous_txn_at: q::previous_txn_at(conn, account.account_id, &t.booked_at, txn_id).await?,
+        previous_txn_at,
         ..Facts::default()
     };
     if rules::wants_channel(cfg, t) {
@@ -489,5 +546,41 @@ fn mask_mobile(m: &str) -> String {
         format!("{}****{}", &m[..3], &m[7..])
     } else {
         "****".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_previous_transaction_from_what_the_fetch_knows() {
+        let mut h = History::default();
+        h.latest.insert(1, Some("2026-06-01T09:00:00".into()));
+        h.latest.insert(2, None);
+        // Not read for the fetch: ask the store.
+        assert_eq!(h.previous(3, "2026-12-07T10:00:00"), None);
+        assert_eq!(
+            h.previous(1, "2026-12-07T10:00:00"),
+            Some(Some("2026-06-01T09:00:00".into()))
+        );
+        assert_eq!(h.previous(2, "2026-12-07T10:00:00"), Some(None));
+        // An older transaction arriving late: the store knows.
+        assert_eq!(h.previous(1, "2026-01-01T10:00:00"), None);
+        // Posted earlier in the fetch: the newest at or before it counts.
+        h.posted.insert(
+            1,
+            vec!["2026-12-07T09:00:00".into(), "2026-12-07T11:00:00".into()],
+        );
+        h.posted.insert(2, vec!["2026-12-07T08:00:00".into()]);
+        assert_eq!(
+            h.previous(1, "2026-12-07T10:00:00"),
+            Some(Some("2026-12-07T09:00:00".into()))
+        );
+        assert_eq!(
+            h.previous(2, "2026-12-07T10:00:00"),
+            Some(Some("2026-12-07T08:00:00".into()))
+        );
+        assert_eq!(h.previous(2, "2026-12-07T07:00:00"), Some(None));
     }
 }

@@ -433,6 +433,27 @@ pub async fn previous_txn_at(
     .await?)
 }
 
+/// The newest booking time of each of `accounts` (accounts without a
+/// transaction left out), one query per 500 accounts.
+pub async fn latest_txn_at(
+    conn: &mut AnyConnection,
+    accounts: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in accounts.chunks(500) {
+        let sql = format!(
+            "SELECT account_id, MAX(booked_at) FROM txn WHERE account_id IN ({}) GROUP BY account_id",
+            dollars(1, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for a in chunk {
+            query = query.bind(a);
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// Whether the customer used `channel` before this transaction (on any of
 /// their accounts).
 pub async fn channel_used_before(

@@ -392,6 +392,9 @@ pub(crate) async fn write_keys(
         }
     }
     written += flush(&mut records, &mut keys).await?;
+    if only.is_none() {
+        q::index_record_keys(&mut *tx).await?;
+    }
     Ok(written)
 }
 

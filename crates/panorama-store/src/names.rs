@@ -94,7 +94,10 @@ pub async fn rekey(conn: &mut AnyConnection, backend: Backend, customers: &[i64]
             .filter(|(_, _, status)| status == "active")
             .map(|(id, name, _)| (id, name))
             .collect();
-        written += write_keys(conn, backend, &active).await?;
+        // Their keys went above: only the new ones are written (a purge of
+        // stale keys over the ids' range would scan the bank when an old and
+        // a new customer are re-keyed together).
+        written += insert_keys(conn, backend, &active).await?;
     }
     Ok(written)
 }
@@ -125,6 +128,15 @@ async fn write_keys(
     .bind(first.0.max(last.0))
     .execute(&mut *conn)
     .await?;
+    insert_keys(conn, backend, customers).await
+}
+
+/// Adds the keys of `customers` (id, current name).
+async fn insert_keys(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    customers: &[(i64, String)],
+) -> Result<u64> {
     let values: Vec<Vec<Value>> = customers
         .iter()
         .flat_map(|(id, name)| {

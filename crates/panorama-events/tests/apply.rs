@@ -212,6 +212,13 @@ async fn accounts_and_balances_arrive_as_their_extracts_rows() {
             .execute(store.pool())
             .await
             .unwrap();
+        // The fixture chose its accounts' ids; new ones follow them.
+        {
+            let mut conn = store.acquire().await.unwrap();
+            panorama_store::ecif::sync_id_sequence(&mut conn, store.backend(), "account")
+                .await
+                .unwrap();
+        }
         let mut applier = Applier::new(MonitorConfig::default());
         let event = |id: &str, kind: &str, data: &str| {
             format!(

@@ -195,14 +195,7 @@ impl Online {
             .review
             .iter()
             .filter(|p| p.left == record_id || p.right == record_id)
-            .map(|p| {
-                (
-                    p.left,
-                    p.right,
-                    p.probability,
-                    serde_json::to_string(&p.evidence).unwrap_or_default(),
-                )
-            })
+            .map(|p| p.row())
             .collect();
         q::write_review(&mut *tx, store.backend(), &review).await?;
         let Some(&customer_id) = written.customer_of_record.get(&record_id) else {

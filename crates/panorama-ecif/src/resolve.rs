@@ -295,6 +295,19 @@ pub struct Cluster {
     pub links: Vec<Link>,
 }
 
+impl ReviewPair {
+    /// The pair as the review queue stores it: (left, right, probability,
+    /// evidence as JSON).
+    pub fn row(&self) -> (i64, i64, f64, String) {
+        (
+            self.left,
+            self.right,
+            self.probability,
+            serde_json::to_string(&self.evidence).unwrap_or_default(),
+        )
+    }
+}
+
 impl Resolution<'_> {
     /// Per compared record: its id, party type, and its keys for
     /// per-record resolution ([`crate::engine::block::record_keys`]).

@@ -150,6 +150,16 @@ fn default_floor() -> f64 {
 }
 
 impl Schema {
+    /// Fields whose valid, different values mean different parties.
+    pub fn distinct_fields(&self) -> Vec<usize> {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.distinct)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// The index of the field field `f` depends on (its `depends_on`).
     pub fn depends_on(&self, f: usize) -> Option<usize> {
         let on = self.fields[f].depends_on.as_deref()?;

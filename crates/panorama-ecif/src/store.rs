@@ -190,18 +190,7 @@ pub async fn run_resolve(store: &Store, full: bool) -> Result<ResolveSummary> {
         &mut counts,
     )
     .await?;
-    let review: Vec<(i64, i64, f64, String)> = resolution
-        .review
-        .iter()
-        .map(|p| {
-            (
-                p.left,
-                p.right,
-                p.probability,
-                serde_json::to_string(&p.evidence).unwrap_or_default(),
-            )
-        })
-        .collect();
+    let review: Vec<(i64, i64, f64, String)> = resolution.review.iter().map(|p| p.row()).collect();
     q::write_review(&mut tx, store.backend(), &review).await?;
     laps.lap("write customers");
     // Every record's keys after a full run (or the first since keys were

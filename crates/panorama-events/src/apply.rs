@@ -282,6 +282,22 @@ pub async fn apply_records(
     Ok(done)
 }
 
+/// The ingest batch of `topic`'s events of `day`, made on first use and
+/// remembered for the fetch.
+async fn day_batch(
+    conn: &mut AnyConnection,
+    topic: &str,
+    day: &str,
+    batches: &mut HashMap<String, i64>,
+) -> Result<i64> {
+    if let Some(id) = batches.get(day) {
+        return Ok(*id);
+    }
+    let id = q::event_batch(conn, topic, day).await?;
+    batches.insert(day.to_owned(), id);
+    Ok(id)
+}
+
 /// Accounts read for a fetch: (system, account number) → context.
 type Accounts = HashMap<(String, String), AccountContext>;
 
@@ -339,14 +355,7 @@ async fn posted(
             t.account_no, t.system
         )));
     };
-    let batch_id = match batches.get(t.day()) {
-        Some(id) => *id,
-        None => {
-            let id = q::event_batch(conn, topic, t.day()).await?;
-            batches.insert(t.day().to_owned(), id);
-            id
-        }
-    };
+    let batch_id = day_batch(conn, topic, t.day(), batches).await?;
     let row = PostedTxn {
         system: &t.system,
         txn_ref: &t.txn_ref,
@@ -436,14 +445,7 @@ async fn record(
         Ok(o) => o,
         Err(why) => return Ok(Err(why)),
     };
-    let batch_id = match batches.get(&c.day) {
-        Some(id) => *id,
-        None => {
-            let id = q::event_batch(conn, topic, &c.day).await?;
-            batches.insert(c.day.clone(), id);
-            id
-        }
-    };
+    let batch_id = day_batch(conn, topic, &c.day, batches).await?;
     let id = match panorama_ingest::land_customer(
         &mut *conn,
         store.backend(),
@@ -485,14 +487,7 @@ async fn landed(
     batches: &mut HashMap<String, i64>,
     done: &mut Applied,
 ) -> Result<std::result::Result<(), Refusal>> {
-    let batch_id = match batches.get(&row.day) {
-        Some(id) => *id,
-        None => {
-            let id = q::event_batch(conn, topic, &row.day).await?;
-            batches.insert(row.day.clone(), id);
-            id
-        }
-    };
+    let batch_id = day_batch(conn, topic, &row.day, batches).await?;
     let id = match panorama_ingest::land_row(
         &mut *conn,
         store.backend(),

@@ -263,35 +263,18 @@ pub fn parse(value: &[u8]) -> Result<Event, Refused> {
             Body::ContactReply(reply(d).map_err(|r| refuse(id, r))?)
         }
         "customer_record" => {
-            let source = env
-                .source
-                .filter(|s| valid_code(s))
-                .ok_or_else(|| refuse(id, "source: the source system's code is required".into()))?;
-            let day = env
-                .occurred_at
-                .as_deref()
-                .and_then(local_time)
-                .map(|t| t.date().to_string())
-                .ok_or_else(|| {
-                    refuse(
-                        id,
-                        "occurred_at: required for a customer record (when the source changed it)"
-                            .into(),
-                    )
-                })?;
+            let (source, day) = source_and_day(
+                env.source.as_deref(),
+                env.occurred_at.as_deref(),
+                "a customer record (when the source changed it)",
+            )
+            .map_err(|r| refuse(id, r))?;
             Body::CustomerRecord(customer(source, data, day).map_err(|r| refuse(id, r))?)
         }
         "account_opened" | "balance_snapshot" | "account_closed" => {
-            let source = env
-                .source
-                .filter(|s| valid_code(s))
-                .ok_or_else(|| refuse(id, "source: the source system's code is required".into()))?;
-            let day = env
-                .occurred_at
-                .as_deref()
-                .and_then(local_time)
-                .map(|t| t.date().to_string())
-                .ok_or_else(|| refuse(id, format!("occurred_at: required for {kind}")))?;
+            let (source, day) =
+                source_and_day(env.source.as_deref(), env.occurred_at.as_deref(), &kind)
+                    .map_err(|r| refuse(id, r))?;
             let required: &[&str] = match kind.as_str() {
                 "account_opened" => &[
                     "account_no",
@@ -421,6 +404,24 @@ fn customer(
         fields,
         day,
     })
+}
+
+/// A row event's source system and the day it lands under (from
+/// `occurred_at`, required for `what`).
+fn source_and_day(
+    source: Option<&str>,
+    occurred_at: Option<&str>,
+    what: &str,
+) -> Result<(String, String), String> {
+    let source = source
+        .filter(|s| valid_code(s))
+        .map(str::to_owned)
+        .ok_or_else(|| "source: the source system's code is required".to_owned())?;
+    let day = occurred_at
+        .and_then(local_time)
+        .map(|t| t.date().to_string())
+        .ok_or_else(|| format!("occurred_at: required for {what}"))?;
+    Ok((source, day))
 }
 
 /// A row's fields from `data`: strings, whole numbers (amounts in fen) or

@@ -120,13 +120,7 @@ impl Model {
                 .map(|(d, f)| d.tf.then(|| f.u[0].max(1e-300).log2()))
                 .collect(),
             frequency: vec![None; schema.fields.len()],
-            distinct: schema
-                .fields
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.distinct)
-                .map(|(i, _)| i)
-                .collect(),
+            distinct: schema.distinct_fields(),
             given: (0..schema.fields.len())
                 .map(|f| {
                     let g = schema.depends_on(f)?;

@@ -690,13 +690,7 @@ fn learn_model(
             .map(|(f, d)| d.tf.then(|| learned.u[f][0].log2()))
             .collect(),
         frequency: Model::frequencies(schema, ds),
-        distinct: schema
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.distinct)
-            .map(|(i, _)| i)
-            .collect(),
+        distinct: schema.distinct_fields(),
         given: (0..nf)
             .map(|f| {
                 let g = schema.depends_on(f)?;

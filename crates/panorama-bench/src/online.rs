@@ -14,6 +14,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use panorama_ecif::engine::learn::SplitMix;
 use panorama_ecif::online::Online;
 use panorama_store::Store;
 use panorama_store::ecif::RawRecord;
@@ -42,16 +43,12 @@ impl Kind {
     }
 }
 
-/// splitmix64: the arrivals' made-up values, seeded.
-struct Rng(u64);
+/// The arrivals' made-up values, seeded.
+struct Rng(SplitMix);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
         from[(self.next() % from.len() as u64) as usize]
@@ -181,7 +178,7 @@ pub async fn run(store: &Store, records: usize, rounds: usize, seed: u64) -> Res
         Kind::Stranger,
     ];
     for round in 1..=rounds {
-        let mut rng = Rng(seed);
+        let mut rng = Rng(SplitMix(seed));
         let mut tally: Vec<Tally> = kinds.iter().map(|_| Tally::default()).collect();
         let mut all: Vec<u64> = Vec::with_capacity(base.len());
         let mut candidates = 0usize;

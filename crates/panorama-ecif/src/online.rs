@@ -203,13 +203,7 @@ impl Online {
                 "source record {record_id} was not written to a customer"
             )));
         };
-        let mut touched: Vec<i64> = customers
-            .iter()
-            .copied()
-            .chain(written.customer_of_record.values().copied())
-            .collect();
-        touched.sort_unstable();
-        touched.dedup();
+        let touched = written.touched(&customers);
         // The new customer's accounts and home branch (the scope's were
         // done with the golden records).
         q::link_accounts(&mut *tx, Some(&touched)).await?;

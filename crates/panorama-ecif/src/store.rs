@@ -332,13 +332,7 @@ pub async fn refresh_customers(
     )
     .await?;
     // The customers' names may have changed hands: their search keys too.
-    let mut touched: Vec<i64> = customers
-        .iter()
-        .copied()
-        .chain(written.customer_of_record.values().copied())
-        .collect();
-    touched.sort_unstable();
-    touched.dedup();
+    let touched = written.touched(customers);
     panorama_store::names::rekey(tx, store.backend(), &touched).await?;
     Ok(())
 }
@@ -396,6 +390,21 @@ pub(crate) struct Written {
     pub(crate) customer_of_record: HashMap<i64, i64>,
     /// (customer, name, address) of every person.
     persons: Vec<(i64, String, Option<String>)>,
+}
+
+impl Written {
+    /// The customers of `scope` and every customer a record now belongs
+    /// to, sorted, once each.
+    pub(crate) fn touched(&self, scope: &[i64]) -> Vec<i64> {
+        let mut touched: Vec<i64> = scope
+            .iter()
+            .copied()
+            .chain(self.customer_of_record.values().copied())
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+    }
 }
 
 /// Writes the golden customers of a resolution: new ones in bulk, changed

@@ -92,10 +92,11 @@ fn normalise(v: &[f64]) -> Vec<f64> {
 }
 
 /// splitmix64, deterministic for a seed.
-struct SplitMix(u64);
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -122,8 +123,8 @@ pub fn estimate_u(schema: &Schema, ds: &Dataset, link_only: bool, seed: u64) -> 
     let (mut drawn, mut tries) = (0, 0u64);
     while drawn < samples && n >= 2 && tries < samples * 20 {
         tries += 1;
-        let i = (rng.next() % n) as usize;
-        let j = (rng.next() % n) as usize;
+        let i = (rng.next_u64() % n) as usize;
+        let j = (rng.next_u64() % n) as usize;
         if i == j || (link_only && ds.source[i] == ds.source[j]) {
             continue;
         }

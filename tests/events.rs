@@ -372,3 +372,349 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
     );
     broker.kill();
 }
+
+/// An event line's bytes as the consumer fetches them.
+fn fetched(lines: &[String], from: i64) -> Vec<panorama_events::apply::Record> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| panorama_events::apply::Record {
+            offset: from + i as i64,
+            value: Some(l.as_bytes().to_vec()),
+            timestamp_ms: 0,
+        })
+        .collect()
+}
+
+/// A credit of `yuan` into `account` on `day` by `channel`.
+fn credit(id: &str, account: &str, day: &str, yuan: i64, channel: &str) -> String {
+    format!(
+        r#"{{"event_id":"{id}","type":"txn_posted","source":"core","data":{{"account_no":"{account}","txn_ref":"{id}","booked_at":"{day}T10:00:00","amount_minor":{},"direction":"C","channel":"{channel}","counterparty_name":"某公司"}}}}"#,
+        yuan * 100
+    )
+}
+
+/// Triggered ("always-on") campaigns on the quickstart bank, through the
+/// event feed's own applier: designed, approved and launched by the CLI; a
+/// large inflow enters its customer with the contact policy and the seeded
+/// control draw applied then, and the treated member's RM gets the call at
+/// once; a repeated trigger, an opted-out customer and a small credit enter
+/// nobody; a first payroll credit enters a first-salary campaign and a second
+/// does not; responses are counted in each member's own window and reported
+/// with lift against control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggered_campaigns_enter_customers_as_their_events_arrive() {
+    use panorama_events::apply::{Applier, apply_records};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    succeeds(
+        dir,
+        &[
+            "quickstart",
+            "--customers",
+            "600",
+            "--no-serve",
+            "--demo-password",
+            "demo-pass-1",
+        ],
+    );
+    let store =
+        Store::open(&StoreLocation::parse(dir.join("panorama-data").to_str().unwrap()).unwrap())
+            .await
+            .unwrap();
+    let analytics = dir.join("panorama-data").join("analytics");
+    let features = *panorama_analytics::engine::feature_dates(&analytics)
+        .last()
+        .expect("the quickstart computed features");
+    let design = |name: &str, trigger: &str, control: &str, seed: &str| {
+        let out = succeeds(
+            dir,
+            &[
+                "campaign",
+                "create",
+                "--name",
+                name,
+                "--segment",
+                "aum >= 0",
+                "--control",
+                control,
+                "--seed",
+                seed,
+                "--channel",
+                "rm,sms",
+                "--trigger",
+                trigger,
+                "--response",
+                "aum >= 0",
+                "--by",
+                "analyst1",
+            ],
+        );
+        let id: i64 = out
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("campaign="))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no campaign id in {out}"));
+        succeeds(
+            dir,
+            &["campaign", "approve", &id.to_string(), "--by", "bm1"],
+        );
+        let launched = succeeds(dir, &["campaign", "launch", &id.to_string()]);
+        assert!(launched.contains("always on"), "{launched}");
+        id
+    };
+    let inflow = design("大额入账理财关怀", "large_credit", "0.3", "5");
+    // Customers with a core account, each to receive one large inflow.
+    let people: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT a.customer_id, MIN(a.account_no) FROM account a JOIN customer c ON c.id = a.customer_id \
+         WHERE a.system = 'core' AND c.status = 'active' AND c.party_type = 'person' \
+         GROUP BY a.customer_id ORDER BY a.customer_id LIMIT 240",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(people.len(), 240);
+    // One of them asked for no contact at all.
+    let (quiet, quiet_account) = people[0].clone();
+    sqlx::query(
+        "INSERT INTO contact_preference (customer_id, opt_out_all, updated_at) VALUES ($1, 1, '2026-01-01') \
+         ON CONFLICT (customer_id) DO UPDATE SET opt_out_all = 1",
+    )
+    .bind(quiet)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    // Entered on three days: one long before the features date (its
+    // response window closed by then), the rest ten days before it.
+    let day = |back: u64| (features - chrono::Days::new(back)).to_string();
+    let lines: Vec<String> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (_, account))| {
+            let back = if i == 1 { 45 } else { 10 };
+            credit(&format!("in-{i}"), account, &day(back), 300_000, "counter")
+        })
+        .collect();
+    let config = panorama_analytics::Config::default_config();
+    let mut applier =
+        Applier::new(config.monitoring.clone()).with_campaigns(analytics.clone(), config.clone());
+    let started = Instant::now();
+    let done = apply_records(&store, &mut applier, "t", 0, &fetched(&lines, 0))
+        .await
+        .unwrap();
+    eprintln!(
+        "240 large inflows applied with their campaign entries in {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(done.applied, 240);
+    assert_eq!(
+        done.campaign_entries + done.campaign_skipped,
+        240,
+        "{done:?}"
+    );
+    let members = |id: i64| {
+        let store = store.clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, i64, String, Option<i64>)>(&format!(
+                "SELECT customer_id, arm, is_control, channel, owner_user_id FROM campaign_member \
+                 WHERE campaign_id = {id} ORDER BY customer_id"
+            ))
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let got = members(inflow).await;
+    assert_eq!(got.len() as u64, done.campaign_entries);
+    eprintln!(
+        "entered {}, skipped {:?}",
+        done.campaign_entries, done.campaign_skip_reasons
+    );
+    // The quickstart's own campaigns contacted many of them within the
+    // frequency cap's 30 days: those stay out, and the count says so.
+    let year = features.format("%Y").to_string();
+    let mut capped = 0;
+    for (i, (customer, _)) in people.iter().enumerate() {
+        if *customer == quiet || panorama_campaign::universal_control(*customer, &year, 0.02) {
+            continue;
+        }
+        let since = day(if i == 1 { 75 } else { 40 });
+        let recent = count(
+            &store,
+            &format!(
+                "SELECT COUNT(*) FROM campaign_member m JOIN campaign c ON c.id = m.campaign_id \
+                 WHERE m.customer_id = {customer} AND m.is_control = 0 AND c.id <> {inflow} \
+                 AND c.status IN ('live', 'finished') AND m.selected_on >= '{since}'"
+            ),
+        )
+        .await;
+        capped += u64::from(recent >= 1);
+    }
+    let skip = |why: &str| done.campaign_skip_reasons.get(why).copied().unwrap_or(0);
+    assert_eq!(skip("over the frequency cap"), capped, "{done:?}");
+    assert_eq!(skip("opted out of every channel of the plan"), 1);
+    assert!(
+        done.campaign_skip_reasons.keys().all(|k| [
+            "over the frequency cap",
+            "opted out of every channel of the plan",
+            "in the universal control group",
+        ]
+        .contains(k)),
+        "{done:?}"
+    );
+    assert!(got.len() >= 100, "{}", got.len());
+    assert!(got.iter().all(|m| m.0 != quiet), "opted out of all contact");
+    // The control draw: the seeded one, about 30%.
+    let control = got.iter().filter(|m| m.2 == 1).count();
+    assert_eq!(control as u64, done.campaign_control);
+    assert!(
+        (40..110).contains(&control),
+        "{control} of {} held out",
+        got.len()
+    );
+    for (customer, arm, _, _, _) in &got {
+        assert_eq!(
+            arm,
+            &panorama_campaign::draw(*customer, 5, 0.3, &["A".to_owned()]),
+            "customer {customer}"
+        );
+    }
+    // Each treated member with an RM was dealt to the RM's call list, the
+    // rest to SMS; nobody held out got anything.
+    for (customer, _, is_control, channel, owner) in &got {
+        let tasks = count(
+            &store,
+            &format!(
+                "SELECT COUNT(*) FROM task WHERE campaign_id = {inflow} AND customer_id = {customer} AND status = 'open'"
+            ),
+        )
+        .await;
+        let messages = count(
+            &store,
+            &format!(
+                "SELECT COUNT(*) FROM campaign_outbox WHERE campaign_id = {inflow} AND customer_id = {customer}"
+            ),
+        )
+        .await;
+        match (*is_control == 1, channel.as_str()) {
+            (true, _) => assert_eq!((tasks, messages), (0, 0), "control {customer}"),
+            (false, "rm") => {
+                assert!(owner.is_some());
+                assert_eq!((tasks, messages), (1, 0), "rm {customer}");
+            }
+            (false, "sms") => assert_eq!((tasks, messages), (0, 1), "sms {customer}"),
+            (false, other) => assert_eq!(other, "none", "{customer}"),
+        }
+    }
+    let treated_rm = got.iter().filter(|m| m.2 == 0 && m.3 == "rm").count();
+    assert!(treated_rm > 0, "the quickstart's customers have RMs");
+
+    // Again for the same customers (new events): already members. A small
+    // credit fires nothing; the opted-out customer still enters nothing.
+    let mut again: Vec<String> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (_, account))| credit(&format!("in2-{i}"), account, &day(9), 300_000, "counter"))
+        .collect();
+    again.push(credit("small-1", &people[5].1, &day(9), 100, "counter"));
+    again.push(credit(
+        "quiet-2",
+        &quiet_account,
+        &day(9),
+        300_000,
+        "counter",
+    ));
+    let done = apply_records(&store, &mut applier, "t", 0, &fetched(&again, 1000))
+        .await
+        .unwrap();
+    assert_eq!(done.campaign_entries, 0, "{done:?}");
+    assert_eq!(done.campaign_skipped, 241, "{done:?}");
+    assert_eq!(members(inflow).await, got, "nothing moved");
+
+    // A first-salary campaign: the first payroll credit enters, a second
+    // does not fire the trigger at all.
+    let salary = design("首次代发工资", "first_salary", "0.0", "9");
+    let newcomer: (i64, String) = sqlx::query_as(
+        "SELECT a.customer_id, MIN(a.account_no) FROM account a JOIN customer c ON c.id = a.customer_id \
+         WHERE a.system = 'core' AND c.status = 'active' AND c.party_type = 'person' \
+         AND NOT EXISTS (SELECT 1 FROM account b JOIN txn t ON t.account_id = b.id \
+                         WHERE b.customer_id = a.customer_id AND t.channel = 'batch' AND t.direction = 'C') \
+         AND NOT EXISTS (SELECT 1 FROM campaign_member m WHERE m.customer_id = a.customer_id) \
+         AND NOT EXISTS (SELECT 1 FROM contact_preference p WHERE p.customer_id = a.customer_id) \
+         GROUP BY a.customer_id ORDER BY a.customer_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let pay = [
+        credit("pay-1", &newcomer.1, &day(8), 8_000, "batch"),
+        credit("pay-2", &newcomer.1, &day(7), 8_000, "batch"),
+    ]
+    .map(|l| l.to_owned());
+    let done = apply_records(&store, &mut applier, "t", 0, &fetched(&pay, 2000))
+        .await
+        .unwrap();
+    let entered = members(salary).await;
+    if done.campaign_entries == 1 {
+        assert_eq!(entered.len(), 1);
+        assert_eq!(entered[0].0, newcomer.0);
+        assert_eq!(entered[0].2, 0, "no control group at 0%");
+        assert_eq!(
+            done.campaign_skipped, 0,
+            "the second credit is no first salary"
+        );
+    } else {
+        // The newcomer is in the universal control group of the year.
+        assert!(panorama_campaign::universal_control(
+            newcomer.0,
+            &features.format("%Y").to_string(),
+            0.02
+        ));
+        assert_eq!((done.campaign_skipped, entered.len()), (1, 0));
+    }
+
+    // Responses on the features date: counted for members whose window (30
+    // days from their entry) holds it — not for the one who entered 45 days
+    // before — then reported with lift against control.
+    let out = succeeds(
+        dir,
+        &["campaign", "capture", "--as-of", &features.to_string()],
+    );
+    assert!(out.contains(&format!("campaign {inflow}")), "{out}");
+    let responders: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT customer_id FROM campaign_response WHERE campaign_id = {inflow} ORDER BY customer_id"
+    ))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let early = people[1].0;
+    let early_member = got.iter().any(|m| m.0 == early);
+    assert!(!responders.contains(&early), "its window had closed");
+    assert_eq!(
+        responders.len(),
+        got.len() - usize::from(early_member),
+        "every other member meets `aum >= 0` within their window"
+    );
+    let report = succeeds(dir, &["campaign", "report", &inflow.to_string(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(
+        report
+            .lines()
+            .skip_while(|l| !l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {report}"));
+    let arms = report["arms"].as_array().unwrap();
+    let arm = |name: &str| arms.iter().find(|a| a["arm"] == name).unwrap();
+    assert_eq!(
+        arm("control")["rate"]["members"].as_u64(),
+        Some(control as u64)
+    );
+    assert_eq!(
+        arm("A")["rate"]["members"].as_u64(),
+        Some((got.len() - control) as u64)
+    );
+    assert!(arm("A")["lift"]["difference"].is_number(), "{report}");
+}

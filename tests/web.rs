@@ -981,6 +981,7 @@ async fn analysts_read_campaign_results_and_model_evaluations() {
                 priority: 0,
                 arms: &[("A".to_owned(), None, None)],
                 created_by: "analyst1",
+                trigger_event: None,
             },
         )
         .await

@@ -102,6 +102,12 @@ pub enum CampaignAction {
         /// of higher priority are not selected by this one.
         #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         priority: i64,
+        /// Always on: customers enter when this event arrives for them on
+        /// the event feed (large_credit, first_salary, maturity_outflow,
+        /// outbound_transfer, large_debit, dormant_wake, new_channel),
+        /// instead of all at launch.
+        #[arg(long)]
+        trigger: Option<String>,
         /// Who designs it.
         #[arg(long, default_value = "analyst")]
         by: String,
@@ -289,6 +295,7 @@ pub async fn campaign(
             ends,
             budget,
             priority,
+            trigger,
             by,
         } => {
             let budget_minor = budget
@@ -334,6 +341,7 @@ pub async fn campaign(
                 budget_minor,
                 priority,
                 by: by.clone(),
+                trigger,
             };
             let id = ops::design(store, config, &d).await?;
             let arms = d.arms;

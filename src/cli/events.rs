@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use panorama_analytics::config::Config;
+use panorama_events::Applier;
 use panorama_events::kafka::{self, ConsumeOptions};
 use panorama_store::Store;
 
@@ -75,7 +76,12 @@ pub enum EventsAction {
     },
 }
 
-pub(crate) async fn events(action: EventsAction, store: &Store, config: &Config) -> Result<()> {
+pub(crate) async fn events(
+    action: EventsAction,
+    store: &Store,
+    config: &Config,
+    analytics: &std::path::Path,
+) -> Result<()> {
     match action {
         EventsAction::Consume {
             brokers,
@@ -95,7 +101,9 @@ pub(crate) async fn events(action: EventsAction, store: &Store, config: &Config)
                 max_bytes: fetch_bytes,
                 ..ConsumeOptions::new(need(brokers)?, &topic)
             };
-            let report = kafka::consume(store, &config.monitoring, &opts, |r| {
+            let mut applier = Applier::new(config.monitoring.clone())
+                .with_campaigns(analytics.to_path_buf(), config.clone());
+            let report = kafka::consume(store, &mut applier, &opts, |r| {
                 tracing::info!(
                     records = r.records,
                     applied = r.applied.applied,
@@ -122,6 +130,13 @@ pub(crate) async fn events(action: EventsAction, store: &Store, config: &Config)
                 "  accounts opened or changed {}, closed {}, monthly balances {}",
                 a.accounts, a.closed, a.balances
             );
+            println!(
+                "  triggered campaigns: {} customers entered ({} held out as control), {} triggers that entered nobody",
+                a.campaign_entries, a.campaign_control, a.campaign_skipped
+            );
+            for (why, n) in &a.campaign_skip_reasons {
+                println!("    {n} {why}");
+            }
             Ok(())
         }
         EventsAction::Publish {

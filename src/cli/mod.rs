@@ -778,7 +778,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Events { action } => {
             let store = open_store(&cli.store).await?;
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
-            crate::cli::events::events(action, &store, &config).await
+            let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+            crate::cli::events::events(action, &store, &config, &dir).await
         }
         Command::Campaign { action } => {
             let store = open_store(&cli.store).await?;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use panorama_analytics::config::MonitorConfig;
+use panorama_events::Applier;
 use panorama_events::kafka::{self, ConsumeOptions, Publisher};
 use panorama_store::Store;
 use panorama_store::memory::{peak_rss_mb, reset_peak};
@@ -71,7 +72,7 @@ pub async fn run(store: &Store, cfg: &MonitorConfig, b: &EventsBench) -> Result<
         until_idle: Some(Duration::from_secs(10)),
         ..ConsumeOptions::new(b.brokers.clone(), &topic)
     };
-    let report = kafka::consume(store, cfg, &opts, |_| {}).await?;
+    let report = kafka::consume(store, &mut Applier::new(cfg.clone()), &opts, |_| {}).await?;
     let a = &report.applied;
     check(report.records, b.events, "drain")?;
     say!(
@@ -109,7 +110,7 @@ pub async fn run(store: &Store, cfg: &MonitorConfig, b: &EventsBench) -> Result<
         ..ConsumeOptions::new(b.brokers.clone(), &topic)
     };
     reset_peak();
-    let report = kafka::consume(store, cfg, &opts, |_| {}).await?;
+    let report = kafka::consume(store, &mut Applier::new(cfg.clone()), &opts, |_| {}).await?;
     let offered_for = producer.await.context("the producer task")??;
     check(report.records, b.events, "paced")?;
     let mut lat = report.applied.latencies_ms.clone();

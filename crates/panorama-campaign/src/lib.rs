@@ -7,6 +7,7 @@
 pub mod delivery;
 pub mod service;
 pub mod simulate;
+pub mod triggered;
 
 use std::collections::BTreeMap;
 
@@ -304,25 +305,57 @@ pub fn allocate(members: &[Reach], plan: &[Channel]) -> Vec<Option<usize>> {
     members
         .iter()
         .map(|m| {
-            for (k, channel) in plan.iter().enumerate() {
-                if !m.reachable.get(k).copied().unwrap_or(false)
-                    || channel.capacity.is_some_and(|c| used[k] >= c)
-                {
-                    continue;
-                }
-                if let (Some(limit), Some(rm)) = (channel.per_rm, m.owner) {
-                    let calls = per_rm[k].entry(rm).or_default();
-                    if *calls >= limit {
-                        continue;
-                    }
-                    *calls += 1;
-                }
-                used[k] += 1;
-                return Some(k);
+            let rm_used = |k: usize| {
+                m.owner
+                    .and_then(|rm| per_rm[k].get(&rm).copied())
+                    .unwrap_or(0)
+            };
+            let k = first_channel(m, plan, &used, rm_used)?;
+            used[k] += 1;
+            if let (Some(_), Some(rm)) = (plan[k].per_rm, m.owner) {
+                *per_rm[k].entry(rm).or_default() += 1;
             }
-            None
+            Some(k)
         })
         .collect()
+}
+
+/// The first channel of `plan` that can reach `m` and has room, given how
+/// many members each channel took already (`used`) and, per channel, how
+/// many of them are calls of the member's RM (`rm_used`).
+pub fn first_channel(
+    m: &Reach,
+    plan: &[Channel],
+    used: &[u64],
+    rm_used: impl Fn(usize) -> u64,
+) -> Option<usize> {
+    plan.iter().enumerate().position(|(k, channel)| {
+        m.reachable.get(k).copied().unwrap_or(false)
+            && channel
+                .capacity
+                .is_none_or(|c| used.get(k).copied().unwrap_or(0) < c)
+            && match (channel.per_rm, m.owner) {
+                (Some(limit), Some(_)) => rm_used(k) < limit,
+                _ => true,
+            }
+    })
+}
+
+/// A triggered campaign's draw for one customer at the moment their event
+/// arrives: held out with probability `control_share`, else dealt to one of
+/// `arms` — from a hash of the customer and the campaign's seed, so the same
+/// customer always lands in the same place whenever (and however often)
+/// their event comes, and the shares hold in expectation.
+pub fn draw(customer_id: i64, seed: u64, control_share: f64, arms: &[String]) -> String {
+    let unit = |h: u64| (h >> 11) as f64 / (1u64 << 53) as f64;
+    if unit(seeded_rank(customer_id, seed)) < control_share.clamp(0.0, 1.0) {
+        return CONTROL.to_owned();
+    }
+    if arms.is_empty() {
+        return "A".to_owned();
+    }
+    let k = seeded_rank(customer_id, seed ^ 0x9e37_79b9_7f4a_7c15) % arms.len() as u64;
+    arms[k as usize].clone()
 }
 
 /// The plan as the eligible list sees it before the split: each capacity
@@ -475,6 +508,29 @@ mod tests {
             }
         }
         assert!(covered >= 940, "coverage {covered} of {runs}");
+    }
+
+    #[test]
+    fn a_triggered_draw_is_stable_and_keeps_its_shares() {
+        let arms = vec!["A".to_owned(), "B".to_owned()];
+        let draws: Vec<String> = (0..40_000).map(|c| draw(c, 11, 0.2, &arms)).collect();
+        let count = |arm: &str| draws.iter().filter(|d| *d == arm).count();
+        // 20% held out, the rest halved: within four standard deviations.
+        assert!(
+            (7_680..8_320).contains(&count(CONTROL)),
+            "{}",
+            count(CONTROL)
+        );
+        assert!((15_600..16_400).contains(&count("A")), "{}", count("A"));
+        assert_eq!(count(CONTROL) + count("A") + count("B"), 40_000);
+        // The same customer, the same place; another seed, another draw.
+        assert!((0..40_000).all(|c| draw(c, 11, 0.2, &arms) == draws[c as usize]));
+        let moved = (0..1_000)
+            .filter(|c| draw(*c, 12, 0.2, &arms) != draws[*c as usize])
+            .count();
+        assert!(moved > 300, "{moved}");
+        assert!((0..100).all(|c| draw(c, 1, 0.0, &arms) != CONTROL));
+        assert!((0..100).all(|c| draw(c, 1, 1.0, &arms) == CONTROL));
     }
 
     #[test]

@@ -196,6 +196,10 @@ pub struct Design {
     pub priority: i64,
     /// Who designs it.
     pub by: String,
+    /// A triggered ("always-on") campaign's entry event, one of
+    /// [`crate::triggered::TRIGGERS`]: customers enter as their events arrive
+    /// instead of all at launch.
+    pub trigger: Option<String>,
 }
 
 /// Checks a design (shares, channel, arms, conditions that compile, an
@@ -268,6 +272,14 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
             "the offer arms are named once each (A,B,…); `control` is the held-out group",
         ));
     }
+    if let Some(t) = &d.trigger
+        && crate::triggered::trigger(t).is_none()
+    {
+        return Err(invalid(format!(
+            "trigger: {}, not {t}",
+            crate::triggered::codes().join(", ")
+        )));
+    }
     if let (Some(s), Some(t)) = (d.starts, d.ends)
         && t < s
     {
@@ -338,6 +350,7 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
             priority: d.priority,
             arms: &arm_rows,
             created_by: &d.by,
+            trigger_event: d.trigger.as_deref(),
         },
     )
     .await?)
@@ -420,11 +433,56 @@ pub struct Launched {
     pub work_seconds: f64,
     /// Seconds writing.
     pub write_seconds: f64,
+    /// A triggered campaign's entry event: nobody was selected at launch.
+    pub trigger: Option<String>,
 }
 
 impl Launched {
+    /// A triggered campaign's launch: who its rules select now (customers
+    /// enter when their event arrives, if still eligible then).
+    fn always_on(
+        trigger: &str,
+        date: NaiveDate,
+        selected: usize,
+        after_exclusions: usize,
+        after_score: usize,
+    ) -> Launched {
+        Launched {
+            date,
+            selected,
+            after_exclusions,
+            after_score,
+            after_opt_out: after_score,
+            after_universal: after_score,
+            after_cap: after_score,
+            after_priority: after_score,
+            after_reach: after_score,
+            after_capacity: after_score,
+            members: 0,
+            control: 0,
+            by_channel: BTreeMap::new(),
+            uncontacted: 0,
+            tasks: 0,
+            messages: 0,
+            select_seconds: 0.0,
+            work_seconds: 0.0,
+            write_seconds: 0.0,
+            trigger: Some(trigger.to_owned()),
+        }
+    }
+
     /// One sentence of what happened.
     pub fn detail(&self) -> String {
+        if let Some(trigger) = &self.trigger {
+            return format!(
+                "always on, entered by {trigger} events: {} in the segment as of {}, {} excluded, {} below the score cut; {} eligible customers enter when their event arrives (contact policy and control group drawn then)",
+                self.selected,
+                self.date,
+                self.selected - self.after_exclusions,
+                self.after_exclusions - self.after_score,
+                self.after_score
+            );
+        }
         let channels: Vec<String> = self
             .by_channel
             .iter()
@@ -463,39 +521,30 @@ impl Launched {
     }
 }
 
-/// The channel a member is written with when no channel takes it.
-pub const UNCONTACTED: &str = "none";
+/// Who a campaign's rules select on the features of a date: the segment
+/// less the exclusions (tier and life stage as the stratum), then the
+/// score cut.
+pub(crate) struct Selection {
+    /// The features date.
+    pub date: NaiveDate,
+    /// In the segment.
+    pub selected: usize,
+    /// Left after the exclusions and the score cut.
+    pub eligible: Vec<Eligible>,
+    /// Left after the exclusions.
+    pub after_exclusions: usize,
+    /// The score model's latest scores, when the rules name one.
+    pub scores: Option<HashMap<i64, f64>>,
+}
 
-/// Launches an approved campaign: the eligible customers on the features of
-/// `as_of` (the latest by default) less the exclusions, with tier and life
-/// stage as the stratum; the score cut; the contact policy (opt-outs of
-/// every channel of the plan, the universal control group, the frequency
-/// cap, live campaigns of higher priority); when the plan's room is
-/// limited, those some channel of the plan can reach and has room for, the
-/// best scored first (or in a seeded order), each capacity widened by the
-/// control share so that the treated fill it; the seeded split; then each
-/// treated member, best first, to the first channel of the plan that can
-/// reach them and has room — a call on their RM's list (within the RM's
-/// capacity), one message for the message channels, an offer at the branch.
-/// Written in one transaction; audited.
-pub async fn launch(
+/// The customers `rules` select on the features of `as_of` (the latest by default).
+pub(crate) async fn select(
     store: &Store,
     analytics: &Path,
     config: &Config,
-    id: i64,
+    rules: &Eligibility,
     as_of: Option<NaiveDate>,
-    by: &str,
-) -> Result<Launched> {
-    let started = Instant::now();
-    let c = campaign_in(
-        store,
-        id,
-        &["approved"],
-        "only an approved campaign is launched",
-    )
-    .await?;
-    let rules = Eligibility::of(&c)?;
-    let plan = rules.plan();
+) -> Result<Selection> {
     let ctx = panorama_analytics::engine::session();
     let date = panorama_analytics::engine::register_features(&ctx, analytics, as_of).await?;
     let vocab = panorama_analytics::batch::vocabulary(store, config).await?;
@@ -556,7 +605,86 @@ pub async fn launch(
                 .is_some_and(|s| *s >= rules.min_score)
         });
     }
+    Ok(Selection {
+        date,
+        selected,
+        eligible,
+        after_exclusions,
+        scores,
+    })
+}
+
+/// The title of an RM's call task for a campaign's member.
+pub fn call_title(campaign: &str, arm: &str, product: Option<&str>) -> String {
+    let product = product.map(|p| format!("，产品 {p}")).unwrap_or_default();
+    format!("营销活动「{campaign}」方案 {arm}{product}：联系客户")
+}
+
+/// The message an arm without a script of its own sends.
+pub fn default_message(product: Option<&str>) -> String {
+    format!(
+        "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
+        product.unwrap_or("专属产品")
+    )
+}
+
+/// The channel a member is written with when no channel takes it.
+pub const UNCONTACTED: &str = "none";
+
+/// Launches an approved campaign: the eligible customers on the features of
+/// `as_of` (the latest by default) less the exclusions, with tier and life
+/// stage as the stratum; the score cut; the contact policy (opt-outs of
+/// every channel of the plan, the universal control group, the frequency
+/// cap, live campaigns of higher priority); when the plan's room is
+/// limited, those some channel of the plan can reach and has room for, the
+/// best scored first (or in a seeded order), each capacity widened by the
+/// control share so that the treated fill it; the seeded split; then each
+/// treated member, best first, to the first channel of the plan that can
+/// reach them and has room — a call on their RM's list (within the RM's
+/// capacity), one message for the message channels, an offer at the branch.
+/// Written in one transaction; audited.
+pub async fn launch(
+    store: &Store,
+    analytics: &Path,
+    config: &Config,
+    id: i64,
+    as_of: Option<NaiveDate>,
+    by: &str,
+) -> Result<Launched> {
+    let started = Instant::now();
+    let c = campaign_in(
+        store,
+        id,
+        &["approved"],
+        "only an approved campaign is launched",
+    )
+    .await?;
+    let rules = Eligibility::of(&c)?;
+    let plan = rules.plan();
+    let Selection {
+        date,
+        selected,
+        mut eligible,
+        after_exclusions,
+        scores,
+    } = select(store, analytics, config, &rules, as_of).await?;
     let after_score = eligible.len();
+    if let Some(trigger) = &c.trigger_event {
+        // Always-on: nobody is selected now; customers enter as their
+        // events arrive (crate::triggered).
+        let launched = Launched::always_on(trigger, date, selected, after_exclusions, after_score);
+        q::launch(
+            store,
+            id,
+            &date.to_string(),
+            &[],
+            q::Work::default(),
+            by,
+            &launched.detail(),
+        )
+        .await?;
+        return Ok(launched);
+    }
     let mut opted_out = Vec::with_capacity(plan.len());
     for channel in &plan {
         opted_out.push(q::opted_out(store, &channel.name).await?);
@@ -683,17 +811,8 @@ pub async fn launch(
         .iter()
         .filter(|m| !m.2 && m.3 == "rm")
         .filter_map(|m| {
-            let product = offers
-                .get(&m.1)
-                .and_then(|(p, _)| p.as_deref())
-                .map(|p| format!("，产品 {p}"))
-                .unwrap_or_default();
-            Some((
-                m.4?,
-                m.0,
-                format!("营销活动「{}」方案 {}{product}：联系客户", c.name, m.1),
-                due.clone(),
-            ))
+            let product = offers.get(&m.1).and_then(|(p, _)| p.as_deref());
+            Some((m.4?, m.0, call_title(&c.name, &m.1, product), due.clone()))
         })
         .collect();
     let messages: Vec<q::MessageWrite> = members
@@ -702,12 +821,7 @@ pub async fn launch(
         .filter_map(|m| {
             let address = addresses.get(m.3.as_str())?.get(&m.0)?;
             let (product, script) = offers.get(&m.1).cloned().unwrap_or_default();
-            let text = script.unwrap_or_else(|| {
-                format!(
-                    "尊敬的客户：我行为您精选{}，欢迎咨询您的客户经理。回T退订",
-                    product.as_deref().unwrap_or("专属产品")
-                )
-            });
+            let text = script.unwrap_or_else(|| default_message(product.as_deref()));
             Some((m.0, m.3.clone(), address.clone(), text))
         })
         .collect();
@@ -735,6 +849,7 @@ pub async fn launch(
         select_seconds,
         work_seconds,
         write_seconds: 0.0,
+        trigger: None,
     };
     let started = Instant::now();
     q::launch(
@@ -796,11 +911,21 @@ pub async fn capture(
         else {
             continue;
         };
-        let closes = launched + chrono::Days::new(rules.response_days);
-        if date <= launched {
+        // A triggered campaign takes members until its last day; each
+        // member's window opens on the day they entered.
+        let closes = match (&c.trigger_event, &c.ends_on) {
+            (Some(_), Some(ends)) => NaiveDate::parse_from_str(ends, "%Y-%m-%d")
+                .ok()
+                .map(|e| e + chrono::Days::new(rules.response_days)),
+            (Some(_), None) => None,
+            (None, _) => Some(launched + chrono::Days::new(rules.response_days)),
+        };
+        if date <= launched && c.trigger_event.is_none() {
             continue;
         }
-        if date > closes {
+        if let Some(closes) = closes
+            && date > closes
+        {
             finish(store, c.id, Some(closes), by).await?;
             out.push(Captured {
                 campaign_id: c.id,
@@ -814,12 +939,25 @@ pub async fn capture(
             .await?
             .into_iter()
             .collect();
-        let responses: Vec<(i64, String, Option<i64>)> = q::members(store, c.id)
-            .await?
-            .into_iter()
-            .filter(|(customer, _)| hits.contains(customer))
-            .map(|(customer, _)| (customer, date.to_string(), None))
-            .collect();
+        let window = |entered: &str| {
+            NaiveDate::parse_from_str(entered, "%Y-%m-%d")
+                .is_ok_and(|e| date > e && date <= e + chrono::Days::new(rules.response_days))
+        };
+        let responses: Vec<(i64, String, Option<i64>)> = if c.trigger_event.is_some() {
+            q::members_entered(store, c.id)
+                .await?
+                .into_iter()
+                .filter(|(customer, entered)| hits.contains(customer) && window(entered))
+                .map(|(customer, _)| (customer, date.to_string(), None))
+                .collect()
+        } else {
+            q::members(store, c.id)
+                .await?
+                .into_iter()
+                .filter(|(customer, _)| hits.contains(customer))
+                .map(|(customer, _)| (customer, date.to_string(), None))
+                .collect()
+        };
         let n = q::write_responses(store, c.id, "batch", &responses).await?;
         out.push(Captured {
             campaign_id: c.id,

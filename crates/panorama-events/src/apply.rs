@@ -6,8 +6,10 @@
 //! be applied is kept as a dead letter with its reason, and the stream goes on.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
-use panorama_analytics::config::MonitorConfig;
+use panorama_analytics::config::{Config, MonitorConfig};
+use panorama_campaign::triggered::{self, Audiences, Outcome};
 use panorama_ecif::online::Online;
 use panorama_store::events::{self as q, AccountContext, EventAlert, Position, PostedTxn};
 use panorama_store::{AnyConnection, Store};
@@ -16,20 +18,69 @@ use crate::error::{EventsError, Result};
 use crate::rules::{self, Facts};
 use crate::schema::{self, Body, ContactReply, CustomerRecord, SourceRow, TxnPosted};
 
-/// What applying events needs beyond the store: the monitoring rules, and
-/// the models of the last resolution (loaded on the first customer record,
-/// loaded again when a newer resolution has run).
+/// What applying events needs beyond the store: the monitoring rules, the
+/// models of the last resolution (loaded on the first customer record,
+/// loaded again when a newer resolution has run), and the live triggered
+/// campaigns with who each may take (loaded when the set of live triggered
+/// campaigns or the latest features change).
 #[derive(Debug)]
 pub struct Applier {
     /// Key-transaction monitoring.
     pub cfg: MonitorConfig,
     online: Option<Online>,
+    campaigns: Option<(PathBuf, Config)>,
+    audiences: Option<Audiences>,
 }
 
 impl Applier {
-    /// An applier with these monitoring rules.
+    /// An applier with these monitoring rules (and no triggered campaigns).
     pub fn new(cfg: MonitorConfig) -> Self {
-        Applier { cfg, online: None }
+        Applier {
+            cfg,
+            online: None,
+            campaigns: None,
+            audiences: None,
+        }
+    }
+
+    /// The same, entering customers into the live triggered campaigns, whose
+    /// segments are evaluated on the features in `analytics`.
+    pub fn with_campaigns(mut self, analytics: PathBuf, config: Config) -> Self {
+        self.campaigns = Some((analytics, config));
+        self
+    }
+
+    /// Brings the live triggered campaigns up to date (before a fetch).
+    async fn refresh_campaigns(&mut self, store: &Store) -> Result<()> {
+        let Some((analytics, config)) = &self.campaigns else {
+            return Ok(());
+        };
+        let live = panorama_store::campaigns::live_triggered_ids(store).await?;
+        let stale = match &mut self.audiences {
+            Some(a) => a.stale(&live, analytics),
+            None => true,
+        };
+        if stale {
+            let loaded = Audiences::load(store, analytics, config)
+                .await
+                .map_err(|e| EventsError::Campaign(e.to_string()))?;
+            for a in &loaded.list {
+                tracing::info!(
+                    campaign = a.campaign.id,
+                    trigger = a.campaign.trigger_event.as_deref().unwrap_or_default(),
+                    eligible = a.eligible(),
+                    features = %a.date,
+                    "triggered campaign live"
+                );
+            }
+            self.audiences = Some(loaded);
+        }
+        Ok(())
+    }
+
+    /// The live triggered campaigns, when there are any.
+    fn audiences(&self) -> Option<&Audiences> {
+        self.audiences.as_ref().filter(|a| !a.is_empty())
     }
 
     /// The models of the newest resolution, or why there are none.
@@ -93,6 +144,15 @@ pub struct Applied {
     pub balances: u64,
     /// Accounts closed.
     pub closed: u64,
+    /// Customers entered into triggered campaigns (treated and control).
+    pub campaign_entries: u64,
+    /// Of them held out as control.
+    pub campaign_control: u64,
+    /// Triggering events that entered nobody (already a member, the contact
+    /// policy, outside the segment or the dates).
+    pub campaign_skipped: u64,
+    /// Of them, by reason.
+    pub campaign_skip_reasons: std::collections::BTreeMap<&'static str, u64>,
     /// Per customer record: microseconds its resolution took.
     #[serde(skip)]
     pub resolve_us: Vec<i64>,
@@ -120,6 +180,12 @@ impl Applied {
         self.accounts += o.accounts;
         self.balances += o.balances;
         self.closed += o.closed;
+        self.campaign_entries += o.campaign_entries;
+        self.campaign_control += o.campaign_control;
+        self.campaign_skipped += o.campaign_skipped;
+        for (why, n) in &o.campaign_skip_reasons {
+            *self.campaign_skip_reasons.entry(why).or_default() += n;
+        }
         self.resolve_us.extend_from_slice(&o.resolve_us);
         self.latencies_ms.extend_from_slice(&o.latencies_ms);
     }
@@ -141,6 +207,7 @@ pub async fn apply_records(
         return Ok(Applied::default());
     };
     let mut done = Applied::default();
+    applier.refresh_campaigns(store).await?;
     let mut tx = store.begin().await?;
     let mut batches: HashMap<String, i64> = HashMap::new();
     let mut applied_at = Vec::new();
@@ -218,7 +285,8 @@ pub async fn apply_records(
             Body::TxnPosted(t) => {
                 posted(
                     &mut tx,
-                    &applier.cfg,
+                    store,
+                    applier,
                     topic,
                     t,
                     &event.event_id,
@@ -335,7 +403,8 @@ impl History {
 #[allow(clippy::too_many_arguments)]
 async fn posted(
     conn: &mut AnyConnection,
-    cfg: &MonitorConfig,
+    store: &Store,
+    applier: &Applier,
     topic: &str,
     t: &TxnPosted,
     event_id: &str,
@@ -344,6 +413,7 @@ async fn posted(
     history: &mut History,
     done: &mut Applied,
 ) -> Result<std::result::Result<(), Refusal>> {
+    let cfg = &applier.cfg;
     let key = (t.system.clone(), t.account_no.clone());
     let known = match accounts.get(&key) {
         Some(a) => Some(a.clone()),
@@ -408,7 +478,36 @@ async fn posted(
         .ok()
         .and_then(|d| d.checked_add_days(chrono::Days::new(cfg.task_due_days as u64)))
         .map_or_else(|| t.day().to_owned(), |d| d.to_string());
-    for hit in rules::evaluate(cfg, t, &facts) {
+    let hits = rules::evaluate(cfg, t, &facts);
+    if let Some(audiences) = applier.audiences() {
+        let mut fired: Vec<&str> = hits.iter().map(|h| h.rule).collect();
+        if audiences.wants("first_salary")
+            && rules::is_payroll_credit(t)
+            && !q::credited_before(conn, customer, &t.channel, txn_id).await?
+        {
+            fired.push("first_salary");
+        }
+        if !fired.is_empty()
+            && let Ok(day) = chrono::NaiveDate::parse_from_str(t.day(), "%Y-%m-%d")
+        {
+            let entries = triggered::enter(conn, store.backend(), audiences, customer, &fired, day)
+                .await
+                .map_err(|e| EventsError::Campaign(e.to_string()))?;
+            for e in entries {
+                match e.outcome {
+                    Outcome::Entered { arm, .. } => {
+                        done.campaign_entries += 1;
+                        done.campaign_control += u64::from(arm == panorama_campaign::CONTROL);
+                    }
+                    Outcome::Skipped(why) => {
+                        done.campaign_skipped += 1;
+                        *done.campaign_skip_reasons.entry(why).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    for hit in hits {
         let raised = q::raise_alert(
             conn,
             &EventAlert {

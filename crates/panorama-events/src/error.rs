@@ -15,6 +15,9 @@ pub enum EventsError {
     /// are dead letters).
     #[error("landing a customer record: {0}")]
     Ingest(String),
+    /// A triggered campaign could not be read or worked out.
+    #[error("triggered campaign: {0}")]
+    Campaign(String),
 }
 
 impl From<sqlx::Error> for EventsError {

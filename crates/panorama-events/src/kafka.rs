@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use panorama_analytics::config::MonitorConfig;
 use panorama_store::Store;
 use rskafka::BackoffConfig;
 use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
@@ -123,7 +122,7 @@ pub struct ConsumeReport {
 /// calling `progress` after each applied round.
 pub async fn consume(
     store: &Store,
-    cfg: &MonitorConfig,
+    applier: &mut Applier,
     opts: &ConsumeOptions,
     mut progress: impl FnMut(&ConsumeReport),
 ) -> Result<ConsumeReport> {
@@ -146,7 +145,6 @@ pub async fn consume(
         readers.push((p, pc, next));
     }
     let mut report = ConsumeReport::default();
-    let mut applier = Applier::new(cfg.clone());
     let mut last_record = Instant::now();
     loop {
         let mut got = false;
@@ -170,8 +168,7 @@ pub async fn consume(
                 continue;
             }
             got = true;
-            let applied =
-                apply_records(store, &mut applier, &opts.topic, *partition, &records).await?;
+            let applied = apply_records(store, applier, &opts.topic, *partition, &records).await?;
             *next = records.last().map_or(*next, |r| r.offset + 1);
             report.records += records.len() as u64;
             report.rounds += 1;

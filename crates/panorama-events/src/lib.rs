@@ -6,7 +6,7 @@
 //! - `rules`: key-transaction monitoring, pure;
 //! - `apply`: a partition's records applied in one transaction with the
 //!   partition's position (exactly-once effects; repeats skipped by event
-//!   id; bad records kept as dead letters);
+//!   id; bad records kept as dead letters; triggered campaigns entered);
 //! - `kafka`: the consumer loop and a publisher.
 
 pub mod apply;
@@ -15,4 +15,5 @@ pub mod kafka;
 pub mod rules;
 pub mod schema;
 
+pub use apply::Applier;
 pub use error::{EventsError, Result};

@@ -49,6 +49,12 @@ pub fn to_other_bank(cfg: &MonitorConfig, t: &TxnPosted) -> bool {
         })
 }
 
+/// Whether a transaction is a payroll credit (a batch posting into the
+/// account: how salaries arrive).
+pub fn is_payroll_credit(t: &TxnPosted) -> bool {
+    t.direction == Direction::Credit && t.channel == "batch"
+}
+
 /// Whether the outbound rules need to know of a recent maturity.
 pub fn wants_maturity(cfg: &MonitorConfig, t: &TxnPosted) -> bool {
     cfg.enabled("maturity_outflow")

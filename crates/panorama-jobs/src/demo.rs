@@ -547,6 +547,7 @@ async fn design_and_launch(bank: &Bank<'_>, c: &Campaign<'_>, on: NaiveDate) -> 
         budget_minor: Some(c.budget_minor),
         priority: 0,
         by: ANALYST.into(),
+        trigger: None,
     };
     let id = ops::design(store, config, &d)
         .await

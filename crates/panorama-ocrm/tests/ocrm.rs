@@ -151,6 +151,7 @@ async fn a_second_person_approves_a_campaign_and_a_model() {
                 priority: 0,
                 arms: &[("A".to_owned(), None, None)],
                 created_by: "analyst1",
+                trigger_event: None,
             },
         )
         .await

@@ -47,9 +47,11 @@ pub struct CampaignRow {
     pub launched_on: Option<String>,
     /// When it was finished (its results frozen).
     pub finished_on: Option<String>,
+    /// A triggered campaign's entry event (`None`: members selected at launch).
+    pub trigger_event: Option<String>,
 }
 
-const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at, priority, launched_on, finished_on";
+const COLUMNS: &str = "id, name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, approved_by, created_at, priority, launched_on, finished_on, trigger_event";
 
 /// A campaign to create, with its offer arms.
 #[derive(Debug, Clone)]
@@ -79,14 +81,16 @@ pub struct NewCampaign<'a> {
     pub arms: &'a [(String, Option<String>, Option<String>)],
     /// Designer.
     pub created_by: &'a str,
+    /// A triggered campaign's entry event.
+    pub trigger_event: Option<&'a str>,
 }
 
 /// Creates a draft campaign and its offers; audited.
 pub async fn create(store: &Store, c: &NewCampaign<'_>) -> Result<i64> {
     let mut tx = store.begin().await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO campaign (name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, created_at, priority) \
-         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "INSERT INTO campaign (name, objective, status, eligibility, control_share_bp, seed, starts_on, ends_on, response_rule, budget_minor, created_by, created_at, priority, trigger_event) \
+         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(c.name)
     .bind(c.objective)
@@ -100,6 +104,7 @@ pub async fn create(store: &Store, c: &NewCampaign<'_>) -> Result<i64> {
     .bind(c.created_by)
     .bind(now_utc())
     .bind(c.priority)
+    .bind(c.trigger_event)
     .fetch_one(&mut *tx)
     .await?;
     for (arm, product, script) in c.arms {
@@ -447,6 +452,17 @@ pub async fn members(store: &Store, id: i64) -> Result<Vec<(i64, String)>> {
     .await?)
 }
 
+/// The members of a campaign with the day each was selected (a triggered
+/// campaign's members enter on the day of their event): (customer, day).
+pub async fn members_entered(store: &Store, id: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT customer_id, selected_on FROM campaign_member WHERE campaign_id = $1 ORDER BY customer_id",
+    )
+    .bind(id)
+    .fetch_all(store.db())
+    .await?)
+}
+
 /// The customers who responded to a campaign.
 pub async fn responders(store: &Store, id: i64) -> Result<Vec<i64>> {
     Ok(
@@ -539,6 +555,237 @@ pub async fn live(store: &Store) -> Result<Vec<CampaignRow>> {
     ))
     .fetch_all(store.db())
     .await?)
+}
+
+/// The ids of the live triggered campaigns (read on every fetch of the
+/// event feed: a campaign launched or finished is seen at once).
+pub async fn live_triggered_ids(store: &Store) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM campaign WHERE status = 'live' AND trigger_event IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(store.db())
+    .await?)
+}
+
+/// The live triggered campaigns.
+pub async fn live_triggered(store: &Store) -> Result<Vec<CampaignRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM campaign WHERE status = 'live' AND trigger_event IS NOT NULL ORDER BY id"
+    ))
+    .fetch_all(store.db())
+    .await?)
+}
+
+/// What the contact policy asks of one customer when their event triggers
+/// a campaign.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryFacts {
+    /// Already a member of the campaign (a customer enters once).
+    pub member: bool,
+    /// Campaign contacts (treated memberships of live or finished
+    /// campaigns) selected on or after the frequency cap's first day.
+    pub recent_contacts: i64,
+    /// A member of a live campaign of higher priority.
+    pub reserved: bool,
+    /// Their primary RM.
+    pub owner: Option<i64>,
+    /// Opted out of: all contact, SMS, e-mail, calls and app pushes.
+    pub opt_out: [bool; 4],
+    /// Their mobile, if any.
+    pub mobile: Option<String>,
+    /// Their e-mail, if any.
+    pub email: Option<String>,
+    /// Whether they are an active customer.
+    pub active: bool,
+}
+
+impl EntryFacts {
+    /// Whether they may not be contacted on `channel` (as [`opted_out`]).
+    pub fn opted_out(&self, channel: &str) -> bool {
+        let [all, sms, email, phone] = self.opt_out;
+        all || match channel {
+            "sms" => sms,
+            "email" => email,
+            "branch" => false,
+            _ => phone,
+        }
+    }
+
+    /// Where they are reached on `channel` (mobile for SMS and app push).
+    pub fn address(&self, channel: &str) -> Option<&str> {
+        if channel == "email" {
+            self.email.as_deref()
+        } else {
+            self.mobile.as_deref()
+        }
+    }
+}
+
+/// The facts of [`EntryFacts`] for `customer` and campaign `id` (of
+/// `priority`), contacts counted from `since`: a handful of reads by key.
+pub async fn entry_facts(
+    conn: &mut AnyConnection,
+    id: i64,
+    priority: i64,
+    customer: i64,
+    since: &str,
+) -> Result<EntryFacts> {
+    let member: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM campaign_member WHERE campaign_id = $1 AND customer_id = $2",
+    )
+    .bind(id)
+    .bind(customer)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let recent_contacts: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_member m JOIN campaign c ON c.id = m.campaign_id \
+         WHERE m.customer_id = $1 AND m.selected_on >= $2 AND m.is_control = 0 \
+         AND c.status IN ('live', 'finished')",
+    )
+    .bind(customer)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
+    let reserved: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM campaign_member m JOIN campaign c ON c.id = m.campaign_id \
+         WHERE m.customer_id = $1 AND c.status = 'live' AND c.priority > $2 AND c.id <> $3 LIMIT 1",
+    )
+    .bind(customer)
+    .bind(priority)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let owner: Option<i64> = sqlx::query_scalar(
+        "SELECT rm_user_id FROM assignment WHERE customer_id = $1 AND to_date IS NULL AND role = 'primary' LIMIT 1",
+    )
+    .bind(customer)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let prefs: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT opt_out_all, opt_out_sms, opt_out_email, opt_out_phone FROM contact_preference WHERE customer_id = $1",
+    )
+    .bind(customer)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let who: Option<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT status, mobile, email FROM customer WHERE id = $1")
+            .bind(customer)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (a, s, e, p) = prefs.unwrap_or_default();
+    let (status, mobile, email) = who.unwrap_or_default();
+    Ok(EntryFacts {
+        member: member.is_some(),
+        recent_contacts,
+        reserved: reserved.is_some(),
+        owner,
+        opt_out: [a == 1, s == 1, e == 1, p == 1],
+        mobile,
+        email,
+        active: status == "active",
+    })
+}
+
+/// Treated members of campaign `id` per channel so far, and of them on the
+/// rm channel those of `rm`: what a triggered campaign's capacities have
+/// left.
+pub async fn channel_use(
+    conn: &mut AnyConnection,
+    id: i64,
+    rm: Option<i64>,
+) -> Result<(HashMap<String, i64>, i64)> {
+    let per_channel: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT channel, CAST(COUNT(*) AS BIGINT) FROM campaign_member \
+         WHERE campaign_id = $1 AND is_control = 0 AND channel IS NOT NULL GROUP BY channel",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rm_calls: i64 =
+        match rm {
+            Some(rm) => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM campaign_member WHERE campaign_id = $1 AND is_control = 0 \
+                 AND channel = 'rm' AND owner_user_id = $2",
+            )
+            .bind(id)
+            .bind(rm)
+            .fetch_one(&mut *conn)
+            .await?,
+            None => 0,
+        };
+    Ok((per_channel.into_iter().collect(), rm_calls))
+}
+
+/// Writes one member a triggered campaign took on `selected_on`, with its
+/// RM's call task or its gateway message, and counts it in its arm's size
+/// — on the caller's connection, inside the event's transaction.
+pub async fn enter(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: i64,
+    selected_on: &str,
+    member: &MemberWrite,
+    task: Option<&TaskWrite>,
+    message: Option<&MessageWrite>,
+) -> Result<()> {
+    write_members(
+        &mut *conn,
+        backend,
+        id,
+        selected_on,
+        std::slice::from_ref(member),
+    )
+    .await?;
+    let (_, arm, control, _, _) = member;
+    let grown = sqlx::query(
+        "UPDATE campaign_arm SET members = members + 1 WHERE campaign_id = $1 AND arm = $2 AND is_control = $3",
+    )
+    .bind(id)
+    .bind(arm)
+    .bind(i64::from(*control))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if grown == 0 {
+        sqlx::query(
+            "INSERT INTO campaign_arm (campaign_id, arm, is_control, members) VALUES ($1, $2, $3, 1)",
+        )
+        .bind(id)
+        .bind(arm)
+        .bind(i64::from(*control))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let now = now_utc();
+    if let Some((rm, customer, title, due)) = task {
+        sqlx::query(
+            "INSERT INTO task (owner_user_id, customer_id, campaign_id, title, due_on, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'open', $6)",
+        )
+        .bind(rm)
+        .bind(customer)
+        .bind(id)
+        .bind(title)
+        .bind(due)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some((customer, channel, address, text)) = message {
+        sqlx::query(
+            "INSERT INTO campaign_outbox (campaign_id, customer_id, channel, address, message, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+        )
+        .bind(id)
+        .bind(customer)
+        .bind(channel)
+        .bind(address)
+        .bind(text)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The date a campaign's members were selected.

@@ -474,6 +474,26 @@ pub async fn channel_used_before(
     Ok(found.is_some())
 }
 
+/// Whether the customer was credited on `channel` before (transaction
+/// `txn_id` aside): a first payroll credit is one with none before it.
+pub async fn credited_before(
+    conn: &mut AnyConnection,
+    customer: i64,
+    channel: &str,
+    txn_id: i64,
+) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM account a JOIN txn t ON t.account_id = a.id \
+         WHERE a.customer_id = $1 AND t.channel = $2 AND t.direction = 'C' AND t.id <> $3 LIMIT 1",
+    )
+    .bind(customer)
+    .bind(channel)
+    .bind(txn_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// The customer's deposit or wealth account that matured in
 /// `[from, to]` (the latest), as (account number, maturity date).
 pub async fn matured_between(

@@ -17,6 +17,7 @@ use maud::{Markup, html};
 use panorama_campaign::service::{
     self as ops, CHANNELS, Compared, Design, Eligibility, OBJECTIVES, Results,
 };
+use panorama_campaign::triggered::{TRIGGERS, Trigger};
 use panorama_domain::money::Money;
 use panorama_store::campaigns::{self, CampaignRow};
 use panorama_store::ocrm;
@@ -68,6 +69,7 @@ pub struct DesignFields {
     ends: Option<String>,
     budget: Option<String>,
     priority: Option<String>,
+    trigger: Option<String>,
 }
 
 impl DesignFields {
@@ -142,6 +144,7 @@ impl DesignFields {
             ends: text("ends"),
             budget: text("budget"),
             priority: text("priority"),
+            trigger: text("trigger"),
         }
     }
 
@@ -244,6 +247,7 @@ impl DesignFields {
             ends: date(&self.ends, "ends")?,
             budget_minor,
             priority: number(&self.priority, "priority", 0)?,
+            trigger: owned(&self.trigger),
             by: by.to_owned(),
         })
     }
@@ -507,6 +511,13 @@ pub async fn members_csv(
 
 // ---- Pages ----
 
+fn trigger_name(tr: &Trigger, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => tr.zh,
+        Lang::En => tr.en,
+    }
+}
+
 fn objective_name(o: &str) -> t::Text {
     match o {
         "acquire" => t::OBJ_ACQUIRE,
@@ -693,6 +704,11 @@ pub async fn new_page(
                 legend { (t::CONTACT_POLICY.get(lang)) }
                 label { (t::FREQUENCY_CAP.get(lang)) " " input name="cap" value="1" size="3"; " / " input name="cap_days" value="30" size="4"; " " (t::DAYS.get(lang)) }
                 label { (t::PRIORITY.get(lang)) " " input name="priority" value="0" size="4"; }
+                label { (t::TRIGGER.get(lang)) " " select name="trigger" id="c-trigger" {
+                    option value="" { (t::TRIGGER_NONE.get(lang)) }
+                    @for tr in TRIGGERS { option value=(tr.code) { (trigger_name(tr, lang)) } }
+                } }
+                p.muted { (t::TRIGGER_HINT.get(lang)) }
             }
             fieldset {
                 legend { (t::RESPONSE_DEFINITION.get(lang)) }
@@ -848,6 +864,11 @@ pub async fn detail_page(
                         " · " (t::UNIVERSAL_CONTROL.get(lang)) " " (pct(e.universal_control))
                         " · " (t::PRIORITY.get(lang)) " " (c.priority)
                     } }
+                    @if let Some(code) = &c.trigger_event {
+                        tr { th { (t::TRIGGER.get(lang)) } td id="c-trigger" {
+                            (panorama_campaign::triggered::trigger(code).map_or(code.as_str(), |tr| trigger_name(tr, lang)))
+                        } }
+                    }
                     tr { th { (t::RESPONSE_DEFINITION.get(lang)) } td {
                         code { (c.response_rule.as_deref().unwrap_or("—")) } " · " (e.response_days) " " (t::DAYS.get(lang))
                     } }

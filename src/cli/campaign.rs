@@ -14,6 +14,71 @@ use panorama_store::campaigns as q;
 
 use super::table;
 
+/// When messages may go out: quiet hours and rest days.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SendWindow {
+    /// Quiet hours start (local hour, inclusive) …
+    #[arg(long, default_value_t = 21)]
+    quiet_start: u32,
+    /// … and end (exclusive).
+    #[arg(long, default_value_t = 8)]
+    quiet_end: u32,
+    /// The local time to judge quiet hours by (HH:MM; default: now).
+    #[arg(long)]
+    at: Option<String>,
+    /// The day to judge rest days by (default: today).
+    #[arg(long)]
+    on: Option<NaiveDate>,
+    /// The bank's calendar: `YYYY-MM-DD,rest` (public holidays) and
+    /// `YYYY-MM-DD,work` (weekend days moved to work) lines; without it
+    /// Saturdays and Sundays are the rest days.
+    #[arg(long)]
+    calendar: Option<PathBuf>,
+}
+
+impl SendWindow {
+    /// The quiet hours, the hour to judge them by and whether it is a rest
+    /// day, at `now` unless `--at` and `--on` say otherwise.
+    pub(crate) fn judge(
+        &self,
+        now: chrono::DateTime<chrono::Local>,
+    ) -> Result<(QuietHours, u32, bool)> {
+        let rest_days = match &self.calendar {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("read {}", path.display()))?;
+                delivery::RestDays::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("--calendar {}: {e}", path.display()))?
+            }
+            None => delivery::RestDays::default(),
+        };
+        let rest_day = rest_days.is_rest(self.on.unwrap_or_else(|| now.date_naive()));
+        let hour = match &self.at {
+            Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
+                .with_context(|| format!("--at {t}: HH:MM"))?
+                .hour(),
+            None => now.hour(),
+        };
+        let quiet = QuietHours {
+            start: self.quiet_start,
+            end: self.quiet_end,
+        };
+        Ok((quiet, hour, rest_day))
+    }
+}
+
+/// Says what a drain left behind.
+pub(crate) fn say_held(held: i64, opted_out: u64) {
+    if held > 0 {
+        say!(
+            "{held} messages held for the next working day: a rest day, and their customers asked not to be disturbed on rest days"
+        );
+    }
+    if opted_out > 0 {
+        say!("{opted_out} messages not sent: their customers opted out of the channel since");
+    }
+}
+
 /// Campaign actions.
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
@@ -196,23 +261,9 @@ pub enum CampaignAction {
         /// At most this many messages.
         #[arg(long, default_value_t = 10_000)]
         limit: i64,
-        /// Quiet hours start (local hour, inclusive) …
-        #[arg(long, default_value_t = 21)]
-        quiet_start: u32,
-        /// … and end (exclusive).
-        #[arg(long, default_value_t = 8)]
-        quiet_end: u32,
-        /// The local time to judge quiet hours by (HH:MM; default: now).
-        #[arg(long)]
-        at: Option<String>,
-        /// The day to judge rest days by (default: today).
-        #[arg(long)]
-        on: Option<NaiveDate>,
-        /// The bank's calendar: `YYYY-MM-DD,rest` (public holidays) and
-        /// `YYYY-MM-DD,work` (weekend days moved to work) lines; without it
-        /// Saturdays and Sundays are the rest days.
-        #[arg(long)]
-        calendar: Option<PathBuf>,
+        /// Quiet hours and rest days.
+        #[command(flatten)]
+        window: SendWindow,
         /// Who runs the gateway adapter.
         #[arg(long, default_value = "gateway")]
         by: String,
@@ -434,36 +485,18 @@ pub async fn campaign(
             channel,
             out,
             limit,
-            quiet_start,
-            quiet_end,
-            at,
-            on,
-            calendar,
+            window,
             by,
         } => {
             let now = chrono::Local::now();
-            let rest_days = match &calendar {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("read {}", path.display()))?;
-                    delivery::RestDays::parse(&text)
-                        .map_err(|e| anyhow::anyhow!("--calendar {}: {e}", path.display()))?
-                }
-                None => delivery::RestDays::default(),
-            };
-            let rest_day = rest_days.is_rest(on.unwrap_or_else(|| now.date_naive()));
-            let hour = match &at {
-                Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
-                    .with_context(|| format!("--at {t}: HH:MM"))?
-                    .hour(),
-                None => now.hour(),
-            };
-            let quiet = QuietHours {
-                start: quiet_start,
-                end: quiet_end,
-            };
-            let Drained { batch, rows, held } =
-                delivery::drain(store, &channel, limit, quiet, hour, rest_day, now, &by).await?;
+            let (quiet, hour, rest_day) = window.judge(now)?;
+            let Drained {
+                batch,
+                rows,
+                held,
+                opted_out,
+            } = delivery::drain(store, "", &channel, limit, quiet, hour, rest_day, now, &by)
+                .await?;
             let mut w = csv::Writer::from_path(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             w.write_record([
@@ -488,11 +521,7 @@ pub async fn campaign(
                 rows.len(),
                 out.display()
             );
-            if held > 0 {
-                say!(
-                    "{held} messages held for the next working day: a rest day, and their customers asked not to be disturbed on rest days"
-                );
-            }
+            say_held(held, opted_out);
             Ok(())
         }
         CampaignAction::Finish { id, on, by } => {

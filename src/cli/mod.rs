@@ -20,6 +20,7 @@ mod load;
 pub mod models;
 pub mod serve;
 mod setup;
+mod sms;
 mod survey;
 mod table;
 
@@ -349,6 +350,14 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: crate::cli::events::EventsAction,
+    },
+    /// The SMS channel through a gateway's HTTP API: send the outbox (paced,
+    /// never in quiet hours), read delivery receipts and replies (退订 → an
+    /// opt-out at once), the outbox's state; and a local gateway for trials.
+    Sms {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cli::sms::SmsAction,
     },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
@@ -775,6 +784,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cli.store).await?;
             survey(action, &store).await
         }
+        Command::Sms { action } => crate::cli::sms::sms(action, &cli.store).await,
         Command::Events { action } => {
             let store = open_store(&cli.store).await?;
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;

@@ -82,6 +82,14 @@ impl RestDays {
     }
 }
 
+/// The name of a batch of `channel` taken at `now`, after `prefix`.
+pub fn batch_name<Tz: TimeZone>(prefix: &str, channel: &str, now: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    format!("{prefix}{channel}-{}", now.format("%Y%m%dT%H%M%S%.6f"))
+}
+
 /// One batch handed to a gateway.
 #[derive(Debug, Clone)]
 pub struct Drained {
@@ -92,16 +100,20 @@ pub struct Drained {
     /// Messages left queued because today is a rest day and their
     /// customers asked not to be disturbed on rest days.
     pub held: i64,
+    /// Queued messages not sent: their customers opted out of the channel
+    /// since (marked failed).
+    pub opted_out: u64,
 }
 
 /// Takes up to `limit` queued messages of `channel` at `hour` (0–23, local),
 /// unless that hour is quiet (then nothing is taken and the error says why);
 /// on a rest day the messages of customers who asked not to be disturbed on
-/// rest days stay queued. The batch is named after the channel and `now`,
-/// so each drain is its own.
+/// rest days stay queued. The batch is named `prefix`, the channel and
+/// `now`, so each drain is its own.
 #[allow(clippy::too_many_arguments)] // the drain's whole policy, spelt out
 pub async fn drain<Tz: TimeZone>(
     store: &Store,
+    prefix: &str,
     channel: &str,
     limit: i64,
     quiet: QuietHours,
@@ -124,14 +136,19 @@ where
             quiet.start, quiet.end
         )));
     }
-    let batch = format!("{channel}-{}", now.format("%Y%m%dT%H%M%S%.6f"));
-    let rows = q::drain(store, channel, limit.max(1), &batch, by, rest_day).await?;
+    let batch = batch_name(prefix, channel, &now);
+    let (rows, opted_out) = q::drain(store, channel, limit.max(1), &batch, by, rest_day).await?;
     let held = if rest_day {
         q::held_for_rest_days(store, channel).await?
     } else {
         0
     };
-    Ok(Drained { batch, rows, held })
+    Ok(Drained {
+        batch,
+        rows,
+        held,
+        opted_out,
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,15 @@
-//! Text normalisation shared by ingest and identity resolution.
+//! Text handling shared by ingest, identity resolution and the contact channels.
+
+/// Whether a reply to a message asks to stop messages on its channel: T,
+/// TD, N, 退订, 取消, STOP, UNSUBSCRIBE (case, surrounding space and a final
+/// full stop or exclamation mark ignored) — the 回T退订 every marketing SMS
+/// in China ends with.
+pub fn is_opt_out_reply(text: &str) -> bool {
+    let t = text.trim().trim_end_matches(['。', '.', '!', '！']).trim();
+    let upper = t.to_ascii_uppercase();
+    matches!(upper.as_str(), "T" | "TD" | "N" | "STOP" | "UNSUBSCRIBE")
+        || ["退订", "取消", "退定", "取消订阅"].contains(&t)
+}
 
 /// Converts full-width ASCII variants (U+FF01..U+FF5E) and the ideographic
 /// space to their half-width forms, trims, and collapses runs of white space

@@ -616,20 +616,25 @@ async fn replied(
     event_id: &str,
     done: &mut Applied,
 ) -> Result<std::result::Result<(), Refusal>> {
-    let customers = q::customers_by_mobile(conn, &r.mobile).await?;
+    let stop = r.is_opt_out();
+    let customers = q::apply_reply(
+        conn,
+        &r.mobile,
+        &r.channel,
+        &r.text,
+        stop,
+        "event-feed",
+        event_id,
+    )
+    .await?;
     if customers.is_empty() {
         return Ok(Err(format!(
             "data.mobile: no active customer has mobile {}",
             mask_mobile(&r.mobile)
         )));
     }
-    let stop = r.is_opt_out();
-    for customer in customers {
-        if stop {
-            q::opt_out(conn, customer, &r.channel, event_id).await?;
-            done.opt_outs += 1;
-        }
-        q::record_reply(conn, customer, &r.text, stop).await?;
+    if stop {
+        done.opt_outs += customers.len() as u64;
     }
     Ok(Ok(()))
 }

@@ -165,10 +165,7 @@ impl ContactReply {
     /// Whether the reply asks to stop messages on its channel: T, TD, N,
     /// 退订, 取消, STOP, UNSUBSCRIBE (case and surrounding space ignored).
     pub fn is_opt_out(&self) -> bool {
-        let t = self.text.trim().trim_end_matches(['。', '.', '!', '！']);
-        let upper = t.to_ascii_uppercase();
-        matches!(upper.as_str(), "T" | "TD" | "N" | "STOP" | "UNSUBSCRIBE")
-            || ["退订", "取消", "退定", "取消订阅"].contains(&t)
+        panorama_domain::text::is_opt_out_reply(&self.text)
     }
 }
 

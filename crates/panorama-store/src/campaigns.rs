@@ -899,7 +899,9 @@ pub struct OutboxRow {
 
 /// Takes up to `limit` queued messages of `channel`, oldest first, and marks
 /// them sent in batch `batch` — in one transaction, so two adapters never
-/// send the same message; audited (addresses leave the bank).
+/// send the same message; audited (addresses leave the bank). Messages of
+/// customers who opted out of the channel since they were queued (a 退订
+/// reply a minute ago) never go: they are marked failed, and counted.
 pub async fn drain(
     store: &Store,
     channel: &str,
@@ -907,8 +909,22 @@ pub async fn drain(
     batch: &str,
     by: &str,
     hold_rest_day_dnd: bool,
-) -> Result<Vec<OutboxRow>> {
+) -> Result<(Vec<OutboxRow>, u64)> {
     let mut tx = store.begin().await?;
+    let column = match channel {
+        "sms" => "opt_out_sms",
+        "email" => "opt_out_email",
+        _ => "opt_out_phone",
+    };
+    let opted_out = sqlx::query(&format!(
+        "UPDATE campaign_outbox SET status = 'failed', gateway_detail = 'opted out' \
+         WHERE status = 'queued' AND channel = $1 AND customer_id IN \
+         (SELECT customer_id FROM contact_preference WHERE opt_out_all = 1 OR {column} = 1)"
+    ))
+    .bind(channel)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     // Claim first (the status re-checked on the row), then read what was
     // claimed. On a rest day the messages of customers who asked not to be
     // disturbed on rest days stay queued for the next working day.
@@ -948,7 +964,7 @@ pub async fn drain(
         .await?;
     }
     tx.commit().await?;
-    Ok(rows)
+    Ok((rows, opted_out))
 }
 
 /// Queued messages of `channel` held back on a rest day: their customers

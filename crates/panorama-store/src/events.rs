@@ -598,13 +598,38 @@ pub async fn customers_by_mobile(conn: &mut AnyConnection, mobile: &str) -> Resu
     .await?)
 }
 
+/// A customer's reply on `channel` from `mobile`: recorded as a contact of
+/// every active customer with that mobile, and when it asks to stop
+/// (`stop`), their opt-out of the channel at once — audited as `actor` with
+/// `key` (the event or the gateway's reply that carried it). Returns the
+/// customers (none: nobody has that mobile).
+pub async fn apply_reply(
+    conn: &mut AnyConnection,
+    mobile: &str,
+    channel: &str,
+    text: &str,
+    stop: bool,
+    actor: &str,
+    key: &str,
+) -> Result<Vec<i64>> {
+    let customers = customers_by_mobile(conn, mobile).await?;
+    for customer in &customers {
+        if stop {
+            opt_out(conn, *customer, channel, actor, key).await?;
+        }
+        record_reply(conn, *customer, text, stop).await?;
+    }
+    Ok(customers)
+}
+
 /// Records a customer's opt-out of `channel` (`sms`, `email`, `phone` or
-/// `all`) at once, keeping their other preferences; audited with the
-/// event that carried it.
+/// `all`) at once, keeping their other preferences; audited as `actor`
+/// with the event that carried it.
 pub async fn opt_out(
     conn: &mut AnyConnection,
     customer: i64,
     channel: &str,
+    actor: &str,
     event_id: &str,
 ) -> Result<()> {
     let column = match channel {
@@ -625,7 +650,7 @@ pub async fn opt_out(
     insert_audit(
         conn,
         &Audit {
-            actor: "event-feed",
+            actor,
             action: "customer.opt_out",
             customer_id: Some(customer),
             object_type: Some("customer"),

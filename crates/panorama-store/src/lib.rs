@@ -21,6 +21,7 @@ pub mod dashboard;
 pub mod ecif;
 mod error;
 pub mod events;
+pub mod gateway;
 pub mod ingest;
 mod location;
 pub mod memory;

@@ -87,6 +87,14 @@ pub async fn run_batch(
     for id in &run.campaigns_finished {
         say!("  campaign {id}: its response window closed; finished, results kept");
     }
+    if run.daily_check.salary_stopped > 0 {
+        say!(
+            "  salary stopped for {} customers: {} new alerts, {} RM tasks",
+            run.daily_check.salary_stopped,
+            run.daily_check.alerts,
+            run.daily_check.tasks
+        );
+    }
     Ok(run.batch)
 }
 

@@ -74,6 +74,14 @@ pub enum EventsAction {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// The daily check of what no event announces: customers whose salary
+    /// stopped arriving (an alert and a task for their RM, once per stop).
+    /// The nightly batch runs it too.
+    Tick {
+        /// The day to check as of (default: today).
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+    },
 }
 
 pub(crate) async fn events(
@@ -137,6 +145,15 @@ pub(crate) async fn events(
             for (why, n) in &a.campaign_skip_reasons {
                 println!("    {n} {why}");
             }
+            Ok(())
+        }
+        EventsAction::Tick { on } => {
+            let on = on.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let t = panorama_events::tick::tick(store, &config.monitoring, on).await?;
+            println!(
+                "daily check as of {on}: salary stopped for {} customers; {} alerts raised now with {} RM tasks",
+                t.salary_stopped, t.alerts, t.tasks
+            );
             Ok(())
         }
         EventsAction::Publish {

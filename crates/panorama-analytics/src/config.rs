@@ -55,6 +55,7 @@ pub const MONITOR_RULES: &[&str] = &[
     "large_credit",
     "dormant_wake",
     "new_channel",
+    "salary_stopped",
 ];
 
 /// Thresholds of the key-transaction rules.
@@ -85,6 +86,11 @@ pub struct MonitorConfig {
     pub new_channels: Vec<String>,
     /// Tasks are due this many days after the event.
     pub task_due_days: i64,
+    /// Salary stopped (the daily check, `panorama events tick`): a customer
+    /// paid by payroll in at least this many of the months before …
+    pub salary_months: i64,
+    /// … whose last payroll credit is more than this many days old.
+    pub salary_gap_days: i64,
 }
 
 impl Default for MonitorConfig {
@@ -101,6 +107,8 @@ impl Default for MonitorConfig {
             wake_after_days: 180,
             new_channels: vec!["mobile".into(), "online".into()],
             task_due_days: 1,
+            salary_months: 3,
+            salary_gap_days: 40,
         }
     }
 }
@@ -141,6 +149,11 @@ impl MonitorConfig {
             || !(0..=366).contains(&self.task_due_days)
         {
             return Err("monitoring: day counts must be 1..=366 (wake_after_days up to 3650, task_due_days from 0)".into());
+        }
+        if !(1..=12).contains(&self.salary_months) || !(20..=366).contains(&self.salary_gap_days) {
+            return Err(
+                "monitoring: salary_months must be 1..=12 and salary_gap_days 20..=366".into(),
+            );
         }
         if let Some(p) = self
             .own_bank_prefixes

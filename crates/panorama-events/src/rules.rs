@@ -190,6 +190,24 @@ pub fn evaluate(cfg: &MonitorConfig, t: &TxnPosted, facts: &Facts) -> Vec<Hit> {
     hits
 }
 
+/// The daily check's hit for a customer whose payroll credits (in
+/// `months` months) stopped: the last one booked on `last_day`, `idle`
+/// days before the check.
+pub fn salary_stopped(months: i64, last_day: &str, idle: i64) -> Hit {
+    Hit {
+        rule: "salary_stopped",
+        severity: "warning",
+        message: format!(
+            "代发工资中断：此前 {months} 个月有代发工资入账，最近一次 {last_day}，已 {idle} 天未到账"
+        ),
+        message_en: format!(
+            "Salary stopped: payroll credits in {months} months, the last on {last_day}, none for {idle} days"
+        ),
+        detail: json!({"last_payroll_on": last_day, "months_paid": months, "idle_days": idle})
+            .to_string(),
+    }
+}
+
 fn channel_zh(code: &str) -> &'static str {
     match code {
         "mobile" => "手机银行",

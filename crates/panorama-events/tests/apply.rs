@@ -310,3 +310,69 @@ async fn accounts_and_balances_arrive_as_their_extracts_rows() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_check_finds_a_salary_that_stopped_once() {
+    use panorama_events::tick::tick;
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    for t in test_support::both("events_tick").await.unwrap() {
+        let store = &t.store;
+        bank(store).await;
+        // Payroll on the 10th of August, September and October; then none.
+        for (k, on) in ["2026-08-10", "2026-09-10", "2026-10-10"]
+            .iter()
+            .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO txn (system, txn_ref, account_id, booked_at, amount_minor, direction, channel, batch_id) \
+                 VALUES ('core', $1, 1, $2, 800000, 'C', 'batch', 1)",
+            )
+            .bind(format!("PAY-{k}"))
+            .bind(format!("{on}T02:00:00"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        let cfg = MonitorConfig::default();
+        // November 10th: a month since the last salary — not yet a gap.
+        let early = tick(store, &cfg, day("2026-11-10")).await.unwrap();
+        assert_eq!(early.salary_stopped, 0, "{early:?}");
+        // December 7th: 58 days without one.
+        let late = tick(store, &cfg, day("2026-12-07")).await.unwrap();
+        assert_eq!((late.salary_stopped, late.alerts, late.tasks), (1, 1, 1));
+        let (message, detail): (String, String) = sqlx::query_as(
+            "SELECT message, detail FROM alert WHERE customer_id = 1 AND rule = 'salary_stopped'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert!(
+            message.contains("2026-10-10") && message.contains("58 天"),
+            "{message}"
+        );
+        assert!(detail.contains("\"months_paid\":3"), "{detail}");
+        // The next day's check: the same stop, no second alert.
+        let again = tick(store, &cfg, day("2026-12-08")).await.unwrap();
+        assert_eq!((again.salary_stopped, again.alerts), (1, 0));
+        // Three months of payroll are not the four this bank asks for.
+        let stricter = MonitorConfig {
+            salary_months: 4,
+            ..MonitorConfig::default()
+        };
+        assert_eq!(
+            tick(store, &stricter, day("2026-12-09"))
+                .await
+                .unwrap()
+                .salary_stopped,
+            0
+        );
+        let off = MonitorConfig {
+            disabled: vec!["salary_stopped".into()],
+            ..MonitorConfig::default()
+        };
+        assert_eq!(
+            tick(store, &off, day("2026-12-09")).await.unwrap(),
+            Default::default()
+        );
+    }
+}

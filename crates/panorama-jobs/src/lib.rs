@@ -36,6 +36,8 @@ pub struct Nightly {
     pub campaign_responses: Vec<(i64, u64)>,
     /// Campaigns whose response window closed, finished with their results kept.
     pub campaigns_finished: Vec<i64>,
+    /// The daily check of what no event announces (salaries that stopped).
+    pub daily_check: panorama_events::tick::Ticked,
 }
 
 /// Runs the nightly chain for `as_of` (default: the latest business date in
@@ -90,6 +92,10 @@ pub async fn nightly_on(
         .await
         .context("capturing campaign responses")?;
     let (finished, live): (Vec<_>, Vec<_>) = captured.into_iter().partition(|x| x.finished);
+    // Salaries that stopped arriving by the as-of date.
+    let daily_check = panorama_events::tick::tick(store, &config.monitoring, report.as_of)
+        .await
+        .context("the daily check (salaries stopped)")?;
     Ok(Nightly {
         batch: report,
         name_keys,
@@ -98,5 +104,6 @@ pub async fn nightly_on(
         scores,
         campaign_responses: live.iter().map(|x| (x.campaign_id, x.responses)).collect(),
         campaigns_finished: finished.iter().map(|x| x.campaign_id).collect(),
+        daily_check,
     })
 }

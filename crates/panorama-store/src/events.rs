@@ -588,6 +588,44 @@ pub async fn raise_alert(conn: &mut AnyConnection, a: &EventAlert<'_>) -> Result
     })
 }
 
+/// A person paid by payroll whose salary stopped arriving.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SalaryGap {
+    /// Customer.
+    pub customer_id: i64,
+    /// When the last payroll credit was booked.
+    pub last_at: String,
+    /// Months with a payroll credit in the window.
+    pub months: i64,
+}
+
+/// Active persons with payroll credits (`batch`-channel credits) booked in
+/// at least `months` calendar months from `from`, none since `cutoff`
+/// (dates `YYYY-MM-DD`): whose salary stopped. One pass over the window's
+/// transactions (a daily check, not a per-event one).
+pub async fn salary_stopped(
+    store: &Store,
+    from: &str,
+    cutoff: &str,
+    months: i64,
+) -> Result<Vec<SalaryGap>> {
+    Ok(sqlx::query_as(
+        "SELECT a.customer_id, MAX(t.booked_at) AS last_at, \
+                CAST(COUNT(DISTINCT SUBSTR(t.booked_at, 1, 7)) AS BIGINT) AS months \
+         FROM txn t JOIN account a ON a.id = t.account_id \
+         JOIN customer c ON c.id = a.customer_id AND c.status = 'active' AND c.party_type = 'person' \
+         WHERE t.channel = 'batch' AND t.direction = 'C' AND t.booked_at >= $1 \
+         GROUP BY a.customer_id \
+         HAVING MAX(t.booked_at) < $2 AND COUNT(DISTINCT SUBSTR(t.booked_at, 1, 7)) >= $3 \
+         ORDER BY a.customer_id",
+    )
+    .bind(from)
+    .bind(cutoff)
+    .bind(months)
+    .fetch_all(store.db())
+    .await?)
+}
+
 /// The active customers whose mobile is `mobile` (11 digits).
 pub async fn customers_by_mobile(conn: &mut AnyConnection, mobile: &str) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(

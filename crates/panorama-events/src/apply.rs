@@ -254,22 +254,72 @@ pub async fn apply_records(
     }
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut marks: Vec<q::AppliedEvent<'_>> = Vec::new();
-    for (r, event) in &parsed {
-        let at = Position {
-            topic,
-            partition,
-            offset: r.offset,
+    // Consecutive posted transactions go in together (one multi-row insert,
+    // their facts read once); any other event first settles the run before it.
+    let mut run: Vec<(&Record, &schema::Event, &TxnPosted)> = Vec::new();
+    let mut k = 0;
+    while k <= parsed.len() {
+        let next = parsed.get(k);
+        k += 1;
+        let txn = next.and_then(|(r, e)| match e {
+            Ok(e) if !before.contains(&e.event_id) && !seen.contains(e.event_id.as_str()) => {
+                match &e.body {
+                    Body::TxnPosted(t) => Some((*r, e, t)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        });
+        if let Some((r, e, t)) = txn {
+            seen.insert(e.event_id.as_str());
+            run.push((r, e, t));
+            continue;
+        }
+        if !run.is_empty() {
+            let outcomes = post_run(
+                &mut tx,
+                store,
+                applier,
+                topic,
+                &run,
+                &mut batches,
+                &mut accounts,
+                &mut history,
+                &mut done,
+            )
+            .await?;
+            for ((r, e, _), outcome) in run.drain(..).zip(outcomes) {
+                settle(
+                    &mut tx,
+                    topic,
+                    partition,
+                    r,
+                    e,
+                    outcome,
+                    &mut marks,
+                    &mut applied_at,
+                    &mut done,
+                )
+                .await?;
+            }
+        }
+        let Some((r, event)) = next else {
+            break;
         };
-        let value = r.value.as_deref().unwrap_or_default();
-        let payload = || String::from_utf8_lossy(value).into_owned();
         let event = match event {
             Ok(e) => e,
             Err(refused) => {
+                let at = Position {
+                    topic,
+                    partition,
+                    offset: r.offset,
+                };
+                let payload = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default());
                 q::dead_letter(
                     &mut tx,
                     &at,
                     refused.event_id.as_deref(),
-                    &payload(),
+                    &payload,
                     &refused.reason,
                 )
                 .await?;
@@ -282,21 +332,7 @@ pub async fn apply_records(
             continue;
         }
         let outcome = match &event.body {
-            Body::TxnPosted(t) => {
-                posted(
-                    &mut tx,
-                    store,
-                    applier,
-                    topic,
-                    t,
-                    &event.event_id,
-                    &mut batches,
-                    &mut accounts,
-                    &mut history,
-                    &mut done,
-                )
-                .await?
-            }
+            Body::TxnPosted(_) => unreachable_txn(),
             Body::ContactReply(r) => replied(&mut tx, r, &event.event_id, &mut done).await?,
             Body::CustomerRecord(c) => {
                 // A record may give accounts their customer: read them again.
@@ -325,22 +361,18 @@ pub async fn apply_records(
                 }
             }
         };
-        match outcome {
-            Ok(()) => {
-                marks.push(q::AppliedEvent {
-                    event_id: &event.event_id,
-                    event_type: event.body.kind(),
-                    offset: r.offset,
-                    occurred_at: event.occurred_at.as_deref(),
-                });
-                done.applied += 1;
-                applied_at.push(r.timestamp_ms);
-            }
-            Err(reason) => {
-                q::dead_letter(&mut tx, &at, Some(&event.event_id), &payload(), &reason).await?;
-                done.dead_letters += 1;
-            }
-        }
+        settle(
+            &mut tx,
+            topic,
+            partition,
+            r,
+            event,
+            outcome,
+            &mut marks,
+            &mut applied_at,
+            &mut done,
+        )
+        .await?;
     }
     q::mark_applied_many(&mut tx, store.backend(), topic, partition, &marks).await?;
     q::set_next_offset(&mut tx, topic, partition, last.offset + 1).await?;
@@ -348,6 +380,50 @@ pub async fn apply_records(
     let now = chrono::Utc::now().timestamp_millis();
     done.latencies_ms = applied_at.iter().map(|t| now - t).collect();
     Ok(done)
+}
+
+/// A posted transaction is applied with its run, never alone.
+fn unreachable_txn() -> std::result::Result<(), Refusal> {
+    Err("internal: a posted transaction outside its run".to_owned())
+}
+
+/// Records an event's outcome: applied (its id marked with the others at
+/// the end), or a dead letter with the reason.
+#[allow(clippy::too_many_arguments)]
+async fn settle<'a>(
+    conn: &mut AnyConnection,
+    topic: &str,
+    partition: i32,
+    r: &Record,
+    event: &'a schema::Event,
+    outcome: std::result::Result<(), Refusal>,
+    marks: &mut Vec<q::AppliedEvent<'a>>,
+    applied_at: &mut Vec<i64>,
+    done: &mut Applied,
+) -> Result<()> {
+    match outcome {
+        Ok(()) => {
+            marks.push(q::AppliedEvent {
+                event_id: &event.event_id,
+                event_type: event.body.kind(),
+                offset: r.offset,
+                occurred_at: event.occurred_at.as_deref(),
+            });
+            done.applied += 1;
+            applied_at.push(r.timestamp_ms);
+        }
+        Err(reason) => {
+            let at = Position {
+                topic,
+                partition,
+                offset: r.offset,
+            };
+            let payload = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default());
+            q::dead_letter(conn, &at, Some(&event.event_id), &payload, &reason).await?;
+            done.dead_letters += 1;
+        }
+    }
+    Ok(())
 }
 
 /// The ingest batch of `topic`'s events of `day`, made on first use and
@@ -400,133 +476,187 @@ impl History {
     }
 }
 
+/// Posts a run of transaction events: their accounts read (from the fetch's
+/// map, else one by one), the facts the rules ask of the store before the
+/// run read once per customer and channel, the new transactions inserted
+/// together (a reference the store has already is counted, not posted),
+/// then each new one checked by the rules in order — the run's own earlier
+/// transactions count as history — raising alerts and RM tasks and entering
+/// customers into triggered campaigns. One outcome per event.
 #[allow(clippy::too_many_arguments)]
-async fn posted(
+async fn post_run(
     conn: &mut AnyConnection,
     store: &Store,
     applier: &Applier,
     topic: &str,
-    t: &TxnPosted,
-    event_id: &str,
+    run: &[(&Record, &schema::Event, &TxnPosted)],
     batches: &mut HashMap<String, i64>,
     accounts: &mut Accounts,
     history: &mut History,
     done: &mut Applied,
-) -> Result<std::result::Result<(), Refusal>> {
+) -> Result<Vec<std::result::Result<(), Refusal>>> {
     let cfg = &applier.cfg;
-    let key = (t.system.clone(), t.account_no.clone());
-    let known = match accounts.get(&key) {
-        Some(a) => Some(a.clone()),
-        None => q::account_context(conn, &t.system, &t.account_no).await?,
-    };
-    let Some(account) = known else {
-        return Ok(Err(format!(
-            "data.account_no: account '{}' of system '{}' is not known (load its extract first, then replay)",
-            t.account_no, t.system
-        )));
-    };
-    let batch_id = day_batch(conn, topic, t.day(), batches).await?;
-    let row = PostedTxn {
-        system: &t.system,
-        txn_ref: &t.txn_ref,
-        account_id: account.account_id,
-        booked_at: &t.booked_at,
-        amount_minor: t.amount_minor,
-        direction: t.direction.code(),
-        channel: &t.channel,
-        mcc: t.mcc.as_deref(),
-        counterparty_account: t.counterparty_account.as_deref(),
-        counterparty_name: t.counterparty_name.as_deref(),
-        counterparty_bank: t.counterparty_bank.as_deref(),
-        balance_after_minor: t.balance_after_minor,
-        batch_id,
-    };
-    let Some(txn_id) = q::insert_txn(conn, &row).await? else {
-        done.known_transactions += 1;
-        return Ok(Ok(()));
-    };
-    done.transactions += 1;
-    let Some(customer) = account.customer_id else {
-        return Ok(Ok(()));
-    };
-    let previous_txn_at = if !cfg.enabled("dormant_wake") {
-        None
-    } else {
-        match history.previous(account.account_id, &t.booked_at) {
-            Some(known) => known,
-            None => q::previous_txn_at(conn, account.account_id, &t.booked_at, txn_id).await?,
-        }
-    };
-    history
-        .posted
-        .entry(account.account_id)
-        .or_default()
-        .push(t.booked_at.clone());
-    let mut facts = Facts {
-        previous_txn_at,
-        ..Facts::default()
-    };
-    if rules::wants_channel(cfg, t) {
-        facts.channel_used_before =
-            Some(q::channel_used_before(conn, customer, &t.channel, txn_id).await?);
+    let audiences = applier.audiences();
+    let wants_salary = audiences.is_some_and(|a| a.wants("first_salary"));
+    let mut contexts: Vec<Option<AccountContext>> = Vec::with_capacity(run.len());
+    for (_, _, t) in run {
+        let key = (t.system.clone(), t.account_no.clone());
+        let known = match accounts.get(&key) {
+            Some(a) => Some(a.clone()),
+            None => {
+                let found = q::account_context(conn, &t.system, &t.account_no).await?;
+                if let Some(a) = &found {
+                    accounts.insert(key, a.clone());
+                }
+                found
+            }
+        };
+        contexts.push(known);
     }
-    if rules::wants_maturity(cfg, t) {
-        let from = rules::maturity_window_start(cfg, t);
-        facts.matured = q::matured_between(conn, customer, &from, t.day()).await?;
-    }
-    let due = chrono::NaiveDate::parse_from_str(t.day(), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.checked_add_days(chrono::Days::new(cfg.task_due_days as u64)))
-        .map_or_else(|| t.day().to_owned(), |d| d.to_string());
-    let hits = rules::evaluate(cfg, t, &facts);
-    if let Some(audiences) = applier.audiences() {
-        let mut fired: Vec<&str> = hits.iter().map(|h| h.rule).collect();
-        if audiences.wants("first_salary")
-            && rules::is_payroll_credit(t)
-            && !q::credited_before(conn, customer, &t.channel, txn_id).await?
-        {
-            fired.push("first_salary");
+    // What the store knew before the run: a customer's use of a watched
+    // channel, and payroll credits (for a first salary).
+    let mut used_before: HashMap<(i64, &str), bool> = HashMap::new();
+    let mut paid_before: HashMap<(i64, &str), bool> = HashMap::new();
+    for ((_, _, t), a) in run.iter().zip(&contexts) {
+        let Some(customer) = a.as_ref().and_then(|a| a.customer_id) else {
+            continue;
+        };
+        let pair = (customer, t.channel.as_str());
+        if rules::wants_channel(cfg, t) && !used_before.contains_key(&pair) {
+            let used = q::channel_used_before(conn, customer, &t.channel, 0).await?;
+            used_before.insert(pair, used);
         }
-        if !fired.is_empty()
-            && let Ok(day) = chrono::NaiveDate::parse_from_str(t.day(), "%Y-%m-%d")
-        {
-            let entries = triggered::enter(conn, store.backend(), audiences, customer, &fired, day)
-                .await
-                .map_err(|e| EventsError::Campaign(e.to_string()))?;
-            for e in entries {
-                match e.outcome {
-                    Outcome::Entered { arm, .. } => {
-                        done.campaign_entries += 1;
-                        done.campaign_control += u64::from(arm == panorama_campaign::CONTROL);
-                    }
-                    Outcome::Skipped(why) => {
-                        done.campaign_skipped += 1;
-                        *done.campaign_skip_reasons.entry(why).or_default() += 1;
+        if wants_salary && rules::is_payroll_credit(t) && !paid_before.contains_key(&pair) {
+            let paid = q::credited_before(conn, customer, &t.channel, 0).await?;
+            paid_before.insert(pair, paid);
+        }
+    }
+    let mut rows = Vec::with_capacity(run.len());
+    for ((_, _, t), a) in run.iter().zip(&contexts) {
+        let Some(a) = a else { continue };
+        let batch_id = day_batch(conn, topic, t.day(), batches).await?;
+        rows.push(PostedTxn {
+            system: &t.system,
+            txn_ref: &t.txn_ref,
+            account_id: a.account_id,
+            booked_at: &t.booked_at,
+            amount_minor: t.amount_minor,
+            direction: t.direction.code(),
+            channel: &t.channel,
+            mcc: t.mcc.as_deref(),
+            counterparty_account: t.counterparty_account.as_deref(),
+            counterparty_name: t.counterparty_name.as_deref(),
+            counterparty_bank: t.counterparty_bank.as_deref(),
+            balance_after_minor: t.balance_after_minor,
+            batch_id,
+        });
+    }
+    let mut new: HashMap<(String, String), i64> = q::insert_txns(conn, store.backend(), &rows)
+        .await?
+        .into_iter()
+        .map(|(id, system, txn_ref)| ((system, txn_ref), id))
+        .collect();
+    let mut out = Vec::with_capacity(run.len());
+    for ((_, e, t), a) in run.iter().zip(&contexts) {
+        let Some(account) = a else {
+            out.push(Err(format!(
+                "data.account_no: account '{}' of system '{}' is not known (load its extract first, then replay)",
+                t.account_no, t.system
+            )));
+            continue;
+        };
+        // The first event with a new reference posted it; any other knew it.
+        let Some(txn_id) = new.remove(&(t.system.clone(), t.txn_ref.clone())) else {
+            done.known_transactions += 1;
+            out.push(Ok(()));
+            continue;
+        };
+        done.transactions += 1;
+        out.push(Ok(()));
+        let Some(customer) = account.customer_id else {
+            continue;
+        };
+        let previous_txn_at = if !cfg.enabled("dormant_wake") {
+            None
+        } else {
+            match history.previous(account.account_id, &t.booked_at) {
+                Some(known) => known,
+                None => q::previous_txn_at(conn, account.account_id, &t.booked_at, txn_id).await?,
+            }
+        };
+        history
+            .posted
+            .entry(account.account_id)
+            .or_default()
+            .push(t.booked_at.clone());
+        let pair = (customer, t.channel.as_str());
+        let mut facts = Facts {
+            previous_txn_at,
+            channel_used_before: used_before.get(&pair).copied(),
+            ..Facts::default()
+        };
+        if facts.channel_used_before.is_some() {
+            used_before.insert(pair, true);
+        }
+        if rules::wants_maturity(cfg, t) {
+            let from = rules::maturity_window_start(cfg, t);
+            facts.matured = q::matured_between(conn, customer, &from, t.day()).await?;
+        }
+        let due = chrono::NaiveDate::parse_from_str(t.day(), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.checked_add_days(chrono::Days::new(cfg.task_due_days as u64)))
+            .map_or_else(|| t.day().to_owned(), |d| d.to_string());
+        let hits = rules::evaluate(cfg, t, &facts);
+        if let Some(audiences) = audiences {
+            let mut fired: Vec<&str> = hits.iter().map(|h| h.rule).collect();
+            if let Some(paid) = paid_before.get_mut(&pair) {
+                if !*paid {
+                    fired.push("first_salary");
+                }
+                *paid = true;
+            }
+            if !fired.is_empty()
+                && let Ok(day) = chrono::NaiveDate::parse_from_str(t.day(), "%Y-%m-%d")
+            {
+                let entries =
+                    triggered::enter(conn, store.backend(), audiences, customer, &fired, day)
+                        .await
+                        .map_err(|e| EventsError::Campaign(e.to_string()))?;
+                for entry in entries {
+                    match entry.outcome {
+                        Outcome::Entered { arm, .. } => {
+                            done.campaign_entries += 1;
+                            done.campaign_control += u64::from(arm == panorama_campaign::CONTROL);
+                        }
+                        Outcome::Skipped(why) => {
+                            done.campaign_skipped += 1;
+                            *done.campaign_skip_reasons.entry(why).or_default() += 1;
+                        }
                     }
                 }
             }
         }
+        for hit in hits {
+            let raised = q::raise_alert(
+                conn,
+                &EventAlert {
+                    customer_id: customer,
+                    rule: hit.rule,
+                    event_key: &e.event_id,
+                    as_of: t.day(),
+                    severity: hit.severity,
+                    message: &hit.message,
+                    message_en: &hit.message_en,
+                    detail: &hit.detail,
+                    due_on: &due,
+                },
+            )
+            .await?;
+            done.alerts += u64::from(raised.alert.is_some());
+            done.tasks += u64::from(raised.task.is_some());
+        }
     }
-    for hit in hits {
-        let raised = q::raise_alert(
-            conn,
-            &EventAlert {
-                customer_id: customer,
-                rule: hit.rule,
-                event_key: event_id,
-                as_of: t.day(),
-                severity: hit.severity,
-                message: &hit.message,
-                message_en: &hit.message_en,
-                detail: &hit.detail,
-                due_on: &due,
-            },
-        )
-        .await?;
-        done.alerts += u64::from(raised.alert.is_some());
-        done.tasks += u64::from(raised.task.is_some());
-    }
-    Ok(Ok(()))
+    Ok(out)
 }
 
 /// Lands a customer record as an extract's row would, then resolves it

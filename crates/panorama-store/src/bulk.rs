@@ -132,6 +132,31 @@ impl BulkInsert {
     }
 }
 
+impl BulkInsert {
+    /// Inserts `rows` like [`BulkInsert::execute`], the tail ending in a
+    /// `RETURNING` clause, and returns the rows it returned.
+    pub async fn returning(
+        &self,
+        conn: &mut AnyConnection,
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<sqlx::any::AnyRow>> {
+        let mut out = Vec::with_capacity(rows.len());
+        let per = self.rows_per_statement();
+        for chunk in rows.chunks(per) {
+            let sql = self.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                debug_assert_eq!(row.len(), self.columns);
+                for value in row {
+                    query = bind(query, value);
+                }
+            }
+            out.extend(query.fetch_all(&mut *conn).await?);
+        }
+        Ok(out)
+    }
+}
+
 /// Rows below which a chunk goes by multi-row `INSERT` even on PostgreSQL:
 /// `COPY` costs three round trips a chunk.
 const COPY_MIN_ROWS: usize = 512;

@@ -5,7 +5,7 @@
 //! function taking a connection runs inside the caller's transaction, so an
 //! event's effects and the position after it become durable together.
 
-use sqlx::{AnyConnection, FromRow};
+use sqlx::{AnyConnection, FromRow, Row};
 
 use crate::audit::{Audit, insert_audit};
 use crate::{Result, Store, now_utc};
@@ -389,30 +389,67 @@ pub struct PostedTxn<'a> {
     pub batch_id: i64,
 }
 
-/// Inserts a posted transaction: its id, or `None` when the source's
-/// reference is known already (a posted transaction never changes).
-pub async fn insert_txn(conn: &mut AnyConnection, t: &PostedTxn<'_>) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO txn (system, txn_ref, account_id, booked_at, amount_minor, direction, channel, \
-           mcc, counterparty_account, counterparty_name, counterparty_bank, balance_after_minor, batch_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (system, txn_ref) DO NOTHING RETURNING id",
-    )
-    .bind(t.system)
-    .bind(t.txn_ref)
-    .bind(t.account_id)
-    .bind(t.booked_at)
-    .bind(t.amount_minor)
-    .bind(t.direction)
-    .bind(t.channel)
-    .bind(t.mcc)
-    .bind(t.counterparty_account)
-    .bind(t.counterparty_name)
-    .bind(t.counterparty_bank)
-    .bind(t.balance_after_minor)
-    .bind(t.batch_id)
-    .fetch_optional(conn)
-    .await?)
+/// Inserts posted transactions in multi-row statements; returns the new
+/// ones as (id, system, reference) — a reference known already is skipped
+/// (a posted transaction never changes), as is a second one in `rows`.
+pub async fn insert_txns(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    rows: &[PostedTxn<'_>],
+) -> Result<Vec<(i64, String, String)>> {
+    let insert = crate::BulkInsert::new(
+        backend,
+        "txn",
+        &[
+            "system",
+            "txn_ref",
+            "account_id",
+            "booked_at",
+            "amount_minor",
+            "direction",
+            "channel",
+            "mcc",
+            "counterparty_account",
+            "counterparty_name",
+            "counterparty_bank",
+            "balance_after_minor",
+            "batch_id",
+        ],
+        "ON CONFLICT (system, txn_ref) DO NOTHING RETURNING id, system, txn_ref",
+    );
+    use crate::Value;
+    let values: Vec<Vec<Value>> = rows
+        .iter()
+        .map(|t| {
+            vec![
+                Value::text(t.system),
+                Value::text(t.txn_ref),
+                Value::Int(Some(t.account_id)),
+                Value::text(t.booked_at),
+                Value::Int(Some(t.amount_minor)),
+                Value::text(t.direction),
+                Value::text(t.channel),
+                Value::Text(t.mcc.map(str::to_owned)),
+                Value::Text(t.counterparty_account.map(str::to_owned)),
+                Value::Text(t.counterparty_name.map(str::to_owned)),
+                Value::Text(t.counterparty_bank.map(str::to_owned)),
+                Value::Int(t.balance_after_minor),
+                Value::Int(Some(t.batch_id)),
+            ]
+        })
+        .collect();
+    Ok(insert
+        .returning(conn, &values)
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get::<i64, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2),
+            )
+        })
+        .collect())
 }
 
 /// The account's transaction before `txn_id` (booking time), if any.

@@ -523,7 +523,7 @@ async fn post_run(
         };
         let pair = (customer, t.channel.as_str());
         if rules::wants_channel(cfg, t) && !used_before.contains_key(&pair) {
-            let used = q::channel_used_before(conn, customer, &t.channel, 0).await?;
+            let used = q::channel_used_before(conn, customer, &t.channel).await?;
             used_before.insert(pair, used);
         }
         if wants_salary && rules::is_payroll_credit(t) && !paid_before.contains_key(&pair) {
@@ -556,6 +556,14 @@ async fn post_run(
         .into_iter()
         .map(|(id, system, txn_ref)| ((system, txn_ref), id))
         .collect();
+    let channels: std::collections::BTreeSet<(i64, &str)> =
+        rows.iter().map(|r| (r.account_id, r.channel)).collect();
+    q::note_channels(
+        conn,
+        store.backend(),
+        &channels.into_iter().collect::<Vec<_>>(),
+    )
+    .await?;
     let mut out = Vec::with_capacity(run.len());
     for ((_, e, t), a) in run.iter().zip(&contexts) {
         let Some(account) = a else {

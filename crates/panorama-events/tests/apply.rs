@@ -105,6 +105,8 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
                 txn("e1", "T1", 300_000, "D", "counter", other_bank),
                 // The first mobile-banking transaction of the customer.
                 txn("e2", "T2", 50, "C", "mobile", ""),
+                // Its second: no longer a first use.
+                txn("e2b", "T2b", 60, "C", "mobile", ""),
                 // Loaded by the extract already: posted once, raises nothing.
                 txn("e3", "OLD-1", 10, "C", "counter", ""),
                 b"{broken".to_vec(),
@@ -118,14 +120,14 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
             .unwrap();
         assert_eq!(
             (done.applied, done.repeats, done.dead_letters),
-            (4, 1, 2),
+            (5, 1, 2),
             "{done:?}"
         );
-        assert_eq!((done.transactions, done.known_transactions), (2, 1));
+        assert_eq!((done.transactions, done.known_transactions), (3, 1));
         assert_eq!(done.opt_outs, 1);
         assert_eq!(
             events::next_offset(store, "t", 0).await.unwrap(),
-            Some(17),
+            Some(18),
             "the position after the last record"
         );
         let rules: Vec<(String, String)> = sqlx::query_as(
@@ -166,7 +168,7 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
         assert_eq!(dead.len(), 2);
         assert!(
             dead.iter()
-                .any(|d| d.reason.contains("'NOPE'") && d.kafka_offset == 15)
+                .any(|d| d.reason.contains("'NOPE'") && d.kafka_offset == 16)
         );
         assert!(
             dead.iter()
@@ -180,9 +182,9 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
             .unwrap();
         assert_eq!(
             (again.applied, again.repeats, again.dead_letters),
-            (0, 5, 2)
+            (0, 6, 2)
         );
-        assert_eq!(count(store, "SELECT COUNT(*) FROM txn").await, 3);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM txn").await, 4);
         assert_eq!(count(store, "SELECT COUNT(*) FROM alert").await, 2);
         assert_eq!(
             count(store, "SELECT COUNT(*) FROM event_dead_letter").await,
@@ -193,12 +195,18 @@ async fn events_apply_once_with_their_rules_and_dead_letters() {
             count(store, "SELECT COUNT(*) FROM ingest_batch WHERE folder = 'kafka:t' AND extract_date = '2026-12-07'").await,
             1
         );
-        // A large debit by amount: a warning.
-        let big = records(vec![txn("e6", "T6", 600_000, "D", "counter", "")], 17);
+        // A large debit by amount: a warning; mobile banking again: nothing.
+        let big = records(
+            vec![
+                txn("e6", "T6", 600_000, "D", "counter", ""),
+                txn("e7", "T7", 70, "D", "mobile", ""),
+            ],
+            18,
+        );
         let done = apply_records(store, &mut applier, "t", 0, &big)
             .await
             .unwrap();
-        assert_eq!((done.applied, done.alerts, done.tasks), (1, 1, 1));
+        assert_eq!((done.applied, done.alerts, done.tasks), (2, 1, 1));
     }
 }
 

@@ -357,6 +357,7 @@ async fn run(
         landed: report.landed,
         rejected: report.rejected,
     };
+    q::note_channels(&mut tx, batch_id).await?;
     let json = serde_json::to_string(&report).ok();
     q::finish_batch(
         &mut tx,

@@ -491,24 +491,43 @@ pub async fn latest_txn_at(
     Ok(out)
 }
 
-/// Whether the customer used `channel` before this transaction (on any of
-/// their accounts).
+/// Whether the customer used `channel` before (on any of their accounts,
+/// as `account_channel` records it).
 pub async fn channel_used_before(
     conn: &mut AnyConnection,
     customer: i64,
     channel: &str,
-    txn_id: i64,
 ) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM account a JOIN txn t ON t.account_id = a.id \
-         WHERE a.customer_id = $1 AND t.channel = $2 AND t.id <> $3 LIMIT 1",
+        "SELECT 1 FROM account a JOIN account_channel c ON c.account_id = a.id \
+         WHERE a.customer_id = $1 AND c.channel = $2 LIMIT 1",
     )
     .bind(customer)
     .bind(channel)
-    .bind(txn_id)
     .fetch_optional(conn)
     .await?;
     Ok(found.is_some())
+}
+
+/// Records that accounts transacted on channels: (account, channel) pairs,
+/// a known pair skipped.
+pub async fn note_channels(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    pairs: &[(i64, &str)],
+) -> Result<()> {
+    let insert = crate::BulkInsert::new(
+        backend,
+        "account_channel",
+        &["account_id", "channel"],
+        "ON CONFLICT (account_id, channel) DO NOTHING",
+    );
+    let rows: Vec<Vec<crate::Value>> = pairs
+        .iter()
+        .map(|(a, c)| vec![crate::Value::Int(Some(*a)), crate::Value::text(c)])
+        .collect();
+    insert.execute(conn, &rows).await?;
+    Ok(())
 }
 
 /// Whether the customer was credited on `channel` before (transaction

@@ -154,6 +154,20 @@ pub fn txn_insert(backend: Backend) -> BulkInsert {
     )
 }
 
+/// Records the channels batch `batch_id`'s transactions used, per account
+/// (`account_channel`: the event feed's first-use rule reads it).
+pub async fn note_channels(conn: &mut AnyConnection, batch_id: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO account_channel (account_id, channel) \
+         SELECT DISTINCT account_id, channel FROM txn WHERE batch_id = $1 \
+         ON CONFLICT (account_id, channel) DO NOTHING",
+    )
+    .bind(batch_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Insert of declared relationships; a known one is skipped.
 pub fn relationship_insert(backend: Backend) -> BulkInsert {
     BulkInsert::new(

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Node, free_port, succeeds};
-use panorama_store::{Store, StoreLocation};
+use panorama_store::Store;
 
 fn broker_bin() -> Option<PathBuf> {
     let path = std::env::var_os("PANORAMA_KAFKA_BROKER_BIN")
@@ -112,21 +112,7 @@ async fn events_raise_alerts_opt_out_and_apply_exactly_once_across_restarts() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    succeeds(
-        dir,
-        &[
-            "quickstart",
-            "--customers",
-            "300",
-            "--no-serve",
-            "--demo-password",
-            "demo-pass-1",
-        ],
-    );
-    let store =
-        Store::open(&StoreLocation::parse(dir.join("panorama-data").to_str().unwrap()).unwrap())
-            .await
-            .unwrap();
+    let store = common::quickstart_bank(dir, 300).await;
     // A core deposit account of a customer with an RM, and a customer's
     // mobile that no other customer shares.
     let (account, customer, rm): (String, i64, i64) = sqlx::query_as(
@@ -407,21 +393,7 @@ async fn triggered_campaigns_enter_customers_as_their_events_arrive() {
     use panorama_events::apply::{Applier, apply_records};
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    succeeds(
-        dir,
-        &[
-            "quickstart",
-            "--customers",
-            "600",
-            "--no-serve",
-            "--demo-password",
-            "demo-pass-1",
-        ],
-    );
-    let store =
-        Store::open(&StoreLocation::parse(dir.join("panorama-data").to_str().unwrap()).unwrap())
-            .await
-            .unwrap();
+    let store = common::quickstart_bank(dir, 600).await;
     let analytics = dir.join("panorama-data").join("analytics");
     let features = *panorama_analytics::engine::feature_dates(&analytics)
         .last()

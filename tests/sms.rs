@@ -16,7 +16,7 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use common::{Node, free_port, panorama, succeeds};
-use panorama_store::{Store, StoreLocation};
+use panorama_store::Store;
 
 /// One HTTP/1.1 request on a fresh connection; the response's body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
@@ -55,21 +55,7 @@ fn send(dir: &Path, base: &str, more: &[&str]) -> String {
 async fn sms_goes_out_within_the_rules_and_replies_close_the_loop() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    succeeds(
-        dir,
-        &[
-            "quickstart",
-            "--customers",
-            "400",
-            "--no-serve",
-            "--demo-password",
-            "demo-pass-1",
-        ],
-    );
-    let store =
-        Store::open(&StoreLocation::parse(dir.join("panorama-data").to_str().unwrap()).unwrap())
-            .await
-            .unwrap();
+    let store = common::quickstart_bank(dir, 400).await;
     let out = succeeds(
         dir,
         &[

@@ -32,6 +32,28 @@ pub fn succeeds(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `panorama quickstart` for a bank of `customers` in `dir` (no
+/// server) and opens its store.
+pub async fn quickstart_bank(dir: &Path, customers: u32) -> panorama_store::Store {
+    succeeds(
+        dir,
+        &[
+            "quickstart",
+            "--customers",
+            &customers.to_string(),
+            "--no-serve",
+            "--demo-password",
+            "demo-pass-1",
+        ],
+    );
+    let path = dir.join("panorama-data");
+    let location =
+        panorama_store::StoreLocation::parse(&path.to_string_lossy()).expect("a store path");
+    panorama_store::Store::open(&location)
+        .await
+        .expect("open the quickstart's store")
+}
+
 /// A port free now (the process that takes it binds it again).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

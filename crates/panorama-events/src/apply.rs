@@ -644,27 +644,40 @@ async fn post_run(
                 }
             }
         }
-        for hit in hits {
-            let raised = q::raise_alert(
-                conn,
-                &EventAlert {
-                    customer_id: customer,
-                    rule: hit.rule,
-                    event_key: &e.event_id,
-                    as_of: t.day(),
-                    severity: hit.severity,
-                    message: &hit.message,
-                    message_en: &hit.message_en,
-                    detail: &hit.detail,
-                    due_on: &due,
-                },
-            )
-            .await?;
+        for hit in &hits {
+            let raised = raise_hit(conn, customer, hit, &e.event_id, t.day(), &due).await?;
             done.alerts += u64::from(raised.alert.is_some());
             done.tasks += u64::from(raised.task.is_some());
         }
     }
     Ok(out)
+}
+
+/// Raises `hit` for `customer` as an alert (once per rule and `key`) of
+/// day `as_of` and a task for their RM due `due`.
+pub(crate) async fn raise_hit(
+    conn: &mut AnyConnection,
+    customer: i64,
+    hit: &rules::Hit,
+    key: &str,
+    as_of: &str,
+    due: &str,
+) -> Result<q::Raised> {
+    Ok(q::raise_alert(
+        conn,
+        &EventAlert {
+            customer_id: customer,
+            rule: hit.rule,
+            event_key: key,
+            as_of,
+            severity: hit.severity,
+            message: &hit.message,
+            message_en: &hit.message_en,
+            detail: &hit.detail,
+            due_on: due,
+        },
+    )
+    .await?)
 }
 
 /// Lands a customer record as an extract's row would, then resolves it

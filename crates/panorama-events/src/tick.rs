@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use panorama_analytics::config::MonitorConfig;
 use panorama_store::Store;
-use panorama_store::events::{self as q, EventAlert};
+use panorama_store::events as q;
 
 use crate::error::Result;
 use crate::rules;
@@ -47,21 +47,10 @@ pub async fn tick(store: &Store, cfg: &MonitorConfig, on: NaiveDate) -> Result<T
         let idle = NaiveDate::parse_from_str(last_day, "%Y-%m-%d")
             .map_or(cfg.salary_gap_days, |d| (on - d).num_days());
         let hit = rules::salary_stopped(s.months, last_day, idle);
-        let raised = q::raise_alert(
-            &mut tx,
-            &EventAlert {
-                customer_id: s.customer_id,
-                rule: hit.rule,
-                event_key: &format!("salary:{last_day}"),
-                as_of: &on.to_string(),
-                severity: hit.severity,
-                message: &hit.message,
-                message_en: &hit.message_en,
-                detail: &hit.detail,
-                due_on: &due,
-            },
-        )
-        .await?;
+        let key = format!("salary:{last_day}");
+        let raised =
+            crate::apply::raise_hit(&mut tx, s.customer_id, &hit, &key, &on.to_string(), &due)
+                .await?;
         out.alerts += u64::from(raised.alert.is_some());
         out.tasks += u64::from(raised.task.is_some());
     }

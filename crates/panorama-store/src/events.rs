@@ -397,24 +397,12 @@ pub async fn insert_txns(
     backend: crate::Backend,
     rows: &[PostedTxn<'_>],
 ) -> Result<Vec<(i64, String, String)>> {
+    // The ingest's columns, and the counterparty's bank an event may carry.
+    let columns = [crate::ingest::TXN_COLUMNS, &["counterparty_bank"]].concat();
     let insert = crate::BulkInsert::new(
         backend,
         "txn",
-        &[
-            "system",
-            "txn_ref",
-            "account_id",
-            "booked_at",
-            "amount_minor",
-            "direction",
-            "channel",
-            "mcc",
-            "counterparty_account",
-            "counterparty_name",
-            "counterparty_bank",
-            "balance_after_minor",
-            "batch_id",
-        ],
+        &columns,
         "ON CONFLICT (system, txn_ref) DO NOTHING RETURNING id, system, txn_ref",
     );
     use crate::Value;
@@ -432,9 +420,9 @@ pub async fn insert_txns(
                 Value::Text(t.mcc.map(str::to_owned)),
                 Value::Text(t.counterparty_account.map(str::to_owned)),
                 Value::Text(t.counterparty_name.map(str::to_owned)),
-                Value::Text(t.counterparty_bank.map(str::to_owned)),
                 Value::Int(t.balance_after_minor),
                 Value::Int(Some(t.batch_id)),
+                Value::Text(t.counterparty_bank.map(str::to_owned)),
             ]
         })
         .collect();

@@ -517,15 +517,30 @@ async fn post_run(
     // channel, and payroll credits (for a first salary).
     let mut used_before: HashMap<(i64, &str), bool> = HashMap::new();
     let mut paid_before: HashMap<(i64, &str), bool> = HashMap::new();
+    let mut watched: HashMap<&str, Vec<i64>> = HashMap::new();
+    for ((_, _, t), a) in run.iter().zip(&contexts) {
+        if let Some(customer) = a.as_ref().and_then(|a| a.customer_id)
+            && rules::wants_channel(cfg, t)
+        {
+            watched
+                .entry(t.channel.as_str())
+                .or_default()
+                .push(customer);
+        }
+    }
+    for (channel, mut customers) in watched {
+        customers.sort_unstable();
+        customers.dedup();
+        let users = q::channel_users(conn, &customers, channel).await?;
+        for c in customers {
+            used_before.insert((c, channel), users.contains(&c));
+        }
+    }
     for ((_, _, t), a) in run.iter().zip(&contexts) {
         let Some(customer) = a.as_ref().and_then(|a| a.customer_id) else {
             continue;
         };
         let pair = (customer, t.channel.as_str());
-        if rules::wants_channel(cfg, t) && !used_before.contains_key(&pair) {
-            let used = q::channel_used_before(conn, customer, &t.channel).await?;
-            used_before.insert(pair, used);
-        }
         if wants_salary && rules::is_payroll_credit(t) && !paid_before.contains_key(&pair) {
             let paid = q::credited_before(conn, customer, &t.channel, 0).await?;
             paid_before.insert(pair, paid);

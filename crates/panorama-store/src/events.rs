@@ -479,22 +479,27 @@ pub async fn latest_txn_at(
     Ok(out)
 }
 
-/// Whether the customer used `channel` before (on any of their accounts,
-/// as `account_channel` records it).
-pub async fn channel_used_before(
+/// Of `customers`, those who used `channel` before (on any of their
+/// accounts, as `account_channel` records it): one query per 500 customers.
+pub async fn channel_users(
     conn: &mut AnyConnection,
-    customer: i64,
+    customers: &[i64],
     channel: &str,
-) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM account a JOIN account_channel c ON c.account_id = a.id \
-         WHERE a.customer_id = $1 AND c.channel = $2 LIMIT 1",
-    )
-    .bind(customer)
-    .bind(channel)
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.is_some())
+) -> Result<std::collections::HashSet<i64>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in customers.chunks(500) {
+        let list = dollars(2, chunk.len());
+        let sql = format!(
+            "SELECT DISTINCT a.customer_id FROM account a JOIN account_channel c ON c.account_id = a.id \
+             WHERE c.channel = $1 AND a.customer_id IN ({list})"
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(channel);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
 }
 
 /// Records that accounts transacted on channels: (account, channel) pairs,

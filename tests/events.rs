@@ -399,11 +399,9 @@ async fn triggered_campaigns_enter_customers_as_their_events_arrive() {
         .last()
         .expect("the quickstart computed features");
     let design = |name: &str, trigger: &str, control: &str, seed: &str| {
-        let out = succeeds(
+        let (id, launched) = common::campaign_live(
             dir,
             &[
-                "campaign",
-                "create",
                 "--name",
                 name,
                 "--segment",
@@ -418,21 +416,8 @@ async fn triggered_campaigns_enter_customers_as_their_events_arrive() {
                 trigger,
                 "--response",
                 "aum >= 0",
-                "--by",
-                "analyst1",
             ],
         );
-        let id: i64 = out
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("campaign="))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no campaign id in {out}"));
-        succeeds(
-            dir,
-            &["campaign", "approve", &id.to_string(), "--by", "bm1"],
-        );
-        let launched = succeeds(dir, &["campaign", "launch", &id.to_string()]);
         assert!(launched.contains("always on"), "{launched}");
         id
     };

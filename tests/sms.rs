@@ -56,11 +56,9 @@ async fn sms_goes_out_within_the_rules_and_replies_close_the_loop() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let store = common::quickstart_bank(dir, 400).await;
-    let out = succeeds(
+    let (id, _) = common::campaign_live(
         dir,
         &[
-            "campaign",
-            "create",
             "--name",
             "短信理财推荐",
             "--segment",
@@ -75,23 +73,8 @@ async fn sms_goes_out_within_the_rules_and_replies_close_the_loop() {
             "5",
             "--script",
             "尊敬的客户：新一期理财产品已上线，详询您的客户经理。回T退订",
-            "--by",
-            "analyst1",
         ],
     );
-    let id: i64 = out
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("campaign="))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    succeeds(
-        dir,
-        &["campaign", "approve", &id.to_string(), "--by", "bm1"],
-    );
-    succeeds(dir, &["campaign", "launch", &id.to_string()]);
     // The whole SMS queue (the quickstart's campaigns queued some too).
     let queue = "SELECT COUNT(*) FROM campaign_outbox WHERE channel = 'sms' AND status = 'queued'";
     let queued = count(&store, queue).await;

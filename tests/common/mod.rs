@@ -54,6 +54,24 @@ pub async fn quickstart_bank(dir: &Path, customers: u32) -> panorama_store::Stor
         .expect("open the quickstart's store")
 }
 
+/// Designs a campaign with `panorama campaign create ARGS` (by analyst1),
+/// has bm1 approve it and launches it; its id and what the launch said.
+pub fn campaign_live(dir: &Path, args: &[&str]) -> (i64, String) {
+    let mut create = vec!["campaign", "create"];
+    create.extend_from_slice(args);
+    create.extend_from_slice(&["--by", "analyst1"]);
+    let out = succeeds(dir, &create);
+    let id: i64 = out
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("campaign="))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no campaign id in {out}"));
+    let id_text = id.to_string();
+    succeeds(dir, &["campaign", "approve", &id_text, "--by", "bm1"]);
+    (id, succeeds(dir, &["campaign", "launch", &id_text]))
+}
+
 /// A port free now (the process that takes it binds it again).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

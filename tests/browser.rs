@@ -641,6 +641,93 @@ async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() 
     b.clone().close().await.unwrap();
 }
 
+/// A teller registers a counter sale referred by another RM; the branch
+/// manager approves it; the customer's RM disputes the split and the
+/// branch manager settles it with a new one, both versions on the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teller_registers_a_sale_a_manager_approves_it_and_settles_a_dispute() {
+    let Some(env) = start(17).await else {
+        return;
+    };
+    let (store, base, b) = (&env.store, &env.base, &env.b);
+    let customer_no: String = sqlx::query_scalar(
+        "SELECT c.customer_no FROM assignment a JOIN app_user u ON u.id = a.rm_user_id \
+         JOIN customer c ON c.id = a.customer_id \
+         WHERE u.username = 'rm1' AND a.to_date IS NULL ORDER BY a.customer_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    env.login("teller1").await;
+    b.goto(&format!("{base}/sales")).await.unwrap();
+    env.fill("sale-customer", &customer_no).await;
+    env.fill("sale-amount", "80000").await;
+    env.fill("sale-referrer", "rm2").await;
+    env.click("save-sale").await;
+    let status = env.text_with("sale-status", "待审批").await;
+    assert!(status.contains("待审批"), "{status}");
+    let id: i64 = b
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let lines = env.text_with("credit-lines", "teller1").await;
+    for who in ["teller1", "rm1", "rm2"] {
+        assert!(lines.contains(who), "{who} in {lines}");
+    }
+    screenshot(b, "sales-teller-entered").await;
+    // The teller cannot approve it: no button.
+    assert!(b.find(Locator::Id("approve-sale")).await.is_err());
+
+    env.login("bm1").await;
+    b.goto(&format!("{base}/sales")).await.unwrap();
+    let pending = env.text_with("pending", &customer_no).await;
+    assert!(pending.contains(&customer_no), "{pending}");
+    b.goto(&format!("{base}/sales/{id}")).await.unwrap();
+    env.click("approve-sale").await;
+    let status = env.text_with("sale-status", "已批准").await;
+    assert!(status.contains("已批准"), "{status}");
+
+    env.login("rm1").await;
+    b.goto(&format!("{base}/sales/{id}")).await.unwrap();
+    env.fill("dispute-reason", "客户由我面谈促成").await;
+    env.click("dispute-sale").await;
+    env.text_with("sale-status", "已批准").await;
+
+    env.login("bm1").await;
+    let dispute: i64 = sqlx::query_scalar("SELECT id FROM sale_dispute WHERE sale_id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    b.goto(&format!("{base}/sales")).await.unwrap();
+    env.fill(&format!("settle-split-{dispute}"), "rm1=60,teller1=40")
+        .await;
+    env.fill(&format!("settle-reason-{dispute}"), "面谈记录为证")
+        .await;
+    screenshot(b, "sales-branch-manager").await;
+    env.click(&format!("settle-{dispute}")).await;
+    b.goto(&format!("{base}/sales/{id}")).await.unwrap();
+    let lines = env.text_with("credit-lines", "60.00%").await;
+    assert!(
+        lines.contains("60.00%") && lines.contains("面谈记录为证"),
+        "{lines}"
+    );
+    screenshot(b, "sales-detail-adjusted").await;
+    let version: i64 = sqlx::query_scalar("SELECT credit_version FROM sale WHERE id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    b.clone().close().await.unwrap();
+}
+
 /// Each role logs in to the quickstart's demo bank and finds its pages full
 /// of the bank's work: the analyst a model with its AUC and finished
 /// campaigns with their lift, head office and the branch targets with
@@ -681,6 +768,13 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ("rm1", "/customers", &["名称"], &[wide]),
         ("rm1", "/opportunities", &["商机"], &[wide]),
         ("rm1", "/referrals", &["转介"], &[wide]),
+        ("rm1", "/sales", &["我的业绩", "成交人"], &[wide, phone]),
+        (
+            "teller1",
+            "/sales",
+            &["登记一笔销售", "柜面"],
+            &[wide, phone],
+        ),
         (
             "analyst1",
             "/models",
@@ -700,6 +794,12 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ("bm1", "/targets", &["%"], &[wide]),
         ("bm1", "/complaints", &["已升级"], &[wide]),
         ("bm1", "/assignments", &["客户经理"], &[wide]),
+        (
+            "bm1",
+            "/sales",
+            &["待审批的登记", "业绩争议", "柜面"],
+            &[wide],
+        ),
         ("exec1", "/dashboard", &["%"], &[wide]),
         ("exec1", "/targets", &["%"], &[wide]),
         ("steward1", "/ecif", &["采纳"], &[wide]),

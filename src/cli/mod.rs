@@ -18,6 +18,7 @@ mod ecif;
 mod events;
 mod load;
 pub mod models;
+mod sales;
 pub mod serve;
 mod setup;
 mod sms;
@@ -358,6 +359,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: crate::cli::sms::SmsAction,
+    },
+    /// Sales registration (业绩登记): register accounts opened, enter a sale,
+    /// approve it, dispute and adjust credits, the split rules.
+    Sales {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cli::sales::SalesAction,
     },
     /// Customer lifetime value: fit BG/NBD and Gamma-Gamma to purchase summaries.
     Clv {
@@ -785,6 +793,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             survey(action, &store).await
         }
         Command::Sms { action } => crate::cli::sms::sms(action, &cli.store).await,
+        Command::Sales { action } => crate::cli::sales::run(action, &cli.store).await,
         Command::Events { action } => {
             let store = open_store(&cli.store).await?;
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;

@@ -100,6 +100,16 @@ fn print_tour(d: &DemoReport, port: u16) {
     );
     say!("            (/dashboard ; /targets ; /complaints ; /assignments)");
     say!(
+        "            sales credits (/sales): {} registered from the extracts, {} counter sales approved, {} waiting, {} dispute to settle",
+        d.sales_registered,
+        d.sales_entered.0,
+        d.sales_entered.1,
+        d.disputes_open
+    );
+    say!(
+        "  teller1   teller: register a counter sale, see what is credited to you (/sales ; /service)"
+    );
+    say!(
         "  analyst1  marketing analyst: {} saved segments and the builder, models and campaigns with their lift",
         d.segments
     );

@@ -14,6 +14,7 @@ pub mod period;
 pub mod pinyin;
 pub mod resident_id;
 pub mod role;
+pub mod sales_credit;
 pub mod text;
 
 pub use credit_code::{CreditCode, CreditCodeError};

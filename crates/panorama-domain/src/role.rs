@@ -24,11 +24,14 @@ pub enum Role {
     Executive,
     /// Call-centre agent: the whole bank, masked, for identifying callers.
     Agent,
+    /// Teller (柜员): serves walk-in customers of any branch, masked, and
+    /// registers the sales made at the counter.
+    Teller,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Admin,
         Role::Analyst,
         Role::BranchManager,
@@ -37,6 +40,7 @@ impl Role {
         Role::Auditor,
         Role::Executive,
         Role::Agent,
+        Role::Teller,
     ];
 
     /// The role of a stored role name.
@@ -55,6 +59,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Executive => "executive",
             Role::Agent => "agent",
+            Role::Teller => "teller",
         }
     }
 }
@@ -74,6 +79,6 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
-        assert_eq!(Role::parse("teller"), None);
+        assert_eq!(Role::parse("cashier"), None);
     }
 }

@@ -133,6 +133,8 @@ impl Kind {
                 ("status", true),
                 ("credit_limit", false),
                 ("rate_bp", false),
+                // The staff number of who sold it (营销人员), as the source records it.
+                ("sold_by", false),
             ],
             Kind::Balances => &[
                 ("account_no", true),

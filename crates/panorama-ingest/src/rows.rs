@@ -500,6 +500,7 @@ impl Context {
                 Value::Text(Some(status)),
                 Value::Int(limit),
                 Value::Int(rate),
+                text(f.get(11)),
                 Value::Text(Some(row_hash)),
                 Value::Int(Some(self.batch_id)),
             ],

@@ -19,6 +19,7 @@ use chrono::{Datelike as _, Days, Months, NaiveDate};
 use panorama_analytics::Config;
 use panorama_campaign::service as ops;
 use panorama_models::cv::Learner;
+use panorama_ocrm::sales as sales_ops;
 use panorama_scoring::{Target, TrainSpec};
 use panorama_store::Store;
 use panorama_store::complaints::NewComplaint;
@@ -111,6 +112,12 @@ pub struct DemoReport {
     pub contacts: usize,
     /// Opportunities opened.
     pub opportunities: usize,
+    /// Sales registered from the extracts (业绩登记) by the nightly runs.
+    pub sales_registered: usize,
+    /// Sales tellers entered: (approved, pending a branch manager).
+    pub sales_entered: (usize, usize),
+    /// Credit disputes open for the branch manager.
+    pub disputes_open: usize,
 }
 
 /// The last day of the month `back` months before `day`'s.
@@ -193,6 +200,7 @@ pub async fn run(
                 .await
                 .with_context(|| format!("the nightly chain as of {d}"))?;
             report.nightly.push((d, n.batch.tier_changes_this_month));
+            report.sales_registered += n.sales_registered.sales;
         }
         Ok(())
     };
@@ -361,7 +369,63 @@ pub async fn run(
     report.tasks_done = work_the_lists(store, now).await?;
     relationship_work(store, &mut report).await?;
     progress("contacts, opportunities, referrals and complaints recorded");
+    counter_sales(store, now, &mut report).await?;
+    progress("sales registered at the counter, approved and disputed");
     Ok(report)
+}
+
+/// The counter's sales (业绩登记): each sub-branch's teller sells a wealth
+/// product to customers of its RMs, one of them referred by an RM of the
+/// next sub-branch; the branch manager approves all but the last, which
+/// waits; the customer's RM disputes the split of the first.
+async fn counter_sales(store: &Store, day: NaiveDate, report: &mut DemoReport) -> Result<()> {
+    let rms = demo_rms(store).await?;
+    let per = panorama_ocrm::users::DEMO_RMS_PER_SUB_BRANCH;
+    let tellers = rms.len() / per;
+    let mut entered = Vec::new();
+    for t in 0..tellers {
+        let teller = format!("teller{}", t + 1);
+        let rm = &rms[t * per];
+        let referrer = &rms[((t + 1) % tellers.max(1)) * per];
+        let scope = Scope::Assigned(rm.id);
+        let (book, _) = ocrm::customers(store, &scope, &CustomerFilter::default(), 0, 20).await?;
+        for (i, c) in book.iter().skip(12).take(2).enumerate() {
+            let entry = sales_ops::Entry {
+                customer_no: &c.customer_no,
+                product: if i == 0 { "W001" } else { "F001" },
+                amount_minor: 5_000_000 * (1 + i as i64 + t as i64),
+                sold_on: day,
+                account_no: None,
+                referrer: (i == 0 && referrer.id != rm.id).then_some(referrer.username.as_str()),
+                note: Some("柜面销售"),
+            };
+            let id = sales_ops::enter(store, &teller, &entry, day)
+                .await
+                .with_context(|| format!("{teller} registering a sale"))?;
+            entered.push((id, rm.username.clone()));
+        }
+    }
+    let Some(((first, first_rm), rest)) = entered.split_first() else {
+        return Ok(());
+    };
+    let (waiting, to_approve) = rest
+        .split_last()
+        .map_or((None, rest), |(w, r)| (Some(w), r));
+    for (id, _) in std::iter::once(&(*first, first_rm.clone())).chain(to_approve) {
+        sales_ops::decide(store, *id, true, None, BRANCH_MANAGER).await?;
+        report.sales_entered.0 += 1;
+    }
+    report.sales_entered.1 += usize::from(waiting.is_some());
+    sales_ops::dispute(
+        store,
+        *first,
+        first_rm,
+        "客户由我长期维护并促成，分成应提高",
+    )
+    .await
+    .context("an RM disputing a credit")?;
+    report.disputes_open += 1;
+    Ok(())
 }
 
 /// People who came to a branch counter without their resident id, typed

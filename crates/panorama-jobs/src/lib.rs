@@ -1,7 +1,8 @@
 //! The nightly chain, one function for whoever runs it (`panorama batch`,
 //! `quickstart`): the analytics batch for an as-of date, then the steps that
 //! read what it wrote — search keys of changed names, complaints past their
-//! SLA escalated, the current periods' target actuals, the approved models'
+//! SLA escalated, accounts opened registered as sales, the current periods'
+//! target actuals, the approved models'
 //! scores, and live campaigns' responses. Each step says what failed; a
 //! failed step leaves what the steps before it committed.
 
@@ -28,6 +29,8 @@ pub struct Nightly {
     pub name_keys: NameIndexReport,
     /// Complaints past their SLA handed to branch managers.
     pub complaints_escalated: u64,
+    /// Accounts opened registered as sales and credited (业绩登记).
+    pub sales_registered: panorama_ocrm::sales::Registered,
     /// Period and indicator pairs whose actuals were recomputed.
     pub targets_refreshed: usize,
     /// Each approved model's scoring.
@@ -79,6 +82,10 @@ pub async fn nightly_on(
         panorama_ocrm::complaints::escalate_overdue(store, &panorama_store::now_utc())
             .await
             .context("escalating complaints past their SLA")?;
+    // Accounts opened become sales credited to who made them.
+    let sales_registered = panorama_ocrm::sales::register(store, report.as_of)
+        .await
+        .context("registering the sales of accounts opened")?;
     // Targets of the periods containing the as-of date: actuals from the data.
     let targets_refreshed = panorama_store::targets::refresh_current(store, report.as_of)
         .await
@@ -100,6 +107,7 @@ pub async fn nightly_on(
         batch: report,
         name_keys,
         complaints_escalated,
+        sales_registered,
         targets_refreshed,
         scores,
         campaign_responses: live.iter().map(|x| (x.campaign_id, x.responses)).collect(),

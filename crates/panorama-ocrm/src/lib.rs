@@ -11,6 +11,7 @@
 pub mod approval;
 pub mod complaints;
 mod error;
+pub mod sales;
 pub mod targets;
 pub mod users;
 

@@ -78,7 +78,8 @@ pub struct DemoUsers {
 }
 
 /// Creates the demo users — `admin`, two RMs per sub-branch of the first
-/// branch (`rm1`…, the last of each serving its wealth tiers), `bm1` over
+/// branch (`rm1`…, the last of each serving its wealth tiers) and a teller
+/// (`teller1`…), each with the staff number the extracts record, `bm1` over
 /// that branch, `analyst1`, `steward1`, `auditor1`, `exec1`, `agent1` — all
 /// with one `password_hash`, and assigns the branch's customers to its RMs
 /// on `on`. Fails when no bank has been loaded.
@@ -111,9 +112,12 @@ pub async fn create_demo_users(store: &Store, password_hash: &str, on: &str) -> 
         Ok(())
     };
     add("admin".into(), "系统管理员".into(), Role::Admin, &head).await?;
+    // Staff numbers (员工号) as the source systems record sellers: the
+    // sub-branch's code, then 01, 02 … for its RMs and 91 for its teller.
+    let mut staff: Vec<(String, String)> = Vec::new();
     let mut n = 0;
-    for (code, name) in &subs {
-        for _ in 0..DEMO_RMS_PER_SUB_BRANCH {
+    for (k, (code, name)) in subs.iter().enumerate() {
+        for j in 1..=DEMO_RMS_PER_SUB_BRANCH {
             n += 1;
             add(
                 format!("rm{n}"),
@@ -122,6 +126,19 @@ pub async fn create_demo_users(store: &Store, password_hash: &str, on: &str) -> 
                 code,
             )
             .await?;
+            staff.push((format!("rm{n}"), format!("{code}-{j:02}")));
+        }
+        let teller = format!("teller{}", k + 1);
+        add(teller.clone(), format!("{name}柜员"), Role::Teller, code).await?;
+        staff.push((teller, format!("{code}-91")));
+    }
+    for (username, staff_no) in &staff {
+        if let Some(u) = ocrm::user_by_username(store, username).await? {
+            let change = ocrm::UserChange {
+                staff_no: Some(staff_no),
+                ..ocrm::UserChange::default()
+            };
+            ocrm::update_user(store, u.id, &change, "quickstart").await?;
         }
     }
     // The last RM of each sub-branch serves its wealth tiers.

@@ -51,6 +51,7 @@ pub const ACCOUNT_COLUMNS: &[&str] = &[
     "status",
     "credit_limit_minor",
     "rate_bp",
+    "sold_by",
     "row_hash",
     "batch_id",
 ];

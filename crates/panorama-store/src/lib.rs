@@ -32,6 +32,7 @@ pub mod org;
 pub mod pipeline;
 pub mod products;
 pub mod referrals;
+pub mod sales;
 pub mod scope;
 pub mod snapshot;
 pub mod surveys;

@@ -25,6 +25,7 @@ pub const ROLES: &[&str] = &[
     "auditor",
     "executive",
     "agent",
+    "teller",
 ];
 
 /// A user of the workbench, with the materialised path of their org unit.
@@ -53,10 +54,13 @@ pub struct UserRow {
     pub active: i64,
     /// An RM's portfolio kind: `general`, `wealth` or `corporate`.
     pub portfolio: String,
+    /// The staff number (员工号) source systems record, e.g. as an
+    /// account's seller.
+    pub staff_no: Option<String>,
 }
 
 const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_unit_id, o.code AS org_code, \
-     o.name AS org_name, o.path AS org_path, u.password_hash, u.active, u.portfolio \
+     o.name AS org_name, o.path AS org_path, u.password_hash, u.active, u.portfolio, u.staff_no \
      FROM app_user u JOIN org_unit o ON o.id = u.org_unit_id";
 
 /// The user with this login name.
@@ -167,6 +171,8 @@ pub struct UserChange<'a> {
     pub password_hash: Option<&'a str>,
     /// An RM's portfolio kind (see [`crate::assign::PORTFOLIOS`]).
     pub portfolio: Option<&'a str>,
+    /// The staff number source systems record (unique among users).
+    pub staff_no: Option<&'a str>,
 }
 
 /// Applies `change` to user `id`, audited as `user.update` by `actor` with
@@ -216,7 +222,8 @@ pub async fn update_user(
     sqlx::query(
         "UPDATE app_user SET display_name = COALESCE($1, display_name), role = COALESCE($2, role), \
          org_unit_id = COALESCE($3, org_unit_id), active = COALESCE($4, active), \
-         password_hash = COALESCE($5, password_hash), portfolio = COALESCE($6, portfolio) WHERE id = $7",
+         password_hash = COALESCE($5, password_hash), portfolio = COALESCE($6, portfolio), \
+         staff_no = COALESCE($8, staff_no) WHERE id = $7",
     )
     .bind(change.display_name)
     .bind(change.role)
@@ -225,15 +232,17 @@ pub async fn update_user(
     .bind(change.password_hash)
     .bind(change.portfolio)
     .bind(id)
+    .bind(change.staff_no)
     .execute(&mut *tx)
     .await?;
     let detail = format!(
-        "display_name={:?} role={:?} org={:?} active={:?} portfolio={:?} password_reset={}",
+        "display_name={:?} role={:?} org={:?} active={:?} portfolio={:?} staff_no={:?} password_reset={}",
         change.display_name,
         change.role,
         change.org_code,
         change.active,
         change.portfolio,
+        change.staff_no,
         change.password_hash.is_some()
     );
     insert_audit(

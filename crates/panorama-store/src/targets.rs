@@ -423,11 +423,16 @@ pub async fn refresh_actuals(
         .bind(&to)
         .fetch_all(store.db())
         .await?,
-        "product_sales" => sqlx::query_as(&format!(
-            "SELECT a.rm_user_id, COUNT(*) FROM account x JOIN product p ON p.code = x.product_code \
-             JOIN assignment a ON a.customer_id = x.customer_id AND {primary} \
-             WHERE x.opened_on BETWEEN $1 AND $2 AND ($3 IS NULL OR p.class = $3) GROUP BY a.rm_user_id"
-        ))
+        // Sales credited to each person (业绩登记: the seller, the RM, the
+        // referrer by the split rules, or a branch manager's adjustment),
+        // in whole sales rounded half up from their shares.
+        "product_sales" => sqlx::query_as(
+            "SELECT k.user_id, CAST((SUM(k.share_bp) + 5000) / 10000 AS BIGINT) FROM sale s \
+             JOIN sale_credit k ON k.sale_id = s.id AND k.version = s.credit_version \
+             JOIN product p ON p.code = s.product_code \
+             WHERE s.status = 'approved' AND s.sold_on BETWEEN $1 AND $2 AND ($3 IS NULL OR p.class = $3) \
+             GROUP BY k.user_id",
+        )
         .bind(&from)
         .bind(&to)
         .bind(class.as_deref())

@@ -52,7 +52,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "core_accounts.csv",
-        "ACCT_NO,CUST_NO,PROD_CODE,BRANCH,CCY,OPEN_DT,MATURITY_DT,CLOSE_DT,STATUS,RATE_BP",
+        "ACCT_NO,CUST_NO,PROD_CODE,BRANCH,CCY,OPEN_DT,MATURITY_DT,CLOSE_DT,STATUS,RATE_BP,SALES_STAFF",
     ),
     ("core_balances.csv", "ACCT_NO,MONTH,AVG_BAL,END_BAL"),
     (
@@ -81,7 +81,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "loan_accounts.csv",
-        "CONTRACT_NO,BORROWER_ID,PRODUCT_CODE,BRANCH,PRINCIPAL,START_DATE,END_DATE,SETTLE_DATE,STATUS,RATE_BP",
+        "CONTRACT_NO,BORROWER_ID,PRODUCT_CODE,BRANCH,PRINCIPAL,START_DATE,END_DATE,SETTLE_DATE,STATUS,RATE_BP,MKT_STAFF",
     ),
     (
         "loan_balances.csv",
@@ -543,6 +543,28 @@ impl Gen<'_> {
         format!("{prefix}{:06}{:09}", self.chunk, self.txn_seq)
     }
 
+    /// The staff number the source records as an account's seller (营销人员),
+    /// drawn from the account number (not the generator's random stream, so
+    /// the rest of the bank is as before): the two RMs of its branch
+    /// (`BRANCH-01`, `-02`), its teller (`-91`), a staff number no user has
+    /// (`-99`, someone who left), or none (self-service).
+    fn seller(&self, branch: &str, account: &str) -> String {
+        let h = account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let code = match h % 20 {
+            0..=7 => "01",
+            8..=13 => "02",
+            14..=16 => "91",
+            17 => "99",
+            _ => return String::new(),
+        };
+        if branch.is_empty() {
+            return String::new();
+        }
+        format!("{branch}-{code}")
+    }
+
     fn account_no(&self, pid: u64, k: u64, bin: &str, digits: usize) -> String {
         // A bijection mod 10^digits: the multiplier ends in 3, so it is coprime to 10.
         let space = 10u128.pow(digits as u32);
@@ -646,6 +668,7 @@ impl Gen<'_> {
             .s("")
             .end();
         let acct = self.account_no(co.pid, 0, "3301", 15);
+        let sold_by = self.seller(&branch, &acct);
         self.row(f::CORE_ACCOUNTS)
             .s(&acct)
             .s(&key)
@@ -657,6 +680,7 @@ impl Gen<'_> {
             .s("")
             .s("A")
             .i(20)
+            .s(&sold_by)
             .end();
         self.balances(
             f::CORE_BALANCES,
@@ -700,6 +724,7 @@ impl Gen<'_> {
             let start = self.world.as_of - Duration::days(self.rng.random_range(10..360));
             let end = start.checked_add_months(Months::new(12)).unwrap_or(start);
             let principal = (co.balance * self.rng.random_range(0.5..3.0) * 100.0) as i64;
+            let sold_by = self.seller(&branch, &contract);
             self.row(f::LOAN_ACCOUNTS)
                 .s(&contract)
                 .s(&lkey)
@@ -711,6 +736,7 @@ impl Gen<'_> {
                 .s("")
                 .s("NORMAL")
                 .i(380)
+                .s(&sold_by)
                 .end();
             self.balances(
                 f::LOAN_BALANCES,
@@ -953,6 +979,7 @@ impl Gen<'_> {
         // The current account: salary in, spending out, by channel.
         let acct = self.account_no(p.pid, 0, "621785", 13);
         let current_level = p.wealth * 0.3 + 500.0;
+        let sold_by = self.seller(branch, &acct);
         self.row(f::CORE_ACCOUNTS)
             .s(&acct)
             .s(key)
@@ -964,6 +991,7 @@ impl Gen<'_> {
             .opt_date(churn, "-")
             .s(status(churn))
             .i(10)
+            .s(&sold_by)
             .end();
         let ends = self.balances(
             f::CORE_BALANCES,
@@ -1000,6 +1028,7 @@ impl Gen<'_> {
                 .unwrap_or(opened);
             let principal = (p.wealth * 0.5 / n_terms as f64).max(1_000.0).round();
             let no = self.account_no(p.pid, 1 + k, "621785", 13);
+            let sold_by = self.seller(branch, &no);
             self.row(f::CORE_ACCOUNTS)
                 .s(&no)
                 .s(key)
@@ -1011,6 +1040,7 @@ impl Gen<'_> {
                 .opt_date(churn, "-")
                 .s(status(churn))
                 .i(i64::from(prod.rate_bp.unwrap_or(0)))
+                .s(&sold_by)
                 .end();
             self.balances(
                 f::CORE_BALANCES,
@@ -1239,6 +1269,7 @@ impl Gen<'_> {
         let settled = (end <= self.world.as_of).then_some(end);
         let contract = self.account_no(p.pid, 9, "LN", 12);
         let principal_minor = (principal * 100.0) as i64;
+        let sold_by = self.seller(branch, &contract);
         self.row(f::LOAN_ACCOUNTS)
             .s(&contract)
             .s(key)
@@ -1256,6 +1287,7 @@ impl Gen<'_> {
             .i(i64::from(
                 product(code).and_then(|p| p.rate_bp).unwrap_or(400),
             ))
+            .s(&sold_by)
             .end();
         self.balances(
             f::LOAN_BALANCES,

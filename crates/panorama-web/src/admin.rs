@@ -103,6 +103,8 @@ pub struct UserUpdate {
     active: Option<String>,
     password: Option<String>,
     portfolio: Option<String>,
+    /// The staff number (员工号) source systems record.
+    staff_no: Option<String>,
 }
 
 async fn update(state: &AppState, ctx: &Ctx, id: i64, input: &UserUpdate) -> Result<(), WebError> {
@@ -143,6 +145,7 @@ async fn update(state: &AppState, ctx: &Ctx, id: i64, input: &UserUpdate) -> Res
             active,
             password_hash: hash.as_deref(),
             portfolio: blank(&input.portfolio),
+            staff_no: blank(&input.staff_no),
         },
         &admin.username,
     )
@@ -161,7 +164,7 @@ pub async fn api_list(
         .into_iter()
         .map(|u| {
             json!({"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
-                   "org_code": u.org_code, "org_name": u.org_name, "portfolio": u.portfolio, "active": u.active == 1})
+                   "org_code": u.org_code, "org_name": u.org_name, "portfolio": u.portfolio, "staff_no": u.staff_no, "active": u.active == 1})
         })
         .collect();
     Ok(Json(json!({"users": users, "roles": ROLES})).into_response())
@@ -194,6 +197,7 @@ pub async fn api_update(
         active: text("active"),
         password: text("password"),
         portfolio: text("portfolio"),
+        staff_no: text("staff_no"),
     };
     update(&state, &ctx, id, &change).await?;
     Ok(Json(json!({"id": id})).into_response())
@@ -284,7 +288,7 @@ pub async fn page(
         }
         section { table id="users" { thead { tr {
             th { (t::USERNAME.get(lang)) } th { (t::DISPLAY_NAME.get(lang)) } th { (t::ROLE.get(lang)) }
-            th { (t::ORG.get(lang)) } th { (t::PORTFOLIO.get(lang)) } th { (t::STATUS.get(lang)) } th { (t::NEW_PASSWORD.get(lang)) } th {}
+            th { (t::ORG.get(lang)) } th { (t::PORTFOLIO.get(lang)) } th { (t::STAFF_NO.get(lang)) } th { (t::STATUS.get(lang)) } th { (t::NEW_PASSWORD.get(lang)) } th {}
         } } tbody { @for u in &users {
             @let form = format!("user-{}", u.id);
             tr id={ "row-" (u.id) } {
@@ -295,6 +299,7 @@ pub async fn page(
                 td { select form=(form) name="portfolio" {
                     @for p in panorama_store::assign::PORTFOLIOS { option value=(p) selected[u.portfolio == *p] { (p) } }
                 } }
+                td { input form=(form) name="staff_no" value=(u.staff_no.as_deref().unwrap_or("")) size="8"; }
                 td { select form=(form) name="active" {
                     option value="1" selected[u.active == 1] { (t::ENABLED.get(lang)) }
                     option value="0" selected[u.active != 1] { (t::DISABLED.get(lang)) }

@@ -77,7 +77,12 @@ Refer,
 /// Design campaigns, launch and finish them, export their members.
 DesignCampaigns,
 /// Approve a campaign someone else designed.
-ApproveCampaigns,}
+ApproveCampaigns,
+/// Register sales, see one's credited sales, dispute a credit.
+RegisterSales,
+/// Approve sales entered by hand, settle disputes, adjust credits (of
+/// one's org units).
+ApproveSales,}
 
 /// Whether `role` may do `p`: the permission table.
 pub fn allows(role: Role, p: Permission) -> bool {
@@ -86,7 +91,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
     match p {
         ViewCustomers => !matches!(role, Admin),
         Unmask => matches!(role, Rm | BranchManager | Steward),
-        RecordContact => matches!(role, Rm | BranchManager | Agent),
+        RecordContact => matches!(role, Rm | BranchManager | Agent | Teller),
         ViewAudit => matches!(role, Auditor),
         ManageUsers | ViewMetrics => matches!(role, Admin),
         ResolveIdentities => matches!(role, Steward),
@@ -100,6 +105,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
         Refer => matches!(role, Rm | BranchManager),
         DesignCampaigns => matches!(role, Analyst),
         ApproveCampaigns => matches!(role, BranchManager | Executive),
+        RegisterSales => matches!(role, Rm | BranchManager | Agent | Teller),
+        ApproveSales => matches!(role, BranchManager),
     }
 }
 

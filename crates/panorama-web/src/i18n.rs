@@ -106,6 +106,18 @@ const CODE_WORDS: &[(&str, &str, &str)] = &[
     ("declared", "客户申报", "Declared"),
     ("payroll", "代发工资", "Payroll"),
     ("payment_flow", "资金往来", "Payment flow"),
+    // Sales registration: channels, parts, statuses, where a sale came from.
+    ("call_centre", "客服中心", "Call centre"),
+    ("self_service", "自助渠道", "Self-service"),
+    ("seller", "成交人", "Closer"),
+    ("referrer", "推荐人", "Referrer"),
+    ("adjusted", "调整分成", "Adjusted"),
+    ("pending", "待审批", "Pending"),
+    ("rejected", "已退回", "Rejected"),
+    ("extract", "系统数据", "System data"),
+    ("feed", "实时事件", "Event feed"),
+    ("manual", "手工登记", "Entered by hand"),
+    ("teller", "柜员", "Teller"),
 ];
 
 /// The word for a stored code in `lang` (see [`CODE_WORDS`]); the code
@@ -325,6 +337,7 @@ texts! {
     ASSIGNMENTS: "客户归属" / "Assignment",
     RM_BOOKS: "客户经理及其客户数" / "RMs and their books",
     PORTFOLIO: "客户类型" / "Portfolio",
+    STAFF_NO: "员工号" / "Staff no.",
     MOVE_CUSTOMERS: "分配客户" / "Assign customers",
     CUSTOMER_NUMBERS: "客户号（每行一个）" / "Customer numbers (one per line)",
     OR_SEGMENT: "或整个客群" / "or a whole segment",
@@ -571,6 +584,26 @@ texts! {
     VALUE_PER_RESPONSE: "单次响应价值" / "Value per response",
     INCREMENTAL_VALUE: "增量价值" / "Incremental value",
     RESPONSE_CURVE: "累计响应率" / "Cumulative response rate",
+    SALES: "业绩登记" / "Sales credits",
+    REGISTER_SALE: "登记一笔销售" / "Register a sale",
+    MY_SALES: "我的业绩" / "My credited sales",
+    PENDING_SALES: "待审批的登记" / "Sales awaiting approval",
+    SALE_DISPUTES: "业绩争议" / "Credit disputes",
+    SOLD_ON: "销售日期" / "Sold on",
+    REFERRER_LOGIN: "推荐人（用户名）" / "Referrer (login)",
+    SELLER: "成交人" / "Closer",
+    SHARE: "分成" / "Share",
+    MY_SHARE: "我的分成" / "My share",
+    PART: "角色" / "Part",
+    CREDITS: "业绩分成（历次版本）" / "Credits (every version)",
+    DISPUTE: "提出异议" / "Dispute",
+    ADJUST_SPLIT: "调整分成" / "Adjust the split",
+    NEW_SPLIT: "重新分成：用户名=百分比，…" / "New split: login=percent, …",
+    RESOLVE: "裁定" / "Resolve",
+    SPLIT_RULES: "分成规则" / "Split rules",
+    SOURCE: "来源" / "Source",
+    THROUGH_CAMPAIGN: "来自营销活动" / "Through campaign",
+    SALE: "销售" / "Sale",
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod mask;
 mod metrics;
 mod pipeline;
 mod referrals;
+mod sales;
 pub use ui::urlencode;
 mod context;
 mod customers;
@@ -178,6 +179,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .merge(complaints::routes())
         .merge(surveys::routes())
         .merge(referrals::routes())
+        .merge(sales::routes())
         .merge(service_desk::routes())
         .merge(dashboard::routes())
         .merge(targets::routes())

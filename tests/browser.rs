@@ -725,6 +725,37 @@ async fn a_teller_registers_a_sale_a_manager_approves_it_and_settles_a_dispute()
         .await
         .unwrap();
     assert_eq!(version, 2);
+
+    // The quarter's appraisals: rm1 reads their card and drills to the
+    // sales credited to them; the branch manager confirms the period.
+    let quarter = panorama_store::targets::periods_of(chrono::Local::now().date_naive())
+        .into_iter()
+        .find(|p| p.code.contains('Q'))
+        .unwrap();
+    panorama_ocrm::appraisal::run(store, &quarter, "system")
+        .await
+        .unwrap();
+    env.login("rm1").await;
+    b.goto(&format!("{base}/appraisal?period={}", quarter.code))
+        .await
+        .unwrap();
+    let score = env.text_with("card-score", "同岗位排名").await;
+    assert!(score.contains("待确认"), "{score}");
+    screenshot(b, "appraisal-rm-card").await;
+    env.click("drill-product_sales").await;
+    let mine = env.text_with("mine", &id.to_string()).await;
+    assert!(mine.contains(&customer_no), "{mine}");
+    env.login("bm1").await;
+    b.goto(&format!("{base}/appraisal?period={}", quarter.code))
+        .await
+        .unwrap();
+    env.click("confirm-appraisals").await;
+    let team = env.text_with("team", "已确认").await;
+    assert!(
+        team.contains("已确认") && !team.contains("待确认"),
+        "{team}"
+    );
+    screenshot(b, "appraisal-branch-manager").await;
     b.clone().close().await.unwrap();
 }
 
@@ -768,7 +799,13 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ("rm1", "/customers", &["名称"], &[wide]),
         ("rm1", "/opportunities", &["商机"], &[wide]),
         ("rm1", "/referrals", &["转介"], &[wide]),
-        ("rm1", "/sales", &["我的业绩", "成交人"], &[wide, phone]),
+        ("rm1", "/sales", &["我的业绩", "系统数据"], &[wide, phone]),
+        (
+            "rm1",
+            "/appraisal?period=2026-Q3",
+            &["我的考核", "同岗位排名"],
+            &[wide, phone],
+        ),
         (
             "teller1",
             "/sales",
@@ -800,8 +837,20 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
             &["待审批的登记", "业绩争议", "柜面"],
             &[wide],
         ),
+        (
+            "bm1",
+            "/appraisal?period=2026-Q3",
+            &["团队考核", "确认本期考核结果"],
+            &[wide],
+        ),
         ("exec1", "/dashboard", &["%"], &[wide]),
         ("exec1", "/targets", &["%"], &[wide]),
+        (
+            "exec1",
+            "/appraisal?period=2026-Q3",
+            &["团队考核", "柜员"],
+            &[wide],
+        ),
         ("steward1", "/ecif", &["采纳"], &[wide]),
         ("steward1", "/ecif/merges", &["撤销合并"], &[wide]),
         ("agent1", "/service", &["客户"], &[wide, phone]),

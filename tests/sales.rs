@@ -341,6 +341,134 @@ async fn sales_are_registered_entered_approved_credited_disputed_and_adjusted() 
         "{out}"
     );
 
+    // Appraisal: both the teller and the referrer are scored on the sale.
+    let ran = succeeds(dir, &["appraisal", "run", "--period", "2026-Q4"]);
+    assert!(ran.contains("teller") && ran.contains("rm"), "{ran}");
+    let card = |who: &str| {
+        let out = succeeds(
+            dir,
+            &[
+                "appraisal",
+                "show",
+                "--period",
+                "2026-Q4",
+                "--user",
+                who,
+                "--json",
+            ],
+        );
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let teller_card = card("teller1");
+    let line = |c: &serde_json::Value, ind: &str| {
+        c["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["indicator"] == ind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {ind} line in {c}"))
+    };
+    let teller_sales = line(&teller_card, "sales_count");
+    assert!(
+        teller_sales["actual"].as_i64().unwrap() >= 4000,
+        "{teller_sales}"
+    );
+    assert_eq!(teller_sales["weight"], 50);
+    let rm3_card = card("rm3");
+    assert!(
+        rm3_card["appraisal"]["peers"].as_i64().unwrap() >= 2,
+        "{rm3_card}"
+    );
+    // The points add up to the score.
+    for c in [&teller_card, &rm3_card] {
+        let sum: i64 = c["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["points_centi"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, c["appraisal"]["score_centi"].as_i64().unwrap(), "{c}");
+    }
+    // Head office changes the tellers' card without code; the next run uses it.
+    refused(
+        dir,
+        &[
+            "appraisal",
+            "card",
+            "--role",
+            "teller",
+            "--item",
+            "sales_count=60@10",
+            "--item",
+            "csat=30@4.5",
+        ],
+        "add up to 90",
+    );
+    refused(
+        dir,
+        &[
+            "appraisal",
+            "card",
+            "--role",
+            "teller",
+            "--item",
+            "nonsense=100@1",
+        ],
+        "a standard is set on a measure",
+    );
+    succeeds(
+        dir,
+        &[
+            "appraisal",
+            "card",
+            "--role",
+            "teller",
+            "--item",
+            "sales_count=60@10",
+            "--item",
+            "sales_amount/wealth=40@500000",
+            "--by",
+            "admin",
+        ],
+    );
+    succeeds(dir, &["appraisal", "run", "--period", "2026-Q4"]);
+    let teller_card = card("teller1");
+    assert_eq!(line(&teller_card, "sales_count")["weight"], 60);
+    assert_eq!(
+        line(&teller_card, "sales_amount")["product_class"],
+        "wealth"
+    );
+    assert_eq!(teller_card["lines"].as_array().unwrap().len(), 2);
+    // The branch manager confirms; a later run keeps what was confirmed.
+    refused(
+        dir,
+        &["appraisal", "confirm", "--period", "2026-Q4", "--by", "rm1"],
+        "branch manager",
+    );
+    let confirmed = succeeds(
+        dir,
+        &["appraisal", "confirm", "--period", "2026-Q4", "--by", "bm1"],
+    );
+    assert!(!confirmed.starts_with("0 "), "{confirmed}");
+    succeeds(
+        dir,
+        &[
+            "appraisal",
+            "card",
+            "--role",
+            "teller",
+            "--item",
+            "sales_count=100@1",
+            "--by",
+            "admin",
+        ],
+    );
+    succeeds(dir, &["appraisal", "run", "--period", "2026-Q4"]);
+    let kept = card("teller1");
+    assert_eq!(kept["appraisal"]["status"], "confirmed");
+    assert_eq!(kept["lines"].as_array().unwrap().len(), 2);
+
     // Bad input is refused with the reason.
     let base = ["sales", "enter", "--by", "teller1", "--customer"];
     refused(

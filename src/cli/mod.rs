@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use panorama_store::{Store, StoreLocation};
 
 pub mod acrm;
+mod appraisal;
 mod bench;
 pub mod campaign;
 #[cfg(feature = "distributed")]
@@ -359,6 +360,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: crate::cli::sms::SmsAction,
+    },
+    /// Appraisal (绩效考核): scorecards per role, a period's appraisals
+    /// computed and ranked, one person's card, the branch manager's confirmation.
+    Appraisal {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cli::appraisal::AppraisalAction,
     },
     /// Sales registration (业绩登记): register accounts opened, enter a sale,
     /// approve it, dispute and adjust credits, the split rules.
@@ -794,6 +802,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sms { action } => crate::cli::sms::sms(action, &cli.store).await,
         Command::Sales { action } => crate::cli::sales::run(action, &cli.store).await,
+        Command::Appraisal { action } => crate::cli::appraisal::run(action, &cli.store).await,
         Command::Events { action } => {
             let store = open_store(&cli.store).await?;
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;

@@ -94,7 +94,9 @@ fn print_tour(d: &DemoReport, port: u16) {
     say!(
         "  rm1       relationship manager: my customers, today's alerts and tasks, the card campaign's calls, my targets"
     );
-    say!("            (/ ; a customer's 360 from the list; /opportunities; /referrals)");
+    say!(
+        "            (/ ; a customer's 360 from the list; /opportunities; /referrals; /sales; /appraisal)"
+    );
     say!(
         "  bm1       branch manager: the branch's dashboard, targets split to its RMs, escalated complaints, assignment"
     );
@@ -106,8 +108,13 @@ fn print_tour(d: &DemoReport, port: u16) {
         d.sales_entered.1,
         d.disputes_open
     );
+    if let Some((quarter, people)) = d.appraised.iter().rev().nth(1).or(d.appraised.last()) {
+        say!(
+            "            scorecards (/appraisal?period={quarter}): {people} people appraised for {quarter}, to confirm"
+        );
+    }
     say!(
-        "  teller1   teller: register a counter sale, see what is credited to you (/sales ; /service)"
+        "  teller1   teller: register a counter sale, see what is credited to you and your scorecard (/sales ; /appraisal)"
     );
     say!(
         "  analyst1  marketing analyst: {} saved segments and the builder, models and campaigns with their lift",

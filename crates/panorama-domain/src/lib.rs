@@ -15,6 +15,7 @@ pub mod pinyin;
 pub mod resident_id;
 pub mod role;
 pub mod sales_credit;
+pub mod scorecard;
 pub mod text;
 
 pub use credit_code::{CreditCode, CreditCodeError};

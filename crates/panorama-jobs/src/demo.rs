@@ -118,6 +118,8 @@ pub struct DemoReport {
     pub sales_entered: (usize, usize),
     /// Credit disputes open for the branch manager.
     pub disputes_open: usize,
+    /// Quarters appraised by the nightly runs, with the people scored.
+    pub appraised: Vec<(String, usize)>,
 }
 
 /// The last day of the month `back` months before `day`'s.
@@ -201,6 +203,15 @@ pub async fn run(
                 .with_context(|| format!("the nightly chain as of {d}"))?;
             report.nightly.push((d, n.batch.tier_changes_this_month));
             report.sales_registered += n.sales_registered.sales;
+            let scored = n.appraisals.by_role.iter().map(|(_, k)| k).sum();
+            match report
+                .appraised
+                .iter_mut()
+                .find(|(p, _)| *p == n.appraisals.period)
+            {
+                Some(q) => q.1 = scored,
+                None => report.appraised.push((n.appraisals.period.clone(), scored)),
+            }
         }
         Ok(())
     };

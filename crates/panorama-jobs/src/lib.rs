@@ -2,7 +2,7 @@
 //! `quickstart`): the analytics batch for an as-of date, then the steps that
 //! read what it wrote — search keys of changed names, complaints past their
 //! SLA escalated, accounts opened registered as sales, the current periods'
-//! target actuals, the approved models'
+//! target actuals, the quarter's appraisals, the approved models'
 //! scores, and live campaigns' responses. Each step says what failed; a
 //! failed step leaves what the steps before it committed.
 
@@ -33,6 +33,8 @@ pub struct Nightly {
     pub sales_registered: panorama_ocrm::sales::Registered,
     /// Period and indicator pairs whose actuals were recomputed.
     pub targets_refreshed: usize,
+    /// The quarter's appraisals (绩效考核) computed so far.
+    pub appraisals: panorama_ocrm::appraisal::Ran,
     /// Each approved model's scoring.
     pub scores: Vec<ScoreReport>,
     /// New responses per live campaign: (campaign, responses).
@@ -90,6 +92,14 @@ pub async fn nightly_on(
     let targets_refreshed = panorama_store::targets::refresh_current(store, report.as_of)
         .await
         .context("computing the targets' actuals")?;
+    // The quarter's appraisals so far, from the credits and actuals above.
+    let quarter = panorama_store::targets::periods_of(report.as_of)
+        .into_iter()
+        .find(|p| p.code.contains('Q'))
+        .context("the quarter of the as-of date")?;
+    let appraisals = panorama_ocrm::appraisal::run(store, &quarter, "system")
+        .await
+        .context("computing the quarter's appraisals")?;
     // The approved models score the batch's features.
     let scores = panorama_scoring::score(store, analytics, Some(report.as_of), None)
         .await
@@ -109,6 +119,7 @@ pub async fn nightly_on(
         complaints_escalated,
         sales_registered,
         targets_refreshed,
+        appraisals,
         scores,
         campaign_responses: live.iter().map(|x| (x.campaign_id, x.responses)).collect(),
         campaigns_finished: finished.iter().map(|x| x.campaign_id).collect(),

@@ -8,6 +8,7 @@
 //! move customers between RMs, and the demo bank's users. The web app, the
 //! CLI and the nightly job call these, not the store's writes.
 
+pub mod appraisal;
 pub mod approval;
 pub mod complaints;
 mod error;

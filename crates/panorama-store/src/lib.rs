@@ -11,6 +11,7 @@
 //! `BIGINT` in the query.
 
 pub mod acrm;
+pub mod appraisal;
 pub mod assign;
 pub mod audit;
 mod bind;

@@ -42,3 +42,12 @@ pub async fn rates(store: &Store) -> Result<Vec<(String, Option<i64>)>> {
             .await?,
     )
 }
+
+/// The product classes of the catalogue.
+pub async fn classes(store: &Store) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT class FROM product ORDER BY class")
+            .fetch_all(store.db())
+            .await?,
+    )
+}

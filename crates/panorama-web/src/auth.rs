@@ -82,7 +82,11 @@ ApproveCampaigns,
 RegisterSales,
 /// Approve sales entered by hand, settle disputes, adjust credits (of
 /// one's org units).
-ApproveSales,}
+ApproveSales,
+/// Read one's scorecard (and, for managers, their org units' people's).
+ViewAppraisal,
+/// Confirm the scorecards of one's org units' people.
+ConfirmAppraisal,}
 
 /// Whether `role` may do `p`: the permission table.
 pub fn allows(role: Role, p: Permission) -> bool {
@@ -107,6 +111,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ApproveCampaigns => matches!(role, BranchManager | Executive),
         RegisterSales => matches!(role, Rm | BranchManager | Agent | Teller),
         ApproveSales => matches!(role, BranchManager),
+        ViewAppraisal => matches!(role, Rm | Teller | Agent | BranchManager | Executive),
+        ConfirmAppraisal => matches!(role, BranchManager),
     }
 }
 

@@ -118,6 +118,31 @@ const CODE_WORDS: &[(&str, &str, &str)] = &[
     ("feed", "实时事件", "Event feed"),
     ("manual", "手工登记", "Entered by hand"),
     ("teller", "柜员", "Teller"),
+    // Appraisal: statuses, measures and the built-in target indicators.
+    ("computed", "待确认", "To confirm"),
+    ("confirmed", "已确认", "Confirmed"),
+    ("sales_count", "销售笔数（分成）", "Sales (credited share)"),
+    (
+        "sales_amount",
+        "销售金额（分成）",
+        "Sales amount (credited share)",
+    ),
+    ("new_customers", "新增客户", "New customers"),
+    (
+        "campaign_conversions",
+        "营销活动转化",
+        "Campaign conversions",
+    ),
+    ("csat", "客户满意度", "Customer satisfaction"),
+    ("complaints", "客户投诉", "Complaints"),
+    ("sla_breaches", "投诉超时", "Complaints past their SLA"),
+    ("aum_growth", "管户资产净增", "AUM growth of the book"),
+    ("product_sales", "产品销售", "Products sold"),
+    ("wealth_sales", "理财销售", "Wealth products sold"),
+    ("opportunities_won", "商机成交金额", "Opportunities won"),
+    ("referrals_won", "公私联动成交", "Referrals won"),
+    ("target", "目标", "Target"),
+    ("standard", "标准", "Standard"),
 ];
 
 /// The word for a stored code in `lang` (see [`CODE_WORDS`]); the code
@@ -604,6 +629,19 @@ texts! {
     SOURCE: "来源" / "Source",
     THROUGH_CAMPAIGN: "来自营销活动" / "Through campaign",
     SALE: "销售" / "Sale",
+    APPRAISAL: "绩效考核" / "Appraisal",
+    MY_APPRAISAL: "我的考核" / "My scorecard",
+    TEAM_APPRAISAL: "团队考核" / "The team's scorecards",
+    PEER_RANK: "同岗位排名" / "Rank among peers",
+    AGAINST: "考核基准" / "Scored against",
+    RATIO_COUNTED: "完成率（计分）" / "Ratio counted",
+    WEIGHT: "权重" / "Weight",
+    POINTS: "得分" / "Points",
+    NOT_SCORED: "未考核（无目标或无数据）" / "Not scored (no target or no data)",
+    WEIGHTS_SPREAD: "未考核指标的权重按比例分配给其余指标。" / "The weights of the items not scored are spread over the rest in proportion.",
+    CONFIRM_APPRAISALS: "确认本期考核结果" / "Confirm the period's scorecards",
+    NO_APPRAISAL: "本期尚无考核结果" / "No scorecard for this period yet",
+    CREDITED_SALES: "计入的销售" / "Credited sales",
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 mod admin;
 mod api;
+mod appraisal;
 mod assets;
 mod assignment;
 mod audit_pages;
@@ -180,6 +181,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .merge(surveys::routes())
         .merge(referrals::routes())
         .merge(sales::routes())
+        .merge(appraisal::routes())
         .merge(service_desk::routes())
         .merge(dashboard::routes())
         .merge(targets::routes())

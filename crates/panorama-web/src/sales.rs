@@ -124,14 +124,22 @@ struct Lists {
     disputes: Vec<q::DisputeRow>,
 }
 
-async fn lists(state: &AppState, user: &User) -> Result<Lists, WebError> {
+/// The caller's sales (sold from `from` to `to` when given: a scorecard's
+/// drill-down to a period), and a manager's queues.
+async fn lists(
+    state: &AppState,
+    user: &User,
+    (from, to): (Option<&str>, Option<&str>),
+) -> Result<Lists, WebError> {
     let mine = q::list(
         &state.store,
         &SaleFilter {
             involving: Some((user.id, &user.username)),
+            from,
+            to,
             ..SaleFilter::default()
         },
-        200,
+        500,
     )
     .await?;
     let (pending, disputes) = if user.can(Permission::ApproveSales) {
@@ -163,7 +171,7 @@ pub async fn api_list(
     State(state): State<AppState>,
     Require { ctx, user, .. }: Require<perm::RegisterSales>,
 ) -> Result<Response, WebError> {
-    let l = lists(&state, &user).await?;
+    let l = lists(&state, &user, (None, None)).await?;
     crate::context::audit_list(
         &state,
         &ctx,
@@ -427,7 +435,15 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let path = "/sales";
     let lang = ctx.lang;
-    let l = lists(&state, &user).await.page(&ctx, path)?;
+    let date = |k: &str| {
+        prefill
+            .get(k)
+            .filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+            .map(String::as_str)
+    };
+    let l = lists(&state, &user, (date("from"), date("to")))
+        .await
+        .page(&ctx, path)?;
     crate::context::audit_list(
         &state,
         &ctx,

@@ -118,6 +118,7 @@ fn menu(u: &User) -> Vec<(t::Text, Vec<(&'static str, t::Text)>)> {
                 (Permission::ViewDashboards, "/dashboard", t::DASHBOARD),
                 (Permission::ManageTargets, "/targets", t::TARGETS),
                 (Permission::RegisterSales, "/sales", t::SALES),
+                (Permission::ViewAppraisal, "/appraisal", t::APPRAISAL),
                 (Permission::AssignCustomers, "/assignments", t::ASSIGNMENTS),
             ],
         ),

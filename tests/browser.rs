@@ -803,7 +803,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         (
             "rm1",
             "/appraisal?period=2026-Q3",
-            &["我的考核", "同岗位排名"],
+            &["我的考核", "同岗位排名", "绩效奖金"],
             &[wide, phone],
         ),
         (
@@ -840,7 +840,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         (
             "bm1",
             "/appraisal?period=2026-Q3",
-            &["团队考核", "确认本期考核结果"],
+            &["团队考核", "确认本期考核结果", "导出奖金表"],
             &[wide],
         ),
         ("exec1", "/dashboard", &["%"], &[wide]),

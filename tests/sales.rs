@@ -469,6 +469,115 @@ async fn sales_are_registered_entered_approved_credited_disputed_and_adjusted() 
     assert_eq!(kept["appraisal"]["status"], "confirmed");
     assert_eq!(kept["lines"].as_array().unwrap().len(), 2);
 
+    // Incentives: head office's rules, the run, one person's lines, the
+    // payroll workbook read back.
+    refused(
+        dir,
+        &[
+            "incentive",
+            "rules",
+            "--role",
+            "teller",
+            "--pool",
+            "2000",
+            "--threshold",
+            "0",
+            "--rate",
+            "nope=1",
+        ],
+        "no product class",
+    );
+    refused(
+        dir,
+        &["incentive", "run", "--period", "2026-Q1"],
+        "no appraisals",
+    );
+    succeeds(
+        dir,
+        &[
+            "incentive",
+            "rules",
+            "--role",
+            "teller",
+            "--pool",
+            "2000",
+            "--threshold",
+            "0",
+            "--rate",
+            "wealth=0.5",
+            "--by",
+            "admin",
+        ],
+    );
+    let ran = succeeds(dir, &["incentive", "run", "--period", "2026-Q4"]);
+    let total: String = ran
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let shown = succeeds(
+        dir,
+        &[
+            "incentive",
+            "show",
+            "--period",
+            "2026-Q4",
+            "--user",
+            "teller1",
+        ],
+    );
+    // teller1's credited wealth amount (40 % of 50,000.01 after the split)
+    // at 0.5 %: 100.00; and a share of the pool.
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("commission") && l.contains("wealth") && l.contains("100.00")),
+        "{shown}"
+    );
+    assert!(shown.lines().any(|l| l.contains("pool")), "{shown}");
+    let xlsx = dir.join("incentives.xlsx");
+    let xlsx_text = xlsx.to_string_lossy().into_owned();
+    succeeds(
+        dir,
+        &[
+            "incentive",
+            "export",
+            "--period",
+            "2026-Q4",
+            "--out",
+            &xlsx_text,
+            "--by",
+            "bm1",
+        ],
+    );
+    use calamine::Reader as _;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = book.worksheet_range("incentives").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][2], "login");
+    let fen: i64 = rows[1..].iter().map(|r| r[9].parse::<i64>().unwrap()).sum();
+    let total_fen: i64 = panorama_domain::money::Money::parse_major(&total)
+        .unwrap()
+        .minor();
+    assert_eq!(fen, total_fen, "{ran}");
+    let teller_row = rows.iter().find(|r| r[2] == "teller1").unwrap();
+    assert!(shown.contains(
+        &panorama_domain::money::Money::from_minor(teller_row[9].parse().unwrap()).to_string()
+    ));
+    let (exports,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'incentive.export' AND actor = 'bm1'",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(exports, 1);
+
     // Bad input is refused with the reason.
     let base = ["sales", "enter", "--by", "teller1", "--customer"];
     refused(

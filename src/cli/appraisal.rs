@@ -229,3 +229,195 @@ pub(crate) async fn run(action: AppraisalAction, store: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Incentive actions.
+#[derive(Debug, Subcommand)]
+pub enum IncentiveAction {
+    /// The rules; with `--role` and values, replace that role's rules.
+    Rules {
+        /// The role (rm, teller, agent).
+        #[arg(long)]
+        role: Option<String>,
+        /// The pool per head per month, yuan.
+        #[arg(long, requires = "role")]
+        pool: Option<String>,
+        /// The score needed to share the pool, points.
+        #[arg(long, requires = "role")]
+        threshold: Option<String>,
+        /// A commission rate: CLASS=PERCENT of the credited amount (repeatable).
+        #[arg(long = "rate", requires = "role")]
+        rates: Vec<String>,
+        /// Who sets them.
+        #[arg(long, default_value = "admin")]
+        by: String,
+    },
+    /// Compute a period's incentives from its appraisals and credited sales.
+    Run {
+        /// The period.
+        #[arg(long)]
+        period: String,
+        /// Who runs it.
+        #[arg(long, default_value = "system")]
+        by: String,
+    },
+    /// One person's incentive, line by line.
+    Show {
+        /// The period.
+        #[arg(long)]
+        period: String,
+        /// The person's login.
+        #[arg(long)]
+        user: String,
+    },
+    /// The period's incentives as a workbook for payroll (audited).
+    Export {
+        /// The period.
+        #[arg(long)]
+        period: String,
+        /// The .xlsx file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Who exports it.
+        #[arg(long)]
+        by: String,
+    },
+}
+
+pub(crate) async fn incentive(action: IncentiveAction, store: &str) -> Result<()> {
+    use panorama_ocrm::incentives as pay;
+    use panorama_store::incentives as iq;
+    let store = super::open_store(store).await?;
+    let yuan = |m: i64| Money::from_minor(m).to_string();
+    match action {
+        IncentiveAction::Rules {
+            role,
+            pool,
+            threshold,
+            rates,
+            by,
+        } => {
+            if let Some(role) = &role
+                && (pool.is_some() || threshold.is_some() || !rates.is_empty())
+            {
+                let hundredths = |t: &Option<String>, what: &str| -> Result<i64> {
+                    let t = t
+                        .as_deref()
+                        .with_context(|| format!("--{what} is needed with the others"))?;
+                    Ok(Money::parse_major(t)
+                        .with_context(|| format!("--{what} {t}"))?
+                        .minor())
+                };
+                let rates = rates
+                    .iter()
+                    .map(|r| {
+                        let (class, pct) = r
+                            .split_once('=')
+                            .with_context(|| format!("--rate {r}: CLASS=PERCENT"))?;
+                        // A percent with up to two decimals is basis points.
+                        let bp = Money::parse_major(pct)
+                            .with_context(|| format!("--rate {r}"))?
+                            .minor();
+                        Ok((class.trim().to_owned(), bp))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                pay::set_rules(
+                    &store,
+                    role,
+                    hundredths(&pool, "pool")?,
+                    hundredths(&threshold, "threshold")?,
+                    &rates,
+                    &by,
+                )
+                .await?;
+                say!("the {role} incentive rules set by {by}");
+            }
+            let rows = iq::rules(&store)
+                .await?
+                .into_iter()
+                .filter(|r| role.as_ref().is_none_or(|x| *x == r.role))
+                .map(|r| {
+                    let value = match r.kind.as_str() {
+                        "pool" => format!("{} yuan per head per month", yuan(r.value)),
+                        "threshold" => format!("{} points", points(r.value)),
+                        _ => format!("{}% of the credited amount", points(r.value)),
+                    };
+                    vec![r.role, r.kind, r.product_class, value, r.updated_by]
+                })
+                .collect();
+            table::print(0, &["role", "kind", "class", "value", "set by"], rows);
+        }
+        IncentiveAction::Run { period: p, by } => {
+            let r = pay::run(&store, &period(&p)?, &by).await?;
+            say!(
+                "incentives of {p}: {} people, {} yuan ({} from pools, {} commission)",
+                r.people,
+                yuan(r.total_minor),
+                yuan(r.pools_minor),
+                yuan(r.commission_minor)
+            );
+        }
+        IncentiveAction::Show { period: p, user } => {
+            let p = period(&p)?;
+            let u = panorama_store::ocrm::user_by_username(&store, &user)
+                .await?
+                .with_context(|| format!("no user {user}"))?;
+            let (i, lines) = iq::of(&store, &p.code, u.id)
+                .await?
+                .with_context(|| format!("no incentive of {user} for {}", p.code))?;
+            say!(
+                "{} {}: {} yuan (score {})",
+                i.username,
+                i.period,
+                yuan(i.amount_minor),
+                points(i.score_centi)
+            );
+            let rows = lines
+                .into_iter()
+                .map(|l| {
+                    let how = match l.kind.as_str() {
+                        "commission" => format!(
+                            "{} × {}%",
+                            yuan(l.base_minor),
+                            points(l.rate_bp.unwrap_or(0))
+                        ),
+                        "pool" => format!(
+                            "{} × {} / {}",
+                            yuan(l.base_minor),
+                            points(l.score_centi.unwrap_or(0)),
+                            points(l.scores_centi.unwrap_or(0))
+                        ),
+                        _ => format!(
+                            "score {} below the threshold {}",
+                            points(l.score_centi.unwrap_or(0)),
+                            points(l.scores_centi.unwrap_or(0))
+                        ),
+                    };
+                    vec![l.kind, l.label, how, yuan(l.amount_minor)]
+                })
+                .collect();
+            table::print(2, &["kind", "of", "how", "yuan"], rows);
+        }
+        IncentiveAction::Export { period: p, out, by } => {
+            let p = period(&p)?;
+            let who = panorama_store::ocrm::user_by_username(&store, &by)
+                .await?
+                .with_context(|| format!("no user {by}"))?;
+            let mut rows = Vec::new();
+            for r in iq::list(&store, &p.code, None).await? {
+                if let Some(full) = iq::of(&store, &p.code, r.user_id).await? {
+                    rows.push(full);
+                }
+            }
+            let bytes = panorama_web::appraisal::incentives_xlsx(&p.code, &rows)?;
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            iq::audit_export(&store, &p.code, rows.len(), (Some(who.id), &who.username)).await?;
+            say!(
+                "{} incentives of {} written to {}",
+                rows.len(),
+                p.code,
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}

@@ -368,6 +368,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cli::appraisal::AppraisalAction,
     },
+    /// Incentives (绩效奖金): the rules per role, a period's incentives from
+    /// its appraisals and credited sales, one person's lines, the payroll export.
+    Incentive {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cli::appraisal::IncentiveAction,
+    },
     /// Sales registration (业绩登记): register accounts opened, enter a sale,
     /// approve it, dispute and adjust credits, the split rules.
     Sales {
@@ -803,6 +810,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Sms { action } => crate::cli::sms::sms(action, &cli.store).await,
         Command::Sales { action } => crate::cli::sales::run(action, &cli.store).await,
         Command::Appraisal { action } => crate::cli::appraisal::run(action, &cli.store).await,
+        Command::Incentive { action } => crate::cli::appraisal::incentive(action, &cli.store).await,
         Command::Events { action } => {
             let store = open_store(&cli.store).await?;
             let config = crate::cli::acrm::load_config(cli.config.as_deref())?;

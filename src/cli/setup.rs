@@ -113,6 +113,12 @@ fn print_tour(d: &DemoReport, port: u16) {
             "            scorecards (/appraisal?period={quarter}): {people} people appraised for {quarter}, to confirm"
         );
     }
+    if let Some((quarter, people, total)) = &d.incentives {
+        say!(
+            "            incentives of {quarter}: {people} people, {} yuan, explained line by line and exported for payroll (/appraisal)",
+            panorama_domain::money::Money::from_minor(*total)
+        );
+    }
     say!(
         "  teller1   teller: register a counter sale, see what is credited to you and your scorecard (/sales ; /appraisal)"
     );

@@ -120,6 +120,8 @@ pub struct DemoReport {
     pub disputes_open: usize,
     /// Quarters appraised by the nightly runs, with the people scored.
     pub appraised: Vec<(String, usize)>,
+    /// Last quarter's incentives: period, people, total in fen.
+    pub incentives: Option<(String, usize, i64)>,
 }
 
 /// The last day of the month `back` months before `day`'s.
@@ -382,6 +384,21 @@ pub async fn run(
     progress("contacts, opportunities, referrals and complaints recorded");
     counter_sales(store, now, &mut report).await?;
     progress("sales registered at the counter, approved and disputed");
+    // Last quarter's incentives, from the appraisals its last nightly run
+    // computed.
+    let quarter_start = now.with_day(1).unwrap_or(now) - Months::new(now.month0() % 3);
+    let last_quarter = panorama_store::targets::periods_of(quarter_start - Days::new(1))
+        .into_iter()
+        .find(|p| p.code.contains('Q'))
+        .context("last quarter")?;
+    if !panorama_store::appraisal::list(store, &last_quarter.code, None)
+        .await?
+        .is_empty()
+    {
+        let paid = panorama_ocrm::incentives::run(store, &last_quarter, "quickstart").await?;
+        progress(&format!("incentives of {} computed", last_quarter.code));
+        report.incentives = Some((last_quarter.code.clone(), paid.people, paid.total_minor));
+    }
     Ok(report)
 }
 

@@ -405,7 +405,9 @@ pub struct AppraisalRow {
     pub display_name: String,
     /// Role.
     pub role: String,
-    /// Org unit's name.
+    /// Org unit.
+    pub org_unit_id: i64,
+    /// Its name.
     pub org_name: String,
     /// Its path.
     pub org_path: String,
@@ -423,7 +425,7 @@ pub struct AppraisalRow {
     pub computed_at: String,
 }
 
-const APPRAISAL_SELECT: &str = "SELECT a.id, a.period, a.user_id, u.username, u.display_name, a.role, o.name AS org_name, \
+const APPRAISAL_SELECT: &str = "SELECT a.id, a.period, a.user_id, u.username, u.display_name, a.role, a.org_unit_id, o.name AS org_name, \
      o.path AS org_path, a.score_centi, a.peer_rank, a.peers, a.status, a.confirmed_by, a.computed_at \
      FROM appraisal a JOIN app_user u ON u.id = a.user_id JOIN org_unit o ON o.id = a.org_unit_id";
 

@@ -23,6 +23,7 @@ pub mod ecif;
 mod error;
 pub mod events;
 pub mod gateway;
+pub mod incentives;
 pub mod ingest;
 mod location;
 pub mod memory;

@@ -13,6 +13,8 @@ use panorama_domain::money::Money;
 use panorama_domain::period::Period;
 use panorama_ocrm::appraisal as ops;
 use panorama_store::appraisal::{self as q, AppraisalRow, LineRow};
+use panorama_store::incentives::{self as iq, IncentiveRow, LineRow as PayLine};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -135,6 +137,176 @@ fn card(a: &AppraisalRow, lines: &[LineRow], period: &Period, own: bool, lang: L
     }
 }
 
+fn yuan(minor: i64) -> String {
+    crate::ui::yuan(Some(minor))
+}
+
+/// An incentive line in words: how its amount was reached.
+fn pay_line(l: &PayLine, lang: Lang) -> String {
+    match l.kind.as_str() {
+        "commission" => format!(
+            "{} {} {} × {}% = {}",
+            t::COMMISSION.get(lang),
+            word(&l.label, lang),
+            yuan(l.base_minor),
+            points(l.rate_bp.unwrap_or(0)),
+            yuan(l.amount_minor)
+        ),
+        "pool" => format!(
+            "{} {} {} × {} / {} = {}",
+            l.label,
+            t::POOL.get(lang),
+            yuan(l.base_minor),
+            points(l.score_centi.unwrap_or(0)),
+            points(l.scores_centi.unwrap_or(0)),
+            yuan(l.amount_minor)
+        ),
+        _ => format!(
+            "{} {} < {}: {}",
+            t::SCORE.get(lang),
+            points(l.score_centi.unwrap_or(0)),
+            points(l.scores_centi.unwrap_or(0)),
+            t::BELOW_THRESHOLD.get(lang)
+        ),
+    }
+}
+
+fn incentive(i: &Option<(IncentiveRow, Vec<PayLine>)>, lang: Lang) -> Markup {
+    html! {
+        section id="incentive" {
+            h2 { (t::INCENTIVE.get(lang)) }
+            @match i {
+                Some((row, lines)) => {
+                    p id="incentive-total" { strong { (yuan(row.amount_minor)) } }
+                    ul id="incentive-lines" { @for l in lines { li { (pay_line(l, lang)) } } }
+                }
+                None => p.muted { (t::NO_INCENTIVE.get(lang)) },
+            }
+        }
+    }
+}
+
+/// The incentives of a period as a workbook for payroll: a sheet
+/// `incentives` (one row a person, amounts in yuan and in fen) and a sheet
+/// `lines` (how each amount was reached).
+pub fn incentives_xlsx(
+    period: &str,
+    rows: &[(IncentiveRow, Vec<PayLine>)],
+) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let sheet = book.add_worksheet().set_name("incentives")?;
+    let head = [
+        "period",
+        "staff_no",
+        "login",
+        "name",
+        "role",
+        "org_code",
+        "org_name",
+        "score",
+        "amount_yuan",
+        "amount_fen",
+    ];
+    for (c, h) in head.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (k, (r, _)) in rows.iter().enumerate() {
+        let row = k as u32 + 1;
+        sheet.write_string(row, 0, period)?;
+        sheet.write_string(row, 1, r.staff_no.as_deref().unwrap_or(""))?;
+        sheet.write_string(row, 2, &r.username)?;
+        sheet.write_string(row, 3, &r.display_name)?;
+        sheet.write_string(row, 4, &r.role)?;
+        sheet.write_string(row, 5, &r.org_code)?;
+        sheet.write_string(row, 6, &r.org_name)?;
+        sheet.write_string(row, 7, points(r.score_centi))?;
+        // The yuan column from the exact decimal text; fen as the integer.
+        let yuan: f64 = Money::from_minor(r.amount_minor)
+            .to_string()
+            .parse()
+            .unwrap_or(0.0);
+        sheet.write_number_with_format(row, 8, yuan, &money)?;
+        sheet.write_string(row, 9, r.amount_minor.to_string())?;
+    }
+    let sheet = book.add_worksheet().set_name("lines")?;
+    for (c, h) in [
+        "login",
+        "kind",
+        "label",
+        "base_fen",
+        "rate_bp",
+        "score",
+        "scores",
+        "amount_fen",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    let mut row = 1;
+    for (r, lines) in rows {
+        for l in lines {
+            sheet.write_string(row, 0, &r.username)?;
+            sheet.write_string(row, 1, &l.kind)?;
+            sheet.write_string(row, 2, &l.label)?;
+            sheet.write_string(row, 3, l.base_minor.to_string())?;
+            sheet.write_string(row, 4, l.rate_bp.map(|b| b.to_string()).unwrap_or_default())?;
+            sheet.write_string(row, 5, l.score_centi.map(points).unwrap_or_default())?;
+            sheet.write_string(row, 6, l.scores_centi.map(points).unwrap_or_default())?;
+            sheet.write_string(row, 7, l.amount_minor.to_string())?;
+            row += 1;
+        }
+    }
+    book.save_to_buffer()
+}
+
+/// `GET /appraisal/incentives.xlsx?period=`: the incentives of a branch
+/// manager's org units (an executive's: the bank's) for payroll; audited.
+pub async fn export(
+    State(state): State<AppState>,
+    Require { ctx, user, .. }: Require<perm::ViewAppraisal>,
+    Query(cq): Query<CardQuery>,
+) -> Result<Response, WebError> {
+    let period = period_of(&cq, ctx.lang)?;
+    let under = match user.role {
+        Role::Executive => None,
+        Role::BranchManager => Some(user.org_path.as_str()),
+        _ => return Err(WebError::Forbidden),
+    };
+    let mut rows = Vec::new();
+    for r in iq::list(&state.store, &period.code, under).await? {
+        if let Some(full) = iq::of(&state.store, &period.code, r.user_id).await? {
+            rows.push(full);
+        }
+    }
+    iq::audit_export(
+        &state.store,
+        &period.code,
+        rows.len(),
+        (Some(user.id), &user.username),
+    )
+    .await?;
+    let bytes =
+        incentives_xlsx(&period.code, &rows).map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"incentives-{}.xlsx\"", period.code),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// `GET /appraisal?period=&user=`.
 pub async fn page(
     State(state): State<AppState>,
@@ -151,6 +323,9 @@ pub async fn page(
         .await
         .page(&ctx, path)?;
     let people = team(&state, &user, &period).await.page(&ctx, path)?;
+    let pay = iq::of(&state.store, &period.code, subject)
+        .await
+        .page(&ctx, path)?;
     crate::context::audit_list(
         &state,
         &ctx,
@@ -182,6 +357,7 @@ pub async fn page(
                     None => p.muted { (t::NO_APPRAISAL.get(lang)) },
                 }
             }
+            (incentive(&pay, lang))
         }
         @if matches!(user.role, Role::BranchManager | Role::Executive) {
             section id="team-appraisal" {
@@ -198,6 +374,7 @@ pub async fn page(
                         td.n { (a.peer_rank) " / " (a.peers) }
                         td { span.tag { (word(&a.status, lang)) } }
                     } } } }
+                    p { a id="export-incentives" href={ "/appraisal/incentives.xlsx?period=" (period.code) } { (t::EXPORT_PAYROLL.get(lang)) } }
                     @if user.can(Permission::ConfirmAppraisal) && people.iter().any(|a| a.status == "computed") {
                         form method="post" action="/appraisal/confirm" {
                             input type="hidden" name="csrf" value=(csrf);
@@ -232,7 +409,13 @@ pub async fn api_get(
     )
     .await?;
     let card = card.map(|(a, lines)| json!({"appraisal": a, "lines": lines}));
-    Ok(Json(json!({"period": period.code, "card": card, "team": people})).into_response())
+    let pay = iq::of(&state.store, &period.code, subject)
+        .await?
+        .map(|(i, lines)| json!({"incentive": i, "lines": lines}));
+    Ok(
+        Json(json!({"period": period.code, "card": card, "incentive": pay, "team": people}))
+            .into_response(),
+    )
 }
 
 /// The confirmation's form.
@@ -285,6 +468,7 @@ pub(crate) fn routes() -> axum::Router<crate::AppState> {
     axum::Router::new()
         .route("/appraisal", get(page))
         .route("/appraisal/confirm", post(form_confirm))
+        .route("/appraisal/incentives.xlsx", get(export))
         .route("/api/appraisal", get(api_get))
         .route("/api/appraisal/confirm", post(api_confirm))
 }

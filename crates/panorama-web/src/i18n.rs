@@ -642,6 +642,12 @@ texts! {
     CONFIRM_APPRAISALS: "确认本期考核结果" / "Confirm the period's scorecards",
     NO_APPRAISAL: "本期尚无考核结果" / "No scorecard for this period yet",
     CREDITED_SALES: "计入的销售" / "Credited sales",
+    INCENTIVE: "绩效奖金" / "Incentive",
+    COMMISSION: "销售提成" / "Commission",
+    POOL: "奖金池" / "Pool",
+    BELOW_THRESHOLD: "低于门槛，不参与奖金池分配" / "below the threshold: no share of the pool",
+    EXPORT_PAYROLL: "导出奖金表（Excel）" / "Export for payroll (Excel)",
+    NO_INCENTIVE: "本期尚未计算奖金" / "No incentives computed for this period",
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 mod admin;
 mod api;
-mod appraisal;
+pub mod appraisal;
 mod assets;
 mod assignment;
 mod audit_pages;

@@ -658,6 +658,7 @@ async fn a_teller_registers_a_sale_a_manager_approves_it_and_settles_a_dispute()
     .fetch_one(store.pool())
     .await
     .unwrap();
+    b.set_window_size(1280, 1000).await.unwrap();
     env.login("teller1").await;
     b.goto(&format!("{base}/sales")).await.unwrap();
     env.fill("sale-customer", &customer_no).await;

@@ -129,10 +129,15 @@ fn print_tour(d: &DemoReport, port: u16) {
     say!("            (/segments ; /models ; /campaigns ; /campaigns/effect)");
     for m in &d.models {
         say!(
-            "            model {:<16} {:<9} test AUC {:.3}",
+            "            model {:<16} {:<9} test AUC {:.3}{}",
             m.name,
             m.learner,
-            m.auc
+            m.auc,
+            if m.approved {
+                ""
+            } else {
+                " (no better than chance: not approved)"
+            }
         );
     }
     for c in &d.campaigns {

@@ -67,6 +67,9 @@ pub struct DemoModel {
     pub learner: String,
     /// Test AUC.
     pub auc: f64,
+    /// Whether it was approved to score (not when it tests no better than
+    /// chance, which a small demo bank can give).
+    pub approved: bool,
 }
 
 /// A campaign the demo ran.
@@ -255,8 +258,14 @@ pub async fn run(
     ] {
         let m = train(&bank, name, target, learner, Some(year_back)).await?;
         progress(&format!(
-            "model {} trained (test AUC {:.3}) and approved",
-            m.name, m.auc
+            "model {} trained (test AUC {:.3}){}",
+            m.name,
+            m.auc,
+            if m.approved {
+                " and approved"
+            } else {
+                ", no better than chance: not approved"
+            }
         ));
         report.models.push(m);
     }
@@ -290,6 +299,13 @@ pub async fn run(
         None,
     )
     .await?;
+    if !response.approved {
+        bail!(
+            "the response model learnt from the pilot tests no better than chance (AUC {:.3}): \
+             the rollout has nothing to rank by; try more customers",
+            response.auc
+        );
+    }
     progress(&format!(
         "model {} learnt from the pilot (test AUC {:.3}) and approved",
         response.name, response.auc
@@ -570,13 +586,19 @@ async fn train(
     let (id, _, r) = panorama_scoring::train(store, analytics, config, &t)
         .await
         .with_context(|| format!("training the {name} model"))?;
-    panorama_ocrm::approval::approve_model(store, id, APPROVER).await?;
+    // A model that tests no better than chance is left for the analyst,
+    // not approved to score.
+    let approved = r.test.auc > 0.5;
+    if approved {
+        panorama_ocrm::approval::approve_model(store, id, APPROVER).await?;
+    }
     Ok(DemoModel {
         id,
         name: name.to_owned(),
         target: format!("{:?}", r.target),
         learner: r.learner,
         auc: r.test.auc,
+        approved,
     })
 }
 

@@ -626,6 +626,7 @@ texts! {
     NEW_SPLIT: "重新分成：用户名=百分比，…" / "New split: login=percent, …",
     RESOLVE: "裁定" / "Resolve",
     SPLIT_RULES: "分成规则" / "Split rules",
+    ANY_CHANNEL: "通用" / "any channel",
     SOURCE: "来源" / "Source",
     THROUGH_CAMPAIGN: "来自营销活动" / "Through campaign",
     SALE: "销售" / "Sale",

@@ -404,6 +404,31 @@ pub async fn form_settle(
     Ok(Redirect::to("/sales").into_response())
 }
 
+/// Why a credit line is what it is, in the reader's language: the rule
+/// (`rule CHANNEL: …`, as the registration wrote it) by its channel and
+/// part, or the branch manager's reason as they wrote it.
+fn reason(c: &CreditRow, lang: Lang) -> String {
+    let rule_channel = c
+        .reason
+        .strip_prefix("rule ")
+        .and_then(|r| r.split_once(':'))
+        .map(|(channel, _)| channel);
+    match rule_channel {
+        Some(channel) if c.part != "adjusted" => format!(
+            "{} {}: {} {}",
+            t::SPLIT_RULES.get(lang),
+            if channel == "*" {
+                t::ANY_CHANNEL.get(lang)
+            } else {
+                word(channel, lang)
+            },
+            word(&c.part, lang),
+            percent(c.share_bp)
+        ),
+        _ => c.reason.clone(),
+    }
+}
+
 fn sales_table(rows: &[SaleRow], lang: Lang, id: &str) -> Markup {
     html! {
         @if rows.is_empty() { p.muted { (t::NONE.get(lang)) } } @else {
@@ -456,6 +481,15 @@ pub async fn page(
     let products = panorama_store::pipeline::products(&state.store)
         .await
         .page(&ctx, path)?;
+    let rules = q::rules(&state.store).await.page(&ctx, path)?;
+    let mut channels: Vec<&str> = rules.iter().map(|r| r.channel.as_str()).collect();
+    channels.dedup();
+    let share = |channel: &str, part: &str| {
+        rules
+            .iter()
+            .find(|r| r.channel == channel && r.part == part)
+            .map_or_else(|| "—".to_owned(), |r| percent(r.share_bp))
+    };
     let csrf = ctx.csrf().await;
     let customer = prefill.get("customer").map(String::as_str).unwrap_or("");
     let body = html! {
@@ -499,6 +533,15 @@ pub async fn page(
         section id="my-sales" {
             h2 { (t::MY_SALES.get(lang)) }
             (sales_table(&l.mine, lang, "mine"))
+        }
+        section id="split-rules" {
+            h2 { (t::SPLIT_RULES.get(lang)) }
+            table { thead { tr {
+                th { (t::CHANNEL.get(lang)) } th.n { (word("seller", lang)) } th.n { (word("rm", lang)) } th.n { (word("referrer", lang)) }
+            } } tbody { @for c in &channels { tr {
+                td { (if *c == "*" { t::ANY_CHANNEL.get(lang) } else { word(c, lang) }) }
+                td.n { (share(c, "seller")) } td.n { (share(c, "rm")) } td.n { (share(c, "referrer")) }
+            } } } }
         }
     };
     Ok(layout(lang, Some(&user), &csrf, t::SALES.get(lang), body).into_response())
@@ -553,7 +596,7 @@ pub async fn detail(
                     td { (word(&c.part, lang)) }
                     td.n { (percent(c.share_bp)) }
                     td.n { (yuan(Some(c.amount_minor))) }
-                    td { (c.reason) } td { (c.made_by) }
+                    td { (reason(c, lang)) } td { (c.made_by) }
                 }
             } } }
         }

@@ -299,17 +299,17 @@ pub async fn run(
         None,
     )
     .await?;
-    if !response.approved {
-        bail!(
-            "the response model learnt from the pilot tests no better than chance (AUC {:.3}): \
-             the rollout has nothing to rank by; try more customers",
-            response.auc
-        );
-    }
     progress(&format!(
-        "model {} learnt from the pilot (test AUC {:.3}) and approved",
-        response.name, response.auc
+        "model {} learnt from the pilot (test AUC {:.3}){}",
+        response.name,
+        response.auc,
+        if response.approved {
+            " and approved"
+        } else {
+            ", no better than chance: not approved, the rollout goes unranked"
+        }
     ));
+    let ranked = response.approved;
     report.models.push(response);
     let winner = pilot
         .lift
@@ -327,7 +327,7 @@ pub async fn run(
         offers: &[],
         arms: &["A"],
         control: 0.1,
-        score_model: Some("wealth_response"),
+        score_model: ranked.then_some("wealth_response"),
         channel: "rm,sms",
         capacity: "rm=300,sms=1500",
         response: None,
@@ -356,7 +356,11 @@ pub async fn run(
         offers: &[],
         arms: &["A"],
         control: 0.1,
-        score_model: Some("card"),
+        score_model: report
+            .models
+            .iter()
+            .any(|m| m.name == "card" && m.approved)
+            .then_some("card"),
         channel: "rm",
         capacity: "rm=400",
         response: Some("holds('card')"),

@@ -583,6 +583,7 @@ async fn an_analyst_designs_a_campaign_a_manager_approves_it_and_it_goes_live() 
     env.fill("c-name", "理财体验邀约").await;
     env.fill("c-segment", "aum >= 0").await;
     env.fill("c-budget", "3000").await;
+    screenshot(b, "campaign-new-form").await;
     env.click("c-save").await;
     let status = env.text_with("c-status", "草稿").await;
     assert!(status.contains("草稿"), "{status}");

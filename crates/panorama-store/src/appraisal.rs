@@ -149,47 +149,18 @@ pub async fn measure(
     let db = store.db();
     let rows: Vec<(i64, Option<i64>)> = match code {
         "sales_count" | "sales_amount" => {
-            let what = if code == "sales_count" {
-                "k.share_bp"
-            } else {
-                "k.amount_minor"
-            };
-            sqlx::query_as(&format!(
-                "SELECT k.user_id, CAST(SUM({what}) AS BIGINT) FROM sale s \
-                 JOIN sale_credit k ON k.sale_id = s.id AND k.version = s.credit_version \
-                 JOIN product p ON p.code = s.product_code \
-                 WHERE s.status = 'approved' AND s.sold_on BETWEEN $1 AND $2 AND ($3 IS NULL OR p.class = $3) \
-                 GROUP BY k.user_id"
-            ))
-            .bind(from)
-            .bind(to)
-            .bind(class)
-            .fetch_all(db)
-            .await?
+            // The approved credits by person and class, summed over the class asked for.
+            let mut by_user: HashMap<i64, i64> = HashMap::new();
+            for t in crate::sales::credit_totals(store, from, to).await? {
+                if class.is_none_or(|c| c == t.class) {
+                    let v = if code == "sales_count" { t.share_bp } else { t.amount_minor };
+                    *by_user.entry(t.user_id).or_insert(0) += v;
+                }
+            }
+            return Ok(by_user);
         }
-        "new_customers" => {
-            sqlx::query_as(&format!(
-                "SELECT a.rm_user_id, COUNT(*) FROM assignment a WHERE {primary} \
-                 AND (SELECT MIN(x.opened_on) FROM account x WHERE x.customer_id = a.customer_id) BETWEEN $1 AND $2 \
-                 GROUP BY a.rm_user_id"
-            ))
-            .bind(from)
-            .bind(to)
-            .fetch_all(db)
-            .await?
-        }
-        "campaign_conversions" => {
-            sqlx::query_as(
-                "SELECT m.owner_user_id, COUNT(*) FROM campaign_response r \
-                 JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
-                 WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
-                 GROUP BY m.owner_user_id",
-            )
-            .bind(from)
-            .bind(to)
-            .fetch_all(db)
-            .await?
-        }
+        "new_customers" => crate::targets::new_customers(store, from, to).await?,
+        "campaign_conversions" => crate::targets::campaign_conversions(store, from, to).await?,
         "csat" => {
             sqlx::query_as(
                 "SELECT user_id, CAST(ROUND(AVG(csat) * 100) AS BIGINT) FROM survey \

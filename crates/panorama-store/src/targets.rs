@@ -402,6 +402,43 @@ pub async fn write_split(
     Ok(())
 }
 
+/// Each RM's customers (primary, now) whose first account opened from
+/// `from` to `to`.
+pub(crate) async fn new_customers(
+    store: &Store,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, Option<i64>)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.rm_user_id, COUNT(*) FROM assignment a WHERE a.to_date IS NULL AND a.role = 'primary' \
+         AND (SELECT MIN(x.opened_on) FROM account x WHERE x.customer_id = a.customer_id) BETWEEN $1 AND $2 \
+         GROUP BY a.rm_user_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(store.db())
+    .await?)
+}
+
+/// Each member owner's campaign responses (treated members) from `from`
+/// to `to`.
+pub(crate) async fn campaign_conversions(
+    store: &Store,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, Option<i64>)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.owner_user_id, COUNT(*) FROM campaign_response r \
+         JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
+         WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
+         GROUP BY m.owner_user_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(store.db())
+    .await?)
+}
+
 /// Computes every RM's actual of `indicator` over `period` from the data
 /// and keeps it (replacing the previous computation); returns the RMs.
 pub async fn refresh_actuals(
@@ -414,15 +451,7 @@ pub async fn refresh_actuals(
     let class = ind.product_class.clone();
     let primary = "a.to_date IS NULL AND a.role = 'primary'";
     let rows: Vec<(i64, Option<i64>)> = match ind.source.as_str() {
-        "new_customers" => sqlx::query_as(&format!(
-            "SELECT a.rm_user_id, COUNT(*) FROM assignment a WHERE {primary} \
-             AND (SELECT MIN(x.opened_on) FROM account x WHERE x.customer_id = a.customer_id) BETWEEN $1 AND $2 \
-             GROUP BY a.rm_user_id"
-        ))
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(store.db())
-        .await?,
+        "new_customers" => new_customers(store, &from, &to).await?,
         // Sales credited to each person (业绩登记: the seller, the RM, the
         // referrer by the split rules, or a branch manager's adjustment),
         // in whole sales rounded half up from their shares.
@@ -438,16 +467,7 @@ pub async fn refresh_actuals(
         .bind(class.as_deref())
         .fetch_all(store.db())
         .await?,
-        "campaign_conversions" => sqlx::query_as(
-            "SELECT m.owner_user_id, COUNT(*) FROM campaign_response r \
-             JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
-             WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
-             GROUP BY m.owner_user_id",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(store.db())
-        .await?,
+        "campaign_conversions" => campaign_conversions(store, &from, &to).await?,
         "referrals_won" => sqlx::query_as(
             "SELECT r.from_user_id, COUNT(*) FROM referral r JOIN opportunity o ON o.id = r.opportunity_id \
              WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 GROUP BY r.from_user_id",

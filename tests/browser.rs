@@ -791,7 +791,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
     let wide = 1280;
     let phone = 390;
     let pages: &[(&str, &str, &[&str], &[u32])] = &[
-        ("rm1", "/", &["我的客户", "待办"], &[wide, 1920, phone]),
+        ("rm1", "/", &["我的客户", "待办", "期末预测"], &[wide, 1920, phone]),
         (
             "rm1",
             &customer,
@@ -830,7 +830,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ("analyst1", &campaign, &["已结束", "pp"], &[wide]),
         ("analyst1", "/campaigns/effect", &["资产变化"], &[wide]),
         ("bm1", "/dashboard", &["%"], &[wide, 1920]),
-        ("bm1", "/targets", &["%"], &[wide]),
+        ("bm1", "/targets", &["%", "期末预测", "达成概率"], &[wide]),
         ("bm1", "/complaints", &["已升级"], &[wide]),
         ("bm1", "/assignments", &["客户经理"], &[wide]),
         (
@@ -846,7 +846,12 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
             &[wide],
         ),
         ("exec1", "/dashboard", &["%"], &[wide]),
-        ("exec1", "/targets", &["%"], &[wide]),
+        (
+            "exec1",
+            "/targets",
+            &["%", "期末预测", "预计未达成的任务", "商机赢单率"],
+            &[wide],
+        ),
         (
             "exec1",
             "/appraisal?period=2026-Q3",

@@ -67,6 +67,22 @@ pub async fn run_batch(
             "  targets: actuals of {} period and indicator pairs recomputed",
             run.targets_refreshed
         );
+        let rates: Vec<String> = run
+            .forecasts
+            .win_rates
+            .iter()
+            .map(|h| format!("{} {}/{}", h.stage, h.won, h.closed))
+            .collect();
+        say!(
+            "  forecasts: {} targets, {} RM books (win rates won/closed in the year: {})",
+            run.forecasts.targets,
+            run.forecasts.books,
+            if rates.is_empty() {
+                "no history".to_owned()
+            } else {
+                rates.join(", ")
+            }
+        );
     }
     if run.complaints_escalated > 0 {
         say!(

@@ -56,6 +56,19 @@ pub enum BenchWhat {
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
+    /// Target forecasting backtested on CDNOW's purchase log (data Panorama
+    /// did not generate): each book's quarter forecast on a day of it, beside pacing.
+    Forecast {
+        /// CDNOW_master.txt.
+        #[arg(long, default_value = "../shared/datasets/cdnow/CDNOW_master.txt")]
+        file: PathBuf,
+        /// Books the customers are dealt into by id.
+        #[arg(long, default_value_t = 16)]
+        books: usize,
+        /// The day of each quarter the forecasts are made on.
+        #[arg(long, default_value_t = 45)]
+        day: u32,
+    },
     /// CLV fits on simulated summaries (BG/NBD and Gamma-Gamma).
     Clv {
         /// Number of customers.

@@ -25,6 +25,7 @@ mod setup;
 mod sms;
 mod survey;
 mod table;
+mod targets;
 
 pub use bench::BenchWhat;
 pub use ecif::{ReviewAction, peak_rss_mb};
@@ -360,6 +361,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: crate::cli::sms::SmsAction,
+    },
+    /// Targets (经营任务): forecasts of where each target will end, those
+    /// forecast to miss, and a backtest of the forecasting on past quarters.
+    Targets {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cli::targets::TargetsAction,
     },
     /// Appraisal (绩效考核): scorecards per role, a period's appraisals
     /// computed and ranked, one person's card, the branch manager's confirmation.
@@ -809,6 +817,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sms { action } => crate::cli::sms::sms(action, &cli.store).await,
         Command::Sales { action } => crate::cli::sales::run(action, &cli.store).await,
+        Command::Targets { action } => crate::cli::targets::run(action, &cli.store).await,
         Command::Appraisal { action } => crate::cli::appraisal::run(action, &cli.store).await,
         Command::Incentive { action } => crate::cli::appraisal::incentive(action, &cli.store).await,
         Command::Events { action } => {
@@ -879,6 +888,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Bench {
+            what: BenchWhat::Forecast { file, books, day },
+        } => panorama_bench::forecast::run(&file, books, day),
         Command::Bench {
             what:
                 BenchWhat::Clv {

@@ -163,6 +163,10 @@ fn print_tour(d: &DemoReport, port: u16) {
         say!("            {m}");
     }
     say!("  exec1     executive: the bank's dashboard and targets (/dashboard ; /targets)");
+    say!(
+        "            each target's forecast to the period's end; {} org-unit targets forecast to miss, listed first",
+        d.forecasts.1
+    );
     let complaints: Vec<String> = d
         .complaints
         .iter()

@@ -18,6 +18,7 @@ pub mod clv;
 pub mod ecif;
 pub mod events;
 pub mod features;
+pub mod forecast;
 pub mod ingest;
 pub mod online;
 pub mod web;

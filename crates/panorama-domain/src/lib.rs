@@ -8,6 +8,7 @@
 pub mod credit_code;
 pub mod date;
 pub mod division;
+pub mod forecast;
 pub mod incentive;
 pub mod mobile;
 pub mod money;

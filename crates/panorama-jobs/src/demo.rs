@@ -101,6 +101,8 @@ pub struct DemoReport {
     pub segments: usize,
     /// Targets set at head office: (period, indicator, value).
     pub targets: Vec<(String, String, i64)>,
+    /// Targets forecast, and org-unit targets forecast to miss.
+    pub forecasts: (usize, usize),
     /// Review pairs left open for the steward.
     pub reviews_open: usize,
     /// The merge a steward made that can be undone.
@@ -404,6 +406,19 @@ pub async fn run(
     progress("contacts, opportunities, referrals and complaints recorded");
     counter_sales(store, now, &mut report).await?;
     progress("sales registered at the counter, approved and disputed");
+    // The targets forecast again now the RMs' pipeline is in.
+    let forecast = panorama_ocrm::forecast::refresh(store, now).await?;
+    let mut misses = 0;
+    for p in tq::periods_of(now) {
+        misses += panorama_ocrm::forecast::at_risk(store, &p.code, "")
+            .await?
+            .len();
+    }
+    report.forecasts = (forecast.targets, misses);
+    progress(&format!(
+        "{} targets forecast, {misses} org-unit targets forecast to miss",
+        forecast.targets
+    ));
     // Last quarter's incentives, from the appraisals its last nightly run
     // computed.
     let quarter_start = now.with_day(1).unwrap_or(now) - Months::new(now.month0() % 3);

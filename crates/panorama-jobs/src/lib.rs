@@ -33,6 +33,8 @@ pub struct Nightly {
     pub sales_registered: panorama_ocrm::sales::Registered,
     /// Period and indicator pairs whose actuals were recomputed.
     pub targets_refreshed: usize,
+    /// The targets forecast, with the win rates used.
+    pub forecasts: panorama_ocrm::forecast::Refreshed,
     /// The quarter's appraisals (绩效考核) computed so far.
     pub appraisals: panorama_ocrm::appraisal::Ran,
     /// Each approved model's scoring.
@@ -92,6 +94,10 @@ pub async fn nightly_on(
     let targets_refreshed = panorama_store::targets::refresh_current(store, report.as_of)
         .await
         .context("computing the targets' actuals")?;
+    // Where each of them will end: trend and pipeline.
+    let forecasts = panorama_ocrm::forecast::refresh(store, report.as_of)
+        .await
+        .context("forecasting the targets")?;
     // The quarter's appraisals so far, from the credits and actuals above.
     let quarter = panorama_store::targets::periods_of(report.as_of)
         .into_iter()
@@ -119,6 +125,7 @@ pub async fn nightly_on(
         complaints_escalated,
         sales_registered,
         targets_refreshed,
+        forecasts,
         appraisals,
         scores,
         campaign_responses: live.iter().map(|x| (x.campaign_id, x.responses)).collect(),

@@ -12,6 +12,7 @@ pub mod appraisal;
 pub mod approval;
 pub mod complaints;
 mod error;
+pub mod forecast;
 pub mod incentives;
 pub mod sales;
 pub mod targets;

@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod ecif;
 mod error;
 pub mod events;
+pub mod forecasts;
 pub mod gateway;
 pub mod incentives;
 pub mod ingest;

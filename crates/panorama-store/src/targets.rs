@@ -402,6 +402,111 @@ pub async fn write_split(
     Ok(())
 }
 
+/// One person's value of a flow measure on one day: (user, day, value).
+pub type DayValue = (i64, String, i64);
+
+/// The flow measures: those summed from dated events (every source but
+/// `aum_growth`, a balance).
+pub fn is_flow(source: &str) -> bool {
+    source != "aum_growth"
+}
+
+/// What one unit of [`daily`]'s values is worth in the indicator's unit:
+/// product sales are counted in basis points of a sale (a credited share),
+/// the rest as they are.
+pub fn daily_scale(source: &str) -> i64 {
+    if source == "product_sales" { 10_000 } else { 1 }
+}
+
+/// Each person's value of flow measure `source` (product sales of `class`
+/// when given) per day from `from` to `to`, days without any left out:
+/// customers won (the RM now primary for them, on their first account's
+/// opening day), sales credited (in basis points of a sale, by the split
+/// rules or a branch manager's adjustment), treated members' campaign
+/// responses (their owner), referrals won (the referrer) and opportunities
+/// won (the owner, their amounts in fen).
+pub async fn daily(
+    store: &Store,
+    source: &str,
+    class: Option<&str>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DayValue>> {
+    let sql = match source {
+        "new_customers" => {
+            "SELECT a.rm_user_id, f.first_on, COUNT(*) FROM assignment a \
+             JOIN (SELECT customer_id, MIN(opened_on) AS first_on FROM account GROUP BY customer_id) f \
+               ON f.customer_id = a.customer_id \
+             WHERE a.to_date IS NULL AND a.role = 'primary' AND f.first_on BETWEEN $1 AND $2 AND $3 IS NULL \
+             GROUP BY a.rm_user_id, f.first_on"
+        }
+        "product_sales" => {
+            "SELECT k.user_id, s.sold_on, CAST(SUM(k.share_bp) AS BIGINT) FROM sale s \
+             JOIN sale_credit k ON k.sale_id = s.id AND k.version = s.credit_version \
+             JOIN product p ON p.code = s.product_code \
+             WHERE s.status = 'approved' AND s.sold_on BETWEEN $1 AND $2 AND ($3 IS NULL OR p.class = $3) \
+             GROUP BY k.user_id, s.sold_on"
+        }
+        "campaign_conversions" => {
+            "SELECT m.owner_user_id, r.responded_on, COUNT(*) FROM campaign_response r \
+             JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
+             WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
+               AND $3 IS NULL \
+             GROUP BY m.owner_user_id, r.responded_on"
+        }
+        "referrals_won" => {
+            "SELECT r.from_user_id, SUBSTR(o.updated_at, 1, 10), COUNT(*) FROM referral r \
+             JOIN opportunity o ON o.id = r.opportunity_id \
+             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 AND $3 IS NULL \
+             GROUP BY r.from_user_id, SUBSTR(o.updated_at, 1, 10)"
+        }
+        "opportunities_won" => {
+            "SELECT o.owner_user_id, SUBSTR(o.updated_at, 1, 10), CAST(SUM(COALESCE(o.amount_minor, 0)) AS BIGINT) \
+             FROM opportunity o \
+             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 AND $3 IS NULL \
+             GROUP BY o.owner_user_id, SUBSTR(o.updated_at, 1, 10)"
+        }
+        other => {
+            return Err(StoreError::Invalid(format!(
+                "{other:?} is not a measure summed by day"
+            )));
+        }
+    };
+    let class = if source == "product_sales" {
+        class
+    } else {
+        None
+    };
+    Ok(sqlx::query_as(sql)
+        .bind(from)
+        .bind(to)
+        .bind(class)
+        .fetch_all(store.db())
+        .await?)
+}
+
+/// [`daily`] summed per person over the days, in the indicator's unit
+/// (credited shares of sales rounded half up to whole sales).
+pub async fn totals(
+    store: &Store,
+    source: &str,
+    class: Option<&str>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, Option<i64>)>> {
+    let mut sum: HashMap<i64, i64> = HashMap::new();
+    for (who, _, v) in daily(store, source, class, from, to).await? {
+        *sum.entry(who).or_default() += v;
+    }
+    let scale = daily_scale(source);
+    let mut rows: Vec<(i64, Option<i64>)> = sum
+        .into_iter()
+        .map(|(who, v)| (who, Some((v + scale / 2).div_euclid(scale))))
+        .collect();
+    rows.sort_unstable();
+    Ok(rows)
+}
+
 /// Each RM's customers (primary, now) whose first account opened from
 /// `from` to `to`.
 pub(crate) async fn new_customers(
@@ -409,15 +514,7 @@ pub(crate) async fn new_customers(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as(
-        "SELECT a.rm_user_id, COUNT(*) FROM assignment a WHERE a.to_date IS NULL AND a.role = 'primary' \
-         AND (SELECT MIN(x.opened_on) FROM account x WHERE x.customer_id = a.customer_id) BETWEEN $1 AND $2 \
-         GROUP BY a.rm_user_id",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(store.db())
-    .await?)
+    totals(store, "new_customers", None, from, to).await
 }
 
 /// Each member owner's campaign responses (treated members) from `from`
@@ -427,16 +524,52 @@ pub(crate) async fn campaign_conversions(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as(
-        "SELECT m.owner_user_id, COUNT(*) FROM campaign_response r \
-         JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
-         WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
-         GROUP BY m.owner_user_id",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(store.db())
-    .await?)
+    totals(store, "campaign_conversions", None, from, to).await
+}
+
+/// The month-end AUM of each RM's book as it is now (their primary
+/// customers' balances in the AUM classes), for each of `months`
+/// (`YYYY-MM`): (RM, month, fen).
+pub async fn book_aum(store: &Store, months: &[String]) -> Result<Vec<(i64, String, i64)>> {
+    let mut out = Vec::new();
+    for month in months {
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT a.rm_user_id, CAST(SUM(b.end_balance_minor) AS BIGINT) \
+             FROM assignment a JOIN account x ON x.customer_id = a.customer_id \
+             JOIN product p ON p.code = x.product_code AND p.class IN ({AUM_CLASSES}) \
+             JOIN balance_monthly b ON b.account_id = x.id AND b.month = $1 \
+             WHERE a.to_date IS NULL AND a.role = 'primary' GROUP BY a.rm_user_id"
+        ))
+        .bind(month)
+        .fetch_all(store.db())
+        .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(rm, v)| (rm, month.clone(), v.unwrap_or(0))),
+        );
+    }
+    Ok(out)
+}
+
+/// The latest month with balances, if any.
+pub async fn latest_balance_month(store: &Store) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
+        .fetch_one(store.db())
+        .await?)
+}
+
+/// The months of an AUM growth measure over `period`: the month-end
+/// before it, and its last month-end with data.
+pub async fn growth_months(store: &Store, period: &Period) -> Result<(String, String)> {
+    let start = (period.from - chrono::Days::new(1))
+        .format("%Y-%m")
+        .to_string();
+    let last = period.to.format("%Y-%m").to_string();
+    let end = latest_balance_month(store)
+        .await?
+        .filter(|m| *m < last)
+        .unwrap_or(last);
+    Ok((start, end))
 }
 
 /// Computes every RM's actual of `indicator` over `period` from the data
@@ -448,65 +581,24 @@ pub async fn refresh_actuals(
 ) -> Result<usize> {
     let ind = known_indicator(store, indicator_code).await?;
     let (from, to) = (period.from.to_string(), period.to.to_string());
-    let class = ind.product_class.clone();
-    let primary = "a.to_date IS NULL AND a.role = 'primary'";
-    let rows: Vec<(i64, Option<i64>)> = match ind.source.as_str() {
-        "new_customers" => new_customers(store, &from, &to).await?,
-        // Sales credited to each person (业绩登记: the seller, the RM, the
-        // referrer by the split rules, or a branch manager's adjustment),
-        // in whole sales rounded half up from their shares.
-        "product_sales" => sqlx::query_as(
-            "SELECT k.user_id, CAST((SUM(k.share_bp) + 5000) / 10000 AS BIGINT) FROM sale s \
-             JOIN sale_credit k ON k.sale_id = s.id AND k.version = s.credit_version \
-             JOIN product p ON p.code = s.product_code \
-             WHERE s.status = 'approved' AND s.sold_on BETWEEN $1 AND $2 AND ($3 IS NULL OR p.class = $3) \
-             GROUP BY k.user_id",
-        )
-        .bind(&from)
-        .bind(&to)
-        .bind(class.as_deref())
-        .fetch_all(store.db())
-        .await?,
-        "campaign_conversions" => campaign_conversions(store, &from, &to).await?,
-        "referrals_won" => sqlx::query_as(
-            "SELECT r.from_user_id, COUNT(*) FROM referral r JOIN opportunity o ON o.id = r.opportunity_id \
-             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 GROUP BY r.from_user_id",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(store.db())
-        .await?,
-        "opportunities_won" => sqlx::query_as(
-            "SELECT o.owner_user_id, CAST(SUM(COALESCE(o.amount_minor, 0)) AS BIGINT) FROM opportunity o \
-             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 GROUP BY o.owner_user_id",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(store.db())
-        .await?,
-        _ => {
-            // AUM growth of the book as it is now: the month-end before the
-            // period against its last month-end with data.
-            let start = (period.from - chrono::Days::new(1)).format("%Y-%m").to_string();
-            let latest: Option<String> = sqlx::query_scalar("SELECT MAX(month) FROM balance_monthly")
-                .fetch_one(store.db())
-                .await?;
-            let end = latest
-                .filter(|m| *m < period.to.format("%Y-%m").to_string())
-                .unwrap_or_else(|| period.to.format("%Y-%m").to_string());
-            sqlx::query_as(&format!(
-                "SELECT a.rm_user_id, CAST(SUM(CASE WHEN b.month = $2 THEN b.end_balance_minor \
-                   ELSE -b.end_balance_minor END) AS BIGINT) \
-                 FROM assignment a JOIN account x ON x.customer_id = a.customer_id \
-                 JOIN product p ON p.code = x.product_code AND p.class IN ({AUM_CLASSES}) \
-                 JOIN balance_monthly b ON b.account_id = x.id AND b.month IN ($1, $2) \
-                 WHERE {primary} GROUP BY a.rm_user_id"
-            ))
-            .bind(&start)
-            .bind(&end)
-            .fetch_all(store.db())
-            .await?
+    let rows: Vec<(i64, Option<i64>)> = if is_flow(&ind.source) {
+        totals(store, &ind.source, ind.product_class.as_deref(), &from, &to).await?
+    } else {
+        // AUM growth of the book as it is now: the month-end before the
+        // period against its last month-end with data.
+        let (start, end) = growth_months(store, period).await?;
+        let mut growth: HashMap<i64, i64> = HashMap::new();
+        // No month-end with data after the start: no growth yet.
+        if start < end {
+            for (rm, month, v) in book_aum(store, &[start.clone(), end.clone()]).await? {
+                let sign = if month == end { 1 } else { -1 };
+                *growth.entry(rm).or_default() += sign * v;
+            }
         }
+        let mut rows: Vec<(i64, Option<i64>)> =
+            growth.into_iter().map(|(rm, v)| (rm, Some(v))).collect();
+        rows.sort_unstable();
+        rows
     };
     let now = now_utc();
     let mut tx = store.begin().await?;
@@ -552,7 +644,12 @@ pub struct Node {
 }
 
 /// The actual of every RM under org path `path` (an RM: theirs).
-async fn actual_under(store: &Store, period: &str, indicator: &str, child: Child) -> Result<i64> {
+pub async fn actual_under(
+    store: &Store,
+    period: &str,
+    indicator: &str,
+    child: Child,
+) -> Result<i64> {
     let v: Option<i64> = match child {
         Child::Rm(rm) => sqlx::query_scalar(
             "SELECT value FROM target_actual WHERE period = $1 AND indicator = $2 AND rm_user_id = $3",
@@ -644,24 +741,31 @@ pub async fn of_rm(store: &Store, rm: i64, period: &str) -> Result<Vec<(Indicato
     Ok(out)
 }
 
-/// Refreshes the actuals of every target period containing `day` (the
-/// batch's as-of date); returns the (period, indicator) pairs refreshed.
-pub async fn refresh_current(store: &Store, day: NaiveDate) -> Result<usize> {
+/// The (period, indicator) pairs with a target whose period contains
+/// `day` (the batch's as-of date).
+pub async fn current_pairs(store: &Store, day: NaiveDate) -> Result<Vec<(Period, String)>> {
     let pairs: Vec<(String, String)> =
         sqlx::query_as("SELECT DISTINCT period, indicator FROM target ORDER BY period, indicator")
             .fetch_all(store.db())
             .await?;
-    let mut n = 0;
-    for (code, indicator) in pairs {
-        if let Some(p) = Period::parse(&code)
-            && p.from <= day
-            && day <= p.to
-        {
-            refresh_actuals(store, &p, &indicator).await?;
-            n += 1;
-        }
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(code, indicator)| {
+            Period::parse(&code)
+                .filter(|p| p.from <= day && day <= p.to)
+                .map(|p| (p, indicator))
+        })
+        .collect())
+}
+
+/// Refreshes the actuals of every target period containing `day` (the
+/// batch's as-of date); returns the (period, indicator) pairs refreshed.
+pub async fn refresh_current(store: &Store, day: NaiveDate) -> Result<usize> {
+    let pairs = current_pairs(store, day).await?;
+    for (p, indicator) in &pairs {
+        refresh_actuals(store, p, indicator).await?;
     }
-    Ok(n)
+    Ok(pairs.len())
 }
 
 /// The periods containing `day`: its year, quarter and month.

@@ -157,6 +157,7 @@
         series: [
           { name: say("目标", "Target"), type: "bar", data: c.map((x) => v(x.target || 0)), itemStyle: { color: "#c9d6e8" } },
           { name: say("实际", "Actual"), type: "bar", data: c.map((x) => v(x.actual || 0)) },
+          { name: say("期末预测", "Forecast"), type: "bar", data: c.map((x) => (x.forecast ? v(x.forecast.forecast) : null)), itemStyle: { color: "#f2b36b" } },
         ],
       };
     },

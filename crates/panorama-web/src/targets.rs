@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use maud::{Markup, html};
 use panorama_domain::money::Money;
+use panorama_ocrm::forecast::{self, Outlook};
 use panorama_store::targets::{self, Base, Child, Indicator, Node, Period, TargetRow};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::AppState;
@@ -113,12 +114,40 @@ pub struct ViewQuery {
     org: Option<String>,
 }
 
+/// A node of the progress view with its forecast.
+#[derive(Debug, Serialize)]
+struct NodeView {
+    #[serde(flatten)]
+    node: Node,
+    /// Where it will end (none before the nightly chain forecast it).
+    forecast: Option<Outlook>,
+}
+
 struct View {
     period: Period,
     indicator: Indicator,
     org: (i64, String, String),
     target: Option<TargetRow>,
-    progress: Option<(Node, Vec<Node>)>,
+    progress: Option<(NodeView, Vec<NodeView>)>,
+}
+
+/// `node` with its forecast.
+async fn with_outlook(
+    state: &AppState,
+    period: &str,
+    ind: &Indicator,
+    node: Node,
+) -> Result<NodeView, WebError> {
+    let forecast = forecast::outlook(
+        &state.store,
+        period,
+        ind,
+        node.child,
+        node.actual,
+        node.target,
+    )
+    .await?;
+    Ok(NodeView { node, forecast })
 }
 
 async fn read(state: &AppState, user: &User, q: &ViewQuery, lang: Lang) -> Result<View, WebError> {
@@ -142,7 +171,15 @@ async fn read(state: &AppState, user: &User, q: &ViewQuery, lang: Lang) -> Resul
     .await?;
     let target = targets::target_of(&state.store, &period.code, &indicator.code, org.0).await?;
     let progress = match &target {
-        Some(t) => Some(targets::progress(&state.store, t).await?),
+        Some(t) => {
+            let (root, kids) = targets::progress(&state.store, t).await?;
+            let root = with_outlook(state, &period.code, &indicator, root).await?;
+            let mut views = Vec::with_capacity(kids.len());
+            for k in kids {
+                views.push(with_outlook(state, &period.code, &indicator, k).await?);
+            }
+            Some((root, views))
+        }
         None => None,
     };
     Ok(View {
@@ -444,6 +481,101 @@ pub async fn form(
     .into_response())
 }
 
+fn percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "—".to_owned(), |p| format!("{:.1}%", 100.0 * p))
+}
+
+/// Whether a node is forecast to end below its target.
+fn misses(k: &NodeView) -> bool {
+    matches!((k.node.target, &k.forecast), (Some(t), Some(o)) if o.forecast < t)
+}
+
+/// The forecast of the viewed target in a line: expected, range, chance,
+/// its parts and how it is made.
+fn outlook_line(
+    ind: &Indicator,
+    o: Option<&Outlook>,
+    basis: Option<&panorama_store::forecasts::BasisRow>,
+    lang: Lang,
+) -> Markup {
+    let bp =
+        |v: Option<i64>| v.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v as f64 / 100.0));
+    html! {
+        @match o {
+            Some(o) => p id="target-forecast" {
+                strong { (t::FORECAST.get(lang)) " " (show_value(ind, Some(o.forecast))) }
+                " (" (t::FORECAST_RANGE.get(lang)) " " (show_value(ind, Some(o.low))) " – " (show_value(ind, Some(o.high))) ")"
+                " · " (t::P_MEET.get(lang)) " " (percent(o.p_meet))
+                @if o.attainment.is_some_and(|a| a < 1.0) { " " span.tag.warn { (t::FORECAST_MISS.get(lang)) } }
+                br;
+                span.muted {
+                    (t::ACTUAL.get(lang)) " " (show_value(ind, Some(o.actual)))
+                    " + " (if lang == Lang::Zh { "趋势" } else { "trend" }) " " (show_value(ind, Some(o.trend)))
+                    " + " (if lang == Lang::Zh { "商机" } else { "pipeline" }) " " (show_value(ind, Some(o.pipeline)))
+                    @if let Some(d) = o.as_of { " · " (t::FORECAST_AS_OF.get(lang)) " " (d) }
+                    @if let Some(b) = basis {
+                        " · " span id="forecast-basis" { (if b.basis == "period" { t::BASIS_PERIOD.get(lang) } else { t::BASIS_WINDOW.get(lang) }) }
+                        @if b.quarters > 0 {
+                            " (" (t::BASIS_CHOSEN.get(lang)) ": " (bp(b.window_wape_bp)) " / " (bp(b.period_wape_bp)) ")"
+                        }
+                    }
+                    br;
+                    (t::FORECAST_HOW.get(lang))
+                }
+            },
+            None => p.muted id="target-forecast" { (t::NO_FORECAST.get(lang)) },
+        }
+    }
+}
+
+/// The targets in the reader's subtree forecast to miss this period, the
+/// least likely to be met first.
+async fn at_risk_section(
+    state: &AppState,
+    user: &User,
+    period: &Period,
+    lang: Lang,
+) -> Result<Markup, WebError> {
+    let misses = forecast::at_risk(&state.store, &period.code, &user.org_path).await?;
+    Ok(html! {
+        section id="at-risk" {
+            h2 { (t::AT_RISK.get(lang)) " · " (period.code) }
+            @if misses.is_empty() { p.muted { (t::AT_RISK_NONE.get(lang)) } } @else {
+                table { thead { tr { th { (t::ORG.get(lang)) } th { (t::INDICATOR.get(lang)) } th.n { (t::TARGET_VALUE.get(lang)) }
+                    th.n { (t::ACTUAL.get(lang)) } th.n { (t::FORECAST.get(lang)) } th.n { (t::P_MEET.get(lang)) } } }
+                tbody { @for m in &misses { tr.miss {
+                    td { a href={ "/targets?period=" (crate::ui::urlencode(&period.code)) "&indicator=" (m.indicator.code) "&org=" (crate::ui::urlencode(&m.org_code)) } { (m.org_name) } " " span.muted { (m.org_code) } }
+                    td { (if lang == Lang::Zh { &m.indicator.name } else { &m.indicator.name_en }) }
+                    td.n { (show_value(&m.indicator, Some(m.target))) }
+                    td.n { (show_value(&m.indicator, Some(m.outlook.actual))) }
+                    td.n { (show_value(&m.indicator, Some(m.outlook.forecast))) }
+                    td.n { (percent(m.outlook.p_meet)) }
+                } } } }
+            }
+        }
+    })
+}
+
+/// The win rates by stage the forecasts use.
+async fn win_rate_section(state: &AppState, lang: Lang) -> Result<Markup, WebError> {
+    let (as_of, history) = panorama_store::forecasts::win_rates(&state.store).await?;
+    Ok(html! {
+        @if let Some(as_of) = as_of {
+            section id="win-rates" {
+                h2 { (t::WIN_RATES.get(lang)) }
+                p.muted { (t::FORECAST_AS_OF.get(lang)) " " (as_of) }
+                table { thead { tr { th { (t::STAGE.get(lang)) } th.n { (t::WON_OF_CLOSED.get(lang)) } th.n { (t::WIN_RATE.get(lang)) } } }
+                tbody { @for h in &history { tr {
+                    td { (crate::pipeline::stage_name(&h.stage).get(lang)) }
+                    td.n { (h.won) " / " (h.closed) }
+                    td.n { @if h.closed >= panorama_domain::forecast::MIN_CLOSED { (percent(Some(h.won as f64 / h.closed as f64))) }
+                           @else { span.muted { (t::RATE_UNLEARNT.get(lang)) } } }
+                } } } }
+            }
+        }
+    })
+}
+
 /// `GET /targets?period=&indicator=&org=`.
 pub async fn page(
     State(state): State<AppState>,
@@ -468,6 +600,13 @@ pub async fn page(
         }
     };
     let v_money = v.indicator.unit == "minor";
+    let at_risk = at_risk_section(&state, user, &v.period, lang)
+        .await
+        .page(&ctx, path)?;
+    let win_rates = win_rate_section(&state, lang).await.page(&ctx, path)?;
+    let basis = panorama_store::forecasts::basis_of(&state.store, &v.indicator.code)
+        .await
+        .page(&ctx, path)?;
     let hidden = html! {
         input type="hidden" name="csrf" value=(csrf);
         input type="hidden" name="period" value=(v.period.code);
@@ -490,8 +629,9 @@ pub async fn page(
             (Some(target), Some((root, children))) => {
                 section id="target" {
                     h2 { (name(&v.indicator)) " · " (t::TARGET_VALUE.get(lang)) " " span id="target-value" { (show_value(&v.indicator, Some(target.value))) }
-                         " · " (t::ACTUAL.get(lang)) " " (show_value(&v.indicator, Some(root.actual)))
-                         " · " (t::PROGRESS.get(lang)) " " (root.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.1}%", 100.0 * p))) }
+                         " · " (t::ACTUAL.get(lang)) " " (show_value(&v.indicator, Some(root.node.actual)))
+                         " · " (t::PROGRESS.get(lang)) " " (percent(root.node.progress)) }
+                    (outlook_line(&v.indicator, root.forecast.as_ref(), basis.as_ref(), lang))
                     (crate::ui::chart("children-chart", "target-children", &format!(
                         "/api/targets?period={}&indicator={}&org={}",
                         crate::ui::urlencode(&v.period.code),
@@ -499,8 +639,9 @@ pub async fn page(
                         crate::ui::urlencode(&v.org.1)
                     ), &[], &[]))
                     table id="children" {
-                        thead { tr { th { (t::RANK.get(lang)) } th { (t::ORG.get(lang)) } th.n { (t::TARGET_VALUE.get(lang)) } th.n { (t::ACTUAL.get(lang)) } th.n { (t::PROGRESS.get(lang)) } } }
-                        tbody { @for n in children { tr {
+                        thead { tr { th { (t::RANK.get(lang)) } th { (t::ORG.get(lang)) } th.n { (t::TARGET_VALUE.get(lang)) } th.n { (t::ACTUAL.get(lang)) } th.n { (t::PROGRESS.get(lang)) }
+                            th.n { (t::FORECAST.get(lang)) } th.n { (t::P_MEET.get(lang)) } } }
+                        tbody { @for k in children { @let n = &k.node; @let miss = misses(k); tr class=[miss.then_some("miss")] {
                             td { (n.rank.map_or_else(|| "—".to_owned(), |r| r.to_string())) }
                             td { @match n.child {
                                 Child::Org(_) => a href={ "/targets?period=" (v.period.code) "&indicator=" (v.indicator.code) "&org=" (n.code) } { (n.name) " " span.muted { (n.code) } },
@@ -508,7 +649,13 @@ pub async fn page(
                             } }
                             td.n { (show_value(&v.indicator, n.target)) }
                             td.n { (show_value(&v.indicator, Some(n.actual))) }
-                            td.n { (n.progress.map_or_else(|| "—".to_owned(), |p| format!("{:.1}%", 100.0 * p))) }
+                            td.n { (percent(n.progress)) }
+                            td.n { @match &k.forecast {
+                                Some(o) => { (show_value(&v.indicator, Some(o.forecast))) br; span.muted { (show_value(&v.indicator, Some(o.low))) " – " (show_value(&v.indicator, Some(o.high))) } },
+                                None => "—",
+                            } }
+                            td.n { (percent(k.forecast.and_then(|o| o.p_meet)))
+                                @if miss { " " span.tag.warn { (t::FORECAST_MISS.get(lang)) } } }
                         } } }
                     }
                 }
@@ -521,9 +668,9 @@ pub async fn page(
                                 input type="hidden" name="action" value="manual";
                                 input type="hidden" name="target" value=(target.id);
                                 table { tbody { @for n in children { tr {
-                                    td { (n.name) }
-                                    @let field = match n.child { Child::Org(id) => format!("org_{id}"), Child::Rm(id) => format!("rm_{id}") };
-                                    @let current = n.target.map(|v| if v_money { Money::from_minor(v).to_string() } else { v.to_string() });
+                                    td { (n.node.name) }
+                                    @let field = match n.node.child { Child::Org(id) => format!("org_{id}"), Child::Rm(id) => format!("rm_{id}") };
+                                    @let current = n.node.target.map(|v| if v_money { Money::from_minor(v).to_string() } else { v.to_string() });
                                     td { input name=(field) id=(field) size="12" value=(current.unwrap_or_default()); }
                                 } } } }
                                 button type="submit" id="split-manual-submit" { (t::SAVE.get(lang)) }
@@ -554,6 +701,8 @@ pub async fn page(
                 p.muted { (t::NO_TARGET.get(lang)) }
             }
         }
+        (at_risk)
+        (win_rates)
         @if v.target.as_ref().is_none_or(|t| t.parent_id.is_none()) {
             section id="set-target" {
                 h2 { (t::SET_TARGET.get(lang)) }
@@ -576,17 +725,29 @@ pub(crate) async fn mine(state: &AppState, user: &User, lang: Lang) -> Result<Ma
     let mut rows = Vec::new();
     for p in targets::periods_of(business_day(state).await?) {
         for (ind, target, actual) in targets::of_rm(&state.store, user.id, &p.code).await? {
-            rows.push((p.code.clone(), ind, target, actual));
+            let o = forecast::outlook(
+                &state.store,
+                &p.code,
+                &ind,
+                Child::Rm(user.id),
+                actual,
+                Some(target),
+            )
+            .await?;
+            rows.push((p.code.clone(), ind, target, actual, o));
         }
     }
     Ok(html! {
         section id="my-targets" {
             h2 { (t::MY_TARGETS.get(lang)) }
             @if rows.is_empty() { p.muted { (t::NONE.get(lang)) } }
-            table { tbody { @for (period, ind, target, actual) in &rows { tr {
+            table { tbody { @for (period, ind, target, actual, o) in &rows { tr class=[o.is_some_and(|o| o.forecast < *target).then_some("miss")] {
                 td { (period) } td { (if lang == Lang::Zh { &ind.name } else { &ind.name_en }) }
                 td.n { (show_value(ind, Some(*actual))) " / " (show_value(ind, Some(*target))) }
                 td.n { (if *target > 0 { format!("{:.0}%", 100.0 * *actual as f64 / *target as f64) } else { "—".to_owned() }) }
+                td.n title=(t::FORECAST.get(lang)) { @if let Some(o) = o {
+                    (t::FORECAST.get(lang)) " " (show_value(ind, Some(o.forecast))) " · " (percent(o.p_meet))
+                } }
             } } } }
         }
     })

@@ -21,7 +21,7 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin:.2em 0 .6em}table{border-collapse:c
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;font-size:.92em}td.n,th.n{text-align:right}\
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:1em}.grid>section{min-width:0}\
 .grid>#my-customers,.grid>.wide{grid-column:1/-1}.tag,td:first-child,table.customers td{white-space:nowrap}td:first-child a{white-space:normal}td a{display:inline-block;min-width:4em}svg{max-width:100%;height:auto}dl{display:grid;grid-template-columns:8em 1fr;margin:0}\
-dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}.sev-critical td:first-child{border-left:3px solid #b00020}.sev-warning td:first-child{border-left:3px solid #e6a700}.live-new{background:#fff6d6}\
+dt{color:#666}dd{margin:0 0 .3em}.err{color:#b00020}.ok{color:#0a7a2f}.tag{background:#e8eef6;border-radius:3px;padding:0 .4em;margin-right:.3em}.tag.warn{background:#fde8e6;color:#9a1c10}tr.miss td:first-child{border-left:3px solid #e6a700}.sev-critical td:first-child{border-left:3px solid #b00020}.sev-warning td:first-child{border-left:3px solid #e6a700}.live-new{background:#fff6d6}\
 form.inline{display:inline}fieldset label{display:inline-block;margin:.2em 1.2em .2em 0}input,select,button{font:inherit;padding:.25em .4em}button{cursor:pointer}.muted{color:#777}\
 table.waterfall{margin:.4em 0}table.waterfall caption{text-align:left;font-weight:600;padding:.2em 0}table.waterfall td:last-child{width:40%}\
 .wbar{position:relative;display:block;height:.9em;background:linear-gradient(to right,transparent 49.8%,#999 49.8%,#999 50.2%,transparent 50.2%)}\

@@ -786,16 +786,26 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         .fetch_one(store.pool())
         .await
         .unwrap();
+    let rollout: i64 = sqlx::query_scalar("SELECT MAX(id) FROM campaign WHERE status = 'finished'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     let customer = format!("/customers/{mine}");
     let campaign = format!("/campaigns/{pilot}");
+    let rollout = format!("/campaigns/{rollout}");
     let wide = 1280;
     let phone = 390;
     let pages: &[(&str, &str, &[&str], &[u32])] = &[
-        ("rm1", "/", &["我的客户", "待办", "期末预测"], &[wide, 1920, phone]),
+        (
+            "rm1",
+            "/",
+            &["我的客户", "待办", "期末预测"],
+            &[wide, 1920, phone],
+        ),
         (
             "rm1",
             &customer,
-            &["客户纪念日", "接触记录"],
+            &["客户纪念日", "接触记录", "客户终身价值", "价值排名"],
             &[wide, phone],
         ),
         ("rm1", "/customers", &["名称"], &[wide]),
@@ -828,6 +838,7 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ),
         ("analyst1", "/campaigns", &["已结束", "pp"], &[wide]),
         ("analyst1", &campaign, &["已结束", "pp"], &[wide]),
+        ("analyst1", &rollout, &["已结束", "按预期增量价值"], &[wide]),
         ("analyst1", "/campaigns/effect", &["资产变化"], &[wide]),
         ("bm1", "/dashboard", &["%"], &[wide, 1920]),
         ("bm1", "/targets", &["%", "期末预测", "达成概率"], &[wide]),

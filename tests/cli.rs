@@ -1609,6 +1609,104 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     );
     run(&["model", "approve", &learnt, "--by", "exec1"]);
     run(&["model", "score", "--name", "offer-response"]);
+
+    // Value in the decision: every customer valued with the churn model's
+    // retention; a campaign whose room is short goes first to those worth
+    // most to reach — the response model's uplift over the campaign's
+    // control rate times their lifetime value.
+    let t = run(&["clv", "value"]);
+    assert!(t.contains("from the churn model's scores"), "{t}");
+    fails(
+        &[
+            "campaign",
+            "create",
+            "--name",
+            "x",
+            "--segment",
+            "aum >= 0",
+            "--score-model",
+            "churn",
+            "--rank-by",
+            "value",
+            "--by",
+            "analyst1",
+        ],
+        "not a response to a campaign",
+    );
+    let t = run(&[
+        "campaign",
+        "create",
+        "--name",
+        "价值优先",
+        "--segment",
+        "aum >= 0",
+        "--score-model",
+        "offer-response",
+        "--rank-by",
+        "value",
+        "--channel",
+        "branch",
+        "--capacity",
+        "branch=60",
+        "--universal-control",
+        "0",
+        "--cap",
+        "99",
+        "--by",
+        "analyst1",
+    ]);
+    let by_value = campaign_id(&t);
+    run(&["campaign", "approve", &by_value, "--by", "bm1"]);
+    let t = run(&["campaign", "launch", &by_value]);
+    assert!(
+        t.contains("ranked by expected incremental value")
+            && t.contains(" beyond the channels' capacity"),
+        "{t}"
+    );
+    run(&["campaign", "export", &by_value, "--out", "by-value.csv"]);
+    let chosen: Vec<i64> = std::fs::read_to_string(dir.path().join("by-value.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
+        let store = panorama_store::Store::open(&location).await.unwrap();
+        let control: f64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(r.customer_id) AS DOUBLE PRECISION) / COUNT(*) FROM campaign_member m \
+             LEFT JOIN campaign_response r ON r.campaign_id = m.campaign_id AND r.customer_id = m.customer_id \
+             WHERE m.campaign_id = $1 AND m.is_control = 1",
+        )
+        .bind(campaign.parse::<i64>().unwrap())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let values: std::collections::HashMap<i64, f64> = sqlx::query_as::<_, (i64, f64, i64)>(
+            "SELECT s.customer_id, s.score, v.clv_minor FROM customer_score s \
+             JOIN model m ON m.id = s.model_id AND m.name = 'offer-response' AND m.status = 'approved' \
+             JOIN customer_value v ON v.customer_id = s.customer_id \
+             WHERE s.as_of = (SELECT MAX(as_of) FROM customer_score WHERE model_id = m.id)",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(c, s, v)| (c, (s - control).max(0.0) * v as f64))
+        .collect();
+        let mean = |xs: &mut dyn Iterator<Item = f64>| {
+            let v: Vec<f64> = xs.collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        let all = mean(&mut values.values().copied());
+        let picked = mean(&mut chosen.iter().filter_map(|c| values.get(c).copied()));
+        assert!(
+            chosen.len() < values.len() / 2 && picked > 2.0 * all,
+            "{} chosen of {}: their mean expected value {picked:.0} against {all:.0} over all",
+            chosen.len(),
+            values.len()
+        );
+    });
     let t = run(&[
         "campaign",
         "create",

@@ -2982,11 +2982,48 @@ async fn the_service_desk_identifies_the_caller_and_suggests_a_retention_offer()
         assert!(!j.to_string().contains(&account_no), "{j}");
         assert_eq!(j["retention"]["account_no"], shown_no.as_str());
         assert_eq!(j["retention"]["standard_bp"], rate);
-        assert_eq!(
-            j["retention"]["offer_bp"],
-            rate + 30,
-            "a deposit's band is 30 bp"
-        );
+        assert_eq!(j["retention"]["band_bp"], 30, "a deposit's band is 30 bp");
+        // Within the band, as far as the customer's value goes: the whole
+        // band for the most valuable, half at the median, none for a
+        // customer of no value.
+        for (rank_bp, clv_minor, premium) in [
+            (10_000, 1_000_000_000_000_i64, 30),
+            (5_000, 1_000_000_000_000, 15),
+            (10_000, 0, 0),
+        ] {
+            for sql in [
+                "DELETE FROM customer_value_run",
+                "INSERT INTO customer_value_run (id, as_of, horizon_years, discount_bp, retention_bp, churn_model_id, \
+                   customers, total_minor, computed_at) VALUES (1, '2026-10-31', 5, 800, 8500, NULL, 1, 0, '2026-11-01')",
+            ] {
+                sqlx::query(sql).execute(store.pool()).await.unwrap();
+            }
+            sqlx::query("DELETE FROM customer_value WHERE customer_id = $1")
+                .bind(customer)
+                .execute(store.pool())
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO customer_value (customer_id, profit_12m_minor, retention_bp, clv_minor, rank_bp) \
+                 VALUES ($1, 0, 8500, $2, $3)",
+            )
+            .bind(customer)
+            .bind(clv_minor)
+            .bind(rank_bp)
+            .execute(store.pool())
+            .await
+            .unwrap();
+            let j = agent
+                .get(&format!("/api/service?phone={mobile}"))
+                .await
+                .json();
+            assert_eq!(
+                j["retention"]["offer_bp"],
+                rate + premium,
+                "rank {rank_bp}, value {clv_minor}: {j}"
+            );
+            assert_eq!(j["retention"]["value"][1], rank_bp, "{j}");
+        }
         // The page, and an unknown number.
         let page = agent.get(&format!("/service?phone={mobile}")).await;
         assert_eq!(page.status, StatusCode::OK);

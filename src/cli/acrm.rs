@@ -62,6 +62,19 @@ pub async fn run_batch(
             r.read_seconds + r.score_seconds + r.write_seconds
         );
     }
+    if run.values.customers > 0 {
+        say!(
+            "  value: {} customers worth {} yuan over the horizon (mean yearly retention {:.1}%{})",
+            run.values.customers,
+            panorama_domain::money::Money::from_minor(run.values.total_minor),
+            100.0 * run.values.mean_retention,
+            if run.values.churn_model_id.is_some() {
+                ", from the churn model's scores"
+            } else {
+                ", the configured rate: no approved churn model"
+            }
+        );
+    }
     if run.targets_refreshed > 0 {
         say!(
             "  targets: actuals of {} period and indicator pairs recomputed",

@@ -125,6 +125,11 @@ pub enum CampaignAction {
         /// The score cut.
         #[arg(long, default_value_t = 0.0)]
         min_score: f64,
+        /// Who goes first where room runs out: `score`, or `value` — the
+        /// expected incremental value (the response model's uplift over its
+        /// campaign's control rate × the customer's lifetime value).
+        #[arg(long)]
+        rank_by: Option<String>,
         /// Channels: rm, sms, email, branch or app; several, comma-separated,
         /// are tried in order for each treated member (e.g. `rm,sms`: a call
         /// by their RM, else an SMS).
@@ -334,6 +339,7 @@ pub async fn campaign(
             script,
             score_model,
             min_score,
+            rank_by,
             channel,
             capacity,
             per_rm,
@@ -371,6 +377,7 @@ pub async fn campaign(
                     exclude,
                     score_model,
                     min_score,
+                    rank_by,
                     channel,
                     fallback,
                     capacity,

@@ -809,6 +809,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
                 crate::cli::models::margin(action, &store, &dir).await
             }
+            crate::cli::models::ClvAction::Value { as_of } => {
+                let store = open_store(&cli.store).await?;
+                let dir = crate::cli::acrm::analytics_dir(cli.analytics.as_deref(), &store);
+                let config = crate::cli::acrm::load_config(cli.config.as_deref())?;
+                crate::cli::models::value(as_of, &store, &dir, &config).await
+            }
             action => crate::cli::models::clv(action),
         },
         Command::Survey { action } => {

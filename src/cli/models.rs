@@ -47,6 +47,15 @@ pub enum ClvAction {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Value every customer as the nightly chain does (the configuration's
+    /// `[value]`: horizon, discount, the approved churn model's retention)
+    /// and keep the values for the 360°, the service desk, campaign
+    /// selection and the next batch's `clv` feature.
+    Value {
+        /// Features of this date (default: the latest computed).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
 }
 
 /// Model actions.
@@ -543,10 +552,35 @@ pub async fn registry(
 pub fn clv(action: ClvAction) -> Result<()> {
     match action {
         ClvAction::Fit { summary, json } => fit(&summary, json),
-        ClvAction::Margin { .. } => {
-            anyhow::bail!("clv margin works on a store: run it through `panorama clv`")
+        ClvAction::Margin { .. } | ClvAction::Value { .. } => {
+            anyhow::bail!("clv margin and value work on a store: run them through `panorama clv`")
         }
     }
+}
+
+/// `panorama clv value`.
+pub async fn value(
+    as_of: Option<chrono::NaiveDate>,
+    store: &panorama_store::Store,
+    analytics: &Path,
+    config: &panorama_analytics::Config,
+) -> Result<()> {
+    let v = panorama_scoring::clv::store_values(store, analytics, &config.value, as_of).await?;
+    say!(
+        "{} customers valued as of {}: {} yuan over {} years at {:.1}% discount, mean yearly retention {:.1}% {}",
+        v.customers,
+        v.as_of.map(|d| d.to_string()).unwrap_or_default(),
+        panorama_domain::money::Money::from_minor(v.total_minor),
+        config.value.horizon_years,
+        config.value.discount_bp as f64 / 100.0,
+        100.0 * v.mean_retention,
+        if v.churn_model_id.is_some() {
+            "from the churn model's scores"
+        } else {
+            "(the configured rate: no approved churn model)"
+        }
+    );
+    Ok(())
 }
 
 /// `panorama clv margin`.

@@ -13,8 +13,9 @@ use super::table;
 /// Target actions.
 #[derive(Debug, Subcommand)]
 pub enum TargetsAction {
-    /// Forecast the targets of the periods containing `--as-of` (as the
-    /// nightly chain does) and list those forecast to miss.
+    /// Recompute the actuals and forecasts of the targets whose periods
+    /// contain `--as-of` (as the nightly chain does) and list those
+    /// forecast to miss.
     Forecast {
         /// The business date the forecast is made on.
         #[arg(long)]
@@ -52,6 +53,8 @@ pub(crate) async fn run(action: TargetsAction, store: &str) -> Result<()> {
     let store = super::open_store(store).await?;
     match action {
         TargetsAction::Forecast { as_of, org, json } => {
+            // The actuals first, as the nightly chain computes them.
+            panorama_store::targets::refresh_current(&store, as_of).await?;
             let done = ops::refresh(&store, as_of).await?;
             let path = match &org {
                 Some(code) => {

@@ -352,6 +352,13 @@ pub fn catalogue() -> Vec<Feature> {
             "months since the current tier was decided",
             "当前等级持续月数",
         ),
+        f(
+            "clv",
+            Money,
+            "fen",
+            "lifetime value: the profit contribution kept for the value horizon at the churn model's retention, discounted (the last nightly run's; empty before the first)",
+            "客户终身价值",
+        ),
     ]);
     v
 }

@@ -43,6 +43,51 @@ pub struct Config {
     /// Key-transaction monitoring of the event feed (defaults when absent).
     #[serde(default)]
     pub monitoring: MonitorConfig,
+    /// Customer value (defaults when absent).
+    #[serde(default)]
+    pub value: ValueConfig,
+}
+
+/// How the nightly chain values customers (客户价值): the last 12 months'
+/// profit contribution kept for `horizon_years` at each customer's yearly
+/// retention (from the approved churn model `churn_model`'s scores, else
+/// `retention_bp` for everyone) and discounted at `discount_bp` a year.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValueConfig {
+    /// Years of margin counted (1 to 30).
+    pub horizon_years: u32,
+    /// Yearly discount rate, basis points (0 to 5,000).
+    pub discount_bp: i64,
+    /// Yearly retention of customers without a churn score, basis points.
+    pub retention_bp: i64,
+    /// The churn model whose approved version's scores give retention.
+    pub churn_model: String,
+}
+
+impl Default for ValueConfig {
+    fn default() -> Self {
+        ValueConfig {
+            horizon_years: 5,
+            discount_bp: 800,
+            retention_bp: 8_500,
+            churn_model: "churn".into(),
+        }
+    }
+}
+
+impl ValueConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        if !(1..=30).contains(&self.horizon_years)
+            || !(0..=5_000).contains(&self.discount_bp)
+            || !(0..=10_000).contains(&self.retention_bp)
+        {
+            return Err(
+                "value: horizon_years 1..=30, discount_bp 0..=5000, retention_bp 0..=10000".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The key-transaction rules the event feed evaluates on each posted
@@ -454,6 +499,7 @@ impl Config {
             return Err("alerts: amounts must be between 0 and 10^12 yuan".into());
         }
         self.monitoring.validate()?;
+        self.value.validate()?;
         let p = &self.profit;
         let c = &p.channel_cost_fen;
         if [

@@ -373,9 +373,24 @@ pub async fn compute(
         ParquetReadOptions::default().schema(&now_schema()),
     )
     .await?;
+    // The customers' values from the last nightly run (none before the
+    // first).
+    let value_now = value_now_path(analytics);
+    if !value_now.exists() {
+        write_value_now(analytics, &[])?;
+    }
+    let _ = ctx.deregister_table("value_now");
+    ctx.register_parquet(
+        "value_now",
+        value_now.display().to_string(),
+        ParquetReadOptions::default().schema(&value_schema()),
+    )
+    .await?;
     let sql = format!(
-        "SELECT f.*, COALESCE(t.tier, '{lowest}') AS tier, COALESCE(t.tier_months, 0) AS tier_months \
-         FROM ({}) f LEFT JOIN tier_now t ON t.customer_id = f.customer_id ORDER BY f.customer_id",
+        "SELECT f.*, COALESCE(t.tier, '{lowest}') AS tier, COALESCE(t.tier_months, 0) AS tier_months, \
+           v.clv_minor AS clv \
+         FROM ({}) f LEFT JOIN tier_now t ON t.customer_id = f.customer_id \
+         LEFT JOIN value_now v ON v.customer_id = f.customer_id ORDER BY f.customer_id",
         feature_sql(config, dates)
     );
     let df = ctx.sql(&sql).await?;
@@ -385,6 +400,36 @@ pub async fn compute(
     use futures_util::StreamExt;
     while let Some(b) = stream.next().await {
         file.write(&b?)?;
+    }
+    file.finish()
+}
+
+fn value_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("clv_minor", DataType::Int64, false),
+    ]))
+}
+
+/// Where the customers' values of the last nightly run are kept for the
+/// next batch's `clv` feature.
+pub fn value_now_path(analytics: &Path) -> PathBuf {
+    analytics.join("value").join("now.parquet")
+}
+
+/// Keeps each customer's lifetime value (fen) for the next batch's `clv`
+/// feature, replacing the last run's.
+pub fn write_value_now(analytics: &Path, rows: &[(i64, i64)]) -> Result<u64> {
+    let mut file = ParquetFile::create(&value_now_path(analytics), value_schema())?;
+    for chunk in rows.chunks(CHUNK) {
+        let batch = RecordBatch::try_new(
+            value_schema(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(chunk.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter_values(chunk.iter().map(|r| r.1))),
+            ],
+        )?;
+        file.write(&batch)?;
     }
     file.finish()
 }

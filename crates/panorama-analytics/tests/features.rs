@@ -279,7 +279,7 @@ async fn features_match_the_hand_computed_bank() {
         .map(|f| f.name)
         .collect();
     assert_eq!(columns, documented);
-    assert_eq!(columns.len(), 83);
+    assert_eq!(columns.len(), 84);
     let c1 = &rows[0];
     // Born 1990-07-15: 35 on 2026-06-30, a family-stage customer.
     assert_eq!(c1.get("age"), "35");

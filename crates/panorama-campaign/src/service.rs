@@ -44,6 +44,11 @@ pub struct Eligibility {
     pub score_model: Option<String>,
     /// The score cut.
     pub min_score: f64,
+    /// Who goes first where room runs out: `value` — the expected
+    /// incremental value, the response model's uplift over its campaign's
+    /// control rate times the customer's lifetime value — else the score.
+    #[serde(default)]
+    pub rank_by: Option<String>,
     /// The first channel tried: rm, sms, email, branch or app.
     pub channel: String,
     /// Channels tried next, in order, for a treated member the ones before
@@ -302,6 +307,20 @@ pub async fn design(store: &Store, config: &Config, d: &Design) -> Result<i64> {
     if let Some(model) = &e.score_model {
         approved_model(store, model).await?;
     }
+    match e.rank_by.as_deref() {
+        None | Some("score") => {}
+        Some("value") => {
+            let Some(model) = &e.score_model else {
+                return Err(invalid(
+                    "ranking by expected value needs a response model (score_model)",
+                ));
+            };
+            control_rate(store, &approved_model(store, model).await?).await?;
+        }
+        Some(other) => {
+            return Err(invalid(format!("rank by {other:?}: by score or by value")));
+        }
+    }
     for product in d
         .product
         .iter()
@@ -435,6 +454,9 @@ pub struct Launched {
     pub write_seconds: f64,
     /// A triggered campaign's entry event: nobody was selected at launch.
     pub trigger: Option<String>,
+    /// Ranked by expected value: the treated members' expected incremental
+    /// value, fen (those a channel took).
+    pub expected_value_minor: Option<i64>,
 }
 
 impl Launched {
@@ -468,6 +490,7 @@ impl Launched {
             work_seconds: 0.0,
             write_seconds: 0.0,
             trigger: Some(trigger.to_owned()),
+            expected_value_minor: None,
         }
     }
 
@@ -517,7 +540,15 @@ impl Launched {
             },
             self.tasks,
             self.messages
-        )
+        ) + &self
+            .expected_value_minor
+            .map(|v| {
+                format!(
+                    "; ranked by expected incremental value (uplift × lifetime value): {} yuan over the treated",
+                    panorama_domain::money::Money::from_minor(v)
+                )
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -701,14 +732,27 @@ pub async fn launch(
     let reserved = q::reserved(store, id, c.priority).await?;
     eligible.retain(|e| !reserved.contains(&e.customer_id));
     let after_priority = eligible.len();
-    // Best first: by score, else in a seeded order; capacity goes that way.
+    // Best first: by expected incremental value or by score, else in a
+    // seeded order; capacity goes that way.
+    let values = match (rules.rank_by.as_deref(), &scores, &rules.score_model) {
+        (Some("value"), Some(scores), Some(model)) => {
+            let control = control_rate(store, &approved_model(store, model).await?).await?;
+            let clv = panorama_store::values::clv_by_customer(store).await?;
+            Some(expected_values(scores, control, &clv))
+        }
+        _ => None,
+    };
+    let key = values.as_ref().or(scores.as_ref());
     let seed = c.seed as u64;
     let rank = |customer: i64| -> (std::cmp::Reverse<i64>, u64) {
-        let score = scores
-            .as_ref()
-            .and_then(|s| s.get(&customer))
-            .map_or(0, |s| (s * 1e12) as i64);
-        (std::cmp::Reverse(score), seeded_rank(customer, seed))
+        let k = key.and_then(|s| s.get(&customer)).map_or(0, |s| {
+            if values.is_some() {
+                s.round() as i64
+            } else {
+                (s * 1e12) as i64
+            }
+        });
+        (std::cmp::Reverse(k), seeded_rank(customer, seed))
     };
     // Order matters only where room runs out.
     let bounded = plan
@@ -826,6 +870,14 @@ pub async fn launch(
         })
         .collect();
     let work_seconds = started.elapsed().as_secs_f64();
+    let expected_value_minor = values.as_ref().map(|v| {
+        members
+            .iter()
+            .filter(|m| !m.2 && m.3 != UNCONTACTED)
+            .map(|m| v.get(&m.0).copied().unwrap_or(0.0))
+            .sum::<f64>()
+            .round() as i64
+    });
     let mut launched = Launched {
         date,
         selected,
@@ -850,6 +902,7 @@ pub async fn launch(
         work_seconds,
         write_seconds: 0.0,
         trigger: None,
+        expected_value_minor,
     };
     let started = Instant::now();
     q::launch(
@@ -975,6 +1028,46 @@ async fn approved_model(store: &Store, model: &str) -> Result<panorama_store::mo
         .into_iter()
         .find(|m| m.name == model)
         .ok_or_else(|| invalid(format!("no approved version of model '{model}'")))
+}
+
+/// The response rate of the control group of the campaign a response model
+/// learnt from: what its scores are an uplift over.
+async fn control_rate(store: &Store, model: &panorama_store::models::ModelRow) -> Result<f64> {
+    let campaign = model
+        .kind
+        .strip_prefix("response:")
+        .and_then(|c| c.parse::<i64>().ok())
+        .ok_or_else(|| {
+            invalid(format!(
+                "model '{}' predicts {}, not a response to a campaign: ranking by expected value needs a response model learnt from a campaign with a control group",
+                model.name, model.kind
+            ))
+        })?;
+    let counts = q::arm_counts(store, campaign).await?;
+    match counts.iter().find(|(arm, _, _)| arm == CONTROL) {
+        Some((_, members, responders)) if *members > 0 => Ok(*responders as f64 / *members as f64),
+        _ => Err(invalid(format!(
+            "campaign {campaign}, which model '{}' learnt from, has no control group to measure uplift against",
+            model.name
+        ))),
+    }
+}
+
+/// Each customer's expected incremental value (fen): the uplift of their
+/// response score over `control` (none below it) times their lifetime
+/// value; customers not yet valued are worth 0.
+pub fn expected_values(
+    scores: &HashMap<i64, f64>,
+    control: f64,
+    clv: &HashMap<i64, i64>,
+) -> HashMap<i64, f64> {
+    scores
+        .iter()
+        .map(|(c, s)| {
+            let uplift = (s - control).max(0.0);
+            (*c, uplift * clv.get(c).copied().unwrap_or(0) as f64)
+        })
+        .collect()
 }
 
 /// The latest scores of the approved version of `model`.

@@ -19,6 +19,7 @@ pub mod role;
 pub mod sales_credit;
 pub mod scorecard;
 pub mod text;
+pub mod value;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use date::{DateError, parse_date};

@@ -282,6 +282,7 @@ pub async fn run(
         arms: &["A", "B"],
         control: 0.2,
         score_model: None,
+        rank_by: None,
         channel: "rm,sms",
         capacity: "",
         response: None,
@@ -330,6 +331,8 @@ pub async fn run(
         arms: &["A"],
         control: 0.1,
         score_model: ranked.then_some("wealth_response"),
+        // The offer's room to those worth most to reach: uplift × value.
+        rank_by: ranked.then_some("value"),
         channel: "rm,sms",
         capacity: "rm=300,sms=1500",
         response: None,
@@ -363,6 +366,7 @@ pub async fn run(
             .iter()
             .any(|m| m.name == "card" && m.approved)
             .then_some("card"),
+        rank_by: None,
         channel: "rm",
         capacity: "rm=400",
         response: Some("holds('card')"),
@@ -630,6 +634,7 @@ struct Campaign<'a> {
     arms: &'a [&'a str],
     control: f64,
     score_model: Option<&'a str>,
+    rank_by: Option<&'a str>,
     channel: &'a str,
     capacity: &'a str,
     response: Option<&'a str>,
@@ -655,6 +660,7 @@ async fn design_and_launch(bank: &Bank<'_>, c: &Campaign<'_>, on: NaiveDate) -> 
             exclude: None,
             score_model: c.score_model.map(str::to_owned),
             min_score: 0.0,
+            rank_by: c.rank_by.map(str::to_owned),
             channel,
             fallback,
             capacity: ops::parse_capacity(c.capacity)?,

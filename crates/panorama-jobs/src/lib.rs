@@ -39,6 +39,8 @@ pub struct Nightly {
     pub appraisals: panorama_ocrm::appraisal::Ran,
     /// Each approved model's scoring.
     pub scores: Vec<ScoreReport>,
+    /// Every customer's value (客户价值).
+    pub values: panorama_scoring::clv::Valued,
     /// New responses per live campaign: (campaign, responses).
     pub campaign_responses: Vec<(i64, u64)>,
     /// Campaigns whose response window closed, finished with their results kept.
@@ -110,6 +112,11 @@ pub async fn nightly_on(
     let scores = panorama_scoring::score(store, analytics, Some(report.as_of), None)
         .await
         .context("scoring with the approved models")?;
+    // Every customer's value, with the churn model's retention just scored.
+    let values =
+        panorama_scoring::clv::store_values(store, analytics, &config.value, Some(report.as_of))
+            .await
+            .context("valuing the customers")?;
     // Live campaigns' responses visible in these features.
     let captured = ops::capture(store, analytics, config, Some(report.as_of), "batch")
         .await
@@ -128,6 +135,7 @@ pub async fn nightly_on(
         forecasts,
         appraisals,
         scores,
+        values,
         campaign_responses: live.iter().map(|x| (x.campaign_id, x.responses)).collect(),
         campaigns_finished: finished.iter().map(|x| x.campaign_id).collect(),
         daily_check,

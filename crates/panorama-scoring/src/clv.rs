@@ -126,6 +126,124 @@ pub async fn margin(store: &Store, analytics: &Path, p: &MarginParams<'_>) -> Re
     })
 }
 
+/// What the nightly chain's valuation did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Valued {
+    /// The features' date.
+    pub as_of: Option<NaiveDate>,
+    /// Customers valued.
+    pub customers: usize,
+    /// Their total value, fen.
+    pub total_minor: i64,
+    /// The churn model whose scores gave the retention, if one is approved.
+    pub churn_model_id: Option<i64>,
+    /// The mean yearly retention used.
+    pub mean_retention: f64,
+}
+
+/// Each value's rank among `values`, in basis points: the share of
+/// customers worth no more (10,000 = the most valuable; ties share a rank).
+pub fn ranks_bp(values: &[i64]) -> Vec<i64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len().max(1) as i64;
+    values
+        .iter()
+        .map(|v| {
+            let at_most = sorted.partition_point(|x| x <= v) as i64;
+            at_most * 10_000 / n
+        })
+        .collect()
+}
+
+/// Values every customer with features of `as_of` (default: the latest)
+/// by `config` — the approved churn model named there giving each
+/// retention when there is one — and keeps the values in the store (for the
+/// 360°, the service desk and campaign selection) and for the next batch's
+/// `clv` feature. A degenerate valuation — a retention that is not a
+/// number, every customer kept at 0 or every value 0 while profits are
+/// not — stops before anything is written.
+pub async fn store_values(
+    store: &Store,
+    analytics: &Path,
+    config: &panorama_analytics::config::ValueConfig,
+    as_of: Option<NaiveDate>,
+) -> Result<Valued> {
+    let churn = panorama_store::models::approved(store)
+        .await?
+        .into_iter()
+        .find(|m| m.name == config.churn_model && m.kind == "churn");
+    let params = MarginParams {
+        as_of,
+        years: config.horizon_years,
+        discount: config.discount_bp as f64 / 10_000.0,
+        retention: config.retention_bp as f64 / 10_000.0,
+        churn_model: churn.as_ref().map(|m| m.name.as_str()),
+    };
+    let v = margin(store, analytics, &params).await?;
+    let n = v.rows.len();
+    if n > 0 {
+        if let Some(r) = v
+            .rows
+            .iter()
+            .find(|r| !(r.retention.is_finite() && (0.0..=1.0).contains(&r.retention)))
+        {
+            return Err(ScoringError::Invalid(format!(
+                "customer {}: retention {} is not a share: no value kept",
+                r.customer_id, r.retention
+            )));
+        }
+        if v.rows.iter().all(|r| r.retention == 0.0) {
+            return Err(ScoringError::Invalid(
+                "every customer's retention is 0 (a degenerate churn model?): no value kept".into(),
+            ));
+        }
+        if v.rows.iter().any(|r| r.profit_fen != 0) && v.rows.iter().all(|r| r.clv_fen == 0) {
+            return Err(ScoringError::Invalid(
+                "every customer's value is 0 while their profits are not: no value kept".into(),
+            ));
+        }
+    }
+    let clv: Vec<i64> = v.rows.iter().map(|r| r.clv_fen).collect();
+    let ranks = ranks_bp(&clv);
+    let rows: Vec<panorama_store::values::ValueRow> = v
+        .rows
+        .iter()
+        .zip(&ranks)
+        .map(|(r, rank)| panorama_store::values::ValueRow {
+            customer_id: r.customer_id,
+            profit_12m_minor: r.profit_fen,
+            retention_bp: (r.retention * 10_000.0).round() as i64,
+            clv_minor: r.clv_fen,
+            rank_bp: *rank,
+        })
+        .collect();
+    let total: i64 = clv.iter().sum();
+    let run = panorama_store::values::ValueRun {
+        as_of: v.as_of.to_string(),
+        horizon_years: i64::from(config.horizon_years),
+        discount_bp: config.discount_bp,
+        retention_bp: config.retention_bp,
+        churn_model_id: churn.as_ref().map(|m| m.id),
+        customers: n as i64,
+        total_minor: total,
+    };
+    panorama_store::values::replace(store, &run, &rows).await?;
+    let pairs: Vec<(i64, i64)> = rows.iter().map(|r| (r.customer_id, r.clv_minor)).collect();
+    panorama_analytics::features::write_value_now(analytics, &pairs)?;
+    Ok(Valued {
+        as_of: Some(v.as_of),
+        customers: n,
+        total_minor: total,
+        churn_model_id: run.churn_model_id,
+        mean_retention: if n > 0 {
+            v.rows.iter().map(|r| r.retention).sum::<f64>() / n as f64
+        } else {
+            0.0
+        },
+    })
+}
+
 /// One tenth of the customers by value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decile {
@@ -164,6 +282,16 @@ pub fn deciles(values: &[i64]) -> Vec<Decile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranks_count_the_customers_worth_no_more() {
+        assert_eq!(
+            ranks_bp(&[30, 10, 20, 20]),
+            vec![10_000, 2_500, 7_500, 7_500]
+        );
+        assert_eq!(ranks_bp(&[-5]), vec![10_000]);
+        assert!(ranks_bp(&[]).is_empty());
+    }
 
     #[test]
     fn deciles_split_the_customers_highest_first_and_shares_add_up() {

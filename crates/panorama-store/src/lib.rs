@@ -41,6 +41,7 @@ pub mod snapshot;
 pub mod surveys;
 pub mod targets;
 pub mod test_support;
+pub mod values;
 
 use std::sync::Once;
 use std::time::Duration;

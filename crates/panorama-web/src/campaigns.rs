@@ -54,6 +54,7 @@ pub struct DesignFields {
     script: Option<String>,
     score_model: Option<String>,
     min_score: Option<String>,
+    rank_by: Option<String>,
     channel: Option<String>,
     fallback: Option<String>,
     exclude: Option<String>,
@@ -97,6 +98,7 @@ impl DesignFields {
             script: text("script"),
             score_model: text("score_model"),
             min_score: text("min_score"),
+            rank_by: text("rank_by"),
             channel: match &body["channel"] {
                 Value::Array(list) => Some(
                     list.iter()
@@ -222,6 +224,7 @@ impl DesignFields {
                 segment: self.segment.trim().to_owned(),
                 score_model: owned(&self.score_model),
                 min_score: number(&self.min_score, "min_score", 0.0)?,
+                rank_by: owned(&self.rank_by),
                 exclude: owned(&self.exclude),
                 channel,
                 fallback,
@@ -679,6 +682,10 @@ pub async fn new_page(
                     @for m in &models { option value=(m.name) { (m.name) " v" (m.version) " (" (m.kind) ")" } }
                 } }
                 label { (t::MIN_SCORE.get(lang)) " " input name="min_score" id="c-min-score" size="6" placeholder="0.0"; }
+                label { (t::RANK_BY.get(lang)) " " select name="rank_by" id="c-rank-by" {
+                    option value="score" { (t::RANK_BY_SCORE.get(lang)) }
+                    option value="value" { (t::RANK_BY_VALUE.get(lang)) }
+                } }
                 label { (t::EXCLUSIONS.get(lang)) br;
                     textarea name="exclude" id="c-exclude" rows="1" cols="70" placeholder="holds('wealth') or age >= 75" {} }
                 p.muted { (t::EXCLUSIONS_HINT.get(lang)) }
@@ -850,6 +857,7 @@ pub async fn detail_page(
                 @if let Some(e) = &v.eligibility {
                     tr { th { (t::SEGMENT_CONDITION.get(lang)) } td { code { (e.segment) } } }
                     @if let Some(m) = &e.score_model { tr { th { (t::SCORE_MODEL.get(lang)) } td { (m) " ≥ " (e.min_score) } } }
+                    @if e.rank_by.as_deref() == Some("value") { tr { th { (t::RANK_BY.get(lang)) } td id="c-rank-by" { (t::RANK_BY_VALUE.get(lang)) } } }
                     @if let Some(x) = &e.exclude { tr { th { (t::EXCLUSIONS.get(lang)) } td { code { (x) } } } }
                     tr { th { (t::CHANNEL.get(lang)) } td id="c-plan" {
                         @for (k, ch) in e.plan().iter().enumerate() {

@@ -373,6 +373,15 @@ async fn render_360(
                     dt { (t::AUM_AVG.get(lang)) } dd { (yuan(f.map(|f| f.aum_avg_minor))) }
                     dt { "贷款 Loans" } dd { (yuan(f.map(|f| f.loan_minor))) }
                     dt { (t::PROFIT.get(lang)) } dd { (yuan(f.and_then(|f| f.profit_minor))) }
+                    @if let Some((value, run)) = &v.value {
+                        dt { (t::CLV.get(lang)) }
+                        dd id="clv" {
+                            (yuan(Some(value.clv_minor)))
+                            " · " (t::VALUE_RANK.get(lang)) " " (top_share(value.rank_bp, lang))
+                            br;
+                            span.muted { (value_basis(value, run, lang)) }
+                        }
+                    }
                     dt { (t::AS_OF.get(lang)) } dd { (f.map_or(dash, |f| f.as_of.as_str())) }
                 }
             }
@@ -753,4 +762,36 @@ pub(crate) fn routes() -> axum::Router<crate::AppState> {
         .route("/customers/{id}/preferences", post(set_preferences))
         .route("/search", get(search).post(search_form))
         .route("/tasks/{id}/done", post(task_done))
+}
+
+/// "top 12 %": the share of customers worth at least as much.
+pub(crate) fn top_share(rank_bp: i64, lang: Lang) -> String {
+    let top = (10_000 - rank_bp).max(1) as f64 / 100.0;
+    let top = if top < 1.0 {
+        format!("{top:.2}")
+    } else {
+        format!("{top:.0}")
+    };
+    match lang {
+        Lang::Zh => format!("{}{top}%", t::TOP.get(lang)),
+        Lang::En => format!("{} {top}%", t::TOP.get(lang)),
+    }
+}
+
+/// How a value was reached: the horizon, the retention and the discount.
+pub(crate) fn value_basis(
+    v: &panorama_store::values::ValueRow,
+    run: &panorama_store::values::ValueRun,
+    lang: Lang,
+) -> String {
+    format!(
+        "{} {} · {} {:.0}% · {} {:.0}% · {}",
+        run.horizon_years,
+        t::YEARS_MARGIN.get(lang),
+        t::RETAINED.get(lang),
+        v.retention_bp as f64 / 100.0,
+        t::DISCOUNTED.get(lang),
+        run.discount_bp as f64 / 100.0,
+        run.as_of
+    )
 }

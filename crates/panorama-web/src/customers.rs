@@ -200,6 +200,11 @@ pub struct Customer360 {
     /// The source records behind the golden record and how each was linked
     /// (the pair's waterfall: field, level, weight — no values).
     pub sources: Vec<panorama_store::ecif::SourceLink>,
+    /// The customer's value from the last nightly run, with its parameters.
+    pub value: Option<(
+        panorama_store::values::ValueRow,
+        panorama_store::values::ValueRun,
+    )>,
     /// Whether PII is shown in clear (after an audited reason).
     pub unmasked: bool,
 }
@@ -407,6 +412,13 @@ pub async fn customer_360(
             .map(score_view)
             .collect(),
         sources: panorama_store::ecif::source_links(store, id).await?,
+        value: match (
+            panorama_store::values::of(store, id).await?,
+            panorama_store::values::run(store).await?,
+        ) {
+            (Some(v), Some(r)) => Some((v, r)),
+            _ => None,
+        },
         unmasked: level == Level::Clear,
     };
     ctx.audit(

@@ -54,6 +54,10 @@ pub struct Retention {
     pub standard_bp: i64,
     /// Most the desk may offer, bp.
     pub offer_bp: i64,
+    /// The bank's band over the standard rate for the product's class, bp.
+    pub band_bp: i64,
+    /// The customer's value and rank (bp) it was scaled by, when valued.
+    pub value: Option<(i64, i64)>,
 }
 
 fn kind_name(kind: &str) -> Text {
@@ -209,6 +213,18 @@ fn retention(
                 .find(|(c, _)| Some(*c) == a.class.as_deref())?
                 .1;
             let standard = rates.iter().find(|(code, _)| *code == a.product_code)?.1?;
+            // Within the band, as far as the customer's value goes; the
+            // whole band before the first valuation.
+            let premium = match &v.value {
+                Some((value, _)) => panorama_domain::value::retention_premium_bp(
+                    band,
+                    value.rank_bp,
+                    value.clv_minor,
+                    a.balance_minor.unwrap_or(0),
+                    term_months(&a.opened_on, a.matures_on.as_deref()),
+                ),
+                None => band,
+            };
             Some(Retention {
                 account_no: a.account_no.clone(),
                 product: a
@@ -216,9 +232,23 @@ fn retention(
                     .clone()
                     .unwrap_or_else(|| a.product_code.clone()),
                 standard_bp: standard,
-                offer_bp: standard + band,
+                offer_bp: standard + premium,
+                band_bp: band,
+                value: v.value.as_ref().map(|(x, _)| (x.clv_minor, x.rank_bp)),
             })
         })
+}
+
+/// Whole months from `opened` to `matures` (0 when either is unreadable).
+fn term_months(opened: &str, matures: Option<&str>) -> i64 {
+    use chrono::Datelike;
+    let day = |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok();
+    match (day(opened), matures.and_then(day)) {
+        (Some(a), Some(b)) => (i64::from(b.year() - a.year()) * 12 + i64::from(b.month())
+            - i64::from(a.month()))
+        .max(0),
+        _ => 0,
+    }
 }
 
 /// What the desk tells about a caller.
@@ -361,6 +391,13 @@ pub async fn page(
                     h2 { (t::RETENTION_OFFER.get(lang)) }
                     p id="retention" { (o.product) " " span.muted { (o.account_no) } ": " (t::RENEW_AT.get(lang)) " "
                         strong { (percent_bp(o.offer_bp)) } " (" (t::STANDARD_RATE.get(lang)) " " (percent_bp(o.standard_bp)) ")" }
+                    p.muted id="retention-basis" {
+                        (t::BAND_LIMIT.get(lang)) " +" (o.band_bp) "bp · "
+                        @match o.value {
+                            Some((clv, rank)) => { (t::CLV.get(lang)) " " (yuan(Some(clv))) " (" (crate::customer_pages::top_share(rank, lang)) ") → +" (o.offer_bp - o.standard_bp) "bp" },
+                            None => { (t::NOT_VALUED.get(lang)) },
+                        }
+                    }
                 }
                 @if let Some(b) = best {
                     h2 { (t::NEXT_BEST.get(lang)) }

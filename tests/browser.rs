@@ -865,6 +865,12 @@ async fn every_role_finds_the_demo_banks_work_on_its_pages() {
         ),
         (
             "exec1",
+            "/appraisal/rules",
+            &["岗位考核指标", "业绩分成规则", "奖金规则", "sales_count"],
+            &[wide],
+        ),
+        (
+            "exec1",
             "/appraisal?period=2026-Q3",
             &["团队考核", "柜员"],
             &[wide],

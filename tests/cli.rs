@@ -110,6 +110,17 @@ fn succeeds(dir: &Path, args: &[&str]) -> String {
     t
 }
 
+/// Exports campaign `id`'s members to `file` in `dir`: their customer ids.
+fn exported_members(dir: &Path, id: &str, file: &str) -> Vec<i64> {
+    succeeds(dir, &["campaign", "export", id, "--out", file]);
+    std::fs::read_to_string(dir.join(file))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
 /// Runs `panorama --store store ARGS` in `dir`; it must fail, saying `expected`, without a panic.
 fn refused(dir: &Path, args: &[&str], expected: &str) {
     let mut all = vec!["--store", "store"];
@@ -1524,12 +1535,8 @@ fn models_then_campaigns_on_the_synthetic_bank() {
 
     // Priority between overlapping campaigns: a campaign of lower priority
     // leaves out the members of the live one above it.
-    run(&["campaign", "export", &campaign, "--out", "high.csv"]);
-    let high: std::collections::HashSet<i64> = std::fs::read_to_string(dir.path().join("high.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+    let high: std::collections::HashSet<i64> = exported_members(dir.path(), &campaign, "high.csv")
+        .into_iter()
         .collect();
     let t = run(&[
         "campaign",
@@ -1552,13 +1559,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
     let t = run(&["campaign", "launch", &low]);
     let reserved: i64 = number_before(&t, " in live campaigns of higher priority");
     assert!(reserved > 0, "{t}");
-    run(&["campaign", "export", &low, "--out", "low.csv"]);
-    let low_members: Vec<i64> = std::fs::read_to_string(dir.path().join("low.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
-        .collect();
+    let low_members = exported_members(dir.path(), &low, "low.csv");
     assert!(!low_members.is_empty());
     assert!(
         low_members.iter().all(|c| !high.contains(c)),
@@ -1663,13 +1664,7 @@ fn models_then_campaigns_on_the_synthetic_bank() {
             && t.contains(" beyond the channels' capacity"),
         "{t}"
     );
-    run(&["campaign", "export", &by_value, "--out", "by-value.csv"]);
-    let chosen: Vec<i64> = std::fs::read_to_string(dir.path().join("by-value.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
-        .collect();
+    let chosen = exported_members(dir.path(), &by_value, "by-value.csv");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let location = panorama_store::StoreLocation::parse(&store_path).unwrap();
         let store = panorama_store::Store::open(&location).await.unwrap();

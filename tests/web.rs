@@ -369,6 +369,8 @@ async fn every_route_as_every_role_with_scope_masking_and_audit() {
             ("/opportunities",       [303, 403, 200, 200, 403, 403, 403, 200, 403]),
             ("/api/users",           [401, 200, 403, 403, 403, 403, 403, 403, 403]),
             ("/assignments",         [303, 403, 403, 200, 403, 403, 403, 403, 403]),
+            ("/appraisal/rules",     [303, 403, 403, 403, 403, 403, 403, 200, 403]),
+            ("/api/appraisal/rules", [401, 403, 403, 403, 403, 403, 403, 200, 403]),
             ("/complaints",          [303, 403, 200, 200, 403, 403, 403, 403, 200]),
             ("/targets",             [303, 403, 403, 200, 403, 403, 403, 200, 403]),
             ("/dashboard",           [303, 403, 403, 200, 403, 403, 403, 200, 403]),
@@ -2503,6 +2505,134 @@ async fn a_complaint_lives_from_the_call_to_the_survey() {
         assert!(page.body.contains("年费已退还并致歉"));
         let list = bm.get("/complaints").await.body;
         assert!(list.contains("satisfaction"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_office_sets_scorecards_splits_and_incentive_rules_without_code() {
+    let dir = generated_bank(300, 23);
+    for (store, app) in demo_stores(
+        "head_office_sets_scorecards_splits_and_incentive_rules_without_code",
+        dir.path(),
+    )
+    .await
+    {
+        let mut exec = Client::login(&app, "exec1").await;
+        let mut bm = Client::login(&app, "bm1").await;
+        let (exec_csrf, bm_csrf) = (exec.csrf.clone(), bm.csrf.clone());
+        let before = exec.get("/api/appraisal/rules").await.json();
+        assert!(
+            !before["cards"]["rm"].as_array().unwrap().is_empty(),
+            "{before}"
+        );
+
+        // A new RM scorecard, typed as the page shows it.
+        let card = r#"{"action":"card","role":"rm","items":"sales_count/wealth=40@10\naum_growth=40\nsla_breaches=20@1,lower,floor=0,cap=150"}"#;
+        let r = exec
+            .post_api("/api/appraisal/rules", card, &exec_csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let after = exec.get("/api/appraisal/rules").await.json();
+        let mut items: Vec<&str> = after["cards"]["rm"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        items.sort_unstable();
+        assert_eq!(
+            items,
+            [
+                "aum_growth=40",
+                "sales_count/wealth=40@10.00",
+                "sla_breaches=20@1,lower,cap=150"
+            ],
+            "{after}"
+        );
+        // Weights that do not add up, an unknown indicator, a class on a
+        // target item: refused, the card unchanged.
+        for bad in [
+            r#"{"action":"card","role":"rm","items":"aum_growth=50"}"#,
+            r#"{"action":"card","role":"rm","items":"no_such=100"}"#,
+            r#"{"action":"card","role":"rm","items":"aum_growth/wealth=100"}"#,
+            r#"{"action":"card","role":"boss","items":"aum_growth=100"}"#,
+        ] {
+            let r = exec.post_api("/api/appraisal/rules", bad, &exec_csrf).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+        }
+        assert_eq!(
+            exec.get("/api/appraisal/rules").await.json()["cards"],
+            after["cards"]
+        );
+
+        // The counter's split: 60 % to the teller, 40 % to the RM.
+        let split = r#"{"action":"split","channel":"counter","seller":"60","rm":"40"}"#;
+        let r = exec
+            .post_api("/api/appraisal/rules", split, &exec_csrf)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let rules = exec.get("/api/appraisal/rules").await.json();
+        assert_eq!(rules["splits_bp"]["counter"]["seller"], 6000, "{rules}");
+        assert_eq!(rules["splits_bp"]["counter"]["rm"], 4000, "{rules}");
+        let r = exec
+            .post_api(
+                "/api/appraisal/rules",
+                r#"{"action":"split","channel":"counter","seller":"60","rm":"30"}"#,
+                &exec_csrf,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "shares add up to 100 %: {}",
+            r.body
+        );
+
+        // The tellers' incentive: a pool of 1,500 yuan a head a month from
+        // 55 points, 0.15 % on wealth sales.
+        let pay = r#"{"action":"incentive","role":"teller","pool":"1500","threshold":"55","rates":"wealth=0.15"}"#;
+        let r = exec.post_api("/api/appraisal/rules", pay, &exec_csrf).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let rules = exec.get("/api/appraisal/rules").await.json();
+        assert_eq!(
+            rules["incentives"]["teller"],
+            serde_json::json!({"pool_minor": 150_000, "threshold_centi": 5_500, "rates_bp": [["wealth", 15]]}),
+            "{rules}"
+        );
+        let r = exec
+            .post_api(
+                "/api/appraisal/rules",
+                r#"{"action":"incentive","role":"teller","pool":"1500","threshold":"55","rates":"gold=1"}"#,
+                &exec_csrf,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "no such class: {}",
+            r.body
+        );
+
+        // A branch manager may not; every change is audited.
+        assert_eq!(
+            bm.post_api("/api/appraisal/rules", card, &bm_csrf)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let page = exec.get("/appraisal/rules").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("sales_count/wealth=40@10.00") && page.body.contains("split-form")
+        );
+        let audited: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_event WHERE actor = 'exec1' \
+             AND action IN ('appraisal.card', 'sales.rule', 'incentive.rules')",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited, 3);
     }
 }
 

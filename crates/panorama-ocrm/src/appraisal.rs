@@ -124,6 +124,30 @@ pub fn parse_item(text: &str) -> Result<ItemRow> {
     Ok(item)
 }
 
+/// An item as head office types it — the inverse of [`parse_item`] — its
+/// standard shown in `unit`.
+pub fn item_text(i: &ItemRow, unit: &str) -> String {
+    let mut s = i.indicator.clone();
+    if !i.product_class.is_empty() {
+        s.push('/');
+        s.push_str(&i.product_class);
+    }
+    s.push_str(&format!("={}", i.weight));
+    if let (Some(v), "standard") = (i.standard, i.basis.as_str()) {
+        s.push_str(&format!("@{}", show_value(v, unit)));
+    }
+    if i.better == "lower" {
+        s.push_str(",lower");
+    }
+    if i.floor_pct != 0 {
+        s.push_str(&format!(",floor={}", i.floor_pct));
+    }
+    if i.cap_pct != 120 {
+        s.push_str(&format!(",cap={}", i.cap_pct));
+    }
+    s
+}
+
 fn to_domain(i: &ItemRow) -> Item {
     Item {
         weight: i.weight,
@@ -330,5 +354,28 @@ mod tests {
         assert!(parse_item("csat=10@4.5,sideways").is_err());
         assert_eq!(show_value(25_000, "sale_bp"), "2.50");
         assert_eq!(show_value(100_000_000, "minor"), "1000000.00");
+    }
+
+    #[test]
+    fn an_item_reads_back_as_it_was_typed() {
+        for text in [
+            "sales_amount/wealth=15@1000000.00,cap=150",
+            "sla_breaches=5@2,lower,floor=20",
+            "sales_count=50@2.50",
+            "csat=10@4.50",
+            "aum_growth=30",
+        ] {
+            let i = parse_item(text).unwrap();
+            let unit = if i.basis == "standard" {
+                q::measure_unit(&i.indicator).unwrap()
+            } else {
+                "minor"
+            };
+            assert_eq!(item_text(&i, unit), text);
+            assert_eq!(
+                parse_item(&item_text(&i, unit)).unwrap().standard,
+                i.standard
+            );
+        }
     }
 }

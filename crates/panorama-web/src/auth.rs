@@ -86,7 +86,10 @@ ApproveSales,
 /// Read one's scorecard (and, for managers, their org units' people's).
 ViewAppraisal,
 /// Confirm the scorecards of one's org units' people.
-ConfirmAppraisal,}
+ConfirmAppraisal,
+/// Set the scorecards, the sales-credit split rules and the incentive
+/// rules (head office).
+SetRules,}
 
 /// Whether `role` may do `p`: the permission table.
 pub fn allows(role: Role, p: Permission) -> bool {
@@ -113,6 +116,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ApproveSales => matches!(role, BranchManager),
         ViewAppraisal => matches!(role, Rm | Teller | Agent | BranchManager | Executive),
         ConfirmAppraisal => matches!(role, BranchManager),
+        SetRules => matches!(role, Executive),
     }
 }
 

@@ -30,6 +30,7 @@ pub mod mask;
 mod metrics;
 mod pipeline;
 mod referrals;
+mod rules;
 mod sales;
 pub use ui::urlencode;
 mod context;
@@ -173,6 +174,7 @@ pub fn router(store: Store, config: WebConfig) -> Router {
         .merge(customer_pages::routes())
         .merge(audit_pages::routes())
         .merge(admin::routes())
+        .merge(rules::routes())
         .merge(api::routes())
         .merge(steward_pages::routes())
         .merge(steward_api::routes())

@@ -119,6 +119,7 @@ fn menu(u: &User) -> Vec<(t::Text, Vec<(&'static str, t::Text)>)> {
                 (Permission::ManageTargets, "/targets", t::TARGETS),
                 (Permission::RegisterSales, "/sales", t::SALES),
                 (Permission::ViewAppraisal, "/appraisal", t::APPRAISAL),
+                (Permission::SetRules, "/appraisal/rules", t::RULES),
                 (Permission::AssignCustomers, "/assignments", t::ASSIGNMENTS),
             ],
         ),

@@ -373,24 +373,28 @@ pub async fn compute(
         ParquetReadOptions::default().schema(&now_schema()),
     )
     .await?;
-    // The customers' values from the last nightly run (none before the
-    // first).
+    // The customers' values from the last nightly run; none before the
+    // first (no file: a scan of an empty one stalls a cluster's scheduler).
     let value_now = value_now_path(analytics);
-    if !value_now.exists() {
-        write_value_now(analytics, &[])?;
-    }
     let _ = ctx.deregister_table("value_now");
-    ctx.register_parquet(
-        "value_now",
-        value_now.display().to_string(),
-        ParquetReadOptions::default().schema(&value_schema()),
-    )
-    .await?;
+    let (clv, value_join) = if value_now.exists() {
+        ctx.register_parquet(
+            "value_now",
+            value_now.display().to_string(),
+            ParquetReadOptions::default().schema(&value_schema()),
+        )
+        .await?;
+        (
+            "v.clv_minor",
+            " LEFT JOIN value_now v ON v.customer_id = f.customer_id",
+        )
+    } else {
+        ("CAST(NULL AS BIGINT)", "")
+    };
     let sql = format!(
         "SELECT f.*, COALESCE(t.tier, '{lowest}') AS tier, COALESCE(t.tier_months, 0) AS tier_months, \
-           v.clv_minor AS clv \
-         FROM ({}) f LEFT JOIN tier_now t ON t.customer_id = f.customer_id \
-         LEFT JOIN value_now v ON v.customer_id = f.customer_id ORDER BY f.customer_id",
+           {clv} AS clv \
+         FROM ({}) f LEFT JOIN tier_now t ON t.customer_id = f.customer_id{value_join} ORDER BY f.customer_id",
         feature_sql(config, dates)
     );
     let df = ctx.sql(&sql).await?;
@@ -420,7 +424,16 @@ pub fn value_now_path(analytics: &Path) -> PathBuf {
 /// Keeps each customer's lifetime value (fen) for the next batch's `clv`
 /// feature, replacing the last run's.
 pub fn write_value_now(analytics: &Path, rows: &[(i64, i64)]) -> Result<u64> {
-    let mut file = ParquetFile::create(&value_now_path(analytics), value_schema())?;
+    let path = value_now_path(analytics);
+    if rows.is_empty() {
+        // Nobody valued: no file, so the next batch's `clv` is empty.
+        return match std::fs::remove_file(&path) {
+            Ok(()) => Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(source) => Err(AnalyticsError::Io { path, source }),
+        };
+    }
+    let mut file = ParquetFile::create(&path, value_schema())?;
     for chunk in rows.chunks(CHUNK) {
         let batch = RecordBatch::try_new(
             value_schema(),

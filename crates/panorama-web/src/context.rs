@@ -204,6 +204,8 @@ pub async fn login(
     let address = ctx.ip.clone().unwrap_or_default();
     let window = chrono::Utc::now() - chrono::Duration::minutes(state.config.lockout_minutes);
     let since = window.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    // The place first, then the record: see `Reservation::admitted`.
+    let reservation = state.throttle.reserve(&username, &address);
     let (pair, by_address) = ocrm::failed_logins_since(&state.store, &username, &address, &since)
         .await
         .map_err(WebError::from)?;
@@ -214,9 +216,7 @@ pub async fn login(
         detail: Some(detail),
         ..Audit::default()
     };
-    let ticket = state.throttle.admit(
-        &username,
-        &address,
+    let ticket = reservation.admitted(
         crate::throttle::Failures {
             pair,
             address: by_address,

@@ -87,9 +87,52 @@ pub struct Limits {
     pub address: i64,
 }
 
+/// A reserved attempt, before the recorded failures are read: the attempts
+/// of the same pair and address that were in flight when it reserved.
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    ticket: Ticket<'a>,
+    pair_before: i64,
+    address_before: i64,
+}
+
+impl<'a> Reservation<'a> {
+    /// Admits the attempt if the failures recorded *since it reserved its
+    /// place* plus the attempts in flight then stay under the limits;
+    /// otherwise releases the place. Reading the failures after reserving
+    /// makes every two attempts see each other: one finishing before the
+    /// other reads is in the record, one finishing after was in flight.
+    pub fn admitted(self, failures: Failures, limits: Limits) -> Option<Ticket<'a>> {
+        (failures.pair + self.pair_before < limits.pair
+            && failures.address + self.address_before < limits.address)
+            .then_some(self.ticket)
+    }
+}
+
 impl Throttle {
-    /// Admits an attempt if its recorded failures plus the attempts still in
-    /// flight stay under the limits, reserving its place atomically.
+    /// Reserves a place for an attempt (released when the reservation or
+    /// its ticket is dropped); read the recorded failures *after* this.
+    pub fn reserve(&self, account: &str, address: &str) -> Reservation<'_> {
+        let mut g = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (account.to_owned(), address.to_owned());
+        let pair = g.pair.entry(key).or_default();
+        let pair_before = i64::from(*pair);
+        *pair += 1;
+        let by_address = g.address.entry(address.to_owned()).or_default();
+        let address_before = i64::from(*by_address);
+        *by_address += 1;
+        Reservation {
+            ticket: Ticket {
+                throttle: self,
+                account: account.to_owned(),
+                address: address.to_owned(),
+            },
+            pair_before,
+            address_before,
+        }
+    }
+
+    /// Reserves and admits at once, for failures already known.
     pub fn admit(
         &self,
         account: &str,
@@ -97,20 +140,7 @@ impl Throttle {
         failures: Failures,
         limits: Limits,
     ) -> Option<Ticket<'_>> {
-        let mut g = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (account.to_owned(), address.to_owned());
-        let pair = i64::from(g.pair.get(&key).copied().unwrap_or(0));
-        let by_address = i64::from(g.address.get(address).copied().unwrap_or(0));
-        if failures.pair + pair >= limits.pair || failures.address + by_address >= limits.address {
-            return None;
-        }
-        *g.pair.entry(key).or_default() += 1;
-        *g.address.entry(address.to_owned()).or_default() += 1;
-        Some(Ticket {
-            throttle: self,
-            account: account.to_owned(),
-            address: address.to_owned(),
-        })
+        self.reserve(account, address).admitted(failures, limits)
     }
 
     /// Waits for a turn to check a password.
@@ -161,5 +191,30 @@ mod tests {
             address: 20,
         };
         assert!(t.admit("bm1", "a", spraying, LIMITS).is_none());
+    }
+
+    #[test]
+    fn an_attempt_sees_one_that_finished_while_it_read_the_record() {
+        // Four failures recorded. The fifth attempt is admitted; a sixth
+        // reserves while it is in flight, and reads the record only after
+        // the fifth failed and let go: it sees that failure in the record.
+        let t = Throttle::default();
+        let recorded = |n| Failures {
+            pair: n,
+            address: n,
+        };
+        let fifth = t.reserve("rm1", "a").admitted(recorded(4), LIMITS);
+        assert!(fifth.is_some());
+        let sixth = t.reserve("rm1", "a");
+        drop(fifth);
+        assert!(sixth.admitted(recorded(5), LIMITS).is_none());
+        // Had it read before the fifth's failure was written, the fifth
+        // was still in flight when it reserved.
+        let fifth = t.reserve("rm1", "a").admitted(recorded(4), LIMITS);
+        let sixth = t.reserve("rm1", "a");
+        assert!(sixth.admitted(recorded(4), LIMITS).is_none());
+        drop(fifth);
+        // Refused reservations let go of their place.
+        assert!(t.admit("rm1", "a", recorded(4), LIMITS).is_some());
     }
 }

@@ -353,7 +353,8 @@ pub async fn choose_basis(store: &Store, ind: &Indicator, day: NaiveDate) -> Res
 
 /// Forecasts every target period containing `day` (the nightly chain's
 /// as-of date) and keeps the RMs' parts, each indicator on the basis its
-/// past quarters chose. A forecast that is not a finite number with
+/// past quarters chose (chosen on the month's first run, kept for the
+/// rest of the month). A forecast that is not a finite number with
 /// non-negative spread stops the run before anything of that target is
 /// written.
 pub async fn refresh(store: &Store, day: NaiveDate) -> Result<Refreshed> {
@@ -373,8 +374,22 @@ pub async fn refresh(store: &Store, day: NaiveDate) -> Result<Refreshed> {
         let basis = match chosen.get(&code) {
             Some(b) => *b,
             None => {
-                let row = choose_basis(store, &ind, day).await?;
-                forecasts::write_basis(store, &row).await?;
+                // Chosen once a month: the backtests re-read a year of
+                // days, and the choice moves slowly.
+                let month = |d: &str| d.get(..7).map(str::to_owned);
+                let row = match forecasts::basis_of(store, &code).await? {
+                    Some(kept)
+                        if month(&kept.as_of) == month(&day.to_string())
+                            && kept.as_of.as_str() <= day.to_string().as_str() =>
+                    {
+                        kept
+                    }
+                    _ => {
+                        let row = choose_basis(store, &ind, day).await?;
+                        forecasts::write_basis(store, &row).await?;
+                        row
+                    }
+                };
                 let b = Basis::parse(&row.basis);
                 chosen.insert(code.clone(), b);
                 done.bases.push(row);

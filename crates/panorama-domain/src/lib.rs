@@ -12,6 +12,7 @@ pub mod forecast;
 pub mod incentive;
 pub mod mobile;
 pub mod money;
+pub mod ownership;
 pub mod period;
 pub mod pinyin;
 pub mod resident_id;

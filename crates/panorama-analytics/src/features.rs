@@ -222,9 +222,10 @@ impl TierWriter<'_> {
         if let Some(last) = decisions.iter().rev().find(|d| d.as_of <= self.dates.as_of) {
             self.n.customer.push(id);
             self.n.tier.push(self.config.tiers[last.tier].code.clone());
-            self.n
-                .months
-                .push(months_since(last.as_of, month_end(self.dates.month)));
+            self.n.months.push(panorama_domain::months_between(
+                last.as_of,
+                month_end(self.dates.month),
+            ));
         }
         for d in decisions {
             self.d.customer.push(id);
@@ -445,11 +446,6 @@ pub fn write_value_now(analytics: &Path, rows: &[(i64, i64)]) -> Result<u64> {
         file.write(&batch)?;
     }
     file.finish()
-}
-
-fn months_since(from: NaiveDate, to: NaiveDate) -> i64 {
-    use chrono::Datelike;
-    i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
 }
 
 /// Every features row of `as_of` in `analytics`, each value as text, in

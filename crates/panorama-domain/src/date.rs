@@ -20,9 +20,24 @@ pub fn parse_date(value: &str, format: &str) -> Result<NaiveDate, DateError> {
     })
 }
 
+/// Calendar months from `from`'s month to `to`'s (the days ignored):
+/// 2026-01-31 to 2026-02-01 is 1.
+pub fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    use chrono::Datelike;
+    i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_between_counts_calendar_months() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(months_between(d("2026-01-31"), d("2026-02-01")), 1);
+        assert_eq!(months_between(d("2025-11-15"), d("2026-02-10")), 3);
+        assert_eq!(months_between(d("2026-03-01"), d("2026-01-01")), -2);
+    }
 
     #[test]
     fn reads_common_bank_formats() {

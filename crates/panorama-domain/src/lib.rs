@@ -23,7 +23,7 @@ pub mod text;
 pub mod value;
 
 pub use credit_code::{CreditCode, CreditCodeError};
-pub use date::{DateError, parse_date};
+pub use date::{DateError, months_between, parse_date};
 pub use division::{Division, area_name, lookup_area};
 pub use mobile::{Mobile, MobileError};
 pub use money::{Money, MoneyError};

@@ -76,11 +76,6 @@ impl Books {
     }
 }
 
-/// The first month of `m` (`YYYY-MM`) as a count of months.
-fn month_index(d: NaiveDate) -> i64 {
-    i64::from(d.year()) * 12 + i64::from(d.month0())
-}
-
 /// The last month whose month-end is on or before `day`.
 fn last_complete_month(day: NaiveDate) -> NaiveDate {
     let next = day + Days::new(1);
@@ -276,8 +271,7 @@ async fn aum_books(store: &Store, period: &Period, day: NaiveDate, out: &mut Boo
         balance.entry(rm).or_default().insert(month, v);
     }
     let last_month = last.format("%Y-%m").to_string();
-    let months_left =
-        (month_index(period.to) - month_index(last).max(month_index(start))).max(0) as f64;
+    let months_left = panorama_domain::months_between(last.max(start), period.to).max(0) as f64;
     for (rm, b) in balance {
         let at = |m: &String| b.get(m).copied().unwrap_or(0) as f64;
         let deltas: Vec<f64> = months.windows(2).map(|w| at(&w[1]) - at(&w[0])).collect();

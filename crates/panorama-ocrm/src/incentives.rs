@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Datelike as _;
 use panorama_domain::incentive::{commission, pool_shares};
 use panorama_domain::period::Period;
 use panorama_store::Store;
@@ -61,8 +60,7 @@ pub async fn set_rules(
 }
 
 fn months(p: &Period) -> i64 {
-    let m = |d: chrono::NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month());
-    m(p.to) - m(p.from) + 1
+    panorama_domain::months_between(p.from, p.to) + 1
 }
 
 /// What an incentive run did.

@@ -437,7 +437,7 @@ pub async fn daily(
             "SELECT a.rm_user_id, f.first_on, COUNT(*) FROM assignment a \
              JOIN (SELECT customer_id, MIN(opened_on) AS first_on FROM account GROUP BY customer_id) f \
                ON f.customer_id = a.customer_id \
-             WHERE a.to_date IS NULL AND a.role = 'primary' AND f.first_on BETWEEN $1 AND $2 AND $3 IS NULL \
+             WHERE a.to_date IS NULL AND a.role = 'primary' AND f.first_on BETWEEN $1 AND $2 \
              GROUP BY a.rm_user_id, f.first_on"
         }
         "product_sales" => {
@@ -451,19 +451,18 @@ pub async fn daily(
             "SELECT m.owner_user_id, r.responded_on, COUNT(*) FROM campaign_response r \
              JOIN campaign_member m ON m.campaign_id = r.campaign_id AND m.customer_id = r.customer_id \
              WHERE m.is_control = 0 AND m.owner_user_id IS NOT NULL AND r.responded_on BETWEEN $1 AND $2 \
-               AND $3 IS NULL \
              GROUP BY m.owner_user_id, r.responded_on"
         }
         "referrals_won" => {
             "SELECT r.from_user_id, SUBSTR(o.updated_at, 1, 10), COUNT(*) FROM referral r \
              JOIN opportunity o ON o.id = r.opportunity_id \
-             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 AND $3 IS NULL \
+             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 \
              GROUP BY r.from_user_id, SUBSTR(o.updated_at, 1, 10)"
         }
         "opportunities_won" => {
             "SELECT o.owner_user_id, SUBSTR(o.updated_at, 1, 10), CAST(SUM(COALESCE(o.amount_minor, 0)) AS BIGINT) \
              FROM opportunity o \
-             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 AND $3 IS NULL \
+             WHERE o.stage = 'won' AND SUBSTR(o.updated_at, 1, 10) BETWEEN $1 AND $2 \
              GROUP BY o.owner_user_id, SUBSTR(o.updated_at, 1, 10)"
         }
         other => {
@@ -472,17 +471,14 @@ pub async fn daily(
             )));
         }
     };
-    let class = if source == "product_sales" {
-        class
+    let query = sqlx::query_as(sql).bind(from).bind(to);
+    // Only sales are narrowed to a product class.
+    let query = if source == "product_sales" {
+        query.bind(class)
     } else {
-        None
+        query
     };
-    Ok(sqlx::query_as(sql)
-        .bind(from)
-        .bind(to)
-        .bind(class)
-        .fetch_all(store.db())
-        .await?)
+    Ok(query.fetch_all(store.db()).await?)
 }
 
 /// [`daily`] summed per person over the days, in the indicator's unit

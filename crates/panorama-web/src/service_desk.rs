@@ -239,14 +239,11 @@ fn retention(
         })
 }
 
-/// Whole months from `opened` to `matures` (0 when either is unreadable).
+/// Months from `opened` to `matures` (0 when either is unreadable).
 fn term_months(opened: &str, matures: Option<&str>) -> i64 {
-    use chrono::Datelike;
     let day = |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok();
     match (day(opened), matures.and_then(day)) {
-        (Some(a), Some(b)) => (i64::from(b.year() - a.year()) * 12 + i64::from(b.month())
-            - i64::from(a.month()))
-        .max(0),
+        (Some(a), Some(b)) => panorama_domain::months_between(a, b).max(0),
         _ => 0,
     }
 }

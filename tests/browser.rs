@@ -714,6 +714,19 @@ async fn a_teller_registers_a_sale_a_manager_approves_it_and_settles_a_dispute()
         .await;
     screenshot(b, "sales-branch-manager").await;
     env.click(&format!("settle-{dispute}")).await;
+    // The form's POST lands before the next page is asked for (a navigation
+    // right after the click may cancel it).
+    for _ in 0..100 {
+        let status: String = sqlx::query_scalar("SELECT status FROM sale_dispute WHERE id = $1")
+            .bind(dispute)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        if status != "open" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     b.goto(&format!("{base}/sales/{id}")).await.unwrap();
     let lines = env.text_with("credit-lines", "60.00%").await;
     assert!(
